@@ -164,6 +164,8 @@ export interface RateLimiterOptions {
 export interface Store {
   readonly kind: 'sqlite' | 'mongo';
   oidcAdapter(model: string): OidcAdapter;
+  /** Ends every session and grant of an account (password recovery, account removal). */
+  revokeOidcByAccountId(accountId: string): Promise<number>;
   readonly accounts: AccountRepository;
   readonly challenges: ChallengeRepository;
   readonly audit: AuditLog;

@@ -78,6 +78,10 @@ export class SqliteStore implements Store {
     return adapter;
   }
 
+  async revokeOidcByAccountId(accountId: string): Promise<number> {
+    return this.db.prepare('DELETE FROM oidc WHERE account_id = ?').run(accountId).changes;
+  }
+
   rateLimiter(options: RateLimiterOptions) {
     return new RateLimiterSQLite({
       storeClient: this.db,
@@ -118,9 +122,10 @@ class SqliteOidcAdapter implements OidcAdapter {
   constructor(db: Db, private readonly model: string) {
     this.stmts = {
       upsert: db.prepare(
-        `INSERT INTO oidc (model, id, payload, grant_id, user_code, uid, expires_at, consumed)
-         VALUES (?, ?, ?, ?, ?, ?, ?, NULL)
+        `INSERT INTO oidc (model, id, payload, grant_id, account_id, user_code, uid, expires_at, consumed)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)
          ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
+           account_id = excluded.account_id,
            user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at, consumed = NULL`,
       ),
       find: db.prepare('SELECT payload, consumed, expires_at FROM oidc WHERE model = ? AND id = ?'),
@@ -148,6 +153,7 @@ class SqliteOidcAdapter implements OidcAdapter {
       id,
       JSON.stringify(payload),
       payload.grantId ?? null,
+      typeof payload.accountId === 'string' ? payload.accountId : null,
       payload.userCode ?? null,
       payload.uid ?? null,
       expiresAt,
@@ -344,7 +350,9 @@ class SqliteSettings implements SettingRepository {
   }
 
   async get(name: string) {
-    return this.s.get.get(name) as { value: string; version: number } | undefined;
+    // libsql's `.get()` adds an enumerable `_metadata` to rows: return only the port's shape.
+    const row = this.s.get.get(name) as { value: string; version: number } | undefined;
+    return row ? { value: row.value, version: row.version } : undefined;
   }
 
   async put(name: string, value: string, expectedVersion: number): Promise<boolean> {

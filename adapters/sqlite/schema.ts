@@ -5,6 +5,7 @@ CREATE TABLE IF NOT EXISTS oidc (
   id TEXT NOT NULL,
   payload TEXT NOT NULL,
   grant_id TEXT,
+  account_id TEXT,
   user_code TEXT,
   uid TEXT,
   expires_at INTEGER,
@@ -12,6 +13,7 @@ CREATE TABLE IF NOT EXISTS oidc (
   PRIMARY KEY (model, id)
 );
 CREATE INDEX IF NOT EXISTS oidc_grant ON oidc (grant_id) WHERE grant_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS oidc_account ON oidc (account_id) WHERE account_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS oidc_uid ON oidc (model, uid) WHERE uid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS oidc_user_code ON oidc (model, user_code) WHERE user_code IS NOT NULL;
 CREATE INDEX IF NOT EXISTS oidc_expiry ON oidc (expires_at) WHERE expires_at IS NOT NULL;

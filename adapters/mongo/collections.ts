@@ -1,0 +1,122 @@
+/**
+ * The MongoDB store's collections: document shapes, indexes and small helpers shared by the
+ * repositories. Port values (ISO strings, plain JSON) are stored as they are; a Date field is
+ * added only where a TTL index needs one.
+ */
+import type { mongo } from 'mongoose';
+import type { Account, AuditEvent, Challenge, OidcPayload } from '../../src/store.ts';
+
+export const COLLECTIONS = {
+  oidc: 'oidc',
+  accounts: 'accounts',
+  accountKeys: 'account_keys',
+  challenges: 'challenges',
+  audit: 'audit',
+  settings: 'settings',
+  rateLimits: 'rate_limits',
+} as const;
+
+export interface OidcDoc {
+  model: string;
+  id: string;
+  payload: OidcPayload;
+  grantId?: string;
+  accountId?: string;
+  userCode?: string;
+  uid?: string;
+  /** TTL index; absent = never expires. `find` also hides rows past it (TTL sweeps lag). */
+  expiresAt?: Date;
+  /** Seconds since the epoch, set by `consume`, cleared by `upsert`. */
+  consumed?: number;
+}
+
+/** The account itself, keyed by its id. */
+export type AccountDoc = Account & { _id: string };
+
+export interface AccountKeyDoc {
+  kind: string;
+  value: string;
+  accountId: string;
+}
+
+/** `expiresAt` stays the port's ISO string (compared as a string, like SQLite); `expiresAtDate` feeds the TTL index. */
+export type ChallengeDoc = Challenge & { _id: string; expiresAtDate: Date };
+
+export type AuditDoc = AuditEvent;
+
+export interface SettingDoc {
+  _id: string;
+  value: string;
+  version: number;
+}
+
+export interface Collections {
+  oidc: mongo.Collection<OidcDoc>;
+  accounts: mongo.Collection<AccountDoc>;
+  accountKeys: mongo.Collection<AccountKeyDoc>;
+  challenges: mongo.Collection<ChallengeDoc>;
+  audit: mongo.Collection<AuditDoc>;
+  settings: mongo.Collection<SettingDoc>;
+}
+
+export function collections(db: mongo.Db): Collections {
+  return {
+    oidc: db.collection<OidcDoc>(COLLECTIONS.oidc),
+    accounts: db.collection<AccountDoc>(COLLECTIONS.accounts),
+    accountKeys: db.collection<AccountKeyDoc>(COLLECTIONS.accountKeys),
+    challenges: db.collection<ChallengeDoc>(COLLECTIONS.challenges),
+    audit: db.collection<AuditDoc>(COLLECTIONS.audit),
+    settings: db.collection<SettingDoc>(COLLECTIONS.settings),
+  };
+}
+
+const present = (field: string) => ({ partialFilterExpression: { [field]: { $exists: true } } });
+
+/**
+ * Idempotent: run at every open. It also creates the collections, which multi-document
+ * transactions need to exist beforehand on older servers. Sequential on purpose: concurrent
+ * implicit creation of one collection can race on some server versions.
+ */
+export async function ensureIndexes(db: mongo.Db): Promise<void> {
+  const c = collections(db);
+  const rateLimits = db.collection(COLLECTIONS.rateLimits);
+  const steps: (() => Promise<unknown>)[] = [
+    () => c.oidc.createIndex({ model: 1, id: 1 }, { unique: true }),
+    () => c.oidc.createIndex({ grantId: 1 }, present('grantId')),
+    () => c.oidc.createIndex({ accountId: 1 }, present('accountId')),
+    () => c.oidc.createIndex({ model: 1, uid: 1 }, present('uid')),
+    () => c.oidc.createIndex({ model: 1, userCode: 1 }, present('userCode')),
+    () => c.oidc.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 }),
+    () => db.createCollection(COLLECTIONS.accounts).catch(ignoreExists),
+    () => c.accountKeys.createIndex({ kind: 1, value: 1 }, { unique: true }),
+    () => c.accountKeys.createIndex({ accountId: 1 }),
+    () => c.challenges.createIndex({ expiresAtDate: 1 }, { expireAfterSeconds: 0 }),
+    () => c.challenges.createIndex({ expiresAt: 1 }),
+    () => c.audit.createIndex({ id: 1 }, { unique: true }),
+    () => c.audit.createIndex({ accountId: 1, at: -1, _id: -1 }),
+    () => db.createCollection(COLLECTIONS.settings).catch(ignoreExists),
+    // the two indexes RateLimiterMongo.createIndexes() would build (our limiters are told not to)
+    () => rateLimits.createIndex({ expire: -1 }, { expireAfterSeconds: 0 }),
+    () => rateLimits.createIndex({ key: 1 }, { unique: true }),
+  ];
+  for (const step of steps) await step();
+}
+
+/** NamespaceExists (48): the collection is already there. */
+function ignoreExists(err: unknown): void {
+  if ((err as { code?: unknown }).code !== 48) throw err;
+}
+
+/** E11000 duplicate key, from a single write or a bulk write. */
+export const isDuplicateKey = (err: unknown): boolean =>
+  typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+
+/**
+ * A JSON copy, exactly what the SQLite adapter stores: `undefined` members disappear (the
+ * driver would otherwise write them as null) and the caller's object is never mutated
+ * (the driver adds `_id` to inserted documents).
+ */
+export const plain = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+/** Lookups by a missing value match nothing (as `= NULL` in SQL); `{ f: null }` would match absent fields. */
+export const isKey = (value: unknown): value is string => typeof value === 'string';

@@ -1,0 +1,124 @@
+/**
+ * The MongoDB Store (DESIGN §5), selected by MONGODB_URI. It needs a replica set (a
+ * single-node one is enough): account writes are multi-document transactions.
+ *
+ * Uses a dedicated mongoose connection (never the global one) and the native driver's
+ * collections under it; expiry is a TTL index plus an explicit check on read.
+ */
+import mongoose, { type Connection, type mongo } from 'mongoose';
+import { RateLimiterMongo } from 'rate-limiter-flexible';
+import type {
+  AccountRepository,
+  AuditLog,
+  ChallengeRepository,
+  OidcAdapter,
+  RateLimiterOptions,
+  SettingRepository,
+  Store,
+} from '../../src/store.ts';
+import { MongoAccounts, MongoAuditLog } from './accounts.ts';
+import { collections, COLLECTIONS, ensureIndexes, type Collections } from './collections.ts';
+import { MongoOidcAdapter, revokeOidcByAccountId } from './oidc-adapter.ts';
+import { MongoChallenges, MongoSettings } from './records.ts';
+
+export interface MongoStoreOptions {
+  /** A MongoDB connection string (a replica set: transactions are used). */
+  uri: string;
+  /** Overrides the database named in the URI (tests use a throwaway one). */
+  dbName?: string;
+}
+
+export async function openMongoStore(options: MongoStoreOptions): Promise<MongoStore> {
+  const connection = await mongoose
+    .createConnection(options.uri, {
+      ...(options.dbName ? { dbName: options.dbName } : {}),
+      // no mongoose models here, and operations must fail rather than queue when disconnected
+      autoIndex: false,
+      autoCreate: false,
+      bufferCommands: false,
+    })
+    .asPromise();
+  try {
+    const db = database(connection);
+    await requireTransactions(db);
+    await ensureIndexes(db);
+  } catch (err) {
+    await connection.close().catch(() => {});
+    throw err;
+  }
+  return new MongoStore(connection);
+}
+
+/** Fails fast at boot rather than at the first account write: transactions need a replica set or mongos. */
+async function requireTransactions(db: mongo.Db): Promise<void> {
+  const hello = await db.admin().command({ hello: 1 });
+  if (!hello.setName && hello.msg !== 'isdbgrid') {
+    throw new Error('the MongoDB store needs a replica set (a single-node one will do): account writes use transactions');
+  }
+}
+
+function database(connection: Connection): mongo.Db {
+  if (!connection.db) throw new Error('mongo connection has no database');
+  return connection.db;
+}
+
+export class MongoStore implements Store {
+  readonly kind = 'mongo' as const;
+  readonly accounts: AccountRepository;
+  readonly challenges: ChallengeRepository;
+  readonly audit: AuditLog;
+  readonly settings: SettingRepository;
+  readonly db: mongo.Db;
+  private readonly collections: Collections;
+  private readonly adapters = new Map<string, OidcAdapter>();
+  private closed = false;
+
+  constructor(readonly connection: Connection) {
+    this.db = database(connection);
+    this.collections = collections(this.db);
+    const audit = new MongoAuditLog(this.collections.audit);
+    this.audit = audit;
+    this.accounts = new MongoAccounts(connection, this.collections, audit);
+    this.challenges = new MongoChallenges(this.collections.challenges);
+    this.settings = new MongoSettings(this.collections.settings);
+  }
+
+  oidcAdapter(model: string): OidcAdapter {
+    let adapter = this.adapters.get(model);
+    if (!adapter) {
+      adapter = new MongoOidcAdapter(this.collections.oidc, model);
+      this.adapters.set(model, adapter);
+    }
+    return adapter;
+  }
+
+  async revokeOidcByAccountId(accountId: string): Promise<number> {
+    return revokeOidcByAccountId(this.collections.oidc, accountId);
+  }
+
+  rateLimiter(options: RateLimiterOptions) {
+    // The native client + dbName: RateLimiterMongo calls `client.db(dbName).collection(tableName)`.
+    // (Given the mongoose Connection itself it would go through mongoose's collection wrapper.)
+    return new RateLimiterMongo({
+      storeClient: this.connection.getClient(),
+      dbName: this.db.databaseName,
+      tableName: COLLECTIONS.rateLimits,
+      disableIndexesCreation: true, // built once by ensureIndexes
+      keyPrefix: options.keyPrefix,
+      points: options.points,
+      duration: options.duration,
+      blockDuration: options.blockDuration ?? 0,
+    });
+  }
+
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error('store closed');
+    await this.db.command({ ping: 1 });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.connection.close();
+  }
+}

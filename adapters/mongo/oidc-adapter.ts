@@ -1,0 +1,75 @@
+/** node-oidc-provider's Adapter over the `oidc` collection: one collection, `model` as namespace. */
+import type { mongo } from 'mongoose';
+import type { OidcAdapter, OidcPayload } from '../../src/store.ts';
+import { isDuplicateKey, isKey, plain, type OidcDoc } from './collections.ts';
+
+/** Rows past `expiresAt` are absent even before the TTL monitor (every ~60 s) removes them. */
+const live = () => ({ $or: [{ expiresAt: { $exists: false } }, { expiresAt: { $gt: new Date() } }] });
+
+const projection = { _id: 0, payload: 1, consumed: 1 } as const;
+
+export class MongoOidcAdapter implements OidcAdapter {
+  constructor(private readonly oidc: mongo.Collection<OidcDoc>, private readonly model: string) {}
+
+  private static read(doc: Pick<OidcDoc, 'payload' | 'consumed'> | null): OidcPayload | undefined {
+    if (!doc) return undefined;
+    const payload: OidcPayload = { ...doc.payload };
+    if (typeof doc.consumed === 'number') payload.consumed = doc.consumed;
+    return payload;
+  }
+
+  async upsert(id: string, payload: OidcPayload, expiresIn: number): Promise<void> {
+    const stored = plain(payload);
+    const doc: OidcDoc = { model: this.model, id, payload: stored };
+    if (isKey(stored.grantId)) doc.grantId = stored.grantId;
+    if (isKey(stored.accountId)) doc.accountId = stored.accountId;
+    if (isKey(stored.userCode)) doc.userCode = stored.userCode;
+    if (isKey(stored.uid)) doc.uid = stored.uid;
+    if (expiresIn) doc.expiresAt = new Date(Date.now() + expiresIn * 1000);
+    // A replacement (not $set): fields of the previous version, `consumed` included, go away.
+    const write = () => this.oidc.replaceOne({ model: this.model, id }, doc, { upsert: true });
+    try {
+      await write();
+    } catch (err) {
+      // two first upserts of one id raced; the second now finds the row and replaces it
+      if (!isDuplicateKey(err)) throw err;
+      await write();
+    }
+  }
+
+  async find(id: string): Promise<OidcPayload | undefined> {
+    if (!isKey(id)) return undefined;
+    return MongoOidcAdapter.read(await this.oidc.findOne({ model: this.model, id, ...live() }, { projection }));
+  }
+
+  async findByUid(uid: string): Promise<OidcPayload | undefined> {
+    if (!isKey(uid)) return undefined;
+    return MongoOidcAdapter.read(await this.oidc.findOne({ model: this.model, uid, ...live() }, { projection }));
+  }
+
+  async findByUserCode(userCode: string): Promise<OidcPayload | undefined> {
+    if (!isKey(userCode)) return undefined;
+    return MongoOidcAdapter.read(await this.oidc.findOne({ model: this.model, userCode, ...live() }, { projection }));
+  }
+
+  async consume(id: string): Promise<void> {
+    if (!isKey(id)) return;
+    await this.oidc.updateOne({ model: this.model, id }, { $set: { consumed: Math.floor(Date.now() / 1000) } });
+  }
+
+  async destroy(id: string): Promise<void> {
+    if (!isKey(id)) return;
+    await this.oidc.deleteOne({ model: this.model, id });
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    if (!isKey(grantId)) return;
+    await this.oidc.deleteMany({ grantId });
+  }
+}
+
+/** Every model's rows of one account (`payload.accountId`); returns how many were removed. */
+export async function revokeOidcByAccountId(oidc: mongo.Collection<OidcDoc>, accountId: string): Promise<number> {
+  if (!isKey(accountId)) return 0;
+  return (await oidc.deleteMany({ accountId })).deletedCount;
+}

@@ -1,0 +1,73 @@
+/** One-time codes and the small compare-and-set settings documents. */
+import type { mongo } from 'mongoose';
+import type { Challenge, ChallengeRepository, SettingRepository } from '../../src/store.ts';
+import { isDuplicateKey, isKey, plain, type ChallengeDoc, type SettingDoc } from './collections.ts';
+
+const challengeProjection = { _id: 0, expiresAtDate: 0 } as const;
+
+export class MongoChallenges implements ChallengeRepository {
+  constructor(private readonly challenges: mongo.Collection<ChallengeDoc>) {}
+
+  async create(c: Challenge): Promise<void> {
+    await this.challenges.insertOne({ ...plain(c), _id: c.id, expiresAtDate: new Date(c.expiresAt) });
+  }
+
+  async find(id: string): Promise<Challenge | undefined> {
+    if (!isKey(id)) return undefined;
+    return (await this.challenges.findOne({ _id: id }, { projection: challengeProjection })) ?? undefined;
+  }
+
+  async recordFailure(id: string): Promise<Challenge | undefined> {
+    if (!isKey(id)) return undefined;
+    const after = await this.challenges.findOneAndUpdate(
+      { _id: id },
+      { $inc: { attempts: 1 } },
+      { returnDocument: 'after', projection: challengeProjection },
+    );
+    return after ?? undefined;
+  }
+
+  /** One conditional single-document update: atomic, so exactly one caller matches. */
+  async consume(id: string, now: string): Promise<boolean> {
+    if (!isKey(id)) return false;
+    const res = await this.challenges.updateOne(
+      {
+        _id: id,
+        consumedAt: { $exists: false },
+        // ISO strings compare chronologically as strings — the same comparison SQLite makes
+        expiresAt: { $gt: now },
+        $expr: { $lt: ['$attempts', '$maxAttempts'] },
+      },
+      { $set: { consumedAt: now } },
+    );
+    return res.matchedCount === 1;
+  }
+
+  async sweep(now: string): Promise<number> {
+    return (await this.challenges.deleteMany({ expiresAt: { $lte: now } })).deletedCount;
+  }
+}
+
+export class MongoSettings implements SettingRepository {
+  constructor(private readonly settings: mongo.Collection<SettingDoc>) {}
+
+  async get(name: string): Promise<{ value: string; version: number } | undefined> {
+    if (!isKey(name)) return undefined;
+    const doc = await this.settings.findOne({ _id: name });
+    return doc ? { value: doc.value, version: doc.version } : undefined;
+  }
+
+  async put(name: string, value: string, expectedVersion: number): Promise<boolean> {
+    if (expectedVersion === 0) {
+      try {
+        await this.settings.insertOne({ _id: name, value, version: 1 });
+        return true;
+      } catch (err) {
+        if (isDuplicateKey(err)) return false;
+        throw err;
+      }
+    }
+    const res = await this.settings.updateOne({ _id: name, version: expectedVersion }, { $set: { value }, $inc: { version: 1 } });
+    return res.matchedCount === 1;
+  }
+}

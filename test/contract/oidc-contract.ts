@@ -1,0 +1,177 @@
+/** Contract: `store.oidcAdapter(model)` — node-oidc-provider's Adapter. */
+import { expect } from 'chai';
+import type { OidcPayload, Store } from '../../src/store.ts';
+import { sleep, uniq } from './fixtures.ts';
+
+export function oidcContract(getStore: () => Store): void {
+  describe('oidcAdapter', () => {
+    const model = (name: string) => getStore().oidcAdapter(name);
+
+    it('upsert then find returns the payload as stored', async () => {
+      const sessions = model('Session');
+      const id = uniq('sess');
+      const payload: OidcPayload = {
+        jti: id,
+        kind: 'Session',
+        uid: uniq('uid'),
+        accountId: uniq('acc'),
+        exp: Math.floor(Date.now() / 1000) + 600,
+        authorizations: { client1: { sid: 'abc', grantId: 'g1', persistsLogout: true } },
+        amr: ['pwd', 'otp'],
+        loginTs: 1_700_000_000,
+        claims: { 'https://example.test/claim': { essential: true } },
+      };
+      await sessions.upsert(id, payload, 600);
+      const found = await sessions.find(id);
+      expect(found).to.deep.equal(payload);
+      expect(found).not.to.have.property('consumed');
+    });
+
+    it('find, findByUid and findByUserCode return undefined for unknown ids', async () => {
+      const a = model('AccessToken');
+      expect(await a.find(uniq('missing'))).to.equal(undefined);
+      expect(await a.findByUid(uniq('missing'))).to.equal(undefined);
+      expect(await a.findByUserCode(uniq('missing'))).to.equal(undefined);
+    });
+
+    it('findByUid finds an Interaction/Session by its uid', async () => {
+      const a = model('Session');
+      const id = uniq('sess');
+      const uid = uniq('uid');
+      await a.upsert(id, { jti: id, uid }, 600);
+      expect(await a.findByUid(uid)).to.deep.equal({ jti: id, uid });
+      expect(await a.findByUid(uniq('uid'))).to.equal(undefined);
+    });
+
+    it('findByUserCode finds a DeviceCode by its user code', async () => {
+      const a = model('DeviceCode');
+      const id = uniq('dc');
+      const userCode = `UC-${uniq('code')}`;
+      await a.upsert(id, { jti: id, userCode, grantId: uniq('grant') }, 600);
+      const found = await a.findByUserCode(userCode);
+      expect(found).to.include({ jti: id, userCode });
+      expect(await a.findByUserCode(`${userCode}x`)).to.equal(undefined);
+    });
+
+    it('consume marks the entry consumed with a timestamp in seconds', async () => {
+      const a = model('AuthorizationCode');
+      const id = uniq('code');
+      const payload = { jti: id, grantId: uniq('grant'), scope: 'openid' };
+      await a.upsert(id, payload, 600);
+      const before = Math.floor(Date.now() / 1000);
+      await a.consume(id);
+      const after = Math.ceil(Date.now() / 1000);
+      const found = await a.find(id);
+      expect(found).to.include(payload);
+      expect(found?.consumed).to.be.a('number');
+      expect(Number.isInteger(found?.consumed)).to.equal(true);
+      expect(found?.consumed).to.be.within(before, after);
+    });
+
+    it('destroy removes only that entry', async () => {
+      const a = model('AccessToken');
+      const [id1, id2] = [uniq('at'), uniq('at')];
+      await a.upsert(id1, { jti: id1 }, 600);
+      await a.upsert(id2, { jti: id2 }, 600);
+      await a.destroy(id1);
+      expect(await a.find(id1)).to.equal(undefined);
+      expect(await a.find(id2)).to.deep.equal({ jti: id2 });
+      await a.destroy(uniq('missing')); // destroying an unknown id is not an error
+    });
+
+    it('revokeByGrantId removes every model sharing the grant and leaves the rest', async () => {
+      const grantId = uniq('grant');
+      const other = uniq('grant');
+      const entries: [string, string, string][] = [
+        ['AuthorizationCode', uniq('code'), grantId],
+        ['AccessToken', uniq('at'), grantId],
+        ['RefreshToken', uniq('rt'), grantId],
+        ['AccessToken', uniq('at'), other],
+        ['RefreshToken', uniq('rt'), other],
+      ];
+      for (const [m, id, g] of entries) await model(m).upsert(id, { jti: id, grantId: g }, 600);
+      const loose = uniq('sess');
+      await model('Session').upsert(loose, { jti: loose }, 600);
+
+      await model('AccessToken').revokeByGrantId(grantId);
+
+      for (const [m, id, g] of entries) {
+        const found = await model(m).find(id);
+        if (g === grantId) expect(found, `${m} ${id}`).to.equal(undefined);
+        else expect(found, `${m} ${id}`).to.deep.equal({ jti: id, grantId: g });
+      }
+      expect(await model('Session').find(loose)).to.deep.equal({ jti: loose });
+    });
+
+    it('store.revokeOidcByAccountId removes the account\'s entries in every model and counts them', async () => {
+      const [me, other] = [uniq('acc'), uniq('acc')];
+      const mine: [string, string][] = [['Session', uniq('sess')], ['Grant', uniq('grant')], ['AccessToken', uniq('at')]];
+      for (const [m, id] of mine) await model(m).upsert(id, { jti: id, accountId: me }, 600);
+      const theirs = uniq('rt');
+      await model('RefreshToken').upsert(theirs, { jti: theirs, accountId: other }, 600);
+      const anonymous = uniq('int');
+      await model('Interaction').upsert(anonymous, { jti: anonymous }, 600);
+
+      expect(await getStore().revokeOidcByAccountId(me)).to.equal(3);
+      for (const [m, id] of mine) expect(await model(m).find(id), m).to.equal(undefined);
+      expect(await model('RefreshToken').find(theirs)).to.deep.equal({ jti: theirs, accountId: other });
+      expect(await model('Interaction').find(anonymous)).to.deep.equal({ jti: anonymous });
+      expect(await getStore().revokeOidcByAccountId(me)).to.equal(0);
+    });
+
+    it('an expired entry is absent even before any sweep', async () => {
+      const a = model('Interaction');
+      const id = uniq('int');
+      const uid = uniq('uid');
+      const userCode = uniq('uc');
+      await a.upsert(id, { jti: id, uid, userCode }, 1);
+      expect(await a.find(id)).to.deep.equal({ jti: id, uid, userCode });
+      await sleep(1100);
+      expect(await a.find(id)).to.equal(undefined);
+      expect(await a.findByUid(uid)).to.equal(undefined);
+      expect(await a.findByUserCode(userCode)).to.equal(undefined);
+    });
+
+    it('an entry upserted with expiresIn 0 does not expire', async () => {
+      const a = model('Client');
+      const id = uniq('client');
+      await a.upsert(id, { client_id: id }, 0);
+      expect(await a.find(id)).to.deep.equal({ client_id: id });
+    });
+
+    it('upsert overwrites the payload, its lookup fields and clears consumed', async () => {
+      const a = model('Session');
+      const id = uniq('sess');
+      const [uid1, uid2] = [uniq('uid'), uniq('uid')];
+      const [g1, g2] = [uniq('grant'), uniq('grant')];
+      await a.upsert(id, { jti: id, uid: uid1, grantId: g1, old: true }, 600);
+      await a.consume(id);
+      expect((await a.find(id))?.consumed).to.be.a('number');
+
+      await a.upsert(id, { jti: id, uid: uid2, grantId: g2, fresh: 1 }, 600);
+      expect(await a.find(id)).to.deep.equal({ jti: id, uid: uid2, grantId: g2, fresh: 1 });
+      expect(await a.findByUid(uid1)).to.equal(undefined);
+      expect(await a.findByUid(uid2)).to.deep.equal({ jti: id, uid: uid2, grantId: g2, fresh: 1 });
+      await a.revokeByGrantId(g1);
+      expect(await a.find(id), 'the old grant no longer owns it').not.to.equal(undefined);
+      await a.revokeByGrantId(g2);
+      expect(await a.find(id)).to.equal(undefined);
+    });
+
+    it('models are separate namespaces', async () => {
+      const id = uniq('shared');
+      const uid = uniq('uid');
+      await model('AccessToken').upsert(id, { jti: id, kind: 'AccessToken' }, 600);
+      await model('RefreshToken').upsert(id, { jti: id, kind: 'RefreshToken', uid }, 600);
+      expect(await model('AccessToken').find(id)).to.deep.equal({ jti: id, kind: 'AccessToken' });
+      expect(await model('RefreshToken').find(id)).to.deep.equal({ jti: id, kind: 'RefreshToken', uid });
+      expect(await model('AccessToken').findByUid(uid)).to.equal(undefined);
+
+      await model('AccessToken').consume(id);
+      expect(await model('RefreshToken').find(id)).not.to.have.property('consumed');
+      await model('AccessToken').destroy(id);
+      expect(await model('AccessToken').find(id)).to.equal(undefined);
+      expect(await model('RefreshToken').find(id)).to.deep.equal({ jti: id, kind: 'RefreshToken', uid });
+    });
+  });
+}

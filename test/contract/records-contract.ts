@@ -1,0 +1,149 @@
+/** Contract: `store.challenges`, `store.audit` and `store.settings`. */
+import { expect } from 'chai';
+import type { Store } from '../../src/store.ts';
+import { fakeChallenge, fakeEvent, isoIn, uniq } from './fixtures.ts';
+
+export function challengesContract(getStore: () => Store): void {
+  describe('challenges', () => {
+    const challenges = () => getStore().challenges;
+    const now = () => new Date().toISOString();
+
+    it('create then find returns the challenge as stored', async () => {
+      const c = fakeChallenge({ accountId: uniq('acc') });
+      await challenges().create(c);
+      expect(await challenges().find(c.id)).to.deep.equal(c);
+      expect(await challenges().find(uniq('chl'))).to.equal(undefined);
+    });
+
+    it('recordFailure increments attempts and returns the challenge after the increment', async () => {
+      const c = fakeChallenge();
+      await challenges().create(c);
+      expect(await challenges().recordFailure(c.id)).to.deep.equal({ ...c, attempts: 1 });
+      expect(await challenges().recordFailure(c.id)).to.deep.equal({ ...c, attempts: 2 });
+      expect(await challenges().find(c.id)).to.deep.equal({ ...c, attempts: 2 });
+      expect(await challenges().recordFailure(uniq('chl'))).to.equal(undefined);
+    });
+
+    it('concurrent recordFailure calls are all counted', async () => {
+      const c = fakeChallenge({ maxAttempts: 100 });
+      await challenges().create(c);
+      await Promise.all(Array.from({ length: 10 }, () => challenges().recordFailure(c.id)));
+      expect((await challenges().find(c.id))?.attempts).to.equal(10);
+    });
+
+    it('consume succeeds once, then fails, and records consumedAt', async () => {
+      const c = fakeChallenge();
+      await challenges().create(c);
+      const at = now();
+      expect(await challenges().consume(c.id, at)).to.equal(true);
+      expect(await challenges().consume(c.id, now())).to.equal(false);
+      expect(await challenges().find(c.id)).to.deep.equal({ ...c, consumedAt: at });
+      expect(await challenges().consume(uniq('chl'), now())).to.equal(false);
+    });
+
+    it('consume fails at and after expiry', async () => {
+      const c = fakeChallenge({ expiresAt: isoIn(5 * 60_000) });
+      await challenges().create(c);
+      expect(await challenges().consume(c.id, c.expiresAt)).to.equal(false);
+      expect(await challenges().consume(c.id, isoIn(10 * 60_000))).to.equal(false);
+      expect(await challenges().find(c.id)).not.to.have.property('consumedAt');
+      expect(await challenges().consume(c.id, now()), 'still valid before expiry').to.equal(true);
+    });
+
+    it('consume fails once attempts reach maxAttempts', async () => {
+      const spent = fakeChallenge({ maxAttempts: 2 });
+      const oneLeft = fakeChallenge({ maxAttempts: 2 });
+      await challenges().create(spent);
+      await challenges().create(oneLeft);
+      await challenges().recordFailure(spent.id);
+      await challenges().recordFailure(spent.id);
+      await challenges().recordFailure(oneLeft.id);
+      expect(await challenges().consume(spent.id, now())).to.equal(false);
+      expect(await challenges().consume(oneLeft.id, now())).to.equal(true);
+    });
+
+    it('concurrent consume: exactly one caller wins', async () => {
+      const c = fakeChallenge();
+      await challenges().create(c);
+      const results = await Promise.all(Array.from({ length: 10 }, () => challenges().consume(c.id, now())));
+      expect(results.filter(Boolean)).to.have.length(1);
+    });
+
+    it('sweep removes expired challenges only and returns how many', async () => {
+      const at = isoIn(20 * 60_000);
+      await challenges().sweep(at); // clear what earlier tests left behind
+      const expired = fakeChallenge({ expiresAt: isoIn(10 * 60_000) });
+      const boundary = fakeChallenge({ expiresAt: at });
+      const live = fakeChallenge({ expiresAt: isoIn(30 * 60_000) });
+      for (const c of [expired, boundary, live]) await challenges().create(c);
+      expect(await challenges().sweep(at)).to.equal(2);
+      expect(await challenges().find(expired.id)).to.equal(undefined);
+      expect(await challenges().find(boundary.id)).to.equal(undefined);
+      expect(await challenges().find(live.id)).to.deep.equal(live);
+      expect(await challenges().sweep(at)).to.equal(0);
+    });
+  });
+}
+
+export function auditContract(getStore: () => Store): void {
+  describe('audit', () => {
+    const audit = () => getStore().audit;
+
+    it('lists an account\'s events newest first, honours limit, excludes other accounts', async () => {
+      const [me, other] = [uniq('acc'), uniq('acc')];
+      const mine = [0, 1, 2, 3].map((i) => fakeEvent(me, { type: `e${i}`, at: `2031-02-03T04:05:0${i}.000Z` }));
+      // appended out of order: ordering is by `at`, not by insertion
+      for (const e of [mine[2]!, mine[0]!, mine[3]!, mine[1]!]) await audit().append(e);
+      await audit().append(fakeEvent(other, { at: '2031-02-03T04:05:09.000Z' }));
+      await audit().append(fakeEvent(undefined, { type: 'system.boot', at: '2031-02-03T04:05:08.000Z' }));
+
+      expect(await audit().listForAccount(me)).to.deep.equal([...mine].reverse());
+      expect(await audit().listForAccount(me, 2)).to.deep.equal([mine[3], mine[2]]);
+      expect(await audit().listForAccount(other)).to.have.length(1);
+      expect(await audit().listForAccount(uniq('acc'))).to.deep.equal([]);
+    });
+
+    it('stores events as given (minimal events too)', async () => {
+      const accountId = uniq('acc');
+      const minimal = { id: uniq('evt'), at: new Date().toISOString(), type: 'login.failed', accountId };
+      await audit().append(minimal);
+      expect(await audit().listForAccount(accountId)).to.deep.equal([minimal]);
+    });
+  });
+}
+
+export function settingsContract(getStore: () => Store): void {
+  describe('settings', () => {
+    const settings = () => getStore().settings;
+
+    it('put with version 0 inserts only when absent', async () => {
+      const name = uniq('setting');
+      expect(await settings().get(name)).to.equal(undefined);
+      expect(await settings().put(name, 'first', 0)).to.equal(true);
+      expect(await settings().get(name)).to.deep.equal({ value: 'first', version: 1 });
+      expect(await settings().put(name, 'second', 0)).to.equal(false);
+      expect(await settings().get(name)).to.deep.equal({ value: 'first', version: 1 });
+    });
+
+    it('put compares and sets by version', async () => {
+      const name = uniq('setting');
+      await settings().put(name, 'v1', 0);
+      expect(await settings().put(name, 'v2', 1)).to.equal(true);
+      expect(await settings().get(name)).to.deep.equal({ value: 'v2', version: 2 });
+      expect(await settings().put(name, 'stale', 1)).to.equal(false);
+      expect(await settings().put(name, 'future', 7)).to.equal(false);
+      expect(await settings().get(name)).to.deep.equal({ value: 'v2', version: 2 });
+      expect(await settings().put(uniq('setting'), 'absent', 1), 'no such setting').to.equal(false);
+    });
+
+    it('concurrent puts with the same version: exactly one succeeds', async () => {
+      const name = uniq('setting');
+      const inserts = await Promise.all([0, 1, 2, 3].map((i) => settings().put(name, `insert-${i}`, 0)));
+      expect(inserts.filter(Boolean)).to.have.length(1);
+      const updates = await Promise.all([0, 1, 2, 3].map((i) => settings().put(name, `update-${i}`, 1)));
+      expect(updates.filter(Boolean)).to.have.length(1);
+      const stored = await settings().get(name);
+      expect(stored).to.deep.equal({ value: `update-${updates.indexOf(true)}`, version: 2 });
+    });
+  });
+}
