@@ -1,0 +1,46 @@
+/**
+ * Relying-party (client) registrations as data. node-oidc-provider validates the full
+ * metadata again at start; this schema catches the common mistakes with a clear message.
+ */
+import { z } from 'zod';
+
+const uri = z.url({ protocol: /^https?$/ });
+
+export const clientSchema = z
+  .object({
+    client_id: z.string().regex(/^[A-Za-z0-9._-]{3,64}$/, 'client_id: 3–64 letters, digits, dot, dash or underscore'),
+    client_name: z.string().max(200).optional(),
+    client_secret: z.string().min(32, 'client_secret: at least 32 characters').optional(),
+    redirect_uris: z.array(uri).default([]),
+    post_logout_redirect_uris: z.array(uri).optional(),
+    grant_types: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).default(['authorization_code']),
+    response_types: z.array(z.literal('code')).optional(),
+    token_endpoint_auth_method: z
+      .enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])
+      .default('client_secret_basic'),
+    /** Space-separated scopes this client may ask for. */
+    scope: z.string().optional(),
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
+    jwks_uri: uri.optional(),
+  })
+  .loose()
+  .superRefine((c, ctx) => {
+    const needsSecret = c.token_endpoint_auth_method === 'client_secret_basic' || c.token_endpoint_auth_method === 'client_secret_post';
+    if (needsSecret && !c.client_secret) ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: client_secret required for ${c.token_endpoint_auth_method}` });
+    if (c.token_endpoint_auth_method === 'private_key_jwt' && !c.jwks && !c.jwks_uri) {
+      ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: jwks or jwks_uri required for private_key_jwt` });
+    }
+    if (c.grant_types.includes('authorization_code') && c.redirect_uris.length === 0) {
+      ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: redirect_uris required for authorization_code` });
+    }
+  });
+
+export const clientListSchema = z.array(clientSchema).superRefine((list, ctx) => {
+  const seen = new Set<string>();
+  for (const c of list) {
+    if (seen.has(c.client_id)) ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: declared twice` });
+    seen.add(c.client_id);
+  }
+});
+
+export type ClientMetadata = z.infer<typeof clientSchema>;

@@ -1,0 +1,146 @@
+/**
+ * Turns the environment into a validated Config. Throws ConfigError with one line that names
+ * the setting; `src/main.ts` prints it and exits with code 1.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { envSchema, type Env } from './schema.ts';
+import { clientListSchema, type ClientMetadata } from './clients.ts';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export type PasswordClass = 'upper' | 'lower' | 'digit' | 'symbol';
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  production: boolean;
+  port: number;
+  host: string;
+  issuer: string;
+  trustProxy: boolean;
+  logLevel: Env['LOG_LEVEL'];
+  store: { kind: 'sqlite'; path: string } | { kind: 'mongo'; uri: string };
+  secretKey: Buffer;
+  clients: ClientMetadata[];
+  clientsFile: string;
+  demoRp: boolean;
+  sms: { gateway: 'console'; sender: string } | { gateway: 'http'; url: string; token?: string; sender: string };
+  mail: { transport: 'console'; from: string } | { transport: 'smtp'; url: string; from: string };
+  devOutbox: boolean;
+  passwordPolicy: { minLength: number; classes: PasswordClass[] };
+  limits: {
+    loginMaxFailures: number;
+    loginLockoutSeconds: number;
+    loginMaxPerIp: number;
+    codeSendsPerRecipient: number;
+    codeSendsPerIp: number;
+  };
+  ttl: { accessToken: number; idToken: number; refreshToken: number; session: number };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const name = issue.path.join('.') || 'environment';
+  return `${name}: ${issue.message}`;
+}
+
+function decodeSecret(raw: string, setting: string): Buffer {
+  const bytes = /^[0-9a-f]+$/i.test(raw) && raw.length % 2 === 0 ? Buffer.from(raw, 'hex') : Buffer.from(raw, 'base64');
+  if (bytes.length < 32) throw new ConfigError(`${setting}: must decode to at least 32 bytes (e.g. \`openssl rand -base64 32\`)`);
+  return bytes;
+}
+
+function devSecret(file: string): Buffer {
+  if (existsSync(file)) return decodeSecret(readFileSync(file, 'utf8').trim(), file);
+  const secret = randomBytes(32).toString('base64');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return Buffer.from(secret, 'base64');
+}
+
+export function readClients(env: Env): ClientMetadata[] {
+  let raw: unknown = [];
+  let source = 'VKHOD_CLIENTS';
+  try {
+    if (env.VKHOD_CLIENTS) raw = JSON.parse(env.VKHOD_CLIENTS);
+    else if (existsSync(env.VKHOD_CLIENTS_FILE)) {
+      source = 'VKHOD_CLIENTS_FILE';
+      raw = JSON.parse(readFileSync(env.VKHOD_CLIENTS_FILE, 'utf8'));
+    }
+  } catch {
+    throw new ConfigError(`${source}: not valid JSON`);
+  }
+  const parsed = clientListSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`${source}: ${describeIssue(parsed.error.issues[0]!)}`);
+  return parsed.data;
+}
+
+export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(environment);
+  if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0]!));
+  const env = parsed.data;
+  const production = env.NODE_ENV === 'production';
+  const issuer = (env.VKHOD_ISSUER ?? `http://localhost:${env.PORT}`).replace(/\/+$/, '');
+
+  if (production && !env.VKHOD_SECRET_KEY) throw new ConfigError('VKHOD_SECRET_KEY: required in production');
+  if (production && !issuer.startsWith('https://')) throw new ConfigError('VKHOD_ISSUER: must be an https:// URL in production');
+  if (production && env.VKHOD_DEV_OUTBOX) throw new ConfigError('VKHOD_DEV_OUTBOX: cannot be enabled in production');
+  if (env.VKHOD_SMS_GATEWAY === 'http' && !env.VKHOD_SMS_HTTP_URL) {
+    throw new ConfigError('VKHOD_SMS_HTTP_URL: required when VKHOD_SMS_GATEWAY=http');
+  }
+  if (env.VKHOD_MAIL_TRANSPORT === 'smtp' && !env.VKHOD_SMTP_URL) {
+    throw new ConfigError('VKHOD_SMTP_URL: required when VKHOD_MAIL_TRANSPORT=smtp');
+  }
+  if (production && (env.VKHOD_SMS_GATEWAY === 'console' || env.VKHOD_MAIL_TRANSPORT === 'console')) {
+    // Allowed (an operator may run without one channel), but never silently.
+    process.emitWarning('SMS or e-mail goes to the log only: set VKHOD_SMS_GATEWAY=http and VKHOD_MAIL_TRANSPORT=smtp');
+  }
+
+  const secretKey = env.VKHOD_SECRET_KEY
+    ? decodeSecret(env.VKHOD_SECRET_KEY, 'VKHOD_SECRET_KEY')
+    : devSecret(env.VKHOD_DEV_SECRET_FILE);
+
+  return {
+    env: env.NODE_ENV,
+    production,
+    port: env.PORT,
+    host: env.HOST,
+    issuer,
+    trustProxy: env.VKHOD_TRUST_PROXY,
+    logLevel: env.LOG_LEVEL,
+    store: env.MONGODB_URI ? { kind: 'mongo', uri: env.MONGODB_URI } : { kind: 'sqlite', path: env.VKHOD_SQLITE_PATH },
+    secretKey,
+    clients: readClients(env),
+    clientsFile: env.VKHOD_CLIENTS_FILE,
+    demoRp: env.VKHOD_DEMO_RP ?? !production,
+    sms:
+      env.VKHOD_SMS_GATEWAY === 'http'
+        ? { gateway: 'http', url: env.VKHOD_SMS_HTTP_URL!, token: env.VKHOD_SMS_HTTP_TOKEN, sender: env.VKHOD_SMS_SENDER }
+        : { gateway: 'console', sender: env.VKHOD_SMS_SENDER },
+    mail:
+      env.VKHOD_MAIL_TRANSPORT === 'smtp'
+        ? { transport: 'smtp', url: env.VKHOD_SMTP_URL!, from: env.VKHOD_MAIL_FROM }
+        : { transport: 'console', from: env.VKHOD_MAIL_FROM },
+    devOutbox: env.VKHOD_DEV_OUTBOX ?? !production,
+    passwordPolicy: { minLength: env.VKHOD_PASSWORD_MIN_LENGTH, classes: env.VKHOD_PASSWORD_CLASSES },
+    limits: {
+      loginMaxFailures: env.VKHOD_LOGIN_MAX_FAILURES,
+      loginLockoutSeconds: env.VKHOD_LOGIN_LOCKOUT_SECONDS,
+      loginMaxPerIp: env.VKHOD_LOGIN_MAX_PER_IP,
+      codeSendsPerRecipient: env.VKHOD_CODE_SENDS_PER_RECIPIENT,
+      codeSendsPerIp: env.VKHOD_CODE_SENDS_PER_IP,
+    },
+    ttl: {
+      accessToken: env.VKHOD_ACCESS_TOKEN_TTL,
+      idToken: env.VKHOD_ID_TOKEN_TTL,
+      refreshToken: env.VKHOD_REFRESH_TOKEN_TTL,
+      session: env.VKHOD_SESSION_TTL,
+    },
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * The configuration schema: every setting, its default and its environment variable.
+ * Validated once at start; a bad value stops the process with one line naming the setting.
+ * docs/configuration.md is the reference for operators.
+ */
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const list = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+/** Environment variables → typed settings. Keys are the variable names. */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Public base URL; the OIDC issuer. */
+  VKHOD_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
+  /** Trust X-Forwarded-* from a reverse proxy. */
+  VKHOD_TRUST_PROXY: bool.default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  VKHOD_SQLITE_PATH: z.string().min(1).default('./data/vkhod.sqlite'),
+  MONGODB_URI: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')
+    .optional(),
+
+  /**
+   * Master secret (≥ 32 bytes as base64 or hex). Encrypts signing keys and TOTP seeds at rest,
+   * keys cookies, CSRF tokens and one-time-code hashes. Required in production.
+   */
+  VKHOD_SECRET_KEY: z.string().min(32, 'must be at least 32 characters (base64 or hex of ≥ 32 random bytes)').optional(),
+  /** Development only: where a generated master secret is kept when VKHOD_SECRET_KEY is unset. */
+  VKHOD_DEV_SECRET_FILE: z.string().default('./data/dev-secret.key'),
+
+  /** Relying parties: a JSON array of client metadata, or a path to a JSON file. */
+  VKHOD_CLIENTS: z.string().optional(),
+  VKHOD_CLIENTS_FILE: z.string().default('./config/clients.json'),
+  /** Serve the demo relying party at /demo (development default). */
+  VKHOD_DEMO_RP: bool.optional(),
+
+  VKHOD_SMS_GATEWAY: z.enum(['console', 'http']).default('console'),
+  VKHOD_SMS_HTTP_URL: z.url().optional(),
+  VKHOD_SMS_HTTP_TOKEN: z.string().optional(),
+  VKHOD_SMS_SENDER: z.string().max(11).default('vkhod'),
+  VKHOD_MAIL_TRANSPORT: z.enum(['console', 'smtp']).default('console'),
+  /** e.g. smtps://user:pass@smtp.example.org:465 */
+  VKHOD_SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+  VKHOD_MAIL_FROM: z.string().default('vkhod <no-reply@localhost>'),
+  /** Dev outbox page at /dev/outbox. Never on in production. */
+  VKHOD_DEV_OUTBOX: bool.optional(),
+
+  VKHOD_PASSWORD_MIN_LENGTH: int(8, 128).default(8),
+  /** Character classes a password must contain: any of upper, lower, digit, symbol. */
+  VKHOD_PASSWORD_CLASSES: list.pipe(z.array(z.enum(['upper', 'lower', 'digit', 'symbol']))).default(['upper', 'lower', 'digit', 'symbol']),
+
+  VKHOD_LOGIN_MAX_FAILURES: int(1, 1000).default(5),
+  VKHOD_LOGIN_LOCKOUT_SECONDS: int(1, 86400).default(900),
+  VKHOD_LOGIN_MAX_PER_IP: int(1, 100000).default(100),
+  VKHOD_CODE_SENDS_PER_RECIPIENT: int(1, 100).default(3),
+  VKHOD_CODE_SENDS_PER_IP: int(1, 100000).default(30),
+
+  VKHOD_ACCESS_TOKEN_TTL: int(60, 86400).default(600),
+  VKHOD_ID_TOKEN_TTL: int(60, 86400).default(600),
+  VKHOD_REFRESH_TOKEN_TTL: int(300, 365 * 86400).default(30 * 86400),
+  VKHOD_SESSION_TTL: int(300, 30 * 86400).default(8 * 3600),
+});
+
+export type Env = z.infer<typeof envSchema>;

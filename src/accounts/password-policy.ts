@@ -1,0 +1,68 @@
+/**
+ * Which passwords a citizen may choose (DESIGN §6): a minimum length, the character classes
+ * citizens are used to, and no common or guessable passwords.
+ */
+import type { PasswordClass } from '../../config/load.ts';
+import { COMMON_PASSWORDS } from './common-passwords.ts';
+
+export interface PasswordPolicy {
+  minLength: number;
+  classes: PasswordClass[];
+}
+
+export const PASSWORD_MAX_LENGTH = 128;
+
+export type PasswordProblem =
+  | 'required'
+  | 'too_short'
+  | 'too_long'
+  | 'needs_upper'
+  | 'needs_lower'
+  | 'needs_digit'
+  | 'needs_symbol'
+  | 'common'
+  | 'contains_personal'
+  | 'mismatch';
+
+const CLASS_TEST: Record<PasswordClass, RegExp> = {
+  upper: /\p{Lu}/u,
+  lower: /\p{Ll}/u,
+  digit: /\d/,
+  symbol: /[^\p{L}\d\s]/u,
+};
+
+const SEQUENCES = ['0123456789', 'abcdefghijklmnopqrstuvwxyz', 'qwertyuiop', 'asdfghjkl', 'zxcvbnm', 'йцукенгшщзхъ', 'фывапролджэ', 'ячсмитьбю', 'абвгдеёжзийклмнопрстуфхцчшщъыьэюя'];
+
+/** The password's core word: lower-cased, with the digits and symbols around it removed. */
+function core(password: string): string {
+  return password.toLowerCase().replace(/^[^\p{L}]+|[^\p{L}]+$/gu, '');
+}
+
+function isGuessable(password: string): boolean {
+  const lower = password.toLowerCase();
+  if (COMMON_PASSWORDS.has(lower) || COMMON_PASSWORDS.has(core(password))) return true;
+  if (/^(.)\1+$/u.test(lower) || new Set(lower).size <= 3) return true;
+  const letters = lower.replace(/[^\p{L}\d]/gu, '');
+  return letters.length >= 6 && SEQUENCES.some((seq) => seq.includes(letters) || [...seq].reverse().join('').includes(letters));
+}
+
+/**
+ * Problems with a new password, in the order a person fixes them; empty when it is acceptable.
+ * `personal` holds the citizen's own data (names, phone, e-mail) that a password must not contain.
+ */
+export function checkPassword(password: string | undefined, confirm: string | undefined, policy: PasswordPolicy, personal: string[] = []): PasswordProblem[] {
+  if (!password) return ['required'];
+  if (password.length > PASSWORD_MAX_LENGTH) return ['too_long'];
+  const problems: PasswordProblem[] = [];
+  if ([...password].length < policy.minLength) problems.push('too_short');
+  for (const cls of policy.classes) if (!CLASS_TEST[cls].test(password)) problems.push(`needs_${cls}`);
+  if (isGuessable(password)) problems.push('common');
+  const lower = password.toLowerCase();
+  const personalHit = personal
+    .map((p) => p.toLowerCase().replace(/^\+7/, ''))
+    .filter((p) => p.length >= 4)
+    .some((p) => lower.includes(p.split('@')[0]!.slice(0, 32)));
+  if (personalHit) problems.push('contains_personal');
+  if (confirm !== undefined && confirm !== password) problems.push('mismatch');
+  return problems;
+}

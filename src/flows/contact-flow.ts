@@ -1,0 +1,170 @@
+/**
+ * The state machine registration and recovery share: contact → 6-digit code → final step.
+ * State lives in a flow record in the store (30 minutes), addressed by an unguessable id in the
+ * URL; every POST carries a CSRF token bound to that id. A flow may belong to an interaction,
+ * in which case its routes live under /interaction/:uid and it returns there.
+ */
+import { randomBytes } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { maskContact, parseContact, type Contact } from '../accounts/contacts.ts';
+import { DeliveryError } from '../notify/notifier.ts';
+import type { CodeMessage } from '../methods/one-time-code.ts';
+import type { Services } from '../services.ts';
+import { UserError } from '../web/errors.ts';
+import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
+
+export const FLOW_TTL_SECONDS = 1800;
+
+export interface FlowRecord {
+  id: string;
+  kind: string;
+  interactionUid?: string;
+  contact: Contact;
+  challengeId: string;
+  verified: boolean;
+  createdAt: string;
+  /** Set once the final step is done: the flow cannot be replayed. */
+  done?: boolean;
+}
+
+export interface ContactFlowSpec {
+  /** `register` or `recover`: the URL segment, the locale namespace and the code purpose. */
+  kind: string;
+  /**
+   * The message for this contact. `answerable: false` sends a notice instead of a code (the
+   * contact's account state would make the flow pointless) while the page stays the same.
+   */
+  message(ctx: Context, contact: Contact): Promise<CodeMessage & { answerable: boolean }>;
+  showFinal(ctx: Context, flow: FlowRecord, form: { errors?: string[]; values?: Record<string, string>; status?: number }): Promise<void>;
+  submitFinal(ctx: Context, flow: FlowRecord, details: InteractionDetails | undefined): Promise<void>;
+}
+
+export class ContactFlow {
+  constructor(
+    private readonly services: Services,
+    readonly spec: ContactFlowSpec,
+  ) {}
+
+  private get adapter() {
+    return this.services.store.oidcAdapter('VkhodFlow');
+  }
+
+  /** /register or /interaction/:uid/register */
+  base(ctx: Context): string {
+    return ctx.params.uid ? `/interaction/${ctx.params.uid}/${this.spec.kind}` : `/${this.spec.kind}`;
+  }
+
+  async save(flow: FlowRecord): Promise<void> {
+    await this.adapter.upsert(flow.id, flow as unknown as Record<string, unknown>, FLOW_TTL_SECONDS);
+  }
+
+  private async load(ctx: Context): Promise<FlowRecord> {
+    const id = String(ctx.params.flow ?? '');
+    const flow = /^[A-Za-z0-9_-]{22}$/.test(id) ? ((await this.adapter.find(id)) as unknown as FlowRecord | undefined) : undefined;
+    if (!flow || flow.kind !== this.spec.kind || flow.done || (flow.interactionUid ?? undefined) !== (ctx.params.uid ?? undefined)) {
+      throw new UserError(404, `${this.spec.kind}.flow_expired`, { start: this.base(ctx) });
+    }
+    return flow;
+  }
+
+  private async interaction(ctx: Context): Promise<InteractionDetails | undefined> {
+    return ctx.params.uid ? loadInteraction(this.services.provider, ctx) : undefined;
+  }
+
+  private showContact(ctx: Context, form: { contact?: string; error?: string; status?: number } = {}): void {
+    const binding = ctx.params.uid ?? this.spec.kind;
+    this.services.views.render(
+      ctx,
+      'contact',
+      { title: `${this.spec.kind}.title`, kind: this.spec.kind, action: this.base(ctx), back: ctx.params.uid ? `/interaction/${ctx.params.uid}` : '/', csrf: ctx.state.csrf(binding), contact: form.contact ?? '', error: form.error },
+      form.status ?? 200,
+    );
+  }
+
+  private showCode(ctx: Context, flow: FlowRecord, form: { error?: string; status?: number; resent?: boolean } = {}): void {
+    this.services.views.render(
+      ctx,
+      'code',
+      { title: `${this.spec.kind}.title`, kind: this.spec.kind, action: `${this.base(ctx)}/${flow.id}`, masked: maskContact(flow.contact), channel: flow.contact.kind, csrf: ctx.state.csrf(flow.id), error: form.error, resent: form.resent },
+      form.status ?? 200,
+    );
+  }
+
+  /** Issues and sends a code; returns an error text when it could not. */
+  private async sendCode(ctx: Context, contact: Contact): Promise<{ challengeId?: string; error?: string; status?: number }> {
+    const message = await this.spec.message(ctx, contact);
+    try {
+      const sent = await this.services.codes.send({ purpose: this.spec.kind, to: contact, ip: ctx.ip, message, answerable: message.answerable });
+      if (!sent.sent) return { error: this.services.views.t(ctx, 'code.send_limited', { minutes: Math.ceil(sent.retryAfter / 60) }), status: 429 };
+      return { challengeId: sent.challengeId };
+    } catch (err) {
+      if (err instanceof DeliveryError) return { error: this.services.views.t(ctx, 'code.delivery_failed'), status: 503 };
+      throw err;
+    }
+  }
+
+  routes(): Router {
+    const router = new Router();
+    const { views, csrf } = this.services;
+    const k = this.spec.kind;
+
+    router.get(`/${k}`, async (ctx) => {
+      await this.interaction(ctx);
+      this.showContact(ctx);
+    });
+
+    router.post(`/${k}`, async (ctx) => {
+      await this.interaction(ctx);
+      csrf.verify(ctx, ctx.params.uid ?? k);
+      const raw = String((ctx.request.body as Record<string, unknown>).contact ?? '').slice(0, 256);
+      const contact = parseContact(raw);
+      if (!contact) return this.showContact(ctx, { contact: raw, error: views.t(ctx, raw.trim() ? 'contact.invalid' : 'contact.required'), status: 400 });
+      const sent = await this.sendCode(ctx, contact);
+      if (!sent.challengeId) return this.showContact(ctx, { contact: raw, error: sent.error, status: sent.status });
+      const flow: FlowRecord = { id: randomBytes(16).toString('base64url'), kind: k, interactionUid: ctx.params.uid, contact, challengeId: sent.challengeId, verified: false, createdAt: new Date().toISOString() };
+      await this.save(flow);
+      ctx.status = 303;
+      ctx.redirect(`${this.base(ctx)}/${flow.id}`);
+    });
+
+    router.get(`/${k}/:flow`, async (ctx) => {
+      await this.interaction(ctx);
+      const flow = await this.load(ctx);
+      if (flow.verified) return this.spec.showFinal(ctx, flow, {});
+      this.showCode(ctx, flow, { resent: ctx.query.resent === '1' });
+    });
+
+    router.post(`/${k}/:flow`, async (ctx) => {
+      const details = await this.interaction(ctx);
+      const flow = await this.load(ctx);
+      csrf.verify(ctx, flow.id);
+      if (flow.verified) return this.spec.submitFinal(ctx, flow, details);
+      const code = String((ctx.request.body as Record<string, unknown>).code ?? '').slice(0, 32);
+      const outcome = await this.services.codes.verify({ challengeId: flow.challengeId, purpose: k, recipient: flow.contact.value, code, ip: ctx.ip });
+      if (outcome === 'ok') {
+        flow.verified = true;
+        await this.save(flow);
+        ctx.status = 303;
+        ctx.redirect(`${this.base(ctx)}/${flow.id}`);
+        return;
+      }
+      const status = outcome === 'limited' ? 429 : outcome === 'wrong' ? 400 : 410;
+      this.showCode(ctx, flow, { error: views.t(ctx, `code.${outcome}`), status });
+    });
+
+    router.post(`/${k}/:flow/resend`, async (ctx) => {
+      await this.interaction(ctx);
+      const flow = await this.load(ctx);
+      csrf.verify(ctx, flow.id);
+      if (flow.verified) throw new UserError(400, 'errors.bad_request');
+      const sent = await this.sendCode(ctx, flow.contact);
+      if (!sent.challengeId) return this.showCode(ctx, flow, { error: sent.error, status: sent.status });
+      await this.save({ ...flow, challengeId: sent.challengeId });
+      ctx.status = 303;
+      ctx.redirect(`${this.base(ctx)}/${flow.id}?resent=1`);
+    });
+
+    return router;
+  }
+}

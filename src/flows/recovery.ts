@@ -1,0 +1,58 @@
+/**
+ * Password recovery: mobile or e-mail → code → new password. Every session and refresh token of
+ * the account is revoked, and the citizen is told on their contact. A contact with no account
+ * gets a notice instead of a code; the pages look the same either way.
+ */
+import type { Context } from 'koa';
+import { fullName } from '../accounts/accounts.ts';
+import { checkPassword } from '../accounts/password-policy.ts';
+import { hashPassword } from '../accounts/password-hash.ts';
+import type { Services } from '../services.ts';
+import { ContactFlow, type FlowRecord } from './contact-flow.ts';
+
+export function recoveryFlow(services: Services): ContactFlow {
+  const { views, accounts, config } = services;
+
+  const showFinal = async (ctx: Context, flow: FlowRecord, form: { errors?: string[]; status?: number }) => {
+    views.render(
+      ctx,
+      'recover-password',
+      { title: 'recover.title', action: `/${ctx.params.uid ? `interaction/${ctx.params.uid}/` : ''}recover/${flow.id}`, csrf: ctx.state.csrf(flow.id), errors: form.errors, minLength: config.passwordPolicy.minLength },
+      form.status ?? 200,
+    );
+  };
+
+  return new ContactFlow(services, {
+    kind: 'recover',
+    async message(ctx, contact) {
+      const existing = await accounts.findByKey(contact);
+      const subject = views.t(ctx, 'messages.recover.subject');
+      if (!existing) return { subject, answerable: false, text: () => views.t(ctx, 'messages.recover.unknown') };
+      return { subject, answerable: true, text: (code) => views.t(ctx, 'messages.recover.code', { code }) };
+    },
+    showFinal,
+    async submitFinal(ctx, flow, details) {
+      const body = ctx.request.body as Record<string, unknown>;
+      const account = await accounts.findByKey(flow.contact);
+      // The code was answerable, so the account existed; it may have been removed since.
+      if (!account) return showFinal(ctx, flow, { errors: [views.t(ctx, 'recover.account_gone')], status: 410 });
+      const password = typeof body.password === 'string' ? body.password : '';
+      const confirm = typeof body.password_confirm === 'string' ? body.password_confirm : '';
+      const problems = checkPassword(password, confirm, config.passwordPolicy, [flow.contact.value, account.name.family, account.name.given]);
+      if (problems.length) return showFinal(ctx, flow, { errors: problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })), status: 400 });
+
+      await accounts.replacePassword(account.id, await hashPassword(password), { type: 'account.password_recovered', actor: 'self', ip: ctx.ip, outcome: 'success', details: { contact: flow.contact.kind } });
+      await services.limits.reset('login-failures-account', `${flow.contact.kind}:${flow.contact.value}`);
+      await services.store.oidcAdapter('VkhodFlow').destroy(flow.id);
+      await services.notifier
+        .send(flow.contact, { subject: views.t(ctx, 'messages.password_changed.subject'), text: views.t(ctx, 'messages.password_changed.text', { name: fullName(account.name) }) })
+        .catch(() => undefined);
+      if (details) {
+        ctx.status = 303;
+        ctx.redirect(`/interaction/${details.uid}?notice=password_changed`);
+        return;
+      }
+      views.render(ctx, 'done', { title: 'recover.done_title', message: views.t(ctx, 'recover.done') });
+    },
+  });
+}

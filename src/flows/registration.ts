@@ -1,0 +1,70 @@
+/**
+ * Self-registration of a simplified account: mobile or e-mail → code → name + password →
+ * account created and signed in (returned to the relying party when it started from one).
+ * A contact that already has an account gets a notice instead of a code; the page is the same.
+ */
+import type { Context } from 'koa';
+import { checkName } from '../accounts/names.ts';
+import { checkPassword } from '../accounts/password-policy.ts';
+import { hashPassword } from '../accounts/password-hash.ts';
+import type { Services } from '../services.ts';
+import { DuplicateKeyError, type PersonName } from '../store.ts';
+import { ContactFlow, type FlowRecord } from './contact-flow.ts';
+import { completeSignIn } from './sign-in-result.ts';
+
+const FIELDS = ['family', 'given', 'middle'] as const;
+
+export function registrationFlow(services: Services): ContactFlow {
+  const { views, accounts, config } = services;
+
+  const showFinal = async (ctx: Context, flow: FlowRecord, form: { errors?: string[]; fieldErrors?: Record<string, string>; values?: Record<string, string>; status?: number }) => {
+    views.render(
+      ctx,
+      'register-profile',
+      { title: 'register.title', action: `/${ctx.params.uid ? `interaction/${ctx.params.uid}/` : ''}register/${flow.id}`, csrf: ctx.state.csrf(flow.id), values: form.values ?? {}, errors: form.errors, fieldErrors: form.fieldErrors ?? {}, minLength: config.passwordPolicy.minLength },
+      form.status ?? 200,
+    );
+  };
+
+  return new ContactFlow(services, {
+    kind: 'register',
+    async message(ctx, contact) {
+      const existing = await accounts.findByKey(contact);
+      const subject = views.t(ctx, 'messages.register.subject');
+      if (existing) return { subject, answerable: false, text: () => views.t(ctx, 'messages.register.exists') };
+      return { subject, answerable: true, text: (code) => views.t(ctx, 'messages.register.code', { code }) };
+    },
+    showFinal,
+    async submitFinal(ctx, flow, details) {
+      const body = ctx.request.body as Record<string, unknown>;
+      const values = Object.fromEntries(FIELDS.map((f) => [f, typeof body[f] === 'string' ? (body[f] as string).slice(0, 200) : ''])) as Record<(typeof FIELDS)[number], string>;
+      const fieldErrors: Record<string, string> = {};
+      const name: Partial<PersonName> = {};
+      for (const field of FIELDS) {
+        const checked = checkName(values[field], field !== 'middle');
+        if (checked.problem) fieldErrors[field] = views.t(ctx, `names.${checked.problem}`);
+        else if (checked.value) name[field] = checked.value;
+      }
+      const password = typeof body.password === 'string' ? body.password : '';
+      const confirm = typeof body.password_confirm === 'string' ? body.password_confirm : '';
+      const problems = checkPassword(password, confirm, config.passwordPolicy, [flow.contact.value, values.family, values.given].filter(Boolean));
+      if (problems.length) fieldErrors.password = problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })).join(' ');
+      if (Object.keys(fieldErrors).length) return showFinal(ctx, flow, { fieldErrors, values, status: 400 });
+
+      let account;
+      try {
+        account = await accounts.register({ name: name as PersonName, contact: flow.contact, passwordHash: await hashPassword(password), ip: ctx.ip, clientId: details ? String(details.params.client_id) : undefined });
+      } catch (err) {
+        if (!(err instanceof DuplicateKeyError)) throw err;
+        // Only someone who just proved control of the contact sees this.
+        return showFinal(ctx, flow, { errors: [views.t(ctx, 'register.contact_taken')], values, status: 409 });
+      }
+      await services.store.oidcAdapter('VkhodFlow').destroy(flow.id);
+      if (details) {
+        await completeSignIn(services, ctx, details, { account, amr: ['pwd'], remember: true, method: 'registration' });
+        return;
+      }
+      views.render(ctx, 'done', { title: 'register.done_title', message: views.t(ctx, 'register.done') });
+    },
+  });
+}

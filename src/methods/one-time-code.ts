@@ -1,0 +1,83 @@
+/**
+ * One-time codes to a phone or e-mail (DESIGN §6): 6 random digits, stored only as a keyed
+ * hash, 5 minutes of life, 3 wrong tries per code, 3 sends per 10 minutes per recipient and a
+ * per-IP send limit. Used by registration, recovery and (later) the SMS second factor.
+ */
+import { randomInt, randomUUID } from 'node:crypto';
+import type { Contact } from '../accounts/contacts.ts';
+import type { Notifier } from '../notify/notifier.ts';
+import type { Limits } from '../security/limits.ts';
+import type { SecretBox } from '../security/secret-box.ts';
+import type { ChallengeRepository } from '../store.ts';
+
+export const CODE_TTL_SECONDS = 300;
+export const CODE_MAX_ATTEMPTS = 3;
+
+export type SendOutcome = { sent: true; challengeId: string } | { sent: false; reason: 'limited'; retryAfter: number };
+
+export type VerifyOutcome = 'ok' | 'wrong' | 'expired' | 'used' | 'exhausted' | 'unknown' | 'limited';
+
+export interface CodeMessage {
+  subject: string;
+  /** The message text for this code; the code must appear in it. */
+  text: (code: string) => string;
+}
+
+export class OneTimeCodes {
+  constructor(
+    private readonly challenges: ChallengeRepository,
+    private readonly notifier: Notifier,
+    private readonly limits: Limits,
+    private readonly box: SecretBox,
+  ) {}
+
+  private hash(challengeId: string, code: string): string {
+    return this.box.mac('codes', `${challengeId}:${code}`);
+  }
+
+  /**
+   * Issues a challenge and sends the message. `answerable: false` issues a challenge no code
+   * can answer (the message then carries a notice instead of the code) while the page looks
+   * exactly the same: used where telling would reveal whether an account exists.
+   */
+  async send(params: { purpose: string; to: Contact; ip: string; message: CodeMessage; accountId?: string; answerable?: boolean }): Promise<SendOutcome> {
+    for (const [rule, key] of [['code-sends-recipient', params.to.value], ['code-sends-ip', params.ip]] as const) {
+      const state = await this.limits.hit(rule, key);
+      if (state.blocked) return { sent: false, reason: 'limited', retryAfter: state.retryAfter };
+    }
+    const id = randomUUID();
+    const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+    const now = Date.now();
+    await this.challenges.create({
+      id,
+      purpose: params.purpose,
+      recipient: params.to.value,
+      codeHash: this.hash(id, params.answerable === false ? `!${code}` : code),
+      attempts: 0,
+      maxAttempts: CODE_MAX_ATTEMPTS,
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + CODE_TTL_SECONDS * 1000).toISOString(),
+      accountId: params.accountId,
+    });
+    await this.notifier.send(params.to, { subject: params.message.subject, text: params.message.text(code) });
+    return { sent: true, challengeId: id };
+  }
+
+  /** Checks a typed code against the challenge; consumes it on success (exactly once). */
+  async verify(params: { challengeId: string; purpose: string; recipient: string; code: string; ip: string }): Promise<VerifyOutcome> {
+    if ((await this.limits.peek('code-failures-ip', params.ip)).blocked) return 'limited';
+    const challenge = await this.challenges.find(params.challengeId);
+    if (!challenge || challenge.purpose !== params.purpose || challenge.recipient !== params.recipient) return 'unknown';
+    const now = new Date().toISOString();
+    if (challenge.consumedAt) return 'used';
+    if (challenge.expiresAt <= now) return 'expired';
+    if (challenge.attempts >= challenge.maxAttempts) return 'exhausted';
+    const code = params.code.replace(/\s+/g, '');
+    if (!/^\d{6}$/.test(code) || !this.box.macEquals('codes', `${challenge.id}:${code}`, challenge.codeHash)) {
+      await this.limits.hit('code-failures-ip', params.ip);
+      const after = await this.challenges.recordFailure(challenge.id);
+      return after && after.attempts >= after.maxAttempts ? 'exhausted' : 'wrong';
+    }
+    return (await this.challenges.consume(challenge.id, now)) ? 'ok' : 'used';
+  }
+}

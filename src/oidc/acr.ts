@@ -1,0 +1,79 @@
+/**
+ * Assurance to relying parties (DESIGN §3): the account level and the strength of this sign-in
+ * combined into one acr value; amr per RFC 8176.
+ */
+import type { AccountLevel } from '../store.ts';
+
+export const ACR_PREFIX = 'urn:vkhod:loa:';
+
+/** Weakest first: a higher index satisfies everything below it of the same or lower level. */
+export const ACR_VALUES = [
+  `${ACR_PREFIX}simplified`,
+  `${ACR_PREFIX}simplified-mfa`,
+  `${ACR_PREFIX}standard`,
+  `${ACR_PREFIX}standard-mfa`,
+  `${ACR_PREFIX}confirmed`,
+  `${ACR_PREFIX}confirmed-mfa`,
+] as const;
+
+export type Acr = (typeof ACR_VALUES)[number];
+
+const LEVEL_RANK: Record<AccountLevel, number> = { simplified: 0, standard: 1, confirmed: 2 };
+
+const SECOND_FACTORS = new Set(['sms', 'otp', 'hwk', 'swk']);
+
+/**
+ * Two factors of different kinds (password + SMS/TOTP/passkey), a qualified e-signature, or a
+ * user-verifying passkey.
+ */
+export function isMultiFactor(amr: readonly string[]): boolean {
+  const has = (m: string) => amr.includes(m);
+  if (has('sc')) return true;
+  if ((has('hwk') || has('swk')) && has('user')) return true;
+  return has('pwd') && amr.some((m) => SECOND_FACTORS.has(m));
+}
+
+/** Every acr value an account at `level` satisfies with a sign-in that used `amr`. */
+export function satisfiedAcrs(level: AccountLevel, amr: readonly string[]): Acr[] {
+  const mfa = isMultiFactor(amr);
+  return ACR_VALUES.filter((acr) => {
+    const [lvl, suffix] = acr.slice(ACR_PREFIX.length).split('-') as [AccountLevel, string | undefined];
+    return LEVEL_RANK[lvl] <= LEVEL_RANK[level] && (!suffix || mfa);
+  });
+}
+
+export function isKnownAcr(value: string): value is Acr {
+  return (ACR_VALUES as readonly string[]).includes(value);
+}
+
+/**
+ * The acr values a request asks for: `acr_values` and the `acr` claim of the `claims` parameter
+ * (id_token or userinfo), known values only, in the order given.
+ */
+export function requestedAcrs(params: { acr_values?: unknown; claims?: unknown }): Acr[] {
+  const out: string[] = [];
+  if (typeof params.acr_values === 'string') out.push(...params.acr_values.split(' ').filter(Boolean));
+  let claims = params.claims;
+  if (typeof claims === 'string') {
+    try {
+      claims = JSON.parse(claims);
+    } catch {
+      claims = undefined;
+    }
+  }
+  for (const target of ['id_token', 'userinfo'] as const) {
+    const acr = (claims as Record<string, Record<string, { value?: unknown; values?: unknown }> | undefined> | undefined)?.[target]?.acr;
+    if (typeof acr?.value === 'string') out.push(acr.value);
+    if (Array.isArray(acr?.values)) out.push(...acr.values.filter((v): v is string => typeof v === 'string'));
+  }
+  return [...new Set(out)].filter(isKnownAcr);
+}
+
+/**
+ * The value to put in the ID token: the highest satisfied among those requested, or the highest
+ * satisfied overall when none was requested. Undefined when a request cannot be met.
+ */
+export function chooseAcr(requested: readonly Acr[], satisfied: readonly Acr[]): Acr | undefined {
+  const candidates = requested.length ? satisfied.filter((a) => requested.includes(a)) : satisfied;
+  return [...candidates].sort((a, b) => ACR_VALUES.indexOf(b) - ACR_VALUES.indexOf(a))[0];
+}

@@ -1,0 +1,66 @@
+/**
+ * Rate limits and lockouts (DESIGN §6), counted in the store so every process shares them.
+ * Each rule is named; flows ask `hit` (count one) or `peek` (is it blocked?) by key.
+ */
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Config } from '../../config/load.ts';
+import type { Store } from '../store.ts';
+
+export type LimitRule =
+  /** wrong sign-in attempts per login identifier → lockout */
+  | 'login-failures-account'
+  /** wrong sign-in attempts per client IP */
+  | 'login-failures-ip'
+  /** one-time codes sent per recipient (3 per 10 minutes) */
+  | 'code-sends-recipient'
+  /** one-time codes sent per client IP */
+  | 'code-sends-ip'
+  /** wrong codes typed per client IP, across challenges */
+  | 'code-failures-ip';
+
+export interface LimitState {
+  blocked: boolean;
+  /** seconds until the block ends (0 when not blocked) */
+  retryAfter: number;
+}
+
+const OPEN: LimitState = { blocked: false, retryAfter: 0 };
+
+export class Limits {
+  private readonly limiters: Record<LimitRule, RateLimiterAbstract>;
+
+  constructor(store: Store, limits: Config['limits']) {
+    const lock = limits.loginLockoutSeconds;
+    this.limiters = {
+      'login-failures-account': store.rateLimiter({ keyPrefix: 'lfa', points: limits.loginMaxFailures, duration: lock, blockDuration: lock }),
+      'login-failures-ip': store.rateLimiter({ keyPrefix: 'lfi', points: limits.loginMaxPerIp, duration: 900, blockDuration: 900 }),
+      'code-sends-recipient': store.rateLimiter({ keyPrefix: 'csr', points: limits.codeSendsPerRecipient, duration: 600 }),
+      'code-sends-ip': store.rateLimiter({ keyPrefix: 'csi', points: limits.codeSendsPerIp, duration: 3600 }),
+      'code-failures-ip': store.rateLimiter({ keyPrefix: 'cfi', points: 30, duration: 900, blockDuration: 900 }),
+    };
+  }
+
+  /** Counts one event; returns the state after it (blocked when the rule is now exceeded). */
+  async hit(rule: LimitRule, key: string): Promise<LimitState> {
+    try {
+      await this.limiters[rule].consume(key);
+      return OPEN;
+    } catch (res) {
+      if (res instanceof RateLimiterRes) return { blocked: true, retryAfter: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) };
+      throw res;
+    }
+  }
+
+  /** Whether the key is already over the rule, without counting. */
+  async peek(rule: LimitRule, key: string): Promise<LimitState> {
+    const limiter = this.limiters[rule];
+    const res = await limiter.get(key);
+    if (!res || res.consumedPoints < limiter.points) return OPEN;
+    return { blocked: true, retryAfter: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) };
+  }
+
+  /** Forgets the key's count (a successful sign-in clears the failure counter). */
+  async reset(rule: LimitRule, key: string): Promise<void> {
+    await this.limiters[rule].delete(key);
+  }
+}
