@@ -4,7 +4,7 @@
  * added only where a TTL index needs one.
  */
 import type { mongo } from 'mongoose';
-import type { Account, AuditEvent, Challenge, OidcPayload } from '../../src/store.ts';
+import type { Account, AuditEvent, Challenge, Letter, OidcPayload } from '../../src/store.ts';
 
 export const COLLECTIONS = {
   oidc: 'oidc',
@@ -13,6 +13,7 @@ export const COLLECTIONS = {
   challenges: 'challenges',
   audit: 'audit',
   settings: 'settings',
+  letters: 'letters',
   rateLimits: 'rate_limits',
 } as const;
 
@@ -50,6 +51,8 @@ export interface SettingDoc {
   version: number;
 }
 
+export type LetterDoc = Letter & { _id: string };
+
 export interface Collections {
   oidc: mongo.Collection<OidcDoc>;
   accounts: mongo.Collection<AccountDoc>;
@@ -57,6 +60,7 @@ export interface Collections {
   challenges: mongo.Collection<ChallengeDoc>;
   audit: mongo.Collection<AuditDoc>;
   settings: mongo.Collection<SettingDoc>;
+  letters: mongo.Collection<LetterDoc>;
 }
 
 export function collections(db: mongo.Db): Collections {
@@ -67,6 +71,7 @@ export function collections(db: mongo.Db): Collections {
     challenges: db.collection<ChallengeDoc>(COLLECTIONS.challenges),
     audit: db.collection<AuditDoc>(COLLECTIONS.audit),
     settings: db.collection<SettingDoc>(COLLECTIONS.settings),
+    letters: db.collection<LetterDoc>(COLLECTIONS.letters),
   };
 }
 
@@ -95,6 +100,7 @@ export async function ensureIndexes(db: mongo.Db): Promise<void> {
     () => c.audit.createIndex({ id: 1 }, { unique: true }),
     () => c.audit.createIndex({ accountId: 1, at: -1, _id: -1 }),
     () => db.createCollection(COLLECTIONS.settings).catch(ignoreExists),
+    () => c.letters.createIndex({ status: 1, createdAt: 1, _id: 1 }),
     // the two indexes RateLimiterMongo.createIndexes() would build (our limiters are told not to)
     () => rateLimits.createIndex({ expire: -1 }, { expireAfterSeconds: 0 }),
     () => rateLimits.createIndex({ key: 1 }, { unique: true }),

@@ -8,6 +8,7 @@
 import mongoose, { type Connection, type mongo } from 'mongoose';
 import { RateLimiterMongo } from 'rate-limiter-flexible';
 import type {
+  LetterRepository,
   AccountRepository,
   AuditLog,
   ChallengeRepository,
@@ -19,7 +20,7 @@ import type {
 import { MongoAccounts, MongoAuditLog } from './accounts.ts';
 import { collections, COLLECTIONS, ensureIndexes, type Collections } from './collections.ts';
 import { MongoOidcAdapter, revokeOidcByAccountId } from './oidc-adapter.ts';
-import { MongoChallenges, MongoSettings } from './records.ts';
+import { MongoChallenges, MongoLetters, MongoSettings } from './records.ts';
 
 export interface MongoStoreOptions {
   /** A MongoDB connection string (a replica set: transactions are used). */
@@ -68,6 +69,7 @@ export class MongoStore implements Store {
   readonly challenges: ChallengeRepository;
   readonly audit: AuditLog;
   readonly settings: SettingRepository;
+  readonly letters: LetterRepository;
   readonly db: mongo.Db;
   private readonly collections: Collections;
   private readonly adapters = new Map<string, OidcAdapter>();
@@ -81,6 +83,7 @@ export class MongoStore implements Store {
     this.accounts = new MongoAccounts(connection, this.collections, audit);
     this.challenges = new MongoChallenges(this.collections.challenges);
     this.settings = new MongoSettings(this.collections.settings);
+    this.letters = new MongoLetters(this.collections.letters);
   }
 
   oidcAdapter(model: string): OidcAdapter {

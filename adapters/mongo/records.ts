@@ -1,7 +1,7 @@
 /** One-time codes and the small compare-and-set settings documents. */
 import type { mongo } from 'mongoose';
-import type { Challenge, ChallengeRepository, SettingRepository } from '../../src/store.ts';
-import { isDuplicateKey, isKey, plain, type ChallengeDoc, type SettingDoc } from './collections.ts';
+import type { Challenge, ChallengeRepository, Letter, LetterRepository, SettingRepository } from '../../src/store.ts';
+import { isDuplicateKey, isKey, plain, type ChallengeDoc, type LetterDoc, type SettingDoc } from './collections.ts';
 
 const challengeProjection = { _id: 0, expiresAtDate: 0 } as const;
 
@@ -68,6 +68,30 @@ export class MongoSettings implements SettingRepository {
       }
     }
     const res = await this.settings.updateOne({ _id: name, version: expectedVersion }, { $set: { value }, $inc: { version: 1 } });
+    return res.matchedCount === 1;
+  }
+}
+
+export class MongoLetters implements LetterRepository {
+  constructor(private readonly letters: mongo.Collection<LetterDoc>) {}
+
+  async create(letter: Letter): Promise<void> {
+    await this.letters.insertOne({ ...plain(letter), _id: letter.id });
+  }
+
+  async find(id: string): Promise<Letter | undefined> {
+    if (!isKey(id)) return undefined;
+    return (await this.letters.findOne({ _id: id }, { projection: { _id: 0 } })) ?? undefined;
+  }
+
+  async list(status: Letter['status'], limit = 100): Promise<Letter[]> {
+    return this.letters.find({ status }, { projection: { _id: 0 } }).sort({ createdAt: 1, _id: 1 }).limit(limit).toArray();
+  }
+
+  /** One conditional update: only a queued letter becomes sent, and its code is dropped. */
+  async markSent(id: string, at: string, by: string): Promise<boolean> {
+    if (!isKey(id)) return false;
+    const res = await this.letters.updateOne({ _id: id, status: 'queued' }, { $set: { status: 'sent', sentAt: at, sentBy: by }, $unset: { sealedCode: '' } });
     return res.matchedCount === 1;
   }
 }

@@ -16,12 +16,17 @@ import {
   type AuditLog,
   type Challenge,
   type ChallengeRepository,
+  type Letter,
+  type LetterRepository,
   type OidcAdapter,
   type OidcPayload,
   type RateLimiterOptions,
   type SettingRepository,
   type Store,
 } from '../../src/store.ts';
+import { createRequire } from 'node:module';
+import { Checkpointer } from './checkpointer.ts';
+import { GroupCommit } from './group-commit.ts';
 import { SCHEMA } from './schema.ts';
 
 type Db = InstanceType<typeof Database>;
@@ -31,20 +36,31 @@ export interface SqliteStoreOptions {
   path: string;
   /** How often expired rows are swept, in ms (0 = never). */
   sweepIntervalMs?: number;
+  /** WAL checkpoints in a worker thread (default for files). */
+  backgroundCheckpoints?: boolean;
 }
 
 const isUniqueViolation = (err: unknown): boolean =>
   err instanceof Error && /UNIQUE constraint failed/i.test(err.message);
 
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
-  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+  const file = options.path !== ':memory:';
+  if (file) mkdirSync(dirname(options.path), { recursive: true });
   const db = new Database(options.path);
   db.pragma('journal_mode = WAL');
+  // WAL + NORMAL: durable across process crashes; an OS crash may lose the last commits, never
+  // corrupt the file.
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
   db.exec(SCHEMA);
-  return new SqliteStore(db, options.sweepIntervalMs ?? 60_000);
+  let checkpointer: Checkpointer | undefined;
+  if (file && options.backgroundCheckpoints !== false) {
+    // Checkpoints happen in a worker; this connection's own is only a safety net (~400 MB).
+    db.pragma('wal_autocheckpoint = 100000');
+    checkpointer = new Checkpointer(options.path, createRequire(import.meta.url).resolve('libsql'));
+  }
+  return new SqliteStore(db, options.sweepIntervalMs ?? 60_000, checkpointer);
 }
 
 export class SqliteStore implements Store {
@@ -53,16 +69,25 @@ export class SqliteStore implements Store {
   readonly challenges: ChallengeRepository;
   readonly audit: AuditLog;
   readonly settings: SettingRepository;
+  readonly letters: LetterRepository;
   private readonly adapters = new Map<string, OidcAdapter>();
+  /** OIDC artefact writes (tokens, sessions, interactions) are group-committed. */
+  private readonly oidcWrites: GroupCommit;
   private readonly sweeper?: NodeJS.Timeout;
   private closed = false;
 
-  constructor(readonly db: Db, sweepIntervalMs: number) {
+  constructor(
+    readonly db: Db,
+    sweepIntervalMs: number,
+    private readonly checkpointer?: Checkpointer,
+  ) {
+    this.oidcWrites = new GroupCommit(db);
     const audit = new SqliteAuditLog(db);
     this.audit = audit;
     this.accounts = new SqliteAccounts(db, audit);
     this.challenges = new SqliteChallenges(db);
     this.settings = new SqliteSettings(db);
+    this.letters = new SqliteLetters(db);
     if (sweepIntervalMs > 0) {
       this.sweeper = setInterval(() => this.sweep(), sweepIntervalMs);
       this.sweeper.unref();
@@ -72,13 +97,14 @@ export class SqliteStore implements Store {
   oidcAdapter(model: string): OidcAdapter {
     let adapter = this.adapters.get(model);
     if (!adapter) {
-      adapter = new SqliteOidcAdapter(this.db, model);
+      adapter = new SqliteOidcAdapter(this.db, model, this.oidcWrites);
       this.adapters.set(model, adapter);
     }
     return adapter;
   }
 
   async revokeOidcByAccountId(accountId: string): Promise<number> {
+    this.oidcWrites.flush();
     return this.db.prepare('DELETE FROM oidc WHERE account_id = ?').run(accountId).changes;
   }
 
@@ -112,6 +138,8 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     this.closed = true;
     if (this.sweeper) clearInterval(this.sweeper);
+    this.oidcWrites.flush();
+    await this.checkpointer?.stop();
     this.db.close();
   }
 }
@@ -119,7 +147,11 @@ export class SqliteStore implements Store {
 class SqliteOidcAdapter implements OidcAdapter {
   private readonly stmts;
 
-  constructor(db: Db, private readonly model: string) {
+  constructor(
+    db: Db,
+    private readonly model: string,
+    private readonly writes: GroupCommit,
+  ) {
     this.stmts = {
       upsert: db.prepare(
         `INSERT INTO oidc (model, id, payload, grant_id, account_id, user_code, uid, expires_at, consumed)
@@ -148,16 +180,17 @@ class SqliteOidcAdapter implements OidcAdapter {
 
   async upsert(id: string, payload: OidcPayload, expiresIn: number): Promise<void> {
     const expiresAt = expiresIn ? Date.now() + expiresIn * 1000 : null;
-    this.stmts.upsert.run(
+    const json = JSON.stringify(payload);
+    await this.writes.run(() => this.stmts.upsert.run(
       this.model,
       id,
-      JSON.stringify(payload),
+      json,
       payload.grantId ?? null,
       typeof payload.accountId === 'string' ? payload.accountId : null,
       payload.userCode ?? null,
       payload.uid ?? null,
       expiresAt,
-    );
+    ));
   }
 
   async find(id: string) {
@@ -173,15 +206,16 @@ class SqliteOidcAdapter implements OidcAdapter {
   }
 
   async consume(id: string): Promise<void> {
-    this.stmts.consume.run(Math.floor(Date.now() / 1000), this.model, id);
+    const at = Math.floor(Date.now() / 1000);
+    await this.writes.run(() => this.stmts.consume.run(at, this.model, id));
   }
 
   async destroy(id: string): Promise<void> {
-    this.stmts.destroy.run(this.model, id);
+    await this.writes.run(() => this.stmts.destroy.run(this.model, id));
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    this.stmts.revoke.run(grantId);
+    await this.writes.run(() => this.stmts.revoke.run(grantId));
   }
 }
 
@@ -358,5 +392,39 @@ class SqliteSettings implements SettingRepository {
   async put(name: string, value: string, expectedVersion: number): Promise<boolean> {
     const res = expectedVersion === 0 ? this.s.insert.run(name, value) : this.s.update.run(value, name, expectedVersion);
     return res.changes === 1;
+  }
+}
+
+class SqliteLetters implements LetterRepository {
+  private readonly s;
+
+  constructor(db: Db) {
+    this.s = {
+      insert: db.prepare('INSERT INTO letters (id, status, created_at, doc) VALUES (?, ?, ?, ?)'),
+      find: db.prepare('SELECT doc FROM letters WHERE id = ?'),
+      list: db.prepare('SELECT doc FROM letters WHERE status = ? ORDER BY created_at, id LIMIT ?'),
+      send: db.prepare("UPDATE letters SET status = 'sent', doc = ? WHERE id = ? AND status = 'queued'"),
+    };
+  }
+
+  async create(letter: Letter): Promise<void> {
+    this.s.insert.run(letter.id, letter.status, letter.createdAt, JSON.stringify(letter));
+  }
+
+  async find(id: string): Promise<Letter | undefined> {
+    const row = this.s.find.get(id) as { doc: string } | undefined;
+    return row ? (JSON.parse(row.doc) as Letter) : undefined;
+  }
+
+  async list(status: Letter['status'], limit = 100): Promise<Letter[]> {
+    return (this.s.list.all(status, limit) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Letter);
+  }
+
+  async markSent(id: string, at: string, by: string): Promise<boolean> {
+    const letter = await this.find(id);
+    if (!letter || letter.status !== 'queued') return false;
+    const { sealedCode: _dropped, ...rest } = letter;
+    const sent: Letter = { ...rest, status: 'sent', sentAt: at, sentBy: by };
+    return this.s.send.run(JSON.stringify(sent), id).changes === 1;
   }
 }

@@ -59,6 +59,14 @@ CREATE TABLE IF NOT EXISTS settings (
   version INTEGER NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS letters (
+  id TEXT PRIMARY KEY,
+  status TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS letters_queue ON letters (status, created_at);
+
 CREATE TABLE IF NOT EXISTS rate_limits (
   key TEXT PRIMARY KEY,
   points INTEGER NOT NULL DEFAULT 0,

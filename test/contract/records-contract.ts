@@ -147,3 +147,46 @@ export function settingsContract(getStore: () => Store): void {
     });
   });
 }
+
+export function lettersContract(getStore: () => Store): void {
+  describe('letters', () => {
+    const letter = (id: string, createdAt: string) => ({
+      id,
+      accountId: `acc-${id}`,
+      status: 'queued' as const,
+      createdAt,
+      recipient: { name: 'Иванова Мария', address: { formatted: 'г. Москва, ул. Тверская, д. 1', postalCode: '125009' } },
+      sealedCode: `sealed-${id}`,
+    });
+
+    it('queues letters oldest first and finds them by id', async () => {
+      const store = getStore();
+      const [a, b] = [uniq('letter'), uniq('letter')];
+      await store.letters.create(letter(b, '2026-01-02T00:00:00.000Z'));
+      await store.letters.create(letter(a, '2026-01-01T00:00:00.000Z'));
+      const queued = (await store.letters.list('queued', 1000)).map((l) => l.id).filter((id) => id === a || id === b);
+      expect(queued).to.deep.equal([a, b]);
+      expect(await store.letters.find(a)).to.deep.equal(letter(a, '2026-01-01T00:00:00.000Z'));
+      expect(await store.letters.find('nope')).to.equal(undefined);
+      expect(await store.letters.list('queued', 1)).to.have.length(1);
+    });
+
+    it('marks a letter sent once, dropping its code', async () => {
+      const store = getStore();
+      const id = uniq('letter');
+      await store.letters.create(letter(id, '2026-01-03T00:00:00.000Z'));
+      const results = await Promise.all([
+        store.letters.markSent(id, '2026-01-04T00:00:00.000Z', 'op-1'),
+        store.letters.markSent(id, '2026-01-04T00:00:01.000Z', 'op-2'),
+      ]);
+      expect(results.filter(Boolean)).to.have.length(1);
+      const sent = await store.letters.find(id);
+      expect(sent).to.include({ status: 'sent' });
+      expect(sent).to.not.have.property('sealedCode');
+      expect(sent!.sentBy).to.match(/^op-[12]$/);
+      expect((await store.letters.list('queued', 1000)).map((l) => l.id)).to.not.include(id);
+      expect((await store.letters.list('sent', 1000)).map((l) => l.id)).to.include(id);
+      expect(await store.letters.markSent('missing', '2026-01-04T00:00:00.000Z', 'op')).to.equal(false);
+    });
+  });
+}

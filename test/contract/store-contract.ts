@@ -9,7 +9,7 @@ import type { Store } from '../../src/store.ts';
 import { accountsContract } from './accounts-contract.ts';
 import { uniq } from './fixtures.ts';
 import { oidcContract } from './oidc-contract.ts';
-import { auditContract, challengesContract, settingsContract } from './records-contract.ts';
+import { auditContract, challengesContract, lettersContract, settingsContract } from './records-contract.ts';
 
 export function storeContract(name: string, open: () => Promise<Store>): void {
   describe(`Store contract: ${name}`, function () {
@@ -36,6 +36,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     challengesContract(getStore);
     auditContract(getStore);
     settingsContract(getStore);
+    lettersContract(getStore);
     rateLimiterContract(getStore);
 
     describe('lifecycle', () => {

@@ -1,0 +1,12 @@
+/** Opens the store the configuration names: SQLite by default, MongoDB when MONGODB_URI is set. */
+import type { Config } from '../config/load.ts';
+import type { Store } from '../src/store.ts';
+
+export async function openStore(store: Config['store']): Promise<Store> {
+  if (store.kind === 'mongo') {
+    const { openMongoStore } = await import('./mongo/index.ts');
+    return openMongoStore({ uri: store.uri });
+  }
+  const { openSqliteStore } = await import('./sqlite/index.ts');
+  return openSqliteStore({ path: store.path });
+}
