@@ -1,6 +1,7 @@
 /**
- * Relying-party (client) registrations as data. node-oidc-provider validates the full
- * metadata again at start; this schema catches the common mistakes with a clear message.
+ * Relying-party (client) registrations as data. This schema catches the common mistakes at
+ * start with a clear message; node-oidc-provider validates the full metadata again when the
+ * client is first used.
  */
 import { z } from 'zod';
 
@@ -18,10 +19,14 @@ export const clientSchema = z
     token_endpoint_auth_method: z
       .enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])
       .default('client_secret_basic'),
-    /** Space-separated scopes this client may ask for. */
+    /** Space-separated scopes this client may ask for (default: openid offline_access profile email phone). */
     scope: z.string().optional(),
     jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
     jwks_uri: uri.optional(),
+    /** A resource server may introspect tokens issued to other clients. */
+    vkhod_resource_server: z.boolean().optional(),
+    /** Release ESIA's `urn:esia:sbj` subject claim (for relying parties written against ESIA). */
+    vkhod_esia_compat: z.boolean().optional(),
   })
   .loose()
   .superRefine((c, ctx) => {

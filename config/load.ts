@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import { envSchema, type Env } from './schema.ts';
 import { clientListSchema, type ClientMetadata } from './clients.ts';
+import { esignSettings, FederationConfigError, readBanks, type BankConfig, type EsignConfig } from './federation.ts';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -35,6 +36,13 @@ export interface Config {
   mail: { transport: 'console'; from: string } | { transport: 'smtp'; url: string; from: string };
   devOutbox: boolean;
   passwordPolicy: { minLength: number; classes: PasswordClass[] };
+  /** Banks citizens sign in through (docs/federation.md). */
+  banks: BankConfig[];
+  /** Qualified e-signature sign-in. */
+  esign: EsignConfig;
+  requireSecondFactor: boolean;
+  registry: { kind: 'development'; delaySeconds: number };
+  serviceName: string;
   limits: {
     loginMaxFailures: number;
     loginLockoutSeconds: number;
@@ -81,8 +89,19 @@ export function readClients(env: Env): ClientMetadata[] {
   return parsed.data;
 }
 
+/** Federation settings fail with the same one-line ConfigError as the rest. */
+function federation<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof FederationConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(environment);
+  // An empty variable (compose passes `${X:-}`) means "not set", not "set to nothing".
+  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(environment).filter(([, v]) => v !== '')));
   if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0]!));
   const env = parsed.data;
   const production = env.NODE_ENV === 'production';
@@ -96,6 +115,9 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   }
   if (env.VKHOD_MAIL_TRANSPORT === 'smtp' && !env.VKHOD_SMTP_URL) {
     throw new ConfigError('VKHOD_SMTP_URL: required when VKHOD_MAIL_TRANSPORT=smtp');
+  }
+  if (production && env.VKHOD_REGISTRY === 'development') {
+    process.emitWarning('VKHOD_REGISTRY=development: SNILS and passports are checked by the development registry, not the state one');
   }
   if (production && (env.VKHOD_SMS_GATEWAY === 'console' || env.VKHOD_MAIL_TRANSPORT === 'console')) {
     // Allowed (an operator may run without one channel), but never silently.
@@ -129,6 +151,11 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
         : { transport: 'console', from: env.VKHOD_MAIL_FROM },
     devOutbox: env.VKHOD_DEV_OUTBOX ?? !production,
     passwordPolicy: { minLength: env.VKHOD_PASSWORD_MIN_LENGTH, classes: env.VKHOD_PASSWORD_CLASSES },
+    banks: federation(() => readBanks(env)),
+    esign: esignSettings(env),
+    requireSecondFactor: env.VKHOD_REQUIRE_SECOND_FACTOR,
+    registry: { kind: env.VKHOD_REGISTRY, delaySeconds: env.VKHOD_DEV_REGISTRY_DELAY_SECONDS },
+    serviceName: env.VKHOD_SERVICE_NAME,
     limits: {
       loginMaxFailures: env.VKHOD_LOGIN_MAX_FAILURES,
       loginLockoutSeconds: env.VKHOD_LOGIN_LOCKOUT_SECONDS,

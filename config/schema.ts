@@ -36,7 +36,7 @@ export const envSchema = z.object({
   /** Development only: where a generated master secret is kept when VKHOD_SECRET_KEY is unset. */
   VKHOD_DEV_SECRET_FILE: z.string().default('./data/dev-secret.key'),
 
-  /** Relying parties: a JSON array of client metadata, or a path to a JSON file. */
+  /** Relying parties as a JSON array of client metadata; when unset, VKHOD_CLIENTS_FILE is read. */
   VKHOD_CLIENTS: z.string().optional(),
   VKHOD_CLIENTS_FILE: z.string().default('./config/clients.json'),
   /** Serve the demo relying party at /demo (development default). */
@@ -52,6 +52,26 @@ export const envSchema = z.object({
   VKHOD_MAIL_FROM: z.string().default('vkhod <no-reply@localhost>'),
   /** Dev outbox page at /dev/outbox. Never on in production. */
   VKHOD_DEV_OUTBOX: bool.optional(),
+
+  /** Every account must have a second factor; citizens without one enrol at the next sign-in. */
+  VKHOD_REQUIRE_SECOND_FACTOR: bool.default(false),
+  /** The name citizens see in authenticator apps and passkey prompts. */
+  VKHOD_SERVICE_NAME: z.string().min(1).max(64).default('vkhod'),
+
+  /** The RegistryVerifier connector for SNILS + passport checks. Only the development one ships. */
+  VKHOD_REGISTRY: z.enum(['development']).default('development'),
+  /** Development registry: seconds before a decision is visible (0 = at once). */
+  VKHOD_DEV_REGISTRY_DELAY_SECONDS: int(0, 3600).default(3),
+
+  /** Banks (upstream OpenID providers): a JSON array, or a JSON file (docs/federation.md). */
+  VKHOD_BANKS: z.string().optional(),
+  VKHOD_BANKS_FILE: z.string().default('./config/banks.json'),
+  /** Qualified e-signature: trusted CA certificates (a PEM file or a directory of them). */
+  VKHOD_ESIGN_TRUSTED_CAS_FILE: z.string().min(1).optional(),
+  /** Certificate revocation lists (a CRL file or a directory of them). */
+  VKHOD_ESIGN_CRL_FILE: z.string().min(1).optional(),
+  /** Seconds a challenge to sign stays valid. */
+  VKHOD_ESIGN_CHALLENGE_SECONDS: int(60, 3600).default(600),
 
   VKHOD_PASSWORD_MIN_LENGTH: int(8, 128).default(8),
   /** Character classes a password must contain: any of upper, lower, digit, symbol. */

@@ -5,16 +5,7 @@ import { createServer } from 'node:http';
 import { ConfigError, loadConfig, type Config } from '../config/load.ts';
 import { buildApp } from './app.ts';
 import { createLogger } from './logger.ts';
-import type { Store } from './store.ts';
-
-export async function openStore(config: Config): Promise<Store> {
-  if (config.store.kind === 'mongo') {
-    const { openMongoStore } = await import('../adapters/mongo/index.ts');
-    return openMongoStore({ uri: config.store.uri });
-  }
-  const { openSqliteStore } = await import('../adapters/sqlite/index.ts');
-  return openSqliteStore({ path: config.store.path });
-}
+import { openStore } from '../adapters/open.ts';
 
 let config: Config;
 try {
@@ -28,7 +19,7 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
-const store = await openStore(config).catch((err: Error) => {
+const store = await openStore(config.store).catch((err: Error) => {
   logger.fatal({ err: { message: err.message } }, 'cannot open the store');
   process.exit(1);
 });

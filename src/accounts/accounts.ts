@@ -4,8 +4,8 @@
  * in the same transaction.
  */
 import { randomUUID } from 'node:crypto';
-import type { Account, AccountKey, AuditEvent, PersonName, Store } from '../store.ts';
-import { auditEvent } from '../security/audit.ts';
+import { VersionConflictError, type Account, type AccountKey, type AuditEvent, type PersonName, type Store } from '../store.ts';
+import { auditEvent, type AuditInput } from '../security/audit.ts';
 import type { Contact } from './contacts.ts';
 
 /** The keys an account can be found by: its confirmed contacts and its SNILS. */
@@ -14,12 +14,19 @@ export function accountKeys(account: Account): AccountKey[] {
   if (account.phone && account.phoneVerified) keys.push({ kind: 'phone', value: account.phone });
   if (account.email && account.emailVerified) keys.push({ kind: 'email', value: account.email });
   if (account.snils) keys.push({ kind: 'snils', value: account.snils });
+  for (const passkey of account.passkeys ?? []) keys.push({ kind: 'webauthn', value: passkey.id });
+  for (const link of account.federations ?? []) keys.push({ kind: `fed:${link.provider}`, value: link.subject });
+  const passport = account.identity?.passport;
+  if (passport) keys.push({ kind: 'passport', value: `${passport.series}${passport.number}` });
   return keys;
 }
 
 export function fullName(name: PersonName): string {
   return [name.family, name.given, name.middle].filter(Boolean).join(' ');
 }
+
+export type AccountEvent = Omit<AuditInput, 'accountId'>;
+export type AccountEvents = AccountEvent | ((before: Account, after: Account) => AccountEvent[]);
 
 export interface Registration {
   name: PersonName;
@@ -30,7 +37,11 @@ export interface Registration {
 }
 
 export class Accounts {
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    /** Told of every audit event written with an account change (the structured log mirrors them). */
+    private readonly published: (event: AuditEvent) => void = () => undefined,
+  ) {}
 
   /** Creates a simplified account with one confirmed contact. Throws DuplicateKeyError if the contact is taken. */
   async register(input: Registration): Promise<Account> {
@@ -59,6 +70,7 @@ export class Accounts {
       details: { contact: input.contact.kind, level: 'simplified' },
     });
     await this.store.accounts.create(account, accountKeys(account), [event]);
+    this.published(event);
     return account;
   }
 
@@ -73,26 +85,39 @@ export class Accounts {
   }
 
   /**
-   * Sets a new password and ends every session and token of the account (recovery, or a
-   * change the citizen asked for). Retries once on a concurrent change.
+   * Applies `mutate` to the current account and stores it with its keys and audit events in one
+   * transaction. `events` is one event, or a function of (before, after) giving several — e.g. a
+   * level change noticed only once the new state is known. With `expect` the change applies only
+   * to that version (a concurrent change fails with VersionConflictError — used where a race must
+   * lose, e.g. a TOTP code used twice); otherwise it retries on the fresh version.
    */
-  async replacePassword(accountId: string, passwordHash: string, event: Omit<AuditEvent, 'id' | 'at' | 'accountId'>): Promise<Account> {
+  async modify(
+    accountId: string,
+    mutate: (current: Account) => Account,
+    events?: AccountEvents,
+    options: { expect?: Account } = {},
+  ): Promise<Account> {
     for (let attempt = 0; ; attempt += 1) {
-      const current = await this.findActive(accountId);
+      const current = options.expect ?? (await this.findActive(accountId));
       if (!current) throw new Error('account not found');
       const now = new Date().toISOString();
+      const next = { ...mutate(current), updatedAt: now };
+      const inputs = typeof events === 'function' ? events(current, next) : events ? [events] : [];
+      const written = inputs.map((e) => auditEvent({ ...e, accountId }));
       try {
-        const next = await this.store.accounts.update(
-          { ...current, passwordHash, sessionsValidAfter: now, updatedAt: now },
-          current.version,
-          undefined,
-          [auditEvent({ ...event, accountId })],
-        );
-        await this.store.revokeOidcByAccountId(accountId);
-        return next;
+        const stored = await this.store.accounts.update(next, current.version, accountKeys(next), written);
+        written.forEach(this.published);
+        return stored;
       } catch (err) {
-        if (attempt >= 2 || (err as Error).name !== 'VersionConflictError') throw err;
+        if (options.expect || attempt >= 2 || !(err instanceof VersionConflictError)) throw err;
       }
     }
+  }
+
+  /** Sets a new password and ends every session and token of the account (recovery, or a change). */
+  async replacePassword(accountId: string, passwordHash: string, event: Omit<AuditInput, 'accountId'>): Promise<Account> {
+    const next = await this.modify(accountId, (a) => ({ ...a, passwordHash, sessionsValidAfter: new Date().toISOString() }), event);
+    await this.store.revokeOidcByAccountId(accountId);
+    return next;
   }
 }

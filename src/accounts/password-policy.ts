@@ -31,7 +31,7 @@ const CLASS_TEST: Record<PasswordClass, RegExp> = {
   symbol: /[^\p{L}\d\s]/u,
 };
 
-const SEQUENCES = ['0123456789', 'abcdefghijklmnopqrstuvwxyz', 'qwertyuiop', 'asdfghjkl', 'zxcvbnm', 'йцукенгшщзхъ', 'фывапролджэ', 'ячсмитьбю', 'абвгдеёжзийклмнопрстуфхцчшщъыьэюя'];
+const SEQUENCES = ['0123456789', 'abcdefghijklmnopqrstuvwxyz', 'qwertyuiop', 'asdfghjkl', 'zxcvbnm', 'йцукенгшщзхъ', 'фывапролджэ', 'ячсмитьбю', 'абвгдеёжзийклмнопрстуфхцчшщъыьэюя', 'абвгдежзийклмнопрстуфхцчшщъыьэюя'];
 
 /** The password's core word: lower-cased, with the digits and symbols around it removed. */
 function core(password: string): string {
@@ -42,8 +42,9 @@ function isGuessable(password: string): boolean {
   const lower = password.toLowerCase();
   if (COMMON_PASSWORDS.has(lower) || COMMON_PASSWORDS.has(core(password))) return true;
   if (/^(.)\1+$/u.test(lower) || new Set(lower).size <= 3) return true;
-  const letters = lower.replace(/[^\p{L}\d]/gu, '');
-  return letters.length >= 6 && SEQUENCES.some((seq) => seq.includes(letters) || [...seq].reverse().join('').includes(letters));
+  const isSequence = (s: string) => s.length >= 6 && SEQUENCES.some((seq) => seq.includes(s) || [...seq].reverse().join('').includes(s));
+  // A keyboard or alphabet run is as guessable with digits and symbols around it (Йцукенгш1!).
+  return isSequence(lower.replace(/[^\p{L}\d]/gu, '')) || isSequence(core(password).replace(/[^\p{L}]/gu, ''));
 }
 
 /**

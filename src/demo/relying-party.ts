@@ -7,6 +7,7 @@ import Router from '@koa/router';
 import * as oidc from 'openid-client';
 import type { ClientMetadata } from '../../config/clients.ts';
 import type { SecretBox } from '../security/secret-box.ts';
+import type { OidcAdapter } from '../store.ts';
 import { ACR_VALUES } from '../oidc/acr.ts';
 import type { Views } from '../web/views.ts';
 
@@ -21,14 +22,19 @@ export function demoClient(issuer: string, box: SecretBox): ClientMetadata {
     post_logout_redirect_uris: [`${issuer}/demo`],
     grant_types: ['authorization_code', 'refresh_token'],
     token_endpoint_auth_method: 'client_secret_basic',
-    scope: 'openid profile email phone offline_access',
+    scope: `openid offline_access ${SCOPES.join(' ')}`,
   };
 }
 
 const COOKIE = 'vkhod.demo';
-const SCOPES = ['profile', 'email', 'phone'];
+/** What the demo may ask for: the standard scopes and the ESIA-style ones. */
+const SCOPES = ['profile', 'email', 'phone', 'fullname', 'birthdate', 'gender', 'birthplace', 'snils', 'inn', 'id_doc', 'addresses'];
+const DEFAULT_ON = new Set(['profile', 'email', 'phone']);
 
-export function demoRoutes(options: { issuer: string; client: ClientMetadata; views: Views; secureCookies: boolean }): Router {
+/** The demo keeps what it received server-side (it can exceed a cookie), for an hour. */
+const RESULT_TTL_SECONDS = 3600;
+
+export function demoRoutes(options: { issuer: string; client: ClientMetadata; views: Views; secureCookies: boolean; results: OidcAdapter }): Router {
   const router = new Router({ prefix: '/demo' });
   const { views, client } = options;
   let configuration: Promise<oidc.Configuration> | undefined;
@@ -44,9 +50,9 @@ export function demoRoutes(options: { issuer: string; client: ClientMetadata; vi
   const cookie = { httpOnly: true, sameSite: 'lax' as const, signed: true, secure: options.secureCookies, path: '/demo', overwrite: true };
 
   router.get('/', async (ctx) => {
-    const saved = ctx.cookies.get(`${COOKIE}.result`, { signed: true });
-    const result = saved ? (JSON.parse(Buffer.from(saved, 'base64url').toString('utf8')) as Record<string, unknown>) : undefined;
-    views.render(ctx, 'demo', { title: 'demo.title', scopes: SCOPES, acrValues: ACR_VALUES, result, error: typeof ctx.query.error === 'string' ? ctx.query.error.slice(0, 200) : undefined });
+    const resultId = ctx.cookies.get(`${COOKIE}.result`, { signed: true });
+    const result = resultId ? await options.results.find(resultId) : undefined;
+    views.render(ctx, 'demo', { title: 'demo.title', scopes: SCOPES.map((s) => ({ name: s, on: DEFAULT_ON.has(s) })), acrValues: ACR_VALUES, result, error: typeof ctx.query.error === 'string' ? ctx.query.error.slice(0, 200) : undefined });
   });
 
   router.get('/login', async (ctx) => {
@@ -79,8 +85,9 @@ export function demoRoutes(options: { issuer: string; client: ClientMetadata; vi
       const tokens = await oidc.authorizationCodeGrant(config, new URL(ctx.originalUrl, options.issuer), { pkceCodeVerifier: tx.verifier, expectedState: tx.state, expectedNonce: tx.nonce });
       const claims = tokens.claims()!;
       const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
-      const result = { claims, userinfo, idToken: tokens.id_token };
-      ctx.cookies.set(`${COOKIE}.result`, Buffer.from(JSON.stringify(result)).toString('base64url'), cookie);
+      const resultId = oidc.randomState();
+      await options.results.upsert(resultId, { claims, userinfo, idToken: tokens.id_token }, RESULT_TTL_SECONDS);
+      ctx.cookies.set(`${COOKIE}.result`, resultId, cookie);
       ctx.redirect('/demo');
     } catch (err) {
       const e = err as { error?: string; code?: string; message: string };
@@ -90,9 +97,11 @@ export function demoRoutes(options: { issuer: string; client: ClientMetadata; vi
 
   router.get('/logout', async (ctx) => {
     const config = await discover();
-    const saved = ctx.cookies.get(`${COOKIE}.result`, { signed: true });
+    const resultId = ctx.cookies.get(`${COOKIE}.result`, { signed: true });
     ctx.cookies.set(`${COOKIE}.result`, null, cookie);
-    const idToken = saved ? (JSON.parse(Buffer.from(saved, 'base64url').toString('utf8')) as { idToken?: string }).idToken : undefined;
+    const saved = resultId ? await options.results.find(resultId) : undefined;
+    if (resultId) await options.results.destroy(resultId);
+    const idToken = typeof saved?.idToken === 'string' ? saved.idToken : undefined;
     ctx.redirect(oidc.buildEndSessionUrl(config, { post_logout_redirect_uri: client.post_logout_redirect_uris![0]!, ...(idToken ? { id_token_hint: idToken } : {}) }).href);
   });
 

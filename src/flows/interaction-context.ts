@@ -6,6 +6,7 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import { UserError } from '../web/errors.ts';
+import type { PageState } from '../web/views.ts';
 
 export type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -18,6 +19,8 @@ export async function loadInteraction(provider: Provider, ctx: Context): Promise
     throw new UserError(400, 'errors.interaction_expired');
   }
   if (ctx.params.uid && details.uid !== ctx.params.uid) throw new UserError(400, 'errors.interaction_expired');
+  // The pages of this interaction speak the language the relying party asked for (DESIGN §7).
+  (ctx.state as PageState).uiLocales = details.params.ui_locales;
   return details;
 }
 

@@ -9,6 +9,15 @@ import { showConsent, submitConsent } from './consent.ts';
 import type { ContactFlow } from './contact-flow.ts';
 import { finishInteraction, loadInteraction } from './interaction-context.ts';
 import { showLogin, submitLogin } from './login.ts';
+import { bankLinkRoutes } from './bank-link.ts';
+import { bankSignInRoutes } from './bank-sign-in.ts';
+import { enrolmentRoutes } from './enrolment.ts';
+import { esignSignInRoutes } from './esign-sign-in.ts';
+import { upgradeRoutes } from './upgrade.ts';
+import { pendingId, type PendingSignIn } from './pending-sign-in.ts';
+import { secondFactorRoutes } from './second-factor.ts';
+import { continueWithSecondFactor } from './second-factor.ts';
+import { completeSignIn, nextStep, showUnmet } from './sign-in-result.ts';
 
 export function interactionRoutes(services: Services, flows: ContactFlow[]): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
@@ -35,6 +44,42 @@ export function interactionRoutes(services: Services, flows: ContactFlow[]): Rou
     await submitConsent(services, ctx, details);
   });
 
+  router.get('/unmet', async (ctx) => {
+    const details = await loadInteraction(provider, ctx);
+    const pending = (await services.store.oidcAdapter('VkhodFlow').find(pendingId(details.uid))) as unknown as PendingSignIn | undefined;
+    showUnmet(services, ctx, details, pending ? await services.accounts.findActive(pending.accountId) : undefined);
+  });
+
+  /** "Войти с ключом доступа": a discoverable passkey, no identifier typed. */
+  router.post('/webauthn/options', async (ctx) => {
+    const details = await loadInteraction(provider, ctx);
+    csrf.verify(ctx, details.uid);
+    ctx.body = await services.webauthn.authenticationOptions(`interaction:${details.uid}`);
+  });
+
+  router.post('/webauthn', async (ctx) => {
+    const details = await loadInteraction(provider, ctx);
+    csrf.verify(ctx, details.uid);
+    if (details.prompt.name !== 'login') throw new UserError(400, 'errors.interaction_step');
+    const body = ctx.request.body as Record<string, unknown>;
+    const result = await services.webauthn.authenticate(`interaction:${details.uid}`, String(body.handle ?? ''), body.response as never);
+    if (!result.ok) {
+      await services.audit.record({ type: 'signin.passkey', ip: ctx.ip, outcome: 'failure', clientId: String(details.params.client_id), details: { reason: result.reason } });
+      ctx.status = 400;
+      ctx.body = { error: services.views.t(ctx, `webauthn.errors.${result.reason}`) };
+      return;
+    }
+    const signIn = { account: result.account, amr: result.amr, remember: true, method: 'passkey' };
+    const step = nextStep(services.config, details, result.account, result.amr);
+    if (step === 'second_factor' || step === 'enrol') {
+      await continueWithSecondFactor(services, ctx, details, signIn, step);
+      ctx.body = { redirect: ctx.response.get('location') };
+      ctx.status = 200;
+      return;
+    }
+    await completeSignIn(services, ctx, details, signIn, 'json');
+  });
+
   /** The citizen gives up (cancel on sign-in, or a requirement that cannot be met). */
   router.post('/abort', async (ctx) => {
     const details = await loadInteraction(provider, ctx);
@@ -46,5 +91,11 @@ export function interactionRoutes(services: Services, flows: ContactFlow[]): Rou
   });
 
   for (const flow of flows) router.use(flow.routes().routes());
+  router.use(secondFactorRoutes(services).routes());
+  router.use(enrolmentRoutes(services).routes());
+  router.use(bankSignInRoutes(services).routes());
+  router.use(bankLinkRoutes(services).routes());
+  router.use(esignSignInRoutes(services).routes());
+  router.use(upgradeRoutes(services).routes());
   return router;
 }

@@ -4,23 +4,33 @@
  * satisfies a newly requested acr — a silent re-issue without asking again.
  */
 import type { Context } from 'koa';
-import { satisfiedAcrs, requestedAcrs } from '../oidc/acr.ts';
 import type { Services } from '../services.ts';
+import { signInAlternatives } from './federated-sign-in.ts';
 import { clientOf, type InteractionDetails } from './interaction-context.ts';
-import { completeSignIn } from './sign-in-result.ts';
+import { continueWithSecondFactor } from './second-factor.ts';
+import { completeSignIn, nextStep, type SignIn } from './sign-in-result.ts';
 
 const NOTICES = new Set(['password_changed']);
+/** Interaction reasons that only say the session's acr is not the one asked for. */
+const ACR_REASONS = new Set(['acr_not_satisfied', 'essential_acr', 'essential_acrs']);
 
 export async function showLogin(services: Services, ctx: Context, details: InteractionDetails, form: { identifier?: string; error?: string; status?: number } = {}): Promise<void> {
-  // A session that already has what the relying party now asks for needs no new sign-in.
-  if (!form.error && details.session?.accountId && details.prompt.reasons.includes('acr_not_satisfied') && !details.prompt.reasons.includes('max_age')) {
+  // A session asked for more than it has: re-issue it silently when it already satisfies the
+  // request, or ask only for what is missing (step-up) instead of the whole sign-in again.
+  // Only when the acr is all that is missing: prompt=login, max_age or a hint for another
+  // subject ask for a new sign-in.
+  const { reasons } = details.prompt;
+  if (!form.error && details.session?.accountId && reasons.includes('acr_not_satisfied') && reasons.every((r) => ACR_REASONS.has(r))) {
     const account = await services.accounts.findActive(details.session.accountId);
-    const amr = (details.session.amr as string[] | undefined) ?? [];
-    const requested = requestedAcrs(details.params);
-    if (account && satisfiedAcrs(account.level, amr).some((a) => requested.includes(a))) {
+    if (account) {
+      const amr = (details.session.amr as string[] | undefined) ?? [];
       const session = await services.provider.Session.findByUid(String(details.session.uid));
-      await completeSignIn(services, ctx, details, { account, amr, remember: !session?.transient, ts: session?.loginTs, method: 'session' });
-      return;
+      const signIn: SignIn = { account, amr, remember: !session?.transient, ts: session?.loginTs, method: 'session' };
+      const step = nextStep(services.config, details, account, amr);
+      // Unmet too goes through completeSignIn: it keeps the sign-in pending, so the citizen can
+      // raise the level from the explanation page (/interaction/:uid/upgrade) and continue.
+      if (step === 'complete' || step === 'unmet') return void (await completeSignIn(services, ctx, details, signIn));
+      return continueWithSecondFactor(services, ctx, details, { ...signIn, ts: undefined }, step);
     }
   }
   const { clientName } = await clientOf(services.provider, details);
@@ -37,6 +47,7 @@ export async function showLogin(services: Services, ctx: Context, details: Inter
       error: form.error,
       notice,
       reauth: Boolean(details.session?.accountId),
+      federation: signInAlternatives(services, ctx),
     },
     form.status ?? 200,
   );
@@ -58,5 +69,8 @@ export async function submitLogin(services: Services, ctx: Context, details: Int
     await showLogin(services, ctx, details, { identifier, error, status });
     return;
   }
-  await completeSignIn(services, ctx, details, { account: result.account, amr: result.amr, remember: body.foreign !== 'on', method: 'password' });
+  const signIn: SignIn = { account: result.account, amr: result.amr, remember: body.foreign !== 'on', method: 'password' };
+  const step = nextStep(services.config, details, result.account, result.amr);
+  if (step === 'second_factor' || step === 'enrol') return continueWithSecondFactor(services, ctx, details, signIn, step);
+  await completeSignIn(services, ctx, details, signIn);
 }

@@ -45,22 +45,38 @@ export class OneTimeCodes {
       const state = await this.limits.hit(rule, key);
       if (state.blocked) return { sent: false, reason: 'limited', retryAfter: state.retryAfter };
     }
+    const { challengeId, code } = await this.issue({
+      purpose: params.purpose,
+      recipient: params.to.value,
+      ttlSeconds: CODE_TTL_SECONDS,
+      accountId: params.accountId,
+      unanswerable: params.answerable === false,
+    });
+    await this.notifier.send(params.to, { subject: params.message.subject, text: params.message.text(code) });
+    return { sent: true, challengeId };
+  }
+
+  /**
+   * Issues a code and returns it in clear once, storing only its hash: `send` delivers it by SMS
+   * or e-mail, the post confirmation prints it in a letter (`ttlSeconds` 30 days).
+   */
+  async issue(params: { purpose: string; recipient: string; ttlSeconds: number; maxAttempts?: number; accountId?: string; unanswerable?: boolean }): Promise<{ challengeId: string; code: string }> {
     const id = randomUUID();
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const now = Date.now();
     await this.challenges.create({
       id,
       purpose: params.purpose,
-      recipient: params.to.value,
-      codeHash: this.hash(id, params.answerable === false ? `!${code}` : code),
+      recipient: params.recipient,
+      // An unanswerable challenge stores the hash of something no typed code can be.
+      codeHash: this.hash(id, params.unanswerable ? `!${code}` : code),
       attempts: 0,
-      maxAttempts: CODE_MAX_ATTEMPTS,
+      maxAttempts: params.maxAttempts ?? CODE_MAX_ATTEMPTS,
       createdAt: new Date(now).toISOString(),
-      expiresAt: new Date(now + CODE_TTL_SECONDS * 1000).toISOString(),
+      expiresAt: new Date(now + params.ttlSeconds * 1000).toISOString(),
       accountId: params.accountId,
     });
-    await this.notifier.send(params.to, { subject: params.message.subject, text: params.message.text(code) });
-    return { sent: true, challengeId: id };
+    return { challengeId: id, code };
   }
 
   /** Checks a typed code against the challenge; consumes it on success (exactly once). */

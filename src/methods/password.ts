@@ -42,6 +42,9 @@ export class PasswordMethod implements AuthenticationMethod<PasswordInput> {
       }
     }
     const account = await this.accounts.findByKey(parsed.key);
+    // Wrong second factors lock the account itself, whatever login it is reached by.
+    const accountLock = account ? await this.limits.peek('login-failures-account', `account:${account.id}`) : undefined;
+    if (accountLock?.blocked) return { ok: false, reason: 'locked', retryAfter: accountLock.retryAfter };
     const matches = await verifyPassword(account?.passwordHash ?? (await decoyHash()), input.password.slice(0, 256));
     if (!account || !account.passwordHash || !matches) {
       const [perAccount] = await Promise.all([

@@ -30,7 +30,8 @@ export function isMultiFactor(amr: readonly string[]): boolean {
   const has = (m: string) => amr.includes(m);
   if (has('sc')) return true;
   if ((has('hwk') || has('swk')) && has('user')) return true;
-  return has('pwd') && amr.some((m) => SECOND_FACTORS.has(m));
+  // The first factor is a password, or the citizen's bank (`fed`), which vouched for them itself.
+  return (has('pwd') || has('fed')) && amr.some((m) => SECOND_FACTORS.has(m));
 }
 
 /** Every acr value an account at `level` satisfies with a sign-in that used `amr`. */

@@ -3,12 +3,13 @@
  * provider built from it. This is the only module that configures node-oidc-provider.
  */
 import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC, type UnknownObject, type ErrorOut } from 'oidc-provider';
+import type { Logger } from 'pino';
 import type { Config } from '../../config/load.ts';
 import type { ClientMetadata } from '../../config/clients.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Store } from '../store.ts';
-import { ACR_VALUES, requestedAcrs } from './acr.ts';
-import { accountClaims, SCOPE_CLAIMS, SCOPES } from './claims.ts';
+import { ACR_VALUES, requestedAcrs, satisfiedAcrs, type Acr } from './acr.ts';
+import { accountClaims, DEFAULT_CLIENT_SCOPE, SCOPE_CLAIMS, SCOPES } from './claims.ts';
 
 /** The pages node-oidc-provider renders itself, drawn by vkhod's views. */
 export interface ProviderPages {
@@ -22,6 +23,8 @@ export interface ProviderDependencies {
   store: Store;
   accounts: Accounts;
   clients: ClientMetadata[];
+  /** vkhod's own clients (the cabinet): no consent screen, `openid` granted on sign-in. */
+  firstPartyClients: string[];
   jwks: { keys: object[] };
   cookieKeys: string[];
   pages: ProviderPages;
@@ -33,32 +36,60 @@ export const interactionPath = (uid: string) => `/interaction/${uid}`;
 /**
  * The login prompt, plus one check: a request whose acr values the current session does not
  * satisfy goes through the interaction again (step-up, or a silent re-issue with the right acr).
+ * The session's acr must also still hold for the account as it is now: an account whose level
+ * dropped (verified data changed) never gets a token with the acr it had at sign-in.
  */
-function interactions(): Configuration['interactions'] {
+function interactions(accounts: Accounts): Configuration['interactions'] {
   const { base, Check } = interactionPolicy;
   const policy = base();
   policy.get('login')!.checks.add(
-    new Check('acr_not_satisfied', 'the session does not satisfy the requested acr values', (ctx) => {
+    // login_required (like node-oidc-provider's own acr checks): prompt=none cannot step up.
+    new Check('acr_not_satisfied', 'the session does not satisfy the requested acr values', 'login_required', async (ctx) => {
       const { oidc } = ctx;
       if (!oidc.session?.accountId) return Check.NO_NEED_TO_PROMPT;
       const requested = requestedAcrs(oidc.params as Record<string, unknown>);
-      if (!requested.length || requested.includes(oidc.session?.acr as (typeof requested)[number])) return Check.NO_NEED_TO_PROMPT;
-      return Check.REQUEST_PROMPT;
+      const acr = oidc.session.acr as Acr | undefined;
+      if (requested.length && !requested.includes(acr as Acr)) return Check.REQUEST_PROMPT;
+      const account = await accounts.findActive(oidc.session.accountId);
+      if (account && acr && !satisfiedAcrs(account.level, (oidc.session.amr as string[] | undefined) ?? []).includes(acr)) return Check.REQUEST_PROMPT;
+      return Check.NO_NEED_TO_PROMPT;
     }),
   );
   return { policy, url: (_ctx, interaction) => interactionPath(interaction.uid) };
+}
+
+/**
+ * The ID token always says how the citizen signed in: node-oidc-provider only releases claims
+ * that a granted scope (or an explicit request) names, so acr, amr and auth_time ride on openid.
+ */
+const PROVIDER_CLAIMS: Record<string, string[]> = { ...SCOPE_CLAIMS, openid: [...SCOPE_CLAIMS.openid!, 'acr', 'amr', 'auth_time'] };
+
+/**
+ * A client that never uses the authorization endpoint (client_credentials only) has no response
+ * types; otherwise the default `code` makes node-oidc-provider demand redirect_uris and refuse it.
+ */
+function providerClient(client: ClientMetadata): ClientMetadata {
+  const withScope = { ...client, scope: client.scope ?? DEFAULT_CLIENT_SCOPE };
+  if (client.response_types === undefined && !client.grant_types?.includes('authorization_code')) return { ...withScope, response_types: [] };
+  return withScope;
 }
 
 export function providerConfiguration(deps: ProviderDependencies): Configuration {
   const { config, store, accounts, pages } = deps;
   return {
     adapter: (name: string) => store.oidcAdapter(name),
-    clients: deps.clients as Configuration['clients'],
+    clients: deps.clients.map(providerClient) as Configuration['clients'],
+    extraClientMetadata: {
+      properties: ['vkhod_resource_server', 'vkhod_esia_compat'],
+      validator(_ctx, key, value) {
+        if (value !== undefined && typeof value !== 'boolean') throw new Error(`${key} must be a boolean`);
+      },
+    },
     clientDefaults: { grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: 'RS256' },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
-    responseTypes: ['code'],
+    responseTypes: ['code', 'none'],
     scopes: SCOPES,
-    claims: SCOPE_CLAIMS,
+    claims: PROVIDER_CLAIMS,
     acrValues: [...ACR_VALUES],
     jwks: deps.jwks as Configuration['jwks'],
     cookies: {
@@ -72,8 +103,14 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       devInteractions: { enabled: false },
       claimsParameter: { enabled: true },
       clientCredentials: { enabled: true },
-      introspection: { enabled: true },
-      revocation: { enabled: true },
+      // A client introspects its own tokens; a resource server (registered with
+      // `vkhod_resource_server: true`) introspects any token presented to it.
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId || (client as unknown as Record<string, unknown>).vkhod_resource_server === true,
+      },
+      // Only the client a token was issued to may revoke it (RFC 7009 §2.1).
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
       rpInitiatedLogout: {
@@ -82,7 +119,14 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
         postLogoutSuccessSource: (ctx) => pages.loggedOut(ctx),
       },
     },
-    interactions: interactions(),
+    interactions: interactions(accounts),
+    // Introspection of an access token says how the sign-in behind it was made (DESIGN §3):
+    // acr and amr of the code or refresh token it was issued for, never of a later session.
+    extraTokenClaims(ctx, token) {
+      if (token.kind !== 'AccessToken') return undefined;
+      const source = ctx.oidc.entities.AuthorizationCode ?? ctx.oidc.entities.RefreshToken;
+      return source?.acr ? { acr: source.acr, ...(source.amr ? { amr: source.amr } : {}) } : undefined;
+    },
     rotateRefreshToken: true,
     ttl: {
       AccessToken: config.ttl.accessToken,
@@ -97,7 +141,7 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       DeviceCode: 600,
       PushedAuthorizationRequest: 60,
     },
-    async findAccount(_ctx, sub, token) {
+    async findAccount(ctx, sub, token) {
       const account = await accounts.findActive(sub);
       if (!account) return undefined;
       // Tokens issued before a password reset are dead even if a copy survived revocation.
@@ -105,7 +149,8 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       if (issuedAt && account.sessionsValidAfter && issuedAt * 1000 < Date.parse(account.sessionsValidAfter) - 1000) return undefined;
       return {
         accountId: account.id,
-        claims: async () => accountClaims(account) as { sub: string } & UnknownObject,
+        claims: async (_use, scope) =>
+          accountClaims(account, new Set(String(scope ?? '').split(' ')), { esiaCompat: (ctx.oidc?.client as unknown as Record<string, unknown> | undefined)?.vkhod_esia_compat === true }) as { sub: string } & UnknownObject,
       };
     },
     /** Consent is remembered per client across sessions: the account keeps the grant id. */
@@ -116,6 +161,12 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       const grantId = oidc.result?.consent?.grantId ?? oidc.session!.grantIdFor(clientId);
       if (grantId) return oidc.provider.Grant.find(grantId);
       if (!accountId) return undefined;
+      if (deps.firstPartyClients.includes(clientId)) {
+        const grant = new oidc.provider.Grant({ accountId, clientId });
+        grant.addOIDCScope('openid');
+        await grant.save();
+        return grant;
+      }
       const account = await accounts.findActive(accountId);
       const remembered = (account?.extra?.consents as Record<string, string> | undefined)?.[clientId];
       if (!remembered) return undefined;
@@ -123,12 +174,14 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       return grant && grant.accountId === accountId && grant.clientId === clientId ? grant : undefined;
     },
     renderError: (ctx, out, error) => pages.error(ctx, out, error),
-    discovery: { service_documentation: `${config.issuer}/docs`, ui_locales_supported: ['ru', 'en'], claims_locales_supported: ['ru'] },
+    discovery: { ui_locales_supported: ['ru', 'en'], claims_locales_supported: ['ru'] },
   };
 }
 
-export function createProvider(deps: ProviderDependencies): Provider {
+export function createProvider(deps: ProviderDependencies & { logger?: Logger }): Provider {
   const provider = new Provider(deps.config.issuer, providerConfiguration(deps));
+  // Errors inside node-oidc-provider's own endpoints answer `server_error` and are logged here.
+  provider.on('server_error', (_ctx: unknown, err: Error) => deps.logger?.error({ err }, 'oidc server_error'));
   provider.proxy = deps.config.trustProxy;
   return provider;
 }

@@ -16,7 +16,11 @@ export type LimitRule =
   /** one-time codes sent per client IP */
   | 'code-sends-ip'
   /** wrong codes typed per client IP, across challenges */
-  | 'code-failures-ip';
+  | 'code-failures-ip'
+  /** wrong operator passwords per operator login (admin API and /operator) → lockout */
+  | 'operator-failures-login'
+  /** wrong operator passwords per client IP */
+  | 'operator-failures-ip';
 
 export interface LimitState {
   blocked: boolean;
@@ -37,6 +41,8 @@ export class Limits {
       'code-sends-recipient': store.rateLimiter({ keyPrefix: 'csr', points: limits.codeSendsPerRecipient, duration: 600 }),
       'code-sends-ip': store.rateLimiter({ keyPrefix: 'csi', points: limits.codeSendsPerIp, duration: 3600 }),
       'code-failures-ip': store.rateLimiter({ keyPrefix: 'cfi', points: 30, duration: 900, blockDuration: 900 }),
+      'operator-failures-login': store.rateLimiter({ keyPrefix: 'ofl', points: limits.loginMaxFailures, duration: lock, blockDuration: lock }),
+      'operator-failures-ip': store.rateLimiter({ keyPrefix: 'ofi', points: limits.loginMaxPerIp, duration: 900, blockDuration: 900 }),
     };
   }
 

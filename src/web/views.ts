@@ -13,6 +13,8 @@ export interface PageState {
   locale?: Locale;
   nonce?: string;
   csrf?: (binding: string) => string;
+  /** The relying party's `ui_locales` of the interaction this request belongs to. */
+  uiLocales?: unknown;
 }
 
 export class Views {
@@ -21,7 +23,7 @@ export class Views {
   private readonly layout: Handlebars.TemplateDelegate;
   readonly messages: Messages;
 
-  constructor(private readonly dir: string) {
+  constructor(dir: string) {
     this.messages = new Messages(dir);
     const messages = this.messages;
     this.hbs.registerHelper('t', function (this: unknown, key: string, options: Handlebars.HelperOptions) {
@@ -29,6 +31,7 @@ export class Views {
     });
     this.hbs.registerHelper('eq', (a: unknown, b: unknown) => a === b);
     this.hbs.registerHelper('concat', (...args: unknown[]) => args.slice(0, -1).join(''));
+    this.hbs.registerHelper('array', (...args: unknown[]) => args.slice(0, -1));
     this.hbs.registerHelper('json', (value: unknown) => new Handlebars.SafeString(JSON.stringify(value, null, 2).replace(/</g, '\\u003c')));
     for (const file of readdirSync(join(dir, 'partials'))) {
       this.hbs.registerPartial(basename(file, '.hbs'), readFileSync(join(dir, 'partials', file), 'utf8'));
@@ -46,7 +49,7 @@ export class Views {
   locale(ctx: Context, uiLocales?: unknown): Locale {
     const state = ctx.state as PageState;
     if (!state.locale || uiLocales !== undefined) {
-      const chosen = [ctx.query.ui_locales, ctx.cookies.get('vkhod.lang'), uiLocales].find((v) => typeof v === 'string' && v);
+      const chosen = [ctx.query.ui_locales, ctx.cookies.get('vkhod.lang'), uiLocales ?? state.uiLocales].find((v) => typeof v === 'string' && v);
       state.locale = pickLocale(chosen, ctx.get('accept-language'));
     }
     return state.locale;

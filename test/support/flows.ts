@@ -1,8 +1,11 @@
 /** Steps a citizen takes, as reusable test helpers. */
 import { createHash, randomBytes } from 'node:crypto';
 import { expect } from 'chai';
+import { decodeJwt } from 'jose';
+import { generate, generateSecret } from 'otplib';
+import request from 'supertest';
 import type { Browser, Page } from './browser.ts';
-import { TEST_REDIRECT, type Harness } from './harness.ts';
+import { TEST_REDIRECT, TEST_SECRET, type Harness } from './harness.ts';
 
 export const GOOD_PASSWORD = 'Зелёный-Кит-42!';
 
@@ -73,4 +76,70 @@ export function codeFrom(location: string | undefined): string {
   const code = url.searchParams.get('code');
   expect(code, `code in ${location}`).to.be.a('string');
   return code!;
+}
+
+/* Second factors: tokens and what they say, TOTP codes, JSON steps (WebAuthn). */
+
+/** Goes through the consent page when it is shown; returns the page after it. */
+export async function passConsent(browser: Browser, page: Page): Promise<Page> {
+  return page.html.includes('/consent') && !page.location ? browser.submit(page, '/consent', { decision: 'allow' }) : page;
+}
+
+/** Code → tokens at the token endpoint for rp-basic, with the ID token's claims decoded. */
+export async function redeem(harness: Harness, location: string | undefined, verifier: string): Promise<{ body: Record<string, unknown>; claims: Record<string, unknown> }> {
+  const res = await request(harness.url)
+    .post('/token')
+    .auth('rp-basic', TEST_SECRET)
+    .type('form')
+    .send({ grant_type: 'authorization_code', code: codeFrom(location), redirect_uri: TEST_REDIRECT, code_verifier: verifier });
+  expect(res.status, res.text).to.equal(200);
+  return { body: res.body, claims: decodeJwt(res.body.id_token as string) as Record<string, unknown> };
+}
+
+/** The TOTP seed shown on an enrolment page (grouped by 4 for reading). */
+export function totpSecretOf(html: string): string {
+  const m = html.match(/<code class="secret" id="totp-secret">([^<]+)<\/code>/);
+  expect(m, 'the TOTP secret on the page').to.not.equal(null);
+  return m![1]!.replace(/\s+/g, '');
+}
+
+/**
+ * The TOTP code `steps` 30-second steps from now. Waits out the last second of a step first so
+ * the server checks the code in the same step the test meant.
+ */
+export async function totpCode(secret: string, steps = 0): Promise<string> {
+  const now = Date.now() / 1000;
+  if (30 - (now % 30) < 1) await new Promise((resolve) => setTimeout(resolve, 1000));
+  return generate({ secret, epoch: Math.floor(Date.now() / 1000) + steps * 30 });
+}
+
+/** A script-style JSON POST (as views/static/webauthn.js does), cookies kept. */
+export function postJson(browser: Browser, path: string, body: Record<string, unknown>) {
+  return browser.agent.post(path).set({ accept: 'application/json', 'accept-language': 'ru' }).send(body);
+}
+
+/** Opens the sign-in page of `authorize` and submits the password; returns what comes next. */
+export async function submitPassword(browser: Browser, identifier: string, authorize = authorizePath(), password = GOOD_PASSWORD): Promise<Page> {
+  const login = await browser.get(authorize);
+  expect(login.html, 'the sign-in page').to.include('name="identifier"');
+  return browser.submit(login, '/login', { identifier, password });
+}
+
+/** Gives the account an authenticator app straight through the domain (and turns on sign-in with confirmation when `mfa`). */
+export async function addTotp(harness: Harness, accountId: string, options: { mfa?: boolean } = {}): Promise<string> {
+  const secret = generateSecret();
+  const now = new Date().toISOString();
+  await harness.services.accounts.modify(accountId, (a) => ({
+    ...a,
+    totp: { sealedSecret: harness.services.totp.seal(secret, a.id), createdAt: now, lastTimeStep: 0 },
+    ...(options.mfa ? { mfa: { enabled: true, preferred: 'totp' as const } } : {}),
+  }));
+  return secret;
+}
+
+/** Opens a cabinet page, signing in with the password when vkhod asks (the cabinet is a client of vkhod). */
+export async function openCabinet(browser: Browser, path: string, identifier: string, password = GOOD_PASSWORD): Promise<Page> {
+  const page = await browser.get(path);
+  if (!page.html.includes('name="identifier"')) return page;
+  return browser.submit(page, '/login', { identifier, password });
 }

@@ -57,6 +57,11 @@ export interface Harness extends VkhodApp {
 export interface HarnessOptions {
   env?: Record<string, string>;
   clients?: object[];
+  /**
+   * The host name in `url` and the issuer (the server always listens on 127.0.0.1). Real-browser
+   * tests use `localhost`: WebAuthn refuses an IP address as the RP ID.
+   */
+  hostname?: string;
 }
 
 export const defaultClients = (): object[] => [
@@ -86,7 +91,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const dir = mkdtempSync(join(tmpdir(), 'vkhod-test-'));
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const url = `http://${options.hostname ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
@@ -95,6 +100,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     VKHOD_SQLITE_PATH: join(dir, 'vkhod.sqlite'),
     VKHOD_CLIENTS: JSON.stringify(options.clients ?? defaultClients()),
     VKHOD_DEMO_RP: 'false',
+    VKHOD_DEV_REGISTRY_DELAY_SECONDS: '0',
     VKHOD_DEV_OUTBOX: 'false',
     ...options.env,
   });

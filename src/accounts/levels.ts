@@ -1,0 +1,150 @@
+/**
+ * Raising and dropping the account level (DESIGN §2). Every change of level is a verification
+ * event kept on the account and an audit event, written in one transaction; the citizen is told.
+ */
+import type { Account, IdentityData, PersonName, VerificationEvent, VerifiedItem } from '../store.ts';
+import type { AccountEvent, AccountEvents, Accounts } from './accounts.ts';
+import { REGISTRY_ITEMS, type RegistryVerifier } from './registry.ts';
+import { derivedLevel, identityFingerprint, newVerification, readyForRegistry, withDerivedLevel } from './verification.ts';
+
+export class LevelError extends Error {
+  constructor(readonly code: 'incomplete' | 'not_standard' | 'pending' | 'already') {
+    super(code);
+    this.name = 'LevelError';
+  }
+}
+
+/** The registry's answer is for a check that is no longer open (see `refresh`). */
+class StaleRegistryCheck extends Error {}
+
+export interface ConfirmationInput {
+  method: VerificationEvent['method'];
+  actor: string;
+  evidence: Record<string, unknown>;
+  /** What the verification vouches for (default: every item the account holds); a function sees the version written. */
+  items?: VerifiedItem[] | ((account: Account) => VerifiedItem[]);
+  ip?: string;
+}
+
+export class Levels {
+  constructor(
+    private readonly accounts: Accounts,
+    private readonly registry: RegistryVerifier,
+    /** Tells the citizen about a change of level (message texts are the caller's). */
+    private readonly onLevelChange: (account: Account, from: Account['level']) => Promise<void> = async () => undefined,
+  ) {}
+
+  /** The audit events of a write: `main`, plus `level.changed` when the level moved. */
+  private events(main: AccountEvent, change: Omit<AccountEvent, 'type'>): AccountEvents {
+    return (before, after) => [main, ...(before.level === after.level ? [] : [{ ...change, type: 'level.changed', details: { ...change.details, from: before.level, to: after.level } }])];
+  }
+
+  /**
+   * Stores the identity data (and SNILS, name when given). If it differs from what was verified,
+   * the level drops accordingly and any registry check of older data is void. `identity` is the
+   * whole form: an optional item left empty (INN, address) is removed.
+   */
+  async saveIdentity(accountId: string, input: { snils?: string; identity: IdentityData; name?: PersonName; ip?: string }): Promise<Account> {
+    let before: Account | undefined;
+    const after = await this.accounts.modify(
+      accountId,
+      (current) => {
+        before = current;
+        const next: Account = { ...current, identity: { ...input.identity }, ...(input.snils ? { snils: input.snils } : {}), ...(input.name ? { name: input.name } : {}) };
+        if (next.registryCheck && next.registryCheck.fingerprint !== identityFingerprint(next)) delete next.registryCheck;
+        return withDerivedLevel(next);
+      },
+      this.events({ type: 'identity.updated', actor: 'self', ip: input.ip, outcome: 'success' }, { actor: 'system', ip: input.ip, outcome: 'success', details: { reason: 'data_changed' } }),
+    );
+    if (before && before.level !== after.level) await this.onLevelChange(after, before.level);
+    return after;
+  }
+
+  /** Sends the current data to the registry (upgrade to standard). */
+  async requestStandard(accountId: string, ip?: string): Promise<Account> {
+    const account = await this.accounts.findActive(accountId);
+    if (!account) throw new Error('account not found');
+    if (!readyForRegistry(account)) throw new LevelError('incomplete');
+    if (account.level !== 'simplified') throw new LevelError('already');
+    if (account.registryCheck?.status === 'pending' && account.registryCheck.fingerprint === identityFingerprint(account)) throw new LevelError('pending');
+    const ticket = await this.registry.submit({ name: account.name, birthDate: account.identity!.birthDate!, snils: account.snils!, passport: account.identity!.passport! });
+    const updated = await this.accounts.modify(
+      accountId,
+      (a) => ({ ...a, registryCheck: { ticket, status: 'pending', submittedAt: new Date().toISOString(), fingerprint: identityFingerprint(a) } }),
+      { type: 'level.registry_submitted', actor: 'self', ip, outcome: 'success', details: { registry: this.registry.name } },
+    );
+    return this.refresh(updated);
+  }
+
+  /** Applies the registry's decision when it has come; returns the account as it is now. */
+  async refresh(account: Account): Promise<Account> {
+    const check = account.registryCheck;
+    if (check?.status !== 'pending') return account;
+    if (check.fingerprint !== identityFingerprint(account)) return account;
+    const decision = await this.registry.status(check.ticket);
+    if (decision.status === 'pending') return account;
+    const decidedAt = new Date().toISOString();
+    // Applied to the very version written, once: a concurrent refresh that got there first, or
+    // data changed since the check was sent, leaves nothing to decide.
+    const stillOpen = (a: Account) => {
+      if (a.registryCheck?.ticket !== check.ticket || a.registryCheck.status !== 'pending' || identityFingerprint(a) !== check.fingerprint) throw new StaleRegistryCheck();
+    };
+    try {
+      if (decision.status === 'rejected') {
+        const updated = await this.accounts.modify(
+          account.id,
+          (a) => {
+            stillOpen(a);
+            return { ...a, registryCheck: { ...check, status: 'rejected', decidedAt, reason: decision.reason } };
+          },
+          { type: 'level.registry_rejected', actor: this.registry.name, outcome: 'failure', details: { reason: decision.reason } },
+        );
+        await this.onLevelChange(updated, updated.level);
+        return updated;
+      }
+      const evidence = { type: 'electronic_record', registry: this.registry.name, ticketSubmittedAt: check.submittedAt };
+      return await this.record(account.id, { method: 'registry', actor: this.registry.name, evidence, items: REGISTRY_ITEMS }, 'standard', (a) => {
+        stillOpen(a);
+        return { ...a, registryCheck: { ...check, status: 'approved', decidedAt } };
+      });
+    } catch (err) {
+      if (!(err instanceof StaleRegistryCheck)) throw err;
+      return (await this.accounts.findActive(account.id)) ?? account;
+    }
+  }
+
+  /**
+   * Raises the account to confirmed (service centre, post; banks and e-signatures bring their own
+   * data and go through `record` directly). The account must be standard.
+   */
+  async confirm(accountId: string, input: ConfirmationInput, also?: (a: Account) => Account): Promise<Account> {
+    const account = await this.accounts.findActive(accountId);
+    if (!account) throw new Error('account not found');
+    if (account.level === 'confirmed') throw new LevelError('already');
+    if (account.level !== 'standard') throw new LevelError('not_standard');
+    return this.record(accountId, input, 'confirmed', also, 'standard');
+  }
+
+  /** Appends a verification event for the current data and re-derives the level, in one write. */
+  async record(accountId: string, input: ConfirmationInput, level: 'standard' | 'confirmed', also: (a: Account) => Account = (a) => a, requires?: Account['level']): Promise<Account> {
+    let before: Account | undefined;
+    const after = await this.accounts.modify(
+      accountId,
+      (current) => {
+        // Checked on the very version written: data changed meanwhile must be verified first.
+        if (requires && derivedLevel(current) !== requires) throw new LevelError('not_standard');
+        before = current;
+        const base = also(current);
+        const items = typeof input.items === 'function' ? input.items(base) : input.items;
+        const event = newVerification(base, { method: input.method, level, actor: input.actor, evidence: input.evidence, items });
+        return withDerivedLevel({ ...base, verifications: [...(base.verifications ?? []), event] });
+      },
+      this.events(
+        { type: 'level.verified', actor: input.actor, ip: input.ip, outcome: 'success', details: { method: input.method, level } },
+        { actor: input.actor, ip: input.ip, outcome: 'success', details: { method: input.method } },
+      ),
+    );
+    if (before && before.level !== after.level) await this.onLevelChange(after, before.level);
+    return after;
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The admin API (docs/admin-api.md): JSON under /admin/api for service-centre and post-room
+ * software. Every request authenticates with HTTP Basic (operator login and password; failures
+ * count towards the operator lockout); each endpoint needs a role. Answers are JSON — errors
+ * too, as `{ error, error_description }` with the description in the caller's language
+ * (Russian by default) — and never a 500 for bad input.
+ */
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Context, Middleware, Next } from 'koa';
+import type { Services } from '../services.ts';
+import { UserError } from '../web/errors.ts';
+import { citizenQuery, confirmationSchema, letterStatus, parseOrRefuse } from './input.ts';
+import { LetterQueue } from './letter-queue.ts';
+import { hasRole, operatorActor, type Operator, type OperatorRole } from './operators.ts';
+import { citizenCard, ServiceCentre } from './service-centre.ts';
+
+export const ADMIN_API_PREFIX = '/admin/api';
+export const ADMIN_JSON_LIMIT = '16kb';
+const REALM = 'Basic realm="vkhod admin", charset="UTF-8"';
+
+/** login and password from `Authorization: Basic …` (RFC 7617, UTF-8), or undefined. */
+export function basicCredentials(header: string): { login: string; password: string } | undefined {
+  const match = /^Basic +([A-Za-z0-9+/]{1,1024}={0,2}) *$/i.exec(header);
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 1) return undefined;
+  return { login: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/** Body-reading failures (co-body / raw-body error types) → message keys. */
+const BODY_ERRORS: Record<string, string> = {
+  'entity.parse.failed': 'admin.errors.malformed_json',
+  'entity.too.large': 'admin.errors.too_large',
+  'entity.verify.failed': 'admin.errors.malformed_json',
+};
+
+const STATUS_ERRORS: Record<number, string> = {
+  404: 'admin.errors.not_found',
+  405: 'admin.errors.method',
+  413: 'admin.errors.too_large',
+  415: 'admin.errors.json_only',
+  501: 'admin.errors.method',
+};
+
+export function adminApi(services: Services): Middleware {
+  const { views, logger, operators, audit } = services;
+  const centre = new ServiceCentre(services.accounts, services.levels, audit);
+  const queue = new LetterQueue(services.store.letters, services.postal, audit);
+  // Not strict: a JSON string or number is read, then refused by the schema as "not an object".
+  const readJson = bodyParser({ enableTypes: ['json'], jsonLimit: ADMIN_JSON_LIMIT, jsonStrict: false, encoding: 'utf-8' });
+  const router = new Router({ prefix: ADMIN_API_PREFIX });
+
+  async function authenticate(ctx: Context): Promise<Operator> {
+    const credentials = basicCredentials(ctx.get('authorization'));
+    if (!credentials) throw new UserError(401, 'admin.errors.auth_required');
+    const result = await operators.verify(credentials.login, credentials.password, ctx.ip);
+    if (result.ok) return result.operator;
+    if (result.reason === 'locked') throw new UserError(429, 'admin.errors.locked', { minutes: Math.ceil(result.retryAfter / 60), retryAfter: result.retryAfter });
+    throw new UserError(401, 'admin.errors.auth_failed');
+  }
+
+  /** Authenticates the operator and checks the role; the operator is then `ctx.state.operator`. */
+  const requires = (role: OperatorRole) =>
+    async function checkRole(ctx: Context, next: Next) {
+      const operator = await authenticate(ctx);
+      if (!hasRole(operator, role)) {
+        await audit.record({ type: 'admin.forbidden', actor: operatorActor(operator), ip: ctx.ip, outcome: 'failure', details: { path: ctx.path.slice(0, 200), role } });
+        throw new UserError(403, 'admin.errors.forbidden_role', { role: views.t(ctx, `admin.roles.${role}`) });
+      }
+      ctx.state.operator = operator;
+      await next();
+    };
+
+  async function jsonBody(ctx: Context): Promise<unknown> {
+    if (!ctx.is('application/json')) throw new UserError(415, 'admin.errors.json_only');
+    await readJson(ctx, async () => undefined);
+    return ctx.request.body;
+  }
+
+  router.get('/accounts', requires('service_centre'), async (ctx) => {
+    const key = citizenQuery({ snils: ctx.query.snils, passport: ctx.query.passport });
+    const account = await centre.search(key, ctx.state.operator, ctx.ip);
+    ctx.body = { accounts: account ? [citizenCard(account)] : [] };
+  });
+
+  router.post('/accounts/:id/confirm', requires('service_centre'), async (ctx) => {
+    const input = parseOrRefuse(confirmationSchema, await jsonBody(ctx));
+    const account = await centre.confirm(ctx.params.id!, input, ctx.state.operator, ctx.ip);
+    ctx.body = { account: citizenCard(account) };
+  });
+
+  router.get('/letters', requires('post'), async (ctx) => {
+    ctx.body = { letters: await queue.list(letterStatus(ctx.query.status), ctx.state.operator, ctx.ip) };
+  });
+
+  router.post('/letters/:id/sent', requires('post'), async (ctx) => {
+    ctx.body = { letter: await queue.markSent(ctx.params.id!, ctx.state.operator, ctx.ip) };
+  });
+
+  function answerError(ctx: Context, err: unknown): void {
+    const e = err as Error & { status?: number; type?: string };
+    let status = 500;
+    let key = 'errors.internal';
+    let params: Record<string, unknown> = {};
+    if (e instanceof UserError) {
+      ({ status, messageKey: key, params } = e);
+    } else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      status = e.status;
+      // co-body answers unparsable JSON with a SyntaxError marked 400.
+      key = e instanceof SyntaxError ? 'admin.errors.malformed_json' : ((e.type && BODY_ERRORS[e.type]) ?? STATUS_ERRORS[status] ?? 'admin.errors.invalid_body');
+    } else {
+      logger.error({ err: e, path: ctx.path, method: ctx.method }, 'admin api error');
+    }
+    if (status === 401) ctx.set('www-authenticate', REALM);
+    if (status === 429 && typeof params.retryAfter === 'number') ctx.set('retry-after', String(params.retryAfter));
+    ctx.status = status;
+    ctx.body = { error: status >= 500 ? 'server_error' : key.split('.').pop(), error_description: views.t(ctx, key, params) };
+  }
+
+  const routes = router.routes() as unknown as Middleware;
+  const allowed = router.allowedMethods() as unknown as Middleware;
+  return async function adminApiRoutes(ctx: Context, next: Next): Promise<void> {
+    if (ctx.path !== ADMIN_API_PREFIX && !ctx.path.startsWith(`${ADMIN_API_PREFIX}/`)) return next();
+    ctx.set('cache-control', 'no-store');
+    try {
+      await routes(ctx, () => allowed(ctx, async () => undefined));
+      if (ctx.status === 405 || ctx.status === 501) throw new UserError(ctx.status, STATUS_ERRORS[ctx.status]!);
+      if (ctx.status === 404 && ctx.body === undefined) throw new UserError(404, 'admin.errors.not_found');
+    } catch (err) {
+      answerError(ctx, err);
+    }
+  };
+}

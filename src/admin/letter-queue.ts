@@ -1,0 +1,70 @@
+/**
+ * The post room's queue (DESIGN §2, confirmation by post): letters waiting to be printed, with
+ * the code in clear for queued ones only, and "marked sent" — after which the code is gone from
+ * the letter for good. Shared by the admin API and the /operator pages; every action is audited.
+ */
+import type { PostalConfirmation } from '../methods/postal-confirmation.ts';
+import type { AuditTrail } from '../security/audit.ts';
+import type { Letter, LetterRepository } from '../store.ts';
+import { UserError } from '../web/errors.ts';
+import { operatorActor, type Operator } from './operators.ts';
+
+export const LETTERS_PAGE = 200;
+
+export interface LetterView {
+  id: string;
+  account_id: string;
+  status: Letter['status'];
+  created_at: string;
+  recipient: { name: string; address: string; postal_code?: string };
+  /** the code to print: queued letters only */
+  code?: string;
+  sent_at?: string;
+  sent_by?: string;
+}
+
+export class LetterQueue {
+  constructor(
+    private readonly letters: LetterRepository,
+    private readonly postal: PostalConfirmation,
+    private readonly audit: AuditTrail,
+  ) {}
+
+  private view(letter: Letter): LetterView {
+    const printable = letter.status === 'queued' ? this.postal.printable(letter) : undefined;
+    return {
+      id: letter.id,
+      account_id: letter.accountId,
+      status: letter.status,
+      created_at: letter.createdAt,
+      recipient: {
+        name: letter.recipient.name,
+        address: letter.recipient.address.formatted,
+        ...(letter.recipient.address.postalCode ? { postal_code: letter.recipient.address.postalCode } : {}),
+      },
+      ...(printable?.code ? { code: printable.code } : {}),
+      ...(letter.sentAt ? { sent_at: letter.sentAt } : {}),
+      ...(letter.sentBy ? { sent_by: letter.sentBy } : {}),
+    };
+  }
+
+  /** Oldest first (the print order), at most LETTERS_PAGE. */
+  async list(status: Letter['status'], operator: Operator, ip: string): Promise<LetterView[]> {
+    const letters = (await this.letters.list(status, LETTERS_PAGE)).map((l) => this.view(l));
+    await this.audit.record({ type: 'admin.letters_listed', actor: operatorActor(operator), ip, outcome: 'success', details: { status, count: letters.length } });
+    return letters;
+  }
+
+  /** queued → sent; 404 for an unknown letter, 409 when it was already marked. */
+  async markSent(letterId: string, operator: Operator, ip: string): Promise<LetterView> {
+    const actor = operatorActor(operator);
+    const letter = letterId.length <= 64 ? await this.letters.find(letterId) : undefined;
+    if (!letter) throw new UserError(404, 'admin.errors.letter_not_found');
+    if (!(await this.letters.markSent(letter.id, new Date().toISOString(), actor))) {
+      await this.audit.record({ type: 'admin.letter_sent', accountId: letter.accountId, actor, ip, outcome: 'failure', details: { letterId: letter.id, reason: 'already_sent' } });
+      throw new UserError(409, 'admin.errors.already_sent');
+    }
+    await this.audit.record({ type: 'admin.letter_sent', accountId: letter.accountId, actor, ip, outcome: 'success', details: { letterId: letter.id } });
+    return this.view((await this.letters.find(letter.id))!);
+  }
+}

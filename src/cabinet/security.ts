@@ -1,0 +1,176 @@
+/**
+ * The security settings page (/account/security): sign-in with confirmation and the preferred
+ * second factor, the authenticator app, passkeys (add, rename, remove), recovery codes. Every
+ * change needs a sign-in within 5 minutes, is audited and is notified to the citizen.
+ */
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { maskContact } from '../accounts/contacts.ts';
+import type { FactorChange } from '../methods/factor-changes.ts';
+import { availableFactors, hasEnrolledFactor } from '../methods/second-factor.ts';
+import { PASSKEY_NAME_MAX } from '../methods/webauthn.ts';
+import type { Services } from '../services.ts';
+import type { Account, SecondFactorKind } from '../store.ts';
+import { UserError } from '../web/errors.ts';
+import { isFresh, type CabinetSession, requireCabinetSession, cabinetBinding } from './session.ts';
+
+const TOTP_SEAL = 'cabinet-totp';
+const FACTORS: SecondFactorKind[] = ['totp', 'sms', 'webauthn'];
+
+export function securityRoutes(services: Services): Router {
+  const router = new Router({ prefix: '/account/security' });
+  const { views, box, totp } = services;
+  const binding = cabinetBinding;
+  const totpFlow = (s: CabinetSession) => `cabinet-totp.${s.uid}`;
+
+  const session = (ctx: Context, fresh: boolean) => requireCabinetSession(services, ctx, fresh);
+
+  async function change(ctx: Context, s: CabinetSession, kind: FactorChange, mutate: (a: Account) => Account, details?: Record<string, unknown>) {
+    await services.factorChanges.apply({
+      accountId: s.account.id,
+      change: kind,
+      mutate,
+      ip: ctx.ip,
+      details,
+      message: { subject: views.t(ctx, 'messages.factor.subject'), text: views.t(ctx, `messages.factor.${kind}`) },
+    });
+  }
+
+  /** Keeps "sign-in with confirmation" consistent after a factor goes away. */
+  const afterRemoval = (a: Account): Account => {
+    if (!a.mfa?.enabled) return a;
+    const left = availableFactors(a);
+    return { ...a, mfa: left.length ? { enabled: true, preferred: left.includes(a.mfa.preferred!) ? a.mfa.preferred : left[0] } : { enabled: false } };
+  };
+
+  const refuseIfLastRequired = (a: Account) => {
+    if (services.config.requireSecondFactor && !hasEnrolledFactor(afterRemoval(a))) throw new UserError(409, 'security.last_factor_required');
+  };
+
+  function done(ctx: Context, notice: string) {
+    ctx.status = 303;
+    ctx.redirect(`/account/security?notice=${notice}`);
+  }
+
+  router.get('/', async (ctx) => {
+    const s = await session(ctx, false);
+    if (!s) return;
+    const a = s.account;
+    const notice = typeof ctx.query.notice === 'string' && /^[a-z_]{1,40}$/.test(ctx.query.notice) ? `security.notices.${ctx.query.notice}` : undefined;
+    views.render(ctx, 'security', {
+      title: 'security.title',
+      csrf: ctx.state.csrf(binding(s)),
+      fresh: isFresh(s),
+      notice: notice && views.messages.has(notice) ? notice : undefined,
+      mfaEnabled: Boolean(a.mfa?.enabled),
+      factors: availableFactors(a).map((f) => ({ id: f, label: views.t(ctx, `mfa.methods.${f}`), selected: a.mfa?.preferred === f })),
+      hasTotp: Boolean(a.totp),
+      phone: a.phone && a.phoneVerified ? maskContact({ kind: 'phone', value: a.phone }) : undefined,
+      passkeys: (a.passkeys ?? []).map((p) => ({ ...p, kind: views.t(ctx, `passkeys.kinds.${p.deviceType}`), createdAt: new Date(p.createdAt).toLocaleDateString(views.locale(ctx) === 'en' ? 'en-GB' : 'ru-RU', { day: 'numeric', month: 'long', year: 'numeric' }) })),
+      recoveryLeft: a.recoveryCodes?.hashes.length ?? 0,
+      hasRecovery: Boolean(a.recoveryCodes),
+    });
+  });
+
+  router.post('/mfa', async (ctx) => {
+    const s = await session(ctx, true);
+    if (!s) return;
+    const body = ctx.request.body as Record<string, unknown>;
+    const enabled = body.enabled === 'on';
+    const preferred = FACTORS.find((f) => f === body.preferred);
+    const factors = availableFactors(s.account);
+    if (enabled && !factors.length) throw new UserError(400, 'security.no_factor');
+    if (!enabled && services.config.requireSecondFactor) throw new UserError(409, 'security.mfa_required');
+    const choice = preferred && factors.includes(preferred) ? preferred : factors[0];
+    await change(ctx, s, enabled ? 'mfa_enabled' : 'mfa_disabled', (a) => ({ ...a, mfa: enabled ? { enabled: true, preferred: choice } : { enabled: false } }), { preferred: enabled ? choice : undefined });
+    done(ctx, enabled ? 'mfa_enabled' : 'mfa_disabled');
+  });
+
+  router.get('/totp', async (ctx) => {
+    const s = await session(ctx, true);
+    if (!s) return;
+    const flows = services.store.oidcAdapter('VkhodFlow');
+    const saved = (await flows.find(totpFlow(s))) as { sealed?: string } | undefined;
+    const label = s.account.phone ?? s.account.email ?? s.account.id;
+    const enrolment = saved?.sealed ? await totp.describe(box.decrypt(saved.sealed, `${TOTP_SEAL}:${s.uid}`), label) : await totp.start(label);
+    if (!saved?.sealed) await flows.upsert(totpFlow(s), { sealed: box.encrypt(enrolment.secret, `${TOTP_SEAL}:${s.uid}`) }, 900);
+    views.render(ctx, 'totp-enrol', { title: 'security.totp_title', csrf: ctx.state.csrf(binding(s)), qr: enrolment.qr, secret: enrolment.secret.replace(/(.{4})/g, '$1 ').trim(), error: ctx.query.error === 'code' ? views.t(ctx, 'mfa.errors.invalid') : undefined });
+  });
+
+  router.post('/totp', async (ctx) => {
+    const s = await session(ctx, true);
+    if (!s) return;
+    const flows = services.store.oidcAdapter('VkhodFlow');
+    const saved = (await flows.find(totpFlow(s))) as { sealed?: string } | undefined;
+    if (!saved?.sealed) throw new UserError(410, 'security.totp_expired');
+    const secret = box.decrypt(saved.sealed, `${TOTP_SEAL}:${s.uid}`);
+    const step = await totp.check(secret, String((ctx.request.body as Record<string, unknown>).code ?? '').slice(0, 32));
+    if (step === undefined) {
+      ctx.status = 303;
+      return ctx.redirect('/account/security/totp?error=code');
+    }
+    const now = new Date().toISOString();
+    await change(ctx, s, 'totp_added', (a) => ({ ...a, totp: { sealedSecret: totp.seal(secret, a.id), createdAt: now, lastTimeStep: step } }));
+    await flows.destroy(totpFlow(s));
+    done(ctx, 'totp_added');
+  });
+
+  router.post('/totp/remove', async (ctx) => {
+    const s = await session(ctx, true);
+    if (!s) return;
+    if (!s.account.totp) throw new UserError(404, 'security.not_found');
+    refuseIfLastRequired({ ...s.account, totp: undefined });
+    await change(ctx, s, 'totp_removed', (a) => afterRemoval({ ...a, totp: undefined }));
+    done(ctx, 'totp_removed');
+  });
+
+  router.post('/passkeys/options', async (ctx) => {
+    const s = await session(ctx, true);
+    if (!s) return;
+    ctx.body = await services.webauthn.registrationOptions(s.account, binding(s));
+  });
+
+  router.post('/passkeys', async (ctx) => {
+    const s = await session(ctx, true);
+    if (!s) return;
+    const body = ctx.request.body as Record<string, unknown>;
+    const passkey = (await services.webauthn.register(s.account, binding(s), String(body.handle ?? ''), body.response as never, String(body.name ?? '')))?.passkey;
+    if (!passkey) {
+      ctx.status = 400;
+      ctx.body = { error: views.t(ctx, 'webauthn.errors.register') };
+      return;
+    }
+    await change(ctx, s, 'passkey_added', (a) => ({ ...a, passkeys: [...(a.passkeys ?? []), passkey] }), { name: passkey.name });
+    ctx.body = { redirect: '/account/security?notice=passkey_added' };
+  });
+
+  router.post('/passkeys/:id/rename', async (ctx) => {
+    const s = await session(ctx, true);
+    if (!s) return;
+    const name = String((ctx.request.body as Record<string, unknown>).name ?? '').trim();
+    if (!name || name.length > PASSKEY_NAME_MAX) throw new UserError(400, 'passkeys.bad_name', { max: PASSKEY_NAME_MAX });
+    if (!s.account.passkeys?.some((p) => p.id === ctx.params.id)) throw new UserError(404, 'security.not_found');
+    await change(ctx, s, 'passkey_renamed', (a) => ({ ...a, passkeys: (a.passkeys ?? []).map((p) => (p.id === ctx.params.id ? { ...p, name } : p)) }), { name });
+    done(ctx, 'passkey_renamed');
+  });
+
+  router.post('/passkeys/:id/remove', async (ctx) => {
+    const s = await session(ctx, true);
+    if (!s) return;
+    const passkey = s.account.passkeys?.find((p) => p.id === ctx.params.id);
+    if (!passkey) throw new UserError(404, 'security.not_found');
+    refuseIfLastRequired({ ...s.account, passkeys: s.account.passkeys!.filter((p) => p.id !== passkey.id) });
+    await change(ctx, s, 'passkey_removed', (a) => afterRemoval({ ...a, passkeys: (a.passkeys ?? []).filter((p) => p.id !== passkey.id) }), { name: passkey.name });
+    done(ctx, 'passkey_removed');
+  });
+
+  router.post('/recovery-codes', async (ctx) => {
+    const s = await session(ctx, true);
+    if (!s) return;
+    const { codes, hashes } = services.recoveryCodes.generate(s.account.id);
+    await change(ctx, s, 'recovery_codes_generated', (a) => ({ ...a, recoveryCodes: { hashes, createdAt: new Date().toISOString() } }));
+    views.render(ctx, 'recovery-codes', { title: 'security.recovery_title', codes });
+  });
+
+  return router;
+}

@@ -1,0 +1,137 @@
+/**
+ * Linking a bank to an existing account during sign-in (/interaction/:uid/bank-link): the bank's
+ * data matched an account (SNILS, or passport + name + birth date), but nobody has yet shown that
+ * the person at the bank holds that account. They confirm with the account's password, its
+ * authenticator app or an SMS code; wrong answers count towards the account's lockout.
+ */
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { maskContact } from '../accounts/contacts.ts';
+import { conflicts, type ExternalProfile } from '../accounts/external-identity.ts';
+import { LinkError } from '../accounts/linked-identities.ts';
+import { verifyPassword } from '../accounts/password-hash.ts';
+import { earnedVerification, FED_AMR } from '../methods/bank.ts';
+import type { SecondFactorResult } from '../methods/second-factor.ts';
+import { isMultiFactor } from '../oidc/acr.ts';
+import type { Services } from '../services.ts';
+import type { Account } from '../store.ts';
+import { UserError } from '../web/errors.ts';
+import { showBankProblem } from './bank-round-trip.ts';
+import { bankLabel, finishFederatedSignIn, linkedIdentities, notifyCitizen } from './federated-sign-in.ts';
+import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
+
+const TTL_SECONDS = 900;
+const recordId = (uid: string) => `fedlink.${uid}`;
+
+export interface PendingLink {
+  accountId: string;
+  identity: { bankId: string; subject: string; profile: ExternalProfile; claimNames: string[] };
+  /** an SMS code sent for this confirmation */
+  challengeId?: string;
+}
+
+export async function savePendingLink(services: Services, uid: string, pending: PendingLink): Promise<void> {
+  await services.store.oidcAdapter('VkhodFlow').upsert(recordId(uid), { ...pending }, TTL_SECONDS);
+}
+
+async function loadPendingLink(services: Services, ctx: Context): Promise<{ details: InteractionDetails; pending: PendingLink; account: Account }> {
+  const details = await loadInteraction(services.provider, ctx);
+  const pending = (await services.store.oidcAdapter('VkhodFlow').find(recordId(details.uid))) as unknown as PendingLink | undefined;
+  const account = pending && (await services.accounts.findActive(pending.accountId));
+  if (!pending || !account || details.prompt.name !== 'login') throw new UserError(400, 'errors.interaction_expired');
+  return { details, pending, account };
+}
+
+function showLinkPage(services: Services, ctx: Context, details: InteractionDetails, pending: PendingLink, account: Account, form: { error?: string; status?: number } = {}): void {
+  const { views } = services;
+  const bank = services.bank.find(pending.identity.bankId);
+  const contact = account.phone && account.phoneVerified ? { kind: 'phone' as const, value: account.phone } : account.email && account.emailVerified ? { kind: 'email' as const, value: account.email } : undefined;
+  const canPassword = Boolean(account.passwordHash);
+  const canTotp = Boolean(account.totp);
+  const canSms = Boolean(account.phone && account.phoneVerified);
+  views.render(
+    ctx,
+    'bank-link',
+    {
+      title: 'bank.link_title',
+      uid: details.uid,
+      csrf: ctx.state.csrf(details.uid),
+      bank: bank ? bankLabel(services, ctx, bank) : pending.identity.bankId,
+      person: `${account.name.family} ${account.name.given.slice(0, 1)}.`,
+      contact: contact ? maskContact(contact) : undefined,
+      canPassword,
+      canTotp,
+      canSms,
+      smsSent: Boolean(pending.challengeId),
+      phone: canSms ? maskContact({ kind: 'phone', value: account.phone! }) : undefined,
+      noWay: !canPassword && !canTotp && !canSms,
+      error: form.error,
+    },
+    form.status ?? 200,
+  );
+}
+
+export function bankLinkRoutes(services: Services): Router {
+  const router = new Router({ prefix: '/bank-link' });
+  const { csrf, views, limits } = services;
+
+  router.get('/', async (ctx) => {
+    const { details, pending, account } = await loadPendingLink(services, ctx);
+    showLinkPage(services, ctx, details, pending, account);
+  });
+
+  router.post('/sms', async (ctx) => {
+    const { details, pending, account } = await loadPendingLink(services, ctx);
+    csrf.verify(ctx, details.uid);
+    const sent = await services.sms.start(account, ctx.ip, { subject: views.t(ctx, 'messages.mfa.subject'), text: (code) => views.t(ctx, 'messages.mfa.code', { code }) }).catch(() => undefined);
+    if (!sent) return showLinkPage(services, ctx, details, pending, account, { error: views.t(ctx, 'code.delivery_failed'), status: 503 });
+    if (!sent.challengeId) return showLinkPage(services, ctx, details, pending, account, { error: views.t(ctx, 'code.send_limited', { minutes: Math.ceil((sent.retryAfter ?? 60) / 60) }), status: 429 });
+    await savePendingLink(services, details.uid, { ...pending, challengeId: sent.challengeId });
+    ctx.status = 303;
+    ctx.redirect(`/interaction/${details.uid}/bank-link`);
+  });
+
+  router.post('/', async (ctx) => {
+    const { details, pending, account } = await loadPendingLink(services, ctx);
+    csrf.verify(ctx, details.uid);
+    const body = ctx.request.body as Record<string, unknown>;
+    const lockKey = `account:${account.id}`;
+    const locked = await limits.peek('login-failures-account', lockKey);
+    if (locked.blocked) return showLinkPage(services, ctx, details, pending, account, { error: views.t(ctx, 'login.locked', { minutes: Math.ceil(locked.retryAfter / 60) }), status: 429 });
+
+    const secret = typeof body.secret === 'string' ? body.secret.slice(0, 256) : '';
+    let proof: SecondFactorResult;
+    if (!secret) proof = { ok: false, reason: 'invalid' };
+    else if (body.method === 'password' && account.passwordHash) proof = (await verifyPassword(account.passwordHash, secret)) ? { ok: true, amr: ['pwd'], method: 'password' } : { ok: false, reason: 'invalid' };
+    else if (body.method === 'totp' && account.totp) proof = await services.totp.verify(account, secret);
+    else if (body.method === 'sms' && pending.challengeId) proof = await services.sms.verify(account, pending.challengeId, secret, ctx);
+    else throw new UserError(400, 'errors.bad_request');
+
+    if (!proof.ok) {
+      const [state] = await Promise.all([limits.hit('login-failures-account', lockKey), limits.hit('login-failures-ip', ctx.ip)]);
+      await services.audit.record({ type: 'federation.link', accountId: account.id, ip: ctx.ip, outcome: 'failure', details: { bank: pending.identity.bankId, method: body.method, reason: proof.reason } });
+      const error = state.blocked ? views.t(ctx, 'login.locked', { minutes: Math.ceil(state.retryAfter / 60) }) : views.t(ctx, body.method === 'password' ? 'bank.link_wrong_password' : `mfa.errors.${proof.reason}`);
+      return showLinkPage(services, ctx, details, pending, account, { error, status: state.blocked ? 429 : 400 });
+    }
+
+    await limits.reset('login-failures-account', lockKey);
+    await services.store.oidcAdapter('VkhodFlow').destroy(recordId(details.uid));
+    const bank = services.bank.find(pending.identity.bankId);
+    if (!bank) throw new UserError(400, 'errors.interaction_expired');
+    const identity = { ...pending.identity, bank };
+    const linked = linkedIdentities(services);
+    try {
+      let current = await linked.link(account.id, { provider: bank.id, subject: identity.subject }, ctx.ip);
+      const verification = earnedVerification(identity);
+      if (verification && !conflicts(current, identity.profile)) current = await linked.confirm(current, identity.profile, verification, ctx.ip);
+      await notifyCitizen(services, current, 'federation.messages.linked', { bank: bank.name });
+      const amr = [FED_AMR, ...proof.amr.filter((m) => m !== 'mfa')];
+      await finishFederatedSignIn(services, ctx, details, current, isMultiFactor(amr) ? [...amr, 'mfa'] : amr, `bank:${bank.id}+${proof.method}`);
+    } catch (err) {
+      if (!(err instanceof LinkError)) throw err;
+      showBankProblem(services, ctx, err.code, { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') }, bankLabel(services, ctx, bank));
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,44 @@
+/**
+ * What bank and e-signature sign-ins share: the end of the sign-in (the same nextStep /
+ * completeSignIn as every other method), the sign-in options on the login page, and telling the
+ * citizen about a new link.
+ */
+import type { Context } from 'koa';
+import type { BankConfig } from '../../config/federation.ts';
+import { LinkedIdentities } from '../accounts/linked-identities.ts';
+import type { Services } from '../services.ts';
+import type { Account } from '../store.ts';
+import type { InteractionDetails } from './interaction-context.ts';
+import { continueWithSecondFactor } from './second-factor.ts';
+import { completeSignIn, nextStep, type SignIn } from './sign-in-result.ts';
+
+export function linkedIdentities(services: Services): LinkedIdentities {
+  return new LinkedIdentities(services.store, services.accounts, services.levels);
+}
+
+export function bankLabel(services: Services, ctx: Context, bank: BankConfig): string {
+  return services.views.locale(ctx) === 'en' && bank.name_en ? bank.name_en : bank.name;
+}
+
+/** The other ways in, for the sign-in page: a button per bank, and the e-signature. */
+export function signInAlternatives(services: Services, ctx: Context): { banks: Array<{ id: string; label: string }>; esign: boolean } | undefined {
+  const banks = services.bank.list().map((b) => ({ id: b.id, label: bankLabel(services, ctx, b) }));
+  const esign = services.esignature.enabled;
+  return banks.length || esign ? { banks, esign } : undefined;
+}
+
+/** Ends a bank or e-signature sign-in like any other: a second factor when one is due, then the login result. */
+export async function finishFederatedSignIn(services: Services, ctx: Context, details: InteractionDetails, account: Account, amr: string[], method: string): Promise<void> {
+  const signIn: SignIn = { account, amr, remember: true, method };
+  const step = nextStep(services.config, details, account, amr);
+  if (step === 'second_factor' || step === 'enrol') return continueWithSecondFactor(services, ctx, details, signIn, step);
+  await completeSignIn(services, ctx, details, signIn);
+}
+
+/** Best effort: a message to the citizen's confirmed contact (a failed notice never undoes anything). */
+export async function notifyCitizen(services: Services, account: Account, key: string, params: Record<string, unknown> = {}): Promise<void> {
+  const to = account.phone && account.phoneVerified ? { kind: 'phone' as const, value: account.phone } : account.email && account.emailVerified ? { kind: 'email' as const, value: account.email } : undefined;
+  if (!to) return;
+  const t = (k: string) => services.views.messages.t('ru', k, params);
+  await services.notifier.send(to, { subject: t('federation.messages.subject'), text: t(key) }).catch(() => undefined);
+}

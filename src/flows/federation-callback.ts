@@ -1,0 +1,26 @@
+/**
+ * GET /federation/callback — the one redirect URI registered at every bank. It finds the round
+ * trip the response belongs to (the signed cookie's state must equal the response's state) and
+ * hands the response on unchanged to where the trip started: the interaction (whose cookie is
+ * scoped to /interaction/:uid) or the cabinet. The response itself is checked there.
+ */
+import Router from '@koa/router';
+import type { Services } from '../services.ts';
+import { pendingBank, showBankProblem } from './bank-round-trip.ts';
+
+export function federationCallbackRoutes(services: Services): Router {
+  const router = new Router();
+
+  router.get('/federation/callback', async (ctx) => {
+    const pending = await pendingBank(services, ctx, false);
+    if (!pending) {
+      await services.audit.record({ type: 'federation.callback', ip: ctx.ip, outcome: 'failure', details: { reason: 'state' } });
+      return showBankProblem(services, ctx, 'state', { href: '/', label: services.views.t(ctx, 'common.home') });
+    }
+    const next = pending.mode === 'interaction' ? `/interaction/${pending.uid}/bank-return` : '/account/federation/bank-return';
+    ctx.status = 303;
+    ctx.redirect(`${next}?${ctx.querystring}`);
+  });
+
+  return router;
+}

@@ -1,0 +1,41 @@
+/**
+ * A sign-in in progress inside an interaction: the first step is proven, something is still
+ * missing (a second factor, enrolment of one, a higher account level). Kept in a flow record
+ * bound to the interaction for 15 minutes.
+ */
+import type { Context } from 'koa';
+import type { Services } from '../services.ts';
+import type { Account } from '../store.ts';
+import { UserError } from '../web/errors.ts';
+import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
+
+const PENDING_TTL_SECONDS = 900;
+
+export interface PendingSignIn {
+  accountId: string;
+  /** what the first step proved */
+  amr: string[];
+  remember: boolean;
+  method: string;
+  /** SMS challenge in progress */
+  challengeId?: string;
+  /** TOTP seed offered for enrolment, sealed */
+  enrolSecret?: string;
+  /** SMS enrolment challenge in progress */
+  enrolChallengeId?: string;
+}
+
+export const pendingId = (uid: string) => `mfa.${uid}`;
+
+export async function savePending(services: Services, uid: string, pending: PendingSignIn): Promise<void> {
+  await services.store.oidcAdapter('VkhodFlow').upsert(pendingId(uid), { ...pending }, PENDING_TTL_SECONDS);
+}
+
+export async function loadPending(services: Services, ctx: Context): Promise<{ details: InteractionDetails; pending: PendingSignIn; account: Account }> {
+  const details = await loadInteraction(services.provider, ctx);
+  const pending = (await services.store.oidcAdapter('VkhodFlow').find(pendingId(details.uid))) as unknown as PendingSignIn | undefined;
+  const account = pending && (await services.accounts.findActive(pending.accountId));
+  if (!pending || !account) throw new UserError(400, 'errors.interaction_expired');
+  return { details, pending, account };
+}
+

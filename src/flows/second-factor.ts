@@ -1,0 +1,142 @@
+/**
+ * The second step of a sign-in (/interaction/:uid/mfa): after a password, or to step up an
+ * existing session, the citizen confirms with an authenticator app, an SMS code, a passkey or a
+ * recovery code. Wrong answers count towards the account's lockout. The pending sign-in lives in
+ * a flow record bound to the interaction.
+ */
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { maskContact } from '../accounts/contacts.ts';
+import { availableFactors, combineAmr, type SecondFactorResult } from '../methods/second-factor.ts';
+import type { Services } from '../services.ts';
+import type { Account } from '../store.ts';
+import { UserError } from '../web/errors.ts';
+import type { InteractionDetails } from './interaction-context.ts';
+import { loadPending, pendingId, savePending, type PendingSignIn } from './pending-sign-in.ts';
+import { completeSignIn, type SignIn } from './sign-in-result.ts';
+
+/** Moves a sign-in to the second step (or to enrolment when the account has no factor yet). */
+export async function continueWithSecondFactor(services: Services, ctx: Context, details: InteractionDetails, signIn: SignIn, step: 'second_factor' | 'enrol'): Promise<void> {
+  await savePending(services, details.uid, { accountId: signIn.account.id, amr: signIn.amr, remember: signIn.remember, method: signIn.method });
+  ctx.status = 303;
+  ctx.redirect(`/interaction/${details.uid}/mfa${step === 'enrol' ? '/enrol' : ''}`);
+}
+
+/** Finishes with the combined amr once the second factor is proven. */
+export async function finishSecondFactor(services: Services, ctx: Context, details: InteractionDetails, pending: PendingSignIn, account: Account, second: string[], method: string, mode: 'html' | 'json' = 'html'): Promise<void> {
+  await services.store.oidcAdapter('VkhodFlow').destroy(pendingId(details.uid));
+  await services.limits.reset('login-failures-account', `account:${account.id}`);
+  await completeSignIn(services, ctx, details, { account, amr: combineAmr(pending.amr, second), remember: pending.remember, method: `${pending.method}+${method}` }, mode);
+}
+
+/** Counts a wrong answer; returns the message to show (locked or try again). */
+export async function failSecondFactor(services: Services, ctx: Context, account: Account, result: Exclude<SecondFactorResult, { ok: true }>, method: string): Promise<{ error: string; status: number }> {
+  const hit = await services.limits.hit('login-failures-account', `account:${account.id}`);
+  await services.audit.record({ type: 'signin.second_factor', accountId: account.id, ip: ctx.ip, outcome: 'failure', details: { method, reason: result.reason } });
+  // The failure that reaches the limit locks already (as for passwords), not the one after it.
+  const state = hit.blocked ? hit : await services.limits.peek('login-failures-account', `account:${account.id}`);
+  if (state.blocked) return { error: services.views.t(ctx, 'login.locked', { minutes: Math.ceil(state.retryAfter / 60) }), status: 429 };
+  return { error: services.views.t(ctx, `mfa.errors.${result.reason}`), status: result.reason === 'limited' ? 429 : 400 };
+}
+
+function methodOf(account: Account, requested: unknown): string {
+  const factors = availableFactors(account);
+  if (requested === 'recovery' && account.recoveryCodes?.hashes.length) return 'recovery';
+  if (typeof requested === 'string' && (factors as string[]).includes(requested)) return requested;
+  return factors[0] ?? 'recovery';
+}
+
+async function showSecondFactor(services: Services, ctx: Context, details: InteractionDetails, pending: PendingSignIn, account: Account, form: { method?: string; error?: string; status?: number; sent?: boolean } = {}): Promise<void> {
+  const method = methodOf(account, form.method ?? ctx.query.method);
+  const others = [...availableFactors(account), ...(account.recoveryCodes?.hashes.length ? ['recovery'] : [])].filter((m) => m !== method);
+  services.views.render(
+    ctx,
+    'second-factor',
+    {
+      title: 'mfa.title',
+      uid: details.uid,
+      csrf: ctx.state.csrf(details.uid),
+      method,
+      isTotp: method === 'totp',
+      isSms: method === 'sms',
+      isWebauthn: method === 'webauthn',
+      isRecovery: method === 'recovery',
+      smsSent: Boolean(pending.challengeId) || form.sent,
+      phone: account.phone ? maskContact({ kind: 'phone', value: account.phone }) : undefined,
+      others: others.map((m) => ({ id: m, label: services.views.t(ctx, `mfa.methods.${m}`) })),
+      error: form.error,
+    },
+    form.status ?? 200,
+  );
+}
+
+export function secondFactorRoutes(services: Services): Router {
+  const router = new Router({ prefix: '/mfa' });
+  const { csrf, views } = services;
+
+  router.get('/', async (ctx) => {
+    const { details, pending, account } = await loadPending(services, ctx);
+    await showSecondFactor(services, ctx, details, pending, account);
+  });
+
+  router.post('/sms/send', async (ctx) => {
+    const { details, pending, account } = await loadPending(services, ctx);
+    csrf.verify(ctx, details.uid);
+    const sent = await services.sms.start(account, ctx.ip, { subject: views.t(ctx, 'messages.mfa.subject'), text: (code) => views.t(ctx, 'messages.mfa.code', { code }) }).catch(() => ({ failed: true }) as const);
+    if ('failed' in sent) return showSecondFactor(services, ctx, details, pending, account, { method: 'sms', error: views.t(ctx, 'code.delivery_failed'), status: 503 });
+    if (!sent.challengeId) return showSecondFactor(services, ctx, details, pending, account, { method: 'sms', error: views.t(ctx, 'code.send_limited', { minutes: Math.ceil((sent.retryAfter ?? 60) / 60) }), status: 429 });
+    pending.challengeId = sent.challengeId;
+    await savePending(services, details.uid, pending);
+    ctx.status = 303;
+    ctx.redirect(`/interaction/${details.uid}/mfa?method=sms`);
+  });
+
+  router.post('/verify', async (ctx) => {
+    const { details, pending, account } = await loadPending(services, ctx);
+    csrf.verify(ctx, details.uid);
+    const body = ctx.request.body as Record<string, unknown>;
+    const method = methodOf(account, body.method);
+    const code = typeof body.code === 'string' ? body.code.slice(0, 32) : '';
+    if ((await services.limits.peek('login-failures-account', `account:${account.id}`)).blocked) {
+      throw new UserError(429, 'login.locked', { minutes: Math.ceil(services.config.limits.loginLockoutSeconds / 60) });
+    }
+    let result: SecondFactorResult;
+    if (!code.trim()) result = { ok: false, reason: 'invalid' };
+    else if (method === 'totp') result = await services.totp.verify(account, code);
+    else if (method === 'sms') result = pending.challengeId ? await services.sms.verify(account, pending.challengeId, code, ctx) : { ok: false, reason: 'expired' };
+    else if (method === 'recovery') result = await services.recoveryCodes.verify(account, code);
+    else throw new UserError(400, 'errors.bad_request');
+    if (result.ok) return finishSecondFactor(services, ctx, details, pending, account, result.amr, result.method);
+    const failure = await failSecondFactor(services, ctx, account, result, method);
+    await showSecondFactor(services, ctx, details, pending, account, { method, ...failure });
+  });
+
+  router.post('/webauthn/options', async (ctx) => {
+    const { details, account } = await loadPending(services, ctx);
+    csrf.verify(ctx, details.uid);
+    ctx.body = await services.webauthn.authenticationOptions(`interaction:${details.uid}`, account);
+  });
+
+  router.post('/webauthn', async (ctx) => {
+    const { details, pending, account } = await loadPending(services, ctx);
+    csrf.verify(ctx, details.uid);
+    const body = ctx.request.body as Record<string, unknown>;
+    // A locked account stays locked whatever factor is presented (as for codes on /verify).
+    const lock = await services.limits.peek('login-failures-account', `account:${account.id}`);
+    if (lock.blocked) {
+      ctx.status = 429;
+      ctx.body = { error: views.t(ctx, 'login.locked', { minutes: Math.ceil(lock.retryAfter / 60) }) };
+      return;
+    }
+    const result = await services.webauthn.authenticate(`interaction:${details.uid}`, String(body.handle ?? ''), body.response as never, account.id);
+    if (!result.ok) {
+      const failure = await failSecondFactor(services, ctx, account, { ok: false, reason: 'invalid' }, 'webauthn');
+      ctx.status = failure.status;
+      ctx.body = { error: failure.status === 429 ? failure.error : views.t(ctx, `webauthn.errors.${result.reason}`) };
+      return;
+    }
+    await finishSecondFactor(services, ctx, details, pending, account, result.amr, 'webauthn', 'json');
+  });
+
+  return router;
+}

@@ -1,0 +1,98 @@
+/**
+ * Raising the level inside a sign-in (/interaction/:uid/upgrade): a relying party asked for a
+ * standard account, the citizen's is simplified. They enter SNILS and passport here, the registry
+ * checks them, and the sign-in continues as soon as the account is standard — or the citizen goes
+ * back to the service, which then gets unmet_authentication_requirements.
+ */
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { checkIdentitySubmission, type IdentitySubmission } from '../accounts/identity.ts';
+import { LevelError } from '../accounts/levels.ts';
+import { chooseAcr, requestedAcrs, satisfiedAcrs } from '../oidc/acr.ts';
+import type { Services } from '../services.ts';
+import { DuplicateKeyError, type Account } from '../store.ts';
+import { identityFormModel } from '../web/identity-form.ts';
+import type { InteractionDetails } from './interaction-context.ts';
+import { loadPending, pendingId, type PendingSignIn } from './pending-sign-in.ts';
+import { continueWithSecondFactor } from './second-factor.ts';
+import { completeSignIn, nextStep } from './sign-in-result.ts';
+
+export function upgradeRoutes(services: Services): Router {
+  // Mounted inside the interaction router (prefix /interaction/:uid).
+  const router = new Router({ prefix: '/upgrade' });
+  const { views, csrf, levels } = services;
+
+  function show(ctx: Context, details: InteractionDetails, account: Account, form: { submission?: IdentitySubmission; error?: string; status?: number } = {}) {
+    views.render(
+      ctx,
+      'upgrade',
+      {
+        title: 'upgrade.title',
+        uid: details.uid,
+        csrf: ctx.state.csrf(details.uid),
+        action: `/interaction/${details.uid}/upgrade`,
+        form: identityFormModel(views, ctx, account, form.submission),
+        error: form.error,
+      },
+      form.status ?? 200,
+    );
+  }
+
+  /** Continues the sign-in if the account now meets the request; otherwise shows the status. */
+  async function status(ctx: Context, details: InteractionDetails, pending: PendingSignIn, account: Account) {
+    const fresh = await levels.refresh(account);
+    if (chooseAcr(requestedAcrs(details.params), satisfiedAcrs(fresh.level, pending.amr))) {
+      await services.store.oidcAdapter('VkhodFlow').destroy(pendingId(details.uid));
+      await completeSignIn(services, ctx, details, { account: fresh, amr: pending.amr, remember: pending.remember, method: `${pending.method}+upgrade` });
+      return;
+    }
+    // The level is there now but the request also wants a second factor (…-mfa): ask for it.
+    const requested = requestedAcrs(details.params);
+    if (chooseAcr(requested, satisfiedAcrs(fresh.level, [...pending.amr, 'pwd', 'otp']))) {
+      const step = nextStep(services.config, details, fresh, pending.amr);
+      if (step === 'second_factor' || step === 'enrol') {
+        return continueWithSecondFactor(services, ctx, details, { account: fresh, amr: pending.amr, remember: pending.remember, method: `${pending.method}+upgrade` }, step);
+      }
+    }
+    const check = fresh.registryCheck;
+    views.render(ctx, 'upgrade-status', {
+      title: 'upgrade.title',
+      uid: details.uid,
+      csrf: ctx.state.csrf(details.uid),
+      pending: check?.status === 'pending',
+      rejected: check?.status === 'rejected',
+      reason: check?.reason ? views.t(ctx, `identity.registry_reasons.${check.reason}`) : undefined,
+    });
+  }
+
+  router.get('/', async (ctx) => {
+    const { details, account } = await loadPending(services, ctx);
+    show(ctx, details, account);
+  });
+
+  router.post('/', async (ctx) => {
+    const { details, pending, account } = await loadPending(services, ctx);
+    csrf.verify(ctx, details.uid);
+    const submission = checkIdentitySubmission(ctx.request.body as Record<string, unknown>);
+    if (Object.keys(submission.errors).length) return show(ctx, details, account, { submission, status: 400 });
+    let saved: Account;
+    try {
+      saved = await levels.saveIdentity(account.id, { snils: submission.snils, identity: submission.identity, name: submission.name, ip: ctx.ip });
+      if (saved.level === 'simplified') saved = await levels.requestStandard(account.id, ctx.ip);
+    } catch (err) {
+      if (err instanceof DuplicateKeyError) return show(ctx, details, account, { submission, error: views.t(ctx, err.key?.kind === 'passport' ? 'identity.taken.passport' : 'identity.taken.snils'), status: 409 });
+      if (err instanceof LevelError && err.code === 'pending') return status(ctx, details, pending, account);
+      if (err instanceof LevelError) return show(ctx, details, account, { submission, error: views.t(ctx, `identity.level_errors.${err.code}`), status: 409 });
+      throw err;
+    }
+    ctx.status = 303;
+    ctx.redirect(`/interaction/${details.uid}/upgrade/status`);
+  });
+
+  router.get('/status', async (ctx) => {
+    const { details, pending, account } = await loadPending(services, ctx);
+    await status(ctx, details, pending, account);
+  });
+
+  return router;
+}

@@ -1,0 +1,140 @@
+/**
+ * Reading an X.509 certificate the way a Russian qualified certificate is written (order of the
+ * FSB No. 795): SNILS (1.2.643.100.3) and the personal INN (1.2.643.3.131.1.1) as NumericString,
+ * the surname in 2.5.4.4 and "Имя Отчество" in givenName 2.5.4.42; plus key usage, basic
+ * constraints, validity and a printable issuer.
+ */
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { normalizeInn } from '../../accounts/inn.ts';
+import { checkName } from '../../accounts/names.ts';
+import { normalizeSnils } from '../../accounts/snils.ts';
+import type { PersonName } from '../../store.ts';
+import { OID } from './algorithms.ts';
+
+export const SUBJECT_OID = {
+  commonName: '2.5.4.3',
+  surname: '2.5.4.4',
+  givenName: '2.5.4.42',
+  country: '2.5.4.6',
+  organization: '2.5.4.10',
+  snils: '1.2.643.100.3',
+  inn: '1.2.643.3.131.1.1',
+  /** the INN of a legal entity: not a person's INN */
+  innLe: '1.2.643.100.4',
+  ogrn: '1.2.643.100.1',
+} as const;
+
+const SHORT: Record<string, string> = {
+  '2.5.4.3': 'CN',
+  '2.5.4.4': 'SN',
+  '2.5.4.42': 'G',
+  '2.5.4.6': 'C',
+  '2.5.4.7': 'L',
+  '2.5.4.8': 'ST',
+  '2.5.4.10': 'O',
+  '2.5.4.11': 'OU',
+  '1.2.643.100.1': 'OGRN',
+  '1.2.643.100.3': 'SNILS',
+  '1.2.643.3.131.1.1': 'INN',
+  '1.2.643.100.4': 'INNLE',
+};
+
+/** Any ASN.1 string type (UTF8, Printable, Numeric, BMP, IA5 …) as text. */
+function attributeText(value: unknown): string | undefined {
+  const block = (value as { valueBlock?: { value?: unknown } } | undefined)?.valueBlock;
+  return typeof block?.value === 'string' ? block.value : undefined;
+}
+
+export function nameFields(name: pkijs.RelativeDistinguishedNames): Array<{ type: string; value: string }> {
+  return name.typesAndValues.flatMap((tv) => {
+    const value = attributeText(tv.value);
+    return value === undefined ? [] : [{ type: tv.type, value }];
+  });
+}
+
+function field(name: pkijs.RelativeDistinguishedNames, oid: string): string | undefined {
+  return nameFields(name).find((f) => f.type === oid)?.value.trim();
+}
+
+/** "CN=…, O=…" for logs, evidence and the cabinet. */
+export function nameText(name: pkijs.RelativeDistinguishedNames): string {
+  return nameFields(name)
+    .map((f) => `${SHORT[f.type] ?? f.type}=${f.value}`)
+    .join(', ');
+}
+
+export function serialHex(certificate: pkijs.Certificate): string {
+  return Buffer.from(certificate.serialNumber.valueBlock.valueHexView).toString('hex').toUpperCase();
+}
+
+export interface CertificatePerson {
+  snils?: string;
+  inn?: string;
+  name?: PersonName;
+}
+
+/** The person the certificate was issued to; fields that are absent or malformed are left out. */
+export function certificatePerson(certificate: pkijs.Certificate): CertificatePerson {
+  const subject = certificate.subject;
+  const person: CertificatePerson = {};
+  const snils = normalizeSnils(field(subject, SUBJECT_OID.snils) ?? '');
+  if (snils) person.snils = snils;
+  const inn = normalizeInn(field(subject, SUBJECT_OID.inn) ?? '');
+  if (inn) person.inn = inn;
+  let family = field(subject, SUBJECT_OID.surname);
+  let rest = field(subject, SUBJECT_OID.givenName);
+  if (!family || !rest) {
+    // Older certificates: only "Фамилия Имя Отчество" in the common name.
+    const parts = (field(subject, SUBJECT_OID.commonName) ?? '').split(/\s+/).filter(Boolean);
+    if (parts.length >= 2) [family, rest] = [parts[0], parts.slice(1).join(' ')];
+  }
+  const [given, ...middleParts] = (rest ?? '').split(/\s+/).filter(Boolean);
+  const f = checkName(family, true);
+  const g = checkName(given, true);
+  const m = checkName(middleParts.join(' '), false);
+  if (f.value && g.value && !m.problem) person.name = { family: f.value, given: g.value, ...(m.value ? { middle: m.value } : {}) };
+  return person;
+}
+
+function extension(certificate: pkijs.Certificate, oid: string): pkijs.Extension | undefined {
+  return certificate.extensions?.find((e) => e.extnID === oid);
+}
+
+/** The first byte of the key usage bits (digitalSignature is 0x80), or undefined without the extension. */
+function keyUsageBits(certificate: pkijs.Certificate): number | undefined {
+  const parsed = extension(certificate, OID.keyUsage)?.parsedValue as asn1js.BitString | undefined;
+  const bytes = parsed?.valueBlock?.valueHexView;
+  return bytes?.length ? bytes[0] : undefined;
+}
+
+/** The key may sign documents: digitalSignature or nonRepudiation (contentCommitment) is set. */
+export function allowsSigning(certificate: pkijs.Certificate): boolean {
+  const bits = keyUsageBits(certificate);
+  return bits !== undefined && (bits & 0b1100_0000) !== 0;
+}
+
+/** A certificate authority: basicConstraints cA = true (and keyCertSign when key usage is given). */
+export function isCa(certificate: pkijs.Certificate): boolean {
+  const bc = extension(certificate, OID.basicConstraints)?.parsedValue;
+  if (!(bc instanceof pkijs.BasicConstraints) || !bc.cA) return false;
+  const bits = keyUsageBits(certificate);
+  return bits === undefined || (bits & 0b0000_0100) !== 0;
+}
+
+export function keyAlgorithm(certificate: pkijs.Certificate): string {
+  return certificate.subjectPublicKeyInfo.algorithm.algorithmId;
+}
+
+export function validity(certificate: pkijs.Certificate): { notBefore: Date; notAfter: Date } {
+  return { notBefore: certificate.notBefore.value, notAfter: certificate.notAfter.value };
+}
+
+/** Parses one DER certificate; undefined when it is not one. */
+export function parseCertificate(der: Uint8Array<ArrayBuffer>): pkijs.Certificate | undefined {
+  try {
+    return pkijs.Certificate.fromBER(der);
+  } catch {
+    return undefined;
+  }
+}

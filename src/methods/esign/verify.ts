@@ -1,0 +1,183 @@
+/**
+ * Verifies a CMS (PKCS#7) signature of a challenge, in the order that gives the citizen the most
+ * useful answer: can it be read, is the algorithm supported, is the signature over this challenge,
+ * is the certificate in its validity period and meant for signing, does it chain to a trusted CA,
+ * is it revoked. Each refusal is an EsignError with its own code (texts in views/locales).
+ */
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { isGost, OID, type SignatureSuite, webCryptoSuite } from './algorithms.ts';
+import { allowsSigning, isCa, keyAlgorithm, validity } from './certificate.ts';
+import type { TrustStore } from './trust-store.ts';
+
+export type EsignProblem =
+  | 'malformed'
+  | 'no_certificate'
+  | 'gost_unsupported'
+  | 'unsupported_algorithm'
+  | 'bad_signature'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'key_usage'
+  | 'untrusted'
+  | 'revoked'
+  | 'revocation_unknown';
+
+export class EsignError extends Error {
+  constructor(
+    readonly code: EsignProblem,
+    readonly detail?: string,
+  ) {
+    super(`${code}${detail ? `: ${detail}` : ''}`);
+    this.name = 'EsignError';
+  }
+}
+
+export interface VerifiedSignature {
+  signer: pkijs.Certificate;
+  /** signer first, then intermediates; the trust anchor last */
+  path: pkijs.Certificate[];
+}
+
+const MAX_PATH = 6;
+
+function buffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+}
+
+function parseSignedData(cms: Uint8Array): pkijs.SignedData {
+  try {
+    const asn = asn1js.fromBER(buffer(cms));
+    if (asn.offset === -1) throw new Error(asn.result.error);
+    const info = new pkijs.ContentInfo({ schema: asn.result });
+    if (info.contentType !== OID.signedData) throw new Error(`content type ${info.contentType}`);
+    return new pkijs.SignedData({ schema: info.content });
+  } catch (err) {
+    throw new EsignError('malformed', (err as Error).message);
+  }
+}
+
+/** The certificate the signer info points to (issuer + serial, or subject key identifier). */
+function signerCertificate(signed: pkijs.SignedData, info: pkijs.SignerInfo): pkijs.Certificate | undefined {
+  const certs = (signed.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate);
+  const sid = info.sid as unknown;
+  if (sid instanceof pkijs.IssuerAndSerialNumber) return certs.find((c) => c.issuer.isEqual(sid.issuer) && c.serialNumber.isEqual(sid.serialNumber));
+  const keyId = (sid as { valueBlock?: { valueHexView?: Uint8Array } })?.valueBlock?.valueHexView;
+  if (!keyId) return undefined;
+  return certs.find((c) => {
+    const ski = c.extensions?.find((e) => e.extnID === OID.subjectKeyIdentifier)?.parsedValue as { valueBlock?: { valueHexView?: Uint8Array } } | undefined;
+    return ski?.valueBlock?.valueHexView && Buffer.from(ski.valueBlock.valueHexView).equals(Buffer.from(keyId));
+  });
+}
+
+function encapsulated(signed: pkijs.SignedData): Uint8Array | undefined {
+  const content = signed.encapContentInfo.eContent;
+  if (!content) return undefined;
+  if (content.valueBlock.isConstructed) return Buffer.concat((content.valueBlock.value as asn1js.OctetString[]).map((p) => Buffer.from(p.valueBlock.valueHexView)));
+  return content.valueBlock.valueHexView;
+}
+
+export class CmsVerifier {
+  constructor(
+    private readonly trust: TrustStore,
+    private readonly suites: SignatureSuite[] = [webCryptoSuite],
+  ) {}
+
+  private suiteFor(keyAlg: string, digestAlg?: string, ...others: string[]): SignatureSuite {
+    const suite = this.suites.find((s) => s.supports(keyAlg, digestAlg));
+    if (suite) return suite;
+    const gost = [keyAlg, digestAlg, ...others].find((oid) => isGost(oid));
+    if (gost) throw new EsignError('gost_unsupported', gost);
+    throw new EsignError('unsupported_algorithm', `${keyAlg}/${digestAlg ?? ''}`);
+  }
+
+  /**
+   * Verifies `cms` as a signature of one of `contents` (the challenge, allowing a trailing line
+   * break a file may have gained). Returns the signer's certificate and its path to a trusted CA.
+   */
+  async verify(cms: Uint8Array, contents: Uint8Array[], now = new Date()): Promise<VerifiedSignature> {
+    const signed = parseSignedData(cms);
+    const info = signed.signerInfos[0];
+    if (!info) throw new EsignError('malformed', 'no signer');
+    const signer = signerCertificate(signed, info);
+    if (!signer) throw new EsignError('no_certificate');
+
+    // 1. the signature itself, over this challenge
+    const suite = this.suiteFor(keyAlgorithm(signer), info.digestAlgorithm.algorithmId, info.signatureAlgorithm.algorithmId);
+    const attached = encapsulated(signed);
+    let signedOk = false;
+    if (attached) {
+      signedOk = contents.some((c) => Buffer.from(c).equals(Buffer.from(attached))) && (await suite.verifyContent(signed, 0, undefined));
+    } else {
+      for (const content of contents) {
+        if (await suite.verifyContent(signed, 0, buffer(content))) {
+          signedOk = true;
+          break;
+        }
+      }
+    }
+    if (!signedOk) throw new EsignError('bad_signature');
+
+    // 2. the certificate: in its validity period and meant for signing
+    const { notBefore, notAfter } = validity(signer);
+    if (now < notBefore) throw new EsignError('not_yet_valid');
+    if (now > notAfter) throw new EsignError('expired');
+    if (!allowsSigning(signer)) throw new EsignError('key_usage');
+
+    // 3. a path to a trusted CA, then revocation
+    const material = this.trust.current();
+    const pool = (signed.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate && c !== signer);
+    const path = await this.buildPath(signer, pool, material.anchors, now);
+    await this.checkRevocation(path, material.crls, now);
+    return { signer, path };
+  }
+
+  private async issuedBy(cert: pkijs.Certificate, issuer: pkijs.Certificate): Promise<boolean> {
+    if (!cert.issuer.isEqual(issuer.subject)) return false;
+    return this.suiteFor(keyAlgorithm(issuer), undefined, cert.signatureAlgorithm.algorithmId).verifyCertificate(cert, issuer);
+  }
+
+  private async buildPath(signer: pkijs.Certificate, pool: pkijs.Certificate[], anchors: pkijs.Certificate[], now: Date): Promise<pkijs.Certificate[]> {
+    const path = [signer];
+    let current = signer;
+    while (path.length <= MAX_PATH) {
+      for (const anchor of anchors) {
+        if (await this.issuedBy(current, anchor)) {
+          for (const ca of [...path.slice(1), anchor]) {
+            const { notBefore, notAfter } = validity(ca);
+            if (now < notBefore || now > notAfter) throw new EsignError('untrusted', 'a CA certificate is outside its validity period');
+          }
+          return [...path, anchor];
+        }
+      }
+      let next: pkijs.Certificate | undefined;
+      for (const candidate of pool) {
+        if (!path.includes(candidate) && isCa(candidate) && (await this.issuedBy(current, candidate))) {
+          next = candidate;
+          break;
+        }
+      }
+      if (!next) break;
+      path.push(next);
+      current = next;
+    }
+    throw new EsignError('untrusted');
+  }
+
+  /** Every certificate on the path whose issuer publishes a configured CRL is checked against it. */
+  private async checkRevocation(path: pkijs.Certificate[], crls: pkijs.CertificateRevocationList[], now: Date): Promise<void> {
+    for (let i = 0; i < path.length - 1; i += 1) {
+      const cert = path[i]!;
+      const issuer = path[i + 1]!;
+      const lists: pkijs.CertificateRevocationList[] = [];
+      for (const crl of crls) {
+        if (!crl.issuer.isEqual(issuer.subject)) continue;
+        const suite = this.suites.find((s) => s.supports(keyAlgorithm(issuer)));
+        if (suite && (await suite.verifyCrl(crl, issuer))) lists.push(crl);
+      }
+      if (!lists.length) continue;
+      if (lists.some((crl) => crl.revokedCertificates?.some((r) => r.userCertificate.isEqual(cert.serialNumber)))) throw new EsignError('revoked');
+      if (lists.every((crl) => crl.nextUpdate && crl.nextUpdate.value < now)) throw new EsignError('revocation_unknown', 'the CRL is out of date');
+    }
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Authenticator app (TOTP, RFC 6238, via otplib): 6 digits, 30-second steps, ±1 step accepted.
+ * A code once accepted is refused again (the last accepted step is stored and must grow). The
+ * seed is stored sealed with the at-rest key.
+ */
+import { generateSecret, generateURI, verify } from 'otplib';
+import QRCode from 'qrcode';
+import type { Accounts } from '../accounts/accounts.ts';
+import type { SecretBox } from '../security/secret-box.ts';
+import type { Account } from '../store.ts';
+import type { SecondFactorResult } from './second-factor.ts';
+
+const SEAL_CONTEXT = 'totp-seed';
+
+export interface TotpEnrolment {
+  secret: string;
+  uri: string;
+  /** PNG data URL of the otpauth URI, rendered on the server */
+  qr: string;
+}
+
+export class TotpMethod {
+  readonly id = 'totp';
+
+  constructor(
+    private readonly box: SecretBox,
+    private readonly accounts: Accounts,
+    private readonly issuerName: string,
+  ) {}
+
+  async start(label: string): Promise<TotpEnrolment> {
+    const secret = generateSecret({ length: 20 });
+    return this.describe(secret, label);
+  }
+
+  async describe(secret: string, label: string): Promise<TotpEnrolment> {
+    const uri = generateURI({ issuer: this.issuerName, label, secret });
+    return { secret, uri, qr: await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 1, width: 220 }) };
+  }
+
+  seal(secret: string, accountId: string): string {
+    return this.box.encrypt(secret, `${SEAL_CONTEXT}:${accountId}`);
+  }
+
+  /** The time step a code belongs to, or undefined when it is not valid now (or not after `after`). */
+  async check(secret: string, code: string, after?: number): Promise<number | undefined> {
+    const token = code.replace(/\s+/g, '');
+    if (!/^\d{6}$/.test(token)) return undefined;
+    try {
+      const result = await verify({ secret, token, epochTolerance: 30, ...(after !== undefined ? { afterTimeStep: after } : {}) });
+      return result.valid ? (result as { timeStep: number }).timeStep : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Verifies a sign-in code and records its step so it can never be used again. */
+  async verify(account: Account, code: string): Promise<SecondFactorResult> {
+    if (!account.totp) return { ok: false, reason: 'unavailable' };
+    const secret = this.box.decrypt(account.totp.sealedSecret, `${SEAL_CONTEXT}:${account.id}`);
+    const step = await this.check(secret, code, account.totp.lastTimeStep);
+    if (step === undefined) return { ok: false, reason: 'invalid' };
+    try {
+      // Only against the version we read: of two requests with the same code, one loses.
+      await this.accounts.modify(account.id, (a) => ({ ...a, totp: { ...a.totp!, lastTimeStep: step } }), undefined, { expect: account });
+    } catch {
+      return { ok: false, reason: 'used' };
+    }
+    return { ok: true, amr: ['otp'], method: 'totp' };
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * What the identity form (views/partials/identity-form.hbs) shows: the values (stored, or the
+ * ones just typed), a message per field, and for every item whether and how it was verified.
+ */
+import type { Context } from 'koa';
+import { formatDate } from '../accounts/dates.ts';
+import type { IdentitySubmission } from '../accounts/identity.ts';
+import { formatSnils } from '../accounts/snils.ts';
+import { presentItems, verifiedItems } from '../accounts/verification.ts';
+import type { Account } from '../store.ts';
+import type { Views } from './views.ts';
+
+function storedValues(account: Account): Record<string, string> {
+  const i = account.identity ?? {};
+  const p = i.passport;
+  return {
+    family: account.name.family,
+    given: account.name.given,
+    middle: account.name.middle ?? '',
+    birth_date: i.birthDate ? formatDate(i.birthDate) : '',
+    gender: i.gender ?? '',
+    birth_place: i.birthPlace ?? '',
+    snils: account.snils ? formatSnils(account.snils) : '',
+    inn: i.inn ?? '',
+    passport_series: p?.series ?? '',
+    passport_number: p?.number ?? '',
+    passport_issue_date: p ? formatDate(p.issueDate) : '',
+    passport_issuer: p?.issuer ?? '',
+    passport_department_code: p?.departmentCode ?? '',
+    address: i.address?.formatted ?? '',
+    postal_code: i.address?.postalCode ?? '',
+  };
+}
+
+export function identityFormModel(views: Views, ctx: Context, account: Account, submission?: IdentitySubmission) {
+  const verified = verifiedItems(account);
+  const present = new Set(presentItems(account));
+  const items = (['name', 'birthdate', 'gender', 'birthplace', 'snils', 'inn', 'id_doc', 'address'] as const).map((item) => {
+    const event = verified.get(item);
+    return {
+      id: item,
+      label: views.t(ctx, `identity.items.${item}`),
+      status: event ? views.t(ctx, 'identity.verified_by', { method: views.t(ctx, `identity.methods.${event.method}`), date: formatDate(event.time.slice(0, 10)) }) : present.has(item) ? views.t(ctx, 'identity.not_verified') : views.t(ctx, 'identity.missing'),
+      verified: Boolean(event),
+    };
+  });
+  const errors = Object.fromEntries(Object.entries(submission?.errors ?? {}).map(([field, key]) => [field, views.t(ctx, key)]));
+  return { values: submission?.values ?? storedValues(account), errors, items, hasErrors: Object.keys(errors).length > 0 };
+}

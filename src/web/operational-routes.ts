@@ -1,0 +1,49 @@
+/**
+ * The operational pages and files: home, health and readiness, the language switch, the
+ * favicon, the WebAuthn browser helper and (development only) the outbox.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import Router from '@koa/router';
+import type { Services } from '../services.ts';
+
+export function operationalRoutes(services: Services): Router {
+  const router = new Router();
+  const { views, store, outbox, config } = services;
+  router.get('/', (ctx) => views.render(ctx, 'home', { title: 'home.title', demo: config.demoRp, outbox: Boolean(outbox) }));
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/readyz', async (ctx) => {
+    try {
+      await store.ping();
+      ctx.body = { status: 'ready', store: store.kind };
+    } catch {
+      ctx.status = 503;
+      ctx.body = { status: 'unavailable', store: store.kind };
+    }
+  });
+  /** The language switch: remembers the choice and goes back to a local page. */
+  router.get('/lang/:locale', (ctx) => {
+    const locale = ctx.params.locale === 'en' ? 'en' : 'ru';
+    ctx.cookies.set('vkhod.lang', locale, { httpOnly: true, sameSite: 'lax', secure: config.production, maxAge: 365 * 86400_000 });
+    const back = typeof ctx.query.back === 'string' && /^\/(?![/\\])/.test(ctx.query.back) ? ctx.query.back : '/';
+    ctx.redirect(back);
+  });
+  router.get('/favicon.ico', (ctx) => {
+    ctx.status = 301;
+    ctx.redirect('/static/favicon.svg');
+  });
+  /** The WebAuthn browser helper, served from the npm package (nothing from a CDN). */
+  const webauthnBrowser = readFileSync(join(dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')), '..', 'dist', 'bundle', 'index.umd.min.js'));
+  router.get('/static/vendor/webauthn-browser.js', (ctx) => {
+    ctx.type = 'application/javascript';
+    ctx.set('cache-control', config.production ? 'public, max-age=86400' : 'no-cache');
+    ctx.body = webauthnBrowser;
+  });
+  if (outbox) {
+    router.get('/dev/outbox', (ctx) => views.render(ctx, 'outbox', { title: 'outbox.title', messages: outbox.list() }));
+  }
+  return router;
+}

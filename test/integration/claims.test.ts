@@ -1,0 +1,326 @@
+/**
+ * Scopes → claims (src/oidc/claims.ts) as a relying party sees them at userinfo and in the ID
+ * token: each scope releases its items; a client asks only for the scopes it is registered with;
+ * verified_claims carries verified data only, for granted scopes only; account_level, acr and —
+ * for ESIA-compatible clients — urn:esia:sbj say how well the person is known.
+ */
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { expect } from 'chai';
+import { decodeJwt } from 'jose';
+import request from 'supertest';
+import { Browser, decodeEntities, type Page } from '../support/browser.ts';
+import { GOOD_PASSWORD, pkce } from '../support/flows.ts';
+import { defaultClients, startHarness, TEST_REDIRECT, TEST_SECRET, type Harness } from '../support/harness.ts';
+import { IDENTITY_FORM, innFor, makeConfirmed, makeStandard, saveIdentity, snilsFor } from '../support/identity.ts';
+import { createAccount, resetStore } from './fixtures.ts';
+
+const PHONE = '+79123456789';
+const EMAIL = 'maria@example.test';
+const RU = JSON.parse(readFileSync(new URL('../../views/locales/ru.json', import.meta.url), 'utf8')) as { scopes: Record<string, string> };
+const ESIA_SCOPES = ['fullname', 'birthdate', 'gender', 'birthplace', 'snils', 'inn', 'id_doc', 'email', 'mobile', 'contacts', 'addresses'];
+const ALL = `openid offline_access profile email phone address ${ESIA_SCOPES.join(' ')}`;
+const STANDARD = 'urn:vkhod:loa:standard';
+
+const client = (client_id: string, extra: Record<string, unknown> = {}) => ({
+  client_id,
+  client_name: `Сервис ${client_id}`,
+  client_secret: TEST_SECRET,
+  redirect_uris: [TEST_REDIRECT],
+  grant_types: ['authorization_code', 'refresh_token'],
+  ...extra,
+});
+
+/** The claims each scope releases at userinfo (besides sub and account_level, always there). */
+const SCOPE_CLAIMS: Record<string, string[]> = {
+  profile: ['family_name', 'given_name', 'middle_name', 'name', 'birthdate', 'gender', 'updated_at'],
+  fullname: ['family_name', 'given_name', 'middle_name', 'name'],
+  birthdate: ['birthdate'],
+  gender: ['gender'],
+  birthplace: ['birthplace'],
+  snils: ['snils'],
+  inn: ['inn'],
+  id_doc: ['id_document'],
+  email: ['email', 'email_verified'],
+  phone: ['phone_number', 'phone_number_verified'],
+  mobile: ['phone_number', 'phone_number_verified'],
+  contacts: ['email', 'email_verified', 'phone_number', 'phone_number_verified'],
+  address: ['address'],
+  addresses: ['address'],
+};
+
+type Tokens = { body: Record<string, unknown>; idToken: Record<string, unknown>; userinfo: Record<string, unknown> };
+
+describe('claims: scopes, verified_claims, levels', function () {
+  let h: Harness;
+  let accountId: string;
+  let browser: Browser;
+
+  before(async () => {
+    h = await startHarness({
+      clients: [
+        ...defaultClients(),
+        client('rp-all', { scope: ALL }),
+        client('rp-esia', { scope: ALL, vkhod_esia_compat: true }),
+        client('rp-narrow', { scope: 'openid fullname' }),
+      ],
+    });
+  });
+  after(() => h.close());
+  beforeEach(async () => {
+    resetStore(h);
+    accountId = (await createAccount(h, { phone: PHONE })).id;
+    await h.services.accounts.modify(accountId, (a) => ({ ...a, email: EMAIL, emailVerified: true }));
+    browser = new Browser(h);
+  });
+
+  const authUrl = (clientId: string, scope: string, challenge: string, extra: Record<string, string> = {}) =>
+    `/auth?${new URLSearchParams({ client_id: clientId, response_type: 'code', redirect_uri: TEST_REDIRECT, scope, state: randomBytes(6).toString('hex'), nonce: 'n', code_challenge: challenge, code_challenge_method: 'S256', ...extra })}`;
+
+  /** Authorization through sign-in (when asked) and consent (when asked); stops at the RP or at a page. */
+  async function authorize(clientId: string, scope: string, extra: Record<string, string> = {}): Promise<{ page: Page; verifier: string; consent?: Page }> {
+    const { verifier, challenge } = pkce();
+    let page = await browser.get(authUrl(clientId, scope, challenge, extra));
+    if (page.html.includes('name="identifier"')) page = await browser.submit(page, '/login', { identifier: PHONE, password: GOOD_PASSWORD });
+    let consent: Page | undefined;
+    if (!page.location && page.html.includes('/consent')) {
+      consent = page;
+      page = await browser.submit(page, '/consent', { decision: 'allow' });
+    }
+    return { page, verifier, consent };
+  }
+
+  /** Authorization → code → tokens → userinfo. */
+  async function tokens(clientId: string, scope: string, extra: Record<string, string> = {}): Promise<Tokens> {
+    const { page, verifier } = await authorize(clientId, scope, extra);
+    expect(page.location, `a redirect for ${clientId} ${scope}: ${page.html.slice(0, 300)}`).to.be.a('string');
+    const code = new URL(page.location!).searchParams.get('code');
+    expect(code, page.location).to.be.a('string');
+    const res = await request(h.url).post('/token').auth(clientId, TEST_SECRET).type('form').send({ grant_type: 'authorization_code', code, redirect_uri: TEST_REDIRECT, code_verifier: verifier });
+    expect(res.status, res.text).to.equal(200);
+    return { body: res.body, idToken: decodeJwt(res.body.id_token as string) as Record<string, unknown>, userinfo: await userinfo(res.body.access_token as string) };
+  }
+
+  async function userinfo(accessToken: string): Promise<Record<string, unknown>> {
+    const res = await request(h.url).get('/me').set('authorization', `Bearer ${accessToken}`);
+    expect(res.status, res.text).to.equal(200);
+    return res.body;
+  }
+
+  function errorOf(page: Page): string | null {
+    expect(page.location, page.html.slice(0, 300)).to.be.a('string');
+    return new URL(page.location!).searchParams.get('error');
+  }
+
+  const vc = (info: Record<string, unknown>) => info.verified_claims as Array<{ verification: Record<string, unknown> & { evidence: Array<Record<string, unknown>> }; claims: Record<string, unknown> }> | undefined;
+
+  describe('which scopes a client may ask for', () => {
+    it('discovery lists every scope and the claims they release', async () => {
+      const meta = (await request(h.url).get('/.well-known/openid-configuration')).body;
+      expect(meta.scopes_supported).to.include.members(['openid', 'offline_access', 'profile', 'email', 'phone', 'address', ...ESIA_SCOPES]);
+      expect(meta.claims_supported).to.include.members(['snils', 'inn', 'id_document', 'birthplace', 'verified_claims', 'account_level', 'urn:esia:sbj', 'acr']);
+    });
+
+    it('a client registered without `scope` may ask only openid offline_access profile email phone', async () => {
+      for (const scope of ESIA_SCOPES.filter((s) => s !== 'email').concat('address')) {
+        const { page } = await authorize('rp-basic', `openid ${scope}`);
+        expect(errorOf(page), scope).to.equal('invalid_scope');
+      }
+      // offline_access needs prompt=consent (OpenID Connect Core §11).
+      const ok = await tokens('rp-basic', 'openid offline_access profile email phone', { prompt: 'consent' });
+      expect(String(ok.body.scope).split(' ')).to.have.members(['openid', 'offline_access', 'profile', 'email', 'phone']);
+    });
+
+    it('a client registered with `scope` is refused anything beyond it', async () => {
+      const { page } = await authorize('rp-narrow', 'openid fullname snils');
+      expect(errorOf(page)).to.equal('invalid_scope');
+      expect(errorOf((await authorize('rp-narrow', 'openid profile')).page)).to.equal('invalid_scope');
+      const ok = await tokens('rp-narrow', 'openid fullname');
+      expect(ok.userinfo).to.include({ family_name: 'Иванова', given_name: 'Мария' });
+    });
+  });
+
+  it('each scope releases its own claims at userinfo, and no more', async () => {
+    await saveIdentity(h, accountId);
+    for (const [scope, claims] of Object.entries(SCOPE_CLAIMS)) {
+      const { userinfo: info } = await tokens('rp-all', `openid ${scope}`);
+      expect(Object.keys(info), scope).to.have.members(['sub', 'account_level', ...claims]);
+    }
+  });
+
+  it('the values: names, dates, SNILS as printed, passport, address, contacts', async () => {
+    await saveIdentity(h, accountId);
+    const { userinfo: info } = await tokens('rp-all', ALL);
+    expect(info).to.include({
+      sub: accountId,
+      account_level: 'simplified',
+      family_name: 'Иванова',
+      given_name: 'Мария',
+      middle_name: 'Петровна',
+      name: 'Иванова Мария Петровна',
+      birthdate: '1985-03-05',
+      gender: 'female',
+      birthplace: 'гор. Москва',
+      snils: '112-233-445 95',
+      inn: IDENTITY_FORM.inn,
+      email: EMAIL,
+      email_verified: true,
+      phone_number: PHONE,
+      phone_number_verified: true,
+    });
+    expect(info.id_document).to.deep.equal({ type: 'RF_PASSPORT', series: '4506', number: '123456', issue_date: '2005-03-20', issuer: 'ОВД района Хамовники гор. Москвы', department_code: '772-001' });
+    expect(info.address).to.deep.equal({ formatted: IDENTITY_FORM.address, postal_code: '125009', country: 'RU' });
+    // Nothing is verified yet: no verified_claims at all.
+    expect(info).to.not.have.property('verified_claims');
+  });
+
+  it('the ID token (code flow) carries sub, acr, amr and account_level; personal data only when the claims parameter asks', async () => {
+    await makeStandard(h, accountId);
+    const plain = await tokens('rp-all', 'openid fullname snils');
+    expect(plain.idToken).to.include({ sub: accountId, account_level: 'standard', acr: STANDARD });
+    expect(plain.idToken.amr).to.deep.equal(['pwd']);
+    expect(plain.idToken).to.not.have.any.keys('family_name', 'snils', 'verified_claims', 'urn:esia:sbj');
+    const asked = await tokens('rp-all', 'openid fullname snils', { claims: JSON.stringify({ id_token: { family_name: null, snils: null } }) });
+    expect(asked.idToken).to.include({ family_name: 'Иванова', snils: '112-233-445 95' });
+  });
+
+  describe('verified_claims', () => {
+    it('after the registry check: ru_vkhod, evidence and time, and only the items the registry checked', async () => {
+      await makeStandard(h, accountId);
+      const { userinfo: info } = await tokens('rp-all', ALL);
+      expect(info.account_level).to.equal('standard');
+      const list = vc(info)!;
+      expect(list).to.have.length(1);
+      const [entry] = list;
+      expect(entry!.verification).to.include({ trust_framework: 'ru_vkhod', assurance_level: 'standard' });
+      expect(Date.parse(String(entry!.verification.time))).to.be.closeTo(Date.now(), 60_000);
+      expect(entry!.verification.evidence[0]).to.include({ type: 'electronic_record' });
+      expect(entry!.verification.evidence[0]!.time).to.be.a('number');
+      expect(entry!.claims).to.deep.equal({
+        family_name: 'Иванова',
+        given_name: 'Мария',
+        middle_name: 'Петровна',
+        name: 'Иванова Мария Петровна',
+        birthdate: '1985-03-05',
+        snils: '112-233-445 95',
+        id_document: info.id_document,
+      });
+      // INN and address were not checked by the registry: never inside verified_claims.
+      expect(entry!.claims).to.not.have.any.keys('inn', 'address', 'gender', 'birthplace');
+    });
+
+    it('only for the items of the granted scopes; none for scopes without verified items', async () => {
+      await makeStandard(h, accountId);
+      const narrow = await tokens('rp-all', 'openid fullname');
+      expect(Object.keys(vc(narrow.userinfo)![0]!.claims)).to.have.members(['family_name', 'given_name', 'middle_name', 'name']);
+      const snils = await tokens('rp-all', 'openid snils');
+      expect(vc(snils.userinfo)![0]!.claims).to.deep.equal({ snils: '112-233-445 95' });
+      const unverified = await tokens('rp-all', 'openid inn addresses email');
+      expect(unverified.userinfo).to.not.have.property('verified_claims');
+      expect(unverified.userinfo.inn).to.equal(IDENTITY_FORM.inn);
+    });
+
+    it('INN entered after verification is released as a plain claim only', async () => {
+      await makeStandard(h, accountId, { inn: '' });
+      await saveIdentity(h, accountId, { inn: innFor('7707083893') });
+      expect((await h.services.accounts.findActive(accountId))!.level).to.equal('standard');
+      const { userinfo: info } = await tokens('rp-all', 'openid inn snils');
+      expect(info.inn).to.equal(innFor('7707083893'));
+      expect(vc(info)![0]!.claims).to.deep.equal({ snils: '112-233-445 95' });
+    });
+
+    it('a confirmed address (by post) is verified; changed afterwards, it is not', async () => {
+      await makeStandard(h, accountId);
+      let account = (await h.services.accounts.findActive(accountId))!;
+      account = await h.services.postal.request(account);
+      const [letter] = await h.services.store.letters.list('queued');
+      expect(await h.services.postal.verify(account, h.services.postal.printable(letter!).code!, '127.0.0.1')).to.equal('ok');
+      const confirmed = await tokens('rp-all', 'openid addresses');
+      const [entry] = vc(confirmed.userinfo)!;
+      expect(entry!.verification).to.include({ trust_framework: 'ru_vkhod', assurance_level: 'confirmed' });
+      expect(entry!.claims).to.deep.equal({ address: { formatted: IDENTITY_FORM.address, postal_code: '125009', country: 'RU' } });
+      await saveIdentity(h, accountId, { address: 'г. Тверь, ул. Советская, д. 5' });
+      const moved = await tokens('rp-all', 'openid addresses');
+      expect((moved.userinfo.address as Record<string, unknown>).formatted).to.equal('г. Тверь, ул. Советская, д. 5');
+      expect(moved.userinfo).to.not.have.property('verified_claims');
+      expect(moved.userinfo.account_level).to.equal('confirmed');
+    });
+
+    it('a change of verified data drops the level and removes verified_claims, even for a token issued before', async () => {
+      await makeStandard(h, accountId);
+      const before = await tokens('rp-all', 'openid fullname snils');
+      expect(vc(before.userinfo)).to.have.length(1);
+      await saveIdentity(h, accountId, { snils: snilsFor('123456789') });
+      const same = await userinfo(before.body.access_token as string);
+      expect(same.account_level).to.equal('simplified');
+      expect(same.snils).to.equal('123-456-789 64');
+      expect(same).to.not.have.property('verified_claims');
+      // The session was signed in at standard: a new token says simplified now, never standard.
+      const after = await tokens('rp-all', 'openid fullname snils');
+      expect(after.userinfo).to.not.have.property('verified_claims');
+      expect(after.idToken).to.include({ account_level: 'simplified', acr: 'urn:vkhod:loa:simplified' });
+      // And a relying party that asks for standard does not get a code for it.
+      const { page } = await authorize('rp-all', 'openid', { acr_values: STANDARD });
+      expect(page.location, 'no redirect with a code').to.equal(undefined);
+      expect(page.status).to.equal(403);
+      expect(page.html).to.include('id="start-upgrade"');
+    });
+  });
+
+  describe('account_level and urn:esia:sbj', () => {
+    it('account_level follows the account: simplified → standard → confirmed', async () => {
+      expect((await tokens('rp-all', 'openid')).idToken).to.include({ account_level: 'simplified', acr: 'urn:vkhod:loa:simplified' });
+      await makeStandard(h, accountId);
+      const standard = await tokens('rp-all', 'openid');
+      expect(standard.idToken.account_level).to.equal('standard');
+      expect(standard.userinfo.account_level).to.equal('standard');
+      // A relying party that asks for standard gets it from the same session, without a new sign-in.
+      const asked = await tokens('rp-all', 'openid', { acr_values: STANDARD });
+      expect(asked.idToken).to.include({ account_level: 'standard', acr: STANDARD });
+      expect(asked.idToken.amr).to.deep.equal(['pwd']);
+      await h.services.levels.confirm(accountId, { method: 'service_centre', actor: 'operator:test', evidence: { document: 'passport' } });
+      const confirmed = await tokens('rp-all', 'openid');
+      expect(confirmed.userinfo.account_level).to.equal('confirmed');
+    });
+
+    it('urn:esia:sbj only for a client registered with vkhod_esia_compat; is_tru only when confirmed', async () => {
+      const simplified = await tokens('rp-esia', 'openid fullname');
+      expect(simplified.idToken['urn:esia:sbj']).to.deep.equal({ typ: 'P', oid: accountId, nam: 'Иванова Мария', lvl: 'S' });
+      await makeStandard(h, accountId);
+      const standard = await tokens('rp-esia', 'openid fullname');
+      expect(standard.idToken['urn:esia:sbj']).to.deep.equal({ typ: 'P', oid: accountId, nam: 'Иванова Мария Петровна', lvl: 'P' });
+      expect(standard.userinfo['urn:esia:sbj']).to.deep.equal(standard.idToken['urn:esia:sbj']);
+      await h.services.levels.confirm(accountId, { method: 'service_centre', actor: 'operator:test', evidence: {} });
+      const confirmed = await tokens('rp-esia', 'openid fullname');
+      expect(confirmed.idToken['urn:esia:sbj']).to.deep.equal({ typ: 'P', oid: accountId, nam: 'Иванова Мария Петровна', lvl: 'C', is_tru: true });
+      expect(confirmed.userinfo['urn:esia:sbj']).to.deep.include({ lvl: 'C', is_tru: true });
+
+      const other = await tokens('rp-all', 'openid fullname');
+      expect(other.idToken).to.not.have.property('urn:esia:sbj');
+      expect(other.userinfo).to.not.have.property('urn:esia:sbj');
+    });
+
+    it('after a service-centre confirmation the identity is verified at confirmed, with document evidence', async () => {
+      await makeConfirmed(h, accountId);
+      const { userinfo: info, idToken } = await tokens('rp-all', 'openid fullname snils id_doc');
+      expect(info.account_level).to.equal('confirmed');
+      expect(idToken.acr, 'no acr asked: the highest the sign-in earns').to.equal('urn:vkhod:loa:confirmed');
+      const [entry] = vc(info)!;
+      expect(entry!.verification).to.include({ trust_framework: 'ru_vkhod', assurance_level: 'confirmed' });
+      expect(entry!.verification.evidence[0]).to.include({ type: 'document', method: 'pipp' });
+      expect(entry!.claims).to.include.keys('family_name', 'snils', 'id_document');
+    });
+  });
+
+  it('consent lists the ESIA items in plain Russian', async () => {
+    const scopes = ['fullname', 'birthdate', 'gender', 'birthplace', 'snils', 'inn', 'id_doc', 'addresses', 'mobile', 'contacts'];
+    const { consent } = await authorize('rp-esia', `openid ${scopes.join(' ')}`);
+    expect(consent, 'a consent page').to.not.equal(undefined);
+    const list = consent!.html.match(/<ul class="consent-list">([\s\S]*?)<\/ul>/)![1]!;
+    const items = [...list.matchAll(/<li>([^<]*)<\/li>/g)].map((m) => decodeEntities(m[1]!));
+    expect(items).to.have.members(scopes.map((s) => RU.scopes[s]!));
+    for (const text of items) expect(text, 'in Russian, no raw scope names').to.match(/^[а-яё«»(), ]|^СНИЛС|^ИНН/i);
+    expect(RU.scopes.snils).to.equal('СНИЛС');
+    expect(RU.scopes.id_doc).to.match(/паспорт/);
+  });
+});

@@ -1,0 +1,49 @@
+import { expect } from 'chai';
+import { fileURLToPath } from 'node:url';
+import { Messages, pickLocale } from '../../src/web/i18n.ts';
+
+describe('pickLocale', () => {
+  it('falls back to Russian', () => {
+    expect(pickLocale(undefined, undefined)).to.equal('ru');
+    expect(pickLocale('', '')).to.equal('ru');
+    expect(pickLocale('de fr', 'de, fr;q=0.8')).to.equal('ru');
+  });
+
+  it('follows Accept-Language', () => {
+    expect(pickLocale(undefined, 'en')).to.equal('en');
+    expect(pickLocale(undefined, 'en-US,en;q=0.9')).to.equal('en');
+    expect(pickLocale(undefined, 'ru-RU,ru;q=0.9,en;q=0.8')).to.equal('ru');
+  });
+
+  it('orders Accept-Language by q-value, not by position', () => {
+    expect(pickLocale(undefined, 'ru;q=0.5, en;q=0.8')).to.equal('en');
+    expect(pickLocale(undefined, 'de, en;q=0.2, ru;q=0.7')).to.equal('ru');
+  });
+
+  it('ignores languages with q=0 and malformed q-values', () => {
+    expect(pickLocale(undefined, 'en;q=0, ru;q=0.1')).to.equal('ru');
+    expect(pickLocale(undefined, 'en;q=0')).to.equal('ru');
+    expect(pickLocale(undefined, 'en;q=abc')).to.equal('ru');
+  });
+
+  it('lets ui_locales beat Accept-Language, taking its first supported language', () => {
+    expect(pickLocale('en', 'ru')).to.equal('en');
+    expect(pickLocale('ru', 'en')).to.equal('ru');
+    expect(pickLocale('fr en ru', 'ru')).to.equal('en');
+    expect(pickLocale('EN-gb', undefined)).to.equal('en');
+  });
+
+  it('falls through to Accept-Language when ui_locales has nothing supported', () => {
+    expect(pickLocale('de', 'en')).to.equal('en');
+  });
+});
+
+describe('Messages', () => {
+  const messages = new Messages(fileURLToPath(new URL('../../views', import.meta.url)));
+
+  it('fills placeholders and falls back to Russian, then to the key', () => {
+    expect(messages.t('ru', 'login.locked', { minutes: 15 })).to.include('15 мин');
+    expect(messages.t('en', 'login.title')).to.not.equal(messages.t('ru', 'login.title'));
+    expect(messages.t('en', 'no.such.key')).to.equal('no.such.key');
+  });
+});
