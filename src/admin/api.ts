@@ -49,7 +49,16 @@ export function adminApi(services: Services): Middleware {
   const centre = new ServiceCentre(services.accounts, services.levels, audit);
   const queue = new LetterQueue(services.store.letters, services.postal, audit);
   // Not strict: a JSON string or number is read, then refused by the schema as "not an object".
-  const readJson = bodyParser({ enableTypes: ['json'], jsonLimit: ADMIN_JSON_LIMIT, jsonStrict: false, encoding: 'utf-8' });
+  const readJson = bodyParser({
+    enableTypes: ['json'],
+    jsonLimit: ADMIN_JSON_LIMIT,
+    jsonStrict: false,
+    encoding: 'utf-8',
+    // A body that cannot be read (e.g. "gzip" that is not) is the caller's mistake: 4xx, not 500.
+    onError: (err) => {
+      throw Object.assign(err, { status: (err as { status?: number }).status ?? 400 });
+    },
+  });
   const router = new Router({ prefix: ADMIN_API_PREFIX });
 
   async function authenticate(ctx: Context): Promise<Operator> {

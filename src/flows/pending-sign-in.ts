@@ -23,6 +23,13 @@ export interface PendingSignIn {
   enrolSecret?: string;
   /** SMS enrolment challenge in progress */
   enrolChallengeId?: string;
+  /**
+   * Set only when the sign-in got everything it needs but the account level (the explanation
+   * page, /unmet): the level upgrade pages serve such a sign-in and no other.
+   */
+  unmet?: boolean;
+  /** The original authentication time of a session being re-issued (kept, never made fresh). */
+  ts?: number;
 }
 
 export const pendingId = (uid: string) => `mfa.${uid}`;

@@ -11,6 +11,7 @@ import { LevelError } from '../accounts/levels.ts';
 import { chooseAcr, requestedAcrs, satisfiedAcrs } from '../oidc/acr.ts';
 import type { Services } from '../services.ts';
 import { DuplicateKeyError, type Account } from '../store.ts';
+import { UserError } from '../web/errors.ts';
 import { identityFormModel } from '../web/identity-form.ts';
 import type { InteractionDetails } from './interaction-context.ts';
 import { loadPending, pendingId, type PendingSignIn } from './pending-sign-in.ts';
@@ -38,20 +39,31 @@ export function upgradeRoutes(services: Services): Router {
     );
   }
 
+  /**
+   * The pending sign-in, when it is one waiting for the level (completeSignIn's "unmet"): a sign-in
+   * still owing its second factor or enrolment must not finish, or change the account, here.
+   */
+  async function loadUpgrade(ctx: Context) {
+    const loaded = await loadPending(services, ctx);
+    if (!loaded.pending.unmet) throw new UserError(400, 'errors.interaction_step');
+    return loaded;
+  }
+
   /** Continues the sign-in if the account now meets the request; otherwise shows the status. */
   async function status(ctx: Context, details: InteractionDetails, pending: PendingSignIn, account: Account) {
     const fresh = await levels.refresh(account);
-    if (chooseAcr(requestedAcrs(details.params), satisfiedAcrs(fresh.level, pending.amr))) {
-      await services.store.oidcAdapter('VkhodFlow').destroy(pendingId(details.uid));
-      await completeSignIn(services, ctx, details, { account: fresh, amr: pending.amr, remember: pending.remember, method: `${pending.method}+upgrade` });
-      return;
-    }
-    // The level is there now but the request also wants a second factor (…-mfa): ask for it.
+    const signIn = { account: fresh, amr: pending.amr, remember: pending.remember, method: `${pending.method}+upgrade`, ...(pending.ts ? { ts: pending.ts } : {}) };
+    // The level is there now: finish, or ask for the second factor the request or the account needs.
     const requested = requestedAcrs(details.params);
     if (chooseAcr(requested, satisfiedAcrs(fresh.level, [...pending.amr, 'pwd', 'otp']))) {
       const step = nextStep(services.config, details, fresh, pending.amr);
+      if (step === 'complete') {
+        await services.store.oidcAdapter('VkhodFlow').destroy(pendingId(details.uid));
+        await completeSignIn(services, ctx, details, signIn);
+        return;
+      }
       if (step === 'second_factor' || step === 'enrol') {
-        return continueWithSecondFactor(services, ctx, details, { account: fresh, amr: pending.amr, remember: pending.remember, method: `${pending.method}+upgrade` }, step);
+        return continueWithSecondFactor(services, ctx, details, { ...signIn, ts: undefined }, step);
       }
     }
     const check = fresh.registryCheck;
@@ -66,12 +78,12 @@ export function upgradeRoutes(services: Services): Router {
   }
 
   router.get('/', async (ctx) => {
-    const { details, account } = await loadPending(services, ctx);
+    const { details, account } = await loadUpgrade(ctx);
     show(ctx, details, account);
   });
 
   router.post('/', async (ctx) => {
-    const { details, pending, account } = await loadPending(services, ctx);
+    const { details, pending, account } = await loadUpgrade(ctx);
     csrf.verify(ctx, details.uid);
     const submission = checkIdentitySubmission(ctx.request.body as Record<string, unknown>);
     if (Object.keys(submission.errors).length) return show(ctx, details, account, { submission, status: 400 });
@@ -90,7 +102,7 @@ export function upgradeRoutes(services: Services): Router {
   });
 
   router.get('/status', async (ctx) => {
-    const { details, pending, account } = await loadPending(services, ctx);
+    const { details, pending, account } = await loadUpgrade(ctx);
     await status(ctx, details, pending, account);
   });
 

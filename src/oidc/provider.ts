@@ -2,13 +2,13 @@
  * node-oidc-provider's configuration as a pure function of vkhod's dependencies, and the
  * provider built from it. This is the only module that configures node-oidc-provider.
  */
-import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC, type UnknownObject, type ErrorOut } from 'oidc-provider';
+import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC, type UnknownObject, type ErrorOut } from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/load.ts';
 import type { ClientMetadata } from '../../config/clients.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Store } from '../store.ts';
-import { ACR_VALUES, requestedAcrs, satisfiedAcrs, type Acr } from './acr.ts';
+import { ACR_VALUES, isKnownAcr, requestedAcrs, satisfiedAcrs, type Acr } from './acr.ts';
 import { accountClaims, DEFAULT_CLIENT_SCOPE, SCOPE_CLAIMS, SCOPES } from './claims.ts';
 
 /** The pages node-oidc-provider renders itself, drawn by vkhod's views. */
@@ -74,6 +74,30 @@ function providerClient(client: ClientMetadata): ClientMetadata {
   return withScope;
 }
 
+/** Claims any client may ask for by name: they describe the sign-in, not the person. */
+const ALWAYS_ALLOWED = new Set([...(PROVIDER_CLAIMS.openid ?? []), 'sid', 'iss']);
+
+/**
+ * The `claims` parameter cannot reach past the client's registered scopes: a claim that only a
+ * scope the client may not ask for releases is refused, like the scope itself would be.
+ */
+async function claimsWithinClientScope(_ctx: unknown, claims: Record<string, unknown>, client: { scope?: string }): Promise<void> {
+  const allowed = new Set((client.scope ?? DEFAULT_CLIENT_SCOPE).split(' '));
+  for (const container of ['userinfo', 'id_token'] as const) {
+    const requested = claims[container];
+    if (requested === undefined) continue;
+    if (requested === null || typeof requested !== 'object' || Array.isArray(requested)) throw new errors.InvalidRequest(`claims.${container} must be an object`);
+    for (const [name, value] of Object.entries(requested)) {
+      if (value !== null && (typeof value !== 'object' || Array.isArray(value))) throw new errors.InvalidRequest(`claims.${container} members must be null or objects`);
+      if (ALWAYS_ALLOWED.has(name)) continue;
+      const scopes = Object.entries(SCOPE_CLAIMS).filter(([, names]) => names.includes(name)).map(([scope]) => scope);
+      if (scopes.length && !scopes.some((scope) => allowed.has(scope))) {
+        throw new errors.InvalidRequest(`claim ${name} needs a scope this client is not registered for (${scopes.join(' or ')})`);
+      }
+    }
+  }
+}
+
 export function providerConfiguration(deps: ProviderDependencies): Configuration {
   const { config, store, accounts, pages } = deps;
   return {
@@ -101,7 +125,7 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
     pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
     features: {
       devInteractions: { enabled: false },
-      claimsParameter: { enabled: true },
+      claimsParameter: { enabled: true, assertClaimsParameter: claimsWithinClientScope as never },
       clientCredentials: { enabled: true },
       // A client introspects its own tokens; a resource server (registered with
       // `vkhod_resource_server: true`) introspects any token presented to it.
@@ -147,6 +171,10 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       // Tokens issued before a password reset are dead even if a copy survived revocation.
       const issuedAt = (token as { iat?: number } | undefined)?.iat;
       if (issuedAt && account.sessionsValidAfter && issuedAt * 1000 < Date.parse(account.sessionsValidAfter) - 1000) return undefined;
+      // A code or refresh token carries the acr of its sign-in: once the account no longer satisfies
+      // it (the level dropped since), it gets nothing (invalid_grant) — never a new ID token with that acr.
+      const { acr, amr } = (token ?? {}) as { acr?: unknown; amr?: unknown };
+      if (typeof acr === 'string' && isKnownAcr(acr) && !satisfiedAcrs(account.level, Array.isArray(amr) ? amr : []).includes(acr)) return undefined;
       return {
         accountId: account.id,
         claims: async (_use, scope) =>

@@ -265,6 +265,22 @@ describe('claims: scopes, verified_claims, levels', function () {
       expect(page.status).to.equal(403);
       expect(page.html).to.include('id="start-upgrade"');
     });
+
+    it('a refresh token issued at standard is refused once the level dropped: no new ID token says standard', async () => {
+      await makeStandard(h, accountId);
+      const before = await tokens('rp-all', 'openid offline_access fullname', { acr_values: STANDARD, prompt: 'consent' });
+      expect(before.idToken.acr).to.equal(STANDARD);
+      const refresh = () => request(h.url).post('/token').auth('rp-all', TEST_SECRET).type('form').send({ grant_type: 'refresh_token', refresh_token: before.body.refresh_token });
+      await saveIdentity(h, accountId, { snils: snilsFor('123456789') });
+      const refused = await refresh();
+      expect(refused.status, refused.text).to.equal(400);
+      expect(refused.body.error).to.equal('invalid_grant');
+      // Back at standard (the new data checked), the same refresh token works again.
+      await h.services.levels.requestStandard(accountId);
+      const again = await refresh();
+      expect(again.status, again.text).to.equal(200);
+      expect((decodeJwt(again.body.id_token as string) as Record<string, unknown>).acr).to.equal(STANDARD);
+    });
   });
 
   describe('account_level and urn:esia:sbj', () => {
