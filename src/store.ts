@@ -131,8 +131,11 @@ export interface Account {
   registryCheck?: { ticket: string; status: 'pending' | 'approved' | 'rejected'; submittedAt: string; decidedAt?: string; reason?: string; fingerprint: string };
   /** Upstream identities linked to this account (banks): found by the key `fed:<bank id>`. */
   federations?: Array<{ provider: string; subject: string; linkedAt: string }>;
-  /** A confirmation code sent by post, waiting to be typed in. */
-  postalConfirmation?: { challengeId: string; letterId: string; requestedAt: string };
+  /**
+   * A confirmation code sent by post, waiting to be typed in. `fingerprint`: the identity data
+   * (identityFingerprint) the letter was sent for; the code confirms that data and no other.
+   */
+  postalConfirmation?: { challengeId: string; letterId: string; requestedAt: string; fingerprint?: string };
   /** Sessions and refresh tokens issued before this instant are no longer honoured. */
   sessionsValidAfter?: string;
   createdAt: string;

@@ -74,6 +74,17 @@ export class Accounts {
     return account;
   }
 
+  /**
+   * Stores an account made elsewhere (from a bank's or a certificate's data) with its audit events
+   * in one transaction, and mirrors the events to the structured log like every other account
+   * write. Throws DuplicateKeyError when one of its keys is taken.
+   */
+  async createWith(account: Account, events: AuditEvent[]): Promise<Account> {
+    await this.store.accounts.create(account, accountKeys(account), events);
+    events.forEach(this.published);
+    return account;
+  }
+
   async findActive(id: string): Promise<Account | undefined> {
     const account = await this.store.accounts.findById(id);
     return account?.status === 'active' ? account : undefined;

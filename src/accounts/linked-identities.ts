@@ -7,10 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import { DuplicateKeyError, type Account, type AuditEvent, type Store, type VerificationEvent, type VerifiedItem } from '../store.ts';
 import { auditEvent } from '../security/audit.ts';
-import { accountKeys, type Accounts } from './accounts.ts';
+import type { Accounts } from './accounts.ts';
 import { profileItems, withProfile, type ExternalProfile } from './external-identity.ts';
 import type { Levels } from './levels.ts';
-import { identityFingerprint, newVerification, withDerivedLevel } from './verification.ts';
+import { identityFingerprint, itemDigest, newVerification, verifiedItems, withDerivedLevel } from './verification.ts';
 
 export type LinkProblem =
   /** the account already has another profile of this bank */
@@ -62,6 +62,21 @@ export function withCertificate(account: Account, certificate: Omit<LinkedCertif
   const list = certificatesOf(account);
   if (list.some((c) => c.issuer === certificate.issuer && c.serialNumber === certificate.serialNumber)) return account;
   return { ...account, extra: { ...account.extra, certificates: [...list, { ...certificate, linkedAt: new Date().toISOString() }] } };
+}
+
+/**
+ * True when the account's SNILS is known to be its holder's, so that a certificate with that
+ * SNILS may sign in to it on its own: a verification that still holds vouches for the SNILS, or
+ * this very certificate was used on the account before, or an e-signature verified this SNILS on
+ * it (the data changed since in some other item). A SNILS that was only typed in proves nothing:
+ * anyone can type someone else's and wait for them to sign in with their certificate.
+ */
+export function snilsProvenFor(account: Account, certificate: { issuer: string; serialNumber: string }): boolean {
+  if (verifiedItems(account).has('snils')) return true;
+  if (certificatesOf(account).some((c) => c.issuer === certificate.issuer && c.serialNumber === certificate.serialNumber)) return true;
+  if (!account.snils) return false;
+  const snils = itemDigest(account, 'snils');
+  return (account.verifications ?? []).some((v) => v.method === 'esignature' && v.items.includes('snils') && v.itemDigests?.snils === snils);
 }
 
 export interface CreateInput {
@@ -116,7 +131,7 @@ export class LinkedIdentities {
       if (account.level !== 'simplified') events.push(auditEvent({ ...base, type: 'level.changed', actor: v.actor, details: { method: v.method, from: 'simplified', to: account.level } }));
     }
     try {
-      await this.store.accounts.create(account, accountKeys(account), events);
+      await this.accounts.createWith(account, events);
     } catch (err) {
       if (err instanceof DuplicateKeyError) throw new LinkError(err.key?.kind.startsWith('fed:') ? 'linked_elsewhere' : 'conflict');
       throw err;

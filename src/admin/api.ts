@@ -1,7 +1,8 @@
 /**
  * The admin API (docs/admin-api.md): JSON under /admin/api for service-centre and post-room
  * software. Every request authenticates with HTTP Basic (operator login and password; failures
- * count towards the operator lockout); each endpoint needs a role. Answers are JSON — errors
+ * count towards the operator lockout); each endpoint needs a role. Every POST carries
+ * `Content-Type: application/json` (no cross-site form can). Answers are JSON — errors
  * too, as `{ error, error_description }` with the description in the caller's language
  * (Russian by default) — and never a 500 for bad input.
  */
@@ -134,6 +135,10 @@ export function adminApi(services: Services): Middleware {
     if (ctx.path !== ADMIN_API_PREFIX && !ctx.path.startsWith(`${ADMIN_API_PREFIX}/`)) return next();
     ctx.set('cache-control', 'no-store');
     try {
+      // A cross-site form can POST here with the Basic credentials a browser has cached, but it
+      // cannot send this type (that takes a CORS preflight, which the API never allows): every
+      // POST must say it is JSON, with or without a body. Checked before anything else is done.
+      if (ctx.method === 'POST' && ctx.request.type.trim().toLowerCase() !== 'application/json') throw new UserError(415, 'admin.errors.json_only');
       await routes(ctx, () => allowed(ctx, async () => undefined));
       if (ctx.status === 405 || ctx.status === 501) throw new UserError(ctx.status, STATUS_ERRORS[ctx.status]!);
       if (ctx.status === 404 && ctx.body === undefined) throw new UserError(404, 'admin.errors.not_found');

@@ -8,7 +8,7 @@ import type { Context } from 'koa';
 import { checkIdentitySubmission } from '../accounts/identity.ts';
 import { LevelError } from '../accounts/levels.ts';
 import { readyForRegistry } from '../accounts/verification.ts';
-import { PostalError } from '../methods/postal-confirmation.ts';
+import { PostalError, postalRequestOutdated } from '../methods/postal-confirmation.ts';
 import type { Services } from '../services.ts';
 import { DuplicateKeyError, type Account } from '../store.ts';
 import { identityFormModel } from '../web/identity-form.ts';
@@ -47,7 +47,8 @@ export function identityRoutes(services: Services): Router {
         isStandard: account.level === 'standard',
         isConfirmed: account.level === 'confirmed',
         hasAddress: Boolean(account.identity?.address),
-        postRequested: Boolean(account.postalConfirmation),
+        postRequested: Boolean(account.postalConfirmation) && !postalRequestOutdated(account),
+        postOutdated: postalRequestOutdated(account) && !form.error,
       },
       form.status ?? 200,
     );
@@ -113,7 +114,7 @@ export function identityRoutes(services: Services): Router {
     const key =
       outcome === 'nothing_requested' && s.account.level === 'confirmed'
         ? 'identity.level_errors.already'
-        : outcome === 'nothing_requested' || outcome === 'not_standard'
+        : outcome === 'nothing_requested' || outcome === 'not_standard' || outcome === 'data_changed'
           ? `identity.post_errors.${outcome}`
           : `code.${outcome}`;
     show(ctx, s, s.account, { error: views.t(ctx, key), status: outcome === 'wrong' ? 400 : outcome === 'limited' ? 429 : 409 });

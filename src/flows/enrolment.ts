@@ -1,13 +1,20 @@
 /**
  * Enrolment of a second factor inside a sign-in (/interaction/:uid/mfa/enrol): when the
  * deployment requires one, or a relying party asks for a two-factor sign-in from an account that
- * has none. The first proof of the new factor (a TOTP code, an SMS code, a new passkey) completes
- * the sign-in; the citizen may instead go back to the service (it then gets the OIDC error).
+ * has none. A factor the citizen sets up here is their own choice and proves nothing about them
+ * (someone who knows only the password could add theirs), so first a one-time code goes to a
+ * confirmed contact of the account — the mobile, or the e-mail for accounts without one — and
+ * that code is the second factor of this sign-in (amr `sms` or `otp`). Then the new factor (an
+ * authenticator app, a passkey, or SMS codes to the mobile just proven) is stored for the sign-ins
+ * that follow, and the sign-in completes. An account with no confirmed contact cannot enrol here.
+ * The citizen may instead go back to the service (it then gets the OIDC error).
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { maskContact } from '../accounts/contacts.ts';
-import { availableFactors, hasEnrolledFactor } from '../methods/second-factor.ts';
+import { maskContact, type Contact } from '../accounts/contacts.ts';
+import type { VerifyOutcome } from '../methods/one-time-code.ts';
+import { availableFactors, hasEnrolledFactor, type SecondFactorResult } from '../methods/second-factor.ts';
+import { DeliveryError } from '../notify/notifier.ts';
 import type { Services } from '../services.ts';
 import type { Account, SecondFactorKind } from '../store.ts';
 import { UserError } from '../web/errors.ts';
@@ -16,6 +23,24 @@ import { failSecondFactor, finishSecondFactor } from './second-factor.ts';
 import { loadPending, savePending, type PendingSignIn } from './pending-sign-in.ts';
 
 const TOTP_CONTEXT = 'enrol-totp';
+export const ENROL_CONTACT_PURPOSE = 'mfa-enrol';
+
+/** Where the code before enrolment goes: the confirmed mobile, else the confirmed e-mail. */
+function proofContact(account: Account): { contact: Contact; amr: 'sms' | 'otp' } | undefined {
+  if (account.phone && account.phoneVerified) return { contact: { kind: 'phone', value: account.phone }, amr: 'sms' };
+  if (account.email && account.emailVerified) return { contact: { kind: 'email', value: account.email }, amr: 'otp' };
+  return undefined;
+}
+
+/** The contact proof of this sign-in, which every enrolment step needs. */
+function provenContact(pending: PendingSignIn): 'sms' | 'otp' {
+  if (!pending.contactProven) throw new UserError(400, 'errors.interaction_step');
+  return pending.contactProven;
+}
+
+function codeFailure(outcome: Exclude<VerifyOutcome, 'ok'>): Exclude<SecondFactorResult, { ok: true }> {
+  return { ok: false, reason: outcome === 'wrong' || outcome === 'unknown' ? 'invalid' : outcome };
+}
 
 /**
  * The pending sign-in, when it is one that has to enrol a factor now (the `enrol` of nextStep).
@@ -32,12 +57,19 @@ async function loadEnrolment(services: Services, ctx: Context) {
 
 async function showEnrol(services: Services, ctx: Context, details: InteractionDetails, pending: PendingSignIn, account: Account, form: { error?: string; status?: number } = {}): Promise<void> {
   const { box, totp, views } = services;
-  if (!pending.enrolSecret) {
-    const { secret } = await totp.start(account.phone ?? account.email ?? account.id);
-    pending.enrolSecret = box.encrypt(secret, `${TOTP_CONTEXT}:${details.uid}`);
-    await savePending(services, details.uid, pending);
+  const proof = proofContact(account);
+  const proven = pending.contactProven;
+  // The factors are offered once the contact is proven; the TOTP seed is made only then.
+  let enrolment: { qr: string; secret: string } | undefined;
+  if (proven) {
+    if (!pending.enrolSecret) {
+      const { secret } = await totp.start(account.phone ?? account.email ?? account.id);
+      pending.enrolSecret = box.encrypt(secret, `${TOTP_CONTEXT}:${details.uid}`);
+      await savePending(services, details.uid, pending);
+    }
+    enrolment = await totp.describe(box.decrypt(pending.enrolSecret, `${TOTP_CONTEXT}:${details.uid}`), account.phone ?? account.email ?? account.id);
   }
-  const enrolment = await totp.describe(box.decrypt(pending.enrolSecret, `${TOTP_CONTEXT}:${details.uid}`), account.phone ?? account.email ?? account.id);
+  const noContact = !proven && !proof;
   views.render(
     ctx,
     'enrol',
@@ -45,14 +77,19 @@ async function showEnrol(services: Services, ctx: Context, details: InteractionD
       title: 'enrol.title',
       uid: details.uid,
       csrf: ctx.state.csrf(details.uid),
-      qr: enrolment.qr,
-      secret: enrolment.secret.replace(/(.{4})/g, '$1 ').trim(),
-      phone: account.phone && account.phoneVerified ? maskContact({ kind: 'phone', value: account.phone }) : undefined,
-      smsSent: Boolean(pending.enrolChallengeId),
+      proven: Boolean(proven),
+      noContact,
+      contactTo: proof ? maskContact(proof.contact) : undefined,
+      contactSms: proof?.amr === 'sms',
+      contactSent: Boolean(pending.contactChallengeId),
+      qr: enrolment?.qr,
+      secret: enrolment?.secret.replace(/(.{4})/g, '$1 ').trim(),
+      // SMS codes as the factor: offered when this sign-in has just proven the mobile.
+      phone: proven === 'sms' && account.phone && account.phoneVerified ? maskContact({ kind: 'phone', value: account.phone }) : undefined,
       mandatory: services.config.requireSecondFactor,
       error: form.error,
     },
-    form.status ?? 200,
+    form.status ?? (noContact ? 403 : 200),
   );
 }
 
@@ -78,9 +115,58 @@ export function enrolmentRoutes(services: Services): Router {
     await showEnrol(services, ctx, details, pending, account);
   });
 
+  router.post('/contact/send', async (ctx) => {
+    const { details, pending, account } = await loadEnrolment(services, ctx);
+    csrf.verify(ctx, details.uid);
+    const proof = proofContact(account);
+    if (pending.contactProven || !proof) throw new UserError(400, 'errors.interaction_step');
+    let error: string | undefined;
+    let status = 200;
+    try {
+      const sent = await services.codes.send({
+        purpose: ENROL_CONTACT_PURPOSE,
+        to: proof.contact,
+        ip: ctx.ip,
+        accountId: account.id,
+        message: { subject: views.t(ctx, 'messages.enrol.subject'), text: (code) => views.t(ctx, 'messages.enrol.code', { code }) },
+      });
+      if (sent.sent) pending.contactChallengeId = sent.challengeId;
+      else [error, status] = [views.t(ctx, 'code.send_limited', { minutes: Math.ceil(sent.retryAfter / 60) }), 429];
+    } catch (err) {
+      if (!(err instanceof DeliveryError)) throw err;
+      [error, status] = [views.t(ctx, 'code.delivery_failed'), 503];
+    }
+    if (error) return showEnrol(services, ctx, details, pending, account, { error, status });
+    await savePending(services, details.uid, pending);
+    ctx.status = 303;
+    ctx.redirect(`/interaction/${details.uid}/mfa/enrol#contact`);
+  });
+
+  router.post('/contact', async (ctx) => {
+    const { details, pending, account } = await loadEnrolment(services, ctx);
+    csrf.verify(ctx, details.uid);
+    const proof = proofContact(account);
+    if (pending.contactProven || !proof || !pending.contactChallengeId) throw new UserError(400, 'errors.interaction_step');
+    // A locked account stays locked whatever code is typed (as on /mfa/verify).
+    const lock = await services.limits.peek('login-failures-account', `account:${account.id}`);
+    if (lock.blocked) return showEnrol(services, ctx, details, pending, account, { error: views.t(ctx, 'login.locked', { minutes: Math.ceil(lock.retryAfter / 60) }), status: 429 });
+    const code = String((ctx.request.body as Record<string, unknown>).code ?? '').slice(0, 32);
+    const outcome = await services.codes.verify({ challengeId: pending.contactChallengeId, purpose: ENROL_CONTACT_PURPOSE, recipient: proof.contact.value, code, ip: ctx.ip });
+    if (outcome !== 'ok') {
+      const failure = await failSecondFactor(services, ctx, account, codeFailure(outcome), 'contact-enrol');
+      return showEnrol(services, ctx, details, pending, account, failure);
+    }
+    pending.contactProven = proof.amr;
+    delete pending.contactChallengeId;
+    await savePending(services, details.uid, pending);
+    ctx.status = 303;
+    ctx.redirect(`/interaction/${details.uid}/mfa/enrol`);
+  });
+
   router.post('/totp', async (ctx) => {
     const { details, pending, account } = await loadEnrolment(services, ctx);
     csrf.verify(ctx, details.uid);
+    const proven = provenContact(pending);
     if (!pending.enrolSecret) throw new UserError(400, 'errors.interaction_step');
     const secret = box.decrypt(pending.enrolSecret, `${TOTP_CONTEXT}:${details.uid}`);
     const step = await totp.check(secret, String((ctx.request.body as Record<string, unknown>).code ?? '').slice(0, 32));
@@ -90,45 +176,29 @@ export function enrolmentRoutes(services: Services): Router {
     }
     const now = new Date().toISOString();
     await enable(services, ctx, account, 'totp', (a) => ({ ...a, totp: { sealedSecret: totp.seal(secret, a.id), createdAt: now, lastTimeStep: step } }), 'totp_added');
-    await finishSecondFactor(services, ctx, details, pending, account, ['otp'], 'totp-enrol');
+    await finishSecondFactor(services, ctx, details, pending, account, [proven], 'totp-enrol');
   });
 
-  router.post('/sms/send', async (ctx) => {
-    const { details, pending, account } = await loadEnrolment(services, ctx);
-    csrf.verify(ctx, details.uid);
-    const sent = await services.sms.start(account, ctx.ip, { subject: views.t(ctx, 'messages.mfa.subject'), text: (code) => views.t(ctx, 'messages.mfa.code', { code }) }).catch(() => undefined);
-    if (!sent?.challengeId) {
-      const error = sent?.retryAfter ? views.t(ctx, 'code.send_limited', { minutes: Math.ceil(sent.retryAfter / 60) }) : views.t(ctx, 'code.delivery_failed');
-      return showEnrol(services, ctx, details, pending, account, { error, status: sent?.retryAfter ? 429 : 503 });
-    }
-    pending.enrolChallengeId = sent.challengeId;
-    await savePending(services, details.uid, pending);
-    ctx.status = 303;
-    ctx.redirect(`/interaction/${details.uid}/mfa/enrol#sms`);
-  });
-
+  /** SMS codes as the factor from now on: the mobile was proven by a code in this sign-in. */
   router.post('/sms', async (ctx) => {
     const { details, pending, account } = await loadEnrolment(services, ctx);
     csrf.verify(ctx, details.uid);
-    if (!pending.enrolChallengeId) throw new UserError(400, 'errors.interaction_step');
-    const result = await services.sms.verify(account, pending.enrolChallengeId, String((ctx.request.body as Record<string, unknown>).code ?? '').slice(0, 32), ctx);
-    if (!result.ok) {
-      const failure = await failSecondFactor(services, ctx, account, result, 'sms-enrol');
-      return showEnrol(services, ctx, details, pending, account, failure);
-    }
+    if (provenContact(pending) !== 'sms' || !account.phone || !account.phoneVerified) throw new UserError(400, 'errors.interaction_step');
     await enable(services, ctx, account, 'sms', (a) => a, 'sms_enabled');
     await finishSecondFactor(services, ctx, details, pending, account, ['sms'], 'sms-enrol');
   });
 
   router.post('/webauthn/options', async (ctx) => {
-    const { details, account } = await loadEnrolment(services, ctx);
+    const { details, pending, account } = await loadEnrolment(services, ctx);
     csrf.verify(ctx, details.uid);
+    provenContact(pending);
     ctx.body = await services.webauthn.registrationOptions(account, `interaction:${details.uid}`);
   });
 
   router.post('/webauthn', async (ctx) => {
     const { details, pending, account } = await loadEnrolment(services, ctx);
     csrf.verify(ctx, details.uid);
+    const proven = provenContact(pending);
     const body = ctx.request.body as Record<string, unknown>;
     const registered = await services.webauthn.register(account, `interaction:${details.uid}`, String(body.handle ?? ''), body.response as never, String(body.name ?? ''));
     if (!registered) {
@@ -137,7 +207,8 @@ export function enrolmentRoutes(services: Services): Router {
       return;
     }
     await enable(services, ctx, account, 'webauthn', (a) => ({ ...a, passkeys: [...(a.passkeys ?? []), registered.passkey] }), 'passkey_added');
-    await finishSecondFactor(services, ctx, details, pending, account, registered.amr, 'webauthn-enrol', 'json');
+    // The new passkey counts from the next sign-in; this one was made with the contact code.
+    await finishSecondFactor(services, ctx, details, pending, account, [proven], 'webauthn-enrol', 'json');
   });
 
   return router;

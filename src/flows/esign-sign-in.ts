@@ -5,22 +5,35 @@
  *   GET  /interaction/:uid/esign/challenge/:handle   the challenge as a file (for signing tools)
  *   POST /interaction/:uid/esign                     a .sig file or pasted Base64 (multipart or url-encoded)
  *
- * The account is found by the certificate's SNILS (and confirmed when the name matches), or made
- * from the certificate at level `confirmed`. amr `sc`.
+ * The account is found by the certificate's SNILS and signed in (confirmed when the name matches)
+ * when that SNILS is proven to be the account's (snilsProvenFor); a SNILS that was only typed into
+ * the account first needs the account's password (esign-link.ts). No account with the SNILS: one is
+ * made from the certificate at level `confirmed`. amr `sc` + `mfa`.
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { sameName, type ExternalProfile } from '../accounts/external-identity.ts';
-import { LinkError, withCertificate, type ExternalVerification } from '../accounts/linked-identities.ts';
+import { LinkError, snilsProvenFor, withCertificate, type ExternalVerification } from '../accounts/linked-identities.ts';
 import { decodeSignature, MAX_SIGNATURE_BYTES, type CertificateIdentity, type EsignResult } from '../methods/esignature.ts';
 import type { Services } from '../services.ts';
+import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 import { fileUpload, uploadedFile } from '../web/multipart.ts';
 import { showBankProblem } from './bank-round-trip.ts';
 import { finishFederatedSignIn, linkedIdentities, notifyCitizen } from './federated-sign-in.ts';
-import { loadInteraction } from './interaction-context.ts';
+import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
 
 export const SC_AMR = 'sc';
+
+/** A certificate sign-in waiting for the password of the account its SNILS is typed into (esign-link.ts). */
+export interface PendingEsignLink {
+  accountId: string;
+  identity: CertificateIdentity;
+  amr: string[];
+}
+
+const LINK_TTL_SECONDS = 900;
+export const esignLinkRecord = (uid: string) => `esignlink.${uid}`;
 
 /** The upload middleware for e-signature forms. */
 export const signatureUpload = () => fileUpload({ field: 'signature_file', maxFile: MAX_SIGNATURE_BYTES, maxField: MAX_SIGNATURE_BYTES * 2 });
@@ -94,6 +107,22 @@ export async function submittedSignature(services: Services, ctx: Context, bindi
   return result;
 }
 
+/** The account, confirmed by the certificate (which is then remembered on it) when the names match. */
+export async function confirmByCertificate(services: Services, account: Account, identity: CertificateIdentity, ip: string): Promise<Account> {
+  if (!identity.name || !sameName(account.name, identity.name)) return account;
+  const profile = { snils: identity.snils, ...(identity.inn ? { inn: identity.inn } : {}) };
+  return linkedIdentities(services).confirm(account, profile, esignVerification(identity), ip, (a) => withCertificate(a, certificateOf(identity)));
+}
+
+/** Holds the sign-in until the account's password is given (the SNILS in it is not proven to be its holder's). */
+async function holdForPassword(services: Services, ctx: Context, details: InteractionDetails, account: Account, identity: CertificateIdentity, amr: string[]): Promise<void> {
+  const pending: PendingEsignLink = { accountId: account.id, identity, amr };
+  await services.store.oidcAdapter('VkhodFlow').upsert(esignLinkRecord(details.uid), { ...pending }, LINK_TTL_SECONDS);
+  await services.audit.record({ type: 'esign.password_required', accountId: account.id, ip: ctx.ip, clientId: String(details.params.client_id), details: { reason: 'snils_not_verified', serialNumber: identity.serialNumber } });
+  ctx.status = 303;
+  ctx.redirect(`/interaction/${details.uid}/esign-link`);
+}
+
 export function esignError(services: Services, ctx: Context, result: Extract<EsignResult, { ok: false }>): { error: string; status: number } {
   return { error: services.views.t(ctx, `esign.errors.${result.reason}`), status: STATUS[result.reason] ?? 403 };
 }
@@ -138,17 +167,17 @@ export function esignSignInRoutes(services: Services): Router {
     const result = await submittedSignature(services, ctx, `interaction:${details.uid}`);
     if (!result.ok) return showEsignPage(services, ctx, page(details.uid, ctx, esignError(services, ctx, result)));
     const identity = result.identity;
-    const linked = linkedIdentities(services);
     const clientId = String(details.params.client_id);
     try {
       let account = await services.accounts.findByKey({ kind: 'snils', value: identity.snils });
       if (account) {
+        // Whoever typed this SNILS into an account may not be its holder: only a SNILS proven to be
+        // the account's lets the certificate in on its own, otherwise the account's password first.
+        if (!snilsProvenFor(account, identity)) return await holdForPassword(services, ctx, details, account, identity, result.amr);
         // The certificate vouches for the name and SNILS it carries: confirmed when they are the account's.
-        if (identity.name && sameName(account.name, identity.name)) {
-          account = await linked.confirm(account, { snils: identity.snils, ...(identity.inn ? { inn: identity.inn } : {}) }, esignVerification(identity), ctx.ip, (a) => withCertificate(a, certificateOf(identity)));
-        }
+        account = await confirmByCertificate(services, account, identity, ctx.ip);
       } else {
-        account = await linked.create({ profile: esignProfile(identity), via: 'esignature', certificate: certificateOf(identity), verification: esignVerification(identity), ip: ctx.ip, clientId });
+        account = await linkedIdentities(services).create({ profile: esignProfile(identity), via: 'esignature', certificate: certificateOf(identity), verification: esignVerification(identity), ip: ctx.ip, clientId });
         await notifyCitizen(services, account, 'federation.messages.created_by_esign');
       }
       await finishFederatedSignIn(services, ctx, details, account, result.amr, 'esignature');

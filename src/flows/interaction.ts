@@ -12,6 +12,7 @@ import { showLogin, submitLogin } from './login.ts';
 import { bankLinkRoutes } from './bank-link.ts';
 import { bankSignInRoutes } from './bank-sign-in.ts';
 import { enrolmentRoutes } from './enrolment.ts';
+import { esignLinkRoutes } from './esign-link.ts';
 import { esignSignInRoutes } from './esign-sign-in.ts';
 import { upgradeRoutes } from './upgrade.ts';
 import { pendingId, type PendingSignIn } from './pending-sign-in.ts';
@@ -96,6 +97,7 @@ export function interactionRoutes(services: Services, flows: ContactFlow[]): Rou
   router.use(bankSignInRoutes(services).routes());
   router.use(bankLinkRoutes(services).routes());
   router.use(esignSignInRoutes(services).routes());
+  router.use(esignLinkRoutes(services).routes());
   router.use(upgradeRoutes(services).routes());
   return router;
 }

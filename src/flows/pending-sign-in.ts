@@ -21,8 +21,14 @@ export interface PendingSignIn {
   challengeId?: string;
   /** TOTP seed offered for enrolment, sealed */
   enrolSecret?: string;
-  /** SMS enrolment challenge in progress */
-  enrolChallengeId?: string;
+  /** The code sent to the account's confirmed contact before enrolment (`mfa-enrol`) */
+  contactChallengeId?: string;
+  /**
+   * A confirmed contact of the account proven in this sign-in (a code to the mobile: `sms`, to
+   * the e-mail: `otp`). Enrolment of a factor inside a sign-in needs it: the factor being
+   * enrolled is the citizen's own choice and proves nothing yet, so this is the second factor.
+   */
+  contactProven?: 'sms' | 'otp';
   /**
    * Set only when the sign-in got everything it needs but the account level (the explanation
    * page, /unmet): the level upgrade pages serve such a sign-in and no other.

@@ -10,7 +10,8 @@ import { hashPassword } from '../accounts/password-hash.ts';
 import type { Services } from '../services.ts';
 import { DuplicateKeyError, type PersonName } from '../store.ts';
 import { ContactFlow, type FlowRecord } from './contact-flow.ts';
-import { completeSignIn } from './sign-in-result.ts';
+import { continueWithSecondFactor } from './second-factor.ts';
+import { completeSignIn, nextStep, type SignIn } from './sign-in-result.ts';
 
 const FIELDS = ['family', 'given', 'middle'] as const;
 
@@ -61,7 +62,13 @@ export function registrationFlow(services: Services): ContactFlow {
       }
       await services.store.oidcAdapter('VkhodFlow').destroy(flow.id);
       if (details) {
-        await completeSignIn(services, ctx, details, { account, amr: ['pwd'], remember: true, method: 'registration' });
+        // As after a password sign-in: a deployment that requires a second factor (or a relying
+        // party asking for one) gets it now. The code just typed proved the contact, which
+        // enrolment of a factor would otherwise ask for first.
+        const signIn: SignIn = { account, amr: ['pwd'], remember: true, method: 'registration' };
+        const step = nextStep(config, details, account, signIn.amr);
+        if (step === 'second_factor' || step === 'enrol') return continueWithSecondFactor(services, ctx, details, signIn, step, flow.contact.kind === 'phone' ? 'sms' : 'otp');
+        await completeSignIn(services, ctx, details, signIn);
         return;
       }
       views.render(ctx, 'done', { title: 'register.done_title', message: views.t(ctx, 'register.done') });

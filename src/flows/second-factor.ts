@@ -15,9 +15,13 @@ import type { InteractionDetails } from './interaction-context.ts';
 import { loadPending, pendingId, savePending, type PendingSignIn } from './pending-sign-in.ts';
 import { completeSignIn, type SignIn } from './sign-in-result.ts';
 
-/** Moves a sign-in to the second step (or to enrolment when the account has no factor yet). */
-export async function continueWithSecondFactor(services: Services, ctx: Context, details: InteractionDetails, signIn: SignIn, step: 'second_factor' | 'enrol'): Promise<void> {
-  await savePending(services, details.uid, { accountId: signIn.account.id, amr: signIn.amr, remember: signIn.remember, method: signIn.method });
+/**
+ * Moves a sign-in to the second step (or to enrolment when the account has no factor yet).
+ * `contactProven`: a confirmed contact of the account was just proven by a code (registration),
+ * which enrolment then needs not ask again.
+ */
+export async function continueWithSecondFactor(services: Services, ctx: Context, details: InteractionDetails, signIn: SignIn, step: 'second_factor' | 'enrol', contactProven?: PendingSignIn['contactProven']): Promise<void> {
+  await savePending(services, details.uid, { accountId: signIn.account.id, amr: signIn.amr, remember: signIn.remember, method: signIn.method, ...(contactProven ? { contactProven } : {}) });
   ctx.status = 303;
   ctx.redirect(`/interaction/${details.uid}/mfa${step === 'enrol' ? '/enrol' : ''}`);
 }

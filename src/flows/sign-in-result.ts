@@ -27,13 +27,17 @@ export type SignInStep = 'complete' | 'second_factor' | 'enrol' | 'unmet';
 /**
  * What a sign-in with `amr` still needs. A second factor is asked when the citizen turned on
  * sign-in with confirmation, when the deployment requires one, when the relying party asks for an
- * `-mfa` acr, or when the session being renewed had two factors (no silent downgrade).
+ * `-mfa` acr that a second factor would meet, or when the session being renewed had two factors
+ * (no silent downgrade). A request no second factor can meet (a passkey without user
+ * verification is possession already: another possession factor does not make two kinds) goes
+ * straight to the explanation.
  */
 export function nextStep(config: Config, details: InteractionDetails, account: Account, amr: string[]): SignInStep {
   const requested = requestedAcrs(details.params);
   const now = chooseAcr(requested, satisfiedAcrs(account.level, amr));
   if (!isMultiFactor(amr)) {
-    const withFactor = chooseAcr(requested, satisfiedAcrs(account.level, [...amr, 'pwd', 'otp']));
+    // What this sign-in would satisfy with one more factor (any kind: they all count the same).
+    const withFactor = chooseAcr(requested, satisfiedAcrs(account.level, [...amr, 'otp']));
     const renewingMfaSession = details.session?.accountId === account.id && isMultiFactor((details.session.amr as string[] | undefined) ?? []);
     const wanted = account.mfa?.enabled || config.requireSecondFactor || (!now && Boolean(withFactor)) || renewingMfaSession;
     if (wanted) {

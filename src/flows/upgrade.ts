@@ -62,6 +62,8 @@ export function upgradeRoutes(services: Services): Router {
         await completeSignIn(services, ctx, details, signIn);
         return;
       }
+      // The level is there, but no second factor can make this sign-in meet the request: say so.
+      if (step === 'unmet') return void (await completeSignIn(services, ctx, details, signIn));
       if (step === 'second_factor' || step === 'enrol') {
         return continueWithSecondFactor(services, ctx, details, { ...signIn, ts: undefined }, step);
       }

@@ -1,7 +1,8 @@
 /**
  * Sign-in with a qualified e-signature (DESIGN §2, §3): vkhod issues a single-use challenge, the
  * citizen signs it with their certificate's key and returns a CMS (PKCS#7) signature, vkhod checks
- * it (esign/verify.ts) and reads who signed from the certificate. amr `sc`.
+ * it (esign/verify.ts) and reads who signed from the certificate. amr `sc` + `mfa`: a qualified
+ * signature is two factors in itself (the key, and the PIN that unlocks it).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -104,7 +105,7 @@ export class EsignatureMethod {
       if (!person.snils) return { ok: false, reason: 'no_snils' };
       return {
         ok: true,
-        amr: ['sc'],
+        amr: ['sc', 'mfa'],
         identity: {
           snils: person.snils,
           ...(person.inn ? { inn: person.inn } : {}),

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { fullName, type Accounts } from '../accounts/accounts.ts';
 import { LevelError, type Levels } from '../accounts/levels.ts';
+import { identityFingerprint } from '../accounts/verification.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import { REGISTRY_ITEMS } from '../accounts/registry.ts';
 import type { Account, Letter, LetterRepository, VerifiedItem } from '../store.ts';
@@ -16,10 +17,23 @@ export const POST_CODE_TTL_SECONDS = 30 * 86400;
 export const POST_CODE_PURPOSE = 'post';
 
 export class PostalError extends Error {
-  constructor(readonly code: 'not_standard' | 'no_address' | 'already_requested' | 'nothing_requested') {
+  constructor(readonly code: 'not_standard' | 'no_address' | 'already_requested' | 'nothing_requested' | 'data_changed') {
     super(code);
     this.name = 'PostalError';
   }
+}
+
+/**
+ * True when the identity data differs from what the open request's letter was sent for (a request
+ * made before the fingerprint was kept is taken as it was).
+ */
+function changedSince(open: NonNullable<Account['postalConfirmation']>, account: Account): boolean {
+  return Boolean(open.fingerprint && open.fingerprint !== identityFingerprint(account));
+}
+
+/** The open request's letter was sent for other data: its code confirms nothing, a new letter may be asked for. */
+export function postalRequestOutdated(account: Account): boolean {
+  return Boolean(account.postalConfirmation && changedSince(account.postalConfirmation, account));
 }
 
 export class PostalConfirmation {
@@ -35,13 +49,17 @@ export class PostalConfirmation {
     return `letter:${letterId}`;
   }
 
-  /** Queues a letter with a new code. One open request at a time (a new one after 30 days). */
+  /**
+   * Queues a letter with a new code for the account's current identity data. One open request at
+   * a time (a new one after 30 days, or at once when the data it was sent for has changed).
+   */
   async request(account: Account, ip?: string): Promise<Account> {
     if (account.level !== 'standard') throw new PostalError('not_standard');
     const address = account.identity?.address;
     if (!address) throw new PostalError('no_address');
+    const fingerprint = identityFingerprint(account);
     const open = account.postalConfirmation;
-    if (open && Date.parse(open.requestedAt) + POST_CODE_TTL_SECONDS * 1000 > Date.now()) throw new PostalError('already_requested');
+    if (open && !changedSince(open, account) && Date.parse(open.requestedAt) + POST_CODE_TTL_SECONDS * 1000 > Date.now()) throw new PostalError('already_requested');
     const { challengeId, code } = await this.codes.issue({ purpose: POST_CODE_PURPOSE, recipient: account.id, ttlSeconds: POST_CODE_TTL_SECONDS, maxAttempts: 5, accountId: account.id });
     const letter: Letter = {
       id: randomUUID(),
@@ -53,34 +71,43 @@ export class PostalConfirmation {
     };
     letter.sealedCode = this.box.encrypt(code, this.sealContext(letter.id));
     await this.letters.create(letter);
-    return this.accounts.modify(account.id, (a) => ({ ...a, postalConfirmation: { challengeId, letterId: letter.id, requestedAt: letter.createdAt } }), {
+    return this.accounts.modify(account.id, (a) => ({ ...a, postalConfirmation: { challengeId, letterId: letter.id, requestedAt: letter.createdAt, fingerprint } }), {
       type: 'level.post_requested',
       actor: 'self',
       ip,
       outcome: 'success',
-      details: { letterId: letter.id },
+      // A request for data that has changed since is replaced (its code no longer confirms anything).
+      details: { letterId: letter.id, ...(open ? { replaces: open.letterId } : {}) },
     });
   }
 
+  /** The letter is of no more use: the request is dropped, so a new one can be asked for at once. */
+  private async voidRequest(accountId: string, open: NonNullable<Account['postalConfirmation']>, reason: string, ip?: string): Promise<void> {
+    await this.accounts.modify(
+      accountId,
+      (a) => {
+        if (a.postalConfirmation?.challengeId !== open.challengeId) return a;
+        const { postalConfirmation: _void, ...rest } = a;
+        return rest as Account;
+      },
+      { type: 'level.post_voided', actor: 'self', ip, outcome: 'failure', details: { letterId: open.letterId, reason } },
+    );
+  }
+
   /** Checks a typed code; on success the account becomes confirmed. */
-  async verify(account: Account, code: string, ip: string): Promise<VerifyOutcome | 'nothing_requested' | 'not_standard'> {
+  async verify(account: Account, code: string, ip: string): Promise<VerifyOutcome | 'nothing_requested' | 'not_standard' | 'data_changed'> {
     const open = account.postalConfirmation;
     if (!open) return 'nothing_requested';
     // The letter confirms the data it was sent for: a standard account whose data was checked.
     if (account.level !== 'standard') return 'not_standard';
-    const outcome = await this.codes.verify({ challengeId: open.challengeId, purpose: POST_CODE_PURPOSE, recipient: account.id, code, ip });
-    if (outcome === 'exhausted' || outcome === 'expired') {
-      // The letter is of no more use: the citizen may ask for a new one at once (as the message says).
-      await this.accounts.modify(
-        account.id,
-        (a) => {
-          if (a.postalConfirmation?.challengeId !== open.challengeId) return a;
-          const { postalConfirmation: _void, ...rest } = a;
-          return rest as Account;
-        },
-        { type: 'level.post_voided', actor: 'self', ip, outcome: 'failure', details: { letterId: open.letterId, reason: outcome } },
-      );
+    // Data changed since the letter was sent (even if checked again since) is not what it confirms.
+    if (changedSince(open, account)) {
+      await this.voidRequest(account.id, open, 'data_changed', ip);
+      return 'data_changed';
     }
+    const outcome = await this.codes.verify({ challengeId: open.challengeId, purpose: POST_CODE_PURPOSE, recipient: account.id, code, ip });
+    // A used-up or expired letter: the citizen may ask for a new one at once (as the message says).
+    if (outcome === 'exhausted' || outcome === 'expired') await this.voidRequest(account.id, open, outcome, ip);
     if (outcome !== 'ok') return outcome;
     // The code proves the address the letter went to: an address changed since is not verified by it.
     const sentTo = (await this.letters.find(open.letterId))?.recipient.address;
@@ -88,11 +115,17 @@ export class PostalConfirmation {
     try {
       const items = (a: Account): VerifiedItem[] => [...REGISTRY_ITEMS, ...(sameAddress(a) ? (['address'] as const) : [])];
       await this.levels.confirm(account.id, { method: 'post', actor: 'post', ip, items, evidence: { letterId: open.letterId, address: sentTo?.formatted } }, (a) => {
+        // Checked again on the very version written: data changed meanwhile is not confirmed.
+        if (changedSince(open, a)) throw new PostalError('data_changed');
         const { postalConfirmation: _done, ...rest } = a;
         return rest as Account;
       });
     } catch (err) {
       if (err instanceof LevelError) return 'not_standard';
+      if (err instanceof PostalError && err.code === 'data_changed') {
+        await this.voidRequest(account.id, open, 'data_changed', ip);
+        return 'data_changed';
+      }
       throw err;
     }
     return 'ok';

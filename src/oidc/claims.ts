@@ -88,7 +88,8 @@ function itemClaims(account: Account, item: VerifiedItem): Record<string, unknow
 
 /** OIDC4IDA evidence for a verification event. */
 function evidence(event: VerificationEvent): Record<string, unknown> {
-  const base = { time: Math.floor(Date.parse(event.time) / 1000) };
+  // OIDC4IDA: evidence `time` is an ISO 8601 date-time, like verification.time.
+  const base = { time: new Date(event.time).toISOString() };
   switch (event.method) {
     case 'registry':
       return { ...base, type: 'electronic_record', record: { type: 'state_registry', source: { name: String(event.evidence.registry ?? 'registry') } } };

@@ -1,6 +1,7 @@
 /**
  * The post room through the admin API: queued confirmation letters with the code to print (and
- * that code really confirms the citizen), marking a letter sent (once), and who may do it.
+ * that code really confirms the citizen), marking a letter sent (once), who may do it, and that a
+ * cross-site form cannot do it with the credentials a browser has cached.
  */
 import { expect } from 'chai';
 import { startHarness, type Harness } from '../support/harness.ts';
@@ -54,7 +55,7 @@ describe('admin API: letters with postal confirmation codes', () => {
 
   it('marks a letter sent once: the code is gone, the letter moves to the sent list, a second mark is a 409', async () => {
     const { citizen, letterId } = await letterRequested();
-    const sent = await api(h, postman).post(`/admin/api/letters/${letterId}/sent`);
+    const sent = await api(h, postman).post(`/admin/api/letters/${letterId}/sent`).type('json');
     expect(sent.status, sent.text).to.equal(200);
     expect(sent.body.letter).to.include({ id: letterId, status: 'sent', sent_by: 'operator:postman' });
     expect(sent.body.letter).to.not.have.property('code');
@@ -69,7 +70,7 @@ describe('admin API: letters with postal confirmation codes', () => {
     expect(sentList.body.letters.map((l: { id: string }) => l.id)).to.deep.equal([letterId]);
     expect(sentList.body.letters[0]).to.not.have.property('code');
 
-    const again = await api(h, postman).post(`/admin/api/letters/${letterId}/sent`);
+    const again = await api(h, postman).post(`/admin/api/letters/${letterId}/sent`).type('json');
     expect(again.status).to.equal(409);
     expect(again.body).to.deep.equal({ error: 'already_sent', error_description: 'Это письмо уже отмечено отправленным.' });
 
@@ -79,7 +80,7 @@ describe('admin API: letters with postal confirmation codes', () => {
   });
 
   it('answers 404 for an unknown letter and 400 for an unknown status', async () => {
-    const missing = await api(h, postman).post('/admin/api/letters/00000000-0000-4000-8000-000000000000/sent');
+    const missing = await api(h, postman).post('/admin/api/letters/00000000-0000-4000-8000-000000000000/sent').type('json');
     expect(missing.status).to.equal(404);
     expect(missing.body.error).to.equal('letter_not_found');
     for (const status of ['printed', '', 'queued&status=sent']) {
@@ -92,17 +93,46 @@ describe('admin API: letters with postal confirmation codes', () => {
     }
   });
 
+  it('refuses a POST that is not JSON before anything else (a cross-site form with cached Basic credentials): 415, the letter stays queued', async () => {
+    const { letterId } = await letterRequested();
+    const path = `/admin/api/letters/${letterId}/sent`;
+    // What an HTML form on another site can send: urlencoded, multipart or text/plain, or nothing.
+    const forms = [
+      api(h, postman).post(path).type('form').send({ x: '1' }),
+      api(h, postman).post(path).field('x', '1'),
+      api(h, postman).post(path).set('content-type', 'text/plain').send('{"x":1}'),
+      api(h, postman).post(path),
+    ];
+    for (const res of await Promise.all(forms)) {
+      expect(res.status, res.text).to.equal(415);
+      expect(res.type).to.equal('application/json');
+      expect(res.body).to.deep.equal({ error: 'json_only', error_description: 'Тело запроса должно быть в формате JSON: укажите заголовок Content-Type: application/json.' });
+    }
+    expect((await h.services.store.letters.find(letterId))!.status).to.equal('queued');
+    expect(auditBy(h, 'admin.letter_sent', 'operator:postman')).to.have.length(0);
+    // Checked first: no credentials are even looked at (and no failures counted).
+    const anonymous = await api(h).post(path).type('form').send({});
+    expect(anonymous.status).to.equal(415);
+    expect(anonymous.headers['www-authenticate']).to.equal(undefined);
+    const english = await api(h, postman, 'en').post(path);
+    expect(english.body.error_description).to.include('Content-Type: application/json');
+    // The same request saying it is JSON (a body is optional) goes through.
+    const json = await api(h, postman).post(path).set('content-type', 'application/json; charset=utf-8');
+    expect(json.status, json.text).to.equal(200);
+    expect(json.body.letter).to.include({ id: letterId, status: 'sent' });
+  });
+
   it('is for the post room and administrators only', async () => {
     const { letterId } = await letterRequested();
     const list = await api(h, desk).get('/admin/api/letters');
     expect(list.status).to.equal(403);
     expect(list.body.error_description).to.include('«почта»');
     expect(list.text).to.not.match(/"code"/);
-    expect((await api(h, desk).post(`/admin/api/letters/${letterId}/sent`)).status).to.equal(403);
+    expect((await api(h, desk).post(`/admin/api/letters/${letterId}/sent`).type('json')).status).to.equal(403);
     expect((await h.services.store.letters.find(letterId))!.status).to.equal('queued');
     expect((await api(h).get('/admin/api/letters')).status).to.equal(401);
 
-    const asAdmin = await api(h, boss).post(`/admin/api/letters/${letterId}/sent`);
+    const asAdmin = await api(h, boss).post(`/admin/api/letters/${letterId}/sent`).type('json');
     expect(asAdmin.status).to.equal(200);
     expect(asAdmin.body.letter.sent_by).to.equal('operator:boss');
   });

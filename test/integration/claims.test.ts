@@ -63,6 +63,7 @@ describe('claims: scopes, verified_claims, levels', function () {
         client('rp-all', { scope: ALL }),
         client('rp-esia', { scope: ALL, vkhod_esia_compat: true }),
         client('rp-narrow', { scope: 'openid fullname' }),
+        client('rp-profile', { scope: 'openid profile' }),
       ],
     });
   });
@@ -140,6 +141,43 @@ describe('claims: scopes, verified_claims, levels', function () {
     });
   });
 
+  describe('the claims parameter stays within the client\'s registered scopes', () => {
+    /** The authorization response for rp-profile with `claims`, before any sign-in. */
+    async function ask(claims: unknown, state = randomBytes(6).toString('hex')) {
+      const res = await request(h.url).get(authUrl('rp-profile', 'openid profile', pkce().challenge, { claims: JSON.stringify(claims), state }));
+      return res;
+    }
+
+    it('a claim only a scope the client is not registered for releases: invalid_request back at the redirect_uri, with state', async () => {
+      for (const claims of [{ userinfo: { snils: null } }, { id_token: { snils: { essential: true } } }, { userinfo: { family_name: null, inn: null } }]) {
+        const state = randomBytes(6).toString('hex');
+        const res = await ask(claims, state);
+        // The redirect_uri is registered and the client known: OIDC Core §3.1.2.6 sends the error there.
+        expect(res.status, JSON.stringify(claims)).to.equal(303);
+        const back = new URL(res.headers.location!);
+        expect(back.origin + back.pathname).to.equal(TEST_REDIRECT);
+        expect(back.searchParams.get('error'), JSON.stringify(claims)).to.equal('invalid_request');
+        expect(back.searchParams.get('error_description')).to.match(/^claim (snils|inn) needs a scope this client is not registered for/);
+        expect(back.searchParams.get('state')).to.equal(state);
+        expect(back.searchParams.get('iss')).to.equal(h.url);
+        expect(back.searchParams.has('code')).to.equal(false);
+      }
+      // The same request with the claim inside the registered scope goes on to the sign-in page.
+      const within = await browser.get(authUrl('rp-profile', 'openid profile', pkce().challenge, { claims: JSON.stringify({ userinfo: { family_name: null } }) }));
+      expect(within.html).to.include('name="identifier"');
+    });
+
+    it('acr, and claims of an allowed scope, are accepted and released', async () => {
+      const acr = await ask({ id_token: { acr: { essential: true } } });
+      expect(acr.status).to.equal(303);
+      expect(acr.headers.location).to.match(/^\/interaction\//);
+      const { idToken, userinfo: info } = await tokens('rp-profile', 'openid profile', { claims: JSON.stringify({ id_token: { acr: { essential: true }, family_name: null, birthdate: null }, userinfo: { given_name: null } }) });
+      expect(idToken).to.include({ acr: 'urn:vkhod:loa:simplified', family_name: 'Иванова' });
+      expect(info).to.include({ given_name: 'Мария' });
+      expect(info).to.not.have.property('snils');
+    });
+  });
+
   it('each scope releases its own claims at userinfo, and no more', async () => {
     await saveIdentity(h, accountId);
     for (const [scope, claims] of Object.entries(SCOPE_CLAIMS)) {
@@ -195,7 +233,9 @@ describe('claims: scopes, verified_claims, levels', function () {
       expect(entry!.verification).to.include({ trust_framework: 'ru_vkhod', assurance_level: 'standard' });
       expect(Date.parse(String(entry!.verification.time))).to.be.closeTo(Date.now(), 60_000);
       expect(entry!.verification.evidence[0]).to.include({ type: 'electronic_record' });
-      expect(entry!.verification.evidence[0]!.time).to.be.a('number');
+      // OIDC4IDA: evidence time is an ISO 8601 date-time (not Unix seconds), the same instant.
+      expect(entry!.verification.evidence[0]!.time).to.be.a('string').and.match(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+      expect(entry!.verification.evidence[0]!.time).to.equal(entry!.verification.time);
       expect(entry!.claims).to.deep.equal({
         family_name: 'Иванова',
         given_name: 'Мария',

@@ -1,18 +1,22 @@
 /**
  * Sign-in with a qualified e-signature, with certificates made at test time by a test CA that
  * vkhod trusts: the citizen signs a single-use challenge (RSA or ECDSA; a .sig file or pasted
- * Base64); an account with the certificate's SNILS is signed in and confirmed, a new one is made
- * from the certificate at `confirmed`; the ID token says amr `sc` and acr confirmed-mfa. In the
- * cabinet a signature confirms an account and adds the certificate's SNILS to it.
+ * Base64); an account whose SNILS is proven to be its holder's is signed in and confirmed; an
+ * account whose SNILS was only typed in asks for its password first (whoever typed it may not be
+ * the SNILS's holder); a new account is made from the certificate at `confirmed`; the ID token
+ * says amr `sc` `mfa` and acr confirmed-mfa. In the cabinet a signature confirms an account and
+ * adds the certificate's SNILS to it.
  */
 import { expect } from 'chai';
-import { Browser, type Page } from '../support/browser.ts';
+import { Browser, csrfOf, type Page } from '../support/browser.ts';
 import { sendSignature, signAndSend } from '../support/esign-browser.ts';
 import { challengeOn, signText, startPki, type TestPki } from '../support/federation.ts';
-import { authorizePath, GOOD_PASSWORD, openCabinet, passConsent, pkce, redeem } from '../support/flows.ts';
+import { addTotp, authorizePath, GOOD_PASSWORD, openCabinet, passConsent, pkce, redeem, totpCode } from '../support/flows.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
+import { makeStandard } from '../support/identity.ts';
 import { signCms } from '../../scripts/esign/sign.ts';
-import { auditOfType, countRows, createAccount, resetStore } from './fixtures.ts';
+import type { AuditEvent } from '../../src/store.ts';
+import { auditOfType, countRows, createAccount, firstError, resetStore } from './fixtures.ts';
 
 const IVAN = { family: 'Петров', given: 'Иван Сергеевич', snils: '11223344595', inn: '770123456703' };
 const ELENA = { family: 'Морозова', given: 'Елена Игоревна', snils: '19876543247', inn: '500345678979' };
@@ -41,8 +45,9 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     return { page, verifier };
   }
 
-  it('signs in the account with the certificate\'s SNILS (RSA, a .sig file), confirms it, and the ID token says sc and confirmed-mfa', async () => {
-    const existing = await createAccount(h, { phone: '+79120000010', snils: IVAN.snils, name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' } });
+  it('signs in directly the account whose SNILS a verification vouches for (RSA, a .sig file), confirms it, and the ID token says sc mfa and confirmed-mfa', async () => {
+    const existing = await createAccount(h, { phone: '+79120000010' });
+    await makeStandard(h, existing.id, { family: 'Петров', given: 'Иван', middle: 'Сергеевич', gender: 'male', snils: IVAN.snils, inn: '' });
     const citizen = await pki.citizen(IVAN, { kind: 'rsa' });
     const browser = new Browser(h);
     const { page, verifier } = await esignPage(browser);
@@ -51,7 +56,7 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     const done = await passConsent(browser, await signAndSend(browser, page, citizen, 'file'));
     const { claims } = await redeem(h, done.location, verifier);
     expect(claims.sub).to.equal(existing.id);
-    expect(claims.amr).to.deep.equal(['sc']);
+    expect(claims.amr).to.deep.equal(['sc', 'mfa']);
     expect(claims.acr).to.equal(CONFIRMED_MFA);
 
     const account = (await h.services.accounts.findActive(existing.id))!;
@@ -62,7 +67,45 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     expect(event.evidence).to.deep.include({ serialNumber: citizen.issued.certificate.serialNumber.toUpperCase(), notAfter: citizen.issued.certificate.notAfter.toISOString() });
     expect(event.evidence.issuer).to.include('CN=Тестовый УЦ vkhod');
     expect(event.items).to.deep.equal(['name', 'snils', 'inn']);
-    expect(auditOfType(h, 'signin').at(-1)!.details).to.deep.include({ method: 'esignature', amr: ['sc'] });
+    expect(auditOfType(h, 'signin').at(-1)!.details).to.deep.include({ method: 'esignature', amr: ['sc', 'mfa'] });
+    expect(auditOfType(h, 'esign.password_required')).to.deep.equal([]);
+  });
+
+  it('asks for the password of an account whose SNILS was only typed in, then signs in, confirms it and remembers the certificate; the next signature signs in directly', async () => {
+    const existing = await createAccount(h, { phone: '+79120000010', snils: IVAN.snils, name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' } });
+    const citizen = await pki.citizen(IVAN, { kind: 'rsa' });
+    const browser = new Browser(h);
+    const { page, verifier } = await esignPage(browser);
+    const held = await signAndSend(browser, page, citizen, 'file');
+    expect(held.url).to.match(/^\/interaction\/[^/]+\/esign-link$/);
+    expect(held.html).to.include('Подтвердите, что учётная запись ваша');
+    expect(held.html).to.include('Петров И.');
+    expect(held.html).to.include('+7 912 ***-**-10');
+    expect((await h.services.accounts.findActive(existing.id))!.level, 'nothing changes before the password').to.equal('simplified');
+
+    const wrong = await browser.submit(held, '/esign-link', { password: 'Не-тот-пароль-1!' });
+    expect(wrong.status).to.equal(400);
+    expect(firstError(wrong.html)).to.equal('Неверный пароль. Проверьте раскладку клавиатуры и Caps Lock.');
+    expect(auditOfType(h, 'esign.link').map((e) => e.outcome)).to.deep.equal(['failure']);
+
+    const done = await passConsent(browser, await browser.submit(wrong, '/esign-link', { password: GOOD_PASSWORD }));
+    const { claims } = await redeem(h, done.location, verifier);
+    expect(claims.sub).to.equal(existing.id);
+    expect(claims.amr).to.deep.equal(['sc', 'pwd', 'mfa']);
+    expect(claims.acr).to.equal(CONFIRMED_MFA);
+    const account = (await h.services.accounts.findActive(existing.id))!;
+    expect(account.level).to.equal('confirmed');
+    expect(account.verifications!.at(-1)!).to.deep.include({ method: 'esignature', items: ['name', 'snils', 'inn'] });
+    expect((account.extra?.certificates as Array<{ serialNumber: string }>).map((c) => c.serialNumber)).to.deep.equal([citizen.issued.certificate.serialNumber.toUpperCase()]);
+    expect(auditOfType(h, 'signin').at(-1)!.details).to.deep.include({ method: 'esignature+password', amr: ['sc', 'pwd', 'mfa'] });
+
+    // The account is now proven to be the SNILS holder's: the signature alone signs in.
+    const again = new Browser(h);
+    const second = await esignPage(again);
+    const direct = await passConsent(again, await signAndSend(again, second.page, citizen));
+    const { claims: next } = await redeem(h, direct.location, second.verifier);
+    expect(next.sub).to.equal(existing.id);
+    expect(next.amr).to.deep.equal(['sc', 'mfa']);
   });
 
   it('makes a confirmed account from the certificate for a SNILS vkhod does not know (ECDSA, pasted Base64)', async () => {
@@ -99,15 +142,19 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     expect((await sendSignature(newline, second.page, signed)).html).to.include('/consent');
   });
 
-  it('does not confirm an account whose name differs from the certificate\'s, but signs it in', async () => {
+  it('does not confirm an account whose name differs from the certificate\'s, but signs it in after its password', async () => {
     const existing = await createAccount(h, { phone: '+79120000011', snils: IVAN.snils, name: { family: 'Петрова', given: 'Ивана' } });
     const browser = new Browser(h);
     const { page, verifier } = await esignPage(browser);
-    const done = await passConsent(browser, await signAndSend(browser, page, await pki.citizen(IVAN)));
+    const held = await signAndSend(browser, page, await pki.citizen(IVAN));
+    expect(held.url).to.match(/\/esign-link$/);
+    const done = await passConsent(browser, await browser.submit(held, '/esign-link', { password: GOOD_PASSWORD }));
     const { claims } = await redeem(h, done.location, verifier);
     expect(claims.sub).to.equal(existing.id);
     expect(claims.acr).to.equal('urn:vkhod:loa:simplified-mfa');
-    expect((await h.services.accounts.findActive(existing.id))!.level).to.equal('simplified');
+    const account = (await h.services.accounts.findActive(existing.id))!;
+    expect(account.level).to.equal('simplified');
+    expect(account.extra?.certificates, 'a certificate of another name is not remembered').to.equal(undefined);
   });
 
   it('confirms the signed-in account in the cabinet and adds the certificate\'s SNILS to it', async () => {
@@ -130,6 +177,87 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     const { page: again, verifier } = await esignPage(other);
     const signedIn = await passConsent(other, await signAndSend(other, again, await pki.citizen(ELENA, { kind: 'ecdsa' })));
     expect((await redeem(h, signedIn.location, verifier)).claims.sub).to.equal(account.id);
+  });
+
+  it('an account made from a certificate reaches the structured log, not only the store', async () => {
+    const published: AuditEvent[] = [];
+    const original = h.services.audit.published;
+    h.services.audit.published = (event: AuditEvent) => {
+      published.push(event);
+      original.call(h.services.audit, event);
+    };
+    try {
+      const browser = new Browser(h);
+      const { page } = await esignPage(browser);
+      await passConsent(browser, await signAndSend(browser, page, await pki.citizen(ELENA, { kind: 'ecdsa' })));
+    } finally {
+      h.services.audit.published = original;
+    }
+    const account = (await h.services.accounts.findByKey({ kind: 'snils', value: ELENA.snils }))!;
+    const mine = published.filter((e) => e.accountId === account.id).map((e) => e.type);
+    expect(mine).to.include.members(['account.registered', 'level.verified', 'level.changed']);
+    expect(mine.filter((t) => t === 'account.registered'), 'once').to.have.length(1);
+  });
+
+  describe('a SNILS typed into an account proves nothing: the certificate\'s holder does not land in it', () => {
+    it('the attack: someone types a citizen\'s name and SNILS into their own account; the citizen\'s signature does not sign in to it, nor confirm it', async () => {
+      // The attacker registers and types the victim's name and SNILS (no check of either).
+      const attacker = await createAccount(h, { phone: '+79120000066', snils: IVAN.snils, name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' }, password: 'Чужой-Пароль-77!' });
+      // The victim signs in with their qualified e-signature.
+      const victim = new Browser(h);
+      const { page } = await esignPage(victim);
+      const held = await signAndSend(victim, page, await pki.citizen(IVAN, { kind: 'rsa' }));
+      expect(held.status).to.equal(200);
+      expect(held.location, 'no redirect to the relying party').to.equal(undefined);
+      expect(held.url).to.match(/\/esign-link$/);
+      expect(held.html).to.include('ваш СНИЛС указал в своей учётной записи кто-то другой');
+      expect(held.html).to.not.include('/consent');
+      // The victim does not know the attacker's password: nothing they can send gets them in.
+      for (const password of ['', GOOD_PASSWORD]) {
+        const refused = await victim.submit(held, '/esign-link', { password });
+        expect(refused.status).to.equal(400);
+        expect(refused.location).to.equal(undefined);
+      }
+      const account = (await h.services.accounts.findActive(attacker.id))!;
+      expect(account.level, 'not raised with the victim\'s identity').to.equal('simplified');
+      expect(account.verifications ?? []).to.deep.equal([]);
+      expect(account.extra?.certificates).to.equal(undefined);
+      expect(account.identity?.inn).to.equal(undefined);
+      expect(auditOfType(h, 'signin').filter((e) => e.outcome === 'success'), 'no sign-in').to.deep.equal([]);
+      expect(auditOfType(h, 'esign.password_required').map((e) => e.accountId)).to.deep.equal([attacker.id]);
+      expect(countRows(h, 'accounts')).to.equal(1);
+    });
+
+    it('an account without a password: refused with the way to confirm it in the cabinet', async () => {
+      const existing = await createAccount(h, { phone: '+79120000014', snils: IVAN.snils, name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' } });
+      await h.services.accounts.modify(existing.id, (a) => ({ ...a, passwordHash: undefined }));
+      const browser = new Browser(h);
+      const { page } = await esignPage(browser);
+      const held = await signAndSend(browser, page, await pki.citizen(IVAN));
+      expect(held.url).to.match(/\/esign-link$/);
+      expect(held.html).to.include('Ваш СНИЛС указан в учётной записи, данные которой не подтверждены');
+      expect(held.html).to.include('/account/federation');
+      expect(held.html).to.not.include('name="password"');
+      // A password sent anyway (the form is not there) changes nothing: the CSRF token is the interaction's.
+      const refused = await browser.post(held.url, { _csrf: csrfOf(page.html), password: GOOD_PASSWORD });
+      expect(refused.status).to.equal(400);
+      expect((await h.services.accounts.findActive(existing.id))!.level).to.equal('simplified');
+    });
+
+    it('an account with sign-in with confirmation on: the password, then its second factor', async () => {
+      const existing = await createAccount(h, { phone: '+79120000015', snils: IVAN.snils, name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' } });
+      const secret = await addTotp(h, existing.id, { mfa: true });
+      const browser = new Browser(h);
+      const { page, verifier } = await esignPage(browser);
+      const held = await signAndSend(browser, page, await pki.citizen(IVAN));
+      const second = await browser.submit(held, '/esign-link', { password: GOOD_PASSWORD });
+      expect(second.url).to.match(/\/mfa$/);
+      expect(second.location).to.equal(undefined);
+      const done = await passConsent(browser, await browser.submit(second, '/mfa/verify', { code: await totpCode(secret) }));
+      const { claims } = await redeem(h, done.location, verifier);
+      expect(claims.sub).to.equal(existing.id);
+      expect(claims.amr).to.deep.equal(['sc', 'pwd', 'otp', 'mfa']);
+    });
   });
 
   it('refuses in the cabinet a certificate of another person', async () => {

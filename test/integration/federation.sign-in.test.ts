@@ -121,6 +121,35 @@ describe('federation: sign-in through a bank', function () {
     expect(f.h.gateway.last('+79120000001')?.text).to.include('привязан банк «Демо-банк»');
   });
 
+  it('an attacker who typed a customer\'s name and SNILS into their own account cannot capture the customer\'s bank sign-in', async () => {
+    // The attacker registers and types the victim's name and SNILS (unverified: nobody checked them).
+    const attacker = await createAccount(f.h, { phone: '+79120000066', snils: IVAN_SNILS, name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' }, password: 'Чужой-Пароль-77!' });
+    // The victim signs in through their bank, which knows their SNILS for certain.
+    const victim = new Browser(f.h);
+    const held = await throughBank(victim, f.bank, (await login(victim)).page, { customer: 'cust-1001' });
+    expect(held.url, 'the bank alone does not sign in to the account with that SNILS').to.match(/\/bank-link$/);
+    expect(held.location).to.equal(undefined);
+    // Nothing the victim knows proves the attacker's account: their own password, a guessed code.
+    const password = await victim.submit(held, '/bank-link', { method: 'password', secret: GOOD_PASSWORD });
+    expect(password.status).to.equal(400);
+    const sent = await victim.submit(password, '/bank-link/sms', {});
+    expect(f.h.gateway.last('+79120000066'), 'a code goes to the account\'s own phone, not to the victim').to.be.an('object');
+    const guessed = await victim.submit(sent, '/bank-link', { method: 'sms', secret: f.h.gateway.code('+79120000066') === '000000' ? '111111' : '000000' });
+    expect(guessed.status).to.equal(400);
+    expect(guessed.location).to.equal(undefined);
+    expect((await victim.submit(guessed, '/bank-link', { method: 'totp', secret: '123456' })).status, 'no authenticator app to try').to.equal(400);
+
+    const account = (await f.h.services.accounts.findActive(attacker.id))!;
+    expect(account.federations, 'the bank is not linked to the attacker\'s account').to.equal(undefined);
+    expect(account.level, 'nor is it raised with the victim\'s identity').to.equal('simplified');
+    expect(account.verifications ?? []).to.deep.equal([]);
+    expect(account.identity?.passport).to.equal(undefined);
+    expect(await f.h.services.accounts.findByKey({ kind: 'fed:demobank', value: 'cust-1001' })).to.equal(undefined);
+    expect(auditOfType(f.h, 'signin').filter((e) => e.outcome === 'success'), 'no sign-in').to.deep.equal([]);
+    expect(auditOfType(f.h, 'federation.link').map((e) => e.outcome)).to.deep.equal(['failure', 'failure']);
+    expect(countRows(f.h, 'accounts')).to.equal(1);
+  });
+
   it('matches by passport, name and birth date when the bank gives no SNILS', async () => {
     const existing = await createAccount(f.h, { phone: '+79120000002', name: { family: 'Кузнецов', given: 'Алексей', middle: 'Викторович' } });
     await f.h.services.levels.saveIdentity(existing.id, {

@@ -154,6 +154,50 @@ describe('levels: confirmation by a code sent by post', function () {
     expect((await account()).level).to.equal('simplified');
   });
 
+  it('a code sent for other data does not confirm data changed and checked again since: refused, the request voided', async () => {
+    await makeStandard(h, accountId);
+    const page = await requestCode(await open());
+    const letter = (await queued())[0]!;
+    const code = codeIn(letter);
+    expect((await account()).postalConfirmation!.fingerprint, 'the request remembers the data it is for').to.be.a('string');
+    // The citizen changes name and SNILS and passes the registry check again: standard, new data.
+    await makeStandard(h, accountId, { family: 'Смирнова', snils: snilsFor('123456789') });
+    const changed = await open();
+    expect(changed.html, 'the stale request is not offered for a code').to.not.include('name="code"');
+    expect(changed.html).to.include('id="post-outdated"');
+    const typed = await typeCode(page, code);
+    expect(typed.status).to.equal(409);
+    expect(errorsOn(typed.html)).to.include(RU.identity.post_errors.data_changed);
+    const a = await account();
+    expect(a.level).to.equal('standard');
+    expect(a.verifications!.map((v) => v.method)).to.not.include('post');
+    expect(a.postalConfirmation, 'the request is void').to.equal(undefined);
+    expect(auditOfType(h, 'level.post_voided').at(-1)!.details).to.deep.equal({ letterId: letter.id, reason: 'data_changed' });
+    // The same code typed again finds nothing; a new letter for the new data confirms it.
+    expect(errorsOn((await typeCode(typed, code)).html)).to.include(RU.identity.post_errors.nothing_requested);
+    const again = await requestCode(typed);
+    expect(again.url).to.equal('/account/identity?notice=post_requested');
+    const fresh = (await queued()).at(-1)!;
+    expect(fresh.recipient.name).to.equal('Смирнова Мария Петровна');
+    expect((await typeCode(again, codeIn(fresh))).url).to.equal('/account/identity?notice=confirmed');
+    expect((await account()).level).to.equal('confirmed');
+  });
+
+  it('a new letter can be asked for at once when the data changed after the request', async () => {
+    await makeStandard(h, accountId);
+    const page = await requestCode(await open());
+    const first = (await queued())[0]!;
+    await makeStandard(h, accountId, { snils: snilsFor('123456789') });
+    const again = await requestCode(page);
+    expect(again.url).to.equal('/account/identity?notice=post_requested');
+    expect((await account()).postalConfirmation!.letterId).to.not.equal(first.id);
+    expect(auditOfType(h, 'level.post_requested').at(-1)!.details).to.include({ replaces: first.id });
+    // The first letter's code is refused: its request was replaced.
+    const typed = await typeCode(again, codeIn(first));
+    expect(typed.status).to.equal(400);
+    expect((await account()).level).to.equal('standard');
+  });
+
   it('after the address changed, the code confirms the person but does not make the new address verified', async () => {
     await makeStandard(h, accountId);
     const page = await requestCode(await open());

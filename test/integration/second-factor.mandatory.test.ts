@@ -1,12 +1,13 @@
 /**
  * VKHOD_REQUIRE_SECOND_FACTOR=true (DESIGN §3, as ESIA since October 2023): every account needs a
- * second factor; a citizen without one is walked through enrolment at the next sign-in, and the
- * sign-in completes with it.
+ * second factor; a citizen without one is walked through enrolment at the next sign-in — a code
+ * to the confirmed mobile first (the second factor of that sign-in), then the factor chosen for
+ * the sign-ins that follow — and a citizen who registers inside a sign-in, too.
  */
 import { expect } from 'chai';
 import { Browser, type Page } from '../support/browser.ts';
 import { startHarness, TEST_REDIRECT, type Harness } from '../support/harness.ts';
-import { addTotp, authorizePath, passConsent, pkce, redeem, submitPassword, totpCode, totpSecretOf } from '../support/flows.ts';
+import { addTotp, authorizePath, passConsent, pkce, proveContact, redeem, register, submitPassword, totpCode, totpSecretOf } from '../support/flows.ts';
 import { auditOfType, createAccount } from './fixtures.ts';
 
 const PHONE = '+79123456789';
@@ -28,19 +29,24 @@ describe('second factor required by the deployment', function () {
   });
   afterEach(() => h.close());
 
-  it('walks a citizen without a factor through enrolment (authenticator app) and completes the sign-in', async () => {
+  it('walks a citizen without a factor through enrolment (code to the mobile, then an authenticator app) and completes the sign-in', async () => {
     const browser = new Browser(h);
     const { verifier, challenge } = pkce();
     const enrol = await submitPassword(browser, PHONE, authorizePath({}, challenge));
     expect(enrol.url).to.match(/\/mfa\/enrol$/);
     expect(enrol.html).to.include('Вход с подтверждением обязателен для всех учётных записей.');
+    expect(enrol.html).to.include('Сначала подтвердите, что это вы');
+    expect(enrol.html).to.include('+7 912 ***-**-89');
     expect(enrol.location, 'no code before enrolment').to.equal(undefined);
-    const secret = totpSecretOf(enrol.html);
-    const rp = await passConsent(browser, await browser.submit(enrol, '/mfa/enrol/totp', { code: await totpCode(secret) }));
+    const factors = await proveContact(browser, h, enrol, PHONE);
+    expect(h.gateway.last(PHONE)?.text).to.include('для подключения подтверждения входа');
+    const secret = totpSecretOf(factors.html);
+    const rp = await passConsent(browser, await browser.submit(factors, '/mfa/enrol/totp', { code: await totpCode(secret) }));
     const { claims } = await redeem(h, rp.location, verifier);
     expect(claims.sub).to.equal(accountId);
     expect(claims.acr).to.equal(MFA);
-    expect(claims.amr).to.have.members(['pwd', 'otp', 'mfa']);
+    // This sign-in's second factor is the code to the mobile; the app counts from the next one.
+    expect(claims.amr).to.have.members(['pwd', 'sms', 'mfa']);
     expect(auditOfType(h, 'factor.totp_added')[0]?.details).to.deep.include({ during: 'sign-in' });
 
     // The next sign-in asks for the app, not for enrolment.
@@ -56,13 +62,16 @@ describe('second factor required by the deployment', function () {
     const browser = new Browser(h);
     const { verifier, challenge } = pkce();
     const enrol = await submitPassword(browser, PHONE, authorizePath({}, challenge));
-    const sent = await browser.submit(enrol, '/mfa/enrol/sms/send', {});
+    expect(enrol.html, 'SMS codes are offered only once the mobile is proven').to.not.include('/mfa/enrol/sms"');
+    const sent = await browser.submit(enrol, '/mfa/enrol/contact/send', {});
     expect(sent.status).to.equal(200);
-    expect(sent.html).to.include('/mfa/enrol/sms"');
-    const wrong = await browser.submit(sent, '/mfa/enrol/sms', { code: String((Number(h.gateway.code(PHONE)) + 1) % 1_000_000).padStart(6, '0') });
+    const wrong = await browser.submit(sent, '/mfa/enrol/contact', { code: String((Number(h.gateway.code(PHONE)) + 1) % 1_000_000).padStart(6, '0') });
     expect(wrong.status).to.equal(400);
+    expect(wrong.html).to.not.include('/mfa/enrol/sms"');
+    const proven = await browser.submit(wrong, '/mfa/enrol/contact', { code: h.gateway.code(PHONE) });
+    expect(proven.html).to.include('Коды подтверждения входа будут приходить в SMS на номер +7 912 ***-**-89.');
     expect((await h.services.accounts.findActive(accountId))!.mfa).to.equal(undefined);
-    const rp = await passConsent(browser, await browser.submit(wrong, '/mfa/enrol/sms', { code: h.gateway.code(PHONE) }));
+    const rp = await passConsent(browser, await browser.submit(proven, '/mfa/enrol/sms', {}));
     const { claims } = await redeem(h, rp.location, verifier);
     expect(claims.amr).to.have.members(['pwd', 'sms', 'mfa']);
     expect(claims.acr).to.equal(MFA);
@@ -83,6 +92,31 @@ describe('second factor required by the deployment', function () {
     const rp = await passConsent(browser, await browser.submit(mfa, '/mfa/verify', { code: await totpCode(secret) }));
     expect(redirectParams(rp).get('code')).to.be.a('string');
   });
+
+  for (const [kind, contact, normalized, amr] of [
+    ['mobile', '8 (916) 111-22-33', '+79161112233', 'sms'],
+    ['e-mail', 'new.citizen@example.ru', 'new.citizen@example.ru', 'otp'],
+  ] as const) {
+    it(`walks a citizen who registers inside the sign-in (${kind}) through enrolment, the registration code counting as the contact proof`, async () => {
+      const browser = new Browser(h);
+      const { verifier, challenge } = pkce();
+      const login = await browser.get(authorizePath({}, challenge));
+      const enrol = await register(browser, h, { start: `${login.url}/register`, contact, normalized });
+      expect(enrol.location, 'no code for the relying party before enrolment').to.equal(undefined);
+      expect(enrol.url).to.match(/\/mfa\/enrol$/);
+      expect(enrol.html).to.include('Вход с подтверждением обязателен для всех учётных записей.');
+      expect(enrol.html, 'no second code: the contact was proven a moment ago').to.not.include('/mfa/enrol/contact');
+      const sentBefore = h.gateway.sent.length;
+      const secret = totpSecretOf(enrol.html);
+      const rp = await passConsent(browser, await browser.submit(enrol, '/mfa/enrol/totp', { code: await totpCode(secret) }));
+      const { claims } = await redeem(h, rp.location, verifier);
+      expect(claims.acr).to.equal(MFA);
+      expect(claims.amr).to.have.members(['pwd', amr, 'mfa']);
+      const account = (await h.services.accounts.findActive(claims.sub as string))!;
+      expect(account.totp?.sealedSecret).to.match(/^v1\./);
+      expect(h.gateway.sent.slice(sentBefore).map((m) => m.text).join(' '), 'only the notice of the new factor').to.not.match(/\b\d{6}\b/);
+    });
+  }
 
   it('cannot be skipped: leaving the enrolment page ends the sign-in without a code', async () => {
     const browser = new Browser(h);

@@ -2,14 +2,16 @@
  * Step-up (DESIGN §3): a relying party asking for an `-mfa` acr, or for a recent sign-in
  * (max_age), gets the citizen asked for what the session lacks — in the same flow, inside an
  * existing session — and acr/amr in ID tokens, refreshes and introspection say exactly what
- * happened. An account with no second factor is offered enrolment, or goes back with
- * unmet_authentication_requirements.
+ * happened. An account with no second factor is offered enrolment (after a code to its confirmed
+ * contact), or goes back with unmet_authentication_requirements. A sign-in no second factor can
+ * make two-factor (a passkey without user verification) is not asked for one.
  */
 import { expect } from 'chai';
 import request from 'supertest';
 import { Browser, csrfOf, type Page } from '../support/browser.ts';
 import { startHarness, TEST_REDIRECT, TEST_SECRET, type Harness } from '../support/harness.ts';
-import { addTotp, authorizePath, openCabinet, passConsent, pkce, postJson, redeem, signIn, submitPassword, totpCode, totpSecretOf } from '../support/flows.ts';
+import { addTotp, authorizePath, openCabinet, passConsent, pkce, postJson, proveContact, redeem, signIn, submitPassword, totpCode, totpSecretOf } from '../support/flows.ts';
+import { IDENTITY_FORM } from '../support/identity.ts';
 import { SoftAuthenticator } from '../support/soft-authenticator.ts';
 import { auditOfType, createAccount } from './fixtures.ts';
 
@@ -205,6 +207,62 @@ describe('step-up to a second factor', function () {
     expect(params.get('code')).to.equal(null);
   });
 
+  describe('a passkey without user verification (one factor that no second factor makes two kinds)', () => {
+    /** A presence-only passkey added in the cabinet; returns its authenticator. */
+    async function presenceOnlyPasskey(): Promise<SoftAuthenticator> {
+      const auth = new SoftAuthenticator(h.url, { userVerified: false });
+      const cabinet = new Browser(h);
+      const security = await openCabinet(cabinet, '/account/security', PHONE);
+      const started = await postJson(cabinet, '/account/security/passkeys/options', { _csrf: csrfOf(security.html) });
+      expect((await postJson(cabinet, '/account/security/passkeys', { _csrf: csrfOf(security.html), handle: started.body.handle, response: auth.create(started.body.options), name: 'Ключ' })).status).to.equal(200);
+      return auth;
+    }
+
+    async function passkeySignIn(browser: Browser, auth: SoftAuthenticator, acr: string, state: string) {
+      const login = await browser.get(authorizePath({ acr_values: acr, state }));
+      const uid = login.url.match(/^\/interaction\/([^/?]+)/)![1]!;
+      const _csrf = csrfOf(login.html);
+      const options = await postJson(browser, `/interaction/${uid}/webauthn/options`, { _csrf });
+      const res = await postJson(browser, `/interaction/${uid}/webauthn`, { _csrf, handle: options.body.handle, response: auth.get(options.body.options) });
+      expect(res.status, res.text).to.equal(200);
+      return { uid, redirect: res.body.redirect as string };
+    }
+
+    it('is not sent to the second-factor page for an -mfa request (amr hwk + otp would still be one kind): straight to the explanation', async () => {
+      const accountId = (await createAccount(h, { phone: PHONE })).id;
+      await addTotp(h, accountId);
+      const auth = await presenceOnlyPasskey();
+      const sentBefore = h.gateway.sent.length;
+      const browser = new Browser(h);
+      const { uid, redirect } = await passkeySignIn(browser, auth, MFA, 'st-4');
+      expect(redirect, 'not /mfa: no second factor can meet the request').to.equal(`/interaction/${uid}/unmet`);
+      const unmet = await browser.get(redirect);
+      expect(unmet.status).to.equal(403);
+      expect(unmet.html).to.include('Сервису нужно больше, чем есть сейчас');
+      const back = await browser.submit(unmet, '/abort', { reason: 'unmet' });
+      expect(redirectParams(back).get('error')).to.equal('unmet_authentication_requirements');
+      expect(h.gateway.sent.length, 'no SMS code sent').to.equal(sentBefore);
+    });
+
+    it('raising the level in the sign-in ends at the explanation too, not at the second-factor page', async () => {
+      await createAccount(h, { phone: PHONE, name: { family: 'Иванова', given: 'Мария' } });
+      const auth = await presenceOnlyPasskey();
+      const browser = new Browser(h);
+      const { uid, redirect } = await passkeySignIn(browser, auth, 'urn:vkhod:loa:standard-mfa', 'st-5');
+      expect(redirect).to.equal(`/interaction/${uid}/unmet`);
+      const unmet = await browser.get(redirect);
+      expect(unmet.html).to.include('id="start-upgrade"');
+      const form = await browser.get(`/interaction/${uid}/upgrade`);
+      const after = await browser.post(`/interaction/${uid}/upgrade`, { _csrf: csrfOf(form.html), ...IDENTITY_FORM });
+      expect(after.url, 'the explanation, not /mfa').to.match(/\/upgrade\/status$/);
+      expect(after.status).to.equal(403);
+      expect(after.html).to.include('Сервису нужно больше, чем есть сейчас');
+      expect(after.html, 'the level is there now: only the sign-in falls short').to.not.include('id="start-upgrade"');
+      const back = await browser.submit(after, '/abort', { reason: 'unmet' });
+      expect(redirectParams(back).get('error')).to.equal('unmet_authentication_requirements');
+    });
+  });
+
   describe('an account with no second factor', () => {
     let accountId: string;
     beforeEach(async () => {
@@ -218,10 +276,16 @@ describe('step-up to a second factor', function () {
       expect(enrol.url).to.match(/\/mfa\/enrol$/);
       expect(enrol.html).to.include('Настройте подтверждение входа');
       expect(enrol.html).to.include('Сервис требует вход с подтверждением.');
-      expect(enrol.html).to.match(/<img class="qr" src="data:image\/png;base64,/);
-      expect(enrol.html).to.include('data-webauthn="register"');
-      expect(enrol.html, 'no SMS without a confirmed mobile').to.not.include('/mfa/enrol/sms');
-      const back = await browser.submit(enrol, '/abort', { reason: 'unmet' });
+      // First a code to the confirmed e-mail; the factors come after it.
+      expect(enrol.html).to.include('Сначала подтвердите, что это вы');
+      expect(enrol.html).to.include('Отправим код на почту a***@example.ru, указанную в учётной записи.');
+      expect(enrol.html).to.not.include('<img class="qr"');
+      expect(enrol.html).to.not.include('data-webauthn="register"');
+      const factors = await proveContact(browser, h, enrol, EMAIL);
+      expect(factors.html).to.match(/<img class="qr" src="data:image\/png;base64,/);
+      expect(factors.html).to.include('data-webauthn="register"');
+      expect(factors.html, 'no SMS without a confirmed mobile').to.not.include('/mfa/enrol/sms');
+      const back = await browser.submit(factors, '/abort', { reason: 'unmet' });
       const params = redirectParams(back);
       expect(params.get('error')).to.equal('unmet_authentication_requirements');
       expect(params.get('state')).to.equal('st-2');
@@ -239,10 +303,11 @@ describe('step-up to a second factor', function () {
       expect(redirectParams(back).get('error')).to.equal('unmet_authentication_requirements');
     });
 
-    it('enrolling an authenticator app there completes the sign-in with -mfa', async () => {
+    it('enrolling an authenticator app there, after the e-mail code, completes the sign-in with -mfa', async () => {
       const browser = new Browser(h);
       const { verifier, challenge } = pkce();
-      const enrol = await submitPassword(browser, EMAIL, authorizePath({ acr_values: MFA }, challenge));
+      const enrol = await proveContact(browser, h, await submitPassword(browser, EMAIL, authorizePath({ acr_values: MFA }, challenge)), EMAIL);
+      expect(h.gateway.last(EMAIL)?.subject).to.equal('Подключение подтверждения входа vkhod');
       const secret = totpSecretOf(enrol.html);
       const wrong = await browser.submit(enrol, '/mfa/enrol/totp', { code: '000000' === (await totpCode(secret)) ? '999999' : '000000' });
       expect(wrong.status).to.equal(400);
@@ -251,6 +316,7 @@ describe('step-up to a second factor', function () {
       const rp = await passConsent(browser, await browser.submit(wrong, '/mfa/enrol/totp', { code: await totpCode(secret) }));
       const { claims } = await redeem(h, rp.location, verifier);
       expect(claims.acr).to.equal(MFA);
+      // pwd + the e-mail code (a one-time code: otp) + mfa.
       expect(claims.amr).to.have.members(['pwd', 'otp', 'mfa']);
       const account = (await h.services.accounts.findActive(accountId))!;
       expect(account.totp?.sealedSecret).to.match(/^v1\./);
@@ -259,10 +325,10 @@ describe('step-up to a second factor', function () {
       expect(h.gateway.last(EMAIL)?.text).to.include('подключено приложение-аутентификатор');
     });
 
-    it('creating a passkey there completes the sign-in with -mfa, user verification recorded', async () => {
+    it('creating a passkey there, after the e-mail code, completes the sign-in with -mfa and keeps the passkey for the next sign-ins', async () => {
       const browser = new Browser(h);
       const { verifier, challenge } = pkce();
-      const enrol = await submitPassword(browser, EMAIL, authorizePath({ acr_values: MFA }, challenge));
+      const enrol = await proveContact(browser, h, await submitPassword(browser, EMAIL, authorizePath({ acr_values: MFA }, challenge)), EMAIL);
       const _csrf = csrfOf(enrol.html);
       const started = await postJson(browser, `${enrol.url}/webauthn/options`, { _csrf });
       expect(started.status, started.text).to.equal(200);
@@ -271,7 +337,7 @@ describe('step-up to a second factor', function () {
       expect(res.status, res.text).to.equal(200);
       const { claims } = await redeem(h, (await passConsent(browser, await browser.get(res.body.redirect))).location, verifier);
       expect(claims.acr).to.equal(MFA);
-      expect(claims.amr).to.have.members(['pwd', 'hwk', 'user', 'mfa']);
+      expect(claims.amr).to.have.members(['pwd', 'otp', 'mfa']);
       expect((await h.services.accounts.findActive(accountId))!.passkeys!.map((p) => p.name)).to.deep.equal(['Ноутбук']);
     });
   });

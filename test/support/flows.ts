@@ -143,3 +143,18 @@ export async function openCabinet(browser: Browser, path: string, identifier: st
   if (!page.html.includes('name="identifier"')) return page;
   return browser.submit(page, '/login', { identifier, password });
 }
+
+/**
+ * The first step of enrolment inside a sign-in: the code to the account's confirmed contact
+ * (`to`, as the gateway saw it), sent and typed in. Returns the page that offers the factors.
+ */
+export async function proveContact(browser: Browser, harness: Harness, enrol: Page, to: string): Promise<Page> {
+  expect(enrol.html, 'the contact step comes first').to.include('/mfa/enrol/contact/send');
+  expect(enrol.html, 'no factor offered before it').to.not.include('id="totp-secret"');
+  const sent = await browser.submit(enrol, '/mfa/enrol/contact/send', {});
+  expect(sent.status, sent.html).to.equal(200);
+  const proven = await browser.submit(sent, '/mfa/enrol/contact', { code: harness.gateway.code(to) });
+  expect(proven.status, proven.html).to.equal(200);
+  expect(proven.html).to.include('id="totp-secret"');
+  return proven;
+}

@@ -1,0 +1,95 @@
+/**
+ * An e-signature whose SNILS is typed into an account but not proven to be its holder's
+ * (/interaction/:uid/esign-link). Anyone can type someone else's SNILS into their own account and
+ * wait for its holder to sign in with their certificate — so the certificate alone does not sign
+ * in here: the account's password is asked first, then its second factor when the account has
+ * sign-in with confirmation on. Wrong passwords count towards the account's lockout. Once the
+ * password is right the certificate confirms the account (names matching), and from then on
+ * signs in to it on its own. An account without a password is confirmed in the cabinet instead.
+ */
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { maskContact } from '../accounts/contacts.ts';
+import { LinkError } from '../accounts/linked-identities.ts';
+import { verifyPassword } from '../accounts/password-hash.ts';
+import { availableFactors, combineAmr } from '../methods/second-factor.ts';
+import type { Services } from '../services.ts';
+import type { Account } from '../store.ts';
+import { UserError } from '../web/errors.ts';
+import { showBankProblem } from './bank-round-trip.ts';
+import { confirmByCertificate, esignLinkRecord, type PendingEsignLink } from './esign-sign-in.ts';
+import { finishFederatedSignIn } from './federated-sign-in.ts';
+import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
+import { continueWithSecondFactor } from './second-factor.ts';
+
+async function loadPendingLink(services: Services, ctx: Context): Promise<{ details: InteractionDetails; pending: PendingEsignLink; account: Account }> {
+  const details = await loadInteraction(services.provider, ctx);
+  const pending = (await services.store.oidcAdapter('VkhodFlow').find(esignLinkRecord(details.uid))) as unknown as PendingEsignLink | undefined;
+  const account = pending && (await services.accounts.findActive(pending.accountId));
+  // The account must still hold the certificate's SNILS.
+  if (!pending || !account || account.snils !== pending.identity.snils || details.prompt.name !== 'login') throw new UserError(400, 'errors.interaction_expired');
+  return { details, pending, account };
+}
+
+function showLinkPage(services: Services, ctx: Context, details: InteractionDetails, account: Account, form: { error?: string; status?: number } = {}): void {
+  const contact = account.phone && account.phoneVerified ? { kind: 'phone' as const, value: account.phone } : account.email && account.emailVerified ? { kind: 'email' as const, value: account.email } : undefined;
+  services.views.render(
+    ctx,
+    'esign-link',
+    {
+      title: 'esign.link_title',
+      uid: details.uid,
+      csrf: ctx.state.csrf(details.uid),
+      person: `${account.name.family} ${account.name.given.slice(0, 1)}.`,
+      contact: contact ? maskContact(contact) : undefined,
+      canPassword: Boolean(account.passwordHash),
+      error: form.error,
+    },
+    form.status ?? 200,
+  );
+}
+
+export function esignLinkRoutes(services: Services): Router {
+  const router = new Router({ prefix: '/esign-link' });
+  const { csrf, views, limits } = services;
+
+  router.get('/', async (ctx) => {
+    const { details, account } = await loadPendingLink(services, ctx);
+    showLinkPage(services, ctx, details, account);
+  });
+
+  router.post('/', async (ctx) => {
+    const { details, pending, account } = await loadPendingLink(services, ctx);
+    csrf.verify(ctx, details.uid);
+    if (!account.passwordHash) throw new UserError(400, 'errors.bad_request');
+    const lockKey = `account:${account.id}`;
+    const locked = await limits.peek('login-failures-account', lockKey);
+    if (locked.blocked) return showLinkPage(services, ctx, details, account, { error: views.t(ctx, 'login.locked', { minutes: Math.ceil(locked.retryAfter / 60) }), status: 429 });
+
+    const body = ctx.request.body as Record<string, unknown>;
+    const password = typeof body.password === 'string' ? body.password.slice(0, 256) : '';
+    if (!password || !(await verifyPassword(account.passwordHash, password))) {
+      const [state] = await Promise.all([limits.hit('login-failures-account', lockKey), limits.hit('login-failures-ip', ctx.ip)]);
+      await services.audit.record({ type: 'esign.link', accountId: account.id, ip: ctx.ip, outcome: 'failure', details: { method: 'password', reason: 'invalid' } });
+      const error = state.blocked ? views.t(ctx, 'login.locked', { minutes: Math.ceil(state.retryAfter / 60) }) : views.t(ctx, 'esign.link_wrong_password');
+      return showLinkPage(services, ctx, details, account, { error, status: state.blocked ? 429 : 400 });
+    }
+
+    await limits.reset('login-failures-account', lockKey);
+    await services.store.oidcAdapter('VkhodFlow').destroy(esignLinkRecord(details.uid));
+    const amr = combineAmr(pending.amr, ['pwd']);
+    try {
+      const current = await confirmByCertificate(services, account, pending.identity, ctx.ip);
+      const signIn = { account: current, amr, remember: true, method: 'esignature+password' };
+      // The password proves the account; a second factor the citizen asked for is still due.
+      if (current.mfa?.enabled) return await continueWithSecondFactor(services, ctx, details, signIn, availableFactors(current).length ? 'second_factor' : 'enrol');
+      await finishFederatedSignIn(services, ctx, details, current, amr, signIn.method);
+    } catch (err) {
+      if (!(err instanceof LinkError)) throw err;
+      await services.audit.record({ type: 'esign.signin', accountId: account.id, ip: ctx.ip, outcome: 'failure', clientId: String(details.params.client_id), details: { reason: err.code } });
+      showBankProblem(services, ctx, err.code, { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') }, undefined, 'esign.errors');
+    }
+  });
+
+  return router;
+}
