@@ -1,0 +1,119 @@
+/** Accounts with their unique keys, and the append-only audit log written in the same transactions. */
+import type Database from 'libsql';
+import { DuplicateKeyError, VersionConflictError, type Account, type AccountKey, type AccountRepository, type AuditEvent, type AuditLog } from '../../src/store.ts';
+
+type Db = InstanceType<typeof Database>;
+
+const isUniqueViolation = (err: unknown): boolean =>
+  err instanceof Error && /UNIQUE constraint failed/i.test(err.message);
+
+export class SqliteAuditLog implements AuditLog {
+  private readonly insert;
+  private readonly list;
+
+  constructor(db: Db) {
+    this.insert = db.prepare('INSERT INTO audit (id, at, type, account_id, event) VALUES (?, ?, ?, ?, ?)');
+    this.list = db.prepare('SELECT event FROM audit WHERE account_id = ? ORDER BY at DESC, seq DESC LIMIT ?');
+  }
+
+  appendSync(event: AuditEvent): void {
+    this.insert.run(event.id, event.at, event.type, event.accountId ?? null, JSON.stringify(event));
+  }
+
+  async append(event: AuditEvent): Promise<void> {
+    this.appendSync(event);
+  }
+
+  async listForAccount(accountId: string, limit = 100): Promise<AuditEvent[]> {
+    return (this.list.all(accountId, limit) as { event: string }[]).map((r) => JSON.parse(r.event) as AuditEvent);
+  }
+}
+
+export class SqliteAccounts implements AccountRepository {
+  private readonly s;
+  private readonly createTx;
+  private readonly updateTx;
+
+  constructor(private readonly db: Db, audit: SqliteAuditLog) {
+    this.s = {
+      insert: db.prepare('INSERT INTO accounts (id, version, status, doc) VALUES (?, ?, ?, ?)'),
+      byId: db.prepare('SELECT doc FROM accounts WHERE id = ?'),
+      byKey: db.prepare(
+        'SELECT a.doc FROM account_keys k JOIN accounts a ON a.id = k.account_id WHERE k.kind = ? AND k.value = ?',
+      ),
+      keys: db.prepare('SELECT kind, value FROM account_keys WHERE account_id = ? ORDER BY kind, value'),
+      insertKey: db.prepare('INSERT INTO account_keys (kind, value, account_id) VALUES (?, ?, ?)'),
+      deleteKeys: db.prepare('DELETE FROM account_keys WHERE account_id = ?'),
+      update: db.prepare('UPDATE accounts SET version = ?, status = ?, doc = ? WHERE id = ? AND version = ?'),
+      erase: db.prepare('DELETE FROM accounts WHERE id = ?'),
+    };
+    const insertKeys = (id: string, keys: AccountKey[]) => {
+      for (const key of keys) {
+        try {
+          this.s.insertKey.run(key.kind, key.value, id);
+        } catch (err) {
+          if (isUniqueViolation(err)) throw new DuplicateKeyError(key);
+          throw err;
+        }
+      }
+    };
+    this.createTx = db.transaction((account: Account, keys: AccountKey[], events: AuditEvent[]) => {
+      try {
+        this.s.insert.run(account.id, account.version, account.status, JSON.stringify(account));
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new DuplicateKeyError();
+        throw err;
+      }
+      insertKeys(account.id, keys);
+      for (const e of events) audit.appendSync(e);
+    });
+    this.updateTx = db.transaction(
+      (account: Account, expectedVersion: number, keys: AccountKey[] | undefined, events: AuditEvent[]) => {
+        const res = this.s.update.run(account.version, account.status, JSON.stringify(account), account.id, expectedVersion);
+        if (res.changes !== 1) throw new VersionConflictError(account.id);
+        if (keys) {
+          this.s.deleteKeys.run(account.id);
+          insertKeys(account.id, keys);
+        }
+        for (const e of events) audit.appendSync(e);
+      },
+    );
+  }
+
+  async create(account: Account, keys: AccountKey[], events: AuditEvent[] = []): Promise<void> {
+    this.createTx(account, keys, events);
+  }
+
+  async findById(id: string): Promise<Account | undefined> {
+    const row = this.s.byId.get(id) as { doc: string } | undefined;
+    return row ? (JSON.parse(row.doc) as Account) : undefined;
+  }
+
+  async findByKey(key: AccountKey): Promise<Account | undefined> {
+    const row = this.s.byKey.get(key.kind, key.value) as { doc: string } | undefined;
+    return row ? (JSON.parse(row.doc) as Account) : undefined;
+  }
+
+  async keysOf(id: string): Promise<AccountKey[]> {
+    return this.s.keys.all(id) as AccountKey[];
+  }
+
+  async update(account: Account, expectedVersion: number, keys?: AccountKey[], events: AuditEvent[] = []): Promise<Account> {
+    const next: Account = { ...account, version: expectedVersion + 1 };
+    this.updateTx(next, expectedVersion, keys, events);
+    return next;
+  }
+
+  async softDelete(id: string, at: string): Promise<void> {
+    const current = await this.findById(id);
+    if (!current || current.status === 'deleted') return;
+    await this.update({ ...current, status: 'deleted', deletedAt: at, updatedAt: at }, current.version, []);
+  }
+
+  async erase(id: string): Promise<void> {
+    this.db.transaction(() => {
+      this.s.deleteKeys.run(id);
+      this.s.erase.run(id);
+    })();
+  }
+}

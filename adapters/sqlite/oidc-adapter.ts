@@ -1,0 +1,81 @@
+/** node-oidc-provider's models in one table; writes are group-committed. */
+import type Database from 'libsql';
+import type { OidcAdapter, OidcPayload } from '../../src/store.ts';
+import type { GroupCommit } from './group-commit.ts';
+
+type Db = InstanceType<typeof Database>;
+
+export class SqliteOidcAdapter implements OidcAdapter {
+  private readonly stmts;
+
+  constructor(
+    db: Db,
+    private readonly model: string,
+    private readonly writes: GroupCommit,
+  ) {
+    this.stmts = {
+      upsert: db.prepare(
+        `INSERT INTO oidc (model, id, payload, grant_id, account_id, user_code, uid, expires_at, consumed)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)
+         ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
+           account_id = excluded.account_id,
+           user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at, consumed = NULL`,
+      ),
+      find: db.prepare('SELECT payload, consumed, expires_at FROM oidc WHERE model = ? AND id = ?'),
+      findByUid: db.prepare('SELECT payload, consumed, expires_at FROM oidc WHERE model = ? AND uid = ?'),
+      findByUserCode: db.prepare('SELECT payload, consumed, expires_at FROM oidc WHERE model = ? AND user_code = ?'),
+      consume: db.prepare('UPDATE oidc SET consumed = ? WHERE model = ? AND id = ?'),
+      destroy: db.prepare('DELETE FROM oidc WHERE model = ? AND id = ?'),
+      revoke: db.prepare('DELETE FROM oidc WHERE grant_id = ?'),
+    };
+  }
+
+  private static read(row: unknown): OidcPayload | undefined {
+    if (!row) return undefined;
+    const { payload, consumed, expires_at } = row as { payload: string; consumed: number | null; expires_at: number | null };
+    if (expires_at !== null && expires_at <= Date.now()) return undefined;
+    const parsed = JSON.parse(payload) as OidcPayload;
+    if (consumed !== null) parsed.consumed = consumed;
+    return parsed;
+  }
+
+  async upsert(id: string, payload: OidcPayload, expiresIn: number): Promise<void> {
+    const expiresAt = expiresIn ? Date.now() + expiresIn * 1000 : null;
+    const json = JSON.stringify(payload);
+    await this.writes.run(() => this.stmts.upsert.run(
+      this.model,
+      id,
+      json,
+      payload.grantId ?? null,
+      typeof payload.accountId === 'string' ? payload.accountId : null,
+      payload.userCode ?? null,
+      payload.uid ?? null,
+      expiresAt,
+    ));
+  }
+
+  async find(id: string) {
+    return SqliteOidcAdapter.read(this.stmts.find.get(this.model, id));
+  }
+
+  async findByUid(uid: string) {
+    return SqliteOidcAdapter.read(this.stmts.findByUid.get(this.model, uid));
+  }
+
+  async findByUserCode(userCode: string) {
+    return SqliteOidcAdapter.read(this.stmts.findByUserCode.get(this.model, userCode));
+  }
+
+  async consume(id: string): Promise<void> {
+    const at = Math.floor(Date.now() / 1000);
+    await this.writes.run(() => this.stmts.consume.run(at, this.model, id));
+  }
+
+  async destroy(id: string): Promise<void> {
+    await this.writes.run(() => this.stmts.destroy.run(this.model, id));
+  }
+
+  async revokeByGrantId(grantId: string): Promise<void> {
+    await this.writes.run(() => this.stmts.revoke.run(grantId));
+  }
+}

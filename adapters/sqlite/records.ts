@@ -1,0 +1,104 @@
+/** One-time codes, compare-and-set settings and the letters queue. */
+import type Database from 'libsql';
+import type { Challenge, ChallengeRepository, Letter, LetterRepository, SettingRepository } from '../../src/store.ts';
+
+type Db = InstanceType<typeof Database>;
+
+export class SqliteChallenges implements ChallengeRepository {
+  private readonly s;
+
+  constructor(db: Db) {
+    this.s = {
+      insert: db.prepare('INSERT INTO challenges (id, expires_at, doc, attempts, max_attempts, consumed_at) VALUES (?, ?, ?, ?, ?, NULL)'),
+      find: db.prepare('SELECT doc, attempts, consumed_at FROM challenges WHERE id = ?'),
+      fail: db.prepare('UPDATE challenges SET attempts = attempts + 1 WHERE id = ?'),
+      consume: db.prepare(
+        'UPDATE challenges SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL AND expires_at > ? AND attempts < max_attempts',
+      ),
+      sweep: db.prepare('DELETE FROM challenges WHERE expires_at <= ?'),
+    };
+  }
+
+  async create(c: Challenge): Promise<void> {
+    this.s.insert.run(c.id, c.expiresAt, JSON.stringify(c), c.attempts, c.maxAttempts);
+  }
+
+  async find(id: string): Promise<Challenge | undefined> {
+    const row = this.s.find.get(id) as { doc: string; attempts: number; consumed_at: string | null } | undefined;
+    if (!row) return undefined;
+    const c = JSON.parse(row.doc) as Challenge;
+    c.attempts = row.attempts;
+    if (row.consumed_at) c.consumedAt = row.consumed_at;
+    return c;
+  }
+
+  async recordFailure(id: string): Promise<Challenge | undefined> {
+    this.s.fail.run(id);
+    return this.find(id);
+  }
+
+  async consume(id: string, now: string): Promise<boolean> {
+    return this.s.consume.run(now, id, now).changes === 1;
+  }
+
+  async sweep(now: string): Promise<number> {
+    return this.s.sweep.run(now).changes;
+  }
+}
+
+export class SqliteSettings implements SettingRepository {
+  private readonly s;
+
+  constructor(db: Db) {
+    this.s = {
+      get: db.prepare('SELECT value, version FROM settings WHERE name = ?'),
+      insert: db.prepare('INSERT INTO settings (name, value, version) VALUES (?, ?, 1) ON CONFLICT (name) DO NOTHING'),
+      update: db.prepare('UPDATE settings SET value = ?, version = version + 1 WHERE name = ? AND version = ?'),
+    };
+  }
+
+  async get(name: string) {
+    // libsql's `.get()` adds an enumerable `_metadata` to rows: return only the port's shape.
+    const row = this.s.get.get(name) as { value: string; version: number } | undefined;
+    return row ? { value: row.value, version: row.version } : undefined;
+  }
+
+  async put(name: string, value: string, expectedVersion: number): Promise<boolean> {
+    const res = expectedVersion === 0 ? this.s.insert.run(name, value) : this.s.update.run(value, name, expectedVersion);
+    return res.changes === 1;
+  }
+}
+
+export class SqliteLetters implements LetterRepository {
+  private readonly s;
+
+  constructor(db: Db) {
+    this.s = {
+      insert: db.prepare('INSERT INTO letters (id, status, created_at, doc) VALUES (?, ?, ?, ?)'),
+      find: db.prepare('SELECT doc FROM letters WHERE id = ?'),
+      list: db.prepare('SELECT doc FROM letters WHERE status = ? ORDER BY created_at, id LIMIT ?'),
+      send: db.prepare("UPDATE letters SET status = 'sent', doc = ? WHERE id = ? AND status = 'queued'"),
+    };
+  }
+
+  async create(letter: Letter): Promise<void> {
+    this.s.insert.run(letter.id, letter.status, letter.createdAt, JSON.stringify(letter));
+  }
+
+  async find(id: string): Promise<Letter | undefined> {
+    const row = this.s.find.get(id) as { doc: string } | undefined;
+    return row ? (JSON.parse(row.doc) as Letter) : undefined;
+  }
+
+  async list(status: Letter['status'], limit = 100): Promise<Letter[]> {
+    return (this.s.list.all(status, limit) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Letter);
+  }
+
+  async markSent(id: string, at: string, by: string): Promise<boolean> {
+    const letter = await this.find(id);
+    if (!letter || letter.status !== 'queued') return false;
+    const { sealedCode: _dropped, ...rest } = letter;
+    const sent: Letter = { ...rest, status: 'sent', sentAt: at, sentBy: by };
+    return this.s.send.run(JSON.stringify(sent), id).changes === 1;
+  }
+}
