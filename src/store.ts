@@ -233,14 +233,18 @@ export interface ChallengeRepository {
 export interface Letter {
   id: string;
   accountId: string;
-  status: 'queued' | 'sent';
+  /** queued → sent (posted), or queued → cancelled (its request was voided: nothing to post). */
+  status: 'queued' | 'sent' | 'cancelled';
   createdAt: string;
   recipient: { name: string; address: PostalAddress };
-  /** The code to print, sealed with the at-rest key; removed once the letter is sent. */
+  /** The code to print, sealed with the at-rest key; removed once the letter is sent or cancelled. */
   sealedCode?: string;
   sentAt?: string;
   /** the operator who marked it sent */
   sentBy?: string;
+  cancelledAt?: string;
+  /** why it was cancelled (e.g. `exhausted`, `expired`, `data_changed`, `replaced`) */
+  cancelReason?: string;
 }
 
 export interface LetterRepository {
@@ -250,6 +254,8 @@ export interface LetterRepository {
   list(status: Letter['status'], limit?: number): Promise<Letter[]>;
   /** queued → sent, dropping the sealed code; true for exactly one caller. */
   markSent(id: string, at: string, by: string): Promise<boolean>;
+  /** queued → cancelled, dropping the sealed code; true for exactly one caller (false if sent or cancelled). */
+  cancel(id: string, at: string, reason: string): Promise<boolean>;
 }
 
 export interface AuditLog {

@@ -94,4 +94,11 @@ export class MongoLetters implements LetterRepository {
     const res = await this.letters.updateOne({ _id: id, status: 'queued' }, { $set: { status: 'sent', sentAt: at, sentBy: by }, $unset: { sealedCode: '' } });
     return res.matchedCount === 1;
   }
+
+  /** One conditional update: only a queued letter becomes cancelled, and its code is dropped. */
+  async cancel(id: string, at: string, reason: string): Promise<boolean> {
+    if (!isKey(id)) return false;
+    const res = await this.letters.updateOne({ _id: id, status: 'queued' }, { $set: { status: 'cancelled', cancelledAt: at, cancelReason: reason }, $unset: { sealedCode: '' } });
+    return res.matchedCount === 1;
+  }
 }

@@ -78,6 +78,7 @@ export class SqliteLetters implements LetterRepository {
       find: db.prepare('SELECT doc FROM letters WHERE id = ?'),
       list: db.prepare('SELECT doc FROM letters WHERE status = ? ORDER BY created_at, id LIMIT ?'),
       send: db.prepare("UPDATE letters SET status = 'sent', doc = ? WHERE id = ? AND status = 'queued'"),
+      cancel: db.prepare("UPDATE letters SET status = 'cancelled', doc = ? WHERE id = ? AND status = 'queued'"),
     };
   }
 
@@ -100,5 +101,13 @@ export class SqliteLetters implements LetterRepository {
     const { sealedCode: _dropped, ...rest } = letter;
     const sent: Letter = { ...rest, status: 'sent', sentAt: at, sentBy: by };
     return this.s.send.run(JSON.stringify(sent), id).changes === 1;
+  }
+
+  async cancel(id: string, at: string, reason: string): Promise<boolean> {
+    const letter = await this.find(id);
+    if (!letter || letter.status !== 'queued') return false;
+    const { sealedCode: _dropped, ...rest } = letter;
+    const cancelled: Letter = { ...rest, status: 'cancelled', cancelledAt: at, cancelReason: reason };
+    return this.s.cancel.run(JSON.stringify(cancelled), id).changes === 1;
   }
 }

@@ -4,7 +4,7 @@
  * `views/locales/*.json` (`admin.errors.*`), so the API and the pages tell the same thing.
  */
 import { z } from 'zod';
-import type { AccountKey } from '../store.ts';
+import type { AccountKey, Letter } from '../store.ts';
 import { normalizePassportNumber, normalizePassportSeries, passportKey } from '../accounts/passport.ts';
 import { normalizeSnils } from '../accounts/snils.ts';
 import { UserError } from '../web/errors.ts';
@@ -64,8 +64,8 @@ export function citizenQuery(input: { snils?: unknown; passport?: unknown }): Ac
   return { kind: 'passport', value: passportKey(digits.slice(0, 4), digits.slice(4)) };
 }
 
-export function letterStatus(input: unknown): 'queued' | 'sent' {
+export function letterStatus(input: unknown): Letter['status'] {
   if (input === undefined || input === '') return 'queued';
-  if (input === 'queued' || input === 'sent') return input;
+  if (input === 'queued' || input === 'sent' || input === 'cancelled') return input;
   throw new UserError(400, 'admin.errors.letter_status');
 }

@@ -1,7 +1,8 @@
 /**
  * The post room's queue (DESIGN §2, confirmation by post): letters waiting to be printed, with
  * the code in clear for queued ones only, and "marked sent" — after which the code is gone from
- * the letter for good. Shared by the admin API and the /operator pages; every action is audited.
+ * the letter for good. Letters whose request was voided are cancelled (no code, not to be sent).
+ * Shared by the admin API and the /operator pages; every action is audited.
  */
 import type { PostalConfirmation } from '../methods/postal-confirmation.ts';
 import type { AuditTrail } from '../security/audit.ts';
@@ -21,6 +22,8 @@ export interface LetterView {
   code?: string;
   sent_at?: string;
   sent_by?: string;
+  cancelled_at?: string;
+  cancel_reason?: string;
 }
 
 export class LetterQueue {
@@ -45,6 +48,8 @@ export class LetterQueue {
       ...(printable?.code ? { code: printable.code } : {}),
       ...(letter.sentAt ? { sent_at: letter.sentAt } : {}),
       ...(letter.sentBy ? { sent_by: letter.sentBy } : {}),
+      ...(letter.cancelledAt ? { cancelled_at: letter.cancelledAt } : {}),
+      ...(letter.cancelReason ? { cancel_reason: letter.cancelReason } : {}),
     };
   }
 
@@ -55,14 +60,16 @@ export class LetterQueue {
     return letters;
   }
 
-  /** queued → sent; 404 for an unknown letter, 409 when it was already marked. */
+  /** queued → sent; 404 for an unknown letter, 409 when it was already marked or was cancelled. */
   async markSent(letterId: string, operator: Operator, ip: string): Promise<LetterView> {
     const actor = operatorActor(operator);
     const letter = letterId.length <= 64 ? await this.letters.find(letterId) : undefined;
     if (!letter) throw new UserError(404, 'admin.errors.letter_not_found');
     if (!(await this.letters.markSent(letter.id, new Date().toISOString(), actor))) {
-      await this.audit.record({ type: 'admin.letter_sent', accountId: letter.accountId, actor, ip, outcome: 'failure', details: { letterId: letter.id, reason: 'already_sent' } });
-      throw new UserError(409, 'admin.errors.already_sent');
+      // Read again: it may have been cancelled (its request voided) since it was listed.
+      const reason = (await this.letters.find(letter.id))?.status === 'cancelled' ? 'cancelled' : 'already_sent';
+      await this.audit.record({ type: 'admin.letter_sent', accountId: letter.accountId, actor, ip, outcome: 'failure', details: { letterId: letter.id, reason } });
+      throw new UserError(409, reason === 'cancelled' ? 'admin.errors.letter_cancelled' : 'admin.errors.already_sent');
     }
     await this.audit.record({ type: 'admin.letter_sent', accountId: letter.accountId, actor, ip, outcome: 'success', details: { letterId: letter.id } });
     return this.view((await this.letters.find(letter.id))!);

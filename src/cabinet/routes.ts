@@ -8,6 +8,7 @@ import { formatSnils } from '../accounts/snils.ts';
 import { fullName } from '../accounts/accounts.ts';
 import type { Services } from '../services.ts';
 import { UserError } from '../web/errors.ts';
+import { contactsRoutes } from './contacts.ts';
 import { identityRoutes } from './identity.ts';
 import { securityRoutes } from './security.ts';
 import { cabinetSession, CABINET_CLIENT_ID, finishCabinetSignIn, localPath, startCabinetSignIn } from './session.ts';
@@ -27,6 +28,7 @@ export function cabinetRoutes(services: Services): Router {
       phoneVerified: a.phoneVerified,
       email: a.email,
       emailVerified: a.emailVerified,
+      noContact: !(a.phone && a.phoneVerified) && !(a.email && a.emailVerified),
       snils: a.snils ? formatSnils(a.snils) : undefined,
       level: views.t(ctx, `levels.${a.level}`),
       mfaEnabled: Boolean(a.mfa?.enabled),
@@ -50,6 +52,7 @@ export function cabinetRoutes(services: Services): Router {
   });
 
   router.use(securityRoutes(services).routes());
+  router.use(contactsRoutes(services).routes());
   router.use(identityRoutes(services).routes());
   return router;
 }

@@ -7,7 +7,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { maskContact } from '../accounts/contacts.ts';
 import type { FactorChange } from '../methods/factor-changes.ts';
-import { availableFactors, hasEnrolledFactor } from '../methods/second-factor.ts';
+import { afterFactorRemoval, availableFactors, hasEnrolledFactor } from '../methods/second-factor.ts';
 import { PASSKEY_NAME_MAX } from '../methods/webauthn.ts';
 import type { Services } from '../services.ts';
 import type { Account, SecondFactorKind } from '../store.ts';
@@ -36,15 +36,8 @@ export function securityRoutes(services: Services): Router {
     });
   }
 
-  /** Keeps "sign-in with confirmation" consistent after a factor goes away. */
-  const afterRemoval = (a: Account): Account => {
-    if (!a.mfa?.enabled) return a;
-    const left = availableFactors(a);
-    return { ...a, mfa: left.length ? { enabled: true, preferred: left.includes(a.mfa.preferred!) ? a.mfa.preferred : left[0] } : { enabled: false } };
-  };
-
   const refuseIfLastRequired = (a: Account) => {
-    if (services.config.requireSecondFactor && !hasEnrolledFactor(afterRemoval(a))) throw new UserError(409, 'security.last_factor_required');
+    if (services.config.requireSecondFactor && !hasEnrolledFactor(afterFactorRemoval(a))) throw new UserError(409, 'security.last_factor_required');
   };
 
   function done(ctx: Context, notice: string) {
@@ -120,7 +113,7 @@ export function securityRoutes(services: Services): Router {
     if (!s) return;
     if (!s.account.totp) throw new UserError(404, 'security.not_found');
     refuseIfLastRequired({ ...s.account, totp: undefined });
-    await change(ctx, s, 'totp_removed', (a) => afterRemoval({ ...a, totp: undefined }));
+    await change(ctx, s, 'totp_removed', (a) => afterFactorRemoval({ ...a, totp: undefined }));
     done(ctx, 'totp_removed');
   });
 
@@ -160,7 +153,7 @@ export function securityRoutes(services: Services): Router {
     const passkey = s.account.passkeys?.find((p) => p.id === ctx.params.id);
     if (!passkey) throw new UserError(404, 'security.not_found');
     refuseIfLastRequired({ ...s.account, passkeys: s.account.passkeys!.filter((p) => p.id !== passkey.id) });
-    await change(ctx, s, 'passkey_removed', (a) => afterRemoval({ ...a, passkeys: (a.passkeys ?? []).filter((p) => p.id !== passkey.id) }), { name: passkey.name });
+    await change(ctx, s, 'passkey_removed', (a) => afterFactorRemoval({ ...a, passkeys: (a.passkeys ?? []).filter((p) => p.id !== passkey.id) }), { name: passkey.name });
     done(ctx, 'passkey_removed');
   });
 

@@ -2,7 +2,8 @@
  * Confirmation of identity by post (DESIGN §2): a standard account asks for a code; the code is
  * queued as a letter to the registered address (operators print and mark letters sent through
  * the admin API), lives 30 days, is stored hashed (and sealed in the letter until it is sent),
- * and once typed in raises the account to confirmed.
+ * and once typed in raises the account to confirmed. A request voided (code used up or expired,
+ * data changed) or replaced by a new one cancels its letter if it is still queued.
  */
 import { randomUUID } from 'node:crypto';
 import { fullName, type Accounts } from '../accounts/accounts.ts';
@@ -71,18 +72,37 @@ export class PostalConfirmation {
     };
     letter.sealedCode = this.box.encrypt(code, this.sealContext(letter.id));
     await this.letters.create(letter);
-    return this.accounts.modify(account.id, (a) => ({ ...a, postalConfirmation: { challengeId, letterId: letter.id, requestedAt: letter.createdAt, fingerprint } }), {
-      type: 'level.post_requested',
-      actor: 'self',
-      ip,
-      outcome: 'success',
-      // A request for data that has changed since is replaced (its code no longer confirms anything).
-      details: { letterId: letter.id, ...(open ? { replaces: open.letterId } : {}) },
-    });
+    // The request this one replaces, as found on the version written (a concurrent request too).
+    let replaced: string | undefined;
+    const updated = await this.accounts.modify(
+      account.id,
+      (a) => {
+        replaced = a.postalConfirmation?.letterId;
+        return { ...a, postalConfirmation: { challengeId, letterId: letter.id, requestedAt: letter.createdAt, fingerprint } };
+      },
+      (before) => [
+        {
+          type: 'level.post_requested',
+          actor: 'self',
+          ip,
+          outcome: 'success',
+          // A request for data that has changed since is replaced (its code no longer confirms anything).
+          details: { letterId: letter.id, ...(before.postalConfirmation ? { replaces: before.postalConfirmation.letterId } : {}) },
+        },
+      ],
+    );
+    // The replaced request's letter, if not posted yet, is not to be: its code confirms nothing now.
+    if (replaced && replaced !== letter.id) await this.letters.cancel(replaced, new Date().toISOString(), 'replaced');
+    return updated;
   }
 
-  /** The letter is of no more use: the request is dropped, so a new one can be asked for at once. */
+  /**
+   * The letter is of no more use: the request is dropped, so a new one can be asked for at once,
+   * and the letter, if still queued, is cancelled (taken off the print queue, its code dropped).
+   */
   private async voidRequest(accountId: string, open: NonNullable<Account['postalConfirmation']>, reason: string, ip?: string): Promise<void> {
+    // First, so that no operator prints a code that can no longer be used.
+    await this.letters.cancel(open.letterId, new Date().toISOString(), reason);
     await this.accounts.modify(
       accountId,
       (a) => {

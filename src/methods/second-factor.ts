@@ -17,6 +17,16 @@ export function availableFactors(account: Account): SecondFactorKind[] {
   return preferred && out.includes(preferred) ? [preferred, ...out.filter((f) => f !== preferred)] : out;
 }
 
+/**
+ * Keeps "sign-in with confirmation" consistent after a factor (an app, a passkey, the confirmed
+ * mobile) went away: the preferred factor moves to one still there, or confirmation turns off.
+ */
+export function afterFactorRemoval(account: Account): Account {
+  if (!account.mfa?.enabled) return account;
+  const left = availableFactors(account);
+  return { ...account, mfa: left.length ? { enabled: true, preferred: left.includes(account.mfa.preferred!) ? account.mfa.preferred : left[0] } : { enabled: false } };
+}
+
 /** Factors the citizen set up themselves (an SMS to the login phone is always there, so it is not counted). */
 export function hasEnrolledFactor(account: Account): boolean {
   return Boolean(account.totp || account.passkeys?.length || (account.mfa?.enabled && account.phoneVerified));

@@ -188,5 +188,56 @@ export function lettersContract(getStore: () => Store): void {
       expect((await store.letters.list('sent', 1000)).map((l) => l.id)).to.include(id);
       expect(await store.letters.markSent('missing', '2026-01-04T00:00:00.000Z', 'op')).to.equal(false);
     });
+
+    it('cancels a queued letter once, dropping its code; it is no longer queued', async () => {
+      const store = getStore();
+      const id = uniq('letter');
+      const created = letter(id, '2026-01-05T00:00:00.000Z');
+      await store.letters.create(created);
+      expect(await store.letters.cancel(id, '2026-01-06T00:00:00.000Z', 'exhausted')).to.equal(true);
+      expect(await store.letters.cancel(id, '2026-01-06T00:00:01.000Z', 'replaced'), 'a second cancel').to.equal(false);
+      const { sealedCode: _dropped, ...rest } = created;
+      expect(await store.letters.find(id)).to.deep.equal({ ...rest, status: 'cancelled', cancelledAt: '2026-01-06T00:00:00.000Z', cancelReason: 'exhausted' });
+      expect((await store.letters.list('queued', 1000)).map((l) => l.id)).to.not.include(id);
+      expect((await store.letters.list('sent', 1000)).map((l) => l.id)).to.not.include(id);
+      expect((await store.letters.list('cancelled', 1000)).map((l) => l.id)).to.include(id);
+      expect(await store.letters.cancel('missing', '2026-01-06T00:00:00.000Z', 'exhausted')).to.equal(false);
+    });
+
+    it('concurrent cancel: exactly one caller wins', async () => {
+      const store = getStore();
+      const id = uniq('letter');
+      await store.letters.create(letter(id, '2026-01-07T00:00:00.000Z'));
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.letters.cancel(id, `2026-01-08T00:00:0${i}.000Z`, `reason-${i}`)));
+      expect(results.filter(Boolean)).to.have.length(1);
+      expect(await store.letters.find(id)).to.include({ status: 'cancelled', cancelReason: `reason-${results.indexOf(true)}` });
+    });
+
+    it('a cancelled letter cannot be marked sent, and a sent one cannot be cancelled', async () => {
+      const store = getStore();
+      const [cancelled, sent] = [uniq('letter'), uniq('letter')];
+      await store.letters.create(letter(cancelled, '2026-01-09T00:00:00.000Z'));
+      await store.letters.create(letter(sent, '2026-01-09T00:00:01.000Z'));
+      expect(await store.letters.cancel(cancelled, '2026-01-10T00:00:00.000Z', 'data_changed')).to.equal(true);
+      expect(await store.letters.markSent(cancelled, '2026-01-10T00:00:01.000Z', 'op')).to.equal(false);
+      expect(await store.letters.find(cancelled)).to.include({ status: 'cancelled' }).and.not.have.property('sentBy');
+
+      expect(await store.letters.markSent(sent, '2026-01-10T00:00:00.000Z', 'op')).to.equal(true);
+      expect(await store.letters.cancel(sent, '2026-01-10T00:00:01.000Z', 'data_changed')).to.equal(false);
+      expect(await store.letters.find(sent)).to.include({ status: 'sent', sentBy: 'op' }).and.not.have.property('cancelReason');
+    });
+
+    it('concurrent markSent and cancel: exactly one wins', async () => {
+      const store = getStore();
+      const id = uniq('letter');
+      await store.letters.create(letter(id, '2026-01-11T00:00:00.000Z'));
+      const [sent, cancelled] = await Promise.all([
+        store.letters.markSent(id, '2026-01-12T00:00:00.000Z', 'op'),
+        store.letters.cancel(id, '2026-01-12T00:00:00.000Z', 'expired'),
+      ]);
+      expect([sent, cancelled].filter(Boolean)).to.have.length(1);
+      const stored = await store.letters.find(id);
+      expect(stored).to.include({ status: sent ? 'sent' : 'cancelled' }).and.not.have.property('sealedCode');
+    });
   });
 }

@@ -1,7 +1,8 @@
 /**
  * The post room through the admin API: queued confirmation letters with the code to print (and
  * that code really confirms the citizen), marking a letter sent (once), who may do it, and that a
- * cross-site form cannot do it with the credentials a browser has cached.
+ * cross-site form cannot do it with the credentials a browser has cached; a voided request's
+ * letter leaves the queue (cancelled) and cannot be marked sent.
  */
 import { expect } from 'chai';
 import { startHarness, type Harness } from '../support/harness.ts';
@@ -32,6 +33,7 @@ describe('admin API: letters with postal confirmation codes', () => {
 
   it('lists queued letters oldest first with recipient, address and the code — and the code confirms the citizen', async () => {
     const first = await letterRequested();
+    await new Promise((resolve) => setTimeout(resolve, 5)); // distinct created_at: the order is by time
     const second = await letterRequested('+79001234567', '123123123', '4510');
     const res = await api(h, postman).get('/admin/api/letters');
     expect(res.status, res.text).to.equal(200);
@@ -79,13 +81,45 @@ describe('admin API: letters with postal confirmation codes', () => {
     expect(events[0]).to.include({ accountId: citizen.id });
   });
 
+  it('a voided request takes its letter off the queue: listed as cancelled without a code, and it cannot be marked sent', async () => {
+    const { citizen, letterId } = await letterRequested();
+    const code = (await api(h, postman).get('/admin/api/letters')).body.letters[0].code as string;
+    const wrong = code === '000000' ? '111111' : '000000';
+    // Five wrong codes use the letter up: the request is voided.
+    for (let i = 0; i < 5; i += 1) await h.services.postal.verify((await h.services.accounts.findActive(citizen.id))!, wrong, '127.0.0.1');
+    expect((await h.services.accounts.findActive(citizen.id))!.postalConfirmation).to.equal(undefined);
+
+    expect((await api(h, postman).get('/admin/api/letters')).body.letters, 'nothing left to print').to.deep.equal([]);
+    const cancelled = await api(h, postman).get('/admin/api/letters?status=cancelled');
+    expect(cancelled.status, cancelled.text).to.equal(200);
+    expect(cancelled.body.letters.map((l: { id: string }) => l.id)).to.deep.equal([letterId]);
+    expect(cancelled.body.letters[0]).to.include({ status: 'cancelled', cancel_reason: 'exhausted' });
+    expect(Date.parse(cancelled.body.letters[0].cancelled_at)).to.be.a('number').and.not.NaN;
+    expect(cancelled.text, 'no code for a cancelled letter').to.not.match(/"code"/);
+    expect(auditBy(h, 'admin.letters_listed', 'operator:postman').map((e) => e.details)).to.deep.include({ status: 'cancelled', count: 1 });
+
+    const mark = await api(h, postman).post(`/admin/api/letters/${letterId}/sent`).type('json');
+    expect(mark.status).to.equal(409);
+    expect(mark.body.error).to.equal('letter_cancelled');
+    expect(mark.body.error_description).to.match(/отменено/);
+    const stored = (await h.services.store.letters.find(letterId))!;
+    expect(stored).to.include({ status: 'cancelled', cancelReason: 'exhausted' }).and.not.have.property('sentBy');
+    expect(stored.sealedCode, 'the sealed code is dropped').to.equal(undefined);
+    expect((await api(h, postman).get('/admin/api/letters?status=sent')).body.letters).to.deep.equal([]);
+    const events = auditBy(h, 'admin.letter_sent', 'operator:postman');
+    expect(events).to.have.length(1);
+    expect(events[0]).to.include({ outcome: 'failure', accountId: citizen.id });
+    expect(events[0]!.details).to.deep.equal({ letterId, reason: 'cancelled' });
+  });
+
   it('answers 404 for an unknown letter and 400 for an unknown status', async () => {
     const missing = await api(h, postman).post('/admin/api/letters/00000000-0000-4000-8000-000000000000/sent').type('json');
     expect(missing.status).to.equal(404);
     expect(missing.body.error).to.equal('letter_not_found');
-    for (const status of ['printed', '', 'queued&status=sent']) {
+    for (const status of ['printed', '', 'cancelled', 'queued&status=sent']) {
       const res = await api(h, postman).get(`/admin/api/letters?status=${status}`);
       if (status === '') expect(res.status, 'an empty status means queued').to.equal(200);
+      else if (status === 'cancelled') expect(res.status, status).to.equal(200);
       else {
         expect(res.status, status).to.equal(400);
         expect(res.body.error_description).to.include('queued').and.include('sent');

@@ -42,6 +42,16 @@ describe('levels: confirmation by a code sent by post', function () {
   const requestCode = (page: Page) => browser.post('/account/identity/post', { _csrf: csrfOf(page.html) });
   const typeCode = (page: Page, code: string) => browser.post('/account/identity/post/code', { _csrf: csrfOf(page.html), code });
   const queued = () => h.services.store.letters.list('queued');
+  const stored = async (id: string) => (await h.services.store.letters.find(id))!;
+  /** A voided request's letter is off the print queue, without its code, and cannot be marked sent. */
+  const expectCancelled = async (id: string, reason: string) => {
+    const letter = await stored(id);
+    expect(letter).to.include({ status: 'cancelled', cancelReason: reason });
+    expect(letter.sealedCode, 'the sealed code is dropped').to.equal(undefined);
+    expect((await queued()).map((l) => l.id)).to.not.include(id);
+    expect(await h.services.store.letters.markSent(id, new Date().toISOString(), 'operator:postman')).to.equal(false);
+    expect((await stored(id)).status).to.equal('cancelled');
+  };
   const codeIn = (letter: Letter) => h.services.postal.printable(letter).code!;
 
   it('request → a letter queued to the address with a 30-day code kept hashed → wrong code refused → right code: confirmed', async () => {
@@ -173,6 +183,7 @@ describe('levels: confirmation by a code sent by post', function () {
     expect(a.verifications!.map((v) => v.method)).to.not.include('post');
     expect(a.postalConfirmation, 'the request is void').to.equal(undefined);
     expect(auditOfType(h, 'level.post_voided').at(-1)!.details).to.deep.equal({ letterId: letter.id, reason: 'data_changed' });
+    await expectCancelled(letter.id, 'data_changed');
     // The same code typed again finds nothing; a new letter for the new data confirms it.
     expect(errorsOn((await typeCode(typed, code)).html)).to.include(RU.identity.post_errors.nothing_requested);
     const again = await requestCode(typed);
@@ -192,10 +203,25 @@ describe('levels: confirmation by a code sent by post', function () {
     expect(again.url).to.equal('/account/identity?notice=post_requested');
     expect((await account()).postalConfirmation!.letterId).to.not.equal(first.id);
     expect(auditOfType(h, 'level.post_requested').at(-1)!.details).to.include({ replaces: first.id });
+    await expectCancelled(first.id, 'replaced');
+    expect((await queued()).map((l) => l.id)).to.deep.equal([(await account()).postalConfirmation!.letterId]);
     // The first letter's code is refused: its request was replaced.
     const typed = await typeCode(again, codeIn(first));
     expect(typed.status).to.equal(400);
     expect((await account()).level).to.equal('standard');
+  });
+
+  it('a letter already marked sent stays sent when its request is voided', async () => {
+    await makeStandard(h, accountId);
+    const page = await requestCode(await open());
+    const letter = (await queued())[0]!;
+    const code = codeIn(letter);
+    expect(await h.services.store.letters.markSent(letter.id, new Date().toISOString(), 'operator:postman')).to.equal(true);
+    await makeStandard(h, accountId, { snils: snilsFor('123456789') });
+    const typed = await typeCode(page, code);
+    expect(errorsOn(typed.html)).to.include(RU.identity.post_errors.data_changed);
+    expect(auditOfType(h, 'level.post_voided').at(-1)!.details).to.deep.equal({ letterId: letter.id, reason: 'data_changed' });
+    expect(await stored(letter.id)).to.include({ status: 'sent', sentBy: 'operator:postman' }).and.not.have.property('cancelReason');
   });
 
   it('after the address changed, the code confirms the person but does not make the new address verified', async () => {
@@ -216,7 +242,8 @@ describe('levels: confirmation by a code sent by post', function () {
   it('five wrong codes use the letter up; a new one can then be asked for', async () => {
     await makeStandard(h, accountId);
     const page = await requestCode(await open());
-    const code = codeIn((await queued())[0]!);
+    const first = (await queued())[0]!;
+    const code = codeIn(first);
     const wrong = code === '000000' ? '111111' : '000000';
     for (let i = 0; i < 4; i += 1) expect((await typeCode(page, wrong)).status).to.equal(400);
     const last = await typeCode(page, wrong);
@@ -225,24 +252,28 @@ describe('levels: confirmation by a code sent by post', function () {
     expect(right.url).to.not.include('notice=confirmed');
     expect((await account()).level).to.equal('standard');
     expect(auditOfType(h, 'level.post_voided')[0]?.details).to.include({ reason: 'exhausted' });
+    await expectCancelled(first.id, 'exhausted');
     // The message says to ask for a new code: that works, and the new code confirms.
     const again = await requestCode(right);
     expect(again.url).to.equal('/account/identity?notice=post_requested');
     const letters = await queued();
-    expect(letters).to.have.length(2);
-    const fresh = codeIn(letters.at(-1)!);
+    expect(letters, 'only the new letter is to be printed').to.have.length(1);
+    expect(letters[0]!.id).to.not.equal(first.id);
+    const fresh = codeIn(letters[0]!);
     expect((await typeCode(again, fresh)).url).to.equal('/account/identity?notice=confirmed');
   });
 
   it('an expired code (30 days gone) is refused and a new letter can be asked for', async () => {
     await makeStandard(h, accountId);
     const page = await requestCode(await open());
-    const code = codeIn((await queued())[0]!);
+    const letter = (await queued())[0]!;
+    const code = codeIn(letter);
     const { challengeId } = (await account()).postalConfirmation!;
     expireChallenge(h, challengeId);
     const typed = await typeCode(page, code);
     expect(errorsOn(typed.html)).to.include(RU.code.expired);
     expect((await account()).level).to.equal('standard');
+    await expectCancelled(letter.id, 'expired');
     expect((await requestCode(typed)).url).to.equal('/account/identity?notice=post_requested');
   });
 });

@@ -1,0 +1,268 @@
+/**
+ * The citizen's contacts (/account/contacts): the mobile number and the e-mail address with their
+ * confirmation status. Adding or changing one sends a 6-digit code to the NEW contact; the change
+ * waits in a flow record bound to the cabinet session until the code is typed in. Starting a
+ * change (and resending the code, removing a contact) needs a sign-in within the last 5 minutes;
+ * the code then has its own 5 minutes. On confirmation the account's login keys follow the
+ * contact (one used by another account is refused), the change is audited and the contact it
+ * replaced is told. The only confirmed contact of an account with a password cannot be removed:
+ * it is the login and the recovery channel.
+ */
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { formatPhone, maskContact, normalizeEmail, normalizePhone, type Contact, type ContactKind } from '../accounts/contacts.ts';
+import { afterFactorRemoval, hasEnrolledFactor } from '../methods/second-factor.ts';
+import { DeliveryError } from '../notify/notifier.ts';
+import type { Services } from '../services.ts';
+import { DuplicateKeyError, type Account } from '../store.ts';
+import { UserError } from '../web/errors.ts';
+import { cabinetBinding, isFresh, requireCabinetSession, type CabinetSession } from './session.ts';
+
+const KINDS: readonly ContactKind[] = ['phone', 'email'];
+/** The purpose of the codes sent to a new contact (a code for another purpose does not answer). */
+export const CONTACT_CODE_PURPOSE = 'contact-change';
+/** A pending change outlives its code (5 minutes) a little, so "resend" still finds it. */
+const PENDING_TTL_SECONDS = 900;
+const NOTICES = new Set(['phone_added', 'phone_changed', 'phone_removed', 'email_added', 'email_changed', 'email_removed', 'code_resent']);
+
+/** A change waiting for its code: stored as a `VkhodFlow` record `contact-change.<session uid>.<kind>`. */
+interface PendingChange {
+  accountId: string;
+  kind: ContactKind;
+  /** the new contact, normalized */
+  value: string;
+  challengeId: string;
+  startedAt: string;
+}
+
+/** What went wrong with one contact's form, shown in its section. */
+interface Problem {
+  kind: ContactKind;
+  error: string;
+  status: number;
+  /** what the citizen typed, shown again */
+  value?: string;
+}
+
+/** The account's contact of `kind` and whether it is confirmed. */
+function contactOf(a: Account, kind: ContactKind): { value?: string; confirmed: boolean } {
+  return kind === 'phone' ? { value: a.phone, confirmed: Boolean(a.phone && a.phoneVerified) } : { value: a.email, confirmed: Boolean(a.email && a.emailVerified) };
+}
+
+function confirmedContacts(a: Account): Contact[] {
+  return KINDS.flatMap((kind) => {
+    const c = contactOf(a, kind);
+    return c.confirmed ? [{ kind, value: c.value! }] : [];
+  });
+}
+
+/** The account with `value` as its confirmed contact of `kind`, or without one. */
+function withContact(a: Account, kind: ContactKind, value: string | undefined): Account {
+  return kind === 'phone' ? { ...a, phone: value, phoneVerified: value !== undefined } : { ...a, email: value, emailVerified: value !== undefined };
+}
+
+/** The typed contact, normalized, or the locale key of what is wrong with it. */
+function parseContactOf(kind: ContactKind, raw: string): { value?: string; error?: string } {
+  if (!raw.trim()) return { error: `contacts.errors.${kind}_required` };
+  const value = kind === 'phone' ? normalizePhone(raw) : normalizeEmail(raw);
+  return value ? { value } : { error: `contacts.errors.${kind}_invalid` };
+}
+
+const display = (c: Contact) => (c.kind === 'phone' ? formatPhone(c.value) : c.value);
+
+export function contactsRoutes(services: Services): Router {
+  const router = new Router({ prefix: '/account/contacts' });
+  const { views, notifier } = services;
+  const flows = () => services.store.oidcAdapter('VkhodFlow');
+  const pendingId = (s: CabinetSession, kind: ContactKind) => `contact-change.${s.uid}.${kind}`;
+
+  const kindOf = (ctx: Context): ContactKind => {
+    const kind = KINDS.find((k) => k === ctx.params.kind);
+    if (!kind) throw new UserError(404, 'errors.not_found');
+    return kind;
+  };
+
+  async function pendingOf(s: CabinetSession, kind: ContactKind): Promise<PendingChange | undefined> {
+    const saved = (await flows().find(pendingId(s, kind))) as unknown as PendingChange | undefined;
+    return saved && saved.accountId === s.account.id && saved.kind === kind ? saved : undefined;
+  }
+
+  /** Why removing the contact of `kind` is refused (a locale key), or undefined when it may go. */
+  function removalProblem(a: Account, kind: ContactKind): string | undefined {
+    const c = contactOf(a, kind);
+    if (!c.value) return 'contacts.errors.not_found';
+    const after = afterFactorRemoval(withContact(a, kind, undefined));
+    if (c.confirmed && a.passwordHash && !confirmedContacts(after).length) return 'contacts.errors.only_contact';
+    if (services.config.requireSecondFactor && hasEnrolledFactor(a) && !hasEnrolledFactor(after)) return 'security.last_factor_required';
+    return undefined;
+  }
+
+  async function show(ctx: Context, s: CabinetSession, problem?: Problem): Promise<void> {
+    const a = s.account;
+    const notice = typeof ctx.query.notice === 'string' && NOTICES.has(ctx.query.notice) ? `contacts.notices.${ctx.query.notice}` : undefined;
+    const contacts = await Promise.all(
+      KINDS.map(async (kind) => {
+        const c = contactOf(a, kind);
+        const pending = await pendingOf(s, kind);
+        const mine = problem?.kind === kind ? problem : undefined;
+        const refusal = removalProblem(a, kind);
+        // An unconfirmed contact (given by a bank, say) is offered for confirmation as it is.
+        const action = !c.value ? 'add' : c.confirmed ? 'change' : 'confirm';
+        return {
+          kind,
+          value: c.value ? display({ kind, value: c.value }) : undefined,
+          confirmed: c.confirmed,
+          pending: pending ? maskContact({ kind, value: pending.value }) : undefined,
+          input: mine ? (mine.value ?? '') : c.value && !c.confirmed ? c.value : '',
+          inputLabel: `contacts.${kind}.${c.value && c.confirmed ? 'new_label' : 'label'}`,
+          submit: `contacts.${kind}.${action}`,
+          error: mine?.error,
+          removable: !refusal,
+          onlyContact: refusal === 'contacts.errors.only_contact',
+        };
+      }),
+    );
+    views.render(ctx, 'contacts', { title: 'contacts.title', csrf: ctx.state.csrf(cabinetBinding(s)), fresh: isFresh(s), notice, contacts }, problem?.status ?? 200);
+  }
+
+  const done = (ctx: Context, notice?: string) => {
+    ctx.status = 303;
+    ctx.redirect(notice ? `/account/contacts?notice=${notice}` : '/account/contacts');
+  };
+
+  const refuse = (ctx: Context, s: CabinetSession, kind: ContactKind, key: string, status: number, params?: Record<string, unknown>, value?: string) =>
+    show(ctx, s, { kind, error: views.t(ctx, key, params), status, value });
+
+  /** Sends a code to the new contact: the challenge, or the refusal to show. */
+  async function sendCode(ctx: Context, s: CabinetSession, to: Contact): Promise<{ challengeId: string } | { key: string; status: number; params?: Record<string, unknown> }> {
+    try {
+      const sent = await services.codes.send({
+        purpose: CONTACT_CODE_PURPOSE,
+        to,
+        ip: ctx.ip,
+        accountId: s.account.id,
+        message: { subject: views.t(ctx, 'messages.contact.code_subject'), text: (code) => views.t(ctx, 'messages.contact.code', { code }) },
+      });
+      if (!sent.sent) return { key: 'code.send_limited', status: 429, params: { minutes: Math.ceil(sent.retryAfter / 60) } };
+      return { challengeId: sent.challengeId };
+    } catch (err) {
+      if (err instanceof DeliveryError) return { key: 'code.delivery_failed', status: 503 };
+      throw err;
+    }
+  }
+
+  /** Tells a contact what happened; best effort: a notice that fails to go never undoes the change. */
+  async function notify(ctx: Context, to: Contact | undefined, key: string, params: Record<string, unknown> = {}): Promise<void> {
+    if (!to) return;
+    await notifier.send(to, { subject: views.t(ctx, 'messages.contact.subject'), text: views.t(ctx, key, params) }).catch(() => undefined);
+  }
+
+  router.get('/', async (ctx) => {
+    const s = await requireCabinetSession(services, ctx, false);
+    if (s) await show(ctx, s);
+  });
+
+  /** Starts adding or changing a contact: a code to the new one. */
+  router.post('/:kind', async (ctx) => {
+    const kind = kindOf(ctx);
+    const s = await requireCabinetSession(services, ctx, true);
+    if (!s) return;
+    const raw = String((ctx.request.body as Record<string, unknown>).value ?? '').slice(0, 256);
+    const parsed = parseContactOf(kind, raw);
+    if (!parsed.value) return refuse(ctx, s, kind, parsed.error!, 400, undefined, raw);
+    const c = contactOf(s.account, kind);
+    if (c.confirmed && c.value === parsed.value) return refuse(ctx, s, kind, `contacts.errors.${kind}_same`, 400, undefined, raw);
+    const sent = await sendCode(ctx, s, { kind, value: parsed.value });
+    if (!('challengeId' in sent)) return refuse(ctx, s, kind, sent.key, sent.status, sent.params, raw);
+    const pending: PendingChange = { accountId: s.account.id, kind, value: parsed.value, challengeId: sent.challengeId, startedAt: new Date().toISOString() };
+    await flows().upsert(pendingId(s, kind), pending as unknown as Record<string, unknown>, PENDING_TTL_SECONDS);
+    done(ctx);
+  });
+
+  /** The code typed in: the new contact replaces the old one. */
+  router.post('/:kind/confirm', async (ctx) => {
+    const kind = kindOf(ctx);
+    // The change was started from a fresh sign-in and is bound to this session; the code is the proof now.
+    const s = await requireCabinetSession(services, ctx, false);
+    if (!s) return;
+    const pending = await pendingOf(s, kind);
+    if (!pending) return refuse(ctx, s, kind, 'contacts.errors.no_pending', 410);
+    const code = String((ctx.request.body as Record<string, unknown>).code ?? '').slice(0, 32);
+    const outcome = await services.codes.verify({ challengeId: pending.challengeId, purpose: CONTACT_CODE_PURPOSE, recipient: pending.value, code, ip: ctx.ip });
+    if (outcome !== 'ok') return refuse(ctx, s, kind, `code.${outcome}`, outcome === 'wrong' ? 400 : outcome === 'limited' ? 429 : 410);
+    await flows().destroy(pendingId(s, kind));
+
+    const added: Contact = { kind, value: pending.value };
+    let previous = s.account;
+    const replacedIn = (a: Account): Contact | undefined => {
+      const old = contactOf(a, kind);
+      return old.confirmed && old.value !== added.value ? { kind, value: old.value! } : undefined;
+    };
+    try {
+      await services.accounts.modify(
+        s.account.id,
+        (a) => {
+          previous = a;
+          return withContact(a, kind, added.value);
+        },
+        (before) => {
+          const replaced = replacedIn(before);
+          return [{ type: 'contact.changed', actor: 'self', ip: ctx.ip, outcome: 'success', details: { kind, action: replaced ? 'changed' : 'added', ...(replaced ? { from: maskContact(replaced) } : {}), to: maskContact(added) } }];
+        },
+      );
+    } catch (err) {
+      if (!(err instanceof DuplicateKeyError)) throw err;
+      await services.audit.record({ type: 'contact.changed', accountId: s.account.id, actor: 'self', ip: ctx.ip, outcome: 'failure', details: { kind, reason: 'taken' } });
+      return refuse(ctx, s, kind, `contacts.errors.${kind}_taken`, 409);
+    }
+    const replaced = replacedIn(previous);
+    if (replaced) await notify(ctx, replaced, `messages.contact.${kind}_replaced`, { to: maskContact(added) });
+    else await notify(ctx, confirmedContacts(previous).find((c) => c.kind !== kind), `messages.contact.${kind}_added`, { to: maskContact(added) });
+    done(ctx, `${kind}_${replaced ? 'changed' : 'added'}`);
+  });
+
+  router.post('/:kind/resend', async (ctx) => {
+    const kind = kindOf(ctx);
+    const s = await requireCabinetSession(services, ctx, true);
+    if (!s) return;
+    const pending = await pendingOf(s, kind);
+    if (!pending) return refuse(ctx, s, kind, 'contacts.errors.no_pending', 410);
+    const sent = await sendCode(ctx, s, { kind, value: pending.value });
+    if (!('challengeId' in sent)) return refuse(ctx, s, kind, sent.key, sent.status, sent.params);
+    await flows().upsert(pendingId(s, kind), { ...pending, challengeId: sent.challengeId } as unknown as Record<string, unknown>, PENDING_TTL_SECONDS);
+    done(ctx, 'code_resent');
+  });
+
+  router.post('/:kind/cancel', async (ctx) => {
+    const kind = kindOf(ctx);
+    const s = await requireCabinetSession(services, ctx, false);
+    if (!s) return;
+    await flows().destroy(pendingId(s, kind));
+    done(ctx);
+  });
+
+  router.post('/:kind/remove', async (ctx) => {
+    const kind = kindOf(ctx);
+    const s = await requireCabinetSession(services, ctx, true);
+    if (!s) return;
+    const problem = removalProblem(s.account, kind);
+    if (problem === 'contacts.errors.not_found') throw new UserError(404, problem);
+    if (problem) return refuse(ctx, s, kind, problem, 409);
+    const c = contactOf(s.account, kind);
+    const removed: Contact = { kind, value: c.value! };
+    await services.accounts.modify(
+      s.account.id,
+      (a) => {
+        // The same rules against the account as it is now (a change in another tab meanwhile).
+        const late = removalProblem(a, kind);
+        if (late) throw new UserError(409, late);
+        return afterFactorRemoval(withContact(a, kind, undefined));
+      },
+      { type: 'contact.removed', actor: 'self', ip: ctx.ip, outcome: 'success', details: { kind, value: maskContact(removed) } },
+    );
+    if (c.confirmed) await notify(ctx, removed, `messages.contact.${kind}_removed`);
+    done(ctx, `${kind}_removed`);
+  });
+
+  return router;
+}
