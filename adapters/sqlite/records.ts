@@ -77,8 +77,7 @@ export class SqliteLetters implements LetterRepository {
       insert: db.prepare('INSERT INTO letters (id, status, created_at, doc) VALUES (?, ?, ?, ?)'),
       find: db.prepare('SELECT doc FROM letters WHERE id = ?'),
       list: db.prepare('SELECT doc FROM letters WHERE status = ? ORDER BY created_at, id LIMIT ?'),
-      send: db.prepare("UPDATE letters SET status = 'sent', doc = ? WHERE id = ? AND status = 'queued'"),
-      cancel: db.prepare("UPDATE letters SET status = 'cancelled', doc = ? WHERE id = ? AND status = 'queued'"),
+      close: db.prepare("UPDATE letters SET status = ?, doc = ? WHERE id = ? AND status = 'queued'"),
     };
   }
 
@@ -96,18 +95,18 @@ export class SqliteLetters implements LetterRepository {
   }
 
   async markSent(id: string, at: string, by: string): Promise<boolean> {
-    const letter = await this.find(id);
-    if (!letter || letter.status !== 'queued') return false;
-    const { sealedCode: _dropped, ...rest } = letter;
-    const sent: Letter = { ...rest, status: 'sent', sentAt: at, sentBy: by };
-    return this.s.send.run(JSON.stringify(sent), id).changes === 1;
+    return this.close(id, { status: 'sent', sentAt: at, sentBy: by });
   }
 
   async cancel(id: string, at: string, reason: string): Promise<boolean> {
+    return this.close(id, { status: 'cancelled', cancelledAt: at, cancelReason: reason });
+  }
+
+  /** queued → sent or cancelled, dropping the sealed code; the UPDATE's guard makes one caller win. */
+  private async close(id: string, change: Partial<Letter> & { status: 'sent' | 'cancelled' }): Promise<boolean> {
     const letter = await this.find(id);
     if (!letter || letter.status !== 'queued') return false;
     const { sealedCode: _dropped, ...rest } = letter;
-    const cancelled: Letter = { ...rest, status: 'cancelled', cancelledAt: at, cancelReason: reason };
-    return this.s.cancel.run(JSON.stringify(cancelled), id).changes === 1;
+    return this.s.close.run(change.status, JSON.stringify({ ...rest, ...change }), id).changes === 1;
   }
 }

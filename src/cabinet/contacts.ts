@@ -23,7 +23,6 @@ const KINDS: readonly ContactKind[] = ['phone', 'email'];
 export const CONTACT_CODE_PURPOSE = 'contact-change';
 /** A pending change outlives its code (5 minutes) a little, so "resend" still finds it. */
 const PENDING_TTL_SECONDS = 900;
-const NOTICES = new Set(['phone_added', 'phone_changed', 'phone_removed', 'email_added', 'email_changed', 'email_removed', 'code_resent']);
 
 /** A change waiting for its code: stored as a `VkhodFlow` record `contact-change.<session uid>.<kind>`. */
 interface PendingChange {
@@ -99,7 +98,7 @@ export function contactsRoutes(services: Services): Router {
 
   async function show(ctx: Context, s: CabinetSession, problem?: Problem): Promise<void> {
     const a = s.account;
-    const notice = typeof ctx.query.notice === 'string' && NOTICES.has(ctx.query.notice) ? `contacts.notices.${ctx.query.notice}` : undefined;
+    const notice = views.notice(ctx, 'contacts');
     const contacts = await Promise.all(
       KINDS.map(async (kind) => {
         const c = contactOf(a, kind);

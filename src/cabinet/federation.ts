@@ -17,7 +17,6 @@ import { certificateOf, esignError, esignVerification, showEsignPage, signatureU
 import { bankLabel, linkedIdentities, notifyCitizen } from '../flows/federated-sign-in.ts';
 import { cabinetSession, isFresh, type CabinetSession, requireCabinetSession, cabinetBinding } from './session.ts';
 
-const NOTICES = new Set(['bank_linked', 'bank_unlinked', 'esign_linked']);
 
 export function federationCabinetRoutes(services: Services): Router {
   const router = new Router({ prefix: '/account/federation' });
@@ -36,7 +35,7 @@ export function federationCabinetRoutes(services: Services): Router {
     const s = await session(ctx, false);
     if (!s) return;
     const a = s.account;
-    const notice = typeof ctx.query.notice === 'string' && NOTICES.has(ctx.query.notice) ? `federation.notices.${ctx.query.notice}` : undefined;
+    const notice = views.notice(ctx, 'federation');
     views.render(ctx, 'federation', {
       title: 'federation.title',
       csrf: ctx.state.csrf(binding(s)),

@@ -15,7 +15,6 @@ import { identityFormModel } from '../web/identity-form.ts';
 import type { IdentitySubmission } from '../accounts/identity.ts';
 import { isFresh, type CabinetSession, requireCabinetSession, cabinetBinding } from './session.ts';
 
-const NOTICES = new Set(['saved', 'submitted', 'post_requested', 'confirmed']);
 
 export function identityRoutes(services: Services): Router {
   const router = new Router({ prefix: '/account/identity' });
@@ -26,7 +25,7 @@ export function identityRoutes(services: Services): Router {
 
   function show(ctx: Context, s: CabinetSession, account: Account, form: { submission?: IdentitySubmission; error?: string; status?: number } = {}) {
     const check = account.registryCheck;
-    const notice = typeof ctx.query.notice === 'string' && NOTICES.has(ctx.query.notice) ? `identity.notices.${ctx.query.notice}` : undefined;
+    const notice = views.notice(ctx, 'identity');
     views.render(
       ctx,
       'identity',

@@ -49,12 +49,12 @@ export function securityRoutes(services: Services): Router {
     const s = await session(ctx, false);
     if (!s) return;
     const a = s.account;
-    const notice = typeof ctx.query.notice === 'string' && /^[a-z_]{1,40}$/.test(ctx.query.notice) ? `security.notices.${ctx.query.notice}` : undefined;
+    const notice = views.notice(ctx, 'security');
     views.render(ctx, 'security', {
       title: 'security.title',
       csrf: ctx.state.csrf(binding(s)),
       fresh: isFresh(s),
-      notice: notice && views.messages.has(notice) ? notice : undefined,
+      notice,
       mfaEnabled: Boolean(a.mfa?.enabled),
       factors: availableFactors(a).map((f) => ({ id: f, label: views.t(ctx, `mfa.methods.${f}`), selected: a.mfa?.preferred === f })),
       hasTotp: Boolean(a.totp),

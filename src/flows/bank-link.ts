@@ -95,26 +95,25 @@ export function bankLinkRoutes(services: Services): Router {
     const { details, pending, account } = await loadPendingLink(services, ctx);
     csrf.verify(ctx, details.uid);
     const body = ctx.request.body as Record<string, unknown>;
-    const lockKey = `account:${account.id}`;
-    const locked = await limits.peek('login-failures-account', lockKey);
-    if (locked.blocked) return showLinkPage(services, ctx, details, pending, account, { error: views.t(ctx, 'login.locked', { minutes: Math.ceil(locked.retryAfter / 60) }), status: 429 });
-
     const secret = typeof body.secret === 'string' ? body.secret.slice(0, 256) : '';
-    let proof: SecondFactorResult;
-    if (!secret) proof = { ok: false, reason: 'invalid' };
-    else if (body.method === 'password' && account.passwordHash) proof = (await verifyPassword(account.passwordHash, secret)) ? { ok: true, amr: ['pwd'], method: 'password' } : { ok: false, reason: 'invalid' };
-    else if (body.method === 'totp' && account.totp) proof = await services.totp.verify(account, secret);
-    else if (body.method === 'sms' && pending.challengeId) proof = await services.sms.verify(account, pending.challengeId, secret, ctx);
-    else throw new UserError(400, 'errors.bad_request');
-
-    if (!proof.ok) {
-      const [state] = await Promise.all([limits.hit('login-failures-account', lockKey), limits.hit('login-failures-ip', ctx.ip)]);
-      await services.audit.record({ type: 'federation.link', accountId: account.id, ip: ctx.ip, outcome: 'failure', details: { bank: pending.identity.bankId, method: body.method, reason: proof.reason } });
-      const error = state.blocked ? views.t(ctx, 'login.locked', { minutes: Math.ceil(state.retryAfter / 60) }) : views.t(ctx, body.method === 'password' ? 'bank.link_wrong_password' : `mfa.errors.${proof.reason}`);
-      return showLinkPage(services, ctx, details, pending, account, { error, status: state.blocked ? 429 : 400 });
+    const prove = async (): Promise<SecondFactorResult> => {
+      if (!secret) return { ok: false, reason: 'invalid' };
+      if (body.method === 'password' && account.passwordHash) return (await verifyPassword(account.passwordHash, secret)) ? { ok: true, amr: ['pwd'], method: 'password' } : { ok: false, reason: 'invalid' };
+      if (body.method === 'totp' && account.totp) return services.totp.verify(account, secret);
+      if (body.method === 'sms' && pending.challengeId) return services.sms.verify(account, pending.challengeId, secret, ctx);
+      throw new UserError(400, 'errors.bad_request');
+    };
+    const tried: { proof?: SecondFactorResult } = {};
+    const attempt = await limits.accountAttempt(account.id, ctx.ip, async () => (tried.proof = await prove()).ok);
+    if (!attempt.ok || !tried.proof?.ok) {
+      const reason = tried.proof && !tried.proof.ok ? tried.proof.reason : 'invalid';
+      if (tried.proof) await services.audit.record({ type: 'federation.link', accountId: account.id, ip: ctx.ip, outcome: 'failure', details: { bank: pending.identity.bankId, method: body.method, reason } });
+      const locked = !attempt.ok && attempt.locked;
+      const error = locked ? views.t(ctx, 'login.locked', { minutes: Math.ceil((attempt as { retryAfter: number }).retryAfter / 60) }) : views.t(ctx, body.method === 'password' ? 'bank.link_wrong_password' : `mfa.errors.${reason}`);
+      return showLinkPage(services, ctx, details, pending, account, { error, status: locked ? 429 : 400 });
     }
+    const proof = tried.proof;
 
-    await limits.reset('login-failures-account', lockKey);
     await services.store.oidcAdapter('VkhodFlow').destroy(recordId(details.uid));
     const bank = services.bank.find(pending.identity.bankId);
     if (!bank) throw new UserError(400, 'errors.interaction_expired');

@@ -62,20 +62,20 @@ export function esignLinkRoutes(services: Services): Router {
     const { details, pending, account } = await loadPendingLink(services, ctx);
     csrf.verify(ctx, details.uid);
     if (!account.passwordHash) throw new UserError(400, 'errors.bad_request');
-    const lockKey = `account:${account.id}`;
-    const locked = await limits.peek('login-failures-account', lockKey);
-    if (locked.blocked) return showLinkPage(services, ctx, details, account, { error: views.t(ctx, 'login.locked', { minutes: Math.ceil(locked.retryAfter / 60) }), status: 429 });
-
     const body = ctx.request.body as Record<string, unknown>;
     const password = typeof body.password === 'string' ? body.password.slice(0, 256) : '';
-    if (!password || !(await verifyPassword(account.passwordHash, password))) {
-      const [state] = await Promise.all([limits.hit('login-failures-account', lockKey), limits.hit('login-failures-ip', ctx.ip)]);
-      await services.audit.record({ type: 'esign.link', accountId: account.id, ip: ctx.ip, outcome: 'failure', details: { method: 'password', reason: 'invalid' } });
-      const error = state.blocked ? views.t(ctx, 'login.locked', { minutes: Math.ceil(state.retryAfter / 60) }) : views.t(ctx, 'esign.link_wrong_password');
-      return showLinkPage(services, ctx, details, account, { error, status: state.blocked ? 429 : 400 });
+    const passwordHash = account.passwordHash;
+    let tried = false;
+    const attempt = await limits.accountAttempt(account.id, ctx.ip, async () => {
+      tried = true;
+      return Boolean(password) && verifyPassword(passwordHash, password);
+    });
+    if (!attempt.ok) {
+      if (tried) await services.audit.record({ type: 'esign.link', accountId: account.id, ip: ctx.ip, outcome: 'failure', details: { method: 'password', reason: 'invalid' } });
+      const error = attempt.locked ? views.t(ctx, 'login.locked', { minutes: Math.ceil(attempt.retryAfter / 60) }) : views.t(ctx, 'esign.link_wrong_password');
+      return showLinkPage(services, ctx, details, account, { error, status: attempt.locked ? 429 : 400 });
     }
 
-    await limits.reset('login-failures-account', lockKey);
     await services.store.oidcAdapter('VkhodFlow').destroy(esignLinkRecord(details.uid));
     const amr = combineAmr(pending.amr, ['pwd']);
     try {

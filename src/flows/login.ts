@@ -10,7 +10,6 @@ import { clientOf, type InteractionDetails } from './interaction-context.ts';
 import { continueWithSecondFactor } from './second-factor.ts';
 import { completeSignIn, nextStep, type SignIn } from './sign-in-result.ts';
 
-const NOTICES = new Set(['password_changed']);
 /** Interaction reasons that only say the session's acr is not the one asked for. */
 const ACR_REASONS = new Set(['acr_not_satisfied', 'essential_acr', 'essential_acrs']);
 
@@ -34,7 +33,7 @@ export async function showLogin(services: Services, ctx: Context, details: Inter
     }
   }
   const { clientName } = await clientOf(services.provider, details);
-  const notice = typeof ctx.query.notice === 'string' && NOTICES.has(ctx.query.notice) ? `notices.${ctx.query.notice}` : undefined;
+  const notice = services.views.notice(ctx, 'login');
   services.views.render(
     ctx,
     'login',

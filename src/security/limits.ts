@@ -69,4 +69,21 @@ export class Limits {
   async reset(rule: LimitRule, key: string): Promise<void> {
     await this.limiters[rule].delete(key);
   }
+
+  /**
+   * One attempt at a known account's secret (a password or code asked to link a bank or a
+   * certificate): refused while the account is locked; a failure counts for the account and the
+   * client IP; a success clears the account's count.
+   */
+  async accountAttempt(accountId: string, ip: string, check: () => Promise<boolean>): Promise<{ ok: true } | { ok: false; locked: boolean; retryAfter: number }> {
+    const key = `account:${accountId}`;
+    const locked = await this.peek('login-failures-account', key);
+    if (locked.blocked) return { ok: false, locked: true, retryAfter: locked.retryAfter };
+    if (await check()) {
+      await this.reset('login-failures-account', key);
+      return { ok: true };
+    }
+    const [state] = await Promise.all([this.hit('login-failures-account', key), this.hit('login-failures-ip', ip)]);
+    return { ok: false, locked: state.blocked, retryAfter: state.retryAfter };
+  }
 }

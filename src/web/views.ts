@@ -59,6 +59,17 @@ export class Views {
     return this.messages.t(this.locale(ctx), key, params);
   }
 
+  /**
+   * The notice a page was redirected with (`?notice=saved` after a change), as a locale key under
+   * `<namespace>.notices` — only names that have a text there, anything else is ignored.
+   */
+  notice(ctx: Context, namespace: string): string | undefined {
+    const name = ctx.query.notice;
+    if (typeof name !== 'string' || !/^[a-z_]{1,40}$/.test(name)) return undefined;
+    const key = `${namespace}.notices.${name}`;
+    return this.messages.has(key) ? key : undefined;
+  }
+
   /** Renders a page into the response. `data.title` is a locale key. */
   render(ctx: Context, page: string, data: Record<string, unknown> = {}, status = 200): void {
     const template = this.pages.get(page);
