@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import type { ProxyTrust } from './proxy-trust.ts';
 import { envSchema, type Env } from './schema.ts';
 import { clientListSchema, type ClientMetadata } from './clients.ts';
 import { esignSettings, FederationConfigError, readBanks, type BankConfig, type EsignConfig } from './federation.ts';
@@ -25,7 +26,10 @@ export interface Config {
   port: number;
   host: string;
   issuer: string;
+  /** Whether any reverse proxy is trusted (X-Forwarded-Proto/-Host are then read). */
   trustProxy: boolean;
+  /** Which proxies are trusted to name the client (src/security/client-ip.ts); null: none. */
+  proxyTrust: ProxyTrust | null;
   logLevel: Env['LOG_LEVEL'];
   store: { kind: 'sqlite'; path: string } | { kind: 'mongo'; uri: string };
   secretKey: Buffer;
@@ -134,7 +138,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     port: env.PORT,
     host: env.HOST,
     issuer,
-    trustProxy: env.VKHOD_TRUST_PROXY,
+    trustProxy: env.VKHOD_TRUST_PROXY !== null,
+    proxyTrust: env.VKHOD_TRUST_PROXY,
     logLevel: env.LOG_LEVEL,
     store: env.MONGODB_URI ? { kind: 'mongo', uri: env.MONGODB_URI } : { kind: 'sqlite', path: env.VKHOD_SQLITE_PATH },
     secretKey,

@@ -4,6 +4,7 @@
  * docs/configuration.md is the reference for operators.
  */
 import { z } from 'zod';
+import { parseProxyTrust } from './proxy-trust.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
@@ -18,8 +19,22 @@ export const envSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   /** Public base URL; the OIDC issuer. */
   VKHOD_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
-  /** Trust X-Forwarded-* from a reverse proxy. */
-  VKHOD_TRUST_PROXY: bool.default(false),
+  /**
+   * Trust X-Forwarded-* from reverse proxies: false, true (= one hop), a number of hops, or a
+   * list of proxy addresses/CIDR networks. The client IP is the right-most address not added
+   * by a trusted proxy.
+   */
+  VKHOD_TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((v, ctx) => {
+      const trust = parseProxyTrust(v);
+      if (trust && 'problem' in trust) {
+        ctx.addIssue({ code: 'custom', message: trust.problem });
+        return z.NEVER;
+      }
+      return trust;
+    }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   VKHOD_SQLITE_PATH: z.string().min(1).default('./data/vkhod.sqlite'),

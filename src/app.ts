@@ -20,6 +20,7 @@ import { federationCallbackRoutes } from './flows/federation-callback.ts';
 import { interactionRoutes } from './flows/interaction.ts';
 import { recoveryFlow } from './flows/recovery.ts';
 import { registrationFlow } from './flows/registration.ts';
+import { clientIp } from './security/client-ip.ts';
 import { securityHeaders } from './security/headers.ts';
 import { buildServices, type ServiceOverrides, type Services } from './services.ts';
 import type { Store } from './store.ts';
@@ -45,6 +46,9 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
   app.silent = true;
   app.on('error', (err: Error) => logger.error({ err }, 'koa error'));
+  // One client IP for everything after this (limits, audit, the provider): never a value the
+  // client chose (src/security/client-ip.ts).
+  app.use(clientIp(config.proxyTrust));
 
   // Machine endpoints (JSON for relying parties) go straight to the provider: no pages, no
   // sessions, no CSP — only the headers an API response needs. The hot path of every token.

@@ -97,8 +97,16 @@ export async function buildServices(config: Config, store: Store, logger: Logger
   const { sms, mail } = gateways(config, logger, overrides);
   const notifier = new Notifier(sms, mail, logger, outbox);
   const audit = new AuditTrail(store.audit, logger);
-  const limits = new Limits(store, config.limits);
   const accounts = new Accounts(store, (event) => audit.published(event));
+  // A lockout by wrong passwords or codes is told on every confirmed contact of the account
+  // (once per lockout; in Russian: the citizen locked out may not be the one typing).
+  const limits = new Limits(store, config.limits, async (accountId) => {
+    const account = await accounts.findActive(accountId);
+    if (!account) return;
+    const to = [account.phone && account.phoneVerified ? { kind: 'phone' as const, value: account.phone } : undefined, account.email && account.emailVerified ? { kind: 'email' as const, value: account.email } : undefined];
+    const message = { subject: views.messages.t('ru', 'messages.lockout.subject'), text: views.messages.t('ru', 'messages.lockout.text') };
+    await Promise.all(to.map((contact) => (contact ? notifier.send(contact, message).catch(() => undefined) : undefined)));
+  });
   const configured = config.clients.filter((c) => c.client_id !== DEMO_CLIENT_ID && c.client_id !== CABINET_CLIENT_ID);
   const clients = [...configured, cabinetClient(config.issuer) as unknown as ClientMetadata, ...(config.demoRp ? [demoClient(config.issuer, box)] : [])];
   const jwks = await new SigningKeys(store.settings, box).load(config.ttl.refreshToken);

@@ -70,6 +70,10 @@ export async function submitLogin(services: Services, ctx: Context, details: Int
   }
   const signIn: SignIn = { account: result.account, amr: result.amr, remember: body.foreign !== 'on', method: 'password' };
   const step = nextStep(services.config, details, result.account, result.amr);
-  if (step === 'second_factor' || step === 'enrol') return continueWithSecondFactor(services, ctx, details, signIn, step);
+  if (step === 'second_factor') return continueWithSecondFactor(services, ctx, details, signIn, step);
+  // No second factor to ask: the password alone proved the citizen, so earlier failures are
+  // forgotten (with a second factor to come, its success clears them).
+  await services.limits.reset('login-failures-account', `account:${result.account.id}`);
+  if (step === 'enrol') return continueWithSecondFactor(services, ctx, details, signIn, step);
   await completeSignIn(services, ctx, details, signIn);
 }

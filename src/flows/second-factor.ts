@@ -33,12 +33,15 @@ export async function finishSecondFactor(services: Services, ctx: Context, detai
   await completeSignIn(services, ctx, details, { account, amr: combineAmr(pending.amr, second), remember: pending.remember, method: `${pending.method}+${method}` }, mode);
 }
 
-/** Counts a wrong answer; returns the message to show (locked or try again). */
-export async function failSecondFactor(services: Services, ctx: Context, account: Account, result: Exclude<SecondFactorResult, { ok: true }>, method: string): Promise<{ error: string; status: number }> {
-  const hit = await services.limits.hit('login-failures-account', `account:${account.id}`);
+/**
+ * Counts a wrong answer (unless `counted`: it was reserved by `limits.attempt` already); returns
+ * the message to show (locked or try again).
+ */
+export async function failSecondFactor(services: Services, ctx: Context, account: Account, result: Exclude<SecondFactorResult, { ok: true }>, method: string, counted?: { locked: boolean; retryAfter: number }): Promise<{ error: string; status: number }> {
+  const hit = counted ? { blocked: counted.locked, retryAfter: counted.retryAfter } : await services.limits.hit('login-failures-account', `account:${account.id}`);
   await services.audit.record({ type: 'signin.second_factor', accountId: account.id, ip: ctx.ip, outcome: 'failure', details: { method, reason: result.reason } });
   // The failure that reaches the limit locks already (as for passwords), not the one after it.
-  const state = hit.blocked ? hit : await services.limits.peek('login-failures-account', `account:${account.id}`);
+  const state = hit.blocked || counted ? hit : await services.limits.peek('login-failures-account', `account:${account.id}`);
   if (state.blocked) return { error: services.views.t(ctx, 'login.locked', { minutes: Math.ceil(state.retryAfter / 60) }), status: 429 };
   return { error: services.views.t(ctx, `mfa.errors.${result.reason}`), status: result.reason === 'limited' ? 429 : 400 };
 }
@@ -101,17 +104,25 @@ export function secondFactorRoutes(services: Services): Router {
     const body = ctx.request.body as Record<string, unknown>;
     const method = methodOf(account, body.method);
     const code = typeof body.code === 'string' ? body.code.slice(0, 32) : '';
-    if ((await services.limits.peek('login-failures-account', `account:${account.id}`)).blocked) {
-      throw new UserError(429, 'login.locked', { minutes: Math.ceil(services.config.limits.loginLockoutSeconds / 60) });
-    }
-    let result: SecondFactorResult;
-    if (!code.trim()) result = { ok: false, reason: 'invalid' };
-    else if (method === 'totp') result = await services.totp.verify(account, code);
-    else if (method === 'sms') result = pending.challengeId ? await services.sms.verify(account, pending.challengeId, code, ctx) : { ok: false, reason: 'expired' };
-    else if (method === 'recovery') result = await services.recoveryCodes.verify(account, code);
-    else throw new UserError(400, 'errors.bad_request');
+    // Reserved against the account's lockout before the code is checked: parallel guesses
+    // cannot all be checked against one count.
+    const attempt = await services.limits.attempt(
+      { accountId: account.id },
+      undefined,
+      async (): Promise<SecondFactorResult> => {
+        if (!code.trim()) return { ok: false, reason: 'invalid' };
+        if (method === 'totp') return services.totp.verify(account, code);
+        if (method === 'sms') return pending.challengeId ? services.sms.verify(account, pending.challengeId, code, ctx) : { ok: false, reason: 'expired' };
+        if (method === 'recovery') return services.recoveryCodes.verify(account, code);
+        throw new UserError(400, 'errors.bad_request');
+      },
+      (result) => result.ok,
+      { reset: false },
+    );
+    if (!attempt.checked) throw new UserError(429, 'login.locked', { minutes: Math.ceil(attempt.retryAfter / 60) });
+    const result = attempt.result;
     if (result.ok) return finishSecondFactor(services, ctx, details, pending, account, result.amr, result.method);
-    const failure = await failSecondFactor(services, ctx, account, result, method);
+    const failure = await failSecondFactor(services, ctx, account, result, method, attempt);
     await showSecondFactor(services, ctx, details, pending, account, { method, ...failure });
   });
 

@@ -1,7 +1,7 @@
 /**
  * One-time codes to a phone or e-mail (DESIGN §6): 6 random digits, stored only as a keyed
- * hash, 5 minutes of life, 3 wrong tries per code, 3 sends per 10 minutes per recipient and a
- * per-IP send limit. Used by registration, recovery and (later) the SMS second factor.
+ * hash, 5 minutes of life, 3 wrong tries per code, 3 sends per 10 minutes per purpose and
+ * recipient and a per-IP send limit. Used by registration, recovery and (later) the SMS second factor.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import type { Contact } from '../accounts/contacts.ts';
@@ -41,7 +41,9 @@ export class OneTimeCodes {
    * exactly the same: used where telling would reveal whether an account exists.
    */
   async send(params: { purpose: string; to: Contact; ip: string; message: CodeMessage; accountId?: string; answerable?: boolean }): Promise<SendOutcome> {
-    for (const [rule, key] of [['code-sends-recipient', params.to.value], ['code-sends-ip', params.ip]] as const) {
+    // Budgets are per purpose and recipient: anonymous sends (register, recover) to a number
+    // never spend that account's second-factor or contact-change budget.
+    for (const [rule, key] of [['code-sends-recipient', `${params.purpose}:${params.to.value}`], ['code-sends-ip', params.ip]] as const) {
       const state = await this.limits.hit(rule, key);
       if (state.blocked) return { sent: false, reason: 'limited', retryAfter: state.retryAfter };
     }

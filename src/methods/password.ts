@@ -1,6 +1,7 @@
 /**
  * Password sign-in: identifier (phone, e-mail or SNILS) + password. The same answer and the same
- * cost for "no such account" and "wrong password"; failures count per identifier and per IP.
+ * cost for "no such account" and "wrong password"; failures count per account (whichever
+ * identifier was typed) and per IP, reserved before the password is checked.
  */
 import { parseLoginIdentifier } from '../accounts/login-identifier.ts';
 import { decoyHash, verifyPassword } from '../accounts/password-hash.ts';
@@ -29,34 +30,36 @@ export class PasswordMethod implements AuthenticationMethod<PasswordInput> {
     return {};
   }
 
+  /**
+   * The attempt is reserved against the account's lockout (whichever identifier was typed) and
+   * the client IP before the hash is checked; a typed login that matches no account is limited
+   * by that login, with the same answers and the same argon2 work as a known one.
+   */
   async verify(input: PasswordInput): Promise<VerifyResult> {
     const parsed = parseLoginIdentifier(input.identifier);
     if (!parsed.key) return { ok: false, reason: 'malformed', problem: parsed.problem! };
     if (!input.password) return { ok: false, reason: 'malformed', problem: 'password_required' };
-    const limitKey = `${parsed.key.kind}:${parsed.key.value}`;
-    for (const [rule, key] of [['login-failures-account', limitKey], ['login-failures-ip', input.ip]] as const) {
-      const state = await this.limits.peek(rule, key);
-      if (state.blocked) {
-        await this.audit.record({ type: 'signin.password', outcome: 'failure', ip: input.ip, clientId: input.clientId, details: { reason: 'locked', rule } });
-        return { ok: false, reason: 'locked', retryAfter: state.retryAfter };
-      }
-    }
     const account = await this.accounts.findByKey(parsed.key);
-    // Wrong second factors lock the account itself, whatever login it is reached by.
-    const accountLock = account ? await this.limits.peek('login-failures-account', `account:${account.id}`) : undefined;
-    if (accountLock?.blocked) return { ok: false, reason: 'locked', retryAfter: accountLock.retryAfter };
-    const matches = await verifyPassword(account?.passwordHash ?? (await decoyHash()), input.password.slice(0, 256));
-    if (!account || !account.passwordHash || !matches) {
-      const [perAccount] = await Promise.all([
-        this.limits.hit('login-failures-account', limitKey),
-        this.limits.hit('login-failures-ip', input.ip),
-      ]);
+    const subject = account ? { accountId: account.id } : { login: `${parsed.key.kind}:${parsed.key.value}` };
+    const decoy = account?.passwordHash ? undefined : await decoyHash();
+    const attempt = await this.limits.attempt(
+      subject,
+      input.ip,
+      async () => (await verifyPassword(account?.passwordHash ?? decoy!, input.password.slice(0, 256))) && Boolean(account?.passwordHash),
+      (matches) => matches,
+      // A right password does not clear wrong second factors: the sign-in clears the count once
+      // it is complete (src/flows/login.ts, src/flows/second-factor.ts).
+      { reset: false },
+    );
+    if (!attempt.checked) {
+      await this.audit.record({ type: 'signin.password', accountId: account?.id, outcome: 'failure', ip: input.ip, clientId: input.clientId, details: { reason: 'locked' } });
+      return { ok: false, reason: 'locked', retryAfter: attempt.retryAfter };
+    }
+    if (!attempt.result || !account) {
       await this.audit.record({ type: 'signin.password', accountId: account?.id, outcome: 'failure', ip: input.ip, clientId: input.clientId, details: { reason: account ? 'wrong_password' : 'unknown_login', login: parsed.key.kind } });
-      const now = await this.limits.peek('login-failures-account', limitKey);
-      if (perAccount.blocked || now.blocked) return { ok: false, reason: 'locked', retryAfter: Math.max(perAccount.retryAfter, now.retryAfter) };
+      if (attempt.locked) return { ok: false, reason: 'locked', retryAfter: attempt.retryAfter };
       return { ok: false, reason: 'invalid' };
     }
-    await this.limits.reset('login-failures-account', limitKey);
     return { ok: true, account, amr: ['pwd'] };
   }
 }

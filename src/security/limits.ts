@@ -1,17 +1,24 @@
 /**
  * Rate limits and lockouts (DESIGN §6), counted in the store so every process shares them.
- * Each rule is named; flows ask `hit` (count one) or `peek` (is it blocked?) by key.
+ * Each rule is named; flows ask `hit` (count one) or `peek` (is it blocked?) by key. Attempts at
+ * a secret go through `attempt`: the attempt is reserved (counted atomically in the store)
+ * before the secret is checked, so parallel guesses cannot all be checked against one count.
  */
 import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Config } from '../../config/load.ts';
 import type { Store } from '../store.ts';
 
 export type LimitRule =
-  /** wrong sign-in attempts per login identifier → lockout */
+  /**
+   * wrong sign-in attempts (passwords, second factors) per account — key `account:<id>`, or
+   * `login:<kind>:<value>` for a typed login that matches no account → lockout
+   */
   | 'login-failures-account'
+  /** one lockout notice per account and lockout period (key `account:<id>`) */
+  | 'lockout-notices'
   /** wrong sign-in attempts per client IP */
   | 'login-failures-ip'
-  /** one-time codes sent per recipient (3 per 10 minutes) */
+  /** one-time codes sent per purpose and recipient (3 per 10 minutes), key `<purpose>:<recipient>` */
   | 'code-sends-recipient'
   /** one-time codes sent per client IP */
   | 'code-sends-ip'
@@ -28,15 +35,32 @@ export interface LimitState {
   retryAfter: number;
 }
 
+export interface Reservation {
+  /** false: the rule is already exceeded — the attempt must not go ahead */
+  allowed: boolean;
+  /** this reservation used the last point: a failure now means a lockout */
+  reached: boolean;
+  retryAfter: number;
+}
+
 const OPEN: LimitState = { blocked: false, retryAfter: 0 };
 
 export class Limits {
   private readonly limiters: Record<LimitRule, RateLimiterAbstract>;
 
-  constructor(store: Store, limits: Config['limits']) {
+  /**
+   * `onLockout` is told when an account becomes locked by wrong secrets (once per lockout
+   * period); it notifies the account's contacts.
+   */
+  constructor(
+    store: Store,
+    limits: Config['limits'],
+    private readonly onLockout?: (accountId: string) => Promise<void>,
+  ) {
     const lock = limits.loginLockoutSeconds;
     this.limiters = {
       'login-failures-account': store.rateLimiter({ keyPrefix: 'lfa', points: limits.loginMaxFailures, duration: lock, blockDuration: lock }),
+      'lockout-notices': store.rateLimiter({ keyPrefix: 'lkn', points: 1, duration: lock }),
       'login-failures-ip': store.rateLimiter({ keyPrefix: 'lfi', points: limits.loginMaxPerIp, duration: 900, blockDuration: 900 }),
       'code-sends-recipient': store.rateLimiter({ keyPrefix: 'csr', points: limits.codeSendsPerRecipient, duration: 600 }),
       'code-sends-ip': store.rateLimiter({ keyPrefix: 'csi', points: limits.codeSendsPerIp, duration: 3600 }),
@@ -48,8 +72,10 @@ export class Limits {
 
   /** Counts one event; returns the state after it (blocked when the rule is now exceeded). */
   async hit(rule: LimitRule, key: string): Promise<LimitState> {
+    const limiter = this.limiters[rule];
     try {
-      await this.limiters[rule].consume(key);
+      const res = await limiter.consume(key);
+      if (rule === 'login-failures-account' && key.startsWith('account:') && res.consumedPoints >= limiter.points) await this.lockedOut(key.slice('account:'.length));
       return OPEN;
     } catch (res) {
       if (res instanceof RateLimiterRes) return { blocked: true, retryAfter: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) };
@@ -71,19 +97,95 @@ export class Limits {
   }
 
   /**
+   * Reserves one event against the rule before the thing it limits happens: counted atomically
+   * in the store, so of N parallel callers at most `points` are allowed. `reached` says this
+   * reservation used the last point (a failure now locks).
+   */
+  async reserve(rule: LimitRule, key: string): Promise<Reservation> {
+    const limiter = this.limiters[rule];
+    try {
+      const res = await limiter.consume(key);
+      return { allowed: true, reached: res.consumedPoints >= limiter.points, retryAfter: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) };
+    } catch (res) {
+      if (res instanceof RateLimiterRes) return { allowed: false, reached: true, retryAfter: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) };
+      throw res;
+    }
+  }
+
+  /** Gives back a reservation whose attempt did not fail (a right secret, or an error before the check). */
+  async release(rule: LimitRule, key: string): Promise<void> {
+    await this.limiters[rule].reward(key, 1);
+  }
+
+  /**
+   * One attempt at a secret, race-free (DESIGN §6): the attempt is reserved for the account (or,
+   * for a typed login that matches no account, for that login — so unknown logins lock exactly
+   * like known ones) and for the client IP before `check` runs; a locked subject is refused
+   * without checking. A success gives the reservations back (`reset` clears the account's count
+   * — leave it false while a second factor is still to come); a failure keeps them, and the
+   * failure that reaches the limit locks at once and tells the account's contacts (once per
+   * lockout, see `onLockout`).
+   */
+  async attempt<T>(
+    subject: { accountId?: string; login?: string },
+    ip: string | undefined,
+    check: () => Promise<T>,
+    succeeded: (result: T) => boolean,
+    options: { reset?: boolean } = {},
+  ): Promise<{ checked: false; locked: true; retryAfter: number } | { checked: true; result: T; locked: boolean; retryAfter: number }> {
+    const key = subjectKey(subject);
+    const perAccount = await this.reserve('login-failures-account', key);
+    if (!perAccount.allowed) return { checked: false, locked: true, retryAfter: perAccount.retryAfter };
+    const perIp = ip ? await this.reserve('login-failures-ip', ip) : undefined;
+    if (perIp && !perIp.allowed) {
+      await this.release('login-failures-account', key);
+      return { checked: false, locked: true, retryAfter: perIp.retryAfter };
+    }
+    let result: T;
+    try {
+      result = await check();
+    } catch (err) {
+      await Promise.all([this.release('login-failures-account', key), ip ? this.release('login-failures-ip', ip) : undefined]);
+      throw err;
+    }
+    if (succeeded(result)) {
+      await Promise.all([options.reset ?? true ? this.reset('login-failures-account', key) : this.release('login-failures-account', key), ip ? this.release('login-failures-ip', ip) : undefined]);
+      return { checked: true, result, locked: false, retryAfter: 0 };
+    }
+    if (perAccount.reached && subject.accountId) await this.lockedOut(subject.accountId);
+    const locked = perAccount.reached || Boolean(perIp?.reached);
+    const retryAfter = perAccount.reached ? perAccount.retryAfter : perIp?.reached ? perIp.retryAfter : 0;
+    return { checked: true, result, locked, retryAfter };
+  }
+
+  /** Whether the account is locked now (for pages that only show it). */
+  async accountLocked(accountId: string): Promise<LimitState> {
+    return this.peek('login-failures-account', subjectKey({ accountId }));
+  }
+
+  /** Tells the account's contacts about a lockout, at most once per lockout period. */
+  private async lockedOut(accountId: string): Promise<void> {
+    if (!this.onLockout) return;
+    if (!(await this.reserve('lockout-notices', `account:${accountId}`)).allowed) return;
+    await this.onLockout(accountId).catch(() => undefined);
+  }
+
+  /**
    * One attempt at a known account's secret (a password or code asked to link a bank or a
-   * certificate): refused while the account is locked; a failure counts for the account and the
-   * client IP; a success clears the account's count.
+   * certificate): refused while the account is locked; reserved before the check (see
+   * `attempt`); a failure counts for the account and the client IP; a success clears the
+   * account's count.
    */
   async accountAttempt(accountId: string, ip: string, check: () => Promise<boolean>): Promise<{ ok: true } | { ok: false; locked: boolean; retryAfter: number }> {
-    const key = `account:${accountId}`;
-    const locked = await this.peek('login-failures-account', key);
-    if (locked.blocked) return { ok: false, locked: true, retryAfter: locked.retryAfter };
-    if (await check()) {
-      await this.reset('login-failures-account', key);
-      return { ok: true };
-    }
-    const [state] = await Promise.all([this.hit('login-failures-account', key), this.hit('login-failures-ip', ip)]);
-    return { ok: false, locked: state.blocked, retryAfter: state.retryAfter };
+    const outcome = await this.attempt({ accountId }, ip, check, (ok) => ok);
+    if (outcome.checked && outcome.result) return { ok: true };
+    return { ok: false, locked: outcome.locked, retryAfter: outcome.retryAfter };
   }
+}
+
+/** The lockout key: the account, or the typed login when it matches none. */
+export function subjectKey(subject: { accountId?: string; login?: string }): string {
+  if (subject.accountId) return `account:${subject.accountId}`;
+  if (subject.login) return `login:${subject.login}`;
+  throw new Error('an attempt needs an account or a login');
 }

@@ -1,0 +1,56 @@
+/**
+ * The client IP for the whole app (limits, audit): the right-most address in the chain
+ * "X-Forwarded-For entries, then the peer of the socket" that was not added by a trusted proxy
+ * (DESIGN §6). A client can write anything to the left of that chain; it is never read.
+ *
+ * Trust is a number of proxy hops in front of vkhod (the peer and the n-1 entries before it
+ * are proxies) or a list of proxy addresses/networks (every address in the list is skipped,
+ * from the right, until one is not).
+ */
+import { BlockList, isIP } from 'node:net';
+import type { Context, Next } from 'koa';
+import { parseNetwork, type ProxyTrust } from '../../config/proxy-trust.ts';
+
+/** `::ffff:10.0.0.1` (an IPv4 peer on a dual-stack socket) is 10.0.0.1. */
+function plain(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return mapped ? mapped[1]! : address;
+}
+
+/** Builds the resolver: (socket peer, X-Forwarded-For header) → client IP. */
+export function clientIpResolver(trust: ProxyTrust | null): (peer: string, forwardedFor: string | undefined) => string {
+  if (!trust) return (peer) => peer;
+  const entries = (header: string | undefined) => (header ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if ('hops' in trust) {
+    return (peer, forwardedFor) => {
+      // [...forwarded, peer]: the last `hops` addresses are the proxies; the one before them is the client.
+      const chain = [...entries(forwardedFor), peer];
+      return chain[Math.max(0, chain.length - 1 - trust.hops)]!.slice(0, 64);
+    };
+  }
+  const list = new BlockList();
+  for (const n of trust.networks) {
+    const net = parseNetwork(n)!;
+    list.addSubnet(plain(net.address), net.prefix, isIP(plain(net.address)) === 4 ? 'ipv4' : 'ipv6');
+  }
+  const trusted = (address: string) => {
+    const a = plain(address);
+    const kind = isIP(a);
+    return kind !== 0 && list.check(a, kind === 4 ? 'ipv4' : 'ipv6');
+  };
+  return (peer, forwardedFor) => {
+    const chain = [...entries(forwardedFor), peer];
+    let i = chain.length - 1;
+    while (i > 0 && trusted(chain[i]!)) i -= 1;
+    return chain[i]!.slice(0, 64);
+  };
+}
+
+/** Koa middleware: sets `ctx.ip` (and `ctx.request.ip`) once, for everything after it. */
+export function clientIp(trust: ProxyTrust | null) {
+  const resolve = clientIpResolver(trust);
+  return async (ctx: Context, next: Next) => {
+    ctx.request.ip = resolve(ctx.req.socket.remoteAddress ?? '', ctx.get('x-forwarded-for') || undefined);
+    return next();
+  };
+}
