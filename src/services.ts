@@ -142,7 +142,7 @@ export async function buildServices(config: Config, store: Store, logger: Logger
     webauthn: new WebAuthnMethod(accounts, store.challenges, { id: issuerUrl.hostname, name: config.serviceName, origin: issuerUrl.origin }),
     recoveryCodes: new RecoveryCodesMethod(box, accounts),
     factorChanges: new FactorChanges(accounts, notifier),
-    postal: new PostalConfirmation(accounts, levels, codes, store.letters, box),
+    postal: new PostalConfirmation(accounts, levels, codes, store.letters, box, limits),
     operators: new Operators(store.settings, limits, audit),
     bank: new BankMethod(config.banks, `${config.issuer}/federation/callback`, logger),
     esignature: new EsignatureMethod(store.challenges, new TrustStore(config.esign.trustedCas, config.esign.crls, logger), { issuer: config.issuer, challengeSeconds: config.esign.challengeSeconds }, logger),

@@ -1,7 +1,8 @@
 /**
  * The post room's queue (DESIGN §2, confirmation by post): letters waiting to be printed, with
  * the code in clear for queued ones only, and "marked sent" — after which the code is gone from
- * the letter for good. Letters whose request was voided are cancelled (no code, not to be sent).
+ * the letter for good. Letters whose request was voided (or whose code was used) are cancelled
+ * (no code, not to be sent) and shown to the post room as voided.
  * Shared by the admin API and the /operator pages; every action is audited.
  */
 import type { PostalConfirmation } from '../methods/postal-confirmation.ts';
@@ -11,6 +12,11 @@ import { UserError } from '../web/errors.ts';
 import { operatorActor, type Operator } from './operators.ts';
 
 export const LETTERS_PAGE = 200;
+/** Voided letters shown to the post room (of at most VOIDED_SCANNED read). */
+const VOIDED_SHOWN = 50;
+const VOIDED_SCANNED = 1000;
+/** Why a letter was voided, as the post room reads it (views/locales: operator.letters.reasons). */
+export const VOID_REASONS = new Set(['exhausted', 'expired', 'data_changed', 'replaced', 'used', 'locked']);
 
 export interface LetterView {
   id: string;
@@ -58,6 +64,22 @@ export class LetterQueue {
     const letters = (await this.letters.list(status, LETTERS_PAGE)).map((l) => this.view(l));
     await this.audit.record({ type: 'admin.letters_listed', actor: operatorActor(operator), ip, outcome: 'success', details: { status, count: letters.length } });
     return letters;
+  }
+
+  /**
+   * The post room's page: the queue (oldest first) and the letters voided in the last 30 days
+   * (newest first, at most VOIDED_SHOWN): a letter printed before its request was voided must
+   * not be posted, so it stays visible as voided instead of silently leaving the list.
+   */
+  async postRoom(operator: Operator, ip: string): Promise<{ queued: LetterView[]; voided: LetterView[] }> {
+    const [queued, cancelled] = await Promise.all([this.letters.list('queued', LETTERS_PAGE), this.letters.list('cancelled', VOIDED_SCANNED)]);
+    const since = new Date(Date.now() - 30 * 86400_000).toISOString();
+    const voided = cancelled
+      .filter((l) => (l.cancelledAt ?? '') >= since)
+      .sort((a, b) => (b.cancelledAt ?? '').localeCompare(a.cancelledAt ?? ''))
+      .slice(0, VOIDED_SHOWN);
+    await this.audit.record({ type: 'admin.letters_listed', actor: operatorActor(operator), ip, outcome: 'success', details: { status: 'queued', count: queued.length, voided: voided.length } });
+    return { queued: queued.map((l) => this.view(l)), voided: voided.map((l) => this.view(l)) };
   }
 
   /** queued → sent; 404 for an unknown letter, 409 when it was already marked or was cancelled. */

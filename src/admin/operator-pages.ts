@@ -11,7 +11,7 @@ import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 import { citizenQuery, confirmationSchema, parseOrRefuse } from './input.ts';
-import { LetterQueue, type LetterView } from './letter-queue.ts';
+import { LetterQueue, VOID_REASONS, type LetterView } from './letter-queue.ts';
 import { endOperatorSession, operatorBinding, operatorSession, startOperatorSession, OPERATOR_PATH, type OperatorSession } from './operator-session.ts';
 import { hasRole, operatorActor, type OperatorRole } from './operators.ts';
 import { citizenCard, ServiceCentre } from './service-centre.ts';
@@ -97,8 +97,9 @@ export function operatorPages(services: Services): Router {
     );
   }
 
-  function renderLetters(ctx: Context, session: OperatorSession, letters: LetterView[], extra: Record<string, unknown> = {}, status = 200): void {
-    render(ctx, session, 'operator-letters', { title: 'operator.letters.title', letters: letters.map((l) => ({ ...l, created: date(ctx, l.created_at, true) })), ...extra }, status);
+  function renderLetters(ctx: Context, session: OperatorSession, room: { queued: LetterView[]; voided: LetterView[] }, extra: Record<string, unknown> = {}, status = 200): void {
+    const voided = room.voided.map((l) => ({ ...l, created: date(ctx, l.created_at, true), cancelled: date(ctx, l.cancelled_at!, true), reason: views.t(ctx, `operator.letters.reasons.${VOID_REASONS.has(l.cancel_reason ?? '') ? l.cancel_reason : 'other'}`) }));
+    render(ctx, session, 'operator-letters', { title: 'operator.letters.title', letters: room.queued.map((l) => ({ ...l, created: date(ctx, l.created_at, true) })), voided, ...extra }, status);
   }
 
   router.get('/', async (ctx) => {
@@ -192,7 +193,7 @@ export function operatorPages(services: Services): Router {
   router.get('/letters', async (ctx) => {
     const session = await signedIn(ctx, 'post');
     if (!session) return;
-    renderLetters(ctx, session, await queue.list('queued', session.operator, ctx.ip), { notice: notice(ctx) });
+    renderLetters(ctx, session, await queue.postRoom(session.operator, ctx.ip), { notice: notice(ctx) });
   });
 
   router.post('/letters/:id/sent', async (ctx) => {
@@ -202,7 +203,7 @@ export function operatorPages(services: Services): Router {
       await queue.markSent(ctx.params.id!, session.operator, ctx.ip);
     } catch (err) {
       if (!(err instanceof UserError) || (err.status !== 404 && err.status !== 409)) throw err;
-      return renderLetters(ctx, session, await queue.list('queued', session.operator, ctx.ip), { error: views.t(ctx, err.messageKey, err.params) }, err.status);
+      return renderLetters(ctx, session, await queue.postRoom(session.operator, ctx.ip), { error: views.t(ctx, err.messageKey, err.params) }, err.status);
     }
     ctx.status = 303;
     ctx.redirect(`${OPERATOR_PATH}/letters?notice=sent`);

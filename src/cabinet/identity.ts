@@ -23,7 +23,7 @@ export function identityRoutes(services: Services): Router {
 
   const session = (ctx: Context, fresh: boolean) => requireCabinetSession(services, ctx, fresh);
 
-  function show(ctx: Context, s: CabinetSession, account: Account, form: { submission?: IdentitySubmission; error?: string; status?: number } = {}) {
+  function show(ctx: Context, s: CabinetSession, account: Account, form: { submission?: IdentitySubmission; error?: string; status?: number; postLocked?: boolean } = {}) {
     const check = account.registryCheck;
     const notice = views.notice(ctx, 'identity');
     views.render(
@@ -48,6 +48,8 @@ export function identityRoutes(services: Services): Router {
         hasAddress: Boolean(account.identity?.address),
         postRequested: Boolean(account.postalConfirmation) && !postalRequestOutdated(account),
         postOutdated: postalRequestOutdated(account) && !form.error,
+        // Too many wrong postal codes: the page sends the citizen to a service centre instead.
+        postLocked: Boolean(form.postLocked),
       },
       form.status ?? 200,
     );
@@ -61,7 +63,7 @@ export function identityRoutes(services: Services): Router {
   router.get('/', async (ctx) => {
     const s = await session(ctx, false);
     if (!s) return;
-    show(ctx, s, await levels.refresh(s.account));
+    show(ctx, s, await levels.refresh(s.account), { postLocked: await postal.locked(s.account.id) });
   });
 
   router.post('/', async (ctx) => {
@@ -97,7 +99,7 @@ export function identityRoutes(services: Services): Router {
     try {
       await postal.request(s.account, ctx.ip);
     } catch (err) {
-      if (err instanceof PostalError) return show(ctx, s, s.account, { error: views.t(ctx, `identity.post_errors.${err.code}`), status: 409 });
+      if (err instanceof PostalError) return show(ctx, s, s.account, { error: views.t(ctx, `identity.post_errors.${err.code}`), status: err.code === 'too_many_letters' || err.code === 'locked' ? 429 : 409, postLocked: err.code === 'locked' });
       throw err;
     }
     done(ctx, 'post_requested');
@@ -113,10 +115,10 @@ export function identityRoutes(services: Services): Router {
     const key =
       outcome === 'nothing_requested' && s.account.level === 'confirmed'
         ? 'identity.level_errors.already'
-        : outcome === 'nothing_requested' || outcome === 'not_standard' || outcome === 'data_changed'
+        : outcome === 'nothing_requested' || outcome === 'not_standard' || outcome === 'data_changed' || outcome === 'locked'
           ? `identity.post_errors.${outcome}`
           : `code.${outcome}`;
-    show(ctx, s, s.account, { error: views.t(ctx, key), status: outcome === 'wrong' ? 400 : outcome === 'limited' ? 429 : 409 });
+    show(ctx, s, s.account, { error: views.t(ctx, key), status: outcome === 'wrong' ? 400 : outcome === 'limited' || outcome === 'locked' ? 429 : 409, postLocked: outcome === 'locked' });
   });
 
   return router;

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { fullName, type Accounts } from '../accounts/accounts.ts';
 import { LevelError, type Levels } from '../accounts/levels.ts';
 import { identityFingerprint } from '../accounts/verification.ts';
+import type { Limits } from '../security/limits.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import { REGISTRY_ITEMS } from '../accounts/registry.ts';
 import type { Account, Letter, LetterRepository, VerifiedItem } from '../store.ts';
@@ -18,7 +19,7 @@ export const POST_CODE_TTL_SECONDS = 30 * 86400;
 export const POST_CODE_PURPOSE = 'post';
 
 export class PostalError extends Error {
-  constructor(readonly code: 'not_standard' | 'no_address' | 'already_requested' | 'nothing_requested' | 'data_changed') {
+  constructor(readonly code: 'not_standard' | 'no_address' | 'already_requested' | 'nothing_requested' | 'data_changed' | 'too_many_letters' | 'locked') {
     super(code);
     this.name = 'PostalError';
   }
@@ -44,7 +45,17 @@ export class PostalConfirmation {
     private readonly codes: OneTimeCodes,
     private readonly letters: LetterRepository,
     private readonly box: SecretBox,
+    /** Letters per account and 30 days, wrong codes per account over all letters (issue 8). */
+    private readonly limits?: Limits,
   ) {}
+
+  /**
+   * After POST_CODE_MAX_FAILURES wrong codes over all its letters the account cannot use the
+   * postal path any more (no new letter, no code accepted): only a service centre confirms it.
+   */
+  async locked(accountId: string): Promise<boolean> {
+    return Boolean(this.limits && (await this.limits.peek('post-code-failures-account', accountId)).blocked);
+  }
 
   private sealContext(letterId: string): string {
     return `letter:${letterId}`;
@@ -61,6 +72,9 @@ export class PostalConfirmation {
     const fingerprint = identityFingerprint(account);
     const open = account.postalConfirmation;
     if (open && !changedSince(open, account) && Date.parse(open.requestedAt) + POST_CODE_TTL_SECONDS * 1000 > Date.now()) throw new PostalError('already_requested');
+    if (await this.locked(account.id)) throw new PostalError('locked');
+    // Each letter is a fresh set of guesses: at most POST_LETTERS_PER_30_DAYS of them.
+    if (this.limits && !(await this.limits.reserve('post-letters-account', account.id)).allowed) throw new PostalError('too_many_letters');
     const { challengeId, code } = await this.codes.issue({ purpose: POST_CODE_PURPOSE, recipient: account.id, ttlSeconds: POST_CODE_TTL_SECONDS, maxAttempts: 5, accountId: account.id });
     const letter: Letter = {
       id: randomUUID(),
@@ -115,7 +129,8 @@ export class PostalConfirmation {
   }
 
   /** Checks a typed code; on success the account becomes confirmed. */
-  async verify(account: Account, code: string, ip: string): Promise<VerifyOutcome | 'nothing_requested' | 'not_standard' | 'data_changed'> {
+  async verify(account: Account, code: string, ip: string): Promise<VerifyOutcome | 'nothing_requested' | 'not_standard' | 'data_changed' | 'locked'> {
+    if (await this.locked(account.id)) return 'locked';
     const open = account.postalConfirmation;
     if (!open) return 'nothing_requested';
     // The letter confirms the data it was sent for: a standard account whose data was checked.
@@ -125,7 +140,20 @@ export class PostalConfirmation {
       await this.voidRequest(account.id, open, 'data_changed', ip);
       return 'data_changed';
     }
-    const outcome = await this.codes.verify({ challengeId: open.challengeId, purpose: POST_CODE_PURPOSE, recipient: account.id, code, ip });
+    // A wrong code is reserved against the account's budget over all letters before it is checked.
+    const budget = this.limits ? await this.limits.reserve('post-code-failures-account', account.id) : undefined;
+    if (budget && !budget.allowed) return 'locked';
+    const outcome = await this.codes.verify({ challengeId: open.challengeId, purpose: POST_CODE_PURPOSE, recipient: account.id, code, ip }).catch(async (err: unknown) => {
+      if (budget) await this.limits!.release('post-code-failures-account', account.id);
+      throw err;
+    });
+    const wrong = outcome === 'wrong' || outcome === 'exhausted';
+    if (budget && !wrong) await this.limits!.release('post-code-failures-account', account.id);
+    if (budget?.reached && wrong) {
+      // The last allowed wrong code: the letter (if still queued) is not to be posted, no new one.
+      await this.voidRequest(account.id, open, 'locked', ip);
+      return 'locked';
+    }
     // A used-up or expired letter: the citizen may ask for a new one at once (as the message says).
     if (outcome === 'exhausted' || outcome === 'expired') await this.voidRequest(account.id, open, outcome, ip);
     if (outcome !== 'ok') return outcome;
@@ -148,6 +176,9 @@ export class PostalConfirmation {
       }
       throw err;
     }
+    // Used: the letter leaves the print queue if it is still there (it was evidently delivered,
+    // only never marked sent); the post room sees it as voided.
+    await this.letters.cancel(open.letterId, new Date().toISOString(), 'used');
     return 'ok';
   }
 

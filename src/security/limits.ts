@@ -24,6 +24,10 @@ export type LimitRule =
   | 'code-sends-ip'
   /** wrong codes typed per client IP, across challenges */
   | 'code-failures-ip'
+  /** letters with a postal code asked for per account (3 per 30 days) */
+  | 'post-letters-account'
+  /** wrong postal codes per account over all its letters (10, never reset) → the postal path is locked */
+  | 'post-code-failures-account'
   /** wrong operator passwords per operator login (admin API and /operator) → lockout */
   | 'operator-failures-login'
   /** wrong operator passwords per client IP */
@@ -42,6 +46,11 @@ export interface Reservation {
   reached: boolean;
   retryAfter: number;
 }
+
+/** Letters with a postal code per account and 30 days (DESIGN §2, issue 8). */
+export const POST_LETTERS_PER_30_DAYS = 3;
+/** Wrong postal codes per account, over all its letters, before the postal path is locked. */
+export const POST_CODE_MAX_FAILURES = 10;
 
 const OPEN: LimitState = { blocked: false, retryAfter: 0 };
 
@@ -65,6 +74,9 @@ export class Limits {
       'code-sends-recipient': store.rateLimiter({ keyPrefix: 'csr', points: limits.codeSendsPerRecipient, duration: 600 }),
       'code-sends-ip': store.rateLimiter({ keyPrefix: 'csi', points: limits.codeSendsPerIp, duration: 3600 }),
       'code-failures-ip': store.rateLimiter({ keyPrefix: 'cfi', points: 30, duration: 900, blockDuration: 900 }),
+      'post-letters-account': store.rateLimiter({ keyPrefix: 'pla', points: POST_LETTERS_PER_30_DAYS, duration: 30 * 86400 }),
+      // duration 0: never forgotten — after 10 wrong codes only a service centre confirms.
+      'post-code-failures-account': store.rateLimiter({ keyPrefix: 'pcf', points: POST_CODE_MAX_FAILURES, duration: 0 }),
       'operator-failures-login': store.rateLimiter({ keyPrefix: 'ofl', points: limits.loginMaxFailures, duration: lock, blockDuration: lock }),
       'operator-failures-ip': store.rateLimiter({ keyPrefix: 'ofi', points: limits.loginMaxPerIp, duration: 900, blockDuration: 900 }),
     };

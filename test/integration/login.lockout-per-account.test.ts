@@ -5,7 +5,6 @@
  * identifiers get exactly the same answers.
  */
 import { expect } from 'chai';
-import { accountKeys } from '../../src/accounts/accounts.ts';
 import { Browser, type Page } from '../support/browser.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { authorizePath, GOOD_PASSWORD, submitPassword } from '../support/flows.ts';
