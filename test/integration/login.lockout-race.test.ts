@@ -51,5 +51,7 @@ describe('lockout without a race: parallel guesses are reserved before they are 
     const checked = auditOfType(h, 'signin.second_factor').filter((e) => e.outcome === 'failure');
     expect(checked, 'codes checked').to.have.length(LIMIT);
     expect(answers.filter((p) => p.status === 429)).to.have.length(30 - (LIMIT - 1));
+    const notices = h.gateway.sent.filter((m) => m.to === PHONE && /временно заблокирован/.test(m.text));
+    expect(notices, 'the lockout is told to the account’s phone once').to.have.length(1);
   });
 });
