@@ -4,7 +4,7 @@
  * gets a notice instead of a code; the pages look the same either way.
  */
 import type { Context } from 'koa';
-import { accountKeys, fullName } from '../accounts/accounts.ts';
+import { fullName } from '../accounts/accounts.ts';
 import { checkPassword } from '../accounts/password-policy.ts';
 import { hashPassword } from '../accounts/password-hash.ts';
 import type { Services } from '../services.ts';
@@ -42,9 +42,8 @@ export function recoveryFlow(services: Services): ContactFlow {
       if (problems.length) return showFinal(ctx, flow, { errors: problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })), status: 400 });
 
       await accounts.replacePassword(account.id, await hashPassword(password), { type: 'account.password_recovered', actor: 'self', ip: ctx.ip, outcome: 'success', details: { contact: flow.contact.kind } });
-      // Whoever proved the contact may sign in again by any of the account's logins.
-      const logins = accountKeys(account).filter((k) => ['phone', 'email', 'snils'].includes(k.kind));
-      await Promise.all([...logins.map((k) => `${k.kind}:${k.value}`), `account:${account.id}`].map((key) => services.limits.reset('login-failures-account', key)));
+      // Whoever proved the contact may sign in again (the lockout is the account's, whichever login).
+      await services.limits.reset('login-failures-account', `account:${account.id}`);
       await services.store.oidcAdapter('VkhodFlow').destroy(flow.id);
       await services.notifier
         .send(flow.contact, { subject: views.t(ctx, 'messages.password_changed.subject'), text: views.t(ctx, 'messages.password_changed.text', { name: fullName(account.name) }) })
