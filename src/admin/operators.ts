@@ -179,21 +179,23 @@ export class Operators {
 
   /**
    * Checks a login and password. Unknown logins cost the same as wrong passwords (decoy hash) and
-   * count against the same limits; a locked login or IP is refused before the password is looked at.
+   * count against the same limits. The attempt is reserved against the per-login and per-IP
+   * limits before the password is looked at (DESIGN §6), so parallel guesses cannot all be
+   * checked against one count; a locked login or IP is refused without a check.
    */
   async verify(login: string, password: string, ip: string): Promise<OperatorVerification> {
     const limitKey = normalizeOperatorLogin(login) ?? login.trim().toLowerCase().slice(0, 64);
-    for (const [rule, key] of [['operator-failures-login', limitKey], ['operator-failures-ip', ip]] as const) {
-      const state = await this.limits.peek(rule, key);
-      if (state.blocked) {
-        await this.audit.record({ type: 'admin.signin', outcome: 'failure', ip, details: { reason: 'locked', rule, login: limitKey } });
-        return { ok: false, reason: 'locked', retryAfter: state.retryAfter };
-      }
+    const perLogin = await this.limits.reserve('operator-failures-login', limitKey);
+    const perIp = perLogin.allowed ? await this.limits.reserve('operator-failures-ip', ip) : undefined;
+    if (!perLogin.allowed || !perIp?.allowed) {
+      if (perLogin.allowed) await this.limits.release('operator-failures-login', limitKey);
+      const rule = perLogin.allowed ? 'operator-failures-ip' : 'operator-failures-login';
+      await this.audit.record({ type: 'admin.signin', outcome: 'failure', ip, details: { reason: 'locked', rule, login: limitKey } });
+      return { ok: false, reason: 'locked', retryAfter: (perIp ?? perLogin).retryAfter };
     }
     const record = await this.record(login);
     const matches = await verifyPassword(record?.passwordHash ?? (await decoyHash()), password.slice(0, 256));
     if (!record || !matches) {
-      const [perLogin, perIp] = await Promise.all([this.limits.hit('operator-failures-login', limitKey), this.limits.hit('operator-failures-ip', ip)]);
       await this.audit.record({
         type: 'admin.signin',
         actor: record ? operatorActor(record) : undefined,
@@ -202,12 +204,11 @@ export class Operators {
         details: { reason: record ? 'wrong_password' : 'unknown_login', login: limitKey },
       });
       // The attempt that uses up the allowance already answers "locked" (as the citizen sign-in does).
-      const [loginNow, ipNow] = await Promise.all([this.limits.peek('operator-failures-login', limitKey), this.limits.peek('operator-failures-ip', ip)]);
-      const states = [perLogin, perIp, loginNow, ipNow].filter((s) => s.blocked);
-      if (states.length) return { ok: false, reason: 'locked', retryAfter: Math.max(...states.map((s) => s.retryAfter)) };
+      const reached = [perLogin, perIp].filter((r) => r.reached);
+      if (reached.length) return { ok: false, reason: 'locked', retryAfter: Math.max(...reached.map((r) => r.retryAfter)) };
       return { ok: false, reason: 'invalid' };
     }
-    await this.limits.reset('operator-failures-login', record.login);
+    await Promise.all([this.limits.reset('operator-failures-login', record.login), this.limits.release('operator-failures-ip', ip)]);
     return { ok: true, operator: publicView(record) };
   }
 }

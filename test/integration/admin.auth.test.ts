@@ -78,6 +78,15 @@ describe('admin API: operator authentication and lockout', () => {
     expect(auditOfType(h, 'admin.signin').filter((e) => e.details?.reason === 'locked')).to.have.length(1);
   });
 
+  it('20 parallel wrong passwords: at most 3 are checked before the lock (the attempt is reserved first)', async () => {
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => api(h, { login: 'desk', password: `race-${i}` }).get(SEARCH)));
+    const checked = auditOfType(h, 'admin.signin').filter((e) => e.details?.reason === 'wrong_password');
+    expect(checked.length, 'password checks made').to.be.at.most(3);
+    expect(answers.filter((r) => r.status === 401)).to.have.length.at.most(2);
+    expect(answers.every((r) => r.status === 401 || r.status === 429)).to.equal(true);
+    expect((await api(h, desk).get(SEARCH)).status, 'the right password once locked').to.equal(429);
+  });
+
   it('an unknown login locks the same way (no hint whether it exists)', async () => {
     const answers: number[] = [];
     for (let i = 0; i < 4; i += 1) answers.push((await api(h, { login: 'ghost', password: `wrong-${i}` }).get(SEARCH)).status);
