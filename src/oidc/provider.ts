@@ -10,6 +10,8 @@ import type { Accounts } from '../accounts/accounts.ts';
 import type { Store } from '../store.ts';
 import { ACR_VALUES, isKnownAcr, requestedAcrs, satisfiedAcrs, type Acr } from './acr.ts';
 import { accountClaims, DEFAULT_CLIENT_SCOPE, SCOPE_CLAIMS, SCOPES } from './claims.ts';
+import { oneTimeAdapter } from './one-time.ts';
+import { RefreshGrace } from './refresh-grace.ts';
 
 /** The pages node-oidc-provider renders itself, drawn by vkhod's views. */
 export interface ProviderPages {
@@ -28,6 +30,8 @@ export interface ProviderDependencies {
   jwks: { keys: object[] };
   cookieKeys: string[];
   pages: ProviderPages;
+  /** The refresh-token reuse grace; createProvider builds one (its response step is provider middleware). */
+  refreshGrace?: RefreshGrace;
 }
 
 /** Where node-oidc-provider sends the browser for an interaction; flows are mounted there. */
@@ -100,8 +104,10 @@ async function claimsWithinClientScope(_ctx: unknown, claims: Record<string, unk
 
 export function providerConfiguration(deps: ProviderDependencies): Configuration {
   const { config, store, accounts, pages } = deps;
+  const grace = deps.refreshGrace ?? new RefreshGrace(store, config.ttl.refreshReuseGrace);
   return {
-    adapter: (name: string) => store.oidcAdapter(name),
+    // Single-use artefacts are consumed by a conditional write; the loser gets a replay's answer.
+    adapter: (name: string) => oneTimeAdapter(store, name, grace),
     clients: deps.clients.map(providerClient) as Configuration['clients'],
     extraClientMetadata: {
       properties: ['vkhod_resource_server', 'vkhod_esia_compat'],
@@ -207,7 +213,9 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
 }
 
 export function createProvider(deps: ProviderDependencies & { logger?: Logger }): Provider {
-  const provider = new Provider(deps.config.issuer, providerConfiguration(deps));
+  const refreshGrace = deps.refreshGrace ?? new RefreshGrace(deps.store, deps.config.ttl.refreshReuseGrace);
+  const provider = new Provider(deps.config.issuer, providerConfiguration({ ...deps, refreshGrace }));
+  provider.use(refreshGrace.responseMiddleware);
   // Errors inside node-oidc-provider's own endpoints answer `server_error` and are logged here.
   provider.on('server_error', (_ctx: unknown, err: Error) => deps.logger?.error({ err }, 'oidc server_error'));
   provider.proxy = deps.config.trustProxy;
