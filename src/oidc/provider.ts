@@ -10,6 +10,7 @@ import type { Accounts } from '../accounts/accounts.ts';
 import type { Store } from '../store.ts';
 import { ACR_VALUES, isKnownAcr, requestedAcrs, satisfiedAcrs, type Acr } from './acr.ts';
 import { accountClaims, DEFAULT_CLIENT_SCOPE, SCOPE_CLAIMS, SCOPES } from './claims.ts';
+import { rememberedConsent } from './consents.ts';
 import { oneTimeAdapter } from './one-time.ts';
 import { RefreshGrace } from './refresh-grace.ts';
 
@@ -102,6 +103,37 @@ async function claimsWithinClientScope(_ctx: unknown, claims: Record<string, unk
   }
 }
 
+/**
+ * One grant per sign-in (DESIGN §3): the grant this session already holds for the client, else a
+ * fresh one built from the consent remembered on the account (consents.ts) — never a grant
+ * shared with the account's other sessions. Without a remembered consent there is no grant and
+ * node-oidc-provider asks for consent.
+ */
+async function loadSignInGrant(ctx: KoaContextWithOIDC, deps: ProviderDependencies): Promise<InstanceType<Provider['Grant']> | undefined> {
+  const { oidc } = ctx;
+  const clientId = oidc.client!.clientId;
+  const accountId = oidc.session!.accountId;
+  if (!accountId) return undefined;
+  const grantId = oidc.result?.consent?.grantId ?? oidc.session!.grantIdFor(clientId);
+  if (grantId) {
+    const grant = await oidc.provider.Grant.find(grantId);
+    if (grant && grant.accountId === accountId && grant.clientId === clientId) return grant;
+    // revoked (a replayed code, the service revoked a token): this sign-in starts a new one below
+  }
+  const grant = new oidc.provider.Grant({ accountId, clientId });
+  if (deps.firstPartyClients.includes(clientId)) {
+    grant.addOIDCScope('openid');
+  } else {
+    const account = await deps.accounts.findActive(accountId);
+    const consent = account && rememberedConsent(account, clientId);
+    if (!consent) return undefined;
+    if (consent.scopes.length) grant.addOIDCScope(consent.scopes.join(' '));
+    if (consent.claims.length) grant.addOIDCClaims(consent.claims);
+  }
+  await grant.save();
+  return grant;
+}
+
 export function providerConfiguration(deps: ProviderDependencies): Configuration {
   const { config, store, accounts, pages } = deps;
   const grace = deps.refreshGrace ?? new RefreshGrace(store, config.ttl.refreshReuseGrace);
@@ -187,26 +219,7 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
           accountClaims(account, new Set(String(scope ?? '').split(' ')), { esiaCompat: (ctx.oidc?.client as unknown as Record<string, unknown> | undefined)?.vkhod_esia_compat === true }) as { sub: string } & UnknownObject,
       };
     },
-    /** Consent is remembered per client across sessions: the account keeps the grant id. */
-    async loadExistingGrant(ctx) {
-      const { oidc } = ctx;
-      const clientId = oidc.client!.clientId;
-      const accountId = oidc.session!.accountId;
-      const grantId = oidc.result?.consent?.grantId ?? oidc.session!.grantIdFor(clientId);
-      if (grantId) return oidc.provider.Grant.find(grantId);
-      if (!accountId) return undefined;
-      if (deps.firstPartyClients.includes(clientId)) {
-        const grant = new oidc.provider.Grant({ accountId, clientId });
-        grant.addOIDCScope('openid');
-        await grant.save();
-        return grant;
-      }
-      const account = await accounts.findActive(accountId);
-      const remembered = (account?.extra?.consents as Record<string, string> | undefined)?.[clientId];
-      if (!remembered) return undefined;
-      const grant = await oidc.provider.Grant.find(remembered);
-      return grant && grant.accountId === accountId && grant.clientId === clientId ? grant : undefined;
-    },
+    loadExistingGrant: (ctx) => loadSignInGrant(ctx, deps),
     renderError: (ctx, out, error) => pages.error(ctx, out, error),
     discovery: { ui_locales_supported: ['ru', 'en'], claims_locales_supported: ['ru'] },
   };

@@ -1,0 +1,45 @@
+/**
+ * Consent remembered on the account as data (DESIGN §3): per client, the scopes and claims the
+ * citizen allowed and when. Grants are not shared between sign-ins: each sign-in gets its own
+ * grant built from this record (provider.ts, loadExistingGrant), so revoking one sign-in's tokens
+ * (a replayed code, a token revoked by the service, signing out) never touches another's, and the
+ * remembered consent survives all of them.
+ */
+import type { Accounts } from '../accounts/accounts.ts';
+import type { Account } from '../store.ts';
+
+export interface RememberedConsent {
+  scopes: string[];
+  claims: string[];
+  /** When the citizen last allowed something for this client (ISO 8601). */
+  at: string;
+}
+
+function isConsent(value: unknown): value is RememberedConsent {
+  const v = value as RememberedConsent | null;
+  return typeof v === 'object' && v !== null && Array.isArray(v.scopes) && Array.isArray(v.claims) && typeof v.at === 'string';
+}
+
+/** Every consent the account holds, per client id (entries of an older shape are ignored). */
+export function consentsOf(account: Account): Record<string, RememberedConsent> {
+  const stored = account.extra?.consents;
+  if (!stored || typeof stored !== 'object') return {};
+  return Object.fromEntries(Object.entries(stored as Record<string, unknown>).filter((entry): entry is [string, RememberedConsent] => isConsent(entry[1])));
+}
+
+export function rememberedConsent(account: Account, clientId: string): RememberedConsent | undefined {
+  return consentsOf(account)[clientId];
+}
+
+/** Adds what the citizen has just allowed to the client's remembered consent. */
+export async function rememberConsent(accounts: Accounts, accountId: string, clientId: string, allowed: { scopes: string[]; claims: string[] }): Promise<void> {
+  await accounts.modify(accountId, (account) => {
+    const previous = rememberedConsent(account, clientId);
+    const consent: RememberedConsent = {
+      scopes: [...new Set([...(previous?.scopes ?? []), ...allowed.scopes])],
+      claims: [...new Set([...(previous?.claims ?? []), ...allowed.claims])],
+      at: new Date().toISOString(),
+    };
+    return { ...account, extra: { ...account.extra, consents: { ...consentsOf(account), [clientId]: consent } } };
+  });
+}
