@@ -8,7 +8,7 @@ import type { Config } from '../../config/load.ts';
 import type { ClientMetadata } from '../../config/clients.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Store } from '../store.ts';
-import { ACR_VALUES, isKnownAcr, requestedAcrs, satisfiedAcrs, type Acr } from './acr.ts';
+import { ACR_VALUES, chooseAcr, isKnownAcr, requestedAcrs, satisfiedAcrs, type Acr } from './acr.ts';
 import { accountClaims, DEFAULT_CLIENT_SCOPE, SCOPE_CLAIMS, SCOPES } from './claims.ts';
 import { rememberedConsent } from './consents.ts';
 import { oneTimeAdapter } from './one-time.ts';
@@ -56,11 +56,40 @@ function interactions(accounts: Accounts): Configuration['interactions'] {
       const acr = oidc.session.acr as Acr | undefined;
       if (requested.length && !requested.includes(acr as Acr)) return Check.REQUEST_PROMPT;
       const account = await accounts.findActive(oidc.session.accountId);
-      if (account && acr && !satisfiedAcrs(account.level, (oidc.session.amr as string[] | undefined) ?? []).includes(acr)) return Check.REQUEST_PROMPT;
+      if (!account) return Check.NO_NEED_TO_PROMPT;
+      const satisfied = satisfiedAcrs(account.level, (oidc.session.amr as string[] | undefined) ?? []);
+      if (acr && !satisfied.includes(acr)) return Check.REQUEST_PROMPT;
+      if (!requested.length) useHighestAcr(oidc.session, satisfied);
       return Check.NO_NEED_TO_PROMPT;
     }),
   );
   return { policy, url: (_ctx, interaction) => interactionPath(interaction.uid) };
+}
+
+/**
+ * A request without acr values gets the highest value the session satisfies (DESIGN §3). The
+ * session's acr is what the last request asked for (a silent re-issue for a service that asked for
+ * `…:standard` sets it to that), so without this a later request from any service would inherit
+ * another service's choice. Only ever the session's own sign-in (its amr) on the account as it is.
+ */
+function useHighestAcr(session: { acr?: string }, satisfied: readonly Acr[]): void {
+  const highest = chooseAcr([], satisfied);
+  if (highest) session.acr = highest;
+}
+
+/**
+ * Introspection answers `active: false` for a token whose acr the account no longer satisfies
+ * (its level dropped since the sign-in): a resource server never acts on a stronger assurance than
+ * holds now. Access tokens carry the acr in `extra` (extraTokenClaims), refresh tokens directly.
+ */
+async function tokenAcrStillHolds(accounts: Accounts, token: { accountId?: string; acr?: unknown; amr?: unknown; extra?: Record<string, unknown> }): Promise<boolean> {
+  if (!token.accountId) return true;
+  const acr = token.extra?.acr ?? token.acr;
+  if (typeof acr !== 'string' || !isKnownAcr(acr)) return true;
+  const account = await accounts.findActive(token.accountId);
+  if (!account) return false;
+  const amr = token.extra?.amr ?? token.amr;
+  return satisfiedAcrs(account.level, Array.isArray(amr) ? amr : []).includes(acr);
 }
 
 /**
@@ -169,7 +198,9 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       // `vkhod_resource_server: true`) introspects any token presented to it.
       introspection: {
         enabled: true,
-        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId || (client as unknown as Record<string, unknown>).vkhod_resource_server === true,
+        allowedPolicy: async (_ctx, client, token) =>
+          (token.clientId === client.clientId || (client as unknown as Record<string, unknown>).vkhod_resource_server === true) &&
+          (await tokenAcrStillHolds(accounts, token as never)),
       },
       // Only the client a token was issued to may revoke it (RFC 7009 §2.1).
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
