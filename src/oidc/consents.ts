@@ -31,6 +31,23 @@ export function rememberedConsent(account: Account, clientId: string): Remembere
   return consentsOf(account)[clientId];
 }
 
+/**
+ * Before consent was data, the account kept the id of a grant per client. Such an entry still
+ * stands for a consent while that grant lives (read through `findGrant`); the next consent for
+ * the client replaces it with data.
+ */
+export async function legacyConsent(
+  account: Account,
+  clientId: string,
+  findGrant: (id: string) => Promise<{ accountId?: string; clientId?: string; getOIDCScope(): string; getOIDCClaims(): string[] } | undefined>,
+): Promise<RememberedConsent | undefined> {
+  const grantId = (account.extra?.consents as Record<string, unknown> | undefined)?.[clientId];
+  if (typeof grantId !== 'string') return undefined;
+  const grant = await findGrant(grantId);
+  if (!grant || grant.accountId !== account.id || grant.clientId !== clientId) return undefined;
+  return { scopes: grant.getOIDCScope().split(' ').filter(Boolean), claims: grant.getOIDCClaims(), at: '' };
+}
+
 /** Adds what the citizen has just allowed to the client's remembered consent. */
 export async function rememberConsent(accounts: Accounts, accountId: string, clientId: string, allowed: { scopes: string[]; claims: string[] }): Promise<void> {
   await accounts.modify(accountId, (account) => {
@@ -40,6 +57,7 @@ export async function rememberConsent(accounts: Accounts, accountId: string, cli
       claims: [...new Set([...(previous?.claims ?? []), ...allowed.claims])],
       at: new Date().toISOString(),
     };
-    return { ...account, extra: { ...account.extra, consents: { ...consentsOf(account), [clientId]: consent } } };
+    const stored = (account.extra?.consents ?? {}) as Record<string, unknown>;
+    return { ...account, extra: { ...account.extra, consents: { ...stored, [clientId]: consent } } };
   });
 }

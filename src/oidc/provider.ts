@@ -10,7 +10,7 @@ import type { Accounts } from '../accounts/accounts.ts';
 import type { Store } from '../store.ts';
 import { ACR_VALUES, chooseAcr, isKnownAcr, requestedAcrs, satisfiedAcrs, type Acr } from './acr.ts';
 import { accountClaims, DEFAULT_CLIENT_SCOPE, SCOPE_CLAIMS, SCOPES } from './claims.ts';
-import { rememberedConsent } from './consents.ts';
+import { legacyConsent, rememberedConsent } from './consents.ts';
 import { oneTimeAdapter } from './one-time.ts';
 import { RefreshGrace } from './refresh-grace.ts';
 
@@ -154,7 +154,7 @@ async function loadSignInGrant(ctx: KoaContextWithOIDC, deps: ProviderDependenci
     grant.addOIDCScope('openid');
   } else {
     const account = await deps.accounts.findActive(accountId);
-    const consent = account && rememberedConsent(account, clientId);
+    const consent = account && (rememberedConsent(account, clientId) ?? (await legacyConsent(account, clientId, (id) => oidc.provider.Grant.find(id))));
     if (!consent) return undefined;
     if (consent.scopes.length) grant.addOIDCScope(consent.scopes.join(' '));
     if (consent.claims.length) grant.addOIDCClaims(consent.claims);

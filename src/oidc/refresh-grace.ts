@@ -23,8 +23,8 @@ import type { Store } from '../store.ts';
 
 const LINK_MODEL = 'RefreshTokenSuccessor';
 /** How long a parallel loser waits for the winner's successor (it is written right after the winner's consume). */
-const JOIN_ATTEMPTS = 40;
-const JOIN_STEP_MS = 25;
+const JOIN_ATTEMPTS = 100;
+const JOIN_STEP_MS = 30;
 
 export class RefreshGrace {
   /** Token requests being answered with an existing successor: request → successor token. */

@@ -98,6 +98,21 @@ describe('grants: one per sign-in, consent remembered as data', function () {
     expect(again.askedConsent, 'consent is remembered across sign-out').to.equal(false);
   });
 
+  it('a consent remembered the earlier way (a grant id on the account) still stands, and other clients’ entries survive a new consent', async () => {
+    const account = (await h.services.accounts.findByKey({ kind: 'phone', value: PHONE }))!;
+    const { Grant } = h.services.provider;
+    const legacy = new Grant({ accountId: account.id, clientId: 'rp-basic' });
+    legacy.addOIDCScope('openid profile');
+    const legacyId = await legacy.save();
+    await h.services.accounts.modify(account.id, (a) => ({ ...a, extra: { ...a.extra, consents: { 'rp-basic': legacyId, 'rp-other': 'grant-of-another-client' } } }));
+    const again = await signInAndRedeem(h, { scope: 'openid profile' });
+    expect(again.askedConsent).to.equal(false);
+    await signInAndRedeem(h, { scope: 'openid profile email' });
+    const consents = (await h.services.accounts.findActive(account.id))!.extra!.consents as Record<string, unknown>;
+    expect(consents['rp-other']).to.equal('grant-of-another-client');
+    expect(consents['rp-basic']).to.deep.include({ scopes: ['openid', 'profile', 'email'] });
+  });
+
   it('prompt=none after a remembered consent yields a code, also once this sign-in’s grant was revoked', async () => {
     const first = await signInAndRedeem(h, { scope: 'openid profile' });
     const replay = await token(h, { grant_type: 'authorization_code', code: first.code, redirect_uri: TEST_REDIRECT, code_verifier: first.verifier });

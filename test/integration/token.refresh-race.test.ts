@@ -46,6 +46,15 @@ describe('refresh token rotation and the honest retry', function () {
     await createAccount(h, { phone: PHONE });
   });
 
+  it('three simultaneous refreshes (a retrying load balancer) all get one and the same successor', async () => {
+    const original = await firstRefreshToken(h);
+    const release = holdReads(h, 'RefreshToken', 3);
+    const answers = await Promise.all([refresh(h, original), refresh(h, original), refresh(h, original)]).finally(release);
+    for (const res of answers) expect(res.status, res.text).to.equal(200);
+    expect(new Set(answers.map((r) => r.body.refresh_token)).size, 'one successor').to.equal(1);
+    expect((await refresh(h, answers[0]!.body.refresh_token as string)).status).to.equal(200);
+  });
+
   it('two simultaneous refreshes with one token both succeed with the same successor, and the sign-in lives on', async () => {
     const original = await firstRefreshToken(h);
     const release = holdReads(h, 'RefreshToken', 2);
