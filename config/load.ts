@@ -54,7 +54,8 @@ export interface Config {
     codeSendsPerRecipient: number;
     codeSendsPerIp: number;
   };
-  ttl: { accessToken: number; idToken: number; refreshToken: number; session: number };
+  /** refreshReuseGrace: seconds in which a rotated-out refresh token still yields its successor (0: never). */
+  ttl: { accessToken: number; idToken: number; refreshToken: number; session: number; refreshReuseGrace: number };
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -173,6 +174,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       idToken: env.VKHOD_ID_TOKEN_TTL,
       refreshToken: env.VKHOD_REFRESH_TOKEN_TTL,
       session: env.VKHOD_SESSION_TTL,
+      refreshReuseGrace: env.VKHOD_REFRESH_REUSE_GRACE,
     },
   };
 }

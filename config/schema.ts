@@ -101,6 +101,7 @@ export const envSchema = z.object({
   VKHOD_ACCESS_TOKEN_TTL: int(60, 86400).default(600),
   VKHOD_ID_TOKEN_TTL: int(60, 86400).default(600),
   VKHOD_REFRESH_TOKEN_TTL: int(300, 365 * 86400).default(30 * 86400),
+  VKHOD_REFRESH_REUSE_GRACE: int(0, 120).default(10),
   VKHOD_SESSION_TTL: int(300, 30 * 86400).default(8 * 3600),
 });
 

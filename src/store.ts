@@ -10,7 +10,11 @@ export interface OidcAdapter {
   find(id: string): Promise<OidcPayload | undefined>;
   findByUserCode(userCode: string): Promise<OidcPayload | undefined>;
   findByUid(uid: string): Promise<OidcPayload | undefined>;
-  consume(id: string): Promise<void>;
+  /**
+   * Marks a live, not yet consumed entry consumed (a conditional write): true when this caller
+   * consumed it, false when it was already consumed, expired or gone — the caller lost the race.
+   */
+  consume(id: string): Promise<boolean>;
   destroy(id: string): Promise<void>;
   revokeByGrantId(grantId: string): Promise<void>;
 }

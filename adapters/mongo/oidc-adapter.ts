@@ -52,9 +52,14 @@ export class MongoOidcAdapter implements OidcAdapter {
     return MongoOidcAdapter.read(await this.oidc.findOne({ model: this.model, userCode, ...live() }, { projection }));
   }
 
-  async consume(id: string): Promise<void> {
-    if (!isKey(id)) return;
-    await this.oidc.updateOne({ model: this.model, id }, { $set: { consumed: Math.floor(Date.now() / 1000) } });
+  /** Conditional: one document update matching only an unconsumed live entry; the winner sees modifiedCount 1. */
+  async consume(id: string): Promise<boolean> {
+    if (!isKey(id)) return false;
+    const result = await this.oidc.updateOne(
+      { model: this.model, id, consumed: { $exists: false }, ...live() },
+      { $set: { consumed: Math.floor(Date.now() / 1000) } },
+    );
+    return result.modifiedCount === 1;
   }
 
   async destroy(id: string): Promise<void> {

@@ -7,8 +7,8 @@
 type Db = { exec(sql: string): unknown };
 
 interface Pending {
-  write: () => void;
-  resolve: () => void;
+  write: () => unknown;
+  resolve: (result: unknown) => void;
   reject: (err: unknown) => void;
 }
 
@@ -18,9 +18,10 @@ export class GroupCommit {
 
   constructor(private readonly db: Db) {}
 
-  run(write: () => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ write, resolve, reject });
+  /** Queues a write; the promise settles with what `write` returned once its commit is durable. */
+  run<T>(write: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ write, resolve: resolve as (result: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -35,11 +36,12 @@ export class GroupCommit {
     this.scheduled = false;
     if (!batch.length) return;
     const failed = new Map<Pending, unknown>();
+    const results = new Map<Pending, unknown>();
     try {
       this.db.exec('BEGIN IMMEDIATE');
       for (const item of batch) {
         try {
-          item.write();
+          results.set(item, item.write());
         } catch (err) {
           // SQLite rolls back the failing statement only; the transaction goes on.
           failed.set(item, err);
@@ -57,7 +59,7 @@ export class GroupCommit {
     }
     for (const item of batch) {
       if (failed.has(item)) item.reject(failed.get(item));
-      else item.resolve();
+      else item.resolve(results.get(item));
     }
   }
 }

@@ -24,7 +24,10 @@ export class SqliteOidcAdapter implements OidcAdapter {
       find: db.prepare('SELECT payload, consumed, expires_at FROM oidc WHERE model = ? AND id = ?'),
       findByUid: db.prepare('SELECT payload, consumed, expires_at FROM oidc WHERE model = ? AND uid = ?'),
       findByUserCode: db.prepare('SELECT payload, consumed, expires_at FROM oidc WHERE model = ? AND user_code = ?'),
-      consume: db.prepare('UPDATE oidc SET consumed = ? WHERE model = ? AND id = ?'),
+      // Conditional: only a live entry nobody consumed yet; `changes` tells the caller it won.
+      consume: db.prepare(
+        'UPDATE oidc SET consumed = ? WHERE model = ? AND id = ? AND consumed IS NULL AND (expires_at IS NULL OR expires_at > ?)',
+      ),
       destroy: db.prepare('DELETE FROM oidc WHERE model = ? AND id = ?'),
       revoke: db.prepare('DELETE FROM oidc WHERE grant_id = ?'),
     };
@@ -66,9 +69,14 @@ export class SqliteOidcAdapter implements OidcAdapter {
     return SqliteOidcAdapter.read(this.stmts.findByUserCode.get(this.model, userCode));
   }
 
-  async consume(id: string): Promise<void> {
+  /**
+   * Goes through the group commit like every token write, so it runs after any upsert of the
+   * same id queued before it and sees it; two consumes of one id in one batch: the first wins.
+   */
+  async consume(id: string): Promise<boolean> {
     const at = Math.floor(Date.now() / 1000);
-    await this.writes.run(() => this.stmts.consume.run(at, this.model, id));
+    const result = await this.writes.run(() => this.stmts.consume.run(at, this.model, id, Date.now()));
+    return Number(result.changes) === 1;
   }
 
   async destroy(id: string): Promise<void> {

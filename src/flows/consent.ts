@@ -1,10 +1,10 @@
 /**
- * Consent: each requested item in plain words, remembered per client (the account keeps the
- * grant), refusable. Refusal ends the request with access_denied for the relying party.
+ * Consent: each requested item in plain words, remembered per client as data on the account
+ * (oidc/consents.ts; each sign-in gets its own grant from it), refusable. Refusal ends the request with access_denied for the relying party.
  */
 import type { Context } from 'koa';
 import type { Services } from '../services.ts';
-import { VersionConflictError } from '../store.ts';
+import { rememberConsent } from '../oidc/consents.ts';
 import { clientOf, finishInteraction, type InteractionDetails } from './interaction-context.ts';
 
 interface ConsentDetails {
@@ -23,21 +23,6 @@ export async function showConsent(services: Services, ctx: Context, details: Int
   ];
   if (items.length === 0) items.push(views.t(ctx, 'scopes.openid'));
   views.render(ctx, 'consent', { title: 'consent.title', uid: details.uid, clientName, items, csrf: ctx.state.csrf(details.uid) });
-}
-
-/** Remembers the grant on the account so the next session does not ask again. */
-async function rememberGrant(services: Services, accountId: string, clientId: string, grantId: string): Promise<void> {
-  for (let attempt = 0; attempt < 3; attempt += 1) {
-    const account = await services.accounts.findActive(accountId);
-    if (!account) return;
-    const consents = { ...((account.extra?.consents as Record<string, string>) ?? {}), [clientId]: grantId };
-    try {
-      await services.store.accounts.update({ ...account, extra: { ...account.extra, consents }, updatedAt: new Date().toISOString() }, account.version);
-      return;
-    } catch (err) {
-      if (!(err instanceof VersionConflictError)) throw err;
-    }
-  }
 }
 
 export async function submitConsent(services: Services, ctx: Context, details: InteractionDetails): Promise<void> {
@@ -60,7 +45,8 @@ export async function submitConsent(services: Services, ctx: Context, details: I
   if (missing.missingOIDCClaims?.length) grant.addOIDCClaims(missing.missingOIDCClaims);
   for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
   const grantId = await grant.save();
-  await rememberGrant(services, accountId, clientId, grantId);
+  // Remembered as data on the account: every later sign-in builds its own grant from it.
+  await rememberConsent(services.accounts, accountId, clientId, { scopes: grant.getOIDCScope().split(' ').filter(Boolean), claims: grant.getOIDCClaims() });
   await services.audit.record({ type: 'consent', accountId, clientId, ip: ctx.ip, outcome: 'success', details: { scopes: missing.missingOIDCScope ?? [], claims: missing.missingOIDCClaims ?? [] } });
   await finishInteraction(services.provider, ctx, { consent: { grantId } });
 }

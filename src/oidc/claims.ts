@@ -122,12 +122,21 @@ export function verifiedClaims(account: Account, scopes: ReadonlySet<string>): R
   }));
 }
 
-/** ESIA's subject claim for clients registered with the compatibility switch. */
-export function esiaSubject(account: Account): Record<string, unknown> {
+/** Whether the granted scopes release the person's name (the `fullname` consent, or `profile` which includes it). */
+function releasesName(scopes: ReadonlySet<string>): boolean {
+  return [...scopes].some((scope) => SCOPE_ITEMS[scope]?.includes('name'));
+}
+
+/**
+ * ESIA's subject claim for clients registered with the compatibility switch. It rides on
+ * `openid`, so `nam` is the real name only for a client that holds the consent to the name
+ * (`fullname`); any other client gets a pseudonym derived from the account id it already has.
+ */
+export function esiaSubject(account: Account, scopes: ReadonlySet<string>): Record<string, unknown> {
   return {
     typ: 'P',
     oid: account.id,
-    nam: fullName(account.name),
+    nam: releasesName(scopes) ? fullName(account.name) : `user-${account.id.replace(/-/g, '').slice(0, 12)}`,
     lvl: LEVEL_LETTER[account.level],
     ...(account.level === 'confirmed' ? { is_tru: true } : {}),
   };
@@ -139,7 +148,7 @@ export function accountClaims(account: Account, scopes: ReadonlySet<string>, opt
   return {
     sub: account.id,
     account_level: account.level,
-    ...(options.esiaCompat ? { [ESIA_SUBJECT_CLAIM]: esiaSubject(account) } : {}),
+    ...(options.esiaCompat ? { [ESIA_SUBJECT_CLAIM]: esiaSubject(account, scopes) } : {}),
     ...Object.assign({}, ...items.map((item) => itemClaims(account, item))),
     updated_at: Math.floor(Date.parse(account.updatedAt) / 1000),
     email: account.email,

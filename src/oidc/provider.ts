@@ -8,8 +8,11 @@ import type { Config } from '../../config/load.ts';
 import type { ClientMetadata } from '../../config/clients.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Store } from '../store.ts';
-import { ACR_VALUES, isKnownAcr, requestedAcrs, satisfiedAcrs, type Acr } from './acr.ts';
+import { ACR_VALUES, chooseAcr, isKnownAcr, requestedAcrs, satisfiedAcrs, type Acr } from './acr.ts';
 import { accountClaims, DEFAULT_CLIENT_SCOPE, SCOPE_CLAIMS, SCOPES } from './claims.ts';
+import { legacyConsent, rememberedConsent } from './consents.ts';
+import { oneTimeAdapter } from './one-time.ts';
+import { RefreshGrace } from './refresh-grace.ts';
 
 /** The pages node-oidc-provider renders itself, drawn by vkhod's views. */
 export interface ProviderPages {
@@ -28,6 +31,8 @@ export interface ProviderDependencies {
   jwks: { keys: object[] };
   cookieKeys: string[];
   pages: ProviderPages;
+  /** The refresh-token reuse grace; createProvider builds one (its response step is provider middleware). */
+  refreshGrace?: RefreshGrace;
 }
 
 /** Where node-oidc-provider sends the browser for an interaction; flows are mounted there. */
@@ -51,11 +56,40 @@ function interactions(accounts: Accounts): Configuration['interactions'] {
       const acr = oidc.session.acr as Acr | undefined;
       if (requested.length && !requested.includes(acr as Acr)) return Check.REQUEST_PROMPT;
       const account = await accounts.findActive(oidc.session.accountId);
-      if (account && acr && !satisfiedAcrs(account.level, (oidc.session.amr as string[] | undefined) ?? []).includes(acr)) return Check.REQUEST_PROMPT;
+      if (!account) return Check.NO_NEED_TO_PROMPT;
+      const satisfied = satisfiedAcrs(account.level, (oidc.session.amr as string[] | undefined) ?? []);
+      if (acr && !satisfied.includes(acr)) return Check.REQUEST_PROMPT;
+      if (!requested.length) useHighestAcr(oidc.session, satisfied);
       return Check.NO_NEED_TO_PROMPT;
     }),
   );
   return { policy, url: (_ctx, interaction) => interactionPath(interaction.uid) };
+}
+
+/**
+ * A request without acr values gets the highest value the session satisfies (DESIGN §3). The
+ * session's acr is what the last request asked for (a silent re-issue for a service that asked for
+ * `…:standard` sets it to that), so without this a later request from any service would inherit
+ * another service's choice. Only ever the session's own sign-in (its amr) on the account as it is.
+ */
+function useHighestAcr(session: { acr?: string }, satisfied: readonly Acr[]): void {
+  const highest = chooseAcr([], satisfied);
+  if (highest) session.acr = highest;
+}
+
+/**
+ * Introspection answers `active: false` for a token whose acr the account no longer satisfies
+ * (its level dropped since the sign-in): a resource server never acts on a stronger assurance than
+ * holds now. Access tokens carry the acr in `extra` (extraTokenClaims), refresh tokens directly.
+ */
+async function tokenAcrStillHolds(accounts: Accounts, token: { accountId?: string; acr?: unknown; amr?: unknown; extra?: Record<string, unknown> }): Promise<boolean> {
+  if (!token.accountId) return true;
+  const acr = token.extra?.acr ?? token.acr;
+  if (typeof acr !== 'string' || !isKnownAcr(acr)) return true;
+  const account = await accounts.findActive(token.accountId);
+  if (!account) return false;
+  const amr = token.extra?.amr ?? token.amr;
+  return satisfiedAcrs(account.level, Array.isArray(amr) ? amr : []).includes(acr);
 }
 
 /**
@@ -98,10 +132,43 @@ async function claimsWithinClientScope(_ctx: unknown, claims: Record<string, unk
   }
 }
 
+/**
+ * One grant per sign-in (DESIGN §3): the grant this session already holds for the client, else a
+ * fresh one built from the consent remembered on the account (consents.ts) — never a grant
+ * shared with the account's other sessions. Without a remembered consent there is no grant and
+ * node-oidc-provider asks for consent.
+ */
+async function loadSignInGrant(ctx: KoaContextWithOIDC, deps: ProviderDependencies): Promise<InstanceType<Provider['Grant']> | undefined> {
+  const { oidc } = ctx;
+  const clientId = oidc.client!.clientId;
+  const accountId = oidc.session!.accountId;
+  if (!accountId) return undefined;
+  const grantId = oidc.result?.consent?.grantId ?? oidc.session!.grantIdFor(clientId);
+  if (grantId) {
+    const grant = await oidc.provider.Grant.find(grantId);
+    if (grant && grant.accountId === accountId && grant.clientId === clientId) return grant;
+    // revoked (a replayed code, the service revoked a token): this sign-in starts a new one below
+  }
+  const grant = new oidc.provider.Grant({ accountId, clientId });
+  if (deps.firstPartyClients.includes(clientId)) {
+    grant.addOIDCScope('openid');
+  } else {
+    const account = await deps.accounts.findActive(accountId);
+    const consent = account && (rememberedConsent(account, clientId) ?? (await legacyConsent(account, clientId, (id) => oidc.provider.Grant.find(id))));
+    if (!consent) return undefined;
+    if (consent.scopes.length) grant.addOIDCScope(consent.scopes.join(' '));
+    if (consent.claims.length) grant.addOIDCClaims(consent.claims);
+  }
+  await grant.save();
+  return grant;
+}
+
 export function providerConfiguration(deps: ProviderDependencies): Configuration {
   const { config, store, accounts, pages } = deps;
+  const grace = deps.refreshGrace ?? new RefreshGrace(store, config.ttl.refreshReuseGrace);
   return {
-    adapter: (name: string) => store.oidcAdapter(name),
+    // Single-use artefacts are consumed by a conditional write; the loser gets a replay's answer.
+    adapter: (name: string) => oneTimeAdapter(store, name, grace),
     clients: deps.clients.map(providerClient) as Configuration['clients'],
     extraClientMetadata: {
       properties: ['vkhod_resource_server', 'vkhod_esia_compat'],
@@ -131,7 +198,9 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       // `vkhod_resource_server: true`) introspects any token presented to it.
       introspection: {
         enabled: true,
-        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId || (client as unknown as Record<string, unknown>).vkhod_resource_server === true,
+        allowedPolicy: async (_ctx, client, token) =>
+          (token.clientId === client.clientId || (client as unknown as Record<string, unknown>).vkhod_resource_server === true) &&
+          (await tokenAcrStillHolds(accounts, token as never)),
       },
       // Only the client a token was issued to may revoke it (RFC 7009 §2.1).
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
@@ -181,33 +250,16 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
           accountClaims(account, new Set(String(scope ?? '').split(' ')), { esiaCompat: (ctx.oidc?.client as unknown as Record<string, unknown> | undefined)?.vkhod_esia_compat === true }) as { sub: string } & UnknownObject,
       };
     },
-    /** Consent is remembered per client across sessions: the account keeps the grant id. */
-    async loadExistingGrant(ctx) {
-      const { oidc } = ctx;
-      const clientId = oidc.client!.clientId;
-      const accountId = oidc.session!.accountId;
-      const grantId = oidc.result?.consent?.grantId ?? oidc.session!.grantIdFor(clientId);
-      if (grantId) return oidc.provider.Grant.find(grantId);
-      if (!accountId) return undefined;
-      if (deps.firstPartyClients.includes(clientId)) {
-        const grant = new oidc.provider.Grant({ accountId, clientId });
-        grant.addOIDCScope('openid');
-        await grant.save();
-        return grant;
-      }
-      const account = await accounts.findActive(accountId);
-      const remembered = (account?.extra?.consents as Record<string, string> | undefined)?.[clientId];
-      if (!remembered) return undefined;
-      const grant = await oidc.provider.Grant.find(remembered);
-      return grant && grant.accountId === accountId && grant.clientId === clientId ? grant : undefined;
-    },
+    loadExistingGrant: (ctx) => loadSignInGrant(ctx, deps),
     renderError: (ctx, out, error) => pages.error(ctx, out, error),
     discovery: { ui_locales_supported: ['ru', 'en'], claims_locales_supported: ['ru'] },
   };
 }
 
 export function createProvider(deps: ProviderDependencies & { logger?: Logger }): Provider {
-  const provider = new Provider(deps.config.issuer, providerConfiguration(deps));
+  const refreshGrace = deps.refreshGrace ?? new RefreshGrace(deps.store, deps.config.ttl.refreshReuseGrace);
+  const provider = new Provider(deps.config.issuer, providerConfiguration({ ...deps, refreshGrace }));
+  provider.use(refreshGrace.responseMiddleware);
   // Errors inside node-oidc-provider's own endpoints answer `server_error` and are logged here.
   provider.on('server_error', (_ctx: unknown, err: Error) => deps.logger?.error({ err }, 'oidc server_error'));
   provider.proxy = deps.config.trustProxy;

@@ -59,7 +59,7 @@ export function oidcContract(getStore: () => Store): void {
       const payload = { jti: id, grantId: uniq('grant'), scope: 'openid' };
       await a.upsert(id, payload, 600);
       const before = Math.floor(Date.now() / 1000);
-      await a.consume(id);
+      expect(await a.consume(id)).to.equal(true);
       const after = Math.ceil(Date.now() / 1000);
       const found = await a.find(id);
       expect(found).to.include(payload);
@@ -172,6 +172,66 @@ export function oidcContract(getStore: () => Store): void {
       await model('AccessToken').destroy(id);
       expect(await model('AccessToken').find(id)).to.equal(undefined);
       expect(await model('RefreshToken').find(id)).to.deep.equal({ jti: id, kind: 'RefreshToken', uid });
+    });
+    describe('consume is a conditional write (one-time artefacts)', () => {
+      const PARALLEL = 12;
+
+      for (const name of ['AuthorizationCode', 'RefreshToken', 'PushedAuthorizationRequest', 'DeviceCode', 'BackchannelAuthenticationRequest']) {
+        it(`${name}: of ${PARALLEL} parallel consumers exactly one wins`, async () => {
+          const a = model(name);
+          const id = uniq('once');
+          await a.upsert(id, { jti: id, grantId: uniq('grant') }, 600);
+          const results = await Promise.all(Array.from({ length: PARALLEL }, () => a.consume(id)));
+          expect(results.filter(Boolean)).to.have.length(1);
+          expect((await a.find(id))?.consumed).to.be.a('number');
+        });
+      }
+
+      it('parallel consumers through separate adapter handles of one model: exactly one wins', async () => {
+        const id = uniq('code');
+        await model('AuthorizationCode').upsert(id, { jti: id }, 600);
+        const results = await Promise.all(Array.from({ length: PARALLEL }, () => getStore().oidcAdapter('AuthorizationCode').consume(id)));
+        expect(results.filter(Boolean)).to.have.length(1);
+      });
+
+      it('a second consume after the first one finished loses', async () => {
+        const a = model('AuthorizationCode');
+        const id = uniq('code');
+        await a.upsert(id, { jti: id }, 600);
+        expect(await a.consume(id)).to.equal(true);
+        expect(await a.consume(id)).to.equal(false);
+      });
+
+      it('consume sees a write still pending: upsert and consume started together, the consume wins once', async () => {
+        const a = model('RefreshToken');
+        const id = uniq('rt');
+        const [, first, second] = await Promise.all([a.upsert(id, { jti: id }, 600), a.consume(id), a.consume(id)]);
+        expect([first, second].filter(Boolean)).to.have.length(1);
+        expect((await a.find(id))?.consumed).to.be.a('number');
+      });
+
+      it('consuming an unknown, expired or destroyed entry loses', async () => {
+        const a = model('AuthorizationCode');
+        expect(await a.consume(uniq('missing'))).to.equal(false);
+        const expired = uniq('code');
+        await a.upsert(expired, { jti: expired }, 1);
+        await sleep(1100);
+        expect(await a.consume(expired)).to.equal(false);
+        const destroyed = uniq('code');
+        await a.upsert(destroyed, { jti: destroyed }, 600);
+        await a.destroy(destroyed);
+        expect(await a.consume(destroyed)).to.equal(false);
+      });
+
+      it('an upsert of the same id clears consumed: the new entry can be consumed once', async () => {
+        const a = model('PushedAuthorizationRequest');
+        const id = uniq('par');
+        await a.upsert(id, { jti: id }, 600);
+        expect(await a.consume(id)).to.equal(true);
+        await a.upsert(id, { jti: id }, 600);
+        const results = await Promise.all([a.consume(id), a.consume(id), a.consume(id)]);
+        expect(results.filter(Boolean)).to.have.length(1);
+      });
     });
   });
 }

@@ -170,14 +170,20 @@ describe('openid-client v6 as the relying party', function () {
     expect(refreshedClaims.amr).to.deep.equal(claims.amr);
     expect(refreshedClaims.auth_time).to.equal(claims.auth_time);
 
-    // The rotated-out refresh token is refused, and its reuse ends the whole grant (theft suspected).
     expect(await oidc.tokenIntrospection(config, refreshed.access_token)).to.include({ active: true, client_id: 'rp-jwt', sub: accountId });
     expect((await oidc.tokenIntrospection(config, refreshed.refresh_token!)).active).to.equal(true);
+    // An honest retry with the rotated-out token (within the grace) gets the same successor …
+    const retry = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
+    expect(retry.refresh_token).to.equal(refreshed.refresh_token);
+    // … but once the successor has been used, the rotated-out token is refused and its reuse ends
+    // the whole grant (theft suspected).
+    const next = await oidc.refreshTokenGrant(config, refreshed.refresh_token!);
+    expect((await oidc.tokenIntrospection(config, next.refresh_token!)).active).to.equal(true);
     const reuse = await rejection(oidc.refreshTokenGrant(config, tokens.refresh_token!));
     expect(reuse).to.be.instanceOf(oidc.ResponseBodyError);
     expect(reuse.error).to.equal('invalid_grant');
-    expect((await oidc.tokenIntrospection(config, refreshed.refresh_token!)).active, 'reuse of a rotated refresh token revokes the grant').to.equal(false);
-    expect((await oidc.tokenIntrospection(config, refreshed.access_token)).active).to.equal(false);
+    expect((await oidc.tokenIntrospection(config, next.refresh_token!)).active, 'reuse of a rotated refresh token revokes the grant').to.equal(false);
+    expect((await oidc.tokenIntrospection(config, next.access_token)).active).to.equal(false);
   });
 
   it('single sign-on session: silent re-authorization, introspection and revocation, RP-initiated logout, then login_required', async () => {
