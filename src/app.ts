@@ -23,7 +23,7 @@ import { registrationFlow } from './flows/registration.ts';
 import { securityHeaders } from './security/headers.ts';
 import { buildServices, type ServiceOverrides, type Services } from './services.ts';
 import type { Store } from './store.ts';
-import { errorPages } from './web/errors.ts';
+import { errorPages, retryAfterOn503 } from './web/errors.ts';
 import { operationalRoutes } from './web/operational-routes.ts';
 
 /** node-oidc-provider's endpoints that relying parties call directly (never a browser page). */
@@ -45,6 +45,8 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
   app.silent = true;
   app.on('error', (err: Error) => logger.error({ err }, 'koa error'));
+
+  app.use(retryAfterOn503());
 
   // Machine endpoints (JSON for relying parties) go straight to the provider: no pages, no
   // sessions, no CSP — only the headers an API response needs. The hot path of every token.
