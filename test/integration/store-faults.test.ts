@@ -230,3 +230,42 @@ describe('the WAL stays bounded under load', function () {
     }
   });
 });
+
+describe('bounded growth: the sweep', () => {
+  it('deletes rotated-out refresh tokens past their reuse window, used codes and audit past retention, in batches', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vkhod-sweep-'));
+    const store = openSqliteStore({ path: join(dir, 'vkhod.sqlite'), sweepIntervalMs: 0, consumedRetentionSeconds: 3600, auditRetentionDays: 30 });
+    try {
+      const tokens = store.oidcAdapter('RefreshToken');
+      const now = Date.now();
+      const day = 86400_000;
+      // 1,200 rotated-out tokens (more than one sweep batch), one rotated out just now, one live.
+      for (let i = 0; i < 1200; i++) await tokens.upsert(`old${i}`, { grantId: 'g1' }, 86400);
+      await tokens.upsert('recent', { grantId: 'g1' }, 86400);
+      await tokens.upsert('live', { grantId: 'g1' }, 86400);
+      await store.writes.run(() => store.db.prepare("UPDATE oidc SET consumed = ? WHERE id LIKE 'old%'").run(Math.floor((now - 2 * 3600_000) / 1000)));
+      await tokens.consume('recent');
+      await store.audit.append({ id: 'a-old', at: new Date(now - 40 * day).toISOString(), type: 'sign_in' });
+      await store.audit.append({ id: 'a-new', at: new Date(now - 1 * day).toISOString(), type: 'sign_in' });
+
+      const challenge = (id: string) => ({ id, purpose: 'register', recipient: PHONE, codeHash: 'x', attempts: 0, maxAttempts: 3, createdAt: new Date(now).toISOString(), expiresAt: new Date(now + day).toISOString() });
+      await store.challenges.create(challenge('used'));
+      await store.challenges.create(challenge('pending'));
+      expect(await store.challenges.consume('used', new Date(now - 2 * 3600_000).toISOString())).to.equal(true);
+
+      await store.sweep(now);
+
+      expect(await store.challenges.find('used')).to.equal(undefined);
+      expect(await store.challenges.find('pending')).to.not.equal(undefined);
+
+      const ids = (store.db.prepare('SELECT id FROM oidc ORDER BY id').all() as Array<{ id: string }>).map((r) => r.id);
+      expect(ids).to.deep.equal(['live', 'recent']);
+      expect((await tokens.find('recent'))?.consumed, 'reuse detection still sees the recent one').to.be.a('number');
+      const audit = (store.db.prepare('SELECT id FROM audit').all() as Array<{ id: string }>).map((r) => r.id);
+      expect(audit).to.deep.equal(['a-new']);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
