@@ -177,7 +177,7 @@ const timed = async (kind: Kind, fn: () => Promise<number>) => {
     status = await fn();
   } catch (err) {
     const e = err as Error & { code?: string; cause?: { code?: string } };
-    status = e.code ?? e.cause?.code ?? 'error';
+    status = e.code ?? e.cause?.code ?? `error (${e.message.slice(0, 60)})`;
   }
   window[kind].push(performance.now() - started);
   const key = `${kind}:${status}`;
