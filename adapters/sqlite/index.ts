@@ -88,6 +88,7 @@ export class SqliteStore implements Store {
   /** Set when a write failed for space or I/O; cleared by the next commit. */
   private writeFailure?: { at: number; error: StoreUnavailableError };
   private lastSpaceWarning = 0;
+  private probe?: { at: number; done: Promise<void> };
   private readonly sweepStmts;
   private readonly probeStmt;
 
@@ -233,7 +234,8 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Ready means "can write": a one-row write through the writer (bounded by its deadline). While
+   * Ready means "can write": a one-row write through the writer (bounded by its deadline; its
+   * outcome cached for a second). While
    * writes are failing for space, also that there is room again (free bytes on the volume and
    * under max_page_count), so readiness comes back by itself when space returns, with no client
    * traffic needed.
@@ -246,7 +248,11 @@ export class SqliteStore implements Store {
       const needed = 1024 * 1024;
       if ((freeBytes !== undefined && freeBytes < needed) || (roomBytes !== undefined && roomBytes < needed)) throw this.writeFailure.error;
     }
-    await this.writes.run(() => this.probeStmt.run(new Date().toISOString()));
+    // The write probe's outcome is remembered for a second: many balancers probing cost one write.
+    if (!this.probe || Date.now() - this.probe.at >= 1000) {
+      this.probe = { at: Date.now(), done: this.writes.run(() => this.probeStmt.run(new Date().toISOString())).then(() => undefined) };
+    }
+    await this.probe.done;
   }
 
   async close(): Promise<void> {

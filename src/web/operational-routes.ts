@@ -8,27 +8,19 @@ import { dirname, join } from 'node:path';
 import Router from '@koa/router';
 import type { Services } from '../services.ts';
 
-const READY_CACHE_MS = 1000;
 const READY_TIMEOUT_MS = 2000;
 
 export function operationalRoutes(services: Services): Router {
   const router = new Router();
   const { views, store, outbox, config } = services;
-  /**
-   * Ready = the store can write (a one-row write probe, or for MongoDB a primary), bounded by a
-   * timeout and remembered for a second so probes from many balancers cost one write.
-   */
-  let checked: { at: number; ready: Promise<boolean> } | undefined;
-  const readiness = (): Promise<boolean> => {
-    if (!checked || Date.now() - checked.at >= READY_CACHE_MS) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
-      });
-      const probe = store.ping().then(() => true, () => false);
-      checked = { at: Date.now(), ready: Promise.race([probe, timeout]).finally(() => clearTimeout(timer)) };
-    }
-    return checked.ready;
+  /** Ready = the store can write (see Store.ping), bounded by a timeout. */
+  const readiness = async (): Promise<boolean> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
+    });
+    const probe = store.ping().then(() => true, () => false);
+    return Promise.race([probe, timeout]).finally(() => clearTimeout(timer));
   };
   router.get('/', (ctx) => views.render(ctx, 'home', { title: 'home.title', demo: config.demoRp, outbox: Boolean(outbox) }));
   router.get('/healthz', (ctx) => {
