@@ -269,3 +269,20 @@ describe('bounded growth: the sweep', () => {
     }
   });
 });
+
+describe('low free space', () => {
+  it('logs a warning with the free bytes when the volume has less than the threshold', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vkhod-space-'));
+    const warnings: Array<{ data: Record<string, unknown>; message: string }> = [];
+    // A threshold no volume meets: the warning must come.
+    const store = openSqliteStore({ path: join(dir, 'vkhod.sqlite'), sweepIntervalMs: 0, lowSpaceBytes: Number.MAX_SAFE_INTEGER, warn: (data, message) => warnings.push({ data, message }) });
+    try {
+      await store.sweep();
+      expect(warnings.map((w) => w.message)).to.deep.equal(['the store volume is low on free space']);
+      expect(warnings[0]!.data.freeBytes).to.be.a('number');
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
