@@ -119,6 +119,14 @@ export class GroupCommit {
         this.expire();
         return false;
       }
+      // A transaction someone left open would fail every write from now on: end it.
+      if (this.db.inTransaction) {
+        try {
+          this.db.exec('ROLLBACK');
+        } catch {
+          // nothing to roll back after all
+        }
+      }
       this.failAll(this.queue.splice(0), err);
       return true;
     }
