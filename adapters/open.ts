@@ -2,11 +2,12 @@
 import type { Config } from '../config/load.ts';
 import type { Store } from '../src/store.ts';
 
-export async function openStore(store: Config['store']): Promise<Store> {
+export async function openStore(store: Config['store'], warn?: (data: Record<string, unknown>, message: string) => void): Promise<Store> {
   if (store.kind === 'mongo') {
     const { openMongoStore } = await import('./mongo/index.ts');
     return openMongoStore({ uri: store.uri });
   }
   const { openSqliteStore } = await import('./sqlite/index.ts');
-  return openSqliteStore({ path: store.path });
+  const { kind: _kind, ...options } = store;
+  return openSqliteStore({ ...options, warn });
 }

@@ -31,7 +31,19 @@ export interface Config {
   /** Which proxies are trusted to name the client (src/security/client-ip.ts); null: none. */
   proxyTrust: ProxyTrust | null;
   logLevel: Env['LOG_LEVEL'];
-  store: { kind: 'sqlite'; path: string } | { kind: 'mongo'; uri: string };
+  store:
+    | {
+        kind: 'sqlite';
+        path: string;
+        walMaxBytes: number;
+        busyDeadlineMs: number;
+        lowSpaceBytes: number;
+        auditRetentionDays: number;
+        consumedRetentionSeconds: number;
+      }
+    | { kind: 'mongo'; uri: string };
+  /** SIGTERM: seconds in-flight requests get before the process exits. */
+  drainSeconds: number;
   secretKey: Buffer;
   clients: ClientMetadata[];
   clientsFile: string;
@@ -142,7 +154,18 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     trustProxy: env.VKHOD_TRUST_PROXY !== null,
     proxyTrust: env.VKHOD_TRUST_PROXY,
     logLevel: env.LOG_LEVEL,
-    store: env.MONGODB_URI ? { kind: 'mongo', uri: env.MONGODB_URI } : { kind: 'sqlite', path: env.VKHOD_SQLITE_PATH },
+    store: env.MONGODB_URI
+      ? { kind: 'mongo', uri: env.MONGODB_URI }
+      : {
+          kind: 'sqlite',
+          path: env.VKHOD_SQLITE_PATH,
+          walMaxBytes: env.VKHOD_SQLITE_WAL_MAX_MB * 1024 * 1024,
+          busyDeadlineMs: env.VKHOD_SQLITE_BUSY_DEADLINE_MS,
+          lowSpaceBytes: env.VKHOD_SQLITE_LOW_SPACE_MB * 1024 * 1024,
+          auditRetentionDays: env.VKHOD_AUDIT_RETENTION_DAYS,
+          consumedRetentionSeconds: env.VKHOD_CONSUMED_RETENTION_SECONDS,
+        },
+    drainSeconds: env.VKHOD_DRAIN_SECONDS,
     secretKey,
     clients: readClients(env),
     clientsFile: env.VKHOD_CLIENTS_FILE,

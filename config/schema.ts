@@ -38,6 +38,18 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   VKHOD_SQLITE_PATH: z.string().min(1).default('./data/vkhod.sqlite'),
+  /** The SQLite WAL is checkpointed and truncated before it passes this size, in MB. */
+  VKHOD_SQLITE_WAL_MAX_MB: int(4, 65536).default(64),
+  /** How long a write waits for the SQLite lock before it is answered 503 + Retry-After, in ms. */
+  VKHOD_SQLITE_BUSY_DEADLINE_MS: int(50, 60000).default(3000),
+  /** A warning is logged while the SQLite volume has less free space than this, in MB. */
+  VKHOD_SQLITE_LOW_SPACE_MB: int(0, 1048576).default(512),
+  /** Audit events older than this many days are deleted (0 = keep forever). */
+  VKHOD_AUDIT_RETENTION_DAYS: int(0, 36500).default(365),
+  /** Rotated-out refresh tokens and used codes are kept this long for reuse detection, in seconds. */
+  VKHOD_CONSUMED_RETENTION_SECONDS: int(60, 365 * 86400).default(86400),
+  /** On SIGTERM: how long in-flight requests may take before the process exits anyway, in seconds. */
+  VKHOD_DRAIN_SECONDS: int(1, 300).default(8),
   MONGODB_URI: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')

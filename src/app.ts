@@ -24,7 +24,7 @@ import { clientIp } from './security/client-ip.ts';
 import { securityHeaders } from './security/headers.ts';
 import { buildServices, type ServiceOverrides, type Services } from './services.ts';
 import type { Store } from './store.ts';
-import { errorPages } from './web/errors.ts';
+import { errorPages, retryAfterOn503 } from './web/errors.ts';
 import { operationalRoutes } from './web/operational-routes.ts';
 
 /** node-oidc-provider's endpoints that relying parties call directly (never a browser page). */
@@ -49,6 +49,8 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   // One client IP for everything after this (limits, audit, the provider): never a value the
   // client chose (src/security/client-ip.ts).
   app.use(clientIp(config.proxyTrust));
+
+  app.use(retryAfterOn503());
 
   // Machine endpoints (JSON for relying parties) go straight to the provider: no pages, no
   // sessions, no CSP — only the headers an API response needs. The hot path of every token.

@@ -2,6 +2,7 @@
  * The process: configuration → store → app → listen → graceful stop on SIGTERM/SIGINT.
  */
 import { createServer } from 'node:http';
+import net from 'node:net';
 import { ConfigError, loadConfig, type Config } from '../config/load.ts';
 import { buildApp } from './app.ts';
 import { createLogger } from './logger.ts';
@@ -19,12 +20,25 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
-const store = await openStore(config.store).catch((err: Error) => {
+const store = await openStore(config.store, (data, message) => logger.warn(data, message)).catch((err: Error) => {
   logger.fatal({ err: { message: err.message } }, 'cannot open the store');
   process.exit(1);
 });
 const { app, services } = await buildApp(config, store, logger);
-const server = createServer(app.callback());
+const handle = app.callback();
+/** Set on SIGTERM: /readyz answers 503 at once and every response closes its connection. */
+let draining = false;
+const server = createServer((req, res) => {
+  if (draining) {
+    res.setHeader('connection', 'close');
+    if (req.url === '/readyz' || req.url?.startsWith('/readyz?')) {
+      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ status: 'draining', store: store.kind }));
+      return;
+    }
+  }
+  void handle(req, res);
+});
 server.keepAliveTimeout = 65_000;
 server.listen(config.port, config.host, () => {
   logger.info({ issuer: config.issuer, store: store.kind, port: config.port }, 'vkhod is listening');
@@ -32,22 +46,44 @@ server.listen(config.port, config.host, () => {
   if (services.outbox) logger.info(`dev outbox (SMS and e-mail): ${config.issuer}/dev/outbox`);
 });
 
+/**
+ * Graceful drain (issue 17): not ready at once; no new connections; every response from now on
+ * says `Connection: close`, so keep-alive clients move on after the request they are sending;
+ * connections that stay idle are closed after a short grace (a client that was about to send
+ * gets its response first); in-flight requests finish; the process exits when the last
+ * connection is gone, or at VKHOD_DRAIN_SECONDS (default 8 s, below Docker's 10 s) whatever is left.
+ */
 let stopping = false;
 async function stop(signal: string) {
   if (stopping) return;
   stopping = true;
-  logger.info({ signal }, 'stopping: no new connections, finishing requests');
+  draining = true;
+  const started = Date.now();
+  const drainMs = config.drainSeconds * 1000;
+  logger.info({ signal, drainSeconds: config.drainSeconds }, 'stopping: not ready, finishing requests');
+  let exited = false;
+  const exit = async (code: number) => {
+    if (exited) return;
+    exited = true;
+    await store.close().catch((err: Error) => logger.error({ err: { message: err.message } }, 'closing the store failed'));
+    logger.info({ ms: Date.now() - started }, 'stopped');
+    process.exit(code);
+  };
+  // Stop listening, but do not yet cut idle keep-alive connections (net.Server#close: http.Server's
+  // own close would close them at once, racing a request a client is sending right now).
+  net.Server.prototype.close.call(server, () => void exit(0));
+  const idle = setTimeout(() => {
+    server.closeIdleConnections();
+    // Then keep closing connections as they turn idle (each response already said Connection: close).
+    setInterval(() => server.closeIdleConnections(), 250).unref();
+  }, Math.min(1000, drainMs / 4));
+  idle.unref();
   const force = setTimeout(() => {
-    logger.warn('requests still open after 10 s; closing anyway');
+    logger.warn({ drainSeconds: config.drainSeconds }, 'requests still open at the end of the drain time; closing them');
     server.closeAllConnections();
-  }, 10_000);
+    void exit(0);
+  }, Math.max(0, drainMs - 500));
   force.unref();
-  server.close(async () => {
-    await store.close();
-    logger.info('stopped');
-    process.exit(0);
-  });
-  server.closeIdleConnections();
 }
 process.on('SIGTERM', () => void stop('SIGTERM'));
 process.on('SIGINT', () => void stop('SIGINT'));

@@ -186,6 +186,29 @@ export class VersionConflictError extends Error {
   }
 }
 
+/**
+ * The store cannot take writes right now (its lock is held past the deadline, the disk is full,
+ * an I/O error): the caller can only wait. Answered 503 with `Retry-After`, never 500.
+ * `statusCode`, `expose` and `error_description` make node-oidc-provider answer it as such too.
+ */
+export class StoreUnavailableError extends Error {
+  readonly status = 503;
+  readonly statusCode = 503;
+  readonly expose = true;
+  readonly error_description: string;
+
+  constructor(
+    public readonly reason: 'busy' | 'full' | 'io' | 'closed',
+    /** seconds */
+    public readonly retryAfter = 1,
+  ) {
+    // The message is the OAuth error code node-oidc-provider puts in `error`.
+    super('temporarily_unavailable');
+    this.name = 'StoreUnavailableError';
+    this.error_description = reason === 'busy' ? 'the service is busy, try again shortly' : 'the service cannot store data right now, try again later';
+  }
+}
+
 export interface AccountRepository {
   /** Creates the account, its keys and the events in one transaction. */
   create(account: Account, keys: AccountKey[], events?: AuditEvent[]): Promise<void>;

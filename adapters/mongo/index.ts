@@ -114,9 +114,13 @@ export class MongoStore implements Store {
     });
   }
 
+  /** Ready to write: the replica set has a primary (through mongos: the router answers). */
   async ping(): Promise<void> {
     if (this.closed) throw new Error('store closed');
-    await this.db.command({ ping: 1 });
+    // `hello` on the primary-preferring connection: `primary` names the current primary, if any.
+    const hello = await this.db.admin().command({ hello: 1 });
+    if (hello.msg === 'isdbgrid') return;
+    if (!hello.isWritablePrimary && !hello.primary) throw new Error('the replica set has no primary');
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 /** Accounts with their unique keys, and the append-only audit log written in the same transactions. */
 import type Database from 'libsql';
+import type { GroupCommit } from './group-commit.ts';
 import { DuplicateKeyError, VersionConflictError, type Account, type AccountKey, type AccountRepository, type AuditEvent, type AuditLog } from '../../src/store.ts';
 
 type Db = InstanceType<typeof Database>;
@@ -11,7 +12,7 @@ export class SqliteAuditLog implements AuditLog {
   private readonly insert;
   private readonly list;
 
-  constructor(db: Db) {
+  constructor(db: Db, private readonly writes: GroupCommit) {
     this.insert = db.prepare('INSERT INTO audit (id, at, type, account_id, event) VALUES (?, ?, ?, ?, ?)');
     this.list = db.prepare('SELECT event FROM audit WHERE account_id = ? ORDER BY at DESC, seq DESC LIMIT ?');
   }
@@ -21,7 +22,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async append(event: AuditEvent): Promise<void> {
-    this.appendSync(event);
+    await this.writes.run(() => this.appendSync(event));
   }
 
   async listForAccount(accountId: string, limit = 100): Promise<AuditEvent[]> {
@@ -34,7 +35,7 @@ export class SqliteAccounts implements AccountRepository {
   private readonly createTx;
   private readonly updateTx;
 
-  constructor(private readonly db: Db, audit: SqliteAuditLog) {
+  constructor(db: Db, audit: SqliteAuditLog, private readonly writes: GroupCommit) {
     this.s = {
       insert: db.prepare('INSERT INTO accounts (id, version, status, doc) VALUES (?, ?, ?, ?)'),
       byId: db.prepare('SELECT doc FROM accounts WHERE id = ?'),
@@ -57,7 +58,8 @@ export class SqliteAccounts implements AccountRepository {
         }
       }
     };
-    this.createTx = db.transaction((account: Account, keys: AccountKey[], events: AuditEvent[]) => {
+    // Plain functions: the writer runs each inside its own savepoint of a group transaction.
+    this.createTx = (account: Account, keys: AccountKey[], events: AuditEvent[]) => {
       try {
         this.s.insert.run(account.id, account.version, account.status, JSON.stringify(account));
       } catch (err) {
@@ -66,9 +68,8 @@ export class SqliteAccounts implements AccountRepository {
       }
       insertKeys(account.id, keys);
       for (const e of events) audit.appendSync(e);
-    });
-    this.updateTx = db.transaction(
-      (account: Account, expectedVersion: number, keys: AccountKey[] | undefined, events: AuditEvent[]) => {
+    };
+    this.updateTx = (account: Account, expectedVersion: number, keys: AccountKey[] | undefined, events: AuditEvent[]) => {
         const res = this.s.update.run(account.version, account.status, JSON.stringify(account), account.id, expectedVersion);
         if (res.changes !== 1) throw new VersionConflictError(account.id);
         if (keys) {
@@ -76,12 +77,11 @@ export class SqliteAccounts implements AccountRepository {
           insertKeys(account.id, keys);
         }
         for (const e of events) audit.appendSync(e);
-      },
-    );
+      };
   }
 
   async create(account: Account, keys: AccountKey[], events: AuditEvent[] = []): Promise<void> {
-    this.createTx(account, keys, events);
+    await this.writes.run(() => this.createTx(account, keys, events));
   }
 
   async findById(id: string): Promise<Account | undefined> {
@@ -100,7 +100,7 @@ export class SqliteAccounts implements AccountRepository {
 
   async update(account: Account, expectedVersion: number, keys?: AccountKey[], events: AuditEvent[] = []): Promise<Account> {
     const next: Account = { ...account, version: expectedVersion + 1 };
-    this.updateTx(next, expectedVersion, keys, events);
+    await this.writes.run(() => this.updateTx(next, expectedVersion, keys, events));
     return next;
   }
 
@@ -111,9 +111,9 @@ export class SqliteAccounts implements AccountRepository {
   }
 
   async erase(id: string): Promise<void> {
-    this.db.transaction(() => {
+    await this.writes.run(() => {
       this.s.deleteKeys.run(id);
       this.s.erase.run(id);
-    })();
+    });
   }
 }

@@ -1,18 +1,31 @@
 /**
  * WAL checkpoints off the request path: a worker thread with its own connection copies the WAL
- * into the database file every second (PASSIVE: it never blocks writers). The serving
- * connection's automatic checkpoint is raised to a high safety net, so requests no longer stall
- * on the fsync a checkpoint makes.
+ * into the database file every second (PASSIVE: it never blocks writers). Under steady writes a
+ * PASSIVE checkpoint never catches up with the end of the WAL, so the WAL would never restart and
+ * grows without end; once the WAL file passes its bound the worker runs a TRUNCATE checkpoint,
+ * which waits for the writer in between two transactions, copies everything, and cuts the file
+ * to zero. Writers on the main thread meet SQLITE_BUSY for that moment and retry on timers (see
+ * group-commit.ts), so the event loop never waits for it.
  */
 import { Worker } from 'node:worker_threads';
 
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
+const { statSync } = require('node:fs');
 const Database = require(workerData.libsql);
 const db = new Database(workerData.path);
-db.pragma('busy_timeout = 1000');
+db.pragma('busy_timeout = 2000');
+const walSize = () => { try { return statSync(workerData.path + '-wal').size; } catch { return 0; } };
+let truncations = 0;
 const timer = setInterval(() => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+    if (walSize() > workerData.walMaxBytes / 2) {
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      truncations++;
+      parentPort.postMessage({ truncations, walBytes: walSize() });
+    }
+  } catch {}
 }, workerData.intervalMs);
 parentPort.on('message', (m) => {
   if (m === 'stop') {
@@ -26,8 +39,8 @@ parentPort.on('message', (m) => {
 export class Checkpointer {
   private readonly worker: Worker;
 
-  constructor(path: string, libsqlPath: string, intervalMs = 1000) {
-    this.worker = new Worker(WORKER, { eval: true, workerData: { path, libsql: libsqlPath, intervalMs } });
+  constructor(path: string, libsqlPath: string, walMaxBytes: number, intervalMs = 1000) {
+    this.worker = new Worker(WORKER, { eval: true, workerData: { path, libsql: libsqlPath, intervalMs, walMaxBytes } });
     this.worker.unref();
     this.worker.on('error', () => undefined);
   }
@@ -35,7 +48,7 @@ export class Checkpointer {
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => {
       const done = () => resolve();
-      this.worker.once('message', done);
+      this.worker.on('message', (m) => m === 'stopped' && done());
       this.worker.once('exit', done);
       this.worker.postMessage('stop');
       setTimeout(done, 2000).unref();

@@ -1,18 +1,20 @@
 /**
  * The embedded Store: one SQLite file in WAL mode through `libsql` (better-sqlite3's API over
- * N-API). Synchronous statements wrapped in promises so it satisfies the same port as Mongo.
+ * N-API). Statements run synchronously on the main thread; every write goes through one writer
+ * (group-commit.ts) that takes the lock without waiting in SQLite's busy handler, so a lock held
+ * elsewhere costs 503s with Retry-After, never a frozen event loop or a poisoned connection.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'libsql';
-import { RateLimiterSQLite } from 'rate-limiter-flexible';
 import { createRequire } from 'node:module';
-import type { AccountRepository, AuditLog, ChallengeRepository, LetterRepository, OidcAdapter, RateLimiterOptions, SettingRepository, Store } from '../../src/store.ts';
+import { StoreUnavailableError, type AccountRepository, type AuditLog, type ChallengeRepository, type LetterRepository, type OidcAdapter, type RateLimiterOptions, type SettingRepository, type Store } from '../../src/store.ts';
 import { SqliteAccounts, SqliteAuditLog } from './accounts.ts';
 import { SqliteOidcAdapter } from './oidc-adapter.ts';
 import { SqliteChallenges, SqliteLetters, SqliteSettings } from './records.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { GroupCommit } from './group-commit.ts';
+import { SafeRateLimiterSQLite } from './rate-limiter.ts';
 import { SCHEMA } from './schema.ts';
 
 type Db = InstanceType<typeof Database>;
@@ -24,6 +26,21 @@ export interface SqliteStoreOptions {
   sweepIntervalMs?: number;
   /** WAL checkpoints in a worker thread (default for files). */
   backgroundCheckpoints?: boolean;
+  /** The WAL is checkpointed and truncated before it passes this size (default 64 MB). */
+  walMaxBytes?: number;
+  /** How long a write waits for the lock before it is answered 503 (default 3000 ms). */
+  busyDeadlineMs?: number;
+  /** A warning is logged while the volume has less free space than this (default 512 MB). */
+  lowSpaceBytes?: number;
+  /** Audit events older than this are deleted by the sweep (default 365 days; 0 = keep forever). */
+  auditRetentionDays?: number;
+  /**
+   * Consumed (rotated-out) refresh tokens and consumed codes are kept this long for reuse
+   * detection, then deleted (default 1 day).
+   */
+  consumedRetentionSeconds?: number;
+  /** Where warnings go (low disk space, writes failing for space). */
+  warn?: (data: Record<string, unknown>, message: string) => void;
 }
 
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
@@ -34,17 +51,26 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   // WAL + NORMAL: durable across process crashes; an OS crash may lose the last commits, never
   // corrupt the file.
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
+  // A few milliseconds at most in SQLite's busy handler (it blocks the event loop); longer waits
+  // are retried on timers by the writer.
+  db.pragma('busy_timeout = 5');
   db.pragma('foreign_keys = ON');
   db.exec(SCHEMA);
+  const walMaxBytes = options.walMaxBytes ?? 64 * 1024 * 1024;
+  // After a checkpoint resets the WAL, the file is cut back to this size.
+  db.pragma(`journal_size_limit = ${Math.floor(walMaxBytes / 2)}`);
   let checkpointer: Checkpointer | undefined;
   if (file && options.backgroundCheckpoints !== false) {
-    // Checkpoints happen in a worker; this connection's own is only a safety net (~400 MB).
-    db.pragma('wal_autocheckpoint = 100000');
-    checkpointer = new Checkpointer(options.path, createRequire(import.meta.url).resolve('libsql'));
+    // Checkpoints happen in a worker; this connection's own is only a safety net at the bound.
+    const pageSize = (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
+    db.pragma(`wal_autocheckpoint = ${Math.max(1000, Math.floor(walMaxBytes / pageSize))}`);
+    checkpointer = new Checkpointer(options.path, createRequire(import.meta.url).resolve('libsql'), walMaxBytes);
   }
-  return new SqliteStore(db, options.sweepIntervalMs ?? 60_000, checkpointer);
+  return new SqliteStore(db, options.sweepIntervalMs ?? 60_000, checkpointer, { ...options, walMaxBytes });
 }
+
+/** Rows deleted per transaction by the sweep: short lock holds, requests interleave. */
+const SWEEP_BATCH = 500;
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -54,25 +80,54 @@ export class SqliteStore implements Store {
   readonly settings: SettingRepository;
   readonly letters: LetterRepository;
   private readonly adapters = new Map<string, OidcAdapter>();
-  /** OIDC artefact writes (tokens, sessions, interactions) are group-committed. */
-  private readonly oidcWrites: GroupCommit;
+  /** Every write (tokens, sessions, accounts, codes, counters, sweeps) is group-committed. */
+  readonly writes: GroupCommit;
   private readonly sweeper?: NodeJS.Timeout;
   private closed = false;
+  private sweeping?: Promise<void>;
+  /** Set when a write failed for space or I/O; cleared by the next commit. */
+  private writeFailure?: { at: number; error: StoreUnavailableError };
+  private lastSpaceWarning = 0;
+  private probe?: { at: number; done: Promise<void> };
+  private readonly sweepStmts;
+  private readonly probeStmt;
 
   constructor(
     readonly db: Db,
     sweepIntervalMs: number,
     private readonly checkpointer?: Checkpointer,
+    private readonly options: Partial<SqliteStoreOptions> = {},
   ) {
-    this.oidcWrites = new GroupCommit(db);
-    const audit = new SqliteAuditLog(db);
+    this.writes = new GroupCommit(db, {
+      busyDeadlineMs: options.busyDeadlineMs,
+      onOutcome: (outcome) => {
+        if (outcome.ok) {
+          this.writeFailure = undefined;
+          return;
+        }
+        if (!this.writeFailure) {
+          options.warn?.({ reason: outcome.error.reason, error: (outcome.cause as Error)?.message, ...this.space() }, 'the store cannot write');
+        }
+        this.writeFailure = { at: Date.now(), error: outcome.error };
+      },
+    });
+    const audit = new SqliteAuditLog(db, this.writes);
     this.audit = audit;
-    this.accounts = new SqliteAccounts(db, audit);
-    this.challenges = new SqliteChallenges(db);
-    this.settings = new SqliteSettings(db);
-    this.letters = new SqliteLetters(db);
+    this.accounts = new SqliteAccounts(db, audit, this.writes);
+    this.challenges = new SqliteChallenges(db, this.writes);
+    this.settings = new SqliteSettings(db, this.writes);
+    this.letters = new SqliteLetters(db, this.writes);
+    this.sweepStmts = {
+      expired: db.prepare('DELETE FROM oidc WHERE rowid IN (SELECT rowid FROM oidc WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)'),
+      consumed: db.prepare('DELETE FROM oidc WHERE rowid IN (SELECT rowid FROM oidc WHERE consumed IS NOT NULL AND consumed <= ? LIMIT ?)'),
+      challenges: db.prepare('DELETE FROM challenges WHERE id IN (SELECT id FROM challenges WHERE expires_at <= ? OR consumed_at <= ? LIMIT ?)'),
+      limits: db.prepare('DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits WHERE expire IS NOT NULL AND expire <= ? LIMIT ?)'),
+      // The oldest rows first, by their sequence (no index on `at` needed): stops at the first young one.
+      audit: db.prepare('DELETE FROM audit WHERE seq IN (SELECT seq FROM audit ORDER BY seq LIMIT ?) AND at < ?'),
+    };
+    this.probeStmt = db.prepare("INSERT INTO settings (name, value, version) VALUES ('vkhod.probe', ?, 1) ON CONFLICT (name) DO UPDATE SET value = excluded.value");
     if (sweepIntervalMs > 0) {
-      this.sweeper = setInterval(() => this.sweep(), sweepIntervalMs);
+      this.sweeper = setInterval(() => void this.sweep().catch(() => undefined), sweepIntervalMs);
       this.sweeper.unref();
     }
   }
@@ -80,49 +135,141 @@ export class SqliteStore implements Store {
   oidcAdapter(model: string): OidcAdapter {
     let adapter = this.adapters.get(model);
     if (!adapter) {
-      adapter = new SqliteOidcAdapter(this.db, model, this.oidcWrites);
+      adapter = new SqliteOidcAdapter(this.db, model, this.writes);
       this.adapters.set(model, adapter);
     }
     return adapter;
   }
 
   async revokeOidcByAccountId(accountId: string): Promise<number> {
-    this.oidcWrites.flush();
-    return this.db.prepare('DELETE FROM oidc WHERE account_id = ?').run(accountId).changes;
+    // Queued behind every write already requested: nothing issued before this survives it.
+    const stmt = this.db.prepare('DELETE FROM oidc WHERE account_id = ?');
+    return (await this.writes.run(() => stmt.run(accountId))).changes;
   }
 
   rateLimiter(options: RateLimiterOptions) {
-    return new RateLimiterSQLite({
+    return new SafeRateLimiterSQLite(this.db, this.writes, {
       storeClient: this.db,
-      storeType: 'better-sqlite3',
-      tableName: 'rate_limits',
-      tableCreated: true,
       keyPrefix: options.keyPrefix,
       points: options.points,
       duration: options.duration,
       blockDuration: options.blockDuration ?? 0,
-      clearExpiredByTimeout: false,
     });
   }
 
-  sweep(now = Date.now()): void {
-    if (this.closed) return;
-    this.db.prepare('DELETE FROM oidc WHERE expires_at IS NOT NULL AND expires_at <= ?').run(now);
-    this.db.prepare('DELETE FROM challenges WHERE expires_at <= ?').run(new Date(now).toISOString());
-    this.db.prepare('DELETE FROM rate_limits WHERE expire IS NOT NULL AND expire <= ?').run(now);
+  /**
+   * Deletes what no one needs any more, in small batches (each its own short transaction, so
+   * requests interleave): expired OIDC artefacts, consumed codes and rotated-out refresh tokens
+   * past their reuse-detection window, expired or used one-time codes, expired counters and audit
+   * events past retention. Also warns when the volume runs low on space.
+   */
+  sweep(now = Date.now()): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.sweeping ??= this.sweepBatches(now).finally(() => {
+      this.sweeping = undefined;
+    });
+    return this.sweeping;
   }
 
+  private async sweepBatches(now: number): Promise<void> {
+    this.warnOnLowSpace();
+    const consumedBefore = Math.floor((now - (this.options.consumedRetentionSeconds ?? 86400) * 1000) / 1000);
+    const nowIso = new Date(now).toISOString();
+    const usedCodesBefore = new Date(now - 3600_000).toISOString();
+    const retentionDays = this.options.auditRetentionDays ?? 365;
+    const auditBefore = new Date(now - retentionDays * 86400_000).toISOString();
+    const batches: Array<() => { changes: number }> = [
+      () => this.sweepStmts.expired.run(now, SWEEP_BATCH),
+      () => this.sweepStmts.consumed.run(consumedBefore, SWEEP_BATCH),
+      () => this.sweepStmts.challenges.run(nowIso, usedCodesBefore, SWEEP_BATCH),
+      () => this.sweepStmts.limits.run(now, SWEEP_BATCH),
+      ...(retentionDays > 0 ? [() => this.sweepStmts.audit.run(SWEEP_BATCH, auditBefore)] : []),
+    ];
+    for (const batch of batches) {
+      for (;;) {
+        if (this.closed) return;
+        const { changes } = await this.writes.run(batch);
+        if (changes < SWEEP_BATCH) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+  }
+
+  /** Free bytes on the store's volume and the room left under `max_page_count`. */
+  private space(): { freeBytes?: number; roomBytes?: number } {
+    const path = this.options.path;
+    if (!path || path === ':memory:') return {};
+    const out: { freeBytes?: number; roomBytes?: number } = {};
+    try {
+      const fs = statfsSync(dirname(path));
+      out.freeBytes = fs.bavail * fs.bsize;
+    } catch {
+      // not every platform can tell
+    }
+    const pages = this.db.prepare('SELECT page_count, max_page_count, page_size FROM pragma_page_count, pragma_max_page_count, pragma_page_size').get() as {
+      page_count: number;
+      max_page_count: number;
+      page_size: number;
+    };
+    out.roomBytes = (pages.max_page_count - pages.page_count) * pages.page_size;
+    return out;
+  }
+
+  private warnOnLowSpace(): void {
+    const { freeBytes } = this.space();
+    const threshold = this.options.lowSpaceBytes ?? 512 * 1024 * 1024;
+    if (freeBytes === undefined || freeBytes >= threshold) return;
+    if (Date.now() - this.lastSpaceWarning < 60_000) return;
+    this.lastSpaceWarning = Date.now();
+    this.options.warn?.({ freeBytes, thresholdBytes: threshold, path: this.options.path }, 'the store volume is low on free space');
+  }
+
+  /** The WAL file's size in bytes (0 when absent). */
+  walBytes(): number {
+    try {
+      return statSync(`${this.options.path}-wal`).size;
+    } catch {
+      return 0;
+    }
+  }
+
+  /**
+   * Ready means "can write": a one-row write through the writer (bounded by its deadline; its
+   * outcome cached for a second). While
+   * writes are failing for space, also that there is room again (free bytes on the volume and
+   * under max_page_count), so readiness comes back by itself when space returns, with no client
+   * traffic needed.
+   */
   async ping(): Promise<void> {
-    if (this.closed) throw new Error('store closed');
+    if (this.closed) throw new StoreUnavailableError('closed');
     this.db.prepare('SELECT 1').get();
+    if (this.writeFailure) {
+      const { freeBytes, roomBytes } = this.space();
+      const needed = 1024 * 1024;
+      if ((freeBytes !== undefined && freeBytes < needed) || (roomBytes !== undefined && roomBytes < needed)) throw this.writeFailure.error;
+    }
+    // The write probe's outcome is remembered for a second: many balancers probing cost one write.
+    if (!this.probe || Date.now() - this.probe.at >= 1000) {
+      this.probe = { at: Date.now(), done: this.writes.run(() => this.probeStmt.run(new Date().toISOString())).then(() => undefined) };
+    }
+    await this.probe.done;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.sweeper) clearInterval(this.sweeper);
-    this.oidcWrites.flush();
+    await this.sweeping?.catch(() => undefined);
+    this.writes.flush();
+    this.writes.abandon(new StoreUnavailableError('closed'));
     await this.checkpointer?.stop();
+    // A clean shutdown leaves no WAL behind.
+    try {
+      this.db.pragma('busy_timeout = 2000');
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // another process holds the lock: the next open recovers the WAL
+    }
     this.db.close();
   }
 }

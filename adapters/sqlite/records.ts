@@ -2,12 +2,14 @@
 import type Database from 'libsql';
 import type { Challenge, ChallengeRepository, Letter, LetterRepository, SettingRepository } from '../../src/store.ts';
 
+import type { GroupCommit } from './group-commit.ts';
+
 type Db = InstanceType<typeof Database>;
 
 export class SqliteChallenges implements ChallengeRepository {
   private readonly s;
 
-  constructor(db: Db) {
+  constructor(db: Db, private readonly writes: GroupCommit) {
     this.s = {
       insert: db.prepare('INSERT INTO challenges (id, expires_at, doc, attempts, max_attempts, consumed_at) VALUES (?, ?, ?, ?, ?, NULL)'),
       find: db.prepare('SELECT doc, attempts, consumed_at FROM challenges WHERE id = ?'),
@@ -20,7 +22,7 @@ export class SqliteChallenges implements ChallengeRepository {
   }
 
   async create(c: Challenge): Promise<void> {
-    this.s.insert.run(c.id, c.expiresAt, JSON.stringify(c), c.attempts, c.maxAttempts);
+    await this.writes.run(() => this.s.insert.run(c.id, c.expiresAt, JSON.stringify(c), c.attempts, c.maxAttempts));
   }
 
   async find(id: string): Promise<Challenge | undefined> {
@@ -33,23 +35,23 @@ export class SqliteChallenges implements ChallengeRepository {
   }
 
   async recordFailure(id: string): Promise<Challenge | undefined> {
-    this.s.fail.run(id);
+    await this.writes.run(() => this.s.fail.run(id));
     return this.find(id);
   }
 
   async consume(id: string, now: string): Promise<boolean> {
-    return this.s.consume.run(now, id, now).changes === 1;
+    return (await this.writes.run(() => this.s.consume.run(now, id, now))).changes === 1;
   }
 
   async sweep(now: string): Promise<number> {
-    return this.s.sweep.run(now).changes;
+    return (await this.writes.run(() => this.s.sweep.run(now))).changes;
   }
 }
 
 export class SqliteSettings implements SettingRepository {
   private readonly s;
 
-  constructor(db: Db) {
+  constructor(db: Db, private readonly writes: GroupCommit) {
     this.s = {
       get: db.prepare('SELECT value, version FROM settings WHERE name = ?'),
       insert: db.prepare('INSERT INTO settings (name, value, version) VALUES (?, ?, 1) ON CONFLICT (name) DO NOTHING'),
@@ -64,7 +66,7 @@ export class SqliteSettings implements SettingRepository {
   }
 
   async put(name: string, value: string, expectedVersion: number): Promise<boolean> {
-    const res = expectedVersion === 0 ? this.s.insert.run(name, value) : this.s.update.run(value, name, expectedVersion);
+    const res = await this.writes.run(() => (expectedVersion === 0 ? this.s.insert.run(name, value) : this.s.update.run(value, name, expectedVersion)));
     return res.changes === 1;
   }
 }
@@ -72,7 +74,7 @@ export class SqliteSettings implements SettingRepository {
 export class SqliteLetters implements LetterRepository {
   private readonly s;
 
-  constructor(db: Db) {
+  constructor(db: Db, private readonly writes: GroupCommit) {
     this.s = {
       insert: db.prepare('INSERT INTO letters (id, status, created_at, doc) VALUES (?, ?, ?, ?)'),
       find: db.prepare('SELECT doc FROM letters WHERE id = ?'),
@@ -82,7 +84,7 @@ export class SqliteLetters implements LetterRepository {
   }
 
   async create(letter: Letter): Promise<void> {
-    this.s.insert.run(letter.id, letter.status, letter.createdAt, JSON.stringify(letter));
+    await this.writes.run(() => this.s.insert.run(letter.id, letter.status, letter.createdAt, JSON.stringify(letter)));
   }
 
   async find(id: string): Promise<Letter | undefined> {
@@ -107,6 +109,6 @@ export class SqliteLetters implements LetterRepository {
     const letter = await this.find(id);
     if (!letter || letter.status !== 'queued') return false;
     const { sealedCode: _dropped, ...rest } = letter;
-    return this.s.close.run(change.status, JSON.stringify({ ...rest, ...change }), id).changes === 1;
+    return (await this.writes.run(() => this.s.close.run(change.status, JSON.stringify({ ...rest, ...change }), id))).changes === 1;
   }
 }

@@ -4,6 +4,7 @@
  */
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
+import { StoreUnavailableError } from '../store.ts';
 import type { Views } from './views.ts';
 
 /** An error the citizen can do something about: a status and a locale key for the message. */
@@ -39,7 +40,12 @@ export function errorPages(views: Views, logger: Logger) {
       const e = err as Error & { status?: number; expose?: boolean };
       let status = 500;
       let message: string;
-      if (e instanceof UserError) {
+      if (e instanceof StoreUnavailableError) {
+        // The store cannot write now (lock held elsewhere, disk full): wait and retry, not a 500.
+        status = 503;
+        ctx.set('retry-after', String(e.retryAfter));
+        message = views.t(ctx, 'errors.unavailable');
+      } else if (e instanceof UserError) {
         status = e.status;
         message = views.t(ctx, e.messageKey, e.params);
       } else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
@@ -56,5 +62,21 @@ export function errorPages(views: Views, logger: Logger) {
       }
       views.render(ctx, 'error', { title: 'errors.title', message, status }, status);
     }
+  };
+}
+
+/**
+ * Every 503 carries `Retry-After`, also those node-oidc-provider answers itself (a token request
+ * when the store cannot write: it renders StoreUnavailableError as `temporarily_unavailable`).
+ */
+export function retryAfterOn503() {
+  return async function retryAfter(ctx: Context, next: Next): Promise<void> {
+    try {
+      await next();
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) ctx.set('retry-after', String(err.retryAfter));
+      throw err;
+    }
+    if (ctx.status === 503 && !ctx.response.get('retry-after')) ctx.set('retry-after', '1');
   };
 }

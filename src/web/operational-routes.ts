@@ -8,18 +8,29 @@ import { dirname, join } from 'node:path';
 import Router from '@koa/router';
 import type { Services } from '../services.ts';
 
+const READY_TIMEOUT_MS = 2000;
+
 export function operationalRoutes(services: Services): Router {
   const router = new Router();
   const { views, store, outbox, config } = services;
+  /** Ready = the store can write (see Store.ping), bounded by a timeout. */
+  const readiness = async (): Promise<boolean> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
+    });
+    const probe = store.ping().then(() => true, () => false);
+    return Promise.race([probe, timeout]).finally(() => clearTimeout(timer));
+  };
   router.get('/', (ctx) => views.render(ctx, 'home', { title: 'home.title', demo: config.demoRp, outbox: Boolean(outbox) }));
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });
   router.get('/readyz', async (ctx) => {
-    try {
-      await store.ping();
+    ctx.set('cache-control', 'no-store');
+    if (await readiness()) {
       ctx.body = { status: 'ready', store: store.kind };
-    } catch {
+    } else {
       ctx.status = 503;
       ctx.body = { status: 'unavailable', store: store.kind };
     }

@@ -104,7 +104,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     VKHOD_DEV_OUTBOX: 'false',
     ...options.env,
   });
-  const store = openSqliteStore({ path: config.store.kind === 'sqlite' ? config.store.path : '', sweepIntervalMs: 0 });
+  const store = openSqliteStore({ ...(config.store.kind === 'sqlite' ? config.store : { path: '' }), sweepIntervalMs: 0 });
   const gateway = new CapturingGateway();
   const built = await buildApp(config, store, pino({ level: 'silent' }), { sms: gateway, mail: gateway });
   server.on('request', built.app.callback());

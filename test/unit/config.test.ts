@@ -37,7 +37,16 @@ describe('loadConfig', () => {
   it('loads defaults for development', () => {
     const config = loadConfig(env());
     expect(config).to.include({ production: false, port: 3000, issuer: 'http://localhost:3000', demoRp: true });
-    expect(config.store).to.deep.equal({ kind: 'sqlite', path: join(dir, 'vkhod.sqlite') });
+    expect(config.store).to.deep.equal({
+      kind: 'sqlite',
+      path: join(dir, 'vkhod.sqlite'),
+      walMaxBytes: 64 * 1024 * 1024,
+      busyDeadlineMs: 3000,
+      lowSpaceBytes: 512 * 1024 * 1024,
+      auditRetentionDays: 365,
+      consumedRetentionSeconds: 86400,
+    });
+    expect(config.drainSeconds).to.equal(8);
     expect(config.secretKey.length).to.equal(32);
     expect(config.passwordPolicy).to.deep.equal({ minLength: 8, classes: ['upper', 'lower', 'digit', 'symbol'] });
   });
