@@ -5,7 +5,7 @@ import type { Store } from '../src/store.ts';
 export async function openStore(store: Config['store'], warn?: (data: Record<string, unknown>, message: string) => void): Promise<Store> {
   if (store.kind === 'mongo') {
     const { openMongoStore } = await import('./mongo/index.ts');
-    return openMongoStore({ uri: store.uri });
+    return openMongoStore({ uri: store.uri, auditRetentionDays: store.auditRetentionDays });
   }
   const { openSqliteStore } = await import('./sqlite/index.ts');
   const { kind: _kind, ...options } = store;

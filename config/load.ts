@@ -41,7 +41,7 @@ export interface Config {
         auditRetentionDays: number;
         consumedRetentionSeconds: number;
       }
-    | { kind: 'mongo'; uri: string };
+    | { kind: 'mongo'; uri: string; auditRetentionDays: number };
   /** SIGTERM: seconds in-flight requests get before the process exits. */
   drainSeconds: number;
   secretKey: Buffer;
@@ -155,7 +155,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     proxyTrust: env.VKHOD_TRUST_PROXY,
     logLevel: env.LOG_LEVEL,
     store: env.MONGODB_URI
-      ? { kind: 'mongo', uri: env.MONGODB_URI }
+      ? { kind: 'mongo', uri: env.MONGODB_URI, auditRetentionDays: env.VKHOD_AUDIT_RETENTION_DAYS }
       : {
           kind: 'sqlite',
           path: env.VKHOD_SQLITE_PATH,

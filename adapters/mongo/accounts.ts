@@ -14,6 +14,9 @@ import {
 } from '../../src/store.ts';
 import { isDuplicateKey, isKey, plain, type AccountDoc, type AccountKeyDoc, type AuditDoc, type Collections } from './collections.ts';
 
+/** A fresh copy with `atDate` for the retention index. */
+const auditDoc = (event: AuditEvent): AuditDoc => ({ ...plain(event), atDate: new Date(event.at) });
+
 export class MongoAuditLog implements AuditLog {
   constructor(private readonly audit: mongo.Collection<AuditDoc>) {}
 
@@ -21,18 +24,18 @@ export class MongoAuditLog implements AuditLog {
   async appendAll(events: AuditEvent[], session?: mongo.ClientSession): Promise<void> {
     if (events.length === 0) return;
     // plain(): fresh copies, so the driver's generated `_id` never lands on the caller's objects
-    await this.audit.insertMany(events.map((e) => plain(e)), { session, ordered: true });
+    await this.audit.insertMany(events.map(auditDoc), { session, ordered: true });
   }
 
   async append(event: AuditEvent): Promise<void> {
-    await this.audit.insertOne(plain(event));
+    await this.audit.insertOne(auditDoc(event));
   }
 
   async listForAccount(accountId: string, limit = 100): Promise<AuditEvent[]> {
     if (!isKey(accountId) || limit <= 0) return [];
     // `_id` (an ObjectId, increasing within a process) breaks ties between equal `at`, as SQLite's seq does
     return this.audit
-      .find({ accountId }, { projection: { _id: 0 } })
+      .find({ accountId }, { projection: { _id: 0, atDate: 0 } })
       .sort({ at: -1, _id: -1 })
       .limit(limit)
       .toArray();

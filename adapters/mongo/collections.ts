@@ -43,7 +43,8 @@ export interface AccountKeyDoc {
 /** `expiresAt` stays the port's ISO string (compared as a string, like SQLite); `expiresAtDate` feeds the TTL index. */
 export type ChallengeDoc = Challenge & { _id: string; expiresAtDate: Date };
 
-export type AuditDoc = AuditEvent;
+/** `atDate` is `at` as a Date: it feeds the retention TTL index (the port's `at` stays an ISO string). */
+export type AuditDoc = AuditEvent & { atDate?: Date };
 
 export interface SettingDoc {
   _id: string;
@@ -82,7 +83,7 @@ const present = (field: string) => ({ partialFilterExpression: { [field]: { $exi
  * transactions need to exist beforehand on older servers. Sequential on purpose: concurrent
  * implicit creation of one collection can race on some server versions.
  */
-export async function ensureIndexes(db: mongo.Db): Promise<void> {
+export async function ensureIndexes(db: mongo.Db, options: { auditRetentionDays: number } = { auditRetentionDays: 0 }): Promise<void> {
   const c = collections(db);
   const rateLimits = db.collection(COLLECTIONS.rateLimits);
   const steps: (() => Promise<unknown>)[] = [
@@ -106,6 +107,26 @@ export async function ensureIndexes(db: mongo.Db): Promise<void> {
     () => rateLimits.createIndex({ key: 1 }, { unique: true }),
   ];
   for (const step of steps) await step();
+  await auditRetention(db, options.auditRetentionDays);
+}
+
+/**
+ * The audit's retention (VKHOD_AUDIT_RETENTION_DAYS) as a TTL index on `atDate`; a changed
+ * setting changes the index in place (collMod), 0 drops it (kept forever).
+ */
+async function auditRetention(db: mongo.Db, days: number): Promise<void> {
+  const audit = db.collection(COLLECTIONS.audit);
+  const name = 'audit_retention';
+  const existing = (await audit.indexes()).find((i) => i.name === name);
+  if (days <= 0) {
+    if (existing) await audit.dropIndex(name);
+    return;
+  }
+  const expireAfterSeconds = days * 86400;
+  if (!existing) await audit.createIndex({ atDate: 1 }, { name, expireAfterSeconds });
+  else if (existing.expireAfterSeconds !== expireAfterSeconds) {
+    await db.command({ collMod: COLLECTIONS.audit, index: { name, expireAfterSeconds } });
+  }
 }
 
 /** NamespaceExists (48): the collection is already there. */

@@ -27,6 +27,8 @@ export interface MongoStoreOptions {
   uri: string;
   /** Overrides the database named in the URI (tests use a throwaway one). */
   dbName?: string;
+  /** Audit events older than this many days are removed by a TTL index (0 or absent: kept forever). */
+  auditRetentionDays?: number;
 }
 
 export async function openMongoStore(options: MongoStoreOptions): Promise<MongoStore> {
@@ -42,7 +44,7 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<MongoS
   try {
     const db = database(connection);
     await requireTransactions(db);
-    await ensureIndexes(db);
+    await ensureIndexes(db, { auditRetentionDays: options.auditRetentionDays ?? 0 });
   } catch (err) {
     await connection.close().catch(() => {});
     throw err;
