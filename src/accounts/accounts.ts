@@ -7,17 +7,24 @@ import { randomUUID } from 'node:crypto';
 import { VersionConflictError, type Account, type AccountKey, type AuditEvent, type PersonName, type Store } from '../store.ts';
 import { auditEvent, type AuditInput } from '../security/audit.ts';
 import type { Contact } from './contacts.ts';
+import { passportKey } from './passport.ts';
+import { verifiedItems } from './verification.ts';
 
-/** The keys an account can be found by: its confirmed contacts and its SNILS. */
+/**
+ * The keys an account can be found by: its confirmed contacts, passkeys, banks, and its SNILS and
+ * passport — unique only once verified; a number only typed in is a shared key that never blocks
+ * its real owner (DESIGN §2).
+ */
 export function accountKeys(account: Account): AccountKey[] {
   const keys: AccountKey[] = [];
+  const verified = account.snils || account.identity?.passport ? verifiedItems(account) : new Map();
   if (account.phone && account.phoneVerified) keys.push({ kind: 'phone', value: account.phone });
   if (account.email && account.emailVerified) keys.push({ kind: 'email', value: account.email });
-  if (account.snils) keys.push({ kind: 'snils', value: account.snils });
+  if (account.snils) keys.push({ kind: 'snils', value: account.snils, ...(verified.has('snils') ? {} : { shared: true }) });
   for (const passkey of account.passkeys ?? []) keys.push({ kind: 'webauthn', value: passkey.id });
   for (const link of account.federations ?? []) keys.push({ kind: `fed:${link.provider}`, value: link.subject });
   const passport = account.identity?.passport;
-  if (passport) keys.push({ kind: 'passport', value: `${passport.series}${passport.number}` });
+  if (passport) keys.push({ kind: 'passport', value: passportKey(passport.series, passport.number), ...(verified.has('id_doc') ? {} : { shared: true }) });
   return keys;
 }
 
@@ -93,6 +100,11 @@ export class Accounts {
   async findByKey(key: AccountKey): Promise<Account | undefined> {
     const account = await this.store.accounts.findByKey(key);
     return account?.status === 'active' ? account : undefined;
+  }
+
+  /** Every active account holding this identity number, verified (unique) or only typed in (shared). */
+  async holdersOf(key: Pick<AccountKey, 'kind' | 'value'>): Promise<Account[]> {
+    return (await this.store.accounts.holdersOf(key)).filter((a) => a.status === 'active');
   }
 
   /**
