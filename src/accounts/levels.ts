@@ -6,7 +6,19 @@ import { DuplicateKeyError, type Account, type IdentityData, type PersonName, ty
 import { heldNumbers, numberKey, withoutNumber, type NumberKind } from './identity-numbers.ts';
 import type { AccountEvent, Accounts } from './accounts.ts';
 import { REGISTRY_ITEMS, type RegistryVerifier } from './registry.ts';
-import { derivedLevel, identityFingerprint, newVerification, readyForRegistry, uncoveredItems, withDerivedLevel } from './verification.ts';
+import { CORE_ITEMS, derivedLevel, identityFingerprint, newVerification, readyForRegistry, uncoveredItems, verifiedItems, withDerivedLevel } from './verification.ts';
+
+/** How recent a sign-in must be to change identity data (the cabinet's and the in-flow upgrade page's rule). */
+export const RECENT_SIGN_IN_SECONDS = 300;
+
+const RANK: Record<Account['level'], number> = { simplified: 0, standard: 1, confirmed: 2 };
+
+/** What saving the identity form would do to the level: from, to, and the verified items it would undo. */
+export interface LevelDrop {
+  from: Account['level'];
+  to: Account['level'];
+  items: VerifiedItem[];
+}
 
 export class LevelError extends Error {
   constructor(readonly code: 'incomplete' | 'not_standard' | 'pending' | 'already') {
@@ -143,6 +155,16 @@ export class Levels {
     // Data changed back to what was verified makes its numbers verified again: they are the owner's.
     await this.releaseToOwner(after, input.ip);
     return after;
+  }
+
+  /** The drop of level saving `input` would cause (undefined when the level stays or rises). */
+  static levelDrop(current: Account, input: { snils?: string; identity: IdentityData; name?: PersonName }): LevelDrop | undefined {
+    const next = withDerivedLevel(Levels.withInput(current, input));
+    const from = derivedLevel(current);
+    if (RANK[next.level] >= RANK[from]) return undefined;
+    const before = verifiedItems(current);
+    const after = verifiedItems(next);
+    return { from, to: next.level, items: CORE_ITEMS.filter((i) => before.has(i) && !after.has(i)) };
   }
 
   /** The account as the identity form would leave it (before the level is derived again). */

@@ -245,8 +245,8 @@ describe('levels: personal data in the cabinet and the registry check', function
   });
 
   describe('SNILS and passport belong to one account', () => {
-    it('a SNILS held by another account → 409 with a message, nothing stored', async () => {
-      await createAccount(h, { phone: '+79120000001', snils: '11223344595' });
+    it('a SNILS verified on another account → 409 with a message, nothing stored (one only typed in elsewhere blocks nobody: levels.squatting)', async () => {
+      await createAccount(h, { phone: '+79120000001', snils: '11223344595', snilsVerified: true });
       const res = await postIdentityForm(browser, page, IDENTITY_FORM);
       expect(res.status).to.equal(409);
       expect(errorsOn(res.html)).to.include(RU.identity.taken.snils);

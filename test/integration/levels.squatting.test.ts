@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { Browser, csrfOf } from '../support/browser.ts';
 import { signAndSend } from '../support/esign-browser.ts';
 import { startFederation, startPki, throughBank, type FederationSetup, type TestPki } from '../support/federation.ts';
-import { authorizePath, GOOD_PASSWORD, openCabinet, passConsent, pkce, redeem } from '../support/flows.ts';
+import { authorizePath, openCabinet, passConsent, pkce, redeem } from '../support/flows.ts';
 import { IDENTITY_FORM, postIdentityForm } from '../support/identity.ts';
 import { addOperator, api } from './admin-fixtures.ts';
 import { auditOfType, createAccount, resetStore } from './fixtures.ts';
