@@ -217,8 +217,9 @@ describe('levels: personal data in the cabinet and the registry check', function
         h.gateway.sent.length = 0;
         const fresh = await browser.get('/account/identity');
         expect(fresh.html).to.match(/data-level="standard"/);
-        const saved = await postIdentityForm(browser, fresh, { ...IDENTITY_FORM, ...changes });
-        expect(saved.url).to.equal('/account/identity?notice=saved');
+        // Said before saving (levels.identity-change), saved once the citizen accepts the drop.
+        const saved = await postIdentityForm(browser, fresh, { ...IDENTITY_FORM, ...changes, accept_level_drop: 'simplified' });
+        expect(saved.url).to.equal('/account/identity?notice=saved_dropped_simplified');
         expect(saved.html).to.match(/id="account-level" data-level="simplified">упрощённая</);
         const a = await account();
         expect(a.level).to.equal('simplified');
