@@ -94,6 +94,28 @@ describe('levels: a SNILS typed into another account does not block its owner', 
     expect((await f.h.services.accounts.findActive(victim.id))!.level).to.equal('confirmed');
   });
 
+  it('operator: sees the accounts holding one SNILS unverified and takes it from the squatter\'s (audited, owner told)', async () => {
+    const squatter = await squat(IVAN_SNILS);
+    await createAccount(f.h, { phone: '+79120000074', snils: IVAN_SNILS, name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' } });
+    const desk = await addOperator(f.h, 'desk-conflict', ['service_centre']);
+    const browser = new Browser(f.h);
+    const login = await browser.get('/operator');
+    const search = await browser.submit(login, '/operator/login', { login: desk.login, password: desk.password });
+    const found = await browser.submit(search, '/operator/search', { snils: IVAN_SNILS, passport: '' });
+    expect(found.html).to.include('id="conflict-matches"');
+    expect(found.html).to.include('Захватов Пётр').and.include('Петров Иван Сергеевич');
+
+    const card = await browser.get(`/operator/accounts/${squatter.id}`);
+    expect(card.html).to.include('id="conflict-snils"');
+    const resolved = await browser.submit(card, '/numbers/snils/remove', {});
+    expect(resolved.url).to.equal(`/operator/accounts/${squatter.id}?notice=number_removed`);
+    expect((await f.h.services.accounts.findActive(squatter.id))!.snils).to.equal(undefined);
+    const event = auditOfType(f.h, 'identity.number_removed').find((e) => e.accountId === squatter.id)!;
+    expect(event.details).to.deep.include({ kind: 'snils', reason: 'operator_decision' });
+    expect((event as { actor?: string }).actor).to.match(/desk-conflict/);
+    expect(f.h.gateway.sent.some((m) => m.to === SQUATTER_PHONE && /СНИЛС.*удалён/.test(m.text))).to.equal(true);
+  });
+
   it('a number verified on another account is still refused in the cabinet (the verified holder is its owner)', async () => {
     const owner = await createAccount(f.h, { phone: '+79120000072', name: { family: 'Иванова', given: 'Мария', middle: 'Петровна' } });
     const browser0 = new Browser(f.h);
