@@ -63,7 +63,12 @@ export class MongoAccounts implements AccountRepository {
     // one by one, so a duplicate names the key that clashed
     for (const key of keys) {
       if (key.shared) {
-        await this.sharedKeys.updateOne({ kind: key.kind, value: key.value, accountId }, { $setOnInsert: { kind: key.kind, value: key.value, accountId } }, { upsert: true, session });
+        try {
+          await this.sharedKeys.insertOne({ kind: key.kind, value: key.value, accountId }, { session });
+        } catch (err) {
+          // the same shared key twice for one account: once is enough
+          if (!isDuplicateKey(err)) throw err;
+        }
         continue;
       }
       try {

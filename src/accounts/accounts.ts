@@ -4,7 +4,7 @@
  * in the same transaction.
  */
 import { randomUUID } from 'node:crypto';
-import { VersionConflictError, type Account, type AccountKey, type AuditEvent, type PersonName, type Store } from '../store.ts';
+import { DuplicateKeyError, VersionConflictError, type Account, type AccountKey, type AuditEvent, type PersonName, type Store } from '../store.ts';
 import { auditEvent, type AuditInput } from '../security/audit.ts';
 import type { Contact } from './contacts.ts';
 import { passportKey } from './passport.ts';
@@ -99,7 +99,21 @@ export class Accounts {
 
   async findByKey(key: AccountKey): Promise<Account | undefined> {
     const account = await this.store.accounts.findByKey(key);
+    if (account && (await this.healedIdentityKey(account, key))) return undefined;
     return account?.status === 'active' ? account : undefined;
+  }
+
+  /**
+   * Data stored before identity numbers were unique only once verified may still hold an
+   * unverified SNILS or passport as a unique key: it is rewritten as shared (it blocks nobody).
+   * True when that happened for `key`.
+   */
+  private async healedIdentityKey(account: Account, key: AccountKey): Promise<boolean> {
+    if ((key.kind !== 'snils' && key.kind !== 'passport') || account.status !== 'active') return false;
+    const current = accountKeys(account).find((k) => k.kind === key.kind && k.value === key.value);
+    if (current && !current.shared) return false;
+    await this.modify(account.id, (a) => a).catch(() => undefined);
+    return true;
   }
 
   /** Every active account holding this identity number, verified (unique) or only typed in (shared). */
@@ -132,6 +146,8 @@ export class Accounts {
         written.forEach(this.published);
         return stored;
       } catch (err) {
+        // An identity number held unique by an account that never verified it (older data): heal it and try again.
+        if (err instanceof DuplicateKeyError && err.key && attempt < 2 && (await this.findByKey(err.key)) === undefined) continue;
         if (options.expect || attempt >= 2 || !(err instanceof VersionConflictError)) throw err;
       }
     }

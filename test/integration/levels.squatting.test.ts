@@ -116,6 +116,20 @@ describe('levels: a SNILS typed into another account does not block its owner', 
     expect(f.h.gateway.sent.some((m) => m.to === SQUATTER_PHONE && /СНИЛС.*удалён/.test(m.text))).to.equal(true);
   });
 
+  it('data stored before this rule (a typed SNILS kept as a unique key) does not block the owner either', async () => {
+    const squatter = await squat(IVAN_SNILS);
+    const stored = (await f.h.services.store.accounts.findById(squatter.id))!;
+    const legacyKeys = (await f.h.services.store.accounts.keysOf(squatter.id)).map(({ kind, value }) => ({ kind, value }));
+    await f.h.services.store.accounts.update(stored, stored.version, legacyKeys);
+    expect((await f.h.services.store.accounts.findByKey({ kind: 'snils', value: IVAN_SNILS }))?.id, 'the old unique key').to.equal(squatter.id);
+
+    const owner = await createAccount(f.h, { phone: '+79120000075', name: { family: 'Иванова', given: 'Мария', middle: 'Петровна' } });
+    await f.h.services.levels.saveIdentity(owner.id, { snils: IVAN_SNILS, identity: { birthDate: '1985-03-05', gender: 'female', birthPlace: 'гор. Москва', passport: { series: '4506', number: '123456', issueDate: '2005-03-20', issuer: 'ОВД района Хамовники', departmentCode: '772-001' } } });
+    expect((await f.h.services.levels.requestStandard(owner.id)).level).to.equal('standard');
+    expect((await f.h.services.accounts.findByKey({ kind: 'snils', value: IVAN_SNILS }))?.id).to.equal(owner.id);
+    expect((await f.h.services.accounts.findActive(squatter.id))!.snils).to.equal(undefined);
+  });
+
   it('a number verified on another account is still refused in the cabinet (the verified holder is its owner)', async () => {
     const owner = await createAccount(f.h, { phone: '+79120000072', name: { family: 'Иванова', given: 'Мария', middle: 'Петровна' } });
     const browser0 = new Browser(f.h);
