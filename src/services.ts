@@ -34,7 +34,7 @@ import { AuditTrail } from './security/audit.ts';
 import { Csrf } from './security/csrf.ts';
 import { Limits } from './security/limits.ts';
 import { SecretBox } from './security/secret-box.ts';
-import type { Store } from './store.ts';
+import type { Account, Store } from './store.ts';
 import { Views } from './web/views.ts';
 
 export interface Services {
@@ -115,11 +115,16 @@ export async function buildServices(config: Config, store: Store, logger: Logger
   const codes = new OneTimeCodes(store.challenges, notifier, limits, box);
   // A change of level is told to the citizen on their confirmed contact (in Russian: it happens
   // outside any request, e.g. when the registry answers).
-  const levels = new Levels(accounts, new DevelopmentRegistry(config.registry.delaySeconds), async (account, from) => {
+  const tell = async (account: Account, key: string) => {
     const to = account.phone && account.phoneVerified ? { kind: 'phone' as const, value: account.phone } : account.email && account.emailVerified ? { kind: 'email' as const, value: account.email } : undefined;
-    const key = account.level !== from ? `messages.level.${account.level}` : 'messages.level.rejected';
     if (to) await notifier.send(to, { subject: views.messages.t('ru', 'messages.level.subject'), text: views.messages.t('ru', key) }).catch(() => undefined);
-  });
+  };
+  const levels = new Levels(
+    accounts,
+    new DevelopmentRegistry(config.registry.delaySeconds),
+    (account, from) => tell(account, account.level !== from ? `messages.level.${account.level}` : 'messages.level.rejected'),
+    (account, kind) => tell(account, `messages.level.number_removed.${kind}`),
+  );
   const issuerUrl = new URL(config.issuer);
   const provider = createProvider({ config, store, accounts, clients, firstPartyClients: [CABINET_CLIENT_ID], jwks, cookieKeys, pages: providerPages(views), logger });
   return {

@@ -152,11 +152,14 @@ export interface Account {
 /**
  * A key that finds an account: a normalized login identifier (`phone`, `email`, `snils`),
  * a federated subject (`fed:<issuer>`), or a WebAuthn credential id (`webauthn`).
- * Unique across all accounts.
+ * Unique across all accounts — unless `shared`: an identity number (SNILS, passport) typed in but
+ * not verified may be held by several accounts at once (it never blocks its real owner), is not
+ * found by `findByKey`, and is found with every other holder by `holdersOf`.
  */
 export interface AccountKey {
   kind: string;
   value: string;
+  shared?: boolean;
 }
 
 export interface AuditEvent {
@@ -213,7 +216,11 @@ export interface AccountRepository {
   /** Creates the account, its keys and the events in one transaction. */
   create(account: Account, keys: AccountKey[], events?: AuditEvent[]): Promise<void>;
   findById(id: string): Promise<Account | undefined>;
+  /** The account holding this unique key (shared keys are never found here). */
   findByKey(key: AccountKey): Promise<Account | undefined>;
+  /** Every account holding the kind + value, unique or shared (at most a few). */
+  holdersOf(key: Pick<AccountKey, 'kind' | 'value'>): Promise<Account[]>;
+  /** Unique keys first (kind, value order), then the shared ones with `shared: true`. */
   keysOf(id: string): Promise<AccountKey[]>;
   /**
    * Stores `account` when the stored version equals `expectedVersion`; the stored version

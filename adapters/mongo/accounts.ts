@@ -45,6 +45,7 @@ export class MongoAuditLog implements AuditLog {
 export class MongoAccounts implements AccountRepository {
   private readonly accounts: mongo.Collection<AccountDoc>;
   private readonly keys: mongo.Collection<AccountKeyDoc>;
+  private readonly sharedKeys: mongo.Collection<AccountKeyDoc>;
 
   constructor(
     private readonly connection: Connection,
@@ -53,6 +54,7 @@ export class MongoAccounts implements AccountRepository {
   ) {
     this.accounts = c.accounts;
     this.keys = c.accountKeys;
+    this.sharedKeys = c.sharedKeys;
   }
 
   /** Runs `fn` in a transaction; the driver retries it on transient errors (write conflicts). */
@@ -63,6 +65,15 @@ export class MongoAccounts implements AccountRepository {
   private async insertKeys(accountId: string, keys: AccountKey[], session: mongo.ClientSession): Promise<void> {
     // one by one, so a duplicate names the key that clashed
     for (const key of keys) {
+      if (key.shared) {
+        try {
+          await this.sharedKeys.insertOne({ kind: key.kind, value: key.value, accountId }, { session });
+        } catch (err) {
+          // the same shared key twice for one account: once is enough
+          if (!isDuplicateKey(err)) throw err;
+        }
+        continue;
+      }
       try {
         await this.keys.insertOne({ kind: key.kind, value: key.value, accountId }, { session });
       } catch (err) {
@@ -96,12 +107,21 @@ export class MongoAccounts implements AccountRepository {
     return row ? this.findById(row.accountId) : undefined;
   }
 
+  async holdersOf(key: Pick<AccountKey, 'kind' | 'value'>): Promise<Account[]> {
+    if (!isKey(key.kind) || !isKey(key.value)) return [];
+    const filter = { kind: key.kind, value: key.value };
+    const projection = { projection: { _id: 0, accountId: 1 } };
+    const ids = [...new Set([...(await this.keys.find(filter, projection).toArray()), ...(await this.sharedKeys.find(filter, projection).toArray())].map((r) => r.accountId))].sort();
+    const found = await Promise.all(ids.map((id) => this.findById(id)));
+    return found.filter((a): a is Account => Boolean(a));
+  }
+
   async keysOf(id: string): Promise<AccountKey[]> {
     if (!isKey(id)) return [];
-    return this.keys
-      .find({ accountId: id }, { projection: { _id: 0, kind: 1, value: 1 } })
-      .sort({ kind: 1, value: 1 })
-      .toArray();
+    const projection = { projection: { _id: 0, kind: 1, value: 1 } };
+    const unique = await this.keys.find({ accountId: id }, projection).sort({ kind: 1, value: 1 }).toArray();
+    const shared = await this.sharedKeys.find({ accountId: id }, projection).sort({ kind: 1, value: 1 }).toArray();
+    return [...unique, ...shared.map((k) => ({ ...k, shared: true }))];
   }
 
   async update(account: Account, expectedVersion: number, keys?: AccountKey[], events: AuditEvent[] = []): Promise<Account> {
@@ -111,6 +131,7 @@ export class MongoAccounts implements AccountRepository {
       if (res.matchedCount !== 1) throw new VersionConflictError(account.id);
       if (keys) {
         await this.keys.deleteMany({ accountId: account.id }, { session });
+        await this.sharedKeys.deleteMany({ accountId: account.id }, { session });
         await this.insertKeys(account.id, keys, session);
       }
       await this.audit.appendAll(events, session);
@@ -128,6 +149,7 @@ export class MongoAccounts implements AccountRepository {
     if (!isKey(id)) return;
     await this.transaction(async (session) => {
       await this.keys.deleteMany({ accountId: id }, { session });
+      await this.sharedKeys.deleteMany({ accountId: id }, { session });
       await this.accounts.deleteOne({ _id: id }, { session });
     });
   }

@@ -10,6 +10,7 @@ export const COLLECTIONS = {
   oidc: 'oidc',
   accounts: 'accounts',
   accountKeys: 'account_keys',
+  sharedKeys: 'account_shared_keys',
   challenges: 'challenges',
   audit: 'audit',
   settings: 'settings',
@@ -58,6 +59,8 @@ export interface Collections {
   oidc: mongo.Collection<OidcDoc>;
   accounts: mongo.Collection<AccountDoc>;
   accountKeys: mongo.Collection<AccountKeyDoc>;
+  /** identity numbers typed in but not verified: several accounts may hold one */
+  sharedKeys: mongo.Collection<AccountKeyDoc>;
   challenges: mongo.Collection<ChallengeDoc>;
   audit: mongo.Collection<AuditDoc>;
   settings: mongo.Collection<SettingDoc>;
@@ -69,6 +72,7 @@ export function collections(db: mongo.Db): Collections {
     oidc: db.collection<OidcDoc>(COLLECTIONS.oidc),
     accounts: db.collection<AccountDoc>(COLLECTIONS.accounts),
     accountKeys: db.collection<AccountKeyDoc>(COLLECTIONS.accountKeys),
+    sharedKeys: db.collection<AccountKeyDoc>(COLLECTIONS.sharedKeys),
     challenges: db.collection<ChallengeDoc>(COLLECTIONS.challenges),
     audit: db.collection<AuditDoc>(COLLECTIONS.audit),
     settings: db.collection<SettingDoc>(COLLECTIONS.settings),
@@ -96,6 +100,8 @@ export async function ensureIndexes(db: mongo.Db, options: { auditRetentionDays:
     () => db.createCollection(COLLECTIONS.accounts).catch(ignoreExists),
     () => c.accountKeys.createIndex({ kind: 1, value: 1 }, { unique: true }),
     () => c.accountKeys.createIndex({ accountId: 1 }),
+    () => c.sharedKeys.createIndex({ kind: 1, value: 1, accountId: 1 }, { unique: true }),
+    () => c.sharedKeys.createIndex({ accountId: 1 }),
     () => c.challenges.createIndex({ expiresAtDate: 1 }, { expireAfterSeconds: 0 }),
     () => c.challenges.createIndex({ expiresAt: 1 }),
     () => c.audit.createIndex({ id: 1 }, { unique: true }),

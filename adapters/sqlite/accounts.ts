@@ -42,14 +42,27 @@ export class SqliteAccounts implements AccountRepository {
       byKey: db.prepare(
         'SELECT a.doc FROM account_keys k JOIN accounts a ON a.id = k.account_id WHERE k.kind = ? AND k.value = ?',
       ),
+      holders: db.prepare(
+        `SELECT a.doc FROM accounts a WHERE a.id IN (
+           SELECT account_id FROM account_keys WHERE kind = ? AND value = ?
+           UNION SELECT account_id FROM account_shared_keys WHERE kind = ? AND value = ?)
+         ORDER BY a.id`,
+      ),
       keys: db.prepare('SELECT kind, value FROM account_keys WHERE account_id = ? ORDER BY kind, value'),
+      sharedKeys: db.prepare('SELECT kind, value FROM account_shared_keys WHERE account_id = ? ORDER BY kind, value'),
       insertKey: db.prepare('INSERT INTO account_keys (kind, value, account_id) VALUES (?, ?, ?)'),
+      insertSharedKey: db.prepare('INSERT OR IGNORE INTO account_shared_keys (kind, value, account_id) VALUES (?, ?, ?)'),
       deleteKeys: db.prepare('DELETE FROM account_keys WHERE account_id = ?'),
+      deleteSharedKeys: db.prepare('DELETE FROM account_shared_keys WHERE account_id = ?'),
       update: db.prepare('UPDATE accounts SET version = ?, status = ?, doc = ? WHERE id = ? AND version = ?'),
       erase: db.prepare('DELETE FROM accounts WHERE id = ?'),
     };
     const insertKeys = (id: string, keys: AccountKey[]) => {
       for (const key of keys) {
+        if (key.shared) {
+          this.s.insertSharedKey.run(key.kind, key.value, id);
+          continue;
+        }
         try {
           this.s.insertKey.run(key.kind, key.value, id);
         } catch (err) {
@@ -74,6 +87,7 @@ export class SqliteAccounts implements AccountRepository {
         if (res.changes !== 1) throw new VersionConflictError(account.id);
         if (keys) {
           this.s.deleteKeys.run(account.id);
+          this.s.deleteSharedKeys.run(account.id);
           insertKeys(account.id, keys);
         }
         for (const e of events) audit.appendSync(e);
@@ -94,8 +108,13 @@ export class SqliteAccounts implements AccountRepository {
     return row ? (JSON.parse(row.doc) as Account) : undefined;
   }
 
+  async holdersOf(key: Pick<AccountKey, 'kind' | 'value'>): Promise<Account[]> {
+    return (this.s.holders.all(key.kind, key.value, key.kind, key.value) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Account);
+  }
+
   async keysOf(id: string): Promise<AccountKey[]> {
-    return this.s.keys.all(id) as AccountKey[];
+    const shared = (this.s.sharedKeys.all(id) as AccountKey[]).map((k) => ({ ...k, shared: true }));
+    return [...(this.s.keys.all(id) as AccountKey[]), ...shared];
   }
 
   async update(account: Account, expectedVersion: number, keys?: AccountKey[], events: AuditEvent[] = []): Promise<Account> {
@@ -113,6 +132,7 @@ export class SqliteAccounts implements AccountRepository {
   async erase(id: string): Promise<void> {
     await this.writes.run(() => {
       this.s.deleteKeys.run(id);
+      this.s.deleteSharedKeys.run(id);
       this.s.erase.run(id);
     });
   }

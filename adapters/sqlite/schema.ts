@@ -33,6 +33,15 @@ CREATE TABLE IF NOT EXISTS account_keys (
 );
 CREATE INDEX IF NOT EXISTS account_keys_account ON account_keys (account_id);
 
+-- Identity numbers typed in but not verified: several accounts may hold the same one.
+CREATE TABLE IF NOT EXISTS account_shared_keys (
+  kind TEXT NOT NULL,
+  value TEXT NOT NULL,
+  account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+  PRIMARY KEY (kind, value, account_id)
+);
+CREATE INDEX IF NOT EXISTS account_shared_keys_account ON account_shared_keys (account_id);
+
 CREATE TABLE IF NOT EXISTS challenges (
   id TEXT PRIMARY KEY,
   expires_at TEXT NOT NULL,

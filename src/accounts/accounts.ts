@@ -4,20 +4,27 @@
  * in the same transaction.
  */
 import { randomUUID } from 'node:crypto';
-import { VersionConflictError, type Account, type AccountKey, type AuditEvent, type PersonName, type Store } from '../store.ts';
+import { DuplicateKeyError, VersionConflictError, type Account, type AccountKey, type AuditEvent, type PersonName, type Store } from '../store.ts';
 import { auditEvent, type AuditInput } from '../security/audit.ts';
 import type { Contact } from './contacts.ts';
+import { passportKey } from './passport.ts';
+import { verifiedItems } from './verification.ts';
 
-/** The keys an account can be found by: its confirmed contacts and its SNILS. */
+/**
+ * The keys an account can be found by: its confirmed contacts, passkeys, banks, and its SNILS and
+ * passport — unique only once verified; a number only typed in is a shared key that never blocks
+ * its real owner (DESIGN §2).
+ */
 export function accountKeys(account: Account): AccountKey[] {
   const keys: AccountKey[] = [];
+  const verified = account.snils || account.identity?.passport ? verifiedItems(account) : new Map();
   if (account.phone && account.phoneVerified) keys.push({ kind: 'phone', value: account.phone });
   if (account.email && account.emailVerified) keys.push({ kind: 'email', value: account.email });
-  if (account.snils) keys.push({ kind: 'snils', value: account.snils });
+  if (account.snils) keys.push({ kind: 'snils', value: account.snils, ...(verified.has('snils') ? {} : { shared: true }) });
   for (const passkey of account.passkeys ?? []) keys.push({ kind: 'webauthn', value: passkey.id });
   for (const link of account.federations ?? []) keys.push({ kind: `fed:${link.provider}`, value: link.subject });
   const passport = account.identity?.passport;
-  if (passport) keys.push({ kind: 'passport', value: `${passport.series}${passport.number}` });
+  if (passport) keys.push({ kind: 'passport', value: passportKey(passport.series, passport.number), ...(verified.has('id_doc') ? {} : { shared: true }) });
   return keys;
 }
 
@@ -92,7 +99,26 @@ export class Accounts {
 
   async findByKey(key: AccountKey): Promise<Account | undefined> {
     const account = await this.store.accounts.findByKey(key);
+    if (account && (await this.healedIdentityKey(account, key))) return undefined;
     return account?.status === 'active' ? account : undefined;
+  }
+
+  /**
+   * Data stored before identity numbers were unique only once verified may still hold an
+   * unverified SNILS or passport as a unique key: it is rewritten as shared (it blocks nobody).
+   * True when that happened for `key`.
+   */
+  private async healedIdentityKey(account: Account, key: AccountKey): Promise<boolean> {
+    if ((key.kind !== 'snils' && key.kind !== 'passport') || account.status !== 'active') return false;
+    const current = accountKeys(account).find((k) => k.kind === key.kind && k.value === key.value);
+    if (current && !current.shared) return false;
+    await this.modify(account.id, (a) => a).catch(() => undefined);
+    return true;
+  }
+
+  /** Every active account holding this identity number, verified (unique) or only typed in (shared). */
+  async holdersOf(key: Pick<AccountKey, 'kind' | 'value'>): Promise<Account[]> {
+    return (await this.store.accounts.holdersOf(key)).filter((a) => a.status === 'active');
   }
 
   /**
@@ -120,6 +146,8 @@ export class Accounts {
         written.forEach(this.published);
         return stored;
       } catch (err) {
+        // An identity number held unique by an account that never verified it (older data): heal it and try again.
+        if (err instanceof DuplicateKeyError && err.key && attempt < 2 && (await this.findByKey(err.key)) === undefined) continue;
         if (options.expect || attempt >= 2 || !(err instanceof VersionConflictError)) throw err;
       }
     }

@@ -4,6 +4,7 @@
  */
 import type { Account, Passport, PersonName, VerifiedItem } from '../store.ts';
 import type { Accounts } from './accounts.ts';
+import { heldNumbers } from './identity-numbers.ts';
 import { passportKey } from './passport.ts';
 
 /** What an external source says about a person; anything it did not say (or said badly) is absent. */
@@ -31,20 +32,38 @@ export function sameName(a: PersonName, b: PersonName): boolean {
 }
 
 /**
- * The account this profile belongs to: the one with the same SNILS, or the one with the same
- * passport whose name and birth date also match.
+ * The account this profile belongs to: the one with the same verified SNILS, or the same verified
+ * passport whose name and birth date also match. Failing that, the one account that only typed in
+ * that SNILS (or passport, with the name and birth date) — a candidate whose holder must still
+ * prove it is theirs, and which the person may decline (it may be a squatter's).
  */
 export async function findByProfile(accounts: Accounts, profile: ExternalProfile): Promise<Account | undefined> {
+  const key = profile.passportKey ?? (profile.passport ? passportKey(profile.passport.series, profile.passport.number) : undefined);
+  const samePerson = (a: Account) => Boolean(profile.name && sameName(a.name, profile.name) && a.identity?.birthDate === profile.birthDate);
   if (profile.snils) {
     const bySnils = await accounts.findByKey({ kind: 'snils', value: profile.snils });
     if (bySnils) return bySnils;
   }
-  const key = profile.passportKey ?? (profile.passport ? passportKey(profile.passport.series, profile.passport.number) : undefined);
   if (key && profile.name && profile.birthDate) {
     const byPassport = await accounts.findByKey({ kind: 'passport', value: key });
-    if (byPassport && sameName(byPassport.name, profile.name) && byPassport.identity?.birthDate === profile.birthDate) return byPassport;
+    if (byPassport && samePerson(byPassport)) return byPassport;
+  }
+  if (profile.snils) {
+    const typed = await accounts.holdersOf({ kind: 'snils', value: profile.snils });
+    if (typed.length === 1) return typed[0];
+  }
+  if (key && profile.name && profile.birthDate) {
+    const typed = (await accounts.holdersOf({ kind: 'passport', value: key })).filter(samePerson);
+    if (typed.length === 1) return typed[0];
   }
   return undefined;
+}
+
+/** True when the account matched the profile only by numbers it typed in (nothing verified proves it is the person's). */
+export function matchedOnlyByTypedNumbers(account: Account, profile: ExternalProfile): boolean {
+  const numbers = heldNumbers(account);
+  const key = profile.passportKey ?? (profile.passport ? passportKey(profile.passport.series, profile.passport.number) : undefined);
+  return !numbers.some((n) => n.verified && ((n.kind === 'snils' && n.value === profile.snils) || (n.kind === 'passport' && n.value === key)));
 }
 
 /**

@@ -2,10 +2,23 @@
  * Raising and dropping the account level (DESIGN §2). Every change of level is a verification
  * event kept on the account and an audit event, written in one transaction; the citizen is told.
  */
-import type { Account, IdentityData, PersonName, VerificationEvent, VerifiedItem } from '../store.ts';
-import type { AccountEvent, AccountEvents, Accounts } from './accounts.ts';
+import { DuplicateKeyError, type Account, type IdentityData, type PersonName, type VerificationEvent, type VerifiedItem } from '../store.ts';
+import { heldNumbers, numberKey, withoutNumber, type NumberKind } from './identity-numbers.ts';
+import type { AccountEvent, Accounts } from './accounts.ts';
 import { REGISTRY_ITEMS, type RegistryVerifier } from './registry.ts';
-import { derivedLevel, identityFingerprint, newVerification, readyForRegistry, withDerivedLevel } from './verification.ts';
+import { CORE_ITEMS, derivedLevel, identityFingerprint, newVerification, readyForRegistry, uncoveredItems, verifiedItems, withDerivedLevel } from './verification.ts';
+
+/** How recent a sign-in must be to change identity data (the cabinet's and the in-flow upgrade page's rule). */
+export const RECENT_SIGN_IN_SECONDS = 300;
+
+const RANK: Record<Account['level'], number> = { simplified: 0, standard: 1, confirmed: 2 };
+
+/** What saving the identity form would do to the level: from, to, and the verified items it would undo. */
+export interface LevelDrop {
+  from: Account['level'];
+  to: Account['level'];
+  items: VerifiedItem[];
+}
 
 export class LevelError extends Error {
   constructor(readonly code: 'incomplete' | 'not_standard' | 'pending' | 'already') {
@@ -32,10 +45,89 @@ export class Levels {
     private readonly registry: RegistryVerifier,
     /** Tells the citizen about a change of level (message texts are the caller's). */
     private readonly onLevelChange: (account: Account, from: Account['level']) => Promise<void> = async () => undefined,
+    /** Tells a citizen that an identity number they had only typed in went to its verified owner. */
+    private readonly onNumberRemoved: (account: Account, kind: NumberKind) => Promise<void> = async () => undefined,
   ) {}
 
+  /**
+   * Refuses (DuplicateKeyError) a number another account holds verified: that account's holder is
+   * its proven owner. A number others only typed in does not stand in the way.
+   */
+  private async checkNumbersFree(accountId: string, candidate: Account): Promise<void> {
+    for (const n of heldNumbers(candidate)) {
+      const owner = await this.accounts.findByKey(numberKey(n));
+      if (owner && owner.id !== accountId) throw new DuplicateKeyError(numberKey(n));
+    }
+  }
+
+  /**
+   * The account's verified identity numbers are its own: each is taken from every other account
+   * that only typed it in (that account drops to the level its remaining data supports, its owner
+   * is told), audited on both accounts. Returns the accounts the numbers were taken from.
+   */
+  async releaseToOwner(owner: Account, ip?: string): Promise<string[]> {
+    const released: string[] = [];
+    for (const n of heldNumbers(owner).filter((h) => h.verified)) {
+      for (const holder of await this.accounts.holdersOf(numberKey(n))) {
+        if (holder.id === owner.id) continue;
+        let before: Account | undefined;
+        const after = await this.accounts.modify(
+          holder.id,
+          (current) => {
+            before = current;
+            // Only a number this account holds unverified (a verified one would be a store conflict, not squatting).
+            const held = heldNumbers(current).find((h) => h.kind === n.kind && h.value === n.value);
+            if (!held || held.verified) return current;
+            const next = withoutNumber(current, n.kind);
+            if (next.registryCheck && next.registryCheck.fingerprint !== identityFingerprint(next)) delete next.registryCheck;
+            return withDerivedLevel(next);
+          },
+          (b, a) =>
+            heldNumbers(b).length === heldNumbers(a).length
+              ? []
+              : [
+                  { type: 'identity.number_removed', actor: 'system', ip, outcome: 'success', details: { kind: n.kind, reason: 'verified_by_owner', owner: owner.id } },
+                  ...(b.level === a.level ? [] : [{ type: 'level.changed', actor: 'system', ip, outcome: 'success' as const, details: { reason: 'number_removed', from: b.level, to: a.level } }]),
+                ],
+        );
+        if (!before || heldNumbers(before).length === heldNumbers(after).length) continue;
+        released.push(holder.id);
+        await this.accounts.modify(owner.id, (a) => a, { type: 'identity.number_claimed', actor: 'system', ip, outcome: 'success', details: { kind: n.kind, from: holder.id } });
+        await this.onNumberRemoved(after, n.kind);
+        if (before.level !== after.level) await this.onLevelChange(after, before.level);
+      }
+    }
+    return released;
+  }
+
+  /**
+   * An operator's decision on a conflict: the number is taken from the account that only typed it
+   * in (the operator has seen its owner's documents). Audited with the operator as actor.
+   */
+  async removeNumber(accountId: string, kind: NumberKind, actor: string, ip?: string): Promise<Account> {
+    let before: Account | undefined;
+    const after = await this.accounts.modify(
+      accountId,
+      (current) => {
+        before = current;
+        const held = heldNumbers(current).find((h) => h.kind === kind);
+        if (!held || held.verified) throw new LevelError('already');
+        const next = withoutNumber(current, kind);
+        if (next.registryCheck && next.registryCheck.fingerprint !== identityFingerprint(next)) delete next.registryCheck;
+        return withDerivedLevel(next);
+      },
+      (b, a) => [
+        { type: 'identity.number_removed', actor, ip, outcome: 'success', details: { kind, reason: 'operator_decision' } },
+        ...(b.level === a.level ? [] : [{ type: 'level.changed', actor, ip, outcome: 'success' as const, details: { reason: 'number_removed', from: b.level, to: a.level } }]),
+      ],
+    );
+    await this.onNumberRemoved(after, kind);
+    if (before && before.level !== after.level) await this.onLevelChange(after, before.level);
+    return after;
+  }
+
   /** The audit events of a write: `main`, plus `level.changed` when the level moved. */
-  private events(main: AccountEvent, change: Omit<AccountEvent, 'type'>): AccountEvents {
+  private events(main: AccountEvent, change: Omit<AccountEvent, 'type'>): (before: Account, after: Account) => AccountEvent[] {
     return (before, after) => [main, ...(before.level === after.level ? [] : [{ ...change, type: 'level.changed', details: { ...change.details, from: before.level, to: after.level } }])];
   }
 
@@ -45,19 +137,39 @@ export class Levels {
    * whole form: an optional item left empty (INN, address) is removed.
    */
   async saveIdentity(accountId: string, input: { snils?: string; identity: IdentityData; name?: PersonName; ip?: string }): Promise<Account> {
+    const current = await this.accounts.findActive(accountId);
+    if (!current) throw new Error('account not found');
+    await this.checkNumbersFree(accountId, Levels.withInput(current, input));
     let before: Account | undefined;
     const after = await this.accounts.modify(
       accountId,
       (current) => {
         before = current;
-        const next: Account = { ...current, identity: { ...input.identity }, ...(input.snils ? { snils: input.snils } : {}), ...(input.name ? { name: input.name } : {}) };
+        const next = Levels.withInput(current, input);
         if (next.registryCheck && next.registryCheck.fingerprint !== identityFingerprint(next)) delete next.registryCheck;
         return withDerivedLevel(next);
       },
       this.events({ type: 'identity.updated', actor: 'self', ip: input.ip, outcome: 'success' }, { actor: 'system', ip: input.ip, outcome: 'success', details: { reason: 'data_changed' } }),
     );
     if (before && before.level !== after.level) await this.onLevelChange(after, before.level);
+    // Data changed back to what was verified makes its numbers verified again: they are the owner's.
+    await this.releaseToOwner(after, input.ip);
     return after;
+  }
+
+  /** The drop of level saving `input` would cause (undefined when the level stays or rises). */
+  static levelDrop(current: Account, input: { snils?: string; identity: IdentityData; name?: PersonName }): LevelDrop | undefined {
+    const next = withDerivedLevel(Levels.withInput(current, input));
+    const from = derivedLevel(current);
+    if (RANK[next.level] >= RANK[from]) return undefined;
+    const before = verifiedItems(current);
+    const after = verifiedItems(next);
+    return { from, to: next.level, items: CORE_ITEMS.filter((i) => before.has(i) && !after.has(i)) };
+  }
+
+  /** The account as the identity form would leave it (before the level is derived again). */
+  static withInput(current: Account, input: { snils?: string; identity: IdentityData; name?: PersonName }): Account {
+    return { ...current, identity: { ...input.identity }, ...(input.snils ? { snils: input.snils } : {}), ...(input.name ? { name: input.name } : {}) };
   }
 
   /** Sends the current data to the registry (upgrade to standard). */
@@ -139,12 +251,19 @@ export class Levels {
         const event = newVerification(base, { method: input.method, level, actor: input.actor, evidence: input.evidence, items });
         return withDerivedLevel({ ...base, verifications: [...(base.verifications ?? []), event] });
       },
-      this.events(
-        { type: 'level.verified', actor: input.actor, ip: input.ip, outcome: 'success', details: { method: input.method, level } },
-        { actor: input.actor, ip: input.ip, outcome: 'success', details: { method: input.method } },
-      ),
+      (b, a) => [
+        ...this.events(
+          { type: 'level.verified', actor: input.actor, ip: input.ip, outcome: 'success', details: { method: input.method, level } },
+          { actor: input.actor, ip: input.ip, outcome: 'success', details: { method: input.method } },
+        )(b, a),
+        // A confirming source that could not lift the level: which items it left uncovered.
+        ...(level === 'confirmed' && a.level !== 'confirmed'
+          ? [{ type: 'level.not_confirmed', actor: input.actor, ip: input.ip, outcome: 'failure' as const, details: { method: input.method, missing: uncoveredItems(a) } }]
+          : []),
+      ],
     );
     if (before && before.level !== after.level) await this.onLevelChange(after, before.level);
+    await this.releaseToOwner(after, input.ip);
     return after;
   }
 }

@@ -10,6 +10,7 @@ import { auditEvent } from '../security/audit.ts';
 import type { Accounts } from './accounts.ts';
 import { profileItems, withProfile, type ExternalProfile } from './external-identity.ts';
 import type { Levels } from './levels.ts';
+import { passportKey } from './passport.ts';
 import { identityFingerprint, itemDigest, newVerification, verifiedItems, withDerivedLevel } from './verification.ts';
 
 export type LinkProblem =
@@ -104,15 +105,16 @@ export class LinkedIdentities {
   async create(input: CreateInput): Promise<Account> {
     const { profile } = input;
     if (!profile.name) throw new LinkError('no_identity');
-    if (profile.snils && (await this.store.accounts.findByKey({ kind: 'snils', value: profile.snils }))) throw new LinkError('conflict');
+    // A SNILS another account holds verified is that account's; one only typed in elsewhere is not in the way.
+    if (profile.snils && (await this.accounts.findByKey({ kind: 'snils', value: profile.snils }))) throw new LinkError('conflict');
     const now = new Date().toISOString();
     let account: Account = withProfile(
       { id: randomUUID(), version: 1, status: 'active', level: 'simplified', name: profile.name, phoneVerified: false, emailVerified: false, createdAt: now, updatedAt: now },
       profile,
     );
-    // A passport another account holds stays out (the service centre sorts that out in person).
+    // A passport another account holds verified stays out (the service centre sorts that out in person).
     const passport = account.identity?.passport;
-    if (passport && (await this.store.accounts.findByKey({ kind: 'passport', value: `${passport.series}${passport.number}` }))) {
+    if (passport && (await this.accounts.findByKey({ kind: 'passport', value: passportKey(passport.series, passport.number) }))) {
       account = { ...account, identity: { ...account.identity, passport: undefined } };
     }
     if (profile.phone?.verified && !(await this.store.accounts.findByKey({ kind: 'phone', value: profile.phone.value }))) account = { ...account, phone: profile.phone.value, phoneVerified: true };
@@ -136,6 +138,8 @@ export class LinkedIdentities {
       if (err instanceof DuplicateKeyError) throw new LinkError(err.key?.kind.startsWith('fed:') ? 'linked_elsewhere' : 'conflict');
       throw err;
     }
+    // The numbers the source vouched for are this person's: taken from accounts that only typed them in.
+    await this.levels.releaseToOwner(account, input.ip);
     return account;
   }
 

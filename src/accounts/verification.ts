@@ -1,11 +1,38 @@
 /**
- * Levels as a consequence of verifications (DESIGN §2): each VerificationEvent holds while the
- * identity data it verified is unchanged (its fingerprint still matches), and the account level
- * is the highest level among the events that hold. Changing the name, SNILS, birth date or
- * passport therefore drops the level until the new data is verified again.
+ * Levels as a consequence of verifications (DESIGN §2). Each VerificationEvent records which items
+ * (name, birth date, SNILS, passport, INN, address, …) it vouches for and from which source. The
+ * level is derived from the items, not from the events:
+ *
+ * - an event **holds** while every core item it vouched for (name, birth date, SNILS, passport) is
+ *   unchanged; while it holds it covers each of its items whose value is still the one it saw;
+ * - `standard`: every core item is covered — by the registry check, or by a confirming source;
+ * - `confirmed`: standard, and a confirming source (service centre, post, bank, qualified
+ *   certificate) holds for the person — so every core item is vouched for either by a confirming
+ *   source that carried it or by the registry, and the items the confirming source carried match.
+ *
+ * A source can never vouch for more than its column of SOURCE_ITEMS (docs/claims.md has the table):
+ * a bank that returned no SNILS, or a certificate (which carries no passport), cannot lift the
+ * level over a SNILS or passport that was only typed in.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Account, AccountLevel, VerificationEvent, VerifiedItem } from '../store.ts';
+import type { Account, AccountLevel, VerificationEvent, VerificationMethod, VerifiedItem } from '../store.ts';
+
+/** The items a level is made of. */
+export const CORE_ITEMS: readonly VerifiedItem[] = ['name', 'birthdate', 'snils', 'id_doc'];
+
+/** The most each source can vouch for (a bank: only what it returned; the post: the data its letter was bound to). */
+export const SOURCE_ITEMS: Record<VerificationMethod, readonly VerifiedItem[]> = {
+  registry: ['name', 'birthdate', 'snils', 'id_doc'],
+  service_centre: ['name', 'birthdate', 'gender', 'birthplace', 'id_doc'],
+  post: ['name', 'birthdate', 'snils', 'id_doc', 'address'],
+  bank: ['name', 'birthdate', 'snils', 'inn', 'id_doc'],
+  esignature: ['name', 'snils', 'inn'],
+};
+
+/** Sources that confirm a person (the registry checks data; these bind it to the person). */
+export const CONFIRMING_METHODS: readonly VerificationMethod[] = ['service_centre', 'post', 'bank', 'esignature'];
+
+export const isConfirming = (event: Pick<VerificationEvent, 'method'>): boolean => CONFIRMING_METHODS.includes(event.method);
 
 /** The data a verification vouches for, in a stable form. */
 export function identityFingerprint(account: Pick<Account, 'name' | 'snils' | 'identity'>): string {
@@ -21,17 +48,34 @@ export function identityFingerprint(account: Pick<Account, 'name' | 'snils' | 'i
   return createHash('sha256').update(parts.join('\u0000').toLowerCase()).digest('base64url');
 }
 
+/** True while the item has the value the event saw (events from before item digests: the fingerprint). */
+function itemHolds(account: Account, event: VerificationEvent, item: VerifiedItem): boolean {
+  if (!event.itemDigests) return event.fingerprint === identityFingerprint(account);
+  return event.itemDigests[item] === itemDigest(account, item);
+}
+
+/** True while every core item the event vouched for is unchanged. */
+export function holds(account: Account, event: VerificationEvent): boolean {
+  const core = event.items.filter((item) => CORE_ITEMS.includes(item));
+  if (!event.itemDigests) return event.fingerprint === identityFingerprint(account);
+  return core.length > 0 && core.every((item) => itemHolds(account, event, item));
+}
+
 /** Verifications that still hold for the current data. */
 export function validVerifications(account: Account): VerificationEvent[] {
-  const fingerprint = identityFingerprint(account);
-  return (account.verifications ?? []).filter((v) => v.fingerprint === fingerprint);
+  return (account.verifications ?? []).filter((v) => holds(account, v));
+}
+
+/** Core items no holding verification vouches for: what keeps the account from standard. */
+export function uncoveredItems(account: Account): VerifiedItem[] {
+  const covered = verifiedItems(account);
+  return CORE_ITEMS.filter((item) => !covered.has(item));
 }
 
 export function derivedLevel(account: Account): AccountLevel {
-  const valid = validVerifications(account);
-  if (valid.some((v) => v.level === 'confirmed')) return 'confirmed';
-  if (valid.some((v) => v.level === 'standard')) return 'standard';
-  return 'simplified';
+  if (uncoveredItems(account).length) return 'simplified';
+  // A confirming source that holds and knows the person by name binds the checked data to them.
+  return validVerifications(account).some((v) => isConfirming(v) && v.items.includes('name') && itemHolds(account, v, 'name')) ? 'confirmed' : 'standard';
 }
 
 /** The account with its level brought in line with its verifications. */
@@ -56,17 +100,13 @@ export function itemDigest(account: Pick<Account, 'name' | 'snils' | 'identity'>
 }
 
 /**
- * Items verified by at least one verification that holds, with the newest such event each. An
- * item whose value changed after the event (one the fingerprint does not cover, e.g. an INN or
- * the address) is not verified by it any more.
+ * Items covered by at least one verification that holds, with the newest such event each. An item
+ * whose value changed after the event (e.g. an INN or the address edited later) is not covered by it.
  */
 export function verifiedItems(account: Account): Map<VerifiedItem, VerificationEvent> {
   const out = new Map<VerifiedItem, VerificationEvent>();
   for (const event of validVerifications(account)) {
-    for (const item of event.items) {
-      if (event.itemDigests && event.itemDigests[item] !== itemDigest(account, item)) continue;
-      out.set(item, event);
-    }
+    for (const item of event.items) if (itemHolds(account, event, item)) out.set(item, event);
   }
   return out;
 }
@@ -93,8 +133,8 @@ export function readyForRegistry(account: Account): boolean {
 
 export function newVerification(account: Account, input: Omit<VerificationEvent, 'id' | 'time' | 'fingerprint' | 'items'> & { items?: VerifiedItem[] }): VerificationEvent {
   const present = new Set(presentItems(account));
-  // Only what the account holds can be vouched for.
-  const items = (input.items ?? [...present]).filter((item) => present.has(item));
+  // Only what the account holds, and only what this source can vouch for at all.
+  const items = (input.items ?? [...present]).filter((item) => present.has(item) && SOURCE_ITEMS[input.method].includes(item));
   return {
     id: randomUUID(),
     time: new Date().toISOString(),

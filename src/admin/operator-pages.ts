@@ -17,7 +17,7 @@ import { hasRole, operatorActor, type OperatorRole } from './operators.ts';
 import { citizenCard, ServiceCentre } from './service-centre.ts';
 
 const LOGIN_BINDING = 'operator:login';
-const NOTICES: Record<string, string> = { signed_out: 'operator.notices.signed_out', confirmed: 'operator.notices.confirmed', sent: 'operator.notices.sent' };
+const NOTICES: Record<string, string> = { signed_out: 'operator.notices.signed_out', confirmed: 'operator.notices.confirmed', sent: 'operator.notices.sent', number_removed: 'operator.notices.number_removed' };
 
 function field(body: unknown, name: string): unknown {
   return body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
@@ -154,23 +154,47 @@ export function operatorPages(services: Services): Router {
     if (!session) return;
     const body = ctx.request.body;
     const typed = { snils: text(body, 'snils', 32), passport: text(body, 'passport', 32) };
-    let account: Account | undefined;
+    let holders: Account[];
     try {
-      account = await centre.search(citizenQuery(typed), session.operator, ctx.ip);
+      holders = await centre.holders(citizenQuery(typed), session.operator, ctx.ip);
     } catch (err) {
       if (!(err instanceof UserError) || err.status !== 400) throw err;
       return render(ctx, session, 'operator-search', { title: 'operator.search.title', ...typed, error: views.t(ctx, err.messageKey, err.params) }, 400);
     }
-    if (!account) return render(ctx, session, 'operator-search', { title: 'operator.search.title', ...typed, notFound: true });
+    if (!holders.length) return render(ctx, session, 'operator-search', { title: 'operator.search.title', ...typed, notFound: true });
+    // Several accounts hold the number (one verified at most): a conflict, each account listed.
+    if (holders.length > 1) {
+      const matches = holders.map((a) => ({ id: a.id, full_name: citizenCard(a).full_name, level: views.t(ctx, `levels.${a.level}`) }));
+      return render(ctx, session, 'operator-search', { title: 'operator.search.title', ...typed, matches });
+    }
     ctx.status = 303;
-    ctx.redirect(`${OPERATOR_PATH}/accounts/${encodeURIComponent(account.id)}`);
+    ctx.redirect(`${OPERATOR_PATH}/accounts/${encodeURIComponent(holders[0]!.id)}`);
   });
 
   router.get('/accounts/:id', async (ctx) => {
     const session = await signedIn(ctx, 'service_centre');
     if (!session) return;
     const account = await centre.open(ctx.params.id!, session.operator, ctx.ip);
-    renderCard(ctx, session, account, { notice: notice(ctx) });
+    renderCard(ctx, session, account, { notice: notice(ctx), conflicts: await conflictsView(ctx, account) });
+  });
+
+  async function conflictsView(ctx: Context, account: Account) {
+    return (await centre.conflicts(account)).map((c) => ({ ...c, label: views.t(ctx, `operator.conflicts.kind.${c.kind}`) }));
+  }
+
+  /** Resolves a conflict: the number is taken from this account, where it is only typed in. */
+  router.post('/accounts/:id/numbers/:kind/remove', async (ctx) => {
+    const session = await signedIn(ctx, 'service_centre');
+    if (!session) return;
+    try {
+      await centre.removeNumber(ctx.params.id!, ctx.params.kind!, session.operator, ctx.ip);
+    } catch (err) {
+      if (!(err instanceof UserError) || err.status !== 409) throw err;
+      const account = await centre.find(ctx.params.id!);
+      return renderCard(ctx, session, account, { error: views.t(ctx, err.messageKey, err.params), conflicts: await conflictsView(ctx, account) }, 409);
+    }
+    ctx.status = 303;
+    ctx.redirect(`${OPERATOR_PATH}/accounts/${encodeURIComponent(ctx.params.id!)}?notice=number_removed`);
   });
 
   router.post('/accounts/:id/confirm', async (ctx) => {

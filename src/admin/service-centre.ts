@@ -6,6 +6,7 @@
  */
 import { fullName, type Accounts } from '../accounts/accounts.ts';
 import { LevelError, type Levels } from '../accounts/levels.ts';
+import { heldNumbers, numberKey, type NumberKind } from '../accounts/identity-numbers.ts';
 import { validVerifications } from '../accounts/verification.ts';
 import type { AuditTrail } from '../security/audit.ts';
 import type { Account, AccountKey, PersonName } from '../store.ts';
@@ -30,6 +31,14 @@ export interface CitizenCard {
     /** whether a service-centre confirmation can be made now */
     can_confirm: boolean;
   };
+}
+
+/** Another account holding one of this account's identity numbers. */
+export interface NumberConflict {
+  kind: NumberKind;
+  /** whether this account holds it verified */
+  verifiedHere: boolean;
+  others: Array<{ id: string; full_name: string; verified: boolean }>;
 }
 
 export function maskPassport(series: string, number: string): string {
@@ -60,12 +69,51 @@ export class ServiceCentre {
     private readonly audit: AuditTrail,
   ) {}
 
-  /** The active account with that SNILS or passport, with any registry decision applied. */
+  /**
+   * The active account with that SNILS or passport, with any registry decision applied: the one
+   * holding it verified, or else the only one that typed it in.
+   */
   async search(key: AccountKey, operator: Operator, ip: string): Promise<Account | undefined> {
-    const found = await this.accounts.findByKey(key);
-    const account = found && (await this.levels.refresh(found));
-    await this.audit.record({ type: 'admin.account_search', accountId: account?.id, actor: operatorActor(operator), ip, outcome: 'success', details: { by: key.kind, found: Boolean(account) } });
-    return account;
+    const holders = await this.holders(key, operator, ip);
+    const found = holders.find((a) => heldNumbers(a).some((n) => n.kind === key.kind && n.value === key.value && n.verified)) ?? (holders.length === 1 ? holders[0] : undefined);
+    return found && (await this.levels.refresh(found));
+  }
+
+  /** Every active account holding that SNILS or passport, verified or only typed in (audited as a search). */
+  async holders(key: AccountKey, operator: Operator, ip: string): Promise<Account[]> {
+    const holders = await this.accounts.holdersOf(key);
+    await this.audit.record({ type: 'admin.account_search', accountId: holders.length === 1 ? holders[0]!.id : undefined, actor: operatorActor(operator), ip, outcome: 'success', details: { by: key.kind, found: holders.length } });
+    return holders;
+  }
+
+  /** The account's identity numbers that other accounts hold too: a conflict for an operator to see and resolve. */
+  async conflicts(account: Account): Promise<NumberConflict[]> {
+    const out: NumberConflict[] = [];
+    for (const n of heldNumbers(account)) {
+      const others = (await this.accounts.holdersOf(numberKey(n))).filter((a) => a.id !== account.id);
+      if (!others.length) continue;
+      out.push({
+        kind: n.kind,
+        verifiedHere: n.verified,
+        others: others.map((o) => ({ id: o.id, full_name: fullName(o.name), verified: heldNumbers(o).some((h) => h.kind === n.kind && h.value === n.value && h.verified) })),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Resolves a conflict: the number is taken from this account, where it is only typed in (the
+   * operator has seen its owner's documents). Its owner is told; audited with the operator as actor.
+   */
+  async removeNumber(accountId: string, kind: string, operator: Operator, ip: string): Promise<Account> {
+    const actor = operatorActor(operator);
+    const account = await this.find(accountId);
+    const held = heldNumbers(account).find((n) => n.kind === kind);
+    if (!held || held.verified) {
+      await this.audit.record({ type: 'admin.number_remove', accountId, actor, ip, outcome: 'failure', details: { kind: kind.slice(0, 16), reason: held ? 'verified' : 'not_held' } });
+      throw new UserError(409, held ? 'operator.errors.number_verified' : 'operator.errors.number_not_held');
+    }
+    return this.levels.removeNumber(accountId, held.kind, actor, ip);
   }
 
   /** The account for a card page; 404 when there is none (or it was deleted). */

@@ -14,7 +14,7 @@ import type { Services } from '../services.ts';
 import { UserError } from '../web/errors.ts';
 import { bankProblemOf, pendingBank, sendToBank, showBankProblem } from '../flows/bank-round-trip.ts';
 import { certificateOf, esignError, esignVerification, showEsignPage, signatureUpload, submittedSignature, type EsignPage } from '../flows/esign-sign-in.ts';
-import { bankLabel, linkedIdentities, notifyCitizen } from '../flows/federated-sign-in.ts';
+import { bankLabel, linkedIdentities, notifyCitizen, showUnconfirmed } from '../flows/federated-sign-in.ts';
 import { cabinetSession, isFresh, type CabinetSession, requireCabinetSession, cabinetBinding } from './session.ts';
 
 
@@ -89,6 +89,8 @@ export function federationCabinetRoutes(services: Services): Router {
       const verification = earnedVerification(identity);
       if (verification) account = await linked.confirm(account, identity.profile, verification, ctx.ip);
       await notifyCitizen(services, account, 'federation.messages.linked', { bank: identity.bank.name });
+      // Linked, but the bank could not vouch for everything the level needs: say which items.
+      if (verification && account.level !== 'confirmed') return showUnconfirmed(services, ctx, account, views.t(ctx, 'federation.unconfirmed.source.bank', { bank: label }), back(ctx));
       done(ctx, 'bank_linked');
     } catch (err) {
       if (!(err instanceof LinkError)) throw err;
@@ -158,6 +160,8 @@ export function federationCabinetRoutes(services: Services): Router {
     try {
       const account = await linkedIdentities(services).confirm(a, { snils: identity.snils, ...(identity.inn ? { inn: identity.inn } : {}) }, esignVerification(identity), ctx.ip, (x) => withCertificate(x, certificateOf(identity)));
       await notifyCitizen(services, account, 'federation.messages.esign_linked');
+      // A certificate carries no passport or birth date: those must be checked by the registry.
+      if (account.level !== 'confirmed') return showUnconfirmed(services, ctx, account, views.t(ctx, 'federation.unconfirmed.source.esignature'), back(ctx));
     } catch (err) {
       if (!(err instanceof LinkError)) throw err;
       return showEsignPage(services, ctx, esignPage(s, ctx, { error: views.t(ctx, 'esign.errors.snils_taken'), status: 409 }));

@@ -6,7 +6,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { checkIdentitySubmission } from '../accounts/identity.ts';
-import { LevelError } from '../accounts/levels.ts';
+import { LevelError, Levels, type LevelDrop } from '../accounts/levels.ts';
 import { readyForRegistry } from '../accounts/verification.ts';
 import { PostalError, postalRequestOutdated } from '../methods/postal-confirmation.ts';
 import type { Services } from '../services.ts';
@@ -23,7 +23,7 @@ export function identityRoutes(services: Services): Router {
 
   const session = (ctx: Context, fresh: boolean) => requireCabinetSession(services, ctx, fresh);
 
-  function show(ctx: Context, s: CabinetSession, account: Account, form: { submission?: IdentitySubmission; error?: string; status?: number; postLocked?: boolean } = {}) {
+  function show(ctx: Context, s: CabinetSession, account: Account, form: { submission?: IdentitySubmission; error?: string; status?: number; postLocked?: boolean; levelDrop?: LevelDrop } = {}) {
     const check = account.registryCheck;
     const notice = views.notice(ctx, 'identity');
     views.render(
@@ -36,7 +36,7 @@ export function identityRoutes(services: Services): Router {
         fresh: isFresh(s),
         level: account.level,
         levelLabel: views.t(ctx, `levels.${account.level}`),
-        form: identityFormModel(views, ctx, account, form.submission),
+        form: identityFormModel(views, ctx, account, form.submission, { levelDrop: form.levelDrop }),
         error: form.error,
         notice,
         registry: check
@@ -71,14 +71,18 @@ export function identityRoutes(services: Services): Router {
     if (!s) return;
     const submission = checkIdentitySubmission(ctx.request.body as Record<string, unknown>);
     if (Object.keys(submission.errors).length) return show(ctx, s, s.account, { submission, status: 400 });
+    const input = { snils: submission.snils, identity: submission.identity, name: submission.name, ip: ctx.ip };
+    // A change that lowers the level is said before it is saved (what it drops to and why), and after.
+    const drop = Levels.levelDrop(s.account, input);
+    if (drop && (ctx.request.body as Record<string, unknown>).accept_level_drop !== drop.to) return show(ctx, s, s.account, { submission, levelDrop: drop, status: 409 });
     try {
-      await levels.saveIdentity(s.account.id, { snils: submission.snils, identity: submission.identity, name: submission.name, ip: ctx.ip });
+      await levels.saveIdentity(s.account.id, input);
     } catch (err) {
       if (!(err instanceof DuplicateKeyError)) throw err;
       const field = err.key?.kind === 'passport' ? 'identity.taken.passport' : 'identity.taken.snils';
       return show(ctx, s, s.account, { submission, error: views.t(ctx, field), status: 409 });
     }
-    done(ctx, 'saved');
+    done(ctx, drop ? `saved_dropped_${drop.to}` : 'saved');
   });
 
   router.post('/verify', async (ctx) => {

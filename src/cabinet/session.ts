@@ -5,12 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
+import { RECENT_SIGN_IN_SECONDS } from '../accounts/levels.ts';
 import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 
 export const CABINET_CLIENT_ID = 'vkhod-cabinet';
-export const FRESH_SECONDS = 300;
+/** Shared with the in-flow upgrade page (flows/upgrade.ts): one rule for changing identity data. */
+export const FRESH_SECONDS = RECENT_SIGN_IN_SECONDS;
 const COOKIE = 'vkhod.cabinet';
 
 export function cabinetClient(issuer: string) {

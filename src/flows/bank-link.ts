@@ -28,6 +28,8 @@ export interface PendingLink {
   identity: { bankId: string; subject: string; profile: ExternalProfile; claimNames: string[] };
   /** an SMS code sent for this confirmation */
   challengeId?: string;
+  /** the account matched only by numbers typed into it: the person may say it is not theirs */
+  mayDecline?: boolean;
 }
 
 export async function savePendingLink(services: Services, uid: string, pending: PendingLink): Promise<void> {
@@ -65,6 +67,7 @@ function showLinkPage(services: Services, ctx: Context, details: InteractionDeta
       smsSent: Boolean(pending.challengeId),
       phone: canSms ? maskContact({ kind: 'phone', value: account.phone! }) : undefined,
       noWay: !canPassword && !canTotp && !canSms,
+      mayDecline: Boolean(pending.mayDecline),
       error: form.error,
     },
     form.status ?? 200,
@@ -89,6 +92,29 @@ export function bankLinkRoutes(services: Services): Router {
     await savePendingLink(services, details.uid, { ...pending, challengeId: sent.challengeId });
     ctx.status = 303;
     ctx.redirect(`/interaction/${details.uid}/bank-link`);
+  });
+
+  /**
+   * "Not my account": the account matched only by numbers typed into it. The bank vouches for its
+   * customer, so a new account is made from its data, and the numbers it vouched for are taken
+   * from the account that only typed them in (its owner is told).
+   */
+  router.post('/new', async (ctx) => {
+    const { details, pending } = await loadPendingLink(services, ctx);
+    csrf.verify(ctx, details.uid);
+    if (!pending.mayDecline) throw new UserError(400, 'errors.bad_request');
+    const bank = services.bank.find(pending.identity.bankId);
+    if (!bank) throw new UserError(400, 'errors.interaction_expired');
+    await services.store.oidcAdapter('VkhodFlow').destroy(recordId(details.uid));
+    const identity = { ...pending.identity, bank };
+    try {
+      const account = await linkedIdentities(services).create({ profile: identity.profile, via: `bank:${bank.id}`, link: { provider: bank.id, subject: identity.subject }, verification: earnedVerification(identity), ip: ctx.ip, clientId: String(details.params.client_id) });
+      await notifyCitizen(services, account, 'federation.messages.created_by_bank', { bank: bank.name });
+      await finishFederatedSignIn(services, ctx, details, account, [FED_AMR], `bank:${bank.id}`);
+    } catch (err) {
+      if (!(err instanceof LinkError)) throw err;
+      showBankProblem(services, ctx, err.code, { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') }, bankLabel(services, ctx, bank));
+    }
   });
 
   router.post('/', async (ctx) => {

@@ -12,7 +12,7 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { conflicts, findByProfile } from '../accounts/external-identity.ts';
+import { conflicts, findByProfile, matchedOnlyByTypedNumbers } from '../accounts/external-identity.ts';
 import { LinkError } from '../accounts/linked-identities.ts';
 import { earnedVerification, FED_AMR, type BankIdentity } from '../methods/bank.ts';
 import type { Services } from '../services.ts';
@@ -48,9 +48,18 @@ async function afterBank(services: Services, ctx: Context, details: InteractionD
     }
     const match = await findByProfile(services.accounts, profile);
     if (match) {
-      if (conflicts(match, profile)) throw new LinkError('conflict');
+      // A different SNILS or birth date on an account matched only by what was typed into it is no
+      // reason to refuse the bank's customer: the account is simply not theirs.
+      if (conflicts(match, profile) && !(verification && matchedOnlyByTypedNumbers(match, profile))) throw new LinkError('conflict');
+      if (conflicts(match, profile)) {
+        account = await linked.create({ profile, via: method, link: { provider: bank.id, subject }, verification, ip: ctx.ip, clientId: String(details.params.client_id) });
+        await notifyCitizen(services, account, 'federation.messages.created_by_bank', { bank: bank.name });
+        return await finishFederatedSignIn(services, ctx, details, account, [FED_AMR], method);
+      }
       if (match.federations?.some((f) => f.provider === bank.id)) throw new LinkError('already_linked');
-      await savePendingLink(services, details.uid, { accountId: match.id, identity: { bankId: bank.id, subject, profile, claimNames: identity.claimNames } });
+      // Matched only by numbers typed into that account: it may be a squatter's, and the person may say so.
+      const mayDecline = Boolean(verification) && matchedOnlyByTypedNumbers(match, profile);
+      await savePendingLink(services, details.uid, { accountId: match.id, identity: { bankId: bank.id, subject, profile, claimNames: identity.claimNames }, mayDecline });
       ctx.status = 303;
       return ctx.redirect(`/interaction/${details.uid}/bank-link`);
     }

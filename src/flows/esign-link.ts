@@ -17,8 +17,8 @@ import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 import { showBankProblem } from './bank-round-trip.ts';
-import { confirmByCertificate, esignLinkRecord, type PendingEsignLink } from './esign-sign-in.ts';
-import { finishFederatedSignIn } from './federated-sign-in.ts';
+import { certificateOf, confirmByCertificate, esignLinkRecord, esignProfile, esignVerification, type PendingEsignLink } from './esign-sign-in.ts';
+import { finishFederatedSignIn, linkedIdentities, notifyCitizen } from './federated-sign-in.ts';
 import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
 import { continueWithSecondFactor } from './second-factor.ts';
 
@@ -56,6 +56,26 @@ export function esignLinkRoutes(services: Services): Router {
   router.get('/', async (ctx) => {
     const { details, account } = await loadPendingLink(services, ctx);
     showLinkPage(services, ctx, details, account);
+  });
+
+  /**
+   * "Not my account": the certificate proves whose SNILS it is, so a new account is made from it and
+   * the SNILS is taken from the account that only typed it in (its owner is told).
+   */
+  router.post('/new', async (ctx) => {
+    const { details, pending } = await loadPendingLink(services, ctx);
+    csrf.verify(ctx, details.uid);
+    await services.store.oidcAdapter('VkhodFlow').destroy(esignLinkRecord(details.uid));
+    const clientId = String(details.params.client_id);
+    try {
+      const account = await linkedIdentities(services).create({ profile: esignProfile(pending.identity), via: 'esignature', certificate: certificateOf(pending.identity), verification: esignVerification(pending.identity), ip: ctx.ip, clientId });
+      await notifyCitizen(services, account, 'federation.messages.created_by_esign');
+      await finishFederatedSignIn(services, ctx, details, account, pending.amr, 'esignature');
+    } catch (err) {
+      if (!(err instanceof LinkError)) throw err;
+      await services.audit.record({ type: 'esign.signin', ip: ctx.ip, outcome: 'failure', clientId, details: { reason: err.code } });
+      showBankProblem(services, ctx, err.code, { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') }, undefined, 'esign.errors');
+    }
   });
 
   router.post('/', async (ctx) => {

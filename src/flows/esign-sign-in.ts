@@ -169,7 +169,12 @@ export function esignSignInRoutes(services: Services): Router {
     const identity = result.identity;
     const clientId = String(details.params.client_id);
     try {
+      // The account whose SNILS is verified; failing that, the one account that only typed it in.
       let account = await services.accounts.findByKey({ kind: 'snils', value: identity.snils });
+      if (!account) {
+        const typed = await services.accounts.holdersOf({ kind: 'snils', value: identity.snils });
+        if (typed.length === 1) account = typed[0];
+      }
       if (account) {
         // Whoever typed this SNILS into an account may not be its holder: only a SNILS proven to be
         // the account's lets the certificate in on its own, otherwise the account's password first.

@@ -7,6 +7,7 @@ import type { Context } from 'koa';
 import type { BankConfig } from '../../config/federation.ts';
 import { LinkedIdentities } from '../accounts/linked-identities.ts';
 import type { Services } from '../services.ts';
+import { uncoveredItems } from '../accounts/verification.ts';
 import type { Account } from '../store.ts';
 import type { InteractionDetails } from './interaction-context.ts';
 import { continueWithSecondFactor } from './second-factor.ts';
@@ -33,6 +34,23 @@ export async function finishFederatedSignIn(services: Services, ctx: Context, de
   const step = nextStep(services.config, details, account, amr);
   if (step === 'second_factor' || step === 'enrol') return continueWithSecondFactor(services, ctx, details, signIn, step);
   await completeSignIn(services, ctx, details, signIn);
+}
+
+/**
+ * The page a confirming source leads to when it could not lift the account to confirmed: which
+ * items it could not confirm (it did not carry them and the registry has not checked them).
+ */
+export function showUnconfirmed(services: Services, ctx: Context, account: Account, source: string, back: { href: string; label: string }): void {
+  const { views } = services;
+  const list = (items: readonly string[]) => items.map((i) => views.t(ctx, `identity.items.${i}`)).join(', ');
+  const latest = account.verifications?.at(-1);
+  views.render(ctx, 'unconfirmed', {
+    title: 'federation.unconfirmed.heading',
+    source,
+    missing: list(uncoveredItems(account)),
+    covered: latest ? list(latest.items) : undefined,
+    back,
+  });
 }
 
 /** Best effort: a message to the citizen's confirmed contact (a failed notice never undoes anything). */

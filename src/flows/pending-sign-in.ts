@@ -36,6 +36,8 @@ export interface PendingSignIn {
   unmet?: boolean;
   /** The original authentication time of a session being re-issued (kept, never made fresh). */
   ts?: number;
+  /** When the person last proved who they are in this sign-in (seconds): identity changes need it recent. */
+  authTime?: number;
 }
 
 export const pendingId = (uid: string) => `mfa.${uid}`;

@@ -80,7 +80,7 @@ export async function completeSignIn(services: Services, ctx: Context, details: 
   if (!acr) {
     await services.audit.record({ type: 'signin', accountId: signIn.account.id, clientId, ip: ctx.ip, outcome: 'failure', details: { reason: 'acr_unmet', requested, method: signIn.method } });
     // Keep what was proven: the citizen may raise the level in this flow and continue.
-    await savePending(services, details.uid, { accountId: signIn.account.id, amr: signIn.amr, remember: signIn.remember, method: signIn.method, unmet: true, ...(signIn.ts ? { ts: signIn.ts } : {}) });
+    await savePending(services, details.uid, { accountId: signIn.account.id, amr: signIn.amr, remember: signIn.remember, method: signIn.method, unmet: true, authTime: signIn.ts ?? Math.floor(Date.now() / 1000), ...(signIn.ts ? { ts: signIn.ts } : {}) });
     if (mode === 'json') ctx.body = { redirect: `/interaction/${details.uid}/unmet` };
     else showUnmet(services, ctx, details, signIn.account);
     return false;

@@ -7,14 +7,15 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { checkIdentitySubmission, type IdentitySubmission } from '../accounts/identity.ts';
-import { LevelError } from '../accounts/levels.ts';
+import { LevelError, Levels, RECENT_SIGN_IN_SECONDS, type LevelDrop } from '../accounts/levels.ts';
+import { verifyPassword } from '../accounts/password-hash.ts';
 import { chooseAcr, requestedAcrs, satisfiedAcrs } from '../oidc/acr.ts';
 import type { Services } from '../services.ts';
 import { DuplicateKeyError, type Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 import { identityFormModel } from '../web/identity-form.ts';
 import type { InteractionDetails } from './interaction-context.ts';
-import { loadPending, pendingId, type PendingSignIn } from './pending-sign-in.ts';
+import { loadPending, pendingId, savePending, type PendingSignIn } from './pending-sign-in.ts';
 import { continueWithSecondFactor } from './second-factor.ts';
 import { completeSignIn, nextStep } from './sign-in-result.ts';
 
@@ -23,7 +24,7 @@ export function upgradeRoutes(services: Services): Router {
   const router = new Router({ prefix: '/upgrade' });
   const { views, csrf, levels } = services;
 
-  function show(ctx: Context, details: InteractionDetails, account: Account, form: { submission?: IdentitySubmission; error?: string; status?: number } = {}) {
+  function show(ctx: Context, details: InteractionDetails, account: Account, form: { submission?: IdentitySubmission; error?: string; status?: number; levelDrop?: LevelDrop; askPassword?: boolean } = {}) {
     views.render(
       ctx,
       'upgrade',
@@ -32,7 +33,7 @@ export function upgradeRoutes(services: Services): Router {
         uid: details.uid,
         csrf: ctx.state.csrf(details.uid),
         action: `/interaction/${details.uid}/upgrade`,
-        form: identityFormModel(views, ctx, account, form.submission),
+        form: identityFormModel(views, ctx, account, form.submission, { levelDrop: form.levelDrop, askPassword: form.askPassword }),
         error: form.error,
       },
       form.status ?? 200,
@@ -76,22 +77,46 @@ export function upgradeRoutes(services: Services): Router {
       pending: check?.status === 'pending',
       rejected: check?.status === 'rejected',
       reason: check?.reason ? views.t(ctx, `identity.registry_reasons.${check.reason}`) : undefined,
+      notice: views.notice(ctx, 'upgrade'),
     });
   }
 
+  /** The same rule as the cabinet: identity data changes only within minutes of proving who one is. */
+  const isRecent = (pending: PendingSignIn) => pending.authTime !== undefined && Date.now() / 1000 - pending.authTime <= RECENT_SIGN_IN_SECONDS;
+
   router.get('/', async (ctx) => {
-    const { details, account } = await loadUpgrade(ctx);
-    show(ctx, details, account);
+    const { details, pending, account } = await loadUpgrade(ctx);
+    show(ctx, details, account, { askPassword: !isRecent(pending) && Boolean(account.passwordHash) });
   });
 
   router.post('/', async (ctx) => {
     const { details, pending, account } = await loadUpgrade(ctx);
     csrf.verify(ctx, details.uid);
-    const submission = checkIdentitySubmission(ctx.request.body as Record<string, unknown>);
-    if (Object.keys(submission.errors).length) return show(ctx, details, account, { submission, status: 400 });
+    const body = ctx.request.body as Record<string, unknown>;
+    const submission = checkIdentitySubmission(body);
+    const recent = isRecent(pending);
+    if (Object.keys(submission.errors).length) return show(ctx, details, account, { submission, status: 400, askPassword: !recent && Boolean(account.passwordHash) });
+    // A sign-in that is not recent (a session re-used for this request) proves nothing about who
+    // types now: the password again first, as the cabinet asks for a fresh sign-in.
+    if (!recent) {
+      if (!account.passwordHash) return show(ctx, details, account, { submission, error: views.t(ctx, 'upgrade.reauth_no_password'), status: 403 });
+      const password = typeof body.current_password === 'string' ? body.current_password.slice(0, 256) : '';
+      const hash = account.passwordHash;
+      const attempt = await services.limits.accountAttempt(account.id, ctx.ip, async () => Boolean(password) && verifyPassword(hash, password));
+      if (!attempt.ok) {
+        await services.audit.record({ type: 'identity.reauth', accountId: account.id, ip: ctx.ip, outcome: 'failure', details: { where: 'upgrade' } });
+        const error = attempt.locked ? views.t(ctx, 'login.locked', { minutes: Math.ceil(attempt.retryAfter / 60) }) : views.t(ctx, password ? 'identity.reauth_wrong' : 'identity.reauth_lead');
+        return show(ctx, details, account, { submission, error, status: attempt.locked ? 429 : 401, askPassword: true });
+      }
+      await savePending(services, details.uid, { ...pending, authTime: Math.floor(Date.now() / 1000) });
+    }
+    const input = { snils: submission.snils, identity: submission.identity, name: submission.name, ip: ctx.ip };
+    // A change that lowers the level is said before it is saved: what it drops to and why.
+    const drop = Levels.levelDrop(account, input);
+    if (drop && body.accept_level_drop !== drop.to) return show(ctx, details, account, { submission, levelDrop: drop, status: 409 });
     let saved: Account;
     try {
-      saved = await levels.saveIdentity(account.id, { snils: submission.snils, identity: submission.identity, name: submission.name, ip: ctx.ip });
+      saved = await levels.saveIdentity(account.id, input);
       if (saved.level === 'simplified') saved = await levels.requestStandard(account.id, ctx.ip);
     } catch (err) {
       if (err instanceof DuplicateKeyError) return show(ctx, details, account, { submission, error: views.t(ctx, err.key?.kind === 'passport' ? 'identity.taken.passport' : 'identity.taken.snils'), status: 409 });
@@ -100,7 +125,7 @@ export function upgradeRoutes(services: Services): Router {
       throw err;
     }
     ctx.status = 303;
-    ctx.redirect(`/interaction/${details.uid}/upgrade/status`);
+    ctx.redirect(`/interaction/${details.uid}/upgrade/status${drop ? `?notice=dropped_${drop.to}` : ''}`);
   });
 
   router.get('/status', async (ctx) => {

@@ -5,6 +5,7 @@
 import type { Context } from 'koa';
 import { formatDate } from '../accounts/dates.ts';
 import type { IdentitySubmission } from '../accounts/identity.ts';
+import type { LevelDrop } from '../accounts/levels.ts';
 import { formatSnils } from '../accounts/snils.ts';
 import { presentItems, verifiedItems } from '../accounts/verification.ts';
 import type { Account } from '../store.ts';
@@ -32,7 +33,16 @@ function storedValues(account: Account): Record<string, string> {
   };
 }
 
-export function identityFormModel(views: Views, ctx: Context, account: Account, submission?: IdentitySubmission) {
+/** The warning shown before a save that lowers the level (what level it drops to and why). */
+export function levelDropText(views: Views, ctx: Context, drop: LevelDrop): string {
+  return views.t(ctx, 'identity.level_drop.warning', {
+    from: views.t(ctx, `levels.${drop.from}`),
+    to: views.t(ctx, `levels.${drop.to}`),
+    items: drop.items.map((i) => views.t(ctx, `identity.items.${i}`)).join(', '),
+  });
+}
+
+export function identityFormModel(views: Views, ctx: Context, account: Account, submission?: IdentitySubmission, extras: { levelDrop?: LevelDrop; askPassword?: boolean } = {}) {
   const verified = verifiedItems(account);
   const present = new Set(presentItems(account));
   const items = (['name', 'birthdate', 'gender', 'birthplace', 'snils', 'inn', 'id_doc', 'address'] as const).map((item) => {
@@ -45,5 +55,12 @@ export function identityFormModel(views: Views, ctx: Context, account: Account, 
     };
   });
   const errors = Object.fromEntries(Object.entries(submission?.errors ?? {}).map(([field, key]) => [field, views.t(ctx, key)]));
-  return { values: submission?.values ?? storedValues(account), errors, items, hasErrors: Object.keys(errors).length > 0 };
+  return {
+    values: submission?.values ?? storedValues(account),
+    errors,
+    items,
+    hasErrors: Object.keys(errors).length > 0,
+    ...(extras.levelDrop ? { levelDrop: levelDropText(views, ctx, extras.levelDrop), levelDropTo: extras.levelDrop.to } : {}),
+    askPassword: Boolean(extras.askPassword),
+  };
 }

@@ -175,6 +175,50 @@ export function accountsContract(getStore: () => Store): void {
       await accounts().softDelete(uniq('acc'), at); // unknown id: no error
     });
 
+    describe('identity numbers typed in but not verified (shared keys): squatting blocks nobody', () => {
+      const snils = () => ({ kind: 'snils', value: uniq('snils') });
+
+      it('several accounts hold the same shared key; findByKey does not find it, holdersOf finds them all', async () => {
+        const number = snils();
+        const squatter = fakeAccount();
+        const owner = fakeAccount();
+        await accounts().create(squatter, [...keysFor(squatter), { ...number, shared: true }]);
+        await accounts().create(owner, [...keysFor(owner), { ...number, shared: true }]);
+        expect(await accounts().findByKey(number)).to.equal(undefined);
+        expect((await accounts().holdersOf(number)).map((a) => a.id)).to.have.members([squatter.id, owner.id]);
+        expect(await accounts().keysOf(squatter.id)).to.deep.include({ ...number, shared: true });
+      });
+
+      it('the real owner makes it unique (verified) while the squatter still holds it shared; a second unique holder is refused', async () => {
+        const number = snils();
+        const squatter = fakeAccount();
+        const owner = fakeAccount();
+        const third = fakeAccount();
+        await accounts().create(squatter, [...keysFor(squatter), { ...number, shared: true }]);
+        await accounts().create(owner, keysFor(owner));
+        await accounts().create(third, keysFor(third));
+        const verified = await accounts().update(owner, owner.version, [...keysFor(owner), number]);
+        expect(await accounts().findByKey(number)).to.deep.equal(verified);
+        expect((await accounts().holdersOf(number)).map((a) => a.id)).to.have.members([squatter.id, owner.id]);
+        const err = await rejection(accounts().update(third, third.version, [...keysFor(third), number]));
+        expect(err).to.be.instanceOf(DuplicateKeyError);
+        expect((err as DuplicateKeyError).key).to.deep.include(number);
+      });
+
+      it('replacing the keys drops the shared ones too; erase drops them', async () => {
+        const number = snils();
+        const account = fakeAccount();
+        await accounts().create(account, [...keysFor(account), { ...number, shared: true }]);
+        await accounts().update(account, account.version, keysFor(account));
+        expect(await accounts().holdersOf(number)).to.deep.equal([]);
+        const again = (await accounts().findById(account.id))!;
+        await accounts().update(again, again.version, [...keysFor(again), { ...number, shared: true }]);
+        await accounts().erase(account.id);
+        expect(await accounts().holdersOf(number)).to.deep.equal([]);
+        expect(await accounts().keysOf(account.id)).to.deep.equal([]);
+      });
+    });
+
     it('erase removes the account and its keys but keeps its audit events', async () => {
       const account = fakeAccount();
       const events = [fakeEvent(account.id, { at: '2030-01-01T00:00:00.000Z' })];

@@ -361,10 +361,15 @@ describe('claims: scopes, verified_claims, levels', function () {
       const { userinfo: info, idToken } = await tokens('rp-all', 'openid fullname snils id_doc');
       expect(info.account_level).to.equal('confirmed');
       expect(idToken.acr, 'no acr asked: the highest the sign-in earns').to.equal('urn:vkhod:loa:confirmed');
-      const [entry] = vc(info)!;
-      expect(entry!.verification).to.include({ trust_framework: 'ru_vkhod', assurance_level: 'confirmed' });
-      expect(entry!.verification.evidence[0]).to.include({ type: 'document', method: 'pipp' });
-      expect(entry!.claims).to.include.keys('family_name', 'snils', 'id_document');
+      // Each item under the evidence that covers it: the operator saw the passport, the registry checked the SNILS.
+      const entries = vc(info)!;
+      const inPerson = entries.find((e) => e.verification.assurance_level === 'confirmed')!;
+      expect(inPerson.verification).to.include({ trust_framework: 'ru_vkhod', assurance_level: 'confirmed' });
+      expect(inPerson.verification.evidence[0]).to.include({ type: 'document', method: 'pipp' });
+      expect(inPerson.claims).to.include.keys('family_name', 'id_document');
+      expect(inPerson.claims).to.not.have.property('snils');
+      const registry = entries.find((e) => 'snils' in e.claims)!;
+      expect(registry.verification.evidence[0]).to.include({ type: 'electronic_record' });
     });
   });
 

@@ -13,7 +13,7 @@ import { sendSignature, signAndSend } from '../support/esign-browser.ts';
 import { challengeOn, signText, startPki, type TestPki } from '../support/federation.ts';
 import { addTotp, authorizePath, GOOD_PASSWORD, openCabinet, passConsent, pkce, redeem, totpCode } from '../support/flows.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
-import { makeStandard } from '../support/identity.ts';
+import { makeStandard, saveIdentity } from '../support/identity.ts';
 import { signCms } from '../../scripts/esign/sign.ts';
 import type { AuditEvent } from '../../src/store.ts';
 import { auditOfType, countRows, createAccount, firstError, resetStore } from './fixtures.ts';
@@ -71,7 +71,7 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     expect(auditOfType(h, 'esign.password_required')).to.deep.equal([]);
   });
 
-  it('asks for the password of an account whose SNILS was only typed in, then signs in, confirms it and remembers the certificate; the next signature signs in directly', async () => {
+  it('asks for the password of an account whose SNILS was only typed in, then signs in, verifies name and SNILS (no passport in a certificate: not confirmed) and remembers the certificate; the next signature signs in directly', async () => {
     const existing = await createAccount(h, { phone: '+79120000010', snils: IVAN.snils, name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' } });
     const citizen = await pki.citizen(IVAN, { kind: 'rsa' });
     const browser = new Browser(h);
@@ -92,9 +92,11 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     const { claims } = await redeem(h, done.location, verifier);
     expect(claims.sub).to.equal(existing.id);
     expect(claims.amr).to.deep.equal(['sc', 'pwd', 'mfa']);
-    expect(claims.acr).to.equal(CONFIRMED_MFA);
+    // A certificate carries name and SNILS, not the birth date or passport: the level waits for the registry.
+    expect(claims.acr).to.equal('urn:vkhod:loa:simplified-mfa');
     const account = (await h.services.accounts.findActive(existing.id))!;
-    expect(account.level).to.equal('confirmed');
+    expect(account.level).to.equal('simplified');
+    expect(await h.services.accounts.findByKey({ kind: 'snils', value: IVAN.snils }), 'the SNILS is verified now').to.deep.include({ id: existing.id });
     expect(account.verifications!.at(-1)!).to.deep.include({ method: 'esignature', items: ['name', 'snils', 'inn'] });
     expect((account.extra?.certificates as Array<{ serialNumber: string }>).map((c) => c.serialNumber)).to.deep.equal([citizen.issued.certificate.serialNumber.toUpperCase()]);
     expect(auditOfType(h, 'signin').at(-1)!.details).to.deep.include({ method: 'esignature+password', amr: ['sc', 'pwd', 'mfa'] });
@@ -108,22 +110,25 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     expect(next.amr).to.deep.equal(['sc', 'mfa']);
   });
 
-  it('makes a confirmed account from the certificate for a SNILS vkhod does not know (ECDSA, pasted Base64)', async () => {
+  it('makes an account from the certificate for a SNILS vkhod does not know, name and SNILS verified — confirmed once the registry checks the passport (ECDSA, pasted Base64)', async () => {
     const citizen = await pki.citizen(ELENA, { kind: 'ecdsa' });
     const browser = new Browser(h);
     const { page, verifier } = await esignPage(browser);
     const done = await passConsent(browser, await signAndSend(browser, page, citizen, 'paste'));
     const { claims } = await redeem(h, done.location, verifier);
-    expect(claims.acr).to.equal(CONFIRMED_MFA);
+    expect(claims.acr).to.equal('urn:vkhod:loa:simplified-mfa');
     const account = (await h.services.accounts.findByKey({ kind: 'snils', value: ELENA.snils }))!;
     expect(claims.sub).to.equal(account.id);
     expect(account.name).to.deep.equal({ family: 'Морозова', given: 'Елена', middle: 'Игоревна' });
-    expect(account.level).to.equal('confirmed');
+    expect(account.level).to.equal('simplified');
     expect(account.identity?.inn).to.equal(ELENA.inn);
     expect(account.passwordHash).to.equal(undefined);
     expect((account.extra?.certificates as unknown[]).length).to.equal(1);
     expect(auditOfType(h, 'account.registered')[0]!.details).to.deep.equal({ via: 'esignature', level: 'simplified' });
-    expect(auditOfType(h, 'level.changed')[0]!.details).to.deep.include({ method: 'esignature', to: 'confirmed' });
+    expect(auditOfType(h, 'level.changed')).to.deep.equal([]);
+    // Birth date and passport checked by the registry: the certificate's binding applies, confirmed.
+    await saveIdentity(h, account.id, { family: 'Морозова', given: 'Елена', middle: 'Игоревна', snils: ELENA.snils, inn: ELENA.inn });
+    expect((await h.services.levels.requestStandard(account.id)).level).to.equal('confirmed');
   });
 
   it('accepts a signature with the content attached and one over the challenge file with a line break added', async () => {
@@ -157,7 +162,7 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     expect(account.extra?.certificates, 'a certificate of another name is not remembered').to.equal(undefined);
   });
 
-  it('confirms the signed-in account in the cabinet and adds the certificate\'s SNILS to it', async () => {
+  it('in the cabinet adds the certificate\'s SNILS to the signed-in account, and says which items it could not confirm', async () => {
     const account = await createAccount(h, { phone: '+79120000012', name: { family: 'Морозова', given: 'Елена', middle: 'Игоревна' } });
     const browser = new Browser(h);
     const cabinet = await openCabinet(browser, '/account/federation', '+79120000012', GOOD_PASSWORD);
@@ -165,11 +170,12 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     const page = await browser.get('/account/federation/esign');
     expect(page.status).to.equal(200);
     const done = await signAndSend(browser, page, await pki.citizen(ELENA, { kind: 'ecdsa' }));
-    expect(done.url).to.equal('/account/federation?notice=esign_linked');
-    expect(done.html).to.include('Учётная запись подтверждена электронной подписью.');
+    expect(done.status).to.equal(200);
+    expect(done.html).to.include('Учётная запись пока не подтверждена');
+    expect(done.html).to.match(/id="unconfirmed">[^<]*Дата рождения, Паспорт/);
     const stored = (await h.services.accounts.findActive(account.id))!;
     expect(stored.snils).to.equal(ELENA.snils);
-    expect(stored.level).to.equal('confirmed');
+    expect(stored.level).to.equal('simplified');
     expect(countRows(h, 'accounts')).to.equal(1);
 
     // Now the signature signs this account in.
@@ -195,7 +201,7 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     }
     const account = (await h.services.accounts.findByKey({ kind: 'snils', value: ELENA.snils }))!;
     const mine = published.filter((e) => e.accountId === account.id).map((e) => e.type);
-    expect(mine).to.include.members(['account.registered', 'level.verified', 'level.changed']);
+    expect(mine).to.include.members(['account.registered', 'level.verified']);
     expect(mine.filter((t) => t === 'account.registered'), 'once').to.have.length(1);
   });
 

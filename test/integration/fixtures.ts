@@ -8,6 +8,7 @@ import type { Response } from 'supertest';
 import type { SqliteStore } from '../../adapters/sqlite/index.ts';
 import { accountKeys } from '../../src/accounts/accounts.ts';
 import { hashPassword } from '../../src/accounts/password-hash.ts';
+import { newVerification } from '../../src/accounts/verification.ts';
 import type { Account, PersonName } from '../../src/store.ts';
 import type { Browser, Page } from '../support/browser.ts';
 import { decodeEntities } from '../support/browser.ts';
@@ -23,7 +24,7 @@ const hashOf = (password: string) => {
 /** An active simplified account with a confirmed phone or e-mail (and optionally a SNILS). */
 export async function createAccount(
   h: Harness,
-  options: { phone?: string; email?: string; snils?: string; password?: string; name?: PersonName } = {},
+  options: { phone?: string; email?: string; snils?: string; snilsVerified?: boolean; password?: string; name?: PersonName } = {},
 ): Promise<Account> {
   const contact = options.email ? { kind: 'email' as const, value: options.email } : { kind: 'phone' as const, value: options.phone ?? '+79123456789' };
   let account = await h.services.accounts.register({
@@ -32,7 +33,9 @@ export async function createAccount(
     passwordHash: await hashOf(options.password ?? GOOD_PASSWORD),
   });
   if (options.snils) {
-    const updated = { ...account, snils: options.snils };
+    let updated: Account = { ...account, snils: options.snils };
+    // A SNILS only typed in is a shared key: it signs in nobody. `snilsVerified` stands for a check of it.
+    if (options.snilsVerified) updated = { ...updated, verifications: [newVerification(updated, { method: 'registry', level: 'standard', actor: 'test', evidence: {}, items: ['snils'] })] };
     account = await h.services.store.accounts.update(updated, account.version, accountKeys(updated));
   }
   return account;

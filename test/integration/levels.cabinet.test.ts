@@ -217,8 +217,9 @@ describe('levels: personal data in the cabinet and the registry check', function
         h.gateway.sent.length = 0;
         const fresh = await browser.get('/account/identity');
         expect(fresh.html).to.match(/data-level="standard"/);
-        const saved = await postIdentityForm(browser, fresh, { ...IDENTITY_FORM, ...changes });
-        expect(saved.url).to.equal('/account/identity?notice=saved');
+        // Said before saving (levels.identity-change), saved once the citizen accepts the drop.
+        const saved = await postIdentityForm(browser, fresh, { ...IDENTITY_FORM, ...changes, accept_level_drop: 'simplified' });
+        expect(saved.url).to.equal('/account/identity?notice=saved_dropped_simplified');
         expect(saved.html).to.match(/id="account-level" data-level="simplified">упрощённая</);
         const a = await account();
         expect(a.level).to.equal('simplified');
@@ -245,8 +246,8 @@ describe('levels: personal data in the cabinet and the registry check', function
   });
 
   describe('SNILS and passport belong to one account', () => {
-    it('a SNILS held by another account → 409 with a message, nothing stored', async () => {
-      await createAccount(h, { phone: '+79120000001', snils: '11223344595' });
+    it('a SNILS verified on another account → 409 with a message, nothing stored (one only typed in elsewhere blocks nobody: levels.squatting)', async () => {
+      await createAccount(h, { phone: '+79120000001', snils: '11223344595', snilsVerified: true });
       const res = await postIdentityForm(browser, page, IDENTITY_FORM);
       expect(res.status).to.equal(409);
       expect(errorsOn(res.html)).to.include(RU.identity.taken.snils);

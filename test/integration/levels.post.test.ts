@@ -156,7 +156,7 @@ describe('levels: confirmation by a code sent by post', function () {
     await makeStandard(h, accountId);
     const page = await requestCode(await open());
     const code = codeIn((await queued())[0]!);
-    await postIdentityForm(browser, page, { ...IDENTITY_FORM, snils: snilsFor('123456789') });
+    await postIdentityForm(browser, page, { ...IDENTITY_FORM, snils: snilsFor('123456789'), accept_level_drop: 'simplified' });
     expect((await account()).level).to.equal('simplified');
     const typed = await typeCode(page, code);
     expect(typed.status).to.equal(409);

@@ -127,8 +127,8 @@ describe('levels: the upgrade to standard inside a sign-in', function () {
     expect(res.html).to.not.include('name="snils"');
   });
 
-  it('a SNILS held by another account: 409 with the message on the form', async () => {
-    await createAccount(h, { phone: '+79120000001', snils: '11223344595' });
+  it('a SNILS verified on another account: 409 with the message on the form', async () => {
+    await createAccount(h, { phone: '+79120000001', snils: '11223344595', snilsVerified: true });
     const browser = new Browser(h);
     const unmet = await unmetPage(browser, STANDARD, pkce().challenge);
     const form = await browser.get(`/interaction/${uidOf(unmet)}/upgrade`);

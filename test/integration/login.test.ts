@@ -42,9 +42,16 @@ describe('sign-in with a password', function () {
     });
 
     it('signs in with the SNILS, with or without separators', async () => {
-      await createAccount(h, { phone: PHONE, snils: SNILS });
+      await createAccount(h, { phone: PHONE, snils: SNILS, snilsVerified: true });
       codeFrom((await signIn(new Browser(h), '112-233-445 95', GOOD_PASSWORD)).location);
       codeFrom((await signIn(new Browser(h), '11223344595', GOOD_PASSWORD)).location);
+    });
+
+    it('does not find an account by a SNILS only typed in (anyone can type someone else\'s)', async () => {
+      await createAccount(h, { phone: PHONE, snils: SNILS });
+      const page = await attempt(h, new Browser(h), { identifier: SNILS, password: GOOD_PASSWORD });
+      expect(page.status).to.equal(401);
+      expect(firstError(page.html)).to.equal(INVALID);
     });
 
     it('does not find an account by an unconfirmed contact', async () => {

@@ -162,7 +162,7 @@ describe('second factor: enrolment inside a sign-in needs a code to a confirmed 
     it(`an account with no confirmed contact cannot enrol in the sign-in: it is told why, and the service gets ${error} (${mode})`, async () => {
       h = await startHarness({ env });
       // Signs in with SNILS; the e-mail it registered with is no longer confirmed.
-      const account = await createAccount(h, { email: EMAIL, snils: SNILS });
+      const account = await createAccount(h, { email: EMAIL, snils: SNILS, snilsVerified: true });
       await h.services.accounts.modify(account.id, (a) => ({ ...a, emailVerified: false }));
       const browser = new Browser(h);
       const enrol = await submitPassword(browser, SNILS, authorizePath(Object.keys(env).length ? { state: 'st-n' } : { acr_values: MFA, state: 'st-n' }));
