@@ -30,7 +30,7 @@ describe('lockout per account, not per identifier', function () {
   beforeEach(() => resetStore(h));
 
   async function accountWithThreeLogins() {
-    const account = await createAccount(h, { phone: PHONE, snils: SNILS });
+    const account = await createAccount(h, { phone: PHONE, snils: SNILS, snilsVerified: true });
     return h.services.accounts.modify(account.id, (a) => {
       const updated = { ...a, email: EMAIL, emailVerified: true };
       return updated;
