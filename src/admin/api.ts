@@ -126,7 +126,7 @@ export function adminApi(services: Services): Middleware {
     if (status === 401) ctx.set('www-authenticate', REALM);
     if (status === 429 && typeof params.retryAfter === 'number') ctx.set('retry-after', String(params.retryAfter));
     ctx.status = status;
-    ctx.body = { error: status >= 500 ? 'server_error' : key.split('.').pop(), error_description: views.t(ctx, key, params) };
+    ctx.body = { error: status >= 500 && status !== 501 ? 'server_error' : key.split('.').pop(), error_description: views.t(ctx, key, params) };
   }
 
   const routes = router.routes() as unknown as Middleware;
