@@ -16,6 +16,7 @@ import { operatorPages } from './admin/operator-pages.ts';
 import { federationCabinetRoutes } from './cabinet/federation.ts';
 import { cabinetRoutes } from './cabinet/routes.ts';
 import { DEMO_CLIENT_ID, demoRoutes } from './demo/relying-party.ts';
+import { anonymousRequestLimits } from './flows/anonymous-requests.ts';
 import { authorizationPostRoutes } from './flows/authorization-post.ts';
 import { federationCallbackRoutes } from './flows/federation-callback.ts';
 import { interactionRoutes } from './flows/interaction.ts';
@@ -53,6 +54,7 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   const providerApp = mount(provider);
   // Before anything routes the request or builds a URL from its Host (src/web/request-gate.ts).
   app.use(requestGate(views, { ownMethods: [ADMIN_API_PREFIX] }));
+  app.use(anonymousRequestLimits(services));
   app.use(async (ctx, next) => {
     if (!API_PATHS.has(ctx.path)) return next();
     ctx.set({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', ...(config.production ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {}) });
