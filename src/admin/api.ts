@@ -126,7 +126,7 @@ export function adminApi(services: Services): Middleware {
     if (status === 401) ctx.set('www-authenticate', REALM);
     if (status === 429 && typeof params.retryAfter === 'number') ctx.set('retry-after', String(params.retryAfter));
     ctx.status = status;
-    ctx.body = { error: status >= 500 && status !== 501 ? 'server_error' : key.split('.').pop(), error_description: views.t(ctx, key, params) };
+    ctx.body = { error: status >= 500 ? 'server_error' : key.split('.').pop(), error_description: views.t(ctx, key, params) };
   }
 
   const routes = router.routes() as unknown as Middleware;
@@ -140,7 +140,8 @@ export function adminApi(services: Services): Middleware {
       // POST must say it is JSON, with or without a body. Checked before anything else is done.
       if (ctx.method === 'POST' && ctx.request.type.trim().toLowerCase() !== 'application/json') throw new UserError(415, 'admin.errors.json_only');
       await routes(ctx, () => allowed(ctx, async () => undefined));
-      if (ctx.status === 405 || ctx.status === 501) throw new UserError(ctx.status, STATUS_ERRORS[ctx.status]!);
+      // A method no route implements (TRACE, PROPFIND) is as wrong as one this path lacks: 405, never a 5xx.
+      if (ctx.status === 405 || ctx.status === 501) throw new UserError(405, STATUS_ERRORS[405]!);
       if (ctx.status === 404 && ctx.body === undefined) throw new UserError(404, 'admin.errors.not_found');
     } catch (err) {
       answerError(ctx, err);
