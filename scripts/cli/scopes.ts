@@ -3,9 +3,8 @@
  * vkhod releases (a typo would otherwise be refused at every request), every `--machine-scope` is
  * a resource name and not a citizen's scope.
  */
-import { machineScopeProblem } from '../../src/oidc/client-credentials.ts';
 import { SCOPES } from '../../src/oidc/claims.ts';
-import { unknownScopes } from '../../src/oidc/request-checks.ts';
+import { machineScopeProblem, unknownScopes } from '../../src/oidc/scope-names.ts';
 
 export function clientScopeProblem(scope: string | undefined, machineScope: string | undefined): string | undefined {
   const unknown = unknownScopes(scope);

@@ -10,16 +10,6 @@
  */
 import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { SCOPES } from './claims.ts';
-
-const END_USER_SCOPES = new Set(SCOPES);
-
-/** A resource scope name: letters, digits and `_ . : / -`, not one of the citizens' scopes. */
-export function machineScopeProblem(scope: string): string | undefined {
-  if (!/^[A-Za-z][A-Za-z0-9_.:/-]{0,99}$/.test(scope)) return `${scope}: a resource scope is letters, digits and _ . : / - (at most 100)`;
-  if (END_USER_SCOPES.has(scope)) return `${scope}: a citizen's scope cannot be a machine (client_credentials) scope`;
-  return undefined;
-}
 
 export function machineScopes(client: object | undefined): Set<string> {
   const value = (client as Record<string, unknown> | undefined)?.vkhod_machine_scope;

@@ -10,8 +10,9 @@ import type { Accounts } from '../accounts/accounts.ts';
 import type { Store } from '../store.ts';
 import { ACR_VALUES, isKnownAcr, requestedAcrs, satisfiedAcrs, type Acr } from './acr.ts';
 import { accountClaims, DEFAULT_CLIENT_SCOPE, SCOPE_CLAIMS, SCOPES } from './claims.ts';
-import { machineScopeProblem, useMachineScopeGrant } from './client-credentials.ts';
-import { authorizationRequestChecks, unknownScopes } from './request-checks.ts';
+import { useMachineScopeGrant } from './client-credentials.ts';
+import { authorizationRequestChecks } from './request-checks.ts';
+import { machineScopeProblem, unknownScopes } from './scope-names.ts';
 
 /** The pages node-oidc-provider renders itself, drawn by vkhod's views. */
 export interface ProviderPages {

@@ -9,9 +9,7 @@
  */
 import { decodeJwt } from 'jose';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { SCOPES } from './claims.ts';
-
-const END_USER_SCOPES = new Set(SCOPES);
+import { unknownScopes } from './scope-names.ts';
 
 /** The longest value a parameter may have; a signed request object or an ID token may be longer. */
 export const PARAMETER_MAX_LENGTH = 2048;
@@ -25,11 +23,6 @@ export function overlongParameter(params: Record<string, unknown>): string | und
     if (values.some((v) => typeof v === 'string' && v.length > max)) return name;
   }
   return undefined;
-}
-
-/** Scopes in a request that vkhod does not release to citizens' relying parties. */
-export function unknownScopes(scope: string | undefined): string[] {
-  return String(scope ?? '').split(' ').filter((s) => s && !END_USER_SCOPES.has(s));
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The first check on every request, before anything builds a URL from it or routes it: the
  * method is one vkhod serves, the Host (and, behind a trusted proxy, the forwarded host and
- * protocol) is a host name, and the authorization resume endpoint carries no query. Anything
+ * protocol) is a host name, a body is not compressed, and the authorization resume endpoint
+ * carries no query. Anything
  * else is the sender's mistake — a 4xx page or JSON, never a 500 further down (node-oidc-provider
  * builds its URLs from the Host and throws on one that is not a host).
  *
@@ -55,6 +56,15 @@ export function requestGate(views: Views, options: { ownMethods?: string[] } = {
     }
     if (!hostsValid(ctx) || (ctx.protocol !== 'http' && ctx.protocol !== 'https')) {
       answerError(views, ctx, 400, views.t(ctx, 'errors.bad_host'));
+      return;
+    }
+    // No browser or OAuth client compresses a request body, and a decoder left behind by a parser
+    // that gave up (a compressed body over the size limit) fails later with no one listening —
+    // an uncaught error that takes the whole process down. So: identity only (RFC 7694 §3).
+    const encoding = ctx.get('content-encoding').trim().toLowerCase();
+    if (encoding && encoding !== 'identity') {
+      ctx.set('accept-encoding', 'identity');
+      answerError(views, ctx, 415, views.t(ctx, 'errors.bad_request'));
       return;
     }
     if (RESUME.test(ctx.path) && ctx.querystring) {
