@@ -53,7 +53,7 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   // sessions, no CSP — only the headers an API response needs. The hot path of every token.
   const providerApp = mount(provider);
   // Before anything routes the request or builds a URL from its Host (src/web/request-gate.ts).
-  app.use(requestGate(views, { ownMethods: [ADMIN_API_PREFIX] }));
+  app.use(requestGate(views, { ownAnswers: [ADMIN_API_PREFIX] }));
   app.use(anonymousRequestLimits(services));
   app.use(async (ctx, next) => {
     if (!API_PATHS.has(ctx.path)) return next();

@@ -27,6 +27,12 @@ const HOSTLESS_PATHS = new Set(['/healthz', '/readyz']);
 /** node-oidc-provider's resume endpoint (`/auth/:uid`): it sends the browser there without a query. */
 const RESUME = /^\/auth\/[^/]+\/?$/;
 
+/** The request body has a content coding other than identity. */
+export function isCompressed(ctx: Context): boolean {
+  const encoding = ctx.get('content-encoding').trim().toLowerCase();
+  return encoding !== '' && encoding !== 'identity';
+}
+
 export function isValidHost(host: string): boolean {
   return host.length <= 261 && HOST.test(host);
 }
@@ -44,12 +50,16 @@ function hostsValid(ctx: Context): boolean {
   return !forwarded || forwarded.split(',').every((hop) => isValidHost(hop.trim()));
 }
 
-/** `ownMethods`: path prefixes that answer wrong methods themselves (the admin API, in JSON). */
-export function requestGate(views: Views, options: { ownMethods?: string[] } = {}) {
-  const ownMethods = options.ownMethods ?? [];
-  const answersOwnMethods = (path: string) => ownMethods.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
+/**
+ * `ownAnswers`: path prefixes that answer a wrong method or a compressed body themselves, in their
+ * own vocabulary (the admin API, in JSON).
+ */
+export function requestGate(views: Views, options: { ownAnswers?: string[] } = {}) {
+  const ownAnswers = options.ownAnswers ?? [];
+  const answersItself = (path: string) => ownAnswers.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
   return async function gateRequest(ctx: Context, next: Next): Promise<void> {
-    if (!SERVED.has(ctx.method) && !answersOwnMethods(ctx.path)) {
+    const own = answersItself(ctx.path);
+    if (!SERVED.has(ctx.method) && !own) {
       ctx.set('allow', SERVED_METHODS.join(', '));
       answerError(views, ctx, 405, views.t(ctx, 'errors.method_not_allowed'));
       return;
@@ -61,8 +71,7 @@ export function requestGate(views: Views, options: { ownMethods?: string[] } = {
     // No browser or OAuth client compresses a request body, and a decoder left behind by a parser
     // that gave up (a compressed body over the size limit) fails later with no one listening —
     // an uncaught error that takes the whole process down. So: identity only (RFC 7694 §3).
-    const encoding = ctx.get('content-encoding').trim().toLowerCase();
-    if (encoding && encoding !== 'identity') {
+    if (isCompressed(ctx) && !own) {
       ctx.set('accept-encoding', 'identity');
       answerError(views, ctx, 415, views.t(ctx, 'errors.bad_request'));
       return;
