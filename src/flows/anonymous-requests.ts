@@ -13,11 +13,13 @@ import { answerError } from '../web/errors.ts';
 
 type LimitRule = Parameters<Services['limits']['hit']>[0];
 
+/** GET and HEAD are answered alike; POST /auth and /session/end become a GET (authorization-post.ts). */
 function ruleFor(ctx: Context): LimitRule | undefined {
-  if (ctx.method === 'GET' && ctx.path === '/auth') return 'authorize-ip';
+  const read = ctx.method === 'GET' || ctx.method === 'HEAD';
+  if (read && ctx.path === '/auth') return 'authorize-ip';
   if (ctx.method === 'POST' && ctx.path === '/request') return 'authorize-ip';
-  if (ctx.method === 'GET' && ctx.path === '/session/end') return 'end-session-ip';
-  if (ctx.method === 'GET' && ctx.path === '/federation/callback') return 'federation-callback-ip';
+  if (read && ctx.path === '/session/end') return 'end-session-ip';
+  if (read && ctx.path === '/federation/callback') return 'federation-callback-ip';
   return undefined;
 }
 

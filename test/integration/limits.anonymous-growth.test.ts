@@ -31,6 +31,8 @@ describe('anonymous requests cannot grow the store without bound', function () {
       expect(Number(res.headers['retry-after'])).to.be.greaterThan(0);
       expect(res.text).to.include('Слишком много запросов');
     }
+    expect((await browser.agent.head(authorizePath())).status).to.equal(429);
+    expect((await browser.agent.post('/request').type('form').send({ client_id: 'rp-basic' })).status).to.equal(429);
     expect(oidcRows(h)).to.equal(stored);
   });
 
