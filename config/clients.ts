@@ -27,6 +27,10 @@ export const clientSchema = z
     vkhod_resource_server: z.boolean().optional(),
     /** Release ESIA's `urn:esia:sbj` subject claim (for relying parties written against ESIA). */
     vkhod_esia_compat: z.boolean().optional(),
+    /** A legacy confidential relying party that cannot send PKCE (it is required for every client otherwise). */
+    vkhod_pkce_optional: z.boolean().optional(),
+    /** Space-separated resource scopes its client_credentials tokens may carry (machine use). */
+    vkhod_machine_scope: z.string().max(2000).optional(),
   })
   .loose()
   .superRefine((c, ctx) => {
@@ -34,6 +38,12 @@ export const clientSchema = z
     if (needsSecret && !c.client_secret) ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: client_secret required for ${c.token_endpoint_auth_method}` });
     if (c.token_endpoint_auth_method === 'private_key_jwt' && !c.jwks && !c.jwks_uri) {
       ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: jwks or jwks_uri required for private_key_jwt` });
+    }
+    if (c.vkhod_pkce_optional && c.token_endpoint_auth_method === 'none') {
+      ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: a public client (auth none) must use PKCE; vkhod_pkce_optional is for confidential clients` });
+    }
+    if (c.vkhod_machine_scope && !c.grant_types.includes('client_credentials')) {
+      ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: vkhod_machine_scope needs the client_credentials grant` });
     }
     if (c.grant_types.includes('authorization_code') && c.redirect_uris.length === 0) {
       ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: redirect_uris required for authorization_code` });

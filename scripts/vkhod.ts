@@ -6,6 +6,7 @@
  *               [--auth client_secret_basic|client_secret_post|private_key_jwt|none]
  *               [--grant authorization_code|refresh_token|client_credentials …]
  *               [--post-logout-uri URL …] [--jwks-file FILE] [--scope "openid profile …"]
+ *               [--machine-scope "resource:scope …"] [--pkce-optional]
  *   clients remove ID
  *   keys list
  *   keys rotate
@@ -26,6 +27,7 @@ import { ConfigError, loadConfig, type Config } from '../config/load.ts';
 import { openStore } from '../adapters/open.ts';
 import { SigningKeys } from '../src/oidc/keys.ts';
 import { SecretBox } from '../src/security/secret-box.ts';
+import { clientScopeProblem } from './cli/scopes.ts';
 import { esignCommand, ESIGN_USAGE } from './cli/esign.ts';
 import { operatorsCommand, OPERATORS_USAGE } from './cli/operators.ts';
 
@@ -37,6 +39,7 @@ const USAGE = `usage: npm run cli -- <command>
               [--auth client_secret_basic|client_secret_post|private_key_jwt|none]
               [--grant authorization_code|refresh_token|client_credentials ...]
               [--post-logout-uri URL ...] [--jwks-file FILE] [--scope "openid profile ..."]
+              [--machine-scope "resource:scope ..."] [--pkce-optional]
   clients remove ID
   keys list
   keys rotate
@@ -69,10 +72,14 @@ function clientsAdd(config: Config, args: string[]): void {
       grant: { type: 'string', multiple: true },
       'jwks-file': { type: 'string' },
       scope: { type: 'string' },
+      'machine-scope': { type: 'string' },
+      'pkce-optional': { type: 'boolean' },
     },
     strict: true,
   });
   if (!values.id) throw new UsageError('--id is required');
+  const scopeProblem = clientScopeProblem(values.scope, values['machine-scope']);
+  if (scopeProblem) throw new UsageError(scopeProblem);
   const auth = values.auth ?? 'client_secret_basic';
   const secret = auth.startsWith('client_secret') ? randomBytes(32).toString('base64url') : undefined;
   const candidate = {
@@ -84,6 +91,8 @@ function clientsAdd(config: Config, args: string[]): void {
     grant_types: values.grant ?? ['authorization_code'],
     token_endpoint_auth_method: auth,
     ...(values.scope ? { scope: values.scope } : {}),
+    ...(values['machine-scope'] ? { vkhod_machine_scope: values['machine-scope'] } : {}),
+    ...(values['pkce-optional'] ? { vkhod_pkce_optional: true } : {}),
     ...(values['jwks-file'] ? { jwks: JSON.parse(readFileSync(values['jwks-file'], 'utf8')) } : {}),
   };
   const clients = readClientFile(config.clientsFile);

@@ -11,11 +11,13 @@ import mount from 'koa-mount';
 import serve from 'koa-static';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.ts';
-import { adminApi } from './admin/api.ts';
+import { ADMIN_API_PREFIX, adminApi } from './admin/api.ts';
 import { operatorPages } from './admin/operator-pages.ts';
 import { federationCabinetRoutes } from './cabinet/federation.ts';
 import { cabinetRoutes } from './cabinet/routes.ts';
 import { DEMO_CLIENT_ID, demoRoutes } from './demo/relying-party.ts';
+import { anonymousRequestLimits } from './flows/anonymous-requests.ts';
+import { authorizationPostRoutes } from './flows/authorization-post.ts';
 import { federationCallbackRoutes } from './flows/federation-callback.ts';
 import { interactionRoutes } from './flows/interaction.ts';
 import { recoveryFlow } from './flows/recovery.ts';
@@ -26,6 +28,7 @@ import { buildServices, type ServiceOverrides, type Services } from './services.
 import type { Store } from './store.ts';
 import { errorPages, retryAfterOn503 } from './web/errors.ts';
 import { operationalRoutes } from './web/operational-routes.ts';
+import { requestGate } from './web/request-gate.ts';
 
 /** node-oidc-provider's endpoints that relying parties call directly (never a browser page). */
 const API_PATHS = new Set(['/token', '/token/introspection', '/token/revocation', '/me', '/jwks', '/request', '/.well-known/openid-configuration']);
@@ -55,6 +58,9 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   // Machine endpoints (JSON for relying parties) go straight to the provider: no pages, no
   // sessions, no CSP — only the headers an API response needs. The hot path of every token.
   const providerApp = mount(provider);
+  // Before anything routes the request or builds a URL from its Host (src/web/request-gate.ts).
+  app.use(requestGate(views, { ownAnswers: [ADMIN_API_PREFIX] }));
+  app.use(anonymousRequestLimits(services));
   app.use(async (ctx, next) => {
     if (!API_PATHS.has(ctx.path)) return next();
     ctx.set({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', ...(config.production ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {}) });
@@ -83,6 +89,7 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   pages.use(services.csrf.middleware());
   const flows = [registrationFlow(services), recoveryFlow(services)];
   pages.use(operationalRoutes(services).routes());
+  pages.use(authorizationPostRoutes().routes());
   pages.use(interactionRoutes(services, flows).routes());
   pages.use(cabinetRoutes(services).routes());
   pages.use(federationCabinetRoutes(services).routes());
@@ -91,7 +98,8 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   for (const flow of flows) pages.use(flow.routes().routes());
   if (config.demoRp) pages.use(demoRoutes({ issuer: config.issuer, client: clients.find((c) => c.client_id === DEMO_CLIENT_ID)!, views, secureCookies: config.production, results: store.oidcAdapter('VkhodDemo') }).routes());
   app.use(pages.routes());
-  app.use(pages.allowedMethods({ throw: true }));
+  // 405 with `Allow` (errorPages draws the page for the empty answer).
+  app.use(pages.allowedMethods());
   app.use(providerApp);
 
   return { app, services };

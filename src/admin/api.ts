@@ -11,6 +11,7 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Context, Middleware, Next } from 'koa';
 import type { Services } from '../services.ts';
 import { UserError } from '../web/errors.ts';
+import { isCompressed } from '../web/request-gate.ts';
 import { citizenQuery, confirmationSchema, letterStatus, parseOrRefuse } from './input.ts';
 import { LetterQueue } from './letter-queue.ts';
 import { hasRole, operatorActor, type Operator, type OperatorRole } from './operators.ts';
@@ -139,8 +140,14 @@ export function adminApi(services: Services): Middleware {
       // cannot send this type (that takes a CORS preflight, which the API never allows): every
       // POST must say it is JSON, with or without a body. Checked before anything else is done.
       if (ctx.method === 'POST' && ctx.request.type.trim().toLowerCase() !== 'application/json') throw new UserError(415, 'admin.errors.json_only');
+      // A compressed body is never read (see src/web/request-gate.ts: a decoder left behind crashes the process).
+      if (isCompressed(ctx)) {
+        ctx.set('accept-encoding', 'identity');
+        throw new UserError(415, 'admin.errors.encoding');
+      }
       await routes(ctx, () => allowed(ctx, async () => undefined));
-      if (ctx.status === 405 || ctx.status === 501) throw new UserError(ctx.status, STATUS_ERRORS[ctx.status]!);
+      // A method no route implements (TRACE, PROPFIND) is as wrong as one this path lacks: 405, never a 5xx.
+      if (ctx.status === 405 || ctx.status === 501) throw new UserError(405, STATUS_ERRORS[405]!);
       if (ctx.status === 404 && ctx.body === undefined) throw new UserError(404, 'admin.errors.not_found');
     } catch (err) {
       answerError(ctx, err);

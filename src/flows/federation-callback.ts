@@ -2,7 +2,9 @@
  * GET /federation/callback — the one redirect URI registered at every bank. It finds the round
  * trip the response belongs to (the signed cookie's state must equal the response's state) and
  * hands the response on unchanged to where the trip started: the interaction (whose cookie is
- * scoped to /interaction/:uid) or the cabinet. The response itself is checked there.
+ * scoped to /interaction/:uid) or the cabinet. The response itself is checked there. A stray
+ * callback (no round trip) is logged, not audited; callbacks are limited per IP
+ * (src/security/request-limits.ts).
  */
 import Router from '@koa/router';
 import type { Services } from '../services.ts';
@@ -14,7 +16,8 @@ export function federationCallbackRoutes(services: Services): Router {
   router.get('/federation/callback', async (ctx) => {
     const pending = await pendingBank(services, ctx, false);
     if (!pending) {
-      await services.audit.record({ type: 'federation.callback', ip: ctx.ip, outcome: 'failure', details: { reason: 'state' } });
+      // Logged, not audited: anyone can send these, and an audit row each would grow the store.
+      services.logger.warn({ ip: ctx.ip, event: 'federation.callback', reason: 'state' }, 'federation callback without a round trip');
       return showBankProblem(services, ctx, 'state', { href: '/', label: services.views.t(ctx, 'common.home') });
     }
     const next = pending.mode === 'interaction' ? `/interaction/${pending.uid}/bank-return` : '/account/federation/bank-return';

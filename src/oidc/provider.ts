@@ -13,6 +13,9 @@ import { accountClaims, DEFAULT_CLIENT_SCOPE, SCOPE_CLAIMS, SCOPES } from './cla
 import { legacyConsent, rememberedConsent } from './consents.ts';
 import { oneTimeAdapter } from './one-time.ts';
 import { RefreshGrace } from './refresh-grace.ts';
+import { useMachineScopeGrant } from './client-credentials.ts';
+import { authorizationRequestChecks } from './request-checks.ts';
+import { machineScopeProblem, unknownScopes } from './scope-names.ts';
 
 /** The pages node-oidc-provider renders itself, drawn by vkhod's views. */
 export interface ProviderPages {
@@ -103,9 +106,31 @@ const PROVIDER_CLAIMS: Record<string, string[]> = { ...SCOPE_CLAIMS, openid: [..
  * types; otherwise the default `code` makes node-oidc-provider demand redirect_uris and refuse it.
  */
 function providerClient(client: ClientMetadata): ClientMetadata {
+  assertClientScopes(client);
   const withScope = { ...client, scope: client.scope ?? DEFAULT_CLIENT_SCOPE };
   if (client.response_types === undefined && !client.grant_types?.includes('authorization_code')) return { ...withScope, response_types: [] };
   return withScope;
+}
+
+/**
+ * A registration names only scopes vkhod knows (a typo would otherwise be dropped silently at
+ * every request) and machine scopes that are resource names, not a citizen's scopes.
+ */
+function assertClientScopes(client: ClientMetadata): void {
+  const unknown = unknownScopes(client.scope);
+  if (unknown.length) throw new Error(`client ${client.client_id}: unknown scope ${unknown.join(', ')} (known: ${SCOPES.join(' ')})`);
+  for (const scope of String(client.vkhod_machine_scope ?? '').split(' ').filter(Boolean)) {
+    const problem = machineScopeProblem(scope);
+    if (problem) throw new Error(`client ${client.client_id}: vkhod_machine_scope ${problem}`);
+  }
+}
+
+/**
+ * PKCE for every client (OAuth 2.1, RFC 9700 §2.1.1); a confidential client registered with
+ * `vkhod_pkce_optional: true` (a legacy relying party that cannot send it) may leave it out.
+ */
+function pkceRequired(_ctx: unknown, client: { clientAuthMethod?: string }): boolean {
+  return client.clientAuthMethod === 'none' || (client as unknown as Record<string, unknown>).vkhod_pkce_optional !== true;
 }
 
 /** Claims any client may ask for by name: they describe the sign-in, not the person. */
@@ -171,9 +196,11 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
     adapter: (name: string) => oneTimeAdapter(store, name, grace),
     clients: deps.clients.map(providerClient) as Configuration['clients'],
     extraClientMetadata: {
-      properties: ['vkhod_resource_server', 'vkhod_esia_compat'],
+      properties: ['vkhod_resource_server', 'vkhod_esia_compat', 'vkhod_pkce_optional', 'vkhod_machine_scope'],
       validator(_ctx, key, value) {
-        if (value !== undefined && typeof value !== 'boolean') throw new Error(`${key} must be a boolean`);
+        if (key === 'vkhod_machine_scope') {
+          if (value !== undefined && typeof value !== 'string') throw new Error(`${key} must be a space-separated string`);
+        } else if (value !== undefined && typeof value !== 'boolean') throw new Error(`${key} must be a boolean`);
       },
     },
     clientDefaults: { grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: 'RS256' },
@@ -189,7 +216,8 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       long: { httpOnly: true, sameSite: 'lax', signed: true },
       short: { httpOnly: true, sameSite: 'lax', signed: true },
     },
-    pkce: { required: (_ctx, client) => client.clientAuthMethod === 'none' },
+    pkce: { required: pkceRequired },
+    extraParams: authorizationRequestChecks as unknown as Configuration['extraParams'],
     features: {
       devInteractions: { enabled: false },
       claimsParameter: { enabled: true, assertClaimsParameter: claimsWithinClientScope as never },
@@ -263,5 +291,6 @@ export function createProvider(deps: ProviderDependencies & { logger?: Logger })
   // Errors inside node-oidc-provider's own endpoints answer `server_error` and are logged here.
   provider.on('server_error', (_ctx: unknown, err: Error) => deps.logger?.error({ err }, 'oidc server_error'));
   provider.proxy = deps.config.trustProxy;
+  useMachineScopeGrant(provider);
   return provider;
 }

@@ -31,7 +31,13 @@ export type LimitRule =
   /** wrong operator passwords per operator login (admin API and /operator) → lockout */
   | 'operator-failures-login'
   /** wrong operator passwords per client IP */
-  | 'operator-failures-ip';
+  | 'operator-failures-ip'
+  /** authorization requests (`/auth`, PAR) per client IP: each may store an interaction */
+  | 'authorize-ip'
+  /** end-session requests (`/session/end`) per client IP: each may store a session */
+  | 'end-session-ip'
+  /** returns at the federation callback per client IP */
+  | 'federation-callback-ip';
 
 export interface LimitState {
   blocked: boolean;
@@ -53,6 +59,22 @@ export const POST_LETTERS_PER_30_DAYS = 3;
 export const POST_CODE_MAX_FAILURES = 10;
 
 const OPEN: LimitState = { blocked: false, retryAfter: 0 };
+
+/**
+ * Anonymous requests that make the store write something (an interaction, a session) are counted
+ * per client IP, so no one can grow the store without bound. Generous: a whole office behind one
+ * address signs in to many services. (Kept apart from the sign-in rules above.)
+ */
+export const ANONYMOUS_REQUEST_LIMITS = {
+  'authorize-ip': { points: 600, duration: 600 },
+  'end-session-ip': { points: 120, duration: 600 },
+  'federation-callback-ip': { points: 120, duration: 600 },
+} as const;
+
+function anonymousRequestLimiters(store: Store): Record<keyof typeof ANONYMOUS_REQUEST_LIMITS, RateLimiterAbstract> {
+  const limiter = (keyPrefix: string, rule: keyof typeof ANONYMOUS_REQUEST_LIMITS) => store.rateLimiter({ keyPrefix, ...ANONYMOUS_REQUEST_LIMITS[rule] });
+  return { 'authorize-ip': limiter('azi', 'authorize-ip'), 'end-session-ip': limiter('esi', 'end-session-ip'), 'federation-callback-ip': limiter('fci', 'federation-callback-ip') };
+}
 
 export class Limits {
   private readonly limiters: Record<LimitRule, RateLimiterAbstract>;
@@ -79,6 +101,7 @@ export class Limits {
       'post-code-failures-account': store.rateLimiter({ keyPrefix: 'pcf', points: POST_CODE_MAX_FAILURES, duration: 0 }),
       'operator-failures-login': store.rateLimiter({ keyPrefix: 'ofl', points: limits.loginMaxFailures, duration: lock, blockDuration: lock }),
       'operator-failures-ip': store.rateLimiter({ keyPrefix: 'ofi', points: limits.loginMaxPerIp, duration: 900, blockDuration: 900 }),
+      ...anonymousRequestLimiters(store),
     };
   }
 

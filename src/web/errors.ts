@@ -23,11 +23,25 @@ const STATUS_KEYS: Record<number, string> = {
   400: 'errors.bad_request',
   403: 'errors.forbidden',
   404: 'errors.not_found',
-  405: 'errors.bad_request',
+  405: 'errors.method_not_allowed',
   413: 'errors.too_large',
   415: 'errors.bad_request',
   429: 'errors.too_many',
+  501: 'errors.method_not_allowed',
 };
+
+/** The locale key of the generic message for an HTTP status. */
+export const statusMessageKey = (status: number): string => STATUS_KEYS[status] ?? 'errors.bad_request';
+
+/** Answers with an error: JSON for a client that asks for JSON, the error page otherwise. */
+export function answerError(views: Views, ctx: Context, status: number, message: string): void {
+  if (ctx.accepts('html', 'json') === 'json') {
+    ctx.status = status;
+    ctx.body = { error: status >= 500 && status !== 501 ? 'server_error' : 'invalid_request', error_description: message };
+    return;
+  }
+  views.render(ctx, 'error', { title: 'errors.title', message, status }, status);
+}
 
 export function errorPages(views: Views, logger: Logger) {
   return async function handleErrors(ctx: Context, next: Next): Promise<void> {
@@ -35,6 +49,8 @@ export function errorPages(views: Views, logger: Logger) {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
         views.render(ctx, 'error', { title: 'errors.title', message: views.t(ctx, 'errors.not_found') }, 404);
+      } else if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null) {
+        answerError(views, ctx, ctx.status, views.t(ctx, statusMessageKey(ctx.status)));
       }
     } catch (err) {
       const e = err as Error & { status?: number; expose?: boolean };
@@ -48,19 +64,15 @@ export function errorPages(views: Views, logger: Logger) {
       } else if (e instanceof UserError) {
         status = e.status;
         message = views.t(ctx, e.messageKey, e.params);
-      } else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      } else if (typeof e.status === 'number' && ((e.status >= 400 && e.status < 500) || e.status === 501)) {
+        // 501: a method the router does not implement at all — the sender's choice, not a fault.
         status = e.status;
-        message = views.t(ctx, STATUS_KEYS[status] ?? 'errors.bad_request');
+        message = views.t(ctx, statusMessageKey(status));
       } else {
         logger.error({ err: e, path: ctx.path, method: ctx.method }, 'unhandled error');
         message = views.t(ctx, 'errors.internal');
       }
-      if (ctx.accepts('html', 'json') === 'json') {
-        ctx.status = status;
-        ctx.body = { error: status >= 500 ? 'server_error' : 'invalid_request', error_description: message };
-        return;
-      }
-      views.render(ctx, 'error', { title: 'errors.title', message, status }, status);
+      answerError(views, ctx, status, message);
     }
   };
 }

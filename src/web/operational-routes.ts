@@ -1,6 +1,6 @@
 /**
  * The operational pages and files: home, health and readiness, the language switch, the
- * favicon, the WebAuthn browser helper and (development only) the outbox.
+ * "stay signed in" page after the logout question, the favicon, the WebAuthn browser helper and (development only) the outbox.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -42,6 +42,8 @@ export function operationalRoutes(services: Services): Router {
     const back = typeof ctx.query.back === 'string' && /^\/(?![/\\])/.test(ctx.query.back) ? ctx.query.back : '/';
     ctx.redirect(back);
   });
+  /** "Stay signed in" on the logout page: nothing changes and the relying party is not told anything. */
+  router.get('/logout/stayed', (ctx) => views.render(ctx, 'done', { title: 'logout.stayed_title', message: views.t(ctx, 'logout.stayed') }));
   router.get('/favicon.ico', (ctx) => {
     ctx.status = 301;
     ctx.redirect('/static/favicon.svg');

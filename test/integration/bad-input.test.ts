@@ -195,11 +195,11 @@ describe('bad input on the hosted pages', function () {
   });
 
   describe('requests that cannot be read as a form', () => {
-    it('a body that claims gzip but is not gets 400, not 500', async () => {
+    it('a compressed body (here one that claims gzip but is not) gets 415, not 500', async () => {
       const browser = new RecordingBrowser(h);
       const token = csrfOf((await browser.get('/register')).html);
       const res = await browser.agent.post('/register').set('content-type', 'application/x-www-form-urlencoded').set('content-encoding', 'gzip').send(`_csrf=${token}&contact=%2B79123456780`);
-      expect(res.status).to.equal(400);
+      expect(res.status).to.equal(415);
       expect(firstError(res.text)).to.equal('Запрос не удалось обработать. Вернитесь назад и попробуйте ещё раз.');
       expectNoLeak(res.text);
       expect(h.gateway.sent).to.have.length(0);

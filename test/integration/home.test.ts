@@ -83,7 +83,7 @@ describe('language switch, favicon, scripts and wrong methods', function () {
     const res = await new Browser(h).agent.put('/register').set('accept', 'text/html');
     expect(res.status).to.equal(405);
     expect(res.headers['content-type']).to.include('text/html');
-    expect(res.text).to.include('Запрос не удалось обработать');
+    expect(res.text).to.include('Такой запрос здесь не обрабатывается');
     expect(res.text).to.not.match(/\bat .*\.ts:\d+/);
   });
 });

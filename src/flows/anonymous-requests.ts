@@ -1,0 +1,43 @@
+/**
+ * Anonymous requests that make the store keep something are counted per client IP (DESIGN §6:
+ * anonymous requests can never grow the store without bound): authorization requests (`/auth`,
+ * PAR at `/request`) each may store an interaction, `/session/end` a session, a federation
+ * callback a look-up. Over the limit: 429 with Retry-After. `/session/end` parameters are capped
+ * in length here too (node-oidc-provider keeps its state in the session); the authorization
+ * endpoint caps its own in src/oidc/request-checks.ts.
+ */
+import type { Context, Next } from 'koa';
+import { overlongParameter } from '../oidc/request-checks.ts';
+import type { Services } from '../services.ts';
+import { answerError } from '../web/errors.ts';
+
+type LimitRule = Parameters<Services['limits']['hit']>[0];
+
+/** GET and HEAD are answered alike; POST /auth and /session/end become a GET (authorization-post.ts). */
+function ruleFor(ctx: Context): LimitRule | undefined {
+  const read = ctx.method === 'GET' || ctx.method === 'HEAD';
+  if (read && ctx.path === '/auth') return 'authorize-ip';
+  if (ctx.method === 'POST' && ctx.path === '/request') return 'authorize-ip';
+  if (read && ctx.path === '/session/end') return 'end-session-ip';
+  if (read && ctx.path === '/federation/callback') return 'federation-callback-ip';
+  return undefined;
+}
+
+export function anonymousRequestLimits({ limits, views }: Pick<Services, 'limits' | 'views'>) {
+  return async function limitAnonymousRequests(ctx: Context, next: Next): Promise<void> {
+    const rule = ruleFor(ctx);
+    if (rule) {
+      const state = await limits.hit(rule, ctx.ip);
+      if (state.blocked) {
+        ctx.set('retry-after', String(state.retryAfter));
+        answerError(views, ctx, 429, views.t(ctx, 'errors.too_many'));
+        return;
+      }
+    }
+    if (rule === 'end-session-ip' && overlongParameter(ctx.query)) {
+      answerError(views, ctx, 400, views.t(ctx, 'errors.bad_request'));
+      return;
+    }
+    await next();
+  };
+}

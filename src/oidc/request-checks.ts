@@ -1,0 +1,63 @@
+/**
+ * Checks on every authorization request (authorization endpoint and PAR) that node-oidc-provider
+ * does not make itself, run as its `extraParams` validators (after client and redirect_uri are
+ * known, so a failure goes back to the relying party as an OAuth error):
+ *
+ * - a scope vkhod does not know fails with `invalid_scope` (node-oidc-provider drops it silently);
+ * - no parameter is longer than vkhod stores (state, nonce, … are kept in the interaction and the
+ *   session): `invalid_request`.
+ */
+import { decodeJwt } from 'jose';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { unknownScopes } from './scope-names.ts';
+
+/** The longest value a parameter may have; a signed request object or an ID token may be longer. */
+export const PARAMETER_MAX_LENGTH = 2048;
+const LONGER: Record<string, number> = { request: 16384, id_token_hint: 8192, claims: 8192 };
+
+/** The first parameter over its length cap, if any (arrays: each value). */
+export function overlongParameter(params: Record<string, unknown>): string | undefined {
+  for (const [name, value] of Object.entries(params)) {
+    const max = LONGER[name] ?? PARAMETER_MAX_LENGTH;
+    const values = Array.isArray(value) ? value : [value];
+    if (values.some((v) => typeof v === 'string' && v.length > max)) return name;
+  }
+  return undefined;
+}
+
+/**
+ * The scope as the relying party sent it. By the time these checks run node-oidc-provider has
+ * already reduced `params.scope` to the scopes it knows, so it is read from the request itself
+ * (query, form body, or the already verified request object). A request_uri from PAR carries
+ * no scope here: its scope was checked when it was pushed.
+ */
+function requestedScope(ctx: KoaContextWithOIDC): string | undefined {
+  const source = (ctx.method === 'POST' ? ctx.oidc.body : ctx.query) as Record<string, unknown> | undefined;
+  if (typeof source?.request === 'string') {
+    try {
+      const scope = decodeJwt(source.request).scope;
+      return typeof scope === 'string' ? scope : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return typeof source?.scope === 'string' ? source.scope : undefined;
+}
+
+async function checkScopesKnown(ctx: KoaContextWithOIDC): Promise<void> {
+  const unknown = unknownScopes(requestedScope(ctx));
+  if (unknown.length) throw new errors.InvalidScope('requested scope is not supported', unknown[0]!);
+}
+
+async function checkParameterLengths(ctx: KoaContextWithOIDC): Promise<void> {
+  const name = overlongParameter(ctx.oidc.params as Record<string, unknown>);
+  if (name) throw new errors.InvalidRequest(`${name} is too long`);
+}
+
+/** node-oidc-provider's `extraParams`: validators keyed by a parameter they run for (always run). */
+export const authorizationRequestChecks = {
+  scope: async (ctx: KoaContextWithOIDC) => {
+    await checkParameterLengths(ctx);
+    await checkScopesKnown(ctx);
+  },
+};

@@ -1,0 +1,57 @@
+import { expect } from 'chai';
+import { request as httpRequest } from 'node:http';
+import { startHarness, type Harness } from '../support/harness.ts';
+
+/** One raw request (supertest cannot send every method); the status, headers and body. */
+function send(h: Harness, method: string, path: string, accept = 'text/html'): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${h.url}${path}`, { method, headers: { accept, 'accept-language': 'ru' } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const PATHS = ['/', '/auth', '/auth/some-uid', '/token', '/me', '/jwks', '/.well-known/openid-configuration', '/session/end', '/interaction/x/login', '/register', '/account', '/operator', '/no-such-page'];
+
+describe('unknown and unserved methods (TRACE, PROPFIND, …)', function () {
+  let h: Harness;
+  before(async () => (h = await startHarness()));
+  after(() => h.close());
+
+  it('answers every path with 405 and an Allow header, never a 500', async () => {
+    for (const method of ['TRACE', 'PROPFIND', 'PROPPATCH', 'MKCOL', 'COPY', 'LOCK', 'SEARCH', 'PURGE', 'PUT', 'DELETE', 'PATCH']) {
+      for (const path of PATHS) {
+        const res = await send(h, method, path);
+        expect(res.status, `${method} ${path}`).to.equal(405);
+        expect(res.headers.allow, `${method} ${path}`).to.equal('GET, HEAD, POST, OPTIONS');
+      }
+    }
+  });
+
+  it('lets the admin API answer in its own JSON, also with 405 and Allow', async () => {
+    for (const method of ['TRACE', 'PROPFIND', 'DELETE']) {
+      const res = await send(h, method, '/admin/api/accounts', 'application/json');
+      expect(res.status, method).to.equal(405);
+      expect(res.headers.allow, method).to.be.a('string');
+      expect(JSON.parse(res.body).error).to.equal('method');
+    }
+  });
+
+  it('says so in Russian on a page, and as an OAuth error to a client that wants JSON', async () => {
+    const page = await send(h, 'TRACE', '/auth');
+    expect(page.body).to.include('Такой запрос здесь не обрабатывается');
+    expect(page.body).to.not.match(/\bat .*\.(ts|js):\d+/);
+    const json = await send(h, 'PROPFIND', '/token', 'application/json');
+    expect(JSON.parse(json.body)).to.include({ error: 'invalid_request' });
+  });
+
+  it('still answers the methods it serves', async () => {
+    expect((await send(h, 'GET', '/.well-known/openid-configuration', 'application/json')).status).to.equal(200);
+    expect((await send(h, 'HEAD', '/')).status).to.equal(200);
+  });
+});
