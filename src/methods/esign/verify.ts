@@ -7,6 +7,8 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { isGost, OID, type SignatureSuite, webCryptoSuite } from './algorithms.ts';
+import { encapsulatedContent as encapsulated, signerCertificate } from './cms-parts.ts';
+import { gostSuite } from './gost/suite.ts';
 import { allowsSigning, isCa, keyAlgorithm, validity } from './certificate.ts';
 import type { TrustStore } from './trust-store.ts';
 
@@ -57,30 +59,10 @@ function parseSignedData(cms: Uint8Array): pkijs.SignedData {
   }
 }
 
-/** The certificate the signer info points to (issuer + serial, or subject key identifier). */
-function signerCertificate(signed: pkijs.SignedData, info: pkijs.SignerInfo): pkijs.Certificate | undefined {
-  const certs = (signed.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate);
-  const sid = info.sid as unknown;
-  if (sid instanceof pkijs.IssuerAndSerialNumber) return certs.find((c) => c.issuer.isEqual(sid.issuer) && c.serialNumber.isEqual(sid.serialNumber));
-  const keyId = (sid as { valueBlock?: { valueHexView?: Uint8Array } })?.valueBlock?.valueHexView;
-  if (!keyId) return undefined;
-  return certs.find((c) => {
-    const ski = c.extensions?.find((e) => e.extnID === OID.subjectKeyIdentifier)?.parsedValue as { valueBlock?: { valueHexView?: Uint8Array } } | undefined;
-    return ski?.valueBlock?.valueHexView && Buffer.from(ski.valueBlock.valueHexView).equals(Buffer.from(keyId));
-  });
-}
-
-function encapsulated(signed: pkijs.SignedData): Uint8Array | undefined {
-  const content = signed.encapContentInfo.eContent;
-  if (!content) return undefined;
-  if (content.valueBlock.isConstructed) return Buffer.concat((content.valueBlock.value as asn1js.OctetString[]).map((p) => Buffer.from(p.valueBlock.valueHexView)));
-  return content.valueBlock.valueHexView;
-}
-
 export class CmsVerifier {
   constructor(
     private readonly trust: TrustStore,
-    private readonly suites: SignatureSuite[] = [webCryptoSuite],
+    private readonly suites: SignatureSuite[] = [webCryptoSuite, gostSuite],
   ) {}
 
   private suiteFor(keyAlg: string, digestAlg?: string, ...others: string[]): SignatureSuite {
