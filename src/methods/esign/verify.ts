@@ -6,7 +6,7 @@
  */
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { isGost, OID, type SignatureSuite, webCryptoSuite } from './algorithms.ts';
+import { isLegacyGost, OID, type SignatureSuite, webCryptoSuite } from './algorithms.ts';
 import { encapsulatedContent as encapsulated, signerCertificate } from './cms-parts.ts';
 import { gostSuite } from './gost/suite.ts';
 import { allowsSigning, isCa, keyAlgorithm, validity } from './certificate.ts';
@@ -68,8 +68,9 @@ export class CmsVerifier {
   private suiteFor(keyAlg: string, digestAlg?: string, ...others: string[]): SignatureSuite {
     const suite = this.suites.find((s) => s.supports(keyAlg, digestAlg));
     if (suite) return suite;
-    const gost = [keyAlg, digestAlg, ...others].find((oid) => isGost(oid));
-    if (gost) throw new EsignError('gost_unsupported', gost);
+    // GOST R 34.10-2001 / 34.11-94 (withdrawn; certificates under them expired by 2019) get their own message
+    const legacy = [keyAlg, digestAlg, ...others].find((oid) => isLegacyGost(oid));
+    if (legacy) throw new EsignError('gost_unsupported', legacy);
     throw new EsignError('unsupported_algorithm', `${keyAlg}/${digestAlg ?? ''}`);
   }
 
