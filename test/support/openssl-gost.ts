@@ -122,6 +122,10 @@ class OpensslCa {
     writeFileSync(
       this.conf,
       [
+        // OpenSSL 3.0 does not know the INN of a legal entity by name
+        'oid_section = new_oids',
+        '[ new_oids ]',
+        'INNLE = 1.2.643.100.4',
         '[ ca ]',
         'default_ca = this',
         '[ this ]',
