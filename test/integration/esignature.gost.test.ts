@@ -18,6 +18,7 @@ import { makeStandard } from '../support/identity.ts';
 import { makeOpensslGostPki, type OpensslGostPki, skipWithoutGostEngine } from '../support/openssl-gost.ts';
 import { createGostCa, issueGostCitizen } from '../../scripts/esign/gost-ca.ts';
 import { signCms } from '../../scripts/esign/sign.ts';
+import { addOperator } from './admin-fixtures.ts';
 import { auditOfType, countRows, createAccount, errorsOn, resetStore } from './fixtures.ts';
 
 const IVAN = { family: 'Петров', given: 'Иван Сергеевич', snils: '11223344595', inn: '770123456703' };
@@ -103,6 +104,19 @@ describe('e-signature with GOST R 34.10-2012 certificates (fixtures by OpenSSL\'
     const organization = { name: 'ПАО Сбербанк', ogrn: '1027700132195', inn: '7707083893' };
     expect(account.verifications!.at(-1)!.evidence.organization).to.deep.equal(organization);
     expect((account.extra?.certificates as Array<Record<string, unknown>>)[0]).to.deep.include({ serialNumber: employee.serial, organization });
+
+    // an operator sees the certificate: its key, the organisation, and the signing tool it names
+    const desk = await addOperator(h, 'desk', ['service_centre']);
+    const operator = new Browser(h);
+    const login = await operator.get('/operator');
+    await operator.submit(login, '/operator/login', { login: desk.login, password: desk.password });
+    const card = await operator.get(`/operator/accounts/${account.id}`);
+    expect(card.status, card.html.slice(0, 300)).to.equal(200);
+    expect(card.html).to.include('Сертификаты электронной подписи');
+    expect(card.html).to.include(employee.serial);
+    expect(card.html).to.include('GOST R 34.10-2012 256-bit key');
+    expect(card.html).to.include('ПАО Сбербанк, ОГРН 1027700132195, ИНН 7707083893');
+    expect(card.html).to.include('CryptoPro CSP (test)');
   });
 
   it('confirms the signed-in account in the cabinet with a GOST signature', async () => {
