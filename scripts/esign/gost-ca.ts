@@ -143,6 +143,8 @@ export interface GostCitizenOptions {
   /** the first key usage byte; default digitalSignature | nonRepudiation */
   keyUsage?: number;
   serialNumber?: string;
+  /** a CRL distribution point (http URL) written into the certificate */
+  crlUrl?: string;
 }
 
 export function issueGostCitizen(ca: GostIssued, person: Person, options: GostCitizenOptions = {}): GostIssued {
@@ -154,7 +156,18 @@ export function issueGostCitizen(ca: GostIssued, person: Person, options: GostCi
     notBefore: options.notBefore,
     notAfter: options.notAfter,
     serialNumber: options.serialNumber,
-    extensions: [keyUsage(options.keyUsage ?? 0xc0), ...accreditation()],
+    extensions: [
+      keyUsage(options.keyUsage ?? 0xc0),
+      ...accreditation(),
+      ...(options.crlUrl
+        ? [
+            new pkijs.Extension({
+              extnID: '2.5.29.31',
+              extnValue: new pkijs.CRLDistributionPoints({ distributionPoints: [new pkijs.DistributionPoint({ distributionPoint: [new pkijs.GeneralName({ type: 6, value: options.crlUrl })] })] }).toSchema().toBER(false),
+            }),
+          ]
+        : []),
+    ],
   });
 }
 

@@ -10,6 +10,7 @@ import type { ChallengeRepository, PersonName } from '../store.ts';
 import type { SignatureSuite } from './esign/algorithms.ts';
 import { certificateOrganisation, certificatePerson, keyAlgorithm, nameText, serialHex, signTools, validity, type CertificateOrganisation, type SignTools } from './esign/certificate.ts';
 import { GOST_OIDS } from './esign/algorithms.ts';
+import { CrlFetcher, type CrlFetchOptions } from './esign/crl-fetch.ts';
 import { TrustStore } from './esign/trust-store.ts';
 import { CmsVerifier, EsignError, type EsignProblem } from './esign/verify.ts';
 
@@ -68,11 +69,11 @@ export class EsignatureMethod {
   constructor(
     private readonly challenges: ChallengeRepository,
     private readonly trust: TrustStore,
-    private readonly options: { issuer: string; challengeSeconds: number },
+    private readonly options: { issuer: string; challengeSeconds: number; crlFetch?: CrlFetchOptions },
     private readonly logger?: Logger,
     suites?: SignatureSuite[],
   ) {
-    this.verifier = new CmsVerifier(trust, suites);
+    this.verifier = new CmsVerifier(trust, suites, options.crlFetch ? new CrlFetcher(options.crlFetch, logger) : undefined);
   }
 
   get enabled(): boolean {

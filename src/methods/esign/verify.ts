@@ -10,6 +10,7 @@ import { isLegacyGost, OID, type SignatureSuite, webCryptoSuite } from './algori
 import { encapsulatedContent as encapsulated, signerCertificate } from './cms-parts.ts';
 import { gostSuite } from './gost/suite.ts';
 import { allowsSigning, isCa, keyAlgorithm, validity } from './certificate.ts';
+import type { CrlFetcher } from './crl-fetch.ts';
 import type { TrustStore } from './trust-store.ts';
 
 export type EsignProblem =
@@ -63,6 +64,8 @@ export class CmsVerifier {
   constructor(
     private readonly trust: TrustStore,
     private readonly suites: SignatureSuite[] = [webCryptoSuite, gostSuite],
+    /** CRLs from the certificates' distribution points (optional; off by default) */
+    private readonly fetcher?: CrlFetcher,
   ) {}
 
   private suiteFor(keyAlg: string, digestAlg?: string, ...others: string[]): SignatureSuite {
@@ -153,10 +156,18 @@ export class CmsVerifier {
       const cert = path[i]!;
       const issuer = path[i + 1]!;
       const lists: pkijs.CertificateRevocationList[] = [];
+      const suite = this.suites.find((s) => s.supports(keyAlgorithm(issuer)));
       for (const crl of crls) {
         if (!crl.issuer.isEqual(issuer.subject)) continue;
-        const suite = this.suites.find((s) => s.supports(keyAlgorithm(issuer)));
         if (suite && (await suite.verifyCrl(crl, issuer))) lists.push(crl);
+      }
+      if (!lists.length && this.fetcher) {
+        // no CRL file for this issuer: its distribution points (the certificate chains to a trusted CA by now)
+        const fetched = await this.fetcher.crlsFor(cert, now.getTime());
+        for (const crl of fetched.crls) {
+          if (crl.issuer.isEqual(issuer.subject) && suite && (await suite.verifyCrl(crl, issuer))) lists.push(crl);
+        }
+        if (fetched.urls.length && !lists.length) throw new EsignError('revocation_unknown', 'the CRL could not be fetched');
       }
       if (!lists.length) continue;
       if (lists.some((crl) => crl.revokedCertificates?.some((r) => r.userCertificate.isEqual(cert.serialNumber)))) throw new EsignError('revoked');
