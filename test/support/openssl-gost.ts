@@ -7,7 +7,7 @@
  * Tests that need it call `skipWithoutGostEngine(this)`, which says so in the test report.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -115,7 +115,7 @@ class OpensslCa {
     this.cert = join(dir, `${name}.pem`);
     const home = join(dir, name);
     openssl(['genpkey', ...E, '-algorithm', algorithm, '-pkeyopt', `paramset:${paramSet}`, '-out', this.key]);
-    for (const sub of ['', '/new']) spawnSync('mkdir', ['-p', `${home}${sub}`]);
+    mkdirSync(join(home, 'new'), { recursive: true });
     writeFileSync(join(home, 'index.txt'), '');
     writeFileSync(join(home, 'crlnumber'), '01\n');
     this.conf = join(home, 'ca.cnf');
@@ -210,7 +210,7 @@ export interface OpensslGostPki {
 export function makeOpensslGostPki(): OpensslGostPki {
   const dir = mkdtempSync(join(tmpdir(), 'vkhod-gost-'));
   const trustDir = join(dir, 'trust');
-  spawnSync('mkdir', ['-p', trustDir]);
+  mkdirSync(trustDir, { recursive: true });
   const root = new OpensslCa(dir, 'root', 'gost2012_512', 'A', 'md_gost12_512');
   const sub = new OpensslCa(dir, 'sub', 'gost2012_256', 'TCB', 'md_gost12_256', root);
   const stranger = new OpensslCa(dir, 'stranger', 'gost2012_256', 'A', 'md_gost12_256');
