@@ -138,6 +138,8 @@ export interface EsignConfig {
   crls?: string;
   /** How long a challenge to sign lives. */
   challengeSeconds: number;
+  /** Fetch CRLs from the certificates' distribution points (off unless VKHOD_ESIGN_CRL_FETCH). */
+  crlFetch?: { timeoutMs: number; cacheSeconds: number };
 }
 
 /** Where the development test CA is written (`npm run cli -- esign make-test-ca`). */
@@ -149,5 +151,6 @@ export function esignSettings(env: Env): EsignConfig {
     trustedCas: env.VKHOD_ESIGN_TRUSTED_CAS_FILE ?? (dev ? DEV_ESIGN_DIR : undefined),
     crls: env.VKHOD_ESIGN_CRL_FILE ?? (dev && !env.VKHOD_ESIGN_TRUSTED_CAS_FILE ? DEV_ESIGN_DIR : undefined),
     challengeSeconds: env.VKHOD_ESIGN_CHALLENGE_SECONDS,
+    ...(env.VKHOD_ESIGN_CRL_FETCH ? { crlFetch: { timeoutMs: env.VKHOD_ESIGN_CRL_FETCH_TIMEOUT_MS, cacheSeconds: env.VKHOD_ESIGN_CRL_CACHE_SECONDS } } : {}),
   };
 }

@@ -99,6 +99,11 @@ export const envSchema = z.object({
   VKHOD_ESIGN_CRL_FILE: z.string().min(1).optional(),
   /** Seconds a challenge to sign stays valid. */
   VKHOD_ESIGN_CHALLENGE_SECONDS: int(60, 3600).default(600),
+  /** Fetch CRLs from the certificates' CRL distribution points (off: CRL files only). */
+  VKHOD_ESIGN_CRL_FETCH: bool.default(false),
+  VKHOD_ESIGN_CRL_FETCH_TIMEOUT_MS: int(100, 60000).default(5000),
+  /** The longest a fetched CRL is kept (it is refetched sooner when its nextUpdate comes). */
+  VKHOD_ESIGN_CRL_CACHE_SECONDS: int(60, 86400).default(3600),
 
   VKHOD_PASSWORD_MIN_LENGTH: int(8, 128).default(8),
   /** Character classes a password must contain: any of upper, lower, digit, symbol. */

@@ -5,8 +5,10 @@
  *   npm run esign -- --cert me.pem --key me.key --challenge "vkhod:localhost:3000:…"
  *   npm run esign -- --cert me.pem --key me.key --in vkhod-challenge.txt --out challenge.sig
  *   npm run esign -- --as rsa --challenge "…"      (a certificate from `npm run cli -- esign make-test-ca`)
+ *   npm run esign -- --as gost256 --challenge "…"  (from `npm run cli -- esign make-test-ca --gost`)
  *
- * RSA and ECDSA keys (PEM: PKCS#8, PKCS#1 or SEC1). GOST keys need a GOST-capable tool (CryptoPro).
+ * RSA and ECDSA keys (PEM: PKCS#8, PKCS#1 or SEC1) and GOST R 34.10-2012 keys (PKCS#8 as OpenSSL's
+ * GOST engine writes them; signed with Streebog). --no-attributes signs the content itself.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,8 +16,8 @@ import { parseArgs } from 'node:util';
 import { DEV_ESIGN_DIR } from '../config/federation.ts';
 import { signCms } from './esign/sign.ts';
 
-const USAGE = `usage: npm run esign -- (--cert FILE --key FILE | --as rsa|ecdsa [--dir DIR]) (--challenge TEXT | --in FILE)
-                      [--chain FILE] [--attached] [--out FILE.sig]`;
+const USAGE = `usage: npm run esign -- (--cert FILE --key FILE | --as rsa|ecdsa|gost256|gost512 [--dir DIR]) (--challenge TEXT | --in FILE)
+                      [--chain FILE] [--attached] [--no-attributes] [--out FILE.sig]`;
 
 async function main(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -29,6 +31,7 @@ async function main(argv: string[]): Promise<void> {
       in: { type: 'string' },
       chain: { type: 'string' },
       attached: { type: 'boolean' },
+      'no-attributes': { type: 'boolean' },
       out: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -37,12 +40,12 @@ async function main(argv: string[]): Promise<void> {
   if (values.help) return console.log(USAGE);
   let { cert, key } = values;
   if (values.as) {
-    if (values.as !== 'rsa' && values.as !== 'ecdsa') throw new Error('--as is rsa or ecdsa');
+    if (!['rsa', 'ecdsa', 'gost256', 'gost512'].includes(values.as)) throw new Error('--as is rsa, ecdsa, gost256 or gost512');
     const dir = values.dir ?? DEV_ESIGN_DIR;
     cert ??= join(dir, `citizen-${values.as}.pem`);
     key ??= join(dir, `citizen-${values.as}.key`);
   }
-  if (!cert || !key) throw new Error('give --cert and --key (or --as rsa|ecdsa)');
+  if (!cert || !key) throw new Error('give --cert and --key (or --as rsa|ecdsa|gost256|gost512)');
   if (Boolean(values.challenge) === Boolean(values.in)) throw new Error('give the challenge: --challenge TEXT or --in FILE');
   const content = values.in ? readFileSync(values.in) : Buffer.from(values.challenge!, 'utf8');
   const signature = await signCms({
@@ -51,6 +54,7 @@ async function main(argv: string[]): Promise<void> {
     privateKeyPem: readFileSync(key, 'utf8'),
     chainPem: values.chain ? readFileSync(values.chain, 'utf8') : undefined,
     attached: values.attached,
+    noAttributes: values['no-attributes'],
   });
   if (values.out) {
     writeFileSync(values.out, signature);

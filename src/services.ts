@@ -150,7 +150,7 @@ export async function buildServices(config: Config, store: Store, logger: Logger
     postal: new PostalConfirmation(accounts, levels, codes, store.letters, box, limits),
     operators: new Operators(store.settings, limits, audit),
     bank: new BankMethod(config.banks, `${config.issuer}/federation/callback`, logger),
-    esignature: new EsignatureMethod(store.challenges, new TrustStore(config.esign.trustedCas, config.esign.crls, logger), { issuer: config.issuer, challengeSeconds: config.esign.challengeSeconds }, logger),
+    esignature: new EsignatureMethod(store.challenges, new TrustStore(config.esign.trustedCas, config.esign.crls, logger), { issuer: config.issuer, challengeSeconds: config.esign.challengeSeconds, crlFetch: config.esign.crlFetch }, logger),
     provider,
     clients,
     cookieKeys,

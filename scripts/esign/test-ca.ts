@@ -33,6 +33,10 @@ export interface Person {
   given: string;
   snils?: string;
   inn?: string;
+  /** an employee's certificate: the organisation's name, OGRN and INN (1.2.643.100.4) */
+  organization?: string;
+  ogrn?: string;
+  innLe?: string;
 }
 
 const DAY = 86400_000;
@@ -57,6 +61,9 @@ export function personName(person: Person): x509.Name {
     attr('2.5.4.42', new asn1js.Utf8String({ value: person.given })),
     ...(person.snils ? [attr('1.2.643.100.3', new asn1js.NumericString({ value: person.snils }))] : []),
     ...(person.inn ? [attr('1.2.643.3.131.1.1', new asn1js.NumericString({ value: person.inn }))] : []),
+    ...(person.organization ? [attr('2.5.4.10', new asn1js.Utf8String({ value: person.organization }))] : []),
+    ...(person.ogrn ? [attr('1.2.643.100.1', new asn1js.NumericString({ value: person.ogrn }))] : []),
+    ...(person.innLe ? [attr('1.2.643.100.4', new asn1js.NumericString({ value: person.innLe }))] : []),
   ];
   return new x509.Name(new asn1js.Sequence({ value: rdns }).toBER(false));
 }

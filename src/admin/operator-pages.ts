@@ -91,10 +91,25 @@ export function operatorPages(services: Services): Router {
         registry: views.t(ctx, `admin.registry.${card.verification.registry_check}`),
         verifiedBy: card.verification.verified_by.map((v) => ({ method: views.t(ctx, `admin.methods.${v.method}`), level: views.t(ctx, `levels.${v.level}`), time: date(ctx, v.time, true) })),
         confirmed: card.level === 'confirmed',
+        certificates: signatureCertificates(account),
         ...extra,
       },
       status,
     );
+  }
+
+  /** The qualified certificates the citizen signed in or confirmed with, as the evidence recorded them. */
+  function signatureCertificates(account: Account): Array<Record<string, unknown>> {
+    const seen = new Set<string>();
+    return (account.verifications ?? [])
+      .filter((v) => v.method === 'esignature' && typeof v.evidence?.serialNumber === 'string')
+      .map((v) => v.evidence as Record<string, unknown>)
+      .filter((e) => !seen.has(`${e.issuer}|${e.serialNumber}`) && Boolean(seen.add(`${e.issuer}|${e.serialNumber}`)))
+      .map((e) => {
+        const tools = e.signTools as { subject?: string; issuer?: string[] } | undefined;
+        const organization = e.organization as { name?: string; ogrn?: string; ogrnip?: string; inn?: string } | undefined;
+        return { issuer: e.issuer, serialNumber: e.serialNumber, keyAlgorithm: e.keyAlgorithm, organization, subjectTool: tools?.subject, issuerTools: tools?.issuer?.join('; ') };
+      });
   }
 
   function renderLetters(ctx: Context, session: OperatorSession, room: { queued: LetterView[]; voided: LetterView[] }, extra: Record<string, unknown> = {}, status = 200): void {

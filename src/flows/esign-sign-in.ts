@@ -42,13 +42,22 @@ export function esignVerification(identity: CertificateIdentity): ExternalVerifi
   return {
     method: 'esignature',
     actor: `certificate:${identity.serialNumber}`,
-    evidence: { type: 'qes', issuer: identity.issuer, serialNumber: identity.serialNumber, notAfter: identity.notAfter },
+    evidence: {
+      type: 'qes',
+      issuer: identity.issuer,
+      serialNumber: identity.serialNumber,
+      notAfter: identity.notAfter,
+      keyAlgorithm: identity.keyAlgorithm,
+      ...(identity.organization ? { organization: identity.organization } : {}),
+      ...(identity.signTools ? { signTools: identity.signTools } : {}),
+    },
     items: ['name', 'snils', ...(identity.inn ? (['inn'] as const) : [])],
   };
 }
 
 export function certificateOf(identity: CertificateIdentity) {
-  return { issuer: identity.issuer, serialNumber: identity.serialNumber, notAfter: identity.notAfter };
+  // an employee's certificate signs the person in as a person; its organisation is kept for organisation accounts
+  return { issuer: identity.issuer, serialNumber: identity.serialNumber, notAfter: identity.notAfter, ...(identity.organization ? { organization: identity.organization } : {}) };
 }
 
 export function esignProfile(identity: CertificateIdentity): ExternalProfile {

@@ -8,7 +8,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ChallengeRepository, PersonName } from '../store.ts';
 import type { SignatureSuite } from './esign/algorithms.ts';
-import { certificatePerson, nameText, serialHex, validity } from './esign/certificate.ts';
+import { certificateOrganisation, certificatePerson, keyAlgorithm, nameText, serialHex, signTools, validity, type CertificateOrganisation, type SignTools } from './esign/certificate.ts';
+import { GOST_OIDS } from './esign/algorithms.ts';
+import { CrlFetcher, type CrlFetchOptions } from './esign/crl-fetch.ts';
 import { TrustStore } from './esign/trust-store.ts';
 import { CmsVerifier, EsignError, type EsignProblem } from './esign/verify.ts';
 
@@ -28,6 +30,12 @@ export interface CertificateIdentity {
   /** ISO time */
   notAfter: string;
   subject: string;
+  /** "GOST R 34.10-2012 256-bit key", "1.2.840.10045.2.1" … */
+  keyAlgorithm: string;
+  /** an employee's certificate: the person signs in as a person; this is kept for organisation accounts */
+  organization?: CertificateOrganisation;
+  /** the signing tools the qualified certificate names (1.2.643.100.111/112), for operators */
+  signTools?: SignTools;
 }
 
 export type EsignResult =
@@ -61,11 +69,11 @@ export class EsignatureMethod {
   constructor(
     private readonly challenges: ChallengeRepository,
     private readonly trust: TrustStore,
-    private readonly options: { issuer: string; challengeSeconds: number },
+    private readonly options: { issuer: string; challengeSeconds: number; crlFetch?: CrlFetchOptions },
     private readonly logger?: Logger,
     suites?: SignatureSuite[],
   ) {
-    this.verifier = new CmsVerifier(trust, suites);
+    this.verifier = new CmsVerifier(trust, suites, options.crlFetch ? new CrlFetcher(options.crlFetch, logger) : undefined);
   }
 
   get enabled(): boolean {
@@ -103,6 +111,8 @@ export class EsignatureMethod {
       const person = certificatePerson(signer);
       const issuer = nameText(signer.issuer);
       if (!person.snils) return { ok: false, reason: 'no_snils' };
+      const organization = certificateOrganisation(signer);
+      const tools = signTools(signer);
       return {
         ok: true,
         amr: ['sc', 'mfa'],
@@ -114,6 +124,9 @@ export class EsignatureMethod {
           serialNumber: serialHex(signer),
           notAfter: validity(signer).notAfter.toISOString(),
           subject: nameText(signer.subject),
+          keyAlgorithm: GOST_OIDS[keyAlgorithm(signer)] ?? keyAlgorithm(signer),
+          ...(organization ? { organization } : {}),
+          ...(tools ? { signTools: tools } : {}),
         },
       };
     } catch (err) {

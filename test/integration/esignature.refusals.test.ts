@@ -3,7 +3,7 @@
  * again with a new challenge), no sign-in and no account: a CA vkhod does not trust, an expired or
  * not-yet-valid certificate, a revoked one (and one whose CRL is out of date), a certificate not
  * meant for signing, a tampered signature, a signature of another text, a replayed challenge, a
- * GOST signature (not supported yet), a certificate without SNILS, and input that is no signature.
+ * signature under the withdrawn GOST R 34.11-94, a certificate without SNILS, and input that is no signature.
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -134,16 +134,23 @@ describe('e-signature: signatures that are refused', function () {
     expect(countRows(h, 'accounts')).to.equal(accounts);
   });
 
-  it('says plainly that GOST signatures are not supported yet', async () => {
+  it('says plainly that signatures under the withdrawn GOST R 34.11-94 are not accepted, and that a key and digest that do not belong together are not supported', async () => {
     const citizen = await pki.citizen(ELENA);
-    const { browser, page } = await esignPage();
-    const der = await signText(challengeOn(page).text, citizen);
-    // The same signature, declaring the GOST R 34.11-2012 (Streebog-256) digest.
-    const info = pkijs.ContentInfo.fromBER(new Uint8Array(der));
-    const signed = new pkijs.SignedData({ schema: info.content });
-    signed.signerInfos[0]!.digestAlgorithm = new pkijs.AlgorithmIdentifier({ algorithmId: '1.2.643.7.1.1.2.2' });
-    const gost = Buffer.from(new pkijs.ContentInfo({ contentType: pkijs.ContentInfo.SIGNED_DATA, content: signed.toSchema(true) }).toSchema().toBER(false));
-    expectRefused(await sendSignature(browser, page, gost), page, 422, 'Подпись сделана по ГОСТ Р 34.10/34.11 — такие подписи vkhod пока не проверяет. Выберите другой способ входа.', 'gost_unsupported');
+    const redeclare = async (page: Page, digest: string) => {
+      const der = await signText(challengeOn(page).text, citizen);
+      const info = pkijs.ContentInfo.fromBER(new Uint8Array(der));
+      const signed = new pkijs.SignedData({ schema: info.content });
+      signed.signerInfos[0]!.digestAlgorithm = new pkijs.AlgorithmIdentifier({ algorithmId: digest });
+      return Buffer.from(new pkijs.ContentInfo({ contentType: pkijs.ContentInfo.SIGNED_DATA, content: signed.toSchema(true) }).toSchema().toBER(false));
+    };
+    const first = await esignPage();
+    // The same signature, declaring the GOST R 34.11-94 digest.
+    expectRefused(await sendSignature(first.browser, first.page, await redeclare(first.page, '1.2.643.2.2.9')), first.page, 422, 'Подпись сделана по отменённому ГОСТ Р 34.10-2001 или ГОСТ Р 34.11-94 — такие подписи не принимаются. Подпишите сертификатом по ГОСТ Р 34.10-2012.', 'gost_unsupported');
+
+    resetStore(h);
+    const second = await esignPage();
+    // An ECDSA key declaring Streebog-256: neither suite checks that pair.
+    expectRefused(await sendSignature(second.browser, second.page, await redeclare(second.page, '1.2.643.7.1.1.2.2')), second.page, 422, 'Алгоритм подписи не поддерживается. Подпишите сертификатом по ГОСТ Р 34.10-2012 (хеш ГОСТ Р 34.11-2012) или RSA/ECDSA с SHA-256.', 'unsupported_algorithm');
   });
 
   it('refuses a certificate without SNILS, input that is not a signature, and an empty form', async () => {

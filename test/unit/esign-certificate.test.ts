@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import * as pkijs from 'pkijs';
-import { certificatePerson, allowsSigning, isCa } from '../../src/methods/esign/certificate.ts';
+import { certificateOrganisation, certificatePerson, allowsSigning, isCa, signTools, validLegalInn, validOgrn } from '../../src/methods/esign/certificate.ts';
+import { issueGostCitizen, createGostCa } from '../../scripts/esign/gost-ca.ts';
 import { decodeSignature } from '../../src/methods/esignature.ts';
 import { createCa, issueCitizen, KeyUsage } from '../../scripts/esign/test-ca.ts';
 
@@ -32,5 +33,30 @@ describe('reading a qualified certificate', () => {
     expect(decodeSignature({ text: 'не подпись' })).to.equal(undefined);
     expect(decodeSignature({ text: Buffer.from('hello').toString('base64') }), 'Base64 of something that is not DER').to.equal(undefined);
     expect(decodeSignature({})).to.equal(undefined);
+  });
+
+  it('an employee\'s certificate: the person as a person, and the organisation (name, OGRN, INN of the legal entity) beside it; check digits are checked', async () => {
+    const ca = await createCa();
+    const employee = { family: 'Морозова', given: 'Елена Игоревна', snils: '19876543247', inn: '500345678979', organization: 'ПАО Сбербанк', ogrn: '1027700132195', innLe: '7707083893' };
+    const cert = pkijs.Certificate.fromBER((await issueCitizen(ca, employee, { kind: 'ecdsa' })).certificate.rawData);
+    expect(certificatePerson(cert)).to.deep.equal({ snils: '19876543247', inn: '500345678979', name: { family: 'Морозова', given: 'Елена', middle: 'Игоревна' } });
+    expect(certificateOrganisation(cert)).to.deep.equal({ name: 'ПАО Сбербанк', ogrn: '1027700132195', inn: '7707083893' });
+    const bad = pkijs.Certificate.fromBER((await issueCitizen(ca, { ...employee, ogrn: '1027700132196', innLe: '7707083894' }, { kind: 'ecdsa' })).certificate.rawData);
+    expect(certificateOrganisation(bad), 'wrong check digits').to.equal(undefined);
+    const person = pkijs.Certificate.fromBER((await issueCitizen(ca, { family: 'Морозова', given: 'Елена', snils: '19876543247' }, { kind: 'ecdsa' })).certificate.rawData);
+    expect(certificateOrganisation(person), 'a private person\'s certificate').to.equal(undefined);
+    expect(validOgrn('304500116000157', 15), 'OGRNIP').to.equal('304500116000157');
+    expect(validOgrn('304500116000158', 15)).to.equal(undefined);
+    expect(validLegalInn('007707083893'), 'the old "00" + 10 digits form').to.equal('7707083893');
+  });
+
+  it('reads the signing tools a qualified certificate names (1.2.643.100.111 and 112)', () => {
+    const ca = createGostCa();
+    const citizen = issueGostCitizen(ca, { family: 'Петров', given: 'Иван', snils: '11223344595' });
+    expect(signTools(citizen.certificate)).to.deep.equal({
+      subject: 'vkhod test signing tool (not certified)',
+      issuer: ['vkhod test CA tool', 'vkhod test CA (not accredited)', 'no certificate of conformity', 'no certificate of conformity'],
+    });
+    expect(signTools(ca.certificate)).to.equal(undefined);
   });
 });

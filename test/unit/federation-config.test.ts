@@ -83,4 +83,11 @@ describe('federation settings (VKHOD_BANKS, VKHOD_ESIGN_*)', () => {
     expect(loadConfig(env({ VKHOD_BANKS: '[]' })).banks, 'an explicit empty list turns the default off').to.deep.equal([]);
     expect(failure(env({ VKHOD_ESIGN_CHALLENGE_SECONDS: '5' }))).to.match(/^VKHOD_ESIGN_CHALLENGE_SECONDS: /);
   });
+
+  it('fetches CRLs from distribution points only when asked, with a timeout and a cache', () => {
+    expect(loadConfig(env()).esign.crlFetch, 'off by default').to.equal(undefined);
+    expect(loadConfig(env({ VKHOD_ESIGN_CRL_FETCH: 'on' })).esign.crlFetch).to.deep.equal({ timeoutMs: 5000, cacheSeconds: 3600 });
+    expect(loadConfig(env({ VKHOD_ESIGN_CRL_FETCH: 'on', VKHOD_ESIGN_CRL_FETCH_TIMEOUT_MS: '2000', VKHOD_ESIGN_CRL_CACHE_SECONDS: '600' })).esign.crlFetch).to.deep.equal({ timeoutMs: 2000, cacheSeconds: 600 });
+    expect(failure(env({ VKHOD_ESIGN_CRL_FETCH_TIMEOUT_MS: '0' }))).to.match(/^VKHOD_ESIGN_CRL_FETCH_TIMEOUT_MS: /);
+  });
 });

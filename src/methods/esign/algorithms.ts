@@ -1,8 +1,9 @@
 /**
  * Signature algorithms behind one interface. A `SignatureSuite` checks CMS signatures,
  * certificate signatures and CRL signatures for the key types it knows. vkhod ships the WebCrypto
- * suite (RSA, RSA-PSS, ECDSA with SHA-2); GOST R 34.10-2012 / 34.11-2012 (what Russian qualified
- * certificates use) is recognized and refused clearly until a GOST suite is plugged in.
+ * suite (RSA, RSA-PSS, ECDSA with SHA-2) here and the GOST suite (GOST R 34.10-2012 with Streebog,
+ * what Russian qualified certificates use) in gost/suite.ts. The withdrawn GOST R 34.10-2001 /
+ * 34.11-94 are recognized and refused with their own message.
  */
 import { webcrypto } from 'node:crypto';
 import * as pkijs from 'pkijs';
@@ -41,6 +42,11 @@ export const GOST_OIDS: Readonly<Record<string, string>> = {
 
 export function isGost(oid: string | undefined): boolean {
   return Boolean(oid && (oid in GOST_OIDS || oid.startsWith('1.2.643.7.1.1.') || oid.startsWith('1.2.643.2.2.')));
+}
+
+/** GOST R 34.10-2001 / 34.10-94 keys and GOST R 34.11-94 digests (CryptoPro's 1.2.643.2.2 arc): not accepted. */
+export function isLegacyGost(oid: string | undefined): boolean {
+  return Boolean(oid?.startsWith('1.2.643.2.2.'));
 }
 
 export interface SignatureSuite {

@@ -23,6 +23,16 @@ export const SUBJECT_OID = {
   /** the INN of a legal entity: not a person's INN */
   innLe: '1.2.643.100.4',
   ogrn: '1.2.643.100.1',
+  /** the OGRNIP of an individual entrepreneur */
+  ogrnip: '1.2.643.100.5',
+} as const;
+
+/** Extensions of a Russian qualified certificate (order of the FSB No. 795). */
+export const QUALIFIED_EXTENSION = {
+  /** subjectSignTool: the signing tool of the holder (UTF8String) */
+  subjectSignTool: '1.2.643.100.111',
+  /** issuerSignTool: the CA's tools and their conformity certificates (SEQUENCE of 4 UTF8String) */
+  issuerSignTool: '1.2.643.100.112',
 } as const;
 
 const SHORT: Record<string, string> = {
@@ -38,6 +48,7 @@ const SHORT: Record<string, string> = {
   '1.2.643.100.3': 'SNILS',
   '1.2.643.3.131.1.1': 'INN',
   '1.2.643.100.4': 'INNLE',
+  '1.2.643.100.5': 'OGRNIP',
 };
 
 /** Any ASN.1 string type (UTF8, Printable, Numeric, BMP, IA5 …) as text. */
@@ -95,6 +106,68 @@ export function certificatePerson(certificate: pkijs.Certificate): CertificatePe
   const m = checkName(middleParts.join(' '), false);
   if (f.value && g.value && !m.problem) person.name = { family: f.value, given: g.value, ...(m.value ? { middle: m.value } : {}) };
   return person;
+}
+
+/** The organisation an employee's certificate names (OGRN, its INN, its name); OGRNIP of an entrepreneur. */
+export interface CertificateOrganisation {
+  name?: string;
+  ogrn?: string;
+  ogrnip?: string;
+  inn?: string;
+}
+
+/** OGRN: 13 digits, the last = (first 12 mod 11) mod 10; OGRNIP: 15 digits, the last = (first 14 mod 13) mod 10. */
+export function validOgrn(value: string | undefined, length: 13 | 15): string | undefined {
+  const digits = value?.trim();
+  if (!digits || !new RegExp(`^\\d{${length}}$`).test(digits)) return undefined;
+  const check = Number((BigInt(digits.slice(0, -1)) % BigInt(length === 13 ? 11 : 13)) % 10n);
+  return check === Number(digits.at(-1)) ? digits : undefined;
+}
+
+/** The 10-digit INN of a legal entity with a valid check digit (also when written as "00" + 10 digits). */
+export function validLegalInn(value: string | undefined): string | undefined {
+  let digits = value?.trim();
+  if (digits?.length === 12 && digits.startsWith('00')) digits = digits.slice(2);
+  if (!digits || !/^\d{10}$/.test(digits)) return undefined;
+  const weights = [2, 4, 10, 3, 5, 9, 4, 6, 8];
+  const sum = weights.reduce((acc, w, i) => acc + w * Number(digits![i]), 0);
+  return (sum % 11) % 10 === Number(digits[9]) ? digits : undefined;
+}
+
+/** The organisation of an employee's (or an entrepreneur's) certificate; undefined for a private person's. */
+export function certificateOrganisation(certificate: pkijs.Certificate): CertificateOrganisation | undefined {
+  const subject = certificate.subject;
+  const ogrn = validOgrn(field(subject, SUBJECT_OID.ogrn), 13);
+  const ogrnip = validOgrn(field(subject, SUBJECT_OID.ogrnip), 15);
+  const inn = validLegalInn(field(subject, SUBJECT_OID.innLe));
+  if (!ogrn && !ogrnip && !inn) return undefined;
+  const name = field(subject, SUBJECT_OID.organization);
+  return { ...(name ? { name } : {}), ...(ogrn ? { ogrn } : {}), ...(ogrnip ? { ogrnip } : {}), ...(inn ? { inn } : {}) };
+}
+
+/** The signing tools a qualified certificate names (1.2.643.100.111 / 112), for operators. */
+export interface SignTools {
+  subject?: string;
+  /** the CA's signing tool, its CA tool, and the two conformity certificates */
+  issuer?: string[];
+}
+
+export function signTools(certificate: pkijs.Certificate): SignTools | undefined {
+  const tools: SignTools = {};
+  const text = (bytes: Uint8Array | undefined) => {
+    if (!bytes) return undefined;
+    const asn = asn1js.fromBER(bytes.slice().buffer);
+    return asn.offset === -1 ? undefined : asn.result;
+  };
+  const subject = text(extension(certificate, QUALIFIED_EXTENSION.subjectSignTool)?.extnValue.valueBlock.valueHexView);
+  const subjectText = attributeText(subject);
+  if (subjectText) tools.subject = subjectText.slice(0, 200);
+  const issuer = text(extension(certificate, QUALIFIED_EXTENSION.issuerSignTool)?.extnValue.valueBlock.valueHexView);
+  if (issuer instanceof asn1js.Sequence) {
+    const parts = issuer.valueBlock.value.map((v) => attributeText(v)).filter((v): v is string => Boolean(v)).map((v) => v.slice(0, 200));
+    if (parts.length) tools.issuer = parts.slice(0, 4);
+  }
+  return tools.subject || tools.issuer ? tools : undefined;
 }
 
 function extension(certificate: pkijs.Certificate, oid: string): pkijs.Extension | undefined {

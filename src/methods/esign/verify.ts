@@ -6,8 +6,11 @@
  */
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { isGost, OID, type SignatureSuite, webCryptoSuite } from './algorithms.ts';
+import { isLegacyGost, OID, type SignatureSuite, webCryptoSuite } from './algorithms.ts';
+import { encapsulatedContent as encapsulated, signerCertificate } from './cms-parts.ts';
+import { gostSuite } from './gost/suite.ts';
 import { allowsSigning, isCa, keyAlgorithm, validity } from './certificate.ts';
+import type { CrlFetcher } from './crl-fetch.ts';
 import type { TrustStore } from './trust-store.ts';
 
 export type EsignProblem =
@@ -57,37 +60,20 @@ function parseSignedData(cms: Uint8Array): pkijs.SignedData {
   }
 }
 
-/** The certificate the signer info points to (issuer + serial, or subject key identifier). */
-function signerCertificate(signed: pkijs.SignedData, info: pkijs.SignerInfo): pkijs.Certificate | undefined {
-  const certs = (signed.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate);
-  const sid = info.sid as unknown;
-  if (sid instanceof pkijs.IssuerAndSerialNumber) return certs.find((c) => c.issuer.isEqual(sid.issuer) && c.serialNumber.isEqual(sid.serialNumber));
-  const keyId = (sid as { valueBlock?: { valueHexView?: Uint8Array } })?.valueBlock?.valueHexView;
-  if (!keyId) return undefined;
-  return certs.find((c) => {
-    const ski = c.extensions?.find((e) => e.extnID === OID.subjectKeyIdentifier)?.parsedValue as { valueBlock?: { valueHexView?: Uint8Array } } | undefined;
-    return ski?.valueBlock?.valueHexView && Buffer.from(ski.valueBlock.valueHexView).equals(Buffer.from(keyId));
-  });
-}
-
-function encapsulated(signed: pkijs.SignedData): Uint8Array | undefined {
-  const content = signed.encapContentInfo.eContent;
-  if (!content) return undefined;
-  if (content.valueBlock.isConstructed) return Buffer.concat((content.valueBlock.value as asn1js.OctetString[]).map((p) => Buffer.from(p.valueBlock.valueHexView)));
-  return content.valueBlock.valueHexView;
-}
-
 export class CmsVerifier {
   constructor(
     private readonly trust: TrustStore,
-    private readonly suites: SignatureSuite[] = [webCryptoSuite],
+    private readonly suites: SignatureSuite[] = [webCryptoSuite, gostSuite],
+    /** CRLs from the certificates' distribution points (optional; off by default) */
+    private readonly fetcher?: CrlFetcher,
   ) {}
 
   private suiteFor(keyAlg: string, digestAlg?: string, ...others: string[]): SignatureSuite {
     const suite = this.suites.find((s) => s.supports(keyAlg, digestAlg));
     if (suite) return suite;
-    const gost = [keyAlg, digestAlg, ...others].find((oid) => isGost(oid));
-    if (gost) throw new EsignError('gost_unsupported', gost);
+    // GOST R 34.10-2001 / 34.11-94 (withdrawn; certificates under them expired by 2019) get their own message
+    const legacy = [keyAlg, digestAlg, ...others].find((oid) => isLegacyGost(oid));
+    if (legacy) throw new EsignError('gost_unsupported', legacy);
     throw new EsignError('unsupported_algorithm', `${keyAlg}/${digestAlg ?? ''}`);
   }
 
@@ -170,10 +156,18 @@ export class CmsVerifier {
       const cert = path[i]!;
       const issuer = path[i + 1]!;
       const lists: pkijs.CertificateRevocationList[] = [];
+      const suite = this.suites.find((s) => s.supports(keyAlgorithm(issuer)));
       for (const crl of crls) {
         if (!crl.issuer.isEqual(issuer.subject)) continue;
-        const suite = this.suites.find((s) => s.supports(keyAlgorithm(issuer)));
         if (suite && (await suite.verifyCrl(crl, issuer))) lists.push(crl);
+      }
+      if (!lists.length && this.fetcher) {
+        // no CRL file for this issuer: its distribution points (the certificate chains to a trusted CA by now)
+        const fetched = await this.fetcher.crlsFor(cert, now.getTime());
+        for (const crl of fetched.crls) {
+          if (crl.issuer.isEqual(issuer.subject) && suite && (await suite.verifyCrl(crl, issuer))) lists.push(crl);
+        }
+        if (fetched.urls.length && !lists.length) throw new EsignError('revocation_unknown', 'the CRL could not be fetched');
       }
       if (!lists.length) continue;
       if (lists.some((crl) => crl.revokedCertificates?.some((r) => r.userCertificate.isEqual(cert.serialNumber)))) throw new EsignError('revoked');
