@@ -140,7 +140,12 @@ export interface EsignConfig {
   challengeSeconds: number;
   /** Fetch CRLs from the certificates' distribution points (off unless VKHOD_ESIGN_CRL_FETCH). */
   crlFetch?: { timeoutMs: number; cacheSeconds: number };
+  /** The address of CryptoPro's cadesplugin_api.js for the page; absent: the plug-in path is off (no request for a missing file). */
+  cadesApi?: string;
 }
+
+/** Where a deployment puts CryptoPro's own plug-in API script (its licence keeps it out of vkhod). */
+const VENDORED_CADES_API = new URL('../views/static/vendor/cadesplugin_api.js', import.meta.url);
 
 /** Where the development test CA is written (`npm run cli -- esign make-test-ca`). */
 export const DEV_ESIGN_DIR = './data/esign-test-ca';
@@ -152,5 +157,10 @@ export function esignSettings(env: Env): EsignConfig {
     crls: env.VKHOD_ESIGN_CRL_FILE ?? (dev && !env.VKHOD_ESIGN_TRUSTED_CAS_FILE ? DEV_ESIGN_DIR : undefined),
     challengeSeconds: env.VKHOD_ESIGN_CHALLENGE_SECONDS,
     ...(env.VKHOD_ESIGN_CRL_FETCH ? { crlFetch: { timeoutMs: env.VKHOD_ESIGN_CRL_FETCH_TIMEOUT_MS, cacheSeconds: env.VKHOD_ESIGN_CRL_CACHE_SECONDS } } : {}),
+    ...(env.VKHOD_ESIGN_CADES_API
+      ? { cadesApi: env.VKHOD_ESIGN_CADES_API }
+      : existsSync(VENDORED_CADES_API)
+        ? { cadesApi: '/static/vendor/cadesplugin_api.js' }
+        : {}),
   };
 }

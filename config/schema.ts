@@ -104,6 +104,11 @@ export const envSchema = z.object({
   VKHOD_ESIGN_CRL_FETCH_TIMEOUT_MS: int(100, 60000).default(5000),
   /** The longest a fetched CRL is kept (it is refetched sooner when its nextUpdate comes). */
   VKHOD_ESIGN_CRL_CACHE_SECONDS: int(60, 86400).default(3600),
+  /**
+   * Where the page loads CryptoPro's plug-in API (cadesplugin_api.js, which vkhod may not ship);
+   * unset: /static/vendor/cadesplugin_api.js when that file is there, else the plug-in path is off.
+   */
+  VKHOD_ESIGN_CADES_API: z.string().regex(/^(\/[^/\\]|https:\/\/)/, 'a path starting with / or an https:// address').optional(),
 
   VKHOD_PASSWORD_MIN_LENGTH: int(8, 128).default(8),
   /** Character classes a password must contain: any of upper, lower, digit, symbol. */

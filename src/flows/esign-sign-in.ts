@@ -93,6 +93,7 @@ export async function showEsignPage(services: Services, ctx: Context, page: Esig
       action: page.action,
       back: page.back,
       minutes: Math.round(services.config.esign.challengeSeconds / 60),
+      cadesApi: services.config.esign.cadesApi,
       error: page.error,
     },
     page.status ?? 200,

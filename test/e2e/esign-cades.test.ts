@@ -77,7 +77,7 @@ describe('in a real browser: signing with the CryptoPro plug-in (a stand-in)', f
     const ca = createGostCa({ paramSet: 'tc26-256-A' });
     citizen = issueGostCitizen(ca, ELENA, { paramSet: 'tc26-256-A' });
     writeFileSync(join(dir, 'ca.pem'), ca.pem);
-    h = await startHarness({ env: { VKHOD_ESIGN_TRUSTED_CAS_FILE: dir, VKHOD_ESIGN_CRL_FILE: dir } });
+    h = await startHarness({ env: { VKHOD_ESIGN_TRUSTED_CAS_FILE: dir, VKHOD_ESIGN_CRL_FILE: dir, VKHOD_ESIGN_CADES_API: '/static/vendor/cadesplugin_api.js' } });
     browser = await launchChromium();
   });
   after(async () => {
@@ -128,7 +128,8 @@ describe('in a real browser: signing with the CryptoPro plug-in (a stand-in)', f
     const tokens = await exchangeCode(h, code, request);
     expect(signed).to.deep.equal([challenge]);
     expect(tokens.claims.amr).to.deep.equal(['sc', 'mfa']);
-    expect(tokens.claims.acr).to.equal('urn:vkhod:loa:confirmed-mfa');
+    // A new account from a certificate: name and SNILS verified, not yet the passport (DESIGN §2).
+    expect(tokens.claims.acr).to.equal('urn:vkhod:loa:simplified-mfa');
     expect(violations.filter((v) => /Content Security Policy/i.test(v))).to.deep.equal([]);
   });
 

@@ -90,4 +90,13 @@ describe('federation settings (VKHOD_BANKS, VKHOD_ESIGN_*)', () => {
     expect(loadConfig(env({ VKHOD_ESIGN_CRL_FETCH: 'on', VKHOD_ESIGN_CRL_FETCH_TIMEOUT_MS: '2000', VKHOD_ESIGN_CRL_CACHE_SECONDS: '600' })).esign.crlFetch).to.deep.equal({ timeoutMs: 2000, cacheSeconds: 600 });
     expect(failure(env({ VKHOD_ESIGN_CRL_FETCH_TIMEOUT_MS: '0' }))).to.match(/^VKHOD_ESIGN_CRL_FETCH_TIMEOUT_MS: /);
   });
+
+  it('offers the CryptoPro plug-in only where its API script is configured or vendored (no request for a missing file)', () => {
+    expect(loadConfig(env()).esign.cadesApi, 'vkhod does not ship cadesplugin_api.js').to.equal(undefined);
+    expect(loadConfig(env({ VKHOD_ESIGN_CADES_API: '/static/vendor/cadesplugin_api.js' })).esign.cadesApi).to.equal('/static/vendor/cadesplugin_api.js');
+    expect(loadConfig(env({ VKHOD_ESIGN_CADES_API: 'https://cdn.example.gov/cadesplugin_api.js' })).esign.cadesApi).to.equal('https://cdn.example.gov/cadesplugin_api.js');
+    for (const bad of ['javascript:alert(1)', '//evil.example/x.js', 'http://cdn.example.gov/x.js']) {
+      expect(failure(env({ VKHOD_ESIGN_CADES_API: bad })), bad).to.match(/^VKHOD_ESIGN_CADES_API: /);
+    }
+  });
 });

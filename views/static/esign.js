@@ -7,7 +7,8 @@
 (function () {
   'use strict';
   var root = document.getElementById('cades');
-  if (!root) return;
+  // No data-api: the deployment has no plug-in API script (VKHOD_ESIGN_CADES_API), so nothing to load.
+  if (!root || !root.dataset.api) return;
   var nonce = (document.currentScript && document.currentScript.nonce) || '';
   var select = document.getElementById('cades-certificate');
   var button = document.getElementById('cades-sign');
