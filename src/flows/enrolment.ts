@@ -43,7 +43,7 @@ function codeFailure(outcome: Exclude<VerifyOutcome, 'ok'>): Exclude<SecondFacto
 }
 
 /**
- * The pending sign-in, when it is one that has to enrol a factor now (the `enrol` of nextStep).
+ * The pending sign-in, when it is one that has to enrol a factor now (the `enrol` step of advance).
  * An account that already has a factor is asked for it on /mfa: enrolling another one here
  * would let someone who knows only the password skip it.
  */

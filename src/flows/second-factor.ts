@@ -12,23 +12,12 @@ import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 import type { InteractionDetails } from './interaction-context.ts';
-import { loadPending, pendingId, savePending, type PendingSignIn } from './pending-sign-in.ts';
-import { completeSignIn, type SignIn } from './sign-in-result.ts';
-
-/**
- * Moves a sign-in to the second step (or to enrolment when the account has no factor yet).
- * `contactProven`: a confirmed contact of the account was just proven by a code (registration),
- * which enrolment then needs not ask again.
- */
-export async function continueWithSecondFactor(services: Services, ctx: Context, details: InteractionDetails, signIn: SignIn, step: 'second_factor' | 'enrol', contactProven?: PendingSignIn['contactProven']): Promise<void> {
-  await savePending(services, details.uid, { accountId: signIn.account.id, amr: signIn.amr, remember: signIn.remember, method: signIn.method, ...(contactProven ? { contactProven } : {}) });
-  ctx.status = 303;
-  ctx.redirect(`/interaction/${details.uid}/mfa${step === 'enrol' ? '/enrol' : ''}`);
-}
+import { discardPending, loadPending, savePending, type PendingSignIn } from './pending-sign-in.ts';
+import { completeSignIn } from './sign-in-result.ts';
 
 /** Finishes with the combined amr once the second factor is proven. */
 export async function finishSecondFactor(services: Services, ctx: Context, details: InteractionDetails, pending: PendingSignIn, account: Account, second: string[], method: string, mode: 'html' | 'json' = 'html'): Promise<void> {
-  await services.store.oidcAdapter('VkhodFlow').destroy(pendingId(details.uid));
+  await discardPending(services, details.uid);
   await services.limits.reset('login-failures-account', `account:${account.id}`);
   await completeSignIn(services, ctx, details, { account, amr: combineAmr(pending.amr, second), remember: pending.remember, method: `${pending.method}+${method}` }, mode);
 }
