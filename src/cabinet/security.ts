@@ -123,7 +123,7 @@ export function securityRoutes(services: Services): Router {
   router.post('/passkeys/options', async (ctx) => {
     const s = await session(ctx, true);
     if (!s) return;
-    ctx.body = await services.webauthn.registrationOptions(s.account, binding(s));
+    ctx.body = await services.factors.get('webauthn')!.enrol!(s.account, binding(s));
   });
 
   router.post('/passkeys', async (ctx) => {

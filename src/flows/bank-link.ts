@@ -88,7 +88,7 @@ export function bankLinkRoutes(services: Services): Router {
   router.post('/sms', async (ctx) => {
     const { details, pending, account } = await loadPendingLink(services, ctx);
     csrf.verify(ctx, details.uid);
-    const sent = await services.sms.start(account, ctx.ip, { subject: views.t(ctx, 'messages.mfa.subject'), text: (code) => views.t(ctx, 'messages.mfa.code', { code }) }).catch(() => undefined);
+    const sent = await services.factors.get('sms')!.challenge!(account, ctx.ip, { subject: views.t(ctx, 'messages.mfa.subject'), text: (code) => views.t(ctx, 'messages.mfa.code', { code }) }).catch(() => undefined);
     if (!sent) return showLinkPage(services, ctx, details, pending, account, { error: views.t(ctx, 'code.delivery_failed'), status: 503 });
     if (!sent.challengeId) return showLinkPage(services, ctx, details, pending, account, { error: views.t(ctx, 'code.send_limited', { minutes: Math.ceil((sent.retryAfter ?? 60) / 60) }), status: 429 });
     await savePendingLink(services, details.uid, { ...pending, challengeId: sent.challengeId });
@@ -127,8 +127,10 @@ export function bankLinkRoutes(services: Services): Router {
     const prove = async (): Promise<SecondFactorResult> => {
       if (!secret) return { ok: false, reason: 'invalid' };
       if (body.method === 'password' && account.passwordHash) return (await verifyPassword(account.passwordHash, secret)) ? { ok: true, amr: ['pwd'], method: 'password' } : { ok: false, reason: 'invalid' };
-      if (body.method === 'totp' && account.totp) return services.totp.verify(account, secret);
-      if (body.method === 'sms' && pending.challengeId) return services.sms.verify(account, pending.challengeId, secret, ctx);
+      // The account's own factors prove it too: its app, or a code sent to its mobile for this link.
+      const factor = services.factors.get(body.method);
+      if (factor?.kind === 'totp' && factor.available(account)) return factor.verify(account, { code: secret, ip: ctx.ip });
+      if (factor?.kind === 'sms' && pending.challengeId) return factor.verify(account, { code: secret, challengeId: pending.challengeId, ip: ctx.ip });
       throw new UserError(400, 'errors.bad_request');
     };
     const tried: { proof?: SecondFactorResult } = {};

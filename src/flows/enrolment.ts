@@ -192,7 +192,7 @@ export function enrolmentRoutes(services: Services): Router {
     const { details, pending, account } = await loadEnrolment(services, ctx);
     csrf.verify(ctx, details.uid);
     provenContact(pending);
-    ctx.body = await services.webauthn.registrationOptions(account, `interaction:${details.uid}`);
+    ctx.body = await services.factors.get('webauthn')!.enrol!(account, `interaction:${details.uid}`);
   });
 
   router.post('/webauthn', async (ctx) => {

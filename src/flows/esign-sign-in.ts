@@ -24,8 +24,6 @@ import { showBankProblem } from './bank-round-trip.ts';
 import { finishFederatedSignIn, linkedIdentities, notifyCitizen } from './federated-sign-in.ts';
 import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
 
-export const SC_AMR = 'sc';
-
 /** A certificate sign-in waiting for the password of the account its SNILS is typed into (esign-link.ts). */
 export interface PendingEsignLink {
   accountId: string;

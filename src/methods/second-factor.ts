@@ -4,15 +4,13 @@
  */
 import { isMultiFactor } from '../oidc/acr.ts';
 import type { Account, SecondFactorKind } from '../store.ts';
+import { FACTORS } from './factors/registry.ts';
 
-export type SecondFactorResult = { ok: true; amr: string[]; method: string } | { ok: false; reason: 'invalid' | 'expired' | 'used' | 'exhausted' | 'limited' | 'unavailable' };
+export type { SecondFactorResult } from './factors/factor.ts';
 
-/** The factors this account can use now, the preferred one first. */
+/** The factors this account can use now (recovery codes not counted: they stand in), the preferred one first. */
 export function availableFactors(account: Account): SecondFactorKind[] {
-  const out: SecondFactorKind[] = [];
-  if (account.totp) out.push('totp');
-  if (account.phone && account.phoneVerified) out.push('sms');
-  if (account.passkeys?.length) out.push('webauthn');
+  const out = FACTORS.filter((f) => f.standalone && f.available(account)).map((f) => f.kind as SecondFactorKind);
   const preferred = account.mfa?.preferred;
   return preferred && out.includes(preferred) ? [preferred, ...out.filter((f) => f !== preferred)] : out;
 }
