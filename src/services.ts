@@ -10,7 +10,7 @@ import { Operators } from './admin/operators.ts';
 import { Accounts } from './accounts/accounts.ts';
 import { Levels } from './accounts/levels.ts';
 import { DevelopmentRegistry } from './accounts/registry.ts';
-import { cabinetClient, CABINET_CLIENT_ID } from './cabinet/session.ts';
+import { cabinetClient, CABINET_CLIENT_ID } from './cabinet/client.ts';
 import { demoClient, DEMO_CLIENT_ID } from './demo/relying-party.ts';
 import { providerPages } from './flows/provider-pages.ts';
 import { BankMethod } from './methods/bank.ts';

@@ -12,7 +12,7 @@ import type { Context } from 'koa';
 import { maskContact } from '../accounts/contacts.ts';
 import { LinkError } from '../accounts/linked-identities.ts';
 import { verifyPassword } from '../accounts/password-hash.ts';
-import { combineAmr } from '../methods/second-factor.ts';
+import { combineAmr } from '../oidc/acr.ts';
 import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';

@@ -7,7 +7,8 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { maskContact } from '../accounts/contacts.ts';
-import { availableFactors, combineAmr, type SecondFactorResult } from '../methods/second-factor.ts';
+import { availableFactors, type SecondFactorResult } from '../methods/second-factor.ts';
+import { combineAmr } from '../oidc/acr.ts';
 import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';

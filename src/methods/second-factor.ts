@@ -2,7 +2,6 @@
  * Second factors: which ones an account has, and the shared shape of their verification.
  * A second factor is asked after the password (or to step up an existing session).
  */
-import { isMultiFactor } from '../oidc/acr.ts';
 import type { Account, SecondFactorKind } from '../store.ts';
 import { FACTORS } from './factors/registry.ts';
 
@@ -28,14 +27,4 @@ export function afterFactorRemoval(account: Account): Account {
 /** Factors the citizen set up themselves (an SMS to the login phone is always there, so it is not counted). */
 export function hasEnrolledFactor(account: Account): boolean {
   return Boolean(account.totp || account.passkeys?.length || (account.mfa?.enabled && account.phoneVerified));
-}
-
-/**
- * amr for a sign-in that combined `first` and `second` (RFC 8176: add `mfa` for two kinds). Two
- * methods of one kind (a security key without user verification, then an app code: both
- * possession) are not two factors, so `mfa` comes only with what isMultiFactor counts as such.
- */
-export function combineAmr(first: readonly string[], second: readonly string[]): string[] {
-  const all = [...new Set([...first.filter((m) => m !== 'mfa'), ...second.filter((m) => m !== 'mfa')])];
-  return isMultiFactor(all) ? [...all, 'mfa'] : all;
 }

@@ -91,3 +91,13 @@ export function satisfiableWith(level: AccountLevel, amr?: readonly string[]): A
   if (!amr) return ACR_VALUES.filter((acr) => LEVEL_RANK[acr.slice(ACR_PREFIX.length).split('-')[0] as AccountLevel] <= LEVEL_RANK[level]);
   return satisfiedAcrs(level, [...amr, ONE_MORE_FACTOR]);
 }
+
+/**
+ * amr for a sign-in that combined `first` and `second` (RFC 8176: add `mfa` for two kinds). Two
+ * methods of one kind (a security key without user verification, then an app code: both
+ * possession) are not two factors, so `mfa` comes only with what isMultiFactor counts as such.
+ */
+export function combineAmr(first: readonly string[], second: readonly string[]): string[] {
+  const all = [...new Set([...first.filter((m) => m !== 'mfa'), ...second.filter((m) => m !== 'mfa')])];
+  return isMultiFactor(all) ? [...all, 'mfa'] : all;
+}
