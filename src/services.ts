@@ -10,13 +10,14 @@ import { Operators } from './admin/operators.ts';
 import { Accounts } from './accounts/accounts.ts';
 import { Levels } from './accounts/levels.ts';
 import { DevelopmentRegistry } from './accounts/registry.ts';
-import { cabinetClient, CABINET_CLIENT_ID } from './cabinet/session.ts';
+import { cabinetClient, CABINET_CLIENT_ID } from './cabinet/client.ts';
 import { demoClient, DEMO_CLIENT_ID } from './demo/relying-party.ts';
 import { providerPages } from './flows/provider-pages.ts';
 import { BankMethod } from './methods/bank.ts';
 import { TrustStore } from './methods/esign/trust-store.ts';
 import { EsignatureMethod } from './methods/esignature.ts';
 import { FactorChanges } from './methods/factor-changes.ts';
+import { SecondFactors } from './methods/factors/registry.ts';
 import { OneTimeCodes } from './methods/one-time-code.ts';
 import { PasswordMethod } from './methods/password.ts';
 import { PostalConfirmation } from './methods/postal-confirmation.ts';
@@ -56,6 +57,8 @@ export interface Services {
   sms: SmsMethod;
   webauthn: WebAuthnMethod;
   recoveryCodes: RecoveryCodesMethod;
+  /** the second factors behind one interface (methods/factors) */
+  factors: SecondFactors;
   factorChanges: FactorChanges;
   postal: PostalConfirmation;
   /** operator accounts (service centre, post, admin): src/admin */
@@ -127,6 +130,12 @@ export async function buildServices(config: Config, store: Store, logger: Logger
   );
   const issuerUrl = new URL(config.issuer);
   const provider = createProvider({ config, store, accounts, clients, firstPartyClients: [CABINET_CLIENT_ID], jwks, cookieKeys, pages: providerPages(views), logger });
+  const factorMethods = {
+    totp: new TotpMethod(box, accounts, config.serviceName),
+    sms: new SmsMethod(codes),
+    webauthn: new WebAuthnMethod(accounts, store.challenges, { id: issuerUrl.hostname, name: config.serviceName, origin: issuerUrl.origin }),
+    recoveryCodes: new RecoveryCodesMethod(box, accounts),
+  };
   return {
     config,
     store,
@@ -142,10 +151,8 @@ export async function buildServices(config: Config, store: Store, logger: Logger
     outbox,
     codes,
     password: new PasswordMethod(accounts, limits, audit),
-    totp: new TotpMethod(box, accounts, config.serviceName),
-    sms: new SmsMethod(codes),
-    webauthn: new WebAuthnMethod(accounts, store.challenges, { id: issuerUrl.hostname, name: config.serviceName, origin: issuerUrl.origin }),
-    recoveryCodes: new RecoveryCodesMethod(box, accounts),
+    ...factorMethods,
+    factors: new SecondFactors(factorMethods),
     factorChanges: new FactorChanges(accounts, notifier),
     postal: new PostalConfirmation(accounts, levels, codes, store.letters, box, limits),
     operators: new Operators(store.settings, limits, audit),

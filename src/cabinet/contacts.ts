@@ -16,6 +16,7 @@ import { DeliveryError } from '../notify/notifier.ts';
 import type { Services } from '../services.ts';
 import { DuplicateKeyError, type Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
+import { FlowRecords } from '../web/flow-records.ts';
 import { cabinetBinding, isFresh, requireCabinetSession, type CabinetSession } from './session.ts';
 
 const KINDS: readonly ContactKind[] = ['phone', 'email'];
@@ -33,6 +34,8 @@ interface PendingChange {
   challengeId: string;
   startedAt: string;
 }
+
+const pendingChanges = new FlowRecords<PendingChange>('contact-change', PENDING_TTL_SECONDS);
 
 /** What went wrong with one contact's form, shown in its section. */
 interface Problem {
@@ -72,8 +75,8 @@ const display = (c: Contact) => (c.kind === 'phone' ? formatPhone(c.value) : c.v
 export function contactsRoutes(services: Services): Router {
   const router = new Router({ prefix: '/account/contacts' });
   const { views, notifier } = services;
-  const flows = () => services.store.oidcAdapter('VkhodFlow');
-  const pendingId = (s: CabinetSession, kind: ContactKind) => `contact-change.${s.uid}.${kind}`;
+  const flows = () => pendingChanges.in(services.store);
+  const pendingId = (s: CabinetSession, kind: ContactKind) => `${s.uid}.${kind}`;
 
   const kindOf = (ctx: Context): ContactKind => {
     const kind = KINDS.find((k) => k === ctx.params.kind);
@@ -82,7 +85,7 @@ export function contactsRoutes(services: Services): Router {
   };
 
   async function pendingOf(s: CabinetSession, kind: ContactKind): Promise<PendingChange | undefined> {
-    const saved = (await flows().find(pendingId(s, kind))) as unknown as PendingChange | undefined;
+    const saved = await flows().load(pendingId(s, kind));
     return saved && saved.accountId === s.account.id && saved.kind === kind ? saved : undefined;
   }
 
@@ -174,7 +177,7 @@ export function contactsRoutes(services: Services): Router {
     const sent = await sendCode(ctx, s, { kind, value: parsed.value });
     if (!('challengeId' in sent)) return refuse(ctx, s, kind, sent.key, sent.status, sent.params, raw);
     const pending: PendingChange = { accountId: s.account.id, kind, value: parsed.value, challengeId: sent.challengeId, startedAt: new Date().toISOString() };
-    await flows().upsert(pendingId(s, kind), pending as unknown as Record<string, unknown>, PENDING_TTL_SECONDS);
+    await flows().save(pendingId(s, kind), pending);
     done(ctx);
   });
 
@@ -189,7 +192,7 @@ export function contactsRoutes(services: Services): Router {
     const code = String((ctx.request.body as Record<string, unknown>).code ?? '').slice(0, 32);
     const outcome = await services.codes.verify({ challengeId: pending.challengeId, purpose: CONTACT_CODE_PURPOSE, recipient: pending.value, code, ip: ctx.ip });
     if (outcome !== 'ok') return refuse(ctx, s, kind, `code.${outcome}`, outcome === 'wrong' ? 400 : outcome === 'limited' ? 429 : 410);
-    await flows().destroy(pendingId(s, kind));
+    await flows().discard(pendingId(s, kind));
 
     const added: Contact = { kind, value: pending.value };
     let previous = s.account;
@@ -228,7 +231,7 @@ export function contactsRoutes(services: Services): Router {
     if (!pending) return refuse(ctx, s, kind, 'contacts.errors.no_pending', 410);
     const sent = await sendCode(ctx, s, { kind, value: pending.value });
     if (!('challengeId' in sent)) return refuse(ctx, s, kind, sent.key, sent.status, sent.params);
-    await flows().upsert(pendingId(s, kind), { ...pending, challengeId: sent.challengeId } as unknown as Record<string, unknown>, PENDING_TTL_SECONDS);
+    await flows().save(pendingId(s, kind), { ...pending, challengeId: sent.challengeId });
     done(ctx, 'code_resent');
   });
 
@@ -236,7 +239,7 @@ export function contactsRoutes(services: Services): Router {
     const kind = kindOf(ctx);
     const s = await requireCabinetSession(services, ctx, false);
     if (!s) return;
-    await flows().destroy(pendingId(s, kind));
+    await flows().discard(pendingId(s, kind));
     done(ctx);
   });
 

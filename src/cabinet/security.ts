@@ -12,16 +12,19 @@ import { PASSKEY_NAME_MAX } from '../methods/webauthn.ts';
 import type { Services } from '../services.ts';
 import type { Account, SecondFactorKind } from '../store.ts';
 import { UserError } from '../web/errors.ts';
+import { FlowRecords } from '../web/flow-records.ts';
 import { isFresh, type CabinetSession, requireCabinetSession, cabinetBinding } from './session.ts';
 
 const TOTP_SEAL = 'cabinet-totp';
+/** An authenticator app being added in the cabinet: its secret, sealed; keyed by the session uid. */
+const totpEnrolments = new FlowRecords<{ sealed?: string }>('cabinet-totp', 900);
 const FACTORS: SecondFactorKind[] = ['totp', 'sms', 'webauthn'];
 
 export function securityRoutes(services: Services): Router {
   const router = new Router({ prefix: '/account/security' });
   const { views, box, totp } = services;
   const binding = cabinetBinding;
-  const totpFlow = (s: CabinetSession) => `cabinet-totp.${s.uid}`;
+  const totpFlow = (s: CabinetSession) => s.uid;
 
   const session = (ctx: Context, fresh: boolean) => requireCabinetSession(services, ctx, fresh);
 
@@ -82,19 +85,19 @@ export function securityRoutes(services: Services): Router {
   router.get('/totp', async (ctx) => {
     const s = await session(ctx, true);
     if (!s) return;
-    const flows = services.store.oidcAdapter('VkhodFlow');
-    const saved = (await flows.find(totpFlow(s))) as { sealed?: string } | undefined;
+    const flows = totpEnrolments.in(services.store);
+    const saved = await flows.load(totpFlow(s));
     const label = s.account.phone ?? s.account.email ?? s.account.id;
     const enrolment = saved?.sealed ? await totp.describe(box.decrypt(saved.sealed, `${TOTP_SEAL}:${s.uid}`), label) : await totp.start(label);
-    if (!saved?.sealed) await flows.upsert(totpFlow(s), { sealed: box.encrypt(enrolment.secret, `${TOTP_SEAL}:${s.uid}`) }, 900);
+    if (!saved?.sealed) await flows.save(totpFlow(s), { sealed: box.encrypt(enrolment.secret, `${TOTP_SEAL}:${s.uid}`) });
     views.render(ctx, 'totp-enrol', { title: 'security.totp_title', csrf: ctx.state.csrf(binding(s)), qr: enrolment.qr, secret: enrolment.secret.replace(/(.{4})/g, '$1 ').trim(), error: ctx.query.error === 'code' ? views.t(ctx, 'mfa.errors.invalid') : undefined });
   });
 
   router.post('/totp', async (ctx) => {
     const s = await session(ctx, true);
     if (!s) return;
-    const flows = services.store.oidcAdapter('VkhodFlow');
-    const saved = (await flows.find(totpFlow(s))) as { sealed?: string } | undefined;
+    const flows = totpEnrolments.in(services.store);
+    const saved = await flows.load(totpFlow(s));
     if (!saved?.sealed) throw new UserError(410, 'security.totp_expired');
     const secret = box.decrypt(saved.sealed, `${TOTP_SEAL}:${s.uid}`);
     const step = await totp.check(secret, String((ctx.request.body as Record<string, unknown>).code ?? '').slice(0, 32));
@@ -104,7 +107,7 @@ export function securityRoutes(services: Services): Router {
     }
     const now = new Date().toISOString();
     await change(ctx, s, 'totp_added', (a) => ({ ...a, totp: { sealedSecret: totp.seal(secret, a.id), createdAt: now, lastTimeStep: step } }));
-    await flows.destroy(totpFlow(s));
+    await flows.discard(totpFlow(s));
     done(ctx, 'totp_added');
   });
 
@@ -120,7 +123,7 @@ export function securityRoutes(services: Services): Router {
   router.post('/passkeys/options', async (ctx) => {
     const s = await session(ctx, true);
     if (!s) return;
-    ctx.body = await services.webauthn.registrationOptions(s.account, binding(s));
+    ctx.body = await services.factors.get('webauthn')!.enrol!(s.account, binding(s));
   });
 
   router.post('/passkeys', async (ctx) => {

@@ -10,22 +10,12 @@ import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 
-export const CABINET_CLIENT_ID = 'vkhod-cabinet';
+import { CABINET_CLIENT_ID } from './client.ts';
+
+export { CABINET_CLIENT_ID, cabinetClient } from './client.ts';
 /** Shared with the in-flow upgrade page (flows/upgrade.ts): one rule for changing identity data. */
 export const FRESH_SECONDS = RECENT_SIGN_IN_SECONDS;
 const COOKIE = 'vkhod.cabinet';
-
-export function cabinetClient(issuer: string) {
-  return {
-    client_id: CABINET_CLIENT_ID,
-    client_name: 'Личный кабинет vkhod',
-    redirect_uris: [`${issuer}/account/callback`],
-    post_logout_redirect_uris: [`${issuer}/`],
-    response_types: ['none'],
-    grant_types: [],
-    token_endpoint_auth_method: 'none',
-  };
-}
 
 export interface CabinetSession {
   account: Account;

@@ -16,12 +16,11 @@ import { isMultiFactor } from '../oidc/acr.ts';
 import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
+import { FlowRecords } from '../web/flow-records.ts';
 import { showBankProblem } from './bank-round-trip.ts';
 import { bankLabel, finishFederatedSignIn, linkedIdentities, notifyCitizen } from './federated-sign-in.ts';
 import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
 
-const TTL_SECONDS = 900;
-const recordId = (uid: string) => `fedlink.${uid}`;
 
 export interface PendingLink {
   accountId: string;
@@ -32,13 +31,16 @@ export interface PendingLink {
   mayDecline?: boolean;
 }
 
+/** Keyed by the interaction uid. */
+const pendingLinks = new FlowRecords<PendingLink>('fedlink', 900);
+
 export async function savePendingLink(services: Services, uid: string, pending: PendingLink): Promise<void> {
-  await services.store.oidcAdapter('VkhodFlow').upsert(recordId(uid), { ...pending }, TTL_SECONDS);
+  await pendingLinks.in(services.store).save(uid, pending);
 }
 
 async function loadPendingLink(services: Services, ctx: Context): Promise<{ details: InteractionDetails; pending: PendingLink; account: Account }> {
   const details = await loadInteraction(services.provider, ctx);
-  const pending = (await services.store.oidcAdapter('VkhodFlow').find(recordId(details.uid))) as unknown as PendingLink | undefined;
+  const pending = await pendingLinks.in(services.store).load(details.uid);
   const account = pending && (await services.accounts.findActive(pending.accountId));
   if (!pending || !account || details.prompt.name !== 'login') throw new UserError(400, 'errors.interaction_expired');
   return { details, pending, account };
@@ -86,7 +88,7 @@ export function bankLinkRoutes(services: Services): Router {
   router.post('/sms', async (ctx) => {
     const { details, pending, account } = await loadPendingLink(services, ctx);
     csrf.verify(ctx, details.uid);
-    const sent = await services.sms.start(account, ctx.ip, { subject: views.t(ctx, 'messages.mfa.subject'), text: (code) => views.t(ctx, 'messages.mfa.code', { code }) }).catch(() => undefined);
+    const sent = await services.factors.get('sms')!.challenge!(account, ctx.ip, { subject: views.t(ctx, 'messages.mfa.subject'), text: (code) => views.t(ctx, 'messages.mfa.code', { code }) }).catch(() => undefined);
     if (!sent) return showLinkPage(services, ctx, details, pending, account, { error: views.t(ctx, 'code.delivery_failed'), status: 503 });
     if (!sent.challengeId) return showLinkPage(services, ctx, details, pending, account, { error: views.t(ctx, 'code.send_limited', { minutes: Math.ceil((sent.retryAfter ?? 60) / 60) }), status: 429 });
     await savePendingLink(services, details.uid, { ...pending, challengeId: sent.challengeId });
@@ -105,7 +107,7 @@ export function bankLinkRoutes(services: Services): Router {
     if (!pending.mayDecline) throw new UserError(400, 'errors.bad_request');
     const bank = services.bank.find(pending.identity.bankId);
     if (!bank) throw new UserError(400, 'errors.interaction_expired');
-    await services.store.oidcAdapter('VkhodFlow').destroy(recordId(details.uid));
+    if (!(await pendingLinks.in(services.store).consume(details.uid))) throw new UserError(400, 'errors.interaction_expired');
     const identity = { ...pending.identity, bank };
     try {
       const account = await linkedIdentities(services).create({ profile: identity.profile, via: `bank:${bank.id}`, link: { provider: bank.id, subject: identity.subject }, verification: earnedVerification(identity), ip: ctx.ip, clientId: String(details.params.client_id) });
@@ -125,8 +127,10 @@ export function bankLinkRoutes(services: Services): Router {
     const prove = async (): Promise<SecondFactorResult> => {
       if (!secret) return { ok: false, reason: 'invalid' };
       if (body.method === 'password' && account.passwordHash) return (await verifyPassword(account.passwordHash, secret)) ? { ok: true, amr: ['pwd'], method: 'password' } : { ok: false, reason: 'invalid' };
-      if (body.method === 'totp' && account.totp) return services.totp.verify(account, secret);
-      if (body.method === 'sms' && pending.challengeId) return services.sms.verify(account, pending.challengeId, secret, ctx);
+      // The account's own factors prove it too: its app, or a code sent to its mobile for this link.
+      const factor = services.factors.get(body.method);
+      if (factor?.kind === 'totp' && factor.available(account)) return factor.verify(account, { code: secret, ip: ctx.ip });
+      if (factor?.kind === 'sms' && pending.challengeId) return factor.verify(account, { code: secret, challengeId: pending.challengeId, ip: ctx.ip });
       throw new UserError(400, 'errors.bad_request');
     };
     const tried: { proof?: SecondFactorResult } = {};
@@ -140,7 +144,7 @@ export function bankLinkRoutes(services: Services): Router {
     }
     const proof = tried.proof;
 
-    await services.store.oidcAdapter('VkhodFlow').destroy(recordId(details.uid));
+    if (!(await pendingLinks.in(services.store).consume(details.uid))) throw new UserError(400, 'errors.interaction_expired');
     const bank = services.bank.find(pending.identity.bankId);
     if (!bank) throw new UserError(400, 'errors.interaction_expired');
     const identity = { ...pending.identity, bank };

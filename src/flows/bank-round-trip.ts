@@ -7,10 +7,10 @@
 import type { Context } from 'koa';
 import { BankError, type BankRequest } from '../methods/bank.ts';
 import type { Services } from '../services.ts';
+import { FlowRecords } from '../web/flow-records.ts';
 
 const COOKIE = 'vkhod.fed';
 const TTL_SECONDS = 900;
-const recordId = (state: string) => `fed.${state}`;
 
 export interface PendingBank extends Omit<BankRequest, 'url'> {
   /** where the sign-in started: an interaction's sign-in page, or the cabinet */
@@ -19,11 +19,14 @@ export interface PendingBank extends Omit<BankRequest, 'url'> {
   uid: string;
 }
 
+/** Keyed by the OIDC state sent to the bank. */
+const bankTrips = new FlowRecords<PendingBank>('fed', TTL_SECONDS);
+
 /** Starts the round trip: remembers it, binds it to this browser, and sends the browser to the bank. */
 export async function sendToBank(services: Services, ctx: Context, bankId: string, binding: Pick<PendingBank, 'mode' | 'uid'>): Promise<void> {
   const request = await services.bank.start(bankId, services.views.locale(ctx));
   const pending: PendingBank = { ...binding, bankId, state: request.state, nonce: request.nonce, verifier: request.verifier };
-  await services.store.oidcAdapter('VkhodFlow').upsert(recordId(request.state), { ...pending }, TTL_SECONDS);
+  await bankTrips.in(services.store).save(request.state, pending);
   ctx.cookies.set(COOKIE, request.state, { httpOnly: true, sameSite: 'lax', signed: true, secure: services.config.production, maxAge: TTL_SECONDS * 1000, path: '/', overwrite: true });
   await services.audit.record({ type: 'federation.started', ip: ctx.ip, outcome: 'success', details: { bank: bankId, mode: binding.mode } });
   ctx.status = 303;
@@ -32,18 +35,17 @@ export async function sendToBank(services: Services, ctx: Context, bankId: strin
 
 /**
  * The round trip this response belongs to, when it came back to the browser that started it
- * (the cookie's state equals the response's state). `take` also ends it: one response per trip.
+ * (the cookie's state equals the response's state). `take` also ends it: one response per trip —
+ * of two racing with one state, only one gets the trip.
  */
 export async function pendingBank(services: Services, ctx: Context, take: boolean): Promise<PendingBank | undefined> {
   const state = typeof ctx.query.state === 'string' ? ctx.query.state : undefined;
   const cookie = ctx.cookies.get(COOKIE, { signed: true });
   if (!state || !cookie || cookie !== state || state.length > 128) return undefined;
-  const flows = services.store.oidcAdapter('VkhodFlow');
-  const pending = (await flows.find(recordId(state))) as unknown as PendingBank | undefined;
-  if (pending && take) {
-    await flows.destroy(recordId(state));
-    ctx.cookies.set(COOKIE, null, { path: '/', signed: true, overwrite: true });
-  }
+  const trips = bankTrips.in(services.store);
+  if (!take) return trips.load(state);
+  const pending = await trips.take(state);
+  if (pending) ctx.cookies.set(COOKIE, null, { path: '/', signed: true, overwrite: true });
   return pending;
 }
 

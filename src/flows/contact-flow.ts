@@ -12,6 +12,7 @@ import { DeliveryError } from '../notify/notifier.ts';
 import type { CodeMessage } from '../methods/one-time-code.ts';
 import type { Services } from '../services.ts';
 import { UserError } from '../web/errors.ts';
+import { FlowRecords } from '../web/flow-records.ts';
 import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
 
 export const FLOW_TTL_SECONDS = 1800;
@@ -27,6 +28,9 @@ export interface FlowRecord {
   /** Set once the final step is done: the flow cannot be replayed. */
   done?: boolean;
 }
+
+/** Registration and recovery progress, keyed by the flow's random id (it is in the URL; no prefix). */
+export const contactFlows = new FlowRecords<FlowRecord>('', FLOW_TTL_SECONDS);
 
 export interface ContactFlowSpec {
   /** `register` or `recover`: the URL segment, the locale namespace and the code purpose. */
@@ -46,8 +50,8 @@ export class ContactFlow {
     readonly spec: ContactFlowSpec,
   ) {}
 
-  private get adapter() {
-    return this.services.store.oidcAdapter('VkhodFlow');
+  private get records() {
+    return contactFlows.in(this.services.store);
   }
 
   /** /register or /interaction/:uid/register */
@@ -56,12 +60,12 @@ export class ContactFlow {
   }
 
   async save(flow: FlowRecord): Promise<void> {
-    await this.adapter.upsert(flow.id, flow as unknown as Record<string, unknown>, FLOW_TTL_SECONDS);
+    await this.records.save(flow.id, flow);
   }
 
   private async load(ctx: Context): Promise<FlowRecord> {
     const id = String(ctx.params.flow ?? '');
-    const flow = /^[A-Za-z0-9_-]{22}$/.test(id) ? ((await this.adapter.find(id)) as unknown as FlowRecord | undefined) : undefined;
+    const flow = /^[A-Za-z0-9_-]{22}$/.test(id) ? await this.records.load(id) : undefined;
     if (!flow || flow.kind !== this.spec.kind || flow.done || (flow.interactionUid ?? undefined) !== (ctx.params.uid ?? undefined)) {
       throw new UserError(404, `${this.spec.kind}.flow_expired`, { start: this.base(ctx) });
     }

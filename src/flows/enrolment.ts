@@ -43,7 +43,7 @@ function codeFailure(outcome: Exclude<VerifyOutcome, 'ok'>): Exclude<SecondFacto
 }
 
 /**
- * The pending sign-in, when it is one that has to enrol a factor now (the `enrol` of nextStep).
+ * The pending sign-in, when it is one that has to enrol a factor now (the `enrol` step of advance).
  * An account that already has a factor is asked for it on /mfa: enrolling another one here
  * would let someone who knows only the password skip it.
  */
@@ -192,7 +192,7 @@ export function enrolmentRoutes(services: Services): Router {
     const { details, pending, account } = await loadEnrolment(services, ctx);
     csrf.verify(ctx, details.uid);
     provenContact(pending);
-    ctx.body = await services.webauthn.registrationOptions(account, `interaction:${details.uid}`);
+    ctx.body = await services.factors.get('webauthn')!.enrol!(account, `interaction:${details.uid}`);
   });
 
   router.post('/webauthn', async (ctx) => {

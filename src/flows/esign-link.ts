@@ -12,19 +12,18 @@ import type { Context } from 'koa';
 import { maskContact } from '../accounts/contacts.ts';
 import { LinkError } from '../accounts/linked-identities.ts';
 import { verifyPassword } from '../accounts/password-hash.ts';
-import { availableFactors, combineAmr } from '../methods/second-factor.ts';
+import { combineAmr } from '../oidc/acr.ts';
 import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 import { showBankProblem } from './bank-round-trip.ts';
-import { certificateOf, confirmByCertificate, esignLinkRecord, esignProfile, esignVerification, type PendingEsignLink } from './esign-sign-in.ts';
+import { certificateOf, confirmByCertificate, pendingEsignLinks, esignProfile, esignVerification, type PendingEsignLink } from './esign-sign-in.ts';
 import { finishFederatedSignIn, linkedIdentities, notifyCitizen } from './federated-sign-in.ts';
 import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
-import { continueWithSecondFactor } from './second-factor.ts';
 
 async function loadPendingLink(services: Services, ctx: Context): Promise<{ details: InteractionDetails; pending: PendingEsignLink; account: Account }> {
   const details = await loadInteraction(services.provider, ctx);
-  const pending = (await services.store.oidcAdapter('VkhodFlow').find(esignLinkRecord(details.uid))) as unknown as PendingEsignLink | undefined;
+  const pending = await pendingEsignLinks.in(services.store).load(details.uid);
   const account = pending && (await services.accounts.findActive(pending.accountId));
   // The account must still hold the certificate's SNILS.
   if (!pending || !account || account.snils !== pending.identity.snils || details.prompt.name !== 'login') throw new UserError(400, 'errors.interaction_expired');
@@ -65,7 +64,7 @@ export function esignLinkRoutes(services: Services): Router {
   router.post('/new', async (ctx) => {
     const { details, pending } = await loadPendingLink(services, ctx);
     csrf.verify(ctx, details.uid);
-    await services.store.oidcAdapter('VkhodFlow').destroy(esignLinkRecord(details.uid));
+    if (!(await pendingEsignLinks.in(services.store).consume(details.uid))) throw new UserError(400, 'errors.interaction_expired');
     const clientId = String(details.params.client_id);
     try {
       const account = await linkedIdentities(services).create({ profile: esignProfile(pending.identity), via: 'esignature', certificate: certificateOf(pending.identity), verification: esignVerification(pending.identity), ip: ctx.ip, clientId });
@@ -96,14 +95,12 @@ export function esignLinkRoutes(services: Services): Router {
       return showLinkPage(services, ctx, details, account, { error, status: attempt.locked ? 429 : 400 });
     }
 
-    await services.store.oidcAdapter('VkhodFlow').destroy(esignLinkRecord(details.uid));
+    if (!(await pendingEsignLinks.in(services.store).consume(details.uid))) throw new UserError(400, 'errors.interaction_expired');
     const amr = combineAmr(pending.amr, ['pwd']);
     try {
       const current = await confirmByCertificate(services, account, pending.identity, ctx.ip);
-      const signIn = { account: current, amr, remember: true, method: 'esignature+password' };
       // The password proves the account; a second factor the citizen asked for is still due.
-      if (current.mfa?.enabled) return await continueWithSecondFactor(services, ctx, details, signIn, availableFactors(current).length ? 'second_factor' : 'enrol');
-      await finishFederatedSignIn(services, ctx, details, current, amr, signIn.method);
+      await finishFederatedSignIn(services, ctx, details, current, amr, 'esignature+password', { ownSecondFactorAlways: true });
     } catch (err) {
       if (!(err instanceof LinkError)) throw err;
       await services.audit.record({ type: 'esign.signin', accountId: account.id, ip: ctx.ip, outcome: 'failure', clientId: String(details.params.client_id), details: { reason: err.code } });

@@ -18,12 +18,11 @@ import { decodeSignature, MAX_SIGNATURE_BYTES, type CertificateIdentity, type Es
 import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
+import { FlowRecords } from '../web/flow-records.ts';
 import { fileUpload, uploadedFile } from '../web/multipart.ts';
 import { showBankProblem } from './bank-round-trip.ts';
 import { finishFederatedSignIn, linkedIdentities, notifyCitizen } from './federated-sign-in.ts';
 import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
-
-export const SC_AMR = 'sc';
 
 /** A certificate sign-in waiting for the password of the account its SNILS is typed into (esign-link.ts). */
 export interface PendingEsignLink {
@@ -32,8 +31,8 @@ export interface PendingEsignLink {
   amr: string[];
 }
 
-const LINK_TTL_SECONDS = 900;
-export const esignLinkRecord = (uid: string) => `esignlink.${uid}`;
+/** Keyed by the interaction uid. */
+export const pendingEsignLinks = new FlowRecords<PendingEsignLink>('esignlink', 900);
 
 /** The upload middleware for e-signature forms. */
 export const signatureUpload = () => fileUpload({ field: 'signature_file', maxFile: MAX_SIGNATURE_BYTES, maxField: MAX_SIGNATURE_BYTES * 2 });
@@ -127,7 +126,7 @@ export async function confirmByCertificate(services: Services, account: Account,
 /** Holds the sign-in until the account's password is given (the SNILS in it is not proven to be its holder's). */
 async function holdForPassword(services: Services, ctx: Context, details: InteractionDetails, account: Account, identity: CertificateIdentity, amr: string[]): Promise<void> {
   const pending: PendingEsignLink = { accountId: account.id, identity, amr };
-  await services.store.oidcAdapter('VkhodFlow').upsert(esignLinkRecord(details.uid), { ...pending }, LINK_TTL_SECONDS);
+  await pendingEsignLinks.in(services.store).save(details.uid, pending);
   await services.audit.record({ type: 'esign.password_required', accountId: account.id, ip: ctx.ip, clientId: String(details.params.client_id), details: { reason: 'snils_not_verified', serialNumber: identity.serialNumber } });
   ctx.status = 303;
   ctx.redirect(`/interaction/${details.uid}/esign-link`);

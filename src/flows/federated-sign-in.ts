@@ -1,6 +1,6 @@
 /**
- * What bank and e-signature sign-ins share: the end of the sign-in (the same nextStep /
- * completeSignIn as every other method), the sign-in options on the login page, and telling the
+ * What bank and e-signature sign-ins share: the end of the sign-in (the same advance as every
+ * other first factor), the sign-in options on the login page, and telling the
  * citizen about a new link.
  */
 import type { Context } from 'koa';
@@ -10,8 +10,7 @@ import type { Services } from '../services.ts';
 import { uncoveredItems } from '../accounts/verification.ts';
 import type { Account } from '../store.ts';
 import type { InteractionDetails } from './interaction-context.ts';
-import { continueWithSecondFactor } from './second-factor.ts';
-import { completeSignIn, nextStep, type SignIn } from './sign-in-result.ts';
+import { advance, type AdvanceOptions } from './sign-in/advance.ts';
 
 export function linkedIdentities(services: Services): LinkedIdentities {
   return new LinkedIdentities(services.store, services.accounts, services.levels);
@@ -29,11 +28,8 @@ export function signInAlternatives(services: Services, ctx: Context): { banks: A
 }
 
 /** Ends a bank or e-signature sign-in like any other: a second factor when one is due, then the login result. */
-export async function finishFederatedSignIn(services: Services, ctx: Context, details: InteractionDetails, account: Account, amr: string[], method: string): Promise<void> {
-  const signIn: SignIn = { account, amr, remember: true, method };
-  const step = nextStep(services.config, details, account, amr);
-  if (step === 'second_factor' || step === 'enrol') return continueWithSecondFactor(services, ctx, details, signIn, step);
-  await completeSignIn(services, ctx, details, signIn);
+export async function finishFederatedSignIn(services: Services, ctx: Context, details: InteractionDetails, account: Account, amr: string[], method: string, options: AdvanceOptions = {}): Promise<void> {
+  await advance(services, ctx, details, { account, amr, remember: true, method }, options);
 }
 
 /**

@@ -15,10 +15,10 @@ import { enrolmentRoutes } from './enrolment.ts';
 import { esignLinkRoutes } from './esign-link.ts';
 import { esignSignInRoutes } from './esign-sign-in.ts';
 import { upgradeRoutes } from './upgrade.ts';
-import { pendingId, type PendingSignIn } from './pending-sign-in.ts';
+import { pendingSignIns } from './pending-sign-in.ts';
 import { secondFactorRoutes } from './second-factor.ts';
-import { continueWithSecondFactor } from './second-factor.ts';
-import { completeSignIn, nextStep, showUnmet } from './sign-in-result.ts';
+import { advance } from './sign-in/advance.ts';
+import { showUnmet } from './sign-in-result.ts';
 
 export function interactionRoutes(services: Services, flows: ContactFlow[]): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
@@ -47,7 +47,7 @@ export function interactionRoutes(services: Services, flows: ContactFlow[]): Rou
 
   router.get('/unmet', async (ctx) => {
     const details = await loadInteraction(provider, ctx);
-    const pending = (await services.store.oidcAdapter('VkhodFlow').find(pendingId(details.uid))) as unknown as PendingSignIn | undefined;
+    const pending = await pendingSignIns.in(services.store).load(details.uid);
     showUnmet(services, ctx, details, pending ? await services.accounts.findActive(pending.accountId) : undefined);
   });
 
@@ -71,14 +71,7 @@ export function interactionRoutes(services: Services, flows: ContactFlow[]): Rou
       return;
     }
     const signIn = { account: result.account, amr: result.amr, remember: true, method: 'passkey' };
-    const step = nextStep(services.config, details, result.account, result.amr);
-    if (step === 'second_factor' || step === 'enrol') {
-      await continueWithSecondFactor(services, ctx, details, signIn, step);
-      ctx.body = { redirect: ctx.response.get('location') };
-      ctx.status = 200;
-      return;
-    }
-    await completeSignIn(services, ctx, details, signIn, 'json');
+    await advance(services, ctx, details, signIn, { mode: 'json' });
   });
 
   /** The citizen gives up (cancel on sign-in, or a requirement that cannot be met). */

@@ -7,8 +7,8 @@ import type { Context } from 'koa';
 import type { Services } from '../services.ts';
 import { signInAlternatives } from './federated-sign-in.ts';
 import { clientOf, type InteractionDetails } from './interaction-context.ts';
-import { continueWithSecondFactor } from './second-factor.ts';
-import { completeSignIn, nextStep, type SignIn } from './sign-in-result.ts';
+import { advance } from './sign-in/advance.ts';
+import type { SignIn } from './sign-in-result.ts';
 
 /** Interaction reasons that only say the session's acr is not the one asked for. */
 const ACR_REASONS = new Set(['acr_not_satisfied', 'essential_acr', 'essential_acrs']);
@@ -25,11 +25,7 @@ export async function showLogin(services: Services, ctx: Context, details: Inter
       const amr = (details.session.amr as string[] | undefined) ?? [];
       const session = await services.provider.Session.findByUid(String(details.session.uid));
       const signIn: SignIn = { account, amr, remember: !session?.transient, ts: session?.loginTs, method: 'session' };
-      const step = nextStep(services.config, details, account, amr);
-      // Unmet too goes through completeSignIn: it keeps the sign-in pending, so the citizen can
-      // raise the level from the explanation page (/interaction/:uid/upgrade) and continue.
-      if (step === 'complete' || step === 'unmet') return void (await completeSignIn(services, ctx, details, signIn));
-      return continueWithSecondFactor(services, ctx, details, { ...signIn, ts: undefined }, step);
+      return void (await advance(services, ctx, details, signIn));
     }
   }
   const { clientName } = await clientOf(services.provider, details);
@@ -69,11 +65,7 @@ export async function submitLogin(services: Services, ctx: Context, details: Int
     return;
   }
   const signIn: SignIn = { account: result.account, amr: result.amr, remember: body.foreign !== 'on', method: 'password' };
-  const step = nextStep(services.config, details, result.account, result.amr);
-  if (step === 'second_factor') return continueWithSecondFactor(services, ctx, details, signIn, step);
   // No second factor to ask: the password alone proved the citizen, so earlier failures are
   // forgotten (with a second factor to come, its success clears them).
-  await services.limits.reset('login-failures-account', `account:${result.account.id}`);
-  if (step === 'enrol') return continueWithSecondFactor(services, ctx, details, signIn, step);
-  await completeSignIn(services, ctx, details, signIn);
+  await advance(services, ctx, details, signIn, { forgetFailures: true });
 }

@@ -7,9 +7,8 @@ import type { Context } from 'koa';
 import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
+import { FlowRecords } from '../web/flow-records.ts';
 import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
-
-const PENDING_TTL_SECONDS = 900;
 
 export interface PendingSignIn {
   accountId: string;
@@ -40,15 +39,21 @@ export interface PendingSignIn {
   authTime?: number;
 }
 
-export const pendingId = (uid: string) => `mfa.${uid}`;
+/** Keyed by the interaction uid. */
+export const pendingSignIns = new FlowRecords<PendingSignIn>('mfa', 900);
 
 export async function savePending(services: Services, uid: string, pending: PendingSignIn): Promise<void> {
-  await services.store.oidcAdapter('VkhodFlow').upsert(pendingId(uid), { ...pending }, PENDING_TTL_SECONDS);
+  await pendingSignIns.in(services.store).save(uid, pending);
+}
+
+/** The sign-in is over (or abandoned): its pending record goes. */
+export async function discardPending(services: Services, uid: string): Promise<void> {
+  await pendingSignIns.in(services.store).discard(uid);
 }
 
 export async function loadPending(services: Services, ctx: Context): Promise<{ details: InteractionDetails; pending: PendingSignIn; account: Account }> {
   const details = await loadInteraction(services.provider, ctx);
-  const pending = (await services.store.oidcAdapter('VkhodFlow').find(pendingId(details.uid))) as unknown as PendingSignIn | undefined;
+  const pending = await pendingSignIns.in(services.store).load(details.uid);
   const account = pending && (await services.accounts.findActive(pending.accountId));
   if (!pending || !account) throw new UserError(400, 'errors.interaction_expired');
   return { details, pending, account };

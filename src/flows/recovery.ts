@@ -8,7 +8,7 @@ import { fullName } from '../accounts/accounts.ts';
 import { checkPassword } from '../accounts/password-policy.ts';
 import { hashPassword } from '../accounts/password-hash.ts';
 import type { Services } from '../services.ts';
-import { ContactFlow, type FlowRecord } from './contact-flow.ts';
+import { ContactFlow, contactFlows, type FlowRecord } from './contact-flow.ts';
 
 export function recoveryFlow(services: Services): ContactFlow {
   const { views, accounts, config } = services;
@@ -44,7 +44,7 @@ export function recoveryFlow(services: Services): ContactFlow {
       await accounts.replacePassword(account.id, await hashPassword(password), { type: 'account.password_recovered', actor: 'self', ip: ctx.ip, outcome: 'success', details: { contact: flow.contact.kind } });
       // Whoever proved the contact may sign in again (the lockout is the account's, whichever login).
       await services.limits.reset('login-failures-account', `account:${account.id}`);
-      await services.store.oidcAdapter('VkhodFlow').destroy(flow.id);
+      await contactFlows.in(services.store).discard(flow.id);
       await services.notifier
         .send(flow.contact, { subject: views.t(ctx, 'messages.password_changed.subject'), text: views.t(ctx, 'messages.password_changed.text', { name: fullName(account.name) }) })
         .catch(() => undefined);

@@ -9,9 +9,9 @@ import { checkPassword } from '../accounts/password-policy.ts';
 import { hashPassword } from '../accounts/password-hash.ts';
 import type { Services } from '../services.ts';
 import { DuplicateKeyError, type PersonName } from '../store.ts';
-import { ContactFlow, type FlowRecord } from './contact-flow.ts';
-import { continueWithSecondFactor } from './second-factor.ts';
-import { completeSignIn, nextStep, type SignIn } from './sign-in-result.ts';
+import { ContactFlow, contactFlows, type FlowRecord } from './contact-flow.ts';
+import { advance } from './sign-in/advance.ts';
+import type { SignIn } from './sign-in-result.ts';
 
 const FIELDS = ['family', 'given', 'middle'] as const;
 
@@ -60,15 +60,13 @@ export function registrationFlow(services: Services): ContactFlow {
         // Only someone who just proved control of the contact sees this.
         return showFinal(ctx, flow, { errors: [views.t(ctx, 'register.contact_taken')], values, status: 409 });
       }
-      await services.store.oidcAdapter('VkhodFlow').destroy(flow.id);
+      await contactFlows.in(services.store).discard(flow.id);
       if (details) {
         // As after a password sign-in: a deployment that requires a second factor (or a relying
         // party asking for one) gets it now. The code just typed proved the contact, which
         // enrolment of a factor would otherwise ask for first.
         const signIn: SignIn = { account, amr: ['pwd'], remember: true, method: 'registration' };
-        const step = nextStep(config, details, account, signIn.amr);
-        if (step === 'second_factor' || step === 'enrol') return continueWithSecondFactor(services, ctx, details, signIn, step, flow.contact.kind === 'phone' ? 'sms' : 'otp');
-        await completeSignIn(services, ctx, details, signIn);
+        await advance(services, ctx, details, signIn, { contactProven: flow.contact.kind === 'phone' ? 'sms' : 'otp' });
         return;
       }
       views.render(ctx, 'done', { title: 'register.done_title', message: views.t(ctx, 'register.done') });

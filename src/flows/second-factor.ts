@@ -7,28 +7,18 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { maskContact } from '../accounts/contacts.ts';
-import { availableFactors, combineAmr, type SecondFactorResult } from '../methods/second-factor.ts';
+import { availableFactors, type SecondFactorResult } from '../methods/second-factor.ts';
+import { combineAmr } from '../oidc/acr.ts';
 import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 import type { InteractionDetails } from './interaction-context.ts';
-import { loadPending, pendingId, savePending, type PendingSignIn } from './pending-sign-in.ts';
-import { completeSignIn, type SignIn } from './sign-in-result.ts';
-
-/**
- * Moves a sign-in to the second step (or to enrolment when the account has no factor yet).
- * `contactProven`: a confirmed contact of the account was just proven by a code (registration),
- * which enrolment then needs not ask again.
- */
-export async function continueWithSecondFactor(services: Services, ctx: Context, details: InteractionDetails, signIn: SignIn, step: 'second_factor' | 'enrol', contactProven?: PendingSignIn['contactProven']): Promise<void> {
-  await savePending(services, details.uid, { accountId: signIn.account.id, amr: signIn.amr, remember: signIn.remember, method: signIn.method, ...(contactProven ? { contactProven } : {}) });
-  ctx.status = 303;
-  ctx.redirect(`/interaction/${details.uid}/mfa${step === 'enrol' ? '/enrol' : ''}`);
-}
+import { discardPending, loadPending, savePending, type PendingSignIn } from './pending-sign-in.ts';
+import { completeSignIn } from './sign-in-result.ts';
 
 /** Finishes with the combined amr once the second factor is proven. */
 export async function finishSecondFactor(services: Services, ctx: Context, details: InteractionDetails, pending: PendingSignIn, account: Account, second: string[], method: string, mode: 'html' | 'json' = 'html'): Promise<void> {
-  await services.store.oidcAdapter('VkhodFlow').destroy(pendingId(details.uid));
+  await discardPending(services, details.uid);
   await services.limits.reset('login-failures-account', `account:${account.id}`);
   await completeSignIn(services, ctx, details, { account, amr: combineAmr(pending.amr, second), remember: pending.remember, method: `${pending.method}+${method}` }, mode);
 }
@@ -46,16 +36,16 @@ export async function failSecondFactor(services: Services, ctx: Context, account
   return { error: services.views.t(ctx, `mfa.errors.${result.reason}`), status: result.reason === 'limited' ? 429 : 400 };
 }
 
-function methodOf(account: Account, requested: unknown): string {
-  const factors = availableFactors(account);
-  if (requested === 'recovery' && account.recoveryCodes?.hashes.length) return 'recovery';
-  if (typeof requested === 'string' && (factors as string[]).includes(requested)) return requested;
-  return factors[0] ?? 'recovery';
+/** The factor asked for when this account has it, else its preferred one (recovery codes when it has none). */
+function methodOf(services: Services, account: Account, requested: unknown): string {
+  const factor = services.factors.get(requested);
+  if (factor?.available(account)) return factor.kind;
+  return availableFactors(account)[0] ?? 'recovery';
 }
 
 async function showSecondFactor(services: Services, ctx: Context, details: InteractionDetails, pending: PendingSignIn, account: Account, form: { method?: string; error?: string; status?: number; sent?: boolean } = {}): Promise<void> {
-  const method = methodOf(account, form.method ?? ctx.query.method);
-  const others = [...availableFactors(account), ...(account.recoveryCodes?.hashes.length ? ['recovery'] : [])].filter((m) => m !== method);
+  const method = methodOf(services, account, form.method ?? ctx.query.method);
+  const others = [...availableFactors(account), ...services.factors.availableTo(account).filter((f) => !f.standalone).map((f) => f.kind)].filter((m) => m !== method);
   services.views.render(
     ctx,
     'second-factor',
@@ -89,7 +79,7 @@ export function secondFactorRoutes(services: Services): Router {
   router.post('/sms/send', async (ctx) => {
     const { details, pending, account } = await loadPending(services, ctx);
     csrf.verify(ctx, details.uid);
-    const sent = await services.sms.start(account, ctx.ip, { subject: views.t(ctx, 'messages.mfa.subject'), text: (code) => views.t(ctx, 'messages.mfa.code', { code }) }).catch(() => ({ failed: true }) as const);
+    const sent = await services.factors.get('sms')!.challenge!(account, ctx.ip, { subject: views.t(ctx, 'messages.mfa.subject'), text: (code) => views.t(ctx, 'messages.mfa.code', { code }) }).catch(() => ({ failed: true }) as const);
     if ('failed' in sent) return showSecondFactor(services, ctx, details, pending, account, { method: 'sms', error: views.t(ctx, 'code.delivery_failed'), status: 503 });
     if (!sent.challengeId) return showSecondFactor(services, ctx, details, pending, account, { method: 'sms', error: views.t(ctx, 'code.send_limited', { minutes: Math.ceil((sent.retryAfter ?? 60) / 60) }), status: 429 });
     pending.challengeId = sent.challengeId;
@@ -102,7 +92,8 @@ export function secondFactorRoutes(services: Services): Router {
     const { details, pending, account } = await loadPending(services, ctx);
     csrf.verify(ctx, details.uid);
     const body = ctx.request.body as Record<string, unknown>;
-    const method = methodOf(account, body.method);
+    const method = methodOf(services, account, body.method);
+    const factor = services.factors.get(method);
     const code = typeof body.code === 'string' ? body.code.slice(0, 32) : '';
     // Reserved against the account's lockout before the code is checked: parallel guesses
     // cannot all be checked against one count.
@@ -111,10 +102,9 @@ export function secondFactorRoutes(services: Services): Router {
       undefined,
       async (): Promise<SecondFactorResult> => {
         if (!code.trim()) return { ok: false, reason: 'invalid' };
-        if (method === 'totp') return services.totp.verify(account, code);
-        if (method === 'sms') return pending.challengeId ? services.sms.verify(account, pending.challengeId, code, ctx) : { ok: false, reason: 'expired' };
-        if (method === 'recovery') return services.recoveryCodes.verify(account, code);
-        throw new UserError(400, 'errors.bad_request');
+        // A passkey answers on /webauthn, with its assertion.
+        if (factor?.answer !== 'code') throw new UserError(400, 'errors.bad_request');
+        return factor.verify(account, { code, challengeId: pending.challengeId, ip: ctx.ip });
       },
       (result) => result.ok,
       { reset: false },
@@ -143,11 +133,11 @@ export function secondFactorRoutes(services: Services): Router {
       ctx.body = { error: views.t(ctx, 'login.locked', { minutes: Math.ceil(lock.retryAfter / 60) }) };
       return;
     }
-    const result = await services.webauthn.authenticate(`interaction:${details.uid}`, String(body.handle ?? ''), body.response as never, account.id);
+    const result = await services.factors.get('webauthn')!.verify(account, { ip: ctx.ip, binding: `interaction:${details.uid}`, handle: String(body.handle ?? ''), response: body.response });
     if (!result.ok) {
       const failure = await failSecondFactor(services, ctx, account, { ok: false, reason: 'invalid' }, 'webauthn');
       ctx.status = failure.status;
-      ctx.body = { error: failure.status === 429 ? failure.error : views.t(ctx, `webauthn.errors.${result.reason}`) };
+      ctx.body = { error: failure.status === 429 ? failure.error : views.t(ctx, `webauthn.errors.${result.detail}`) };
       return;
     }
     await finishSecondFactor(services, ctx, details, pending, account, result.amr, 'webauthn', 'json');

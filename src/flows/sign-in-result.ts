@@ -4,9 +4,7 @@
  * the login result for node-oidc-provider — or the page that explains why it cannot be met.
  */
 import type { Context } from 'koa';
-import type { Config } from '../../config/load.ts';
-import { chooseAcr, isMultiFactor, requestedAcrs, satisfiedAcrs } from '../oidc/acr.ts';
-import { availableFactors, hasEnrolledFactor } from '../methods/second-factor.ts';
+import { chooseAcr, requestedAcrs, satisfiableWith, satisfiedAcrs, type Acr } from '../oidc/acr.ts';
 import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import type { InteractionDetails } from './interaction-context.ts';
@@ -24,36 +22,12 @@ export interface SignIn {
 
 export type SignInStep = 'complete' | 'second_factor' | 'enrol' | 'unmet';
 
-/**
- * What a sign-in with `amr` still needs. A second factor is asked when the citizen turned on
- * sign-in with confirmation, when the deployment requires one, when the relying party asks for an
- * `-mfa` acr that a second factor would meet, or when the session being renewed had two factors
- * (no silent downgrade). A request no second factor can meet (a passkey without user
- * verification is possession already: another possession factor does not make two kinds) goes
- * straight to the explanation.
- */
-export function nextStep(config: Config, details: InteractionDetails, account: Account, amr: string[]): SignInStep {
-  const requested = requestedAcrs(details.params);
-  const now = chooseAcr(requested, satisfiedAcrs(account.level, amr));
-  if (!isMultiFactor(amr)) {
-    // What this sign-in would satisfy with one more factor (any kind: they all count the same).
-    const withFactor = chooseAcr(requested, satisfiedAcrs(account.level, [...amr, 'otp']));
-    const renewingMfaSession = details.session?.accountId === account.id && isMultiFactor((details.session.amr as string[] | undefined) ?? []);
-    const wanted = account.mfa?.enabled || config.requireSecondFactor || (!now && Boolean(withFactor)) || renewingMfaSession;
-    if (wanted) {
-      if (config.requireSecondFactor && !hasEnrolledFactor(account)) return 'enrol';
-      return availableFactors(account).length ? 'second_factor' : 'enrol';
-    }
-  }
-  return now ? 'complete' : 'unmet';
-}
-
 /** The explanation page for a requirement this sign-in cannot meet. */
 export function showUnmet(services: Services, ctx: Context, details: InteractionDetails, account?: Account): void {
   const requested = requestedAcrs(details.params);
-  const needsLevel = Boolean(account) && !requested.some((a) => satisfiedAcrs(account!.level, ['pwd', 'otp']).includes(a));
+  const needsLevel = Boolean(account) && !requested.some((a) => satisfiableWith(account!.level).includes(a));
   // Standard is reachable inside the flow (registry check); confirmed needs a visit or a letter.
-  const canUpgradeHere = needsLevel && account!.level === 'simplified' && requested.some((a) => satisfiedAcrs('standard', ['pwd', 'otp']).includes(a));
+  const canUpgradeHere = needsLevel && account!.level === 'simplified' && requested.some((a) => satisfiableWith('standard').includes(a));
   services.views.render(
     ctx,
     'unmet',
@@ -71,11 +45,12 @@ export function showUnmet(services: Services, ctx: Context, details: Interaction
 
 /**
  * Finishes the interaction with a login when the sign-in meets what was asked. `json` answers
- * `{ redirect }` for script-driven steps (WebAuthn) instead of redirecting.
+ * `{ redirect }` for script-driven steps (WebAuthn) instead of redirecting. `decided`: what
+ * advance already worked out for this sign-in (the acr is computed once).
  */
-export async function completeSignIn(services: Services, ctx: Context, details: InteractionDetails, signIn: SignIn, mode: 'html' | 'json' = 'html'): Promise<boolean> {
-  const requested = requestedAcrs(details.params);
-  const acr = chooseAcr(requested, satisfiedAcrs(signIn.account.level, signIn.amr));
+export async function completeSignIn(services: Services, ctx: Context, details: InteractionDetails, signIn: SignIn, mode: 'html' | 'json' = 'html', decided?: { requested: Acr[]; acr: Acr | undefined }): Promise<boolean> {
+  const requested = decided?.requested ?? requestedAcrs(details.params);
+  const acr = decided ? decided.acr : chooseAcr(requested, satisfiedAcrs(signIn.account.level, signIn.amr));
   const clientId = String(details.params.client_id);
   if (!acr) {
     await services.audit.record({ type: 'signin', accountId: signIn.account.id, clientId, ip: ctx.ip, outcome: 'failure', details: { reason: 'acr_unmet', requested, method: signIn.method } });

@@ -9,15 +9,14 @@ import type { Context } from 'koa';
 import { checkIdentitySubmission, type IdentitySubmission } from '../accounts/identity.ts';
 import { LevelError, Levels, RECENT_SIGN_IN_SECONDS, type LevelDrop } from '../accounts/levels.ts';
 import { verifyPassword } from '../accounts/password-hash.ts';
-import { chooseAcr, requestedAcrs, satisfiedAcrs } from '../oidc/acr.ts';
+import { chooseAcr, requestedAcrs, satisfiableWith } from '../oidc/acr.ts';
 import type { Services } from '../services.ts';
 import { DuplicateKeyError, type Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 import { identityFormModel } from '../web/identity-form.ts';
 import type { InteractionDetails } from './interaction-context.ts';
-import { loadPending, pendingId, savePending, type PendingSignIn } from './pending-sign-in.ts';
-import { continueWithSecondFactor } from './second-factor.ts';
-import { completeSignIn, nextStep } from './sign-in-result.ts';
+import { loadPending, savePending, type PendingSignIn } from './pending-sign-in.ts';
+import { advance } from './sign-in/advance.ts';
 
 export function upgradeRoutes(services: Services): Router {
   // Mounted inside the interaction router (prefix /interaction/:uid).
@@ -56,19 +55,9 @@ export function upgradeRoutes(services: Services): Router {
     const signIn = { account: fresh, amr: pending.amr, remember: pending.remember, method: `${pending.method}+upgrade`, ...(pending.ts ? { ts: pending.ts } : {}) };
     // The level is there now: finish, or ask for the second factor the request or the account needs.
     const requested = requestedAcrs(details.params);
-    if (chooseAcr(requested, satisfiedAcrs(fresh.level, [...pending.amr, 'pwd', 'otp']))) {
-      const step = nextStep(services.config, details, fresh, pending.amr);
-      if (step === 'complete') {
-        await services.store.oidcAdapter('VkhodFlow').destroy(pendingId(details.uid));
-        await completeSignIn(services, ctx, details, signIn);
-        return;
-      }
-      // The level is there, but no second factor can make this sign-in meet the request: say so.
-      if (step === 'unmet') return void (await completeSignIn(services, ctx, details, signIn));
-      if (step === 'second_factor' || step === 'enrol') {
-        return continueWithSecondFactor(services, ctx, details, { ...signIn, ts: undefined }, step);
-      }
-    }
+    // (When the level is there but no second factor can make this sign-in meet the request,
+    // advance says so.)
+    if (chooseAcr(requested, satisfiableWith(fresh.level))) return void (await advance(services, ctx, details, signIn, { discardPendingOnComplete: true }));
     const check = fresh.registryCheck;
     views.render(ctx, 'upgrade-status', {
       title: 'upgrade.title',

@@ -140,7 +140,6 @@ export function classifyBankError(err: unknown): BankError {
 }
 
 export class BankMethod {
-  readonly id = 'bank';
   private readonly discovered = new Map<string, { config: oidc.Configuration; at: number }>();
 
   constructor(

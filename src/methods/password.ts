@@ -8,7 +8,7 @@ import { decoyHash, verifyPassword } from '../accounts/password-hash.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { AuditTrail } from '../security/audit.ts';
 import type { Limits } from '../security/limits.ts';
-import type { AuthenticationMethod, VerifyResult } from './method.ts';
+import type { Account } from '../store.ts';
 
 export interface PasswordInput {
   identifier: string;
@@ -17,18 +17,22 @@ export interface PasswordInput {
   clientId?: string;
 }
 
-export class PasswordMethod implements AuthenticationMethod<PasswordInput> {
-  readonly id = 'password';
+export type VerifyFailure =
+  /** the input cannot be one (wrong format): safe to say so, it reveals nothing */
+  | { ok: false; reason: 'malformed'; problem: string }
+  /** wrong secret or no such account: the same answer for both */
+  | { ok: false; reason: 'invalid' }
+  /** too many failures for this login or from this address */
+  | { ok: false; reason: 'locked'; retryAfter: number };
 
+export type VerifyResult = { ok: true; account: Account; amr: string[] } | VerifyFailure;
+
+export class PasswordMethod {
   constructor(
     private readonly accounts: Accounts,
     private readonly limits: Limits,
     private readonly audit: AuditTrail,
   ) {}
-
-  start(): Record<string, unknown> {
-    return {};
-  }
 
   /**
    * The attempt is reserved against the account's lockout (whichever identifier was typed) and

@@ -16,8 +16,6 @@ function normalize(code: string): string {
 }
 
 export class RecoveryCodesMethod {
-  readonly id = 'recovery-code';
-
   constructor(
     private readonly box: SecretBox,
     private readonly accounts: Accounts,

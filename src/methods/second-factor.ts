@@ -2,17 +2,14 @@
  * Second factors: which ones an account has, and the shared shape of their verification.
  * A second factor is asked after the password (or to step up an existing session).
  */
-import { isMultiFactor } from '../oidc/acr.ts';
 import type { Account, SecondFactorKind } from '../store.ts';
+import { FACTORS } from './factors/registry.ts';
 
-export type SecondFactorResult = { ok: true; amr: string[]; method: string } | { ok: false; reason: 'invalid' | 'expired' | 'used' | 'exhausted' | 'limited' | 'unavailable' };
+export type { SecondFactorResult } from './factors/factor.ts';
 
-/** The factors this account can use now, the preferred one first. */
+/** The factors this account can use now (recovery codes not counted: they stand in), the preferred one first. */
 export function availableFactors(account: Account): SecondFactorKind[] {
-  const out: SecondFactorKind[] = [];
-  if (account.totp) out.push('totp');
-  if (account.phone && account.phoneVerified) out.push('sms');
-  if (account.passkeys?.length) out.push('webauthn');
+  const out = FACTORS.filter((f) => f.standalone && f.available(account)).map((f) => f.kind as SecondFactorKind);
   const preferred = account.mfa?.preferred;
   return preferred && out.includes(preferred) ? [preferred, ...out.filter((f) => f !== preferred)] : out;
 }
@@ -30,14 +27,4 @@ export function afterFactorRemoval(account: Account): Account {
 /** Factors the citizen set up themselves (an SMS to the login phone is always there, so it is not counted). */
 export function hasEnrolledFactor(account: Account): boolean {
   return Boolean(account.totp || account.passkeys?.length || (account.mfa?.enabled && account.phoneVerified));
-}
-
-/**
- * amr for a sign-in that combined `first` and `second` (RFC 8176: add `mfa` for two kinds). Two
- * methods of one kind (a security key without user verification, then an app code: both
- * possession) are not two factors, so `mfa` comes only with what isMultiFactor counts as such.
- */
-export function combineAmr(first: readonly string[], second: readonly string[]): string[] {
-  const all = [...new Set([...first.filter((m) => m !== 'mfa'), ...second.filter((m) => m !== 'mfa')])];
-  return isMultiFactor(all) ? [...all, 'mfa'] : all;
 }

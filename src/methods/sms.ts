@@ -10,8 +10,6 @@ import type { SecondFactorResult } from './second-factor.ts';
 export const SMS_PURPOSE = 'mfa-sms';
 
 export class SmsMethod {
-  readonly id = 'sms';
-
   constructor(private readonly codes: OneTimeCodes) {}
 
   /** Sends a code; returns the challenge id, or how long to wait when the limit is reached. */

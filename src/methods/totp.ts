@@ -20,8 +20,6 @@ export interface TotpEnrolment {
 }
 
 export class TotpMethod {
-  readonly id = 'totp';
-
   constructor(
     private readonly box: SecretBox,
     private readonly accounts: Accounts,

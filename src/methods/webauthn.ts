@@ -38,8 +38,6 @@ export function passkeyAmr(deviceType: Passkey['deviceType'], userVerified: bool
 }
 
 export class WebAuthnMethod {
-  readonly id = 'webauthn';
-
   constructor(
     private readonly accounts: Accounts,
     private readonly challenges: ChallengeRepository,

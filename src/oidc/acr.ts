@@ -21,6 +21,8 @@ export type Acr = (typeof ACR_VALUES)[number];
 const LEVEL_RANK: Record<AccountLevel, number> = { simplified: 0, standard: 1, confirmed: 2 };
 
 const SECOND_FACTORS = new Set(['sms', 'otp', 'hwk', 'swk']);
+/** Stands for any second factor when asking what one more would satisfy: they all count the same. */
+const ONE_MORE_FACTOR = 'otp';
 
 /**
  * Two factors of different kinds (password + SMS/TOTP/passkey), a qualified e-signature, or a
@@ -77,4 +79,25 @@ export function requestedAcrs(params: { acr_values?: unknown; claims?: unknown }
 export function chooseAcr(requested: readonly Acr[], satisfied: readonly Acr[]): Acr | undefined {
   const candidates = requested.length ? satisfied.filter((a) => requested.includes(a)) : satisfied;
   return [...candidates].sort((a, b) => ACR_VALUES.indexOf(b) - ACR_VALUES.indexOf(a))[0];
+}
+
+/**
+ * What could be satisfied without raising the account's level. With `amr`: what this sign-in
+ * satisfies now or after one more factor (any second factor counts the same; one of the same kind
+ * as a possession-only first factor does not make two). Without: what the strongest sign-in at
+ * `level` satisfies — the question "is the level enough for this request?".
+ */
+export function satisfiableWith(level: AccountLevel, amr?: readonly string[]): Acr[] {
+  if (!amr) return ACR_VALUES.filter((acr) => LEVEL_RANK[acr.slice(ACR_PREFIX.length).split('-')[0] as AccountLevel] <= LEVEL_RANK[level]);
+  return satisfiedAcrs(level, [...amr, ONE_MORE_FACTOR]);
+}
+
+/**
+ * amr for a sign-in that combined `first` and `second` (RFC 8176: add `mfa` for two kinds). Two
+ * methods of one kind (a security key without user verification, then an app code: both
+ * possession) are not two factors, so `mfa` comes only with what isMultiFactor counts as such.
+ */
+export function combineAmr(first: readonly string[], second: readonly string[]): string[] {
+  const all = [...new Set([...first.filter((m) => m !== 'mfa'), ...second.filter((m) => m !== 'mfa')])];
+  return isMultiFactor(all) ? [...all, 'mfa'] : all;
 }

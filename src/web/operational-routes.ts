@@ -6,11 +6,22 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import Router from '@koa/router';
-import type { Services } from '../services.ts';
+import type { Config } from '../../config/load.ts';
+import type { DevOutbox } from '../notify/notifier.ts';
+import type { Store } from '../store.ts';
+import type { Views } from './views.ts';
 
 const READY_TIMEOUT_MS = 2000;
 
-export function operationalRoutes(services: Services): Router {
+/** What these pages need (a subset of the services, named here so web/ does not import the composition root). */
+export interface OperationalDeps {
+  views: Views;
+  store: Store;
+  outbox?: DevOutbox;
+  config: Config;
+}
+
+export function operationalRoutes(services: OperationalDeps): Router {
   const router = new Router();
   const { views, store, outbox, config } = services;
   /** Ready = the store can write (see Store.ping), bounded by a timeout. */

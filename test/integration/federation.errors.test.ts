@@ -10,6 +10,7 @@ import { authorizePath } from '../support/flows.ts';
 import { atBank, pressBank, startFederation, throughBank, type FederationSetup } from '../support/federation.ts';
 import { startDevBank, type DevBank } from '../../scripts/dev-bank.ts';
 import { DEV_BANK } from '../../config/federation.ts';
+import { holdReads } from '../support/races.ts';
 import { auditOfType, countRows, expectNoLeak, firstError, resetStore } from './fixtures.ts';
 
 describe('federation: a bank sign-in that goes wrong', function () {
@@ -109,6 +110,25 @@ describe('federation: a bank sign-in that goes wrong', function () {
     const second = await browser.get(callback);
     expect(second.status).to.equal(400);
     expect(firstError(second.html)).to.include('Ответ банка не удалось связать с этим окном браузера');
+  });
+
+  it('accepts a response once even when it comes back twice at the same moment: one goes to the bank, the other is refused', async () => {
+    const browser = new Browser(f.h);
+    const login = await loginPage(browser);
+    const uid = login.url.split('/')[2];
+    const started = await pressBank(browser, login, 'demobank');
+    const callback = new URL(await atBank(f.bank.url, started.location!, { customer: 'cust-1001' }));
+    // Both returns read the round trip before either ends it (as two parallel retries might).
+    const release = holdReads(f.h, 'VkhodFlow', 2);
+    try {
+      const both = await Promise.all([0, 1].map(() => browser.get(`/interaction/${uid}/bank-return${callback.search}`)));
+      const refused = both.filter((p) => p.html.includes('Ответ банка не удалось связать с этим окном браузера'));
+      expect(refused, both.map((p) => `${p.status} ${p.html.slice(0, 200)}`).join(' | ')).to.have.length(1);
+      expect(refused[0].status).to.equal(400);
+      expect(auditOfType(f.h, 'federation.signin').filter((e) => e.details?.reason && e.details.reason !== 'state'), 'the bank was asked once: no failed redemption').to.have.length(0);
+    } finally {
+      release();
+    }
   });
 
   it('refuses to start a bank sign-in without the form\'s CSRF token, and for a bank that is not configured', async () => {
