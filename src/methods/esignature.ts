@@ -63,7 +63,6 @@ export function decodeSignature(input: { text?: string; file?: Uint8Array }): Ui
 }
 
 export class EsignatureMethod {
-  readonly id = 'esignature';
   private readonly verifier: CmsVerifier;
 
   constructor(

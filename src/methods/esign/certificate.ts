@@ -202,12 +202,3 @@ export function keyAlgorithm(certificate: pkijs.Certificate): string {
 export function validity(certificate: pkijs.Certificate): { notBefore: Date; notAfter: Date } {
   return { notBefore: certificate.notBefore.value, notAfter: certificate.notAfter.value };
 }
-
-/** Parses one DER certificate; undefined when it is not one. */
-export function parseCertificate(der: Uint8Array<ArrayBuffer>): pkijs.Certificate | undefined {
-  try {
-    return pkijs.Certificate.fromBER(der);
-  } catch {
-    return undefined;
-  }
-}
