@@ -103,6 +103,14 @@ export class Accounts {
     return account?.status === 'active' ? account : undefined;
   }
 
+  /** As `findByKey`, and also an account deleted but still in its grace (a password sign-in offers to restore it). */
+  async findByKeyOrPendingDeletion(key: AccountKey): Promise<Account | undefined> {
+    const active = await this.findByKey(key);
+    if (active) return active;
+    const stored = await this.store.accounts.findByKey(key);
+    return stored?.status === 'deactivated' ? stored : undefined;
+  }
+
   /**
    * Data stored before identity numbers were unique only once verified may still hold an
    * unverified SNILS or passport as a unique key: it is rewritten as shared (it blocks nobody).

@@ -9,6 +9,7 @@ import { fullName } from '../accounts/accounts.ts';
 import type { Services } from '../services.ts';
 import { UserError } from '../web/errors.ts';
 import { contactsRoutes } from './contacts.ts';
+import { deletionRoutes } from './deletion.ts';
 import { identityRoutes } from './identity.ts';
 import { securityRoutes } from './security.ts';
 import { cabinetSession, CABINET_CLIENT_ID, finishCabinetSignIn, localPath, startCabinetSignIn } from './session.ts';
@@ -54,5 +55,6 @@ export function cabinetRoutes(services: Services): Router {
   router.use(securityRoutes(services).routes());
   router.use(contactsRoutes(services).routes());
   router.use(identityRoutes(services).routes());
+  router.use(deletionRoutes(services).routes());
   return router;
 }

@@ -15,6 +15,7 @@ import { enrolmentRoutes } from './enrolment.ts';
 import { esignLinkRoutes } from './esign-link.ts';
 import { esignSignInRoutes } from './esign-sign-in.ts';
 import { upgradeRoutes } from './upgrade.ts';
+import { restoreRoutes } from './deletion-restore.ts';
 import { pendingId, type PendingSignIn } from './pending-sign-in.ts';
 import { secondFactorRoutes } from './second-factor.ts';
 import { continueWithSecondFactor } from './second-factor.ts';
@@ -99,5 +100,6 @@ export function interactionRoutes(services: Services, flows: ContactFlow[]): Rou
   router.use(esignSignInRoutes(services).routes());
   router.use(esignLinkRoutes(services).routes());
   router.use(upgradeRoutes(services).routes());
+  router.use(restoreRoutes(services).routes());
   return router;
 }

@@ -10,7 +10,9 @@ export type VerifyFailure =
   /** wrong secret or no such account: the same answer for both */
   | { ok: false; reason: 'invalid' }
   /** too many failures for this login or from this address */
-  | { ok: false; reason: 'locked'; retryAfter: number };
+  | { ok: false; reason: 'locked'; retryAfter: number }
+  /** the right secret for an account deleted but still in its grace: it may be restored, not signed in */
+  | { ok: false; reason: 'deactivated'; account: Account };
 
 export type VerifyResult = { ok: true; account: Account; amr: string[] } | VerifyFailure;
 

@@ -39,7 +39,7 @@ export class PasswordMethod implements AuthenticationMethod<PasswordInput> {
     const parsed = parseLoginIdentifier(input.identifier);
     if (!parsed.key) return { ok: false, reason: 'malformed', problem: parsed.problem! };
     if (!input.password) return { ok: false, reason: 'malformed', problem: 'password_required' };
-    const account = await this.accounts.findByKey(parsed.key);
+    const account = await this.accounts.findByKeyOrPendingDeletion(parsed.key);
     const subject = account ? { accountId: account.id } : { login: `${parsed.key.kind}:${parsed.key.value}` };
     const decoy = account?.passwordHash ? undefined : await decoyHash();
     const attempt = await this.limits.attempt(
@@ -60,6 +60,7 @@ export class PasswordMethod implements AuthenticationMethod<PasswordInput> {
       if (attempt.locked) return { ok: false, reason: 'locked', retryAfter: attempt.retryAfter };
       return { ok: false, reason: 'invalid' };
     }
+    if (account.status === 'deactivated') return { ok: false, reason: 'deactivated', account };
     return { ok: true, account, amr: ['pwd'] };
   }
 }

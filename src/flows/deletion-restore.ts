@@ -1,0 +1,65 @@
+/**
+ * Signing in to an account deleted but still in its grace: the right password does not sign in —
+ * it offers to restore the account (`/interaction/:uid/restore`). Restoring cancels the deletion
+ * and continues the sign-in as after the password (second factor, enrolment, consent). Leaving
+ * the page keeps the deletion.
+ */
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Services } from '../services.ts';
+import type { Account } from '../store.ts';
+import { UserError } from '../web/errors.ts';
+import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
+import { continueWithSecondFactor } from './second-factor.ts';
+import { completeSignIn, nextStep, type SignIn } from './sign-in-result.ts';
+
+const TTL_SECONDS = 600;
+const recordId = (uid: string) => `restore.${uid}`;
+
+/** The day a deleted account will be erased, in the page's language. */
+export function deletionDate(services: Services, ctx: Context, iso: string): string {
+  return new Date(iso).toLocaleDateString(services.views.locale(ctx) === 'en' ? 'en-GB' : 'ru-RU', { day: 'numeric', month: 'long', year: 'numeric' });
+}
+
+interface RestoreRecord {
+  accountId: string;
+  remember: boolean;
+}
+
+/** The password was right but the account is deactivated: offer to restore it. */
+export async function offerRestore(services: Services, ctx: Context, details: InteractionDetails, account: Account, remember: boolean): Promise<void> {
+  const record: RestoreRecord = { accountId: account.id, remember };
+  await services.store.oidcAdapter('VkhodFlow').upsert(recordId(details.uid), { ...record }, TTL_SECONDS);
+  await services.audit.record({ type: 'signin.password', accountId: account.id, outcome: 'failure', ip: ctx.ip, clientId: String(details.params.client_id), details: { reason: 'deactivated' } });
+  services.views.render(ctx, 'account-restore', {
+    title: 'deletion.restore_title',
+    uid: details.uid,
+    csrf: ctx.state.csrf(details.uid),
+    date: deletionDate(services, ctx, account.deletion!.eraseAfter),
+  }, 403);
+}
+
+export function restoreRoutes(services: Services): Router {
+  const router = new Router();
+
+  router.post('/restore', async (ctx) => {
+    const details = await loadInteraction(services.provider, ctx);
+    services.csrf.verify(ctx, details.uid);
+    if (details.prompt.name !== 'login') throw new UserError(400, 'errors.interaction_step');
+    const flows = services.store.oidcAdapter('VkhodFlow');
+    const record = (await flows.find(recordId(details.uid))) as unknown as RestoreRecord | undefined;
+    if (!record?.accountId) throw new UserError(400, 'deletion.restore_expired');
+    await flows.destroy(recordId(details.uid));
+    const account = await services.accountDeletion.cancel(record.accountId, { actor: 'self', ip: ctx.ip });
+    if (!account) throw new UserError(410, 'deletion.restore_gone');
+    // As after a right password (flows/login.ts): the second factor is still asked for.
+    const signIn: SignIn = { account, amr: ['pwd'], remember: record.remember, method: 'password' };
+    const step = nextStep(services.config, details, account, signIn.amr);
+    if (step === 'second_factor') return continueWithSecondFactor(services, ctx, details, signIn, step);
+    await services.limits.reset('login-failures-account', `account:${account.id}`);
+    if (step === 'enrol') return continueWithSecondFactor(services, ctx, details, signIn, step);
+    await completeSignIn(services, ctx, details, signIn);
+  });
+
+  return router;
+}
