@@ -27,7 +27,7 @@ export class AccountDeletion {
   constructor(
     private readonly store: Store,
     private readonly accounts: Accounts,
-    private readonly audit: AuditTrail,
+    private readonly audit: Pick<AuditTrail, 'record'>,
     private readonly graceDays: number,
   ) {}
 
