@@ -16,6 +16,7 @@ import { esignLinkRoutes } from './esign-link.ts';
 import { esignSignInRoutes } from './esign-sign-in.ts';
 import { upgradeRoutes } from './upgrade.ts';
 import { restoreRoutes } from './deletion-restore.ts';
+import { resumeWelcome } from './registration-welcome.ts';
 import { pendingId, type PendingSignIn } from './pending-sign-in.ts';
 import { secondFactorRoutes } from './second-factor.ts';
 import { continueWithSecondFactor } from './second-factor.ts';
@@ -27,6 +28,7 @@ export function interactionRoutes(services: Services, flows: ContactFlow[]): Rou
 
   router.get('/', async (ctx) => {
     const details = await loadInteraction(provider, ctx);
+    if (details.prompt.name === 'login' && (await resumeWelcome(services, ctx, details))) return;
     if (details.prompt.name === 'login') return showLogin(services, ctx, details);
     if (details.prompt.name === 'consent') return showConsent(services, ctx, details);
     throw new UserError(400, 'errors.bad_request');

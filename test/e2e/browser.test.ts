@@ -74,6 +74,7 @@ describe('in a real browser (Chromium)', function () {
     await page.fill('#given', 'Мария');
     await page.fill('#password', GOOD_PASSWORD);
     await page.fill('#password_confirm', GOOD_PASSWORD);
+    await page.check('#pd_consent');
     await Promise.all([page.waitForNavigation(), page.click('form button[type=submit]')]);
   }
 

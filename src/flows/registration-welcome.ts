@@ -1,0 +1,56 @@
+/**
+ * Registering outside a relying party ends signed in, in the cabinet. The registration leaves a
+ * single-use ticket (a flow record, 2 minutes) bound to this browser by a signed httpOnly cookie
+ * and sends the browser to /account; the cabinet's sign-in request arrives at the interaction,
+ * which takes the ticket instead of asking for the password just set — then, as after a password
+ * sign-in, a required second factor is still asked for (enrolled, after the contact just proven).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Context } from 'koa';
+import type { Contact } from '../accounts/contacts.ts';
+import type { Services } from '../services.ts';
+import type { Account } from '../store.ts';
+import type { InteractionDetails } from './interaction-context.ts';
+import { continueWithSecondFactor } from './second-factor.ts';
+import { completeSignIn, nextStep, type SignIn } from './sign-in-result.ts';
+
+const COOKIE = 'vkhod.welcome';
+const TTL_SECONDS = 120;
+const recordId = (ticket: string) => `welcome.${ticket}`;
+
+interface WelcomeTicket {
+  accountId: string;
+  contactKind: Contact['kind'];
+}
+
+export async function welcomeIntoCabinet(services: Services, ctx: Context, account: Account, contactKind: Contact['kind']): Promise<void> {
+  const ticket = randomBytes(16).toString('base64url');
+  const record: WelcomeTicket = { accountId: account.id, contactKind };
+  await services.store.oidcAdapter('VkhodFlow').upsert(recordId(ticket), { ...record }, TTL_SECONDS);
+  ctx.cookies.set(COOKIE, ticket, { httpOnly: true, sameSite: 'lax', signed: true, secure: services.config.production, maxAge: TTL_SECONDS * 1000, path: '/interaction', overwrite: true });
+  ctx.status = 303;
+  ctx.redirect('/account');
+}
+
+/** At an interaction's sign-in: a ticket left by this browser's registration signs it in. True when it did. */
+export async function resumeWelcome(services: Services, ctx: Context, details: InteractionDetails): Promise<boolean> {
+  const ticket = ctx.cookies.get(COOKIE, { signed: true });
+  if (!ticket) return false;
+  ctx.cookies.set(COOKIE, null, { path: '/interaction', signed: true, overwrite: true });
+  const flows = services.store.oidcAdapter('VkhodFlow');
+  const record = /^[A-Za-z0-9_-]{22}$/.test(ticket) ? ((await flows.find(recordId(ticket))) as unknown as WelcomeTicket | undefined) : undefined;
+  if (!record?.accountId) return false;
+  // single use: whoever consumes it first signs in, a replay finds nothing
+  if (!(await flows.consume(recordId(ticket)))) return false;
+  await flows.destroy(recordId(ticket));
+  const account = await services.accounts.findActive(record.accountId);
+  if (!account) return false;
+  const signIn: SignIn = { account, amr: ['pwd'], remember: true, method: 'registration' };
+  const step = nextStep(services.config, details, account, signIn.amr);
+  if (step === 'second_factor' || step === 'enrol') {
+    await continueWithSecondFactor(services, ctx, details, signIn, step, record.contactKind === 'phone' ? 'sms' : 'otp');
+    return true;
+  }
+  await completeSignIn(services, ctx, details, signIn);
+  return true;
+}
