@@ -9,6 +9,7 @@ import { chooseAcr, isMultiFactor, requestedAcrs, satisfiedAcrs } from '../oidc/
 import { availableFactors, hasEnrolledFactor } from '../methods/second-factor.ts';
 import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
+import { confirmWays } from './confirm-ways.ts';
 import type { InteractionDetails } from './interaction-context.ts';
 import { savePending } from './pending-sign-in.ts';
 
@@ -54,6 +55,7 @@ export function showUnmet(services: Services, ctx: Context, details: Interaction
   const needsLevel = Boolean(account) && !requested.some((a) => satisfiedAcrs(account!.level, ['pwd', 'otp']).includes(a));
   // Standard is reachable inside the flow (registry check); confirmed needs a visit or a letter.
   const canUpgradeHere = needsLevel && account!.level === 'simplified' && requested.some((a) => satisfiedAcrs('standard', ['pwd', 'otp']).includes(a));
+  const needsConfirmed = needsLevel && !requested.some((a) => satisfiedAcrs('standard', ['pwd', 'otp']).includes(a));
   services.views.render(
     ctx,
     'unmet',
@@ -64,6 +66,7 @@ export function showUnmet(services: Services, ctx: Context, details: Interaction
       requested: requested.map((a) => services.views.t(ctx, `acr.${a.split(':').pop()}`)),
       needsLevel,
       canUpgradeHere,
+      confirm: needsConfirmed ? confirmWays(services, ctx) : undefined,
     },
     403,
   );
