@@ -138,6 +138,12 @@ describe('cabinet: deleting the account', function () {
     const refused = await browser.post('/account/delete', { _csrf: csrfOf(page.html), password: GOOD_PASSWORD, understand: 'on' });
     expect(refused.status).to.equal(403);
     expect((await h.services.store.accounts.findById(accountId))!.status).to.equal('active');
+    // the re-sign-in has the login filled in and returns to the form
+    const reauth = await browser.get('/account/reauth?return=/account/delete');
+    expect(reauth.html).to.match(/name="identifier"[^>]*value="\+79123456789"/);
+    const back = await browser.submit(reauth, '/login', { identifier: PHONE, password: GOOD_PASSWORD });
+    expect(back.url).to.equal('/account/delete');
+    expect(back.html).to.include('id="delete-form"');
   });
 
   it('refuses a POST without the CSRF token, a wrong password and a missing confirmation', async () => {
