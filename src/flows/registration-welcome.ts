@@ -1,5 +1,6 @@
 /**
- * Registering outside a relying party ends signed in, in the cabinet. The registration leaves a
+ * Registering outside a relying party ends signed in, in the cabinet (and so does a recovery
+ * that proved two factors, recovery-esign.ts). The registration leaves a
  * single-use ticket (a flow record, 2 minutes) bound to this browser by a signed httpOnly cookie
  * and sends the browser to /account; the cabinet's sign-in request arrives at the interaction,
  * which takes the ticket instead of asking for the password just set — then, as after a password
@@ -20,12 +21,15 @@ const recordId = (ticket: string) => `welcome.${ticket}`;
 
 interface WelcomeTicket {
   accountId: string;
-  contactKind: Contact['kind'];
+  /** the contact a registration just proved (enrolment of a required factor starts from it) */
+  contactKind?: Contact['kind'];
+  /** what was proven: `pwd` after a registration; a recovery's own (e.g. `sc`, `mfa`) */
+  amr: string[];
 }
 
-export async function welcomeIntoCabinet(services: Services, ctx: Context, account: Account, contactKind: Contact['kind']): Promise<void> {
+export async function welcomeIntoCabinet(services: Services, ctx: Context, account: Account, contactKind: Contact['kind'] | undefined, amr: string[] = ['pwd']): Promise<void> {
   const ticket = randomBytes(16).toString('base64url');
-  const record: WelcomeTicket = { accountId: account.id, contactKind };
+  const record: WelcomeTicket = { accountId: account.id, ...(contactKind ? { contactKind } : {}), amr };
   await services.store.oidcAdapter('VkhodFlow').upsert(recordId(ticket), { ...record }, TTL_SECONDS);
   ctx.cookies.set(COOKIE, ticket, { httpOnly: true, sameSite: 'lax', signed: true, secure: services.config.production, maxAge: TTL_SECONDS * 1000, path: '/interaction', overwrite: true });
   ctx.status = 303;
@@ -45,10 +49,10 @@ export async function resumeWelcome(services: Services, ctx: Context, details: I
   await flows.destroy(recordId(ticket));
   const account = await services.accounts.findActive(record.accountId);
   if (!account) return false;
-  const signIn: SignIn = { account, amr: ['pwd'], remember: true, method: 'registration' };
+  const signIn: SignIn = { account, amr: record.amr?.length ? record.amr : ['pwd'], remember: true, method: record.contactKind ? 'registration' : 'recovery' };
   const step = nextStep(services.config, details, account, signIn.amr);
   if (step === 'second_factor' || step === 'enrol') {
-    await continueWithSecondFactor(services, ctx, details, signIn, step, record.contactKind === 'phone' ? 'sms' : 'otp');
+    await continueWithSecondFactor(services, ctx, details, signIn, step, record.contactKind ? (record.contactKind === 'phone' ? 'sms' : 'otp') : undefined);
     return true;
   }
   await completeSignIn(services, ctx, details, signIn);
