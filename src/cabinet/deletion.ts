@@ -8,19 +8,9 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { fullName } from '../accounts/accounts.ts';
 import { verifyPassword } from '../accounts/password-hash.ts';
-import type { Contact } from '../accounts/contacts.ts';
-import { deletionDate } from '../flows/deletion-restore.ts';
+import { confirmedContacts, deletionDate } from '../flows/deletion-restore.ts';
 import type { Services } from '../services.ts';
-import type { Account } from '../store.ts';
 import { isFresh, requireCabinetSession, cabinetBinding, type CabinetSession } from './session.ts';
-
-/** The account's confirmed contacts (where notices go). */
-export function confirmedContacts(a: Account): Contact[] {
-  return [
-    ...(a.phone && a.phoneVerified ? [{ kind: 'phone' as const, value: a.phone }] : []),
-    ...(a.email && a.emailVerified ? [{ kind: 'email' as const, value: a.email }] : []),
-  ];
-}
 
 export function deletionRoutes(services: Services): Router {
   const router = new Router({ prefix: '/account/delete' });

@@ -8,6 +8,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
+import type { Contact } from '../accounts/contacts.ts';
 import { UserError } from '../web/errors.ts';
 import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
 import { continueWithSecondFactor } from './second-factor.ts';
@@ -19,6 +20,14 @@ const recordId = (uid: string) => `restore.${uid}`;
 /** The day a deleted account will be erased, in the page's language. */
 export function deletionDate(services: Services, ctx: Context, iso: string): string {
   return new Date(iso).toLocaleDateString(services.views.locale(ctx) === 'en' ? 'en-GB' : 'ru-RU', { day: 'numeric', month: 'long', year: 'numeric' });
+}
+
+/** The account's confirmed contacts (where notices go). */
+export function confirmedContacts(a: Account): Contact[] {
+  return [
+    ...(a.phone && a.phoneVerified ? [{ kind: 'phone' as const, value: a.phone }] : []),
+    ...(a.email && a.emailVerified ? [{ kind: 'email' as const, value: a.email }] : []),
+  ];
 }
 
 interface RestoreRecord {
@@ -52,6 +61,9 @@ export function restoreRoutes(services: Services): Router {
     await flows.destroy(recordId(details.uid));
     const account = await services.accountDeletion.cancel(record.accountId, { actor: 'self', ip: ctx.ip });
     if (!account) throw new UserError(410, 'deletion.restore_gone');
+    // Told on every confirmed contact: a restore by someone who has only the password is seen.
+    const message = { subject: services.views.t(ctx, 'messages.deletion_cancelled.subject'), text: services.views.t(ctx, 'messages.deletion_cancelled.text') };
+    for (const contact of confirmedContacts(account)) await services.notifier.send(contact, message).catch(() => undefined);
     // As after a right password (flows/login.ts): the second factor is still asked for.
     const signIn: SignIn = { account, amr: ['pwd'], remember: record.remember, method: 'password' };
     const step = nextStep(services.config, details, account, signIn.amr);
