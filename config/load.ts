@@ -57,6 +57,10 @@ export interface Config {
   /** Qualified e-signature sign-in. */
   esign: EsignConfig;
   requireSecondFactor: boolean;
+  /** Days a deleted account can be restored before it is erased (0: at the next erasure run). */
+  deletionGraceDays: number;
+  /** Consent to the processing of personal data at registration: its version and the deployment's own text. */
+  pdConsent: { version: string; text?: string };
   registry: { kind: 'development'; delaySeconds: number };
   serviceName: string;
   limits: {
@@ -183,6 +187,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     banks: federation(() => readBanks(env)),
     esign: esignSettings(env),
     requireSecondFactor: env.VKHOD_REQUIRE_SECOND_FACTOR,
+    deletionGraceDays: env.VKHOD_DELETION_GRACE_DAYS,
+    pdConsent: { version: env.VKHOD_PD_CONSENT_VERSION, text: env.VKHOD_PD_CONSENT_TEXT },
     registry: { kind: env.VKHOD_REGISTRY, delaySeconds: env.VKHOD_DEV_REGISTRY_DELAY_SECONDS },
     serviceName: env.VKHOD_SERVICE_NAME,
     limits: {

@@ -82,6 +82,12 @@ export const envSchema = z.object({
 
   /** Every account must have a second factor; citizens without one enrol at the next sign-in. */
   VKHOD_REQUIRE_SECOND_FACTOR: bool.default(false),
+  /** Days a deleted account stays restorable (by signing in) before its personal data is erased. */
+  VKHOD_DELETION_GRACE_DAYS: int(0, 365).default(30),
+  /** Version of the consent to the processing of personal data shown at registration (stored on the account). */
+  VKHOD_PD_CONSENT_VERSION: z.string().trim().min(1).max(64).default('1'),
+  /** The consent text of this deployment (plain text); when unset, the text from views/locales is shown. */
+  VKHOD_PD_CONSENT_TEXT: z.string().trim().min(1).max(20000).optional(),
   /** The name citizens see in authenticator apps and passkey prompts. */
   VKHOD_SERVICE_NAME: z.string().min(1).max(64).default('vkhod'),
 

@@ -14,6 +14,7 @@
  *   operators list
  *   operators remove LOGIN
  *   operators reset-password LOGIN
+ *   accounts delete ACCOUNT_ID --reason "..."  |  accounts restore ACCOUNT_ID  |  accounts erase-due
  *
  * Clients live in the clients file (VKHOD_CLIENTS_FILE, default ./config/clients.json); restart
  * vkhod after a change. Keys live in the store; restart every process after a rotation.
@@ -30,6 +31,7 @@ import { SecretBox } from '../src/security/secret-box.ts';
 import { clientScopeProblem } from './cli/scopes.ts';
 import { esignCommand, ESIGN_USAGE } from './cli/esign.ts';
 import { operatorsCommand, OPERATORS_USAGE } from './cli/operators.ts';
+import { accountsCommand, ACCOUNTS_USAGE } from './cli/accounts.ts';
 
 class UsageError extends Error {}
 
@@ -44,6 +46,7 @@ const USAGE = `usage: npm run cli -- <command>
   keys list
   keys rotate
 ${OPERATORS_USAGE}
+${ACCOUNTS_USAGE}
 ${ESIGN_USAGE}`;
 
 function readClientFile(file: string): ClientMetadata[] {
@@ -156,6 +159,7 @@ async function run(argv: string[]): Promise<void> {
   if (group === 'clients' && action === 'remove') return clientsRemove(config, rest[0]);
   if (group === 'keys') return keys(config, action);
   if (group === 'operators') return operatorsCommand(config, action, rest, (message) => new UsageError(message));
+  if (group === 'accounts') return accountsCommand(config, action, rest, (message) => new UsageError(message));
   throw new UsageError(`unknown command: ${argv.join(' ')}`);
 }
 

@@ -21,6 +21,7 @@ import { authorizationPostRoutes } from './flows/authorization-post.ts';
 import { federationCallbackRoutes } from './flows/federation-callback.ts';
 import { interactionRoutes } from './flows/interaction.ts';
 import { recoveryFlow } from './flows/recovery.ts';
+import { recoveryEsignRoutes } from './flows/recovery-esign.ts';
 import { registrationFlow } from './flows/registration.ts';
 import { clientIp } from './security/client-ip.ts';
 import { securityHeaders } from './security/headers.ts';
@@ -95,6 +96,7 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   pages.use(federationCabinetRoutes(services).routes());
   pages.use(federationCallbackRoutes(services).routes());
   pages.use(operatorPages(services).routes());
+  pages.use(recoveryEsignRoutes(services).routes()); // before /recover/:flow
   for (const flow of flows) pages.use(flow.routes().routes());
   if (config.demoRp) pages.use(demoRoutes({ issuer: config.issuer, client: clients.find((c) => c.client_id === DEMO_CLIENT_ID)!, views, secureCookies: config.production, results: store.oidcAdapter('VkhodDemo') }).routes());
   app.use(pages.routes());

@@ -40,6 +40,20 @@ const server = createServer((req, res) => {
   void handle(req, res);
 });
 server.keepAliveTimeout = 65_000;
+
+/**
+ * Erasure of deleted accounts whose grace has ended: a job of the app (not the store's sweep,
+ * which knows rows, not accounts) so it runs the same on SQLite and MongoDB and writes its audit
+ * event; every process runs it, each step is a no-op on an account already erased.
+ */
+const ERASURE_INTERVAL_MS = 10 * 60_000;
+const erasure = setInterval(() => {
+  services.accountDeletion.eraseDue().then(
+    (erased) => erased && logger.info({ erased }, 'deleted accounts erased'),
+    (err: Error) => logger.error({ err: { message: err.message } }, 'erasing deleted accounts failed'),
+  );
+}, ERASURE_INTERVAL_MS);
+erasure.unref();
 server.listen(config.port, config.host, () => {
   logger.info({ issuer: config.issuer, store: store.kind, port: config.port }, 'vkhod is listening');
   if (config.demoRp) logger.info(`demo relying party: ${config.issuer}/demo`);

@@ -8,6 +8,7 @@ import type { ClientMetadata } from '../config/clients.ts';
 import type { Config } from '../config/load.ts';
 import { Operators } from './admin/operators.ts';
 import { Accounts } from './accounts/accounts.ts';
+import { AccountDeletion } from './accounts/account-deletion.ts';
 import { Levels } from './accounts/levels.ts';
 import { DevelopmentRegistry } from './accounts/registry.ts';
 import { cabinetClient, CABINET_CLIENT_ID } from './cabinet/client.ts';
@@ -49,6 +50,8 @@ export interface Services {
   audit: AuditTrail;
   accounts: Accounts;
   levels: Levels;
+  /** deleting accounts: deactivate now, erase after the grace (src/accounts/account-deletion.ts) */
+  accountDeletion: AccountDeletion;
   notifier: Notifier;
   outbox?: DevOutbox;
   codes: OneTimeCodes;
@@ -147,6 +150,7 @@ export async function buildServices(config: Config, store: Store, logger: Logger
     audit,
     accounts,
     levels,
+    accountDeletion: new AccountDeletion(store, accounts, audit, config.deletionGraceDays),
     notifier,
     outbox,
     codes,

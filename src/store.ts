@@ -28,7 +28,8 @@ export interface OidcPayload {
 }
 
 export type AccountLevel = 'simplified' | 'standard' | 'confirmed';
-export type AccountStatus = 'active' | 'deleted';
+/** `deactivated`: deletion asked, refused everywhere, erased after the grace unless cancelled. */
+export type AccountStatus = 'active' | 'deactivated' | 'deleted';
 
 export interface PersonName {
   family: string;
@@ -145,6 +146,10 @@ export interface Account {
   createdAt: string;
   updatedAt: string;
   deletedAt?: string;
+  /** A deletion asked for (status `deactivated`): erased at `eraseAfter` unless cancelled. */
+  deletion?: { requestedAt: string; eraseAfter: string; actor: string; reason?: string };
+  /** Consent to the processing of personal data given at registration (152-FZ). */
+  pdConsent?: { version: string; at: string };
   /** Room for later capabilities (factors, identity documents) without schema changes. */
   extra?: Record<string, unknown>;
 }
@@ -232,6 +237,8 @@ export interface AccountRepository {
   softDelete(id: string, at: string): Promise<void>;
   /** Removes the account and its keys for good. Audit events are kept. */
   erase(id: string): Promise<void>;
+  /** Ids of `deactivated` accounts whose `deletion.eraseAfter` is at or before `at` (at most `limit`). */
+  dueForErasure(at: string, limit: number): Promise<string[]>;
 }
 
 /** A one-time code (SMS, e-mail, post): only its keyed hash is stored. */

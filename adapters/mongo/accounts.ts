@@ -153,4 +153,14 @@ export class MongoAccounts implements AccountRepository {
       await this.accounts.deleteOne({ _id: id }, { session });
     });
   }
+
+  async dueForErasure(at: string, limit: number): Promise<string[]> {
+    if (typeof at !== 'string' || limit <= 0) return [];
+    const rows = await this.accounts
+      .find({ status: 'deactivated', 'deletion.eraseAfter': { $lte: at } }, { projection: { _id: 1 } })
+      .sort({ _id: 1 })
+      .limit(limit)
+      .toArray();
+    return rows.map((r) => String(r._id));
+  }
 }

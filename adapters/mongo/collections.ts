@@ -98,6 +98,7 @@ export async function ensureIndexes(db: mongo.Db, options: { auditRetentionDays:
     () => c.oidc.createIndex({ model: 1, userCode: 1 }, present('userCode')),
     () => c.oidc.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 }),
     () => db.createCollection(COLLECTIONS.accounts).catch(ignoreExists),
+    () => c.accounts.createIndex({ 'deletion.eraseAfter': 1 }, { partialFilterExpression: { status: 'deactivated' } }),
     () => c.accountKeys.createIndex({ kind: 1, value: 1 }, { unique: true }),
     () => c.accountKeys.createIndex({ accountId: 1 }),
     () => c.sharedKeys.createIndex({ kind: 1, value: 1, accountId: 1 }, { unique: true }),

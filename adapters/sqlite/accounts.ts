@@ -56,6 +56,9 @@ export class SqliteAccounts implements AccountRepository {
       deleteSharedKeys: db.prepare('DELETE FROM account_shared_keys WHERE account_id = ?'),
       update: db.prepare('UPDATE accounts SET version = ?, status = ?, doc = ? WHERE id = ? AND version = ?'),
       erase: db.prepare('DELETE FROM accounts WHERE id = ?'),
+      due: db.prepare(
+        "SELECT id FROM accounts WHERE status = 'deactivated' AND json_extract(doc, '$.deletion.eraseAfter') <= ? ORDER BY id LIMIT ?",
+      ),
     };
     const insertKeys = (id: string, keys: AccountKey[]) => {
       for (const key of keys) {
@@ -135,5 +138,9 @@ export class SqliteAccounts implements AccountRepository {
       this.s.deleteSharedKeys.run(id);
       this.s.erase.run(id);
     });
+  }
+
+  async dueForErasure(at: string, limit: number): Promise<string[]> {
+    return (this.s.due.all(at, limit) as { id: string }[]).map((r) => r.id);
   }
 }

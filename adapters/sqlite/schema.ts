@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS accounts (
   status TEXT NOT NULL,
   doc TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS accounts_deactivated ON accounts (status) WHERE status = 'deactivated';
 
 CREATE TABLE IF NOT EXISTS account_keys (
   kind TEXT NOT NULL,

@@ -41,6 +41,8 @@ export interface Registration {
   passwordHash: string;
   ip?: string;
   clientId?: string;
+  /** The consent to the processing of personal data the citizen gave (its version). */
+  pdConsentVersion?: string;
 }
 
 export class Accounts {
@@ -62,6 +64,7 @@ export class Accounts {
       phoneVerified: false,
       emailVerified: false,
       passwordHash: input.passwordHash,
+      ...(input.pdConsentVersion ? { pdConsent: { version: input.pdConsentVersion, at: now } } : {}),
       createdAt: now,
       updatedAt: now,
     };
@@ -74,7 +77,7 @@ export class Accounts {
       ip: input.ip,
       clientId: input.clientId,
       outcome: 'success',
-      details: { contact: input.contact.kind, level: 'simplified' },
+      details: { contact: input.contact.kind, level: 'simplified', ...(input.pdConsentVersion ? { pdConsent: input.pdConsentVersion } : {}) },
     });
     await this.store.accounts.create(account, accountKeys(account), [event]);
     this.published(event);
@@ -101,6 +104,14 @@ export class Accounts {
     const account = await this.store.accounts.findByKey(key);
     if (account && (await this.healedIdentityKey(account, key))) return undefined;
     return account?.status === 'active' ? account : undefined;
+  }
+
+  /** As `findByKey`, and also an account deleted but still in its grace (a password sign-in offers to restore it). */
+  async findByKeyOrPendingDeletion(key: AccountKey): Promise<Account | undefined> {
+    const active = await this.findByKey(key);
+    if (active) return active;
+    const stored = await this.store.accounts.findByKey(key);
+    return stored?.status === 'deactivated' ? stored : undefined;
   }
 
   /**

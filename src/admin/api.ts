@@ -12,7 +12,8 @@ import type { Context, Middleware, Next } from 'koa';
 import type { Services } from '../services.ts';
 import { UserError } from '../web/errors.ts';
 import { isCompressed } from '../web/request-gate.ts';
-import { citizenQuery, confirmationSchema, letterStatus, parseOrRefuse } from './input.ts';
+import { contactResetSchema, resetContact } from './contact-reset.ts';
+import { citizenQuery, confirmationSchema, deletionSchema, letterStatus, parseOrRefuse } from './input.ts';
 import { LetterQueue } from './letter-queue.ts';
 import { hasRole, operatorActor, type Operator, type OperatorRole } from './operators.ts';
 import { citizenCard, ServiceCentre } from './service-centre.ts';
@@ -100,6 +101,29 @@ export function adminApi(services: Services): Middleware {
     const input = parseOrRefuse(confirmationSchema, await jsonBody(ctx));
     const account = await centre.confirm(ctx.params.id!, input, ctx.state.operator, ctx.ip);
     ctx.body = { account: citizenCard(account) };
+  });
+
+  // Recovery at a service centre: a new confirmed contact set against the passport (contact-reset.ts).
+  router.post('/accounts/:id/contact', requires('service_centre'), async (ctx) => {
+    const input = parseOrRefuse(contactResetSchema, await jsonBody(ctx));
+    const { account, contact } = await resetContact(services, ctx.params.id!, input, ctx.state.operator, ctx.ip);
+    await services.notifier.send(contact, { subject: views.t(ctx, 'messages.contact_reset.subject'), text: views.t(ctx, 'messages.contact_reset.text') }).catch(() => undefined);
+    ctx.body = { account: citizenCard(account), contact: contact.kind };
+  });
+
+  // Deleting an account for an operator (docs/admin-api.md): the same as the cabinet's, with a reason.
+  router.post('/accounts/:id/deletion', requires('admin'), async (ctx) => {
+    const { reason } = parseOrRefuse(deletionSchema, await jsonBody(ctx));
+    const account = await services.accountDeletion.request(ctx.params.id!, { actor: operatorActor(ctx.state.operator), reason, ip: ctx.ip });
+    if (!account) throw new UserError(404, 'admin.errors.account_not_found');
+    ctx.body = { account: { id: account.id, status: account.status, erase_after: account.deletion!.eraseAfter } };
+  });
+
+  router.post('/accounts/:id/deletion/cancel', requires('admin'), async (ctx) => {
+    await jsonBody(ctx);
+    const account = await services.accountDeletion.cancel(ctx.params.id!, { actor: operatorActor(ctx.state.operator), ip: ctx.ip });
+    if (!account) throw new UserError(404, 'admin.errors.no_deletion');
+    ctx.body = { account: { id: account.id, status: account.status } };
   });
 
   router.get('/letters', requires('post'), async (ctx) => {

@@ -35,6 +35,19 @@ export const confirmationSchema = z.strictObject(
 
 export type Confirmation = z.output<typeof confirmationSchema>;
 
+/** The body of an operator's deletion: why (a written request, a court order …). */
+export const deletionSchema = z.strictObject(
+  {
+    reason: z
+      .string({ error: 'admin.errors.deletion_reason' })
+      .trim()
+      .min(1, { error: 'admin.errors.deletion_reason' })
+      .max(500, { error: 'admin.errors.deletion_reason' })
+      .refine((v) => !/\p{Cc}/u.test(v), { error: 'admin.errors.deletion_reason' }),
+  },
+  { error: 'admin.errors.body_object' },
+);
+
 /** Validates with `schema`; the first problem becomes a 400 with its message key. */
 export function parseOrRefuse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
   const parsed = schema.safeParse(input);

@@ -9,9 +9,10 @@ import { fullName } from '../accounts/accounts.ts';
 import type { Services } from '../services.ts';
 import { UserError } from '../web/errors.ts';
 import { contactsRoutes } from './contacts.ts';
+import { deletionRoutes } from './deletion.ts';
 import { identityRoutes } from './identity.ts';
 import { securityRoutes } from './security.ts';
-import { cabinetSession, CABINET_CLIENT_ID, finishCabinetSignIn, localPath, startCabinetSignIn } from './session.ts';
+import { cabinetSession, CABINET_CLIENT_ID, finishCabinetSignIn, localPath, loginHintOf, startCabinetSignIn } from './session.ts';
 
 export function cabinetRoutes(services: Services): Router {
   const router = new Router();
@@ -37,7 +38,10 @@ export function cabinetRoutes(services: Services): Router {
   });
 
   /** Asks for a fresh sign-in, then returns to the page that needed it. */
-  router.get('/account/reauth', (ctx) => startCabinetSignIn(services, ctx, localPath(ctx.query.return), true));
+  router.get('/account/reauth', async (ctx) => {
+    const s = await cabinetSession(services, ctx);
+    startCabinetSignIn(services, ctx, localPath(ctx.query.return), true, s && loginHintOf(s.account));
+  });
 
   router.get('/account/callback', (ctx) => {
     if (typeof ctx.query.error === 'string') throw new UserError(400, 'cabinet.signin_failed');
@@ -54,5 +58,6 @@ export function cabinetRoutes(services: Services): Router {
   router.use(securityRoutes(services).routes());
   router.use(contactsRoutes(services).routes());
   router.use(identityRoutes(services).routes());
+  router.use(deletionRoutes(services).routes());
   return router;
 }

@@ -44,8 +44,18 @@ export function localPath(value: unknown): string {
   return typeof value === 'string' && /^\/account(?:[/?#]|$)/.test(value) && !value.includes('//') ? value.slice(0, 512) : '/account';
 }
 
-/** Sends the browser through vkhod's sign-in (a fresh one when `fresh`) and back to `returnTo`. */
-export function startCabinetSignIn(services: Services, ctx: Context, returnTo: string, fresh: boolean): void {
+/** What the citizen signs in with, to pre-fill a fresh sign-in: the confirmed mobile, else e-mail. */
+export function loginHintOf(account: Account): string | undefined {
+  if (account.phone && account.phoneVerified) return account.phone;
+  if (account.email && account.emailVerified) return account.email;
+  return undefined;
+}
+
+/**
+ * Sends the browser through vkhod's sign-in (a fresh one when `fresh`) and back to `returnTo`;
+ * `loginHint` pre-fills the login of a re-sign-in.
+ */
+export function startCabinetSignIn(services: Services, ctx: Context, returnTo: string, fresh: boolean, loginHint?: string): void {
   const state = randomBytes(16).toString('base64url');
   ctx.cookies.set(COOKIE, Buffer.from(JSON.stringify({ state, returnTo: localPath(returnTo) })).toString('base64url'), {
     httpOnly: true,
@@ -63,6 +73,7 @@ export function startCabinetSignIn(services: Services, ctx: Context, returnTo: s
     scope: 'openid',
     state,
     ...(fresh ? { max_age: '0' } : {}),
+    ...(loginHint ? { login_hint: loginHint } : {}),
   });
   ctx.redirect(`/auth?${params}`);
 }
@@ -92,7 +103,7 @@ export async function requireCabinetSession(services: Services, ctx: Context, fr
   const s = await cabinetSession(services, ctx);
   if (!s || (fresh && !isFresh(s))) {
     if (ctx.method === 'GET') {
-      startCabinetSignIn(services, ctx, ctx.originalUrl, Boolean(s));
+      startCabinetSignIn(services, ctx, ctx.originalUrl, Boolean(s), s && loginHintOf(s.account));
       return undefined;
     }
     if (!s) throw new UserError(401, 'cabinet.signed_out');

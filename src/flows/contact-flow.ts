@@ -42,6 +42,8 @@ export interface ContactFlowSpec {
   message(ctx: Context, contact: Contact): Promise<CodeMessage & { answerable: boolean }>;
   showFinal(ctx: Context, flow: FlowRecord, form: { errors?: string[]; values?: Record<string, string>; status?: number }): Promise<void>;
   submitFinal(ctx: Context, flow: FlowRecord, details: InteractionDetails | undefined): Promise<void>;
+  /** More for the contact page (recovery: the ways without the phone or e-mail). */
+  contactPage?(ctx: Context): Record<string, unknown>;
 }
 
 export class ContactFlow {
@@ -81,7 +83,7 @@ export class ContactFlow {
     this.services.views.render(
       ctx,
       'contact',
-      { title: `${this.spec.kind}.title`, kind: this.spec.kind, action: this.base(ctx), back: ctx.params.uid ? `/interaction/${ctx.params.uid}` : '/', csrf: ctx.state.csrf(binding), contact: form.contact ?? '', error: form.error },
+      { title: `${this.spec.kind}.title`, kind: this.spec.kind, action: this.base(ctx), back: ctx.params.uid ? `/interaction/${ctx.params.uid}` : '/', csrf: ctx.state.csrf(binding), contact: form.contact ?? '', error: form.error, ...this.spec.contactPage?.(ctx) },
       form.status ?? 200,
     );
   }

@@ -16,6 +16,8 @@ import { esignLinkRoutes } from './esign-link.ts';
 import { esignSignInRoutes } from './esign-sign-in.ts';
 import { upgradeRoutes } from './upgrade.ts';
 import { pendingSignIns } from './pending-sign-in.ts';
+import { restoreRoutes } from './deletion-restore.ts';
+import { resumeWelcome } from './registration-welcome.ts';
 import { secondFactorRoutes } from './second-factor.ts';
 import { advance } from './sign-in/advance.ts';
 import { showUnmet } from './sign-in-result.ts';
@@ -26,6 +28,7 @@ export function interactionRoutes(services: Services, flows: ContactFlow[]): Rou
 
   router.get('/', async (ctx) => {
     const details = await loadInteraction(provider, ctx);
+    if (details.prompt.name === 'login' && (await resumeWelcome(services, ctx, details))) return;
     if (details.prompt.name === 'login') return showLogin(services, ctx, details);
     if (details.prompt.name === 'consent') return showConsent(services, ctx, details);
     throw new UserError(400, 'errors.bad_request');
@@ -92,5 +95,6 @@ export function interactionRoutes(services: Services, flows: ContactFlow[]): Rou
   router.use(esignSignInRoutes(services).routes());
   router.use(esignLinkRoutes(services).routes());
   router.use(upgradeRoutes(services).routes());
+  router.use(restoreRoutes(services).routes());
   return router;
 }

@@ -5,6 +5,7 @@
  */
 import type { Context } from 'koa';
 import type { Services } from '../services.ts';
+import { offerRestore } from './deletion-restore.ts';
 import { signInAlternatives } from './federated-sign-in.ts';
 import { clientOf, type InteractionDetails } from './interaction-context.ts';
 import { advance } from './sign-in/advance.ts';
@@ -53,6 +54,7 @@ export async function submitLogin(services: Services, ctx: Context, details: Int
   const identifier = typeof body.identifier === 'string' ? body.identifier.slice(0, 256) : '';
   const password = typeof body.password === 'string' ? body.password : '';
   const result = await services.password.verify({ identifier, password, ip: ctx.ip, clientId: String(details.params.client_id) });
+  if (!result.ok && result.reason === 'deactivated') return offerRestore(services, ctx, details, result.account, body.foreign !== 'on');
   if (!result.ok) {
     const error =
       result.reason === 'malformed'

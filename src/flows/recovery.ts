@@ -31,6 +31,8 @@ export function recoveryFlow(services: Services): ContactFlow {
       return { subject, answerable: true, text: (code) => views.t(ctx, 'messages.recover.code', { code }) };
     },
     showFinal,
+    // Without the phone or e-mail (recover.ways): the nearest step first.
+    contactPage: (ctx) => ({ ways: { esign: services.esignature.enabled, banks: services.bank.list().length > 0, signIn: ctx.params.uid ? `/interaction/${ctx.params.uid}` : '/account' } }),
     async submitFinal(ctx, flow, details) {
       const body = ctx.request.body as Record<string, unknown>;
       const account = await accounts.findByKey(flow.contact);

@@ -12,6 +12,7 @@ import { DuplicateKeyError, type PersonName } from '../store.ts';
 import { ContactFlow, contactFlows, type FlowRecord } from './contact-flow.ts';
 import { advance } from './sign-in/advance.ts';
 import type { SignIn } from './sign-in-result.ts';
+import { welcomeIntoCabinet } from './registration-welcome.ts';
 
 const FIELDS = ['family', 'given', 'middle'] as const;
 
@@ -22,7 +23,7 @@ export function registrationFlow(services: Services): ContactFlow {
     views.render(
       ctx,
       'register-profile',
-      { title: 'register.title', action: `/${ctx.params.uid ? `interaction/${ctx.params.uid}/` : ''}register/${flow.id}`, csrf: ctx.state.csrf(flow.id), values: form.values ?? {}, errors: form.errors, fieldErrors: form.fieldErrors ?? {}, minLength: config.passwordPolicy.minLength },
+      { title: 'register.title', action: `/${ctx.params.uid ? `interaction/${ctx.params.uid}/` : ''}register/${flow.id}`, csrf: ctx.state.csrf(flow.id), values: form.values ?? {}, errors: form.errors, fieldErrors: form.fieldErrors ?? {}, minLength: config.passwordPolicy.minLength, consentText: config.pdConsent.text },
       form.status ?? 200,
     );
   };
@@ -50,11 +51,14 @@ export function registrationFlow(services: Services): ContactFlow {
       const confirm = typeof body.password_confirm === 'string' ? body.password_confirm : '';
       const problems = checkPassword(password, confirm, config.passwordPolicy, [flow.contact.value, values.family, values.given].filter(Boolean));
       if (problems.length) fieldErrors.password = problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })).join(' ');
-      if (Object.keys(fieldErrors).length) return showFinal(ctx, flow, { fieldErrors, values, status: 400 });
+      // Consent to the processing of personal data (152-FZ art. 9): given, its version and time stored.
+      const consented = body.pd_consent === 'on';
+      if (!consented) fieldErrors.pd_consent = views.t(ctx, 'register.pd_consent_required');
+      if (Object.keys(fieldErrors).length) return showFinal(ctx, flow, { fieldErrors, values: { ...values, ...(consented ? { pd_consent: 'on' } : {}) }, status: 400 });
 
       let account;
       try {
-        account = await accounts.register({ name: name as PersonName, contact: flow.contact, passwordHash: await hashPassword(password), ip: ctx.ip, clientId: details ? String(details.params.client_id) : undefined });
+        account = await accounts.register({ name: name as PersonName, contact: flow.contact, passwordHash: await hashPassword(password), ip: ctx.ip, clientId: details ? String(details.params.client_id) : undefined, pdConsentVersion: config.pdConsent.version });
       } catch (err) {
         if (!(err instanceof DuplicateKeyError)) throw err;
         // Only someone who just proved control of the contact sees this.
@@ -69,7 +73,8 @@ export function registrationFlow(services: Services): ContactFlow {
         await advance(services, ctx, details, signIn, { contactProven: flow.contact.kind === 'phone' ? 'sms' : 'otp' });
         return;
       }
-      views.render(ctx, 'done', { title: 'register.done_title', message: views.t(ctx, 'register.done') });
+      // Outside a relying party: signed in, in the cabinet (through the cabinet's own sign-in).
+      await welcomeIntoCabinet(services, ctx, account, flow.contact.kind);
     },
   });
 }

@@ -7,6 +7,7 @@ import type { Context } from 'koa';
 import { chooseAcr, requestedAcrs, satisfiableWith, satisfiedAcrs, type Acr } from '../oidc/acr.ts';
 import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
+import { confirmWays } from './confirm-ways.ts';
 import type { InteractionDetails } from './interaction-context.ts';
 import { savePending } from './pending-sign-in.ts';
 
@@ -28,6 +29,7 @@ export function showUnmet(services: Services, ctx: Context, details: Interaction
   const needsLevel = Boolean(account) && !requested.some((a) => satisfiableWith(account!.level).includes(a));
   // Standard is reachable inside the flow (registry check); confirmed needs a visit or a letter.
   const canUpgradeHere = needsLevel && account!.level === 'simplified' && requested.some((a) => satisfiableWith('standard').includes(a));
+  const needsConfirmed = needsLevel && !requested.some((a) => satisfiableWith('standard').includes(a));
   services.views.render(
     ctx,
     'unmet',
@@ -38,6 +40,7 @@ export function showUnmet(services: Services, ctx: Context, details: Interaction
       requested: requested.map((a) => services.views.t(ctx, `acr.${a.split(':').pop()}`)),
       needsLevel,
       canUpgradeHere,
+      confirm: needsConfirmed ? confirmWays(services, ctx) : undefined,
     },
     403,
   );

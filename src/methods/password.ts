@@ -23,7 +23,9 @@ export type VerifyFailure =
   /** wrong secret or no such account: the same answer for both */
   | { ok: false; reason: 'invalid' }
   /** too many failures for this login or from this address */
-  | { ok: false; reason: 'locked'; retryAfter: number };
+  | { ok: false; reason: 'locked'; retryAfter: number }
+  /** the right secret for an account deleted but still in its grace: it may be restored, not signed in */
+  | { ok: false; reason: 'deactivated'; account: Account };
 
 export type VerifyResult = { ok: true; account: Account; amr: string[] } | VerifyFailure;
 
@@ -43,7 +45,7 @@ export class PasswordMethod {
     const parsed = parseLoginIdentifier(input.identifier);
     if (!parsed.key) return { ok: false, reason: 'malformed', problem: parsed.problem! };
     if (!input.password) return { ok: false, reason: 'malformed', problem: 'password_required' };
-    const account = await this.accounts.findByKey(parsed.key);
+    const account = await this.accounts.findByKeyOrPendingDeletion(parsed.key);
     const subject = account ? { accountId: account.id } : { login: `${parsed.key.kind}:${parsed.key.value}` };
     const decoy = account?.passwordHash ? undefined : await decoyHash();
     const attempt = await this.limits.attempt(
@@ -64,6 +66,7 @@ export class PasswordMethod {
       if (attempt.locked) return { ok: false, reason: 'locked', retryAfter: attempt.retryAfter };
       return { ok: false, reason: 'invalid' };
     }
+    if (account.status === 'deactivated') return { ok: false, reason: 'deactivated', account };
     return { ok: true, account, amr: ['pwd'] };
   }
 }

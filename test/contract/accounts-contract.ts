@@ -219,6 +219,25 @@ export function accountsContract(getStore: () => Store): void {
       });
     });
 
+    it('dueForErasure lists deactivated accounts whose grace ended; softDelete then erase removes them and frees their keys', async () => {
+      const due = await created({ status: 'deactivated', deletion: { requestedAt: '2030-01-01T00:00:00.000Z', eraseAfter: '2030-01-31T00:00:00.000Z', actor: 'self' } });
+      const later = await created({ status: 'deactivated', deletion: { requestedAt: '2030-01-20T00:00:00.000Z', eraseAfter: '2030-02-19T00:00:00.000Z', actor: 'self' } });
+      const active = await created({ deletion: { requestedAt: '2030-01-01T00:00:00.000Z', eraseAfter: '2030-01-31T00:00:00.000Z', actor: 'self' } });
+      const listed = await accounts().dueForErasure('2030-02-01T00:00:00.000Z', 1000);
+      expect(listed).to.include(due.id);
+      expect(listed).to.not.include(later.id);
+      expect(listed).to.not.include(active.id);
+      expect(await accounts().dueForErasure('2030-02-01T00:00:00.000Z', 0)).to.deep.equal([]);
+      // a deactivated account keeps its keys (it may be restored) until it is erased
+      expect(await accounts().findByKey({ kind: 'phone', value: due.phone! })).to.deep.include({ id: due.id, status: 'deactivated' });
+      await accounts().softDelete(due.id, '2030-02-01T00:00:00.000Z');
+      await accounts().erase(due.id);
+      expect(await accounts().findById(due.id)).to.equal(undefined);
+      for (const key of keysFor(due)) expect(await accounts().findByKey(key)).to.equal(undefined);
+      expect(await accounts().dueForErasure('2030-02-01T00:00:00.000Z', 1000)).to.not.include(due.id);
+      expect(await accounts().dueForErasure('2030-03-01T00:00:00.000Z', 1000)).to.include(later.id);
+    });
+
     it('erase removes the account and its keys but keeps its audit events', async () => {
       const account = fakeAccount();
       const events = [fakeEvent(account.id, { at: '2030-01-01T00:00:00.000Z' })];

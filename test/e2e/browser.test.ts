@@ -74,6 +74,7 @@ describe('in a real browser (Chromium)', function () {
     await page.fill('#given', 'Мария');
     await page.fill('#password', GOOD_PASSWORD);
     await page.fill('#password_confirm', GOOD_PASSWORD);
+    await page.check('#pd_consent');
     await Promise.all([page.waitForNavigation(), page.click('form button[type=submit]')]);
   }
 
@@ -207,8 +208,10 @@ describe('in a real browser (Chromium)', function () {
     // A registered account with a confirmed phone (so SMS can be the second factor).
     await page.goto(`${h.url}/register`);
     await registerFromContactPage(page, shots, phone);
-    expect(await page.locator('h1').textContent()).to.equal('Учётная запись создана');
+    // Registered outside a relying party: signed in, in the cabinet. This test starts signed out.
+    expect(await page.locator('h1').textContent()).to.equal('Личный кабинет');
     await shots.take(page, 'registered');
+    await context!.clearCookies();
 
     // First request: password only → simplified.
     const first = authorizationRequest(h);

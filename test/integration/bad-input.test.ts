@@ -109,7 +109,7 @@ const FORMS: Array<{ name: string; open(h: Harness): Promise<OpenForm> }> = [
       const codePage = await browser.submit(await browser.get('/register'), '/register', { contact: NEW_PHONE });
       const page = await browser.submit(codePage, '/register/', { code: h.gateway.code(NEW_PHONE) });
       expect(page.html).to.include('name="family"');
-      return { browser, page, action: formAction(page.html, '/register/'), fields: { family: 'Петров', given: 'Пётр', middle: '', password: NEW_PASSWORD, password_confirm: NEW_PASSWORD } };
+      return { browser, page, action: formAction(page.html, '/register/'), fields: { family: 'Петров', given: 'Пётр', middle: '', password: NEW_PASSWORD, password_confirm: NEW_PASSWORD, pd_consent: 'on' } };
     },
   },
   {
@@ -330,8 +330,8 @@ describe('bad input on the hosted pages', function () {
       const code = h.gateway.code(NEW_PHONE);
       const { challengeId } = await flowOf(h, page);
       const profile = await browser.submit(page, '/register/', { code });
-      const done = await browser.submit(profile, '/register/', { family: 'Петров', given: 'Пётр', middle: '', password: NEW_PASSWORD, password_confirm: NEW_PASSWORD });
-      expect(done.html).to.include('Учётная запись создана');
+      const done = await browser.submit(profile, '/register/', { family: 'Петров', given: 'Пётр', middle: '', password: NEW_PASSWORD, password_confirm: NEW_PASSWORD, pd_consent: 'on' });
+      expect(done.html, 'signed in, in the cabinet').to.include('id="account-name"');
       expect(countRows(h, 'accounts')).to.equal(2);
 
       // The challenge itself answers "used" to the same code.
@@ -340,7 +340,7 @@ describe('bad input on the hosted pages', function () {
       const replayCode = await browser.post(formAction(page.html, '/register/'), { _csrf: csrfOf(page.html), code }, false);
       expect(replayCode.status).to.equal(404);
       expect(firstError(replayCode.html)).to.include('Страница регистрации устарела');
-      const replayFinal = await browser.post(formAction(profile.html, '/register/'), { _csrf: csrfOf(profile.html), family: 'Сидоров', given: 'Иван', password: NEW_PASSWORD, password_confirm: NEW_PASSWORD }, false);
+      const replayFinal = await browser.post(formAction(profile.html, '/register/'), { _csrf: csrfOf(profile.html), family: 'Сидоров', given: 'Иван', password: NEW_PASSWORD, password_confirm: NEW_PASSWORD, pd_consent: 'on' }, false);
       expect(replayFinal.status).to.equal(404);
       expect(countRows(h, 'accounts'), 'no second account').to.equal(2);
     });

@@ -27,11 +27,56 @@ describe('registration of a simplified account', function () {
     expect(events.map((e) => e.type)).to.include.members(['account.registered', 'signin', 'consent']);
   });
 
-  it('registers by e-mail without a relying party and can then sign in', async () => {
+  it('registers by e-mail without a relying party: ends signed in, in the cabinet; can then sign in elsewhere', async () => {
     const browser = new Browser(h);
     const done = await register(browser, h, { start: '/register', contact: ' Maria.Ivanova@Example.RU ', normalized: 'maria.ivanova@example.ru' });
-    expect(done.html).to.include('Учётная запись создана');
+    expect(done.url).to.equal('/account');
+    expect(done.html).to.include('id="account-name"');
+    expect(done.html).to.include('Иванова Мария');
     const rp = await signIn(new Browser(h), 'maria.ivanova@example.ru', GOOD_PASSWORD);
     codeFrom(rp.location);
+  });
+
+  it('shows the consent to the processing of personal data and records its version and time; refuses without it', async () => {
+    const browser = new Browser(h);
+    const contactPage = await browser.get('/register');
+    const codePage = await browser.submit(contactPage, 'register', { contact: '+79123456780' });
+    const profile = await browser.submit(codePage, 'register/', { code: h.gateway.code('+79123456780') });
+    expect(profile.html).to.include('Согласие на обработку персональных данных');
+    expect(profile.html).to.include('152-ФЗ');
+    expect(profile.html).to.include('name="pd_consent"');
+    const fields = { family: 'Иванова', given: 'Мария', middle: '', password: GOOD_PASSWORD, password_confirm: GOOD_PASSWORD };
+    const refused = await browser.submit(profile, 'register/', fields);
+    expect(refused.status).to.equal(400);
+    expect(refused.html).to.include('Без согласия на обработку персональных данных зарегистрироваться нельзя');
+    expect(await h.services.accounts.findByKey({ kind: 'phone', value: '+79123456780' })).to.equal(undefined);
+    const before = new Date().toISOString();
+    const done = await browser.submit(refused, 'register/', { ...fields, pd_consent: 'on' });
+    expect(done.url).to.equal('/account');
+    const account = (await h.services.accounts.findByKey({ kind: 'phone', value: '+79123456780' }))!;
+    expect(account.pdConsent!.version).to.equal('1');
+    expect(account.pdConsent!.at >= before).to.equal(true);
+    const [registered] = (await h.services.store.audit.listForAccount(account.id)).filter((e) => e.type === 'account.registered');
+    expect(registered!.details).to.include({ pdConsent: '1' });
+  });
+
+  it('a deployment shows its own consent text and version', async () => {
+    await h.close();
+    h = await startHarness({ env: { VKHOD_PD_CONSENT_TEXT: 'ООО «Оператор», г. Тверь: согласие по форме 7.', VKHOD_PD_CONSENT_VERSION: '2026-12' } });
+    const browser = new Browser(h);
+    const codePage = await browser.submit(await browser.get('/register'), 'register', { contact: '+79123456781' });
+    const profile = await browser.submit(codePage, 'register/', { code: h.gateway.code('+79123456781') });
+    expect(profile.html).to.include('ООО «Оператор», г. Тверь: согласие по форме 7.');
+    expect(profile.html).to.not.include('152-ФЗ');
+    await browser.submit(profile, 'register/', { family: 'Иванова', given: 'Мария', middle: '', password: GOOD_PASSWORD, password_confirm: GOOD_PASSWORD, pd_consent: 'on' });
+    expect((await h.services.accounts.findByKey({ kind: 'phone', value: '+79123456781' }))!.pdConsent!.version).to.equal('2026-12');
+  });
+
+  it('the welcome sign-in is bound to the browser that registered', async () => {
+    const browser = new Browser(h);
+    await register(browser, h, { start: '/register', contact: '+79123456782', normalized: '+79123456782' });
+    // another browser going to the cabinet is asked to sign in
+    const other = await new Browser(h).get('/account');
+    expect(other.html).to.include('name="identifier"');
   });
 });

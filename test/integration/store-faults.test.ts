@@ -128,7 +128,7 @@ describe('the embedded store survives faults', function () {
       expect(codePage.status, codePage.html).to.equal(200);
       const profile = await browser.submit(codePage, 'register/', { code: h.gateway.code(PHONE) });
       expect(profile.html).to.include('name="family"');
-      const fields = { family: 'Иванова', given: 'Мария', middle: '', password: GOOD_PASSWORD, password_confirm: GOOD_PASSWORD };
+      const fields = { family: 'Иванова', given: 'Мария', middle: '', password: GOOD_PASSWORD, password_confirm: GOOD_PASSWORD, pd_consent: 'on' };
       lock = holdWriteLock(h);
       let create: Page;
       try {

@@ -51,6 +51,7 @@ export async function register(
     middle: '',
     password: options.password ?? GOOD_PASSWORD,
     password_confirm: options.password ?? GOOD_PASSWORD,
+    pd_consent: 'on',
   });
 }
 

@@ -56,7 +56,9 @@ describe('advance: what happens after the first factor', () => {
         audit: { record: async (e: { outcome: string }) => void calls.push(`audit ${e.outcome}`) },
         store: { oidcAdapter: () => ({ upsert: async (id: string, v: unknown) => void (saved[id] = v), destroy: async (id: string) => void calls.push(`destroy ${id}`) }) },
         provider: { interactionResult: async (_req: unknown, _res: unknown, result: { login: { acr: string } }) => (calls.push(`login ${result.login.acr}`), '/auth/u1') },
-        views: { render: () => void calls.push('render'), t: (_: unknown, k: string) => k },
+        views: { render: () => void calls.push('render'), t: (_: unknown, k: string) => k, locale: () => 'ru' },
+        bank: { list: () => [] },
+        esignature: { enabled: false },
       } as unknown as Services;
       const ctx = { ip: '127.0.0.1', status: 404, body: undefined as unknown, location: '', redirect(this: { location: string }, to: string) { this.location = to; }, state: { csrf: () => 'x' } } as unknown as Context & { location: string };
       return { services, ctx, calls, saved };

@@ -1,0 +1,72 @@
+/**
+ * Signing in to an account deleted but still in its grace: the right password does not sign in —
+ * it offers to restore the account (`/interaction/:uid/restore`). Restoring cancels the deletion
+ * and continues the sign-in as after the password (second factor, enrolment, consent). Leaving
+ * the page keeps the deletion.
+ */
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type { Services } from '../services.ts';
+import type { Account } from '../store.ts';
+import type { Contact } from '../accounts/contacts.ts';
+import { UserError } from '../web/errors.ts';
+import { FlowRecords } from '../web/flow-records.ts';
+import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
+import { advance } from './sign-in/advance.ts';
+import type { SignIn } from './sign-in-result.ts';
+
+/** The day a deleted account will be erased, in the page's language. */
+export function deletionDate(services: Services, ctx: Context, iso: string): string {
+  return new Date(iso).toLocaleDateString(services.views.locale(ctx) === 'en' ? 'en-GB' : 'ru-RU', { day: 'numeric', month: 'long', year: 'numeric' });
+}
+
+/** The account's confirmed contacts (where notices go). */
+export function confirmedContacts(a: Account): Contact[] {
+  return [
+    ...(a.phone && a.phoneVerified ? [{ kind: 'phone' as const, value: a.phone }] : []),
+    ...(a.email && a.emailVerified ? [{ kind: 'email' as const, value: a.email }] : []),
+  ];
+}
+
+interface RestoreRecord {
+  accountId: string;
+  remember: boolean;
+}
+
+/** A right password for a deleted account, waiting for "restore" (single use). */
+export const pendingRestores = new FlowRecords<RestoreRecord>('restore', 600);
+
+/** The password was right but the account is deactivated: offer to restore it. */
+export async function offerRestore(services: Services, ctx: Context, details: InteractionDetails, account: Account, remember: boolean): Promise<void> {
+  const record: RestoreRecord = { accountId: account.id, remember };
+  await pendingRestores.in(services.store).save(details.uid, record);
+  await services.audit.record({ type: 'signin.password', accountId: account.id, outcome: 'failure', ip: ctx.ip, clientId: String(details.params.client_id), details: { reason: 'deactivated' } });
+  services.views.render(ctx, 'account-restore', {
+    title: 'deletion.restore_title',
+    uid: details.uid,
+    csrf: ctx.state.csrf(details.uid),
+    date: deletionDate(services, ctx, account.deletion!.eraseAfter),
+  }, 403);
+}
+
+export function restoreRoutes(services: Services): Router {
+  const router = new Router();
+
+  router.post('/restore', async (ctx) => {
+    const details = await loadInteraction(services.provider, ctx);
+    services.csrf.verify(ctx, details.uid);
+    if (details.prompt.name !== 'login') throw new UserError(400, 'errors.interaction_step');
+    const record = await pendingRestores.in(services.store).take(details.uid);
+    if (!record?.accountId) throw new UserError(400, 'deletion.restore_expired');
+    const account = await services.accountDeletion.cancel(record.accountId, { actor: 'self', ip: ctx.ip });
+    if (!account) throw new UserError(410, 'deletion.restore_gone');
+    // Told on every confirmed contact: a restore by someone who has only the password is seen.
+    const message = { subject: services.views.t(ctx, 'messages.deletion_cancelled.subject'), text: services.views.t(ctx, 'messages.deletion_cancelled.text') };
+    for (const contact of confirmedContacts(account)) await services.notifier.send(contact, message).catch(() => undefined);
+    // As after a right password (flows/login.ts): the second factor is still asked for.
+    const signIn: SignIn = { account, amr: ['pwd'], remember: record.remember, method: 'password' };
+    await advance(services, ctx, details, signIn, { forgetFailures: true });
+  });
+
+  return router;
+}

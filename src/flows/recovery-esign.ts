@@ -1,0 +1,122 @@
+/**
+ * Recovery without the phone or e-mail, with a qualified e-signature (`/recover/esign`): the
+ * citizen signs a challenge; a certificate whose SNILS is the verified SNILS of an account (the
+ * same rule as the e-signature sign-in, esign-sign-in.ts) lets them set a new password. Every
+ * session and token of the account ends; the e-signature is two factors (amr `sc`, `mfa`), so the
+ * citizen then lands signed in, in the cabinet, without a second factor asked (to fix their
+ * contacts and factors). Reuses the e-signature page and checks of the sign-in — no second copy.
+ */
+import { randomBytes } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { fullName } from '../accounts/accounts.ts';
+import { snilsProvenFor } from '../accounts/linked-identities.ts';
+import { checkPassword } from '../accounts/password-policy.ts';
+import { hashPassword } from '../accounts/password-hash.ts';
+import type { Services } from '../services.ts';
+import { UserError } from '../web/errors.ts';
+import { FlowRecords } from '../web/flow-records.ts';
+import { esignError, showEsignPage, signatureUpload, submittedSignature, type EsignPage } from './esign-sign-in.ts';
+import { welcomeIntoCabinet } from './registration-welcome.ts';
+
+const BINDING = 'recover-esign';
+
+interface EsignRecovery {
+  accountId: string;
+  amr: string[];
+}
+
+/** A signature accepted, waiting for the new password (single use). */
+export const esignRecoveries = new FlowRecords<EsignRecovery>('recover-esign', 900);
+
+export function recoveryEsignRoutes(services: Services): Router {
+  const router = new Router({ prefix: '/recover/esign' });
+  const { views, csrf, config } = services;
+  const records = () => esignRecoveries.in(services.store);
+
+  const page = (ctx: Context, form: { error?: string; status?: number } = {}): EsignPage => ({
+    binding: BINDING,
+    csrfBinding: BINDING,
+    action: '/recover/esign',
+    download: (handle) => `/recover/esign/challenge/${handle}`,
+    back: { href: '/recover', label: views.t(ctx, 'recover.ways.back') },
+    ...form,
+  });
+
+  const enabled = () => {
+    if (!services.esignature.enabled) throw new UserError(404, 'esign.errors.not_configured');
+  };
+
+  async function load(ctx: Context): Promise<{ id: string; record: EsignRecovery }> {
+    const id = String(ctx.params.id ?? '');
+    const record = /^[A-Za-z0-9_-]{22}$/.test(id) ? await records().load(id) : undefined;
+    if (!record?.accountId) throw new UserError(404, 'recover.flow_expired', { start: '/recover' });
+    return { id, record };
+  }
+
+  const showPassword = (ctx: Context, id: string, form: { errors?: string[]; status?: number } = {}) =>
+    views.render(ctx, 'recover-password', { title: 'recover.title', action: `/recover/esign/${id}`, csrf: ctx.state.csrf(esignRecoveries.id(id)), errors: form.errors, minLength: config.passwordPolicy.minLength }, form.status ?? 200);
+
+  router.get('/', async (ctx) => {
+    enabled();
+    await showEsignPage(services, ctx, page(ctx));
+  });
+
+  router.get('/challenge/:handle', async (ctx) => {
+    enabled();
+    const text = await services.esignature.challengeText(ctx.params.handle!, BINDING);
+    if (!text) throw new UserError(404, 'esign.errors.challenge');
+    ctx.type = 'text/plain; charset=utf-8';
+    ctx.set('content-disposition', 'attachment; filename="vkhod-challenge.txt"');
+    ctx.set('cache-control', 'no-store');
+    ctx.body = text;
+  });
+
+  router.post('/', signatureUpload(), async (ctx) => {
+    enabled();
+    csrf.verify(ctx, BINDING);
+    const result = await submittedSignature(services, ctx, BINDING);
+    if (!result.ok) return showEsignPage(services, ctx, page(ctx, esignError(services, ctx, result)));
+    const identity = result.identity;
+    // Only a SNILS verified on the account (or proven by this very certificate before) recovers it.
+    const account = await services.accounts.findByKey({ kind: 'snils', value: identity.snils });
+    if (!account || !snilsProvenFor(account, identity)) {
+      await services.audit.record({ type: 'account.password_recover', ip: ctx.ip, outcome: 'failure', details: { via: 'esignature', reason: 'no_account', serialNumber: identity.serialNumber } });
+      return showEsignPage(services, ctx, page(ctx, { error: views.t(ctx, 'recover.ways.esign_no_account'), status: 404 }));
+    }
+    const id = randomBytes(16).toString('base64url');
+    const record: EsignRecovery = { accountId: account.id, amr: result.amr };
+    await records().save(id, record);
+    ctx.status = 303;
+    ctx.redirect(`/recover/esign/${id}`);
+  });
+
+  router.get('/:id', async (ctx) => {
+    const { id } = await load(ctx);
+    showPassword(ctx, id);
+  });
+
+  router.post('/:id', async (ctx) => {
+    const { id, record } = await load(ctx);
+    csrf.verify(ctx, esignRecoveries.id(id));
+    const account = await services.accounts.findActive(record.accountId);
+    if (!account) return showPassword(ctx, id, { errors: [views.t(ctx, 'recover.account_gone')], status: 410 });
+    const body = ctx.request.body as Record<string, unknown>;
+    const password = typeof body.password === 'string' ? body.password : '';
+    const confirm = typeof body.password_confirm === 'string' ? body.password_confirm : '';
+    const problems = checkPassword(password, confirm, config.passwordPolicy, [account.phone, account.email, account.name.family, account.name.given].filter((v): v is string => Boolean(v)));
+    if (problems.length) return showPassword(ctx, id, { errors: problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })), status: 400 });
+    // single use: a second submission finds nothing
+    if (!(await records().consume(id))) throw new UserError(404, 'recover.flow_expired', { start: '/recover' });
+    await services.accounts.replacePassword(account.id, await hashPassword(password), { type: 'account.password_recovered', actor: 'self', ip: ctx.ip, outcome: 'success', details: { via: 'esignature' } });
+    await services.limits.reset('login-failures-account', `account:${account.id}`);
+    const message = { subject: views.t(ctx, 'messages.password_changed.subject'), text: views.t(ctx, 'messages.password_changed.text', { name: fullName(account.name) }) };
+    for (const contact of [account.phone && account.phoneVerified ? { kind: 'phone' as const, value: account.phone } : undefined, account.email && account.emailVerified ? { kind: 'email' as const, value: account.email } : undefined]) {
+      if (contact) await services.notifier.send(contact, message).catch(() => undefined);
+    }
+    // Two factors were proven: signed in, in the cabinet, without a second factor asked again.
+    await welcomeIntoCabinet(services, ctx, account, undefined, record.amr);
+  });
+
+  return router;
+}
