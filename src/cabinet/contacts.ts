@@ -17,6 +17,7 @@ import type { Services } from '../services.ts';
 import { DuplicateKeyError, type Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 import { cabinetBinding, isFresh, requireCabinetSession, type CabinetSession } from './session.ts';
+import { parseForm, text } from '../web/form.ts';
 
 const KINDS: readonly ContactKind[] = ['phone', 'email'];
 /** The purpose of the codes sent to a new contact (a code for another purpose does not answer). */
@@ -166,7 +167,7 @@ export function contactsRoutes(services: Services): Router {
     const kind = kindOf(ctx);
     const s = await requireCabinetSession(services, ctx, true);
     if (!s) return;
-    const raw = String((ctx.request.body as Record<string, unknown>).value ?? '').slice(0, 256);
+    const raw = parseForm(ctx, { value: text(256) }).value;
     const parsed = parseContactOf(kind, raw);
     if (!parsed.value) return refuse(ctx, s, kind, parsed.error!, 400, undefined, raw);
     const c = contactOf(s.account, kind);
@@ -186,7 +187,7 @@ export function contactsRoutes(services: Services): Router {
     if (!s) return;
     const pending = await pendingOf(s, kind);
     if (!pending) return refuse(ctx, s, kind, 'contacts.errors.no_pending', 410);
-    const code = String((ctx.request.body as Record<string, unknown>).code ?? '').slice(0, 32);
+    const code = parseForm(ctx, { code: text(32) }).code;
     const outcome = await services.codes.verify({ challengeId: pending.challengeId, purpose: CONTACT_CODE_PURPOSE, recipient: pending.value, code, ip: ctx.ip });
     if (outcome !== 'ok') return refuse(ctx, s, kind, `code.${outcome}`, outcome === 'wrong' ? 400 : outcome === 'limited' ? 429 : 410);
     await flows().destroy(pendingId(s, kind));

@@ -13,6 +13,7 @@ import type { Services } from '../services.ts';
 import type { Account, SecondFactorKind } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 import { isFresh, type CabinetSession, requireCabinetSession, cabinetBinding } from './session.ts';
+import { parseForm, raw, text } from '../web/form.ts';
 
 const TOTP_SEAL = 'cabinet-totp';
 const FACTORS: SecondFactorKind[] = ['totp', 'sms', 'webauthn'];
@@ -68,7 +69,7 @@ export function securityRoutes(services: Services): Router {
   router.post('/mfa', async (ctx) => {
     const s = await session(ctx, true);
     if (!s) return;
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = parseForm(ctx, { enabled: text(), preferred: text() });
     const enabled = body.enabled === 'on';
     const preferred = FACTORS.find((f) => f === body.preferred);
     const factors = availableFactors(s.account);
@@ -97,7 +98,7 @@ export function securityRoutes(services: Services): Router {
     const saved = (await flows.find(totpFlow(s))) as { sealed?: string } | undefined;
     if (!saved?.sealed) throw new UserError(410, 'security.totp_expired');
     const secret = box.decrypt(saved.sealed, `${TOTP_SEAL}:${s.uid}`);
-    const step = await totp.check(secret, String((ctx.request.body as Record<string, unknown>).code ?? '').slice(0, 32));
+    const step = await totp.check(secret, parseForm(ctx, { code: text(32) }).code);
     if (step === undefined) {
       ctx.status = 303;
       return ctx.redirect('/account/security/totp?error=code');
@@ -126,7 +127,7 @@ export function securityRoutes(services: Services): Router {
   router.post('/passkeys', async (ctx) => {
     const s = await session(ctx, true);
     if (!s) return;
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = parseForm(ctx, { handle: text(), response: raw(), name: text() });
     const passkey = (await services.webauthn.register(s.account, binding(s), String(body.handle ?? ''), body.response as never, String(body.name ?? '')))?.passkey;
     if (!passkey) {
       ctx.status = 400;
@@ -140,7 +141,7 @@ export function securityRoutes(services: Services): Router {
   router.post('/passkeys/:id/rename', async (ctx) => {
     const s = await session(ctx, true);
     if (!s) return;
-    const name = String((ctx.request.body as Record<string, unknown>).name ?? '').trim();
+    const name = parseForm(ctx, { name: text() }).name.trim();
     if (!name || name.length > PASSKEY_NAME_MAX) throw new UserError(400, 'passkeys.bad_name', { max: PASSKEY_NAME_MAX });
     if (!s.account.passkeys?.some((p) => p.id === ctx.params.id)) throw new UserError(404, 'security.not_found');
     await change(ctx, s, 'passkey_renamed', (a) => ({ ...a, passkeys: (a.passkeys ?? []).map((p) => (p.id === ctx.params.id ? { ...p, name } : p)) }), { name });

@@ -19,6 +19,7 @@ import { UserError } from '../web/errors.ts';
 import { showBankProblem } from './bank-round-trip.ts';
 import { bankLabel, finishFederatedSignIn, linkedIdentities, notifyCitizen } from './federated-sign-in.ts';
 import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
+import { parseForm, text } from '../web/form.ts';
 
 const TTL_SECONDS = 900;
 const recordId = (uid: string) => `fedlink.${uid}`;
@@ -120,7 +121,7 @@ export function bankLinkRoutes(services: Services): Router {
   router.post('/', async (ctx) => {
     const { details, pending, account } = await loadPendingLink(services, ctx);
     csrf.verify(ctx, details.uid);
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = parseForm(ctx, { secret: text(), method: text() });
     const secret = typeof body.secret === 'string' ? body.secret.slice(0, 256) : '';
     const prove = async (): Promise<SecondFactorResult> => {
       if (!secret) return { ok: false, reason: 'invalid' };

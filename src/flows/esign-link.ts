@@ -21,6 +21,7 @@ import { certificateOf, confirmByCertificate, esignLinkRecord, esignProfile, esi
 import { finishFederatedSignIn, linkedIdentities, notifyCitizen } from './federated-sign-in.ts';
 import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
 import { continueWithSecondFactor } from './second-factor.ts';
+import { parseForm, text } from '../web/form.ts';
 
 async function loadPendingLink(services: Services, ctx: Context): Promise<{ details: InteractionDetails; pending: PendingEsignLink; account: Account }> {
   const details = await loadInteraction(services.provider, ctx);
@@ -82,7 +83,7 @@ export function esignLinkRoutes(services: Services): Router {
     const { details, pending, account } = await loadPendingLink(services, ctx);
     csrf.verify(ctx, details.uid);
     if (!account.passwordHash) throw new UserError(400, 'errors.bad_request');
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = parseForm(ctx, { password: text() });
     const password = typeof body.password === 'string' ? body.password.slice(0, 256) : '';
     const passwordHash = account.passwordHash;
     let tried = false;

@@ -12,6 +12,7 @@ import { DuplicateKeyError, type PersonName } from '../store.ts';
 import { ContactFlow, type FlowRecord } from './contact-flow.ts';
 import { continueWithSecondFactor } from './second-factor.ts';
 import { completeSignIn, nextStep, type SignIn } from './sign-in-result.ts';
+import { flatForm, parseForm } from '../web/form.ts';
 
 const FIELDS = ['family', 'given', 'middle'] as const;
 
@@ -37,7 +38,7 @@ export function registrationFlow(services: Services): ContactFlow {
     },
     showFinal,
     async submitFinal(ctx, flow, details) {
-      const body = ctx.request.body as Record<string, unknown>;
+      const body = parseForm(ctx, flatForm);
       const values = Object.fromEntries(FIELDS.map((f) => [f, typeof body[f] === 'string' ? (body[f] as string).slice(0, 200) : ''])) as Record<(typeof FIELDS)[number], string>;
       const fieldErrors: Record<string, string> = {};
       const name: Partial<PersonName> = {};

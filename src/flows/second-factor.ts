@@ -14,6 +14,7 @@ import { UserError } from '../web/errors.ts';
 import type { InteractionDetails } from './interaction-context.ts';
 import { loadPending, pendingId, savePending, type PendingSignIn } from './pending-sign-in.ts';
 import { completeSignIn, type SignIn } from './sign-in-result.ts';
+import { parseForm, raw, text } from '../web/form.ts';
 
 /**
  * Moves a sign-in to the second step (or to enrolment when the account has no factor yet).
@@ -101,7 +102,7 @@ export function secondFactorRoutes(services: Services): Router {
   router.post('/verify', async (ctx) => {
     const { details, pending, account } = await loadPending(services, ctx);
     csrf.verify(ctx, details.uid);
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = parseForm(ctx, { method: text(), code: text() });
     const method = methodOf(account, body.method);
     const code = typeof body.code === 'string' ? body.code.slice(0, 32) : '';
     // Reserved against the account's lockout before the code is checked: parallel guesses
@@ -135,7 +136,7 @@ export function secondFactorRoutes(services: Services): Router {
   router.post('/webauthn', async (ctx) => {
     const { details, pending, account } = await loadPending(services, ctx);
     csrf.verify(ctx, details.uid);
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = parseForm(ctx, { handle: text(), response: raw() });
     // A locked account stays locked whatever factor is presented (as for codes on /verify).
     const lock = await services.limits.peek('login-failures-account', `account:${account.id}`);
     if (lock.blocked) {

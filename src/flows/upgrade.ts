@@ -18,6 +18,7 @@ import type { InteractionDetails } from './interaction-context.ts';
 import { loadPending, pendingId, savePending, type PendingSignIn } from './pending-sign-in.ts';
 import { continueWithSecondFactor } from './second-factor.ts';
 import { completeSignIn, nextStep } from './sign-in-result.ts';
+import { flatForm, parseForm } from '../web/form.ts';
 
 export function upgradeRoutes(services: Services): Router {
   // Mounted inside the interaction router (prefix /interaction/:uid).
@@ -92,7 +93,7 @@ export function upgradeRoutes(services: Services): Router {
   router.post('/', async (ctx) => {
     const { details, pending, account } = await loadUpgrade(ctx);
     csrf.verify(ctx, details.uid);
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = parseForm(ctx, flatForm);
     const submission = checkIdentitySubmission(body);
     const recent = isRecent(pending);
     if (Object.keys(submission.errors).length) return show(ctx, details, account, { submission, status: 400, askPassword: !recent && Boolean(account.passwordHash) });
