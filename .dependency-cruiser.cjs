@@ -55,7 +55,8 @@ module.exports = {
     {
       name: 'root-from-below',
       severity: 'error',
-      comment: 'app.ts and services.ts are the composition root: only main.ts, app.ts, the CLI and tests import them (route modules may name the type Services).',
+      comment:
+        'app.ts and services.ts are the composition root: only main.ts, app.ts, the CLI and tests import them (route modules may name the type Services).',
       from: { path: '^src/', pathNot: ROOT },
       to: { path: '^src/(app|services)[.]ts$', dependencyTypesNot: ['type-only'] },
     },
@@ -167,7 +168,8 @@ module.exports = {
     {
       name: 'oidc-provider-only-in-oidc',
       severity: 'error',
-      comment: 'oidc/ is the only place that configures node-oidc-provider; flows reach its interaction API through flows/interaction-context.ts; the root builds and mounts it.',
+      comment:
+        'oidc/ is the only place that configures node-oidc-provider; flows reach its interaction API through flows/interaction-context.ts; the root builds and mounts it.',
       from: { path: '^(src|adapters)/', pathNot: ['^src/oidc/', '^src/flows/interaction-context[.]ts$', ROOT] },
       to: { path: 'node_modules/oidc-provider/' },
     },

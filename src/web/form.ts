@@ -13,7 +13,11 @@ import { z } from 'zod';
 import { UserError } from './errors.ts';
 
 /** A text field: the string cut to `max` characters; '' when absent or not a single string. */
-export const text = (max = Infinity) => z.unknown().optional().transform((v): string => (typeof v === 'string' ? v.slice(0, max) : ''));
+export const text = (max = Infinity) =>
+  z
+    .unknown()
+    .optional()
+    .transform((v): string => (typeof v === 'string' ? v.slice(0, max) : ''));
 
 /** A field passed on as it is (e.g. a WebAuthn response object a method checks itself). */
 export const raw = () => z.unknown().optional();
@@ -32,6 +36,8 @@ export function parseForm<S extends z.ZodType | Shape>(ctx: Context, schema: S):
 }
 
 /** Every field of a flat form as a string ('' for a repeated or nested one), for forms with many fields. */
-export const flatForm = z.record(z.string(), z.unknown()).transform((body) =>
-  Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : ''])) as Record<string, string>,
-);
+export const flatForm = z
+  .record(z.string(), z.unknown())
+  .transform(
+    (body) => Object.fromEntries(Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : ''])) as Record<string, string>,
+  );

@@ -24,7 +24,10 @@ describe('parseForm', () => {
   });
 
   it('reads a repeated or nested field as empty text, as the routes did by hand', () => {
-    expect(parseForm(ctxWith({ identifier: ['a', 'b'], password: { x: 'b' } }), { identifier: text(), password: text() })).to.deep.equal({ identifier: '', password: '' });
+    expect(parseForm(ctxWith({ identifier: ['a', 'b'], password: { x: 'b' } }), { identifier: text(), password: text() })).to.deep.equal({
+      identifier: '',
+      password: '',
+    });
     expect(parseForm(ctxWith({ family: 'Иванов', given: ['a'] }), flatForm)).to.deep.equal({ family: 'Иванов', given: '' });
   });
 
@@ -44,6 +47,8 @@ describe('parseForm', () => {
 
   it('answers 400 when a field fails its schema', () => {
     refused(() => parseForm(ctxWith({ decision: 'maybe' }), { decision: z.enum(['allow', 'deny']) }));
-    expect(parseForm(ctxWith({ decision: 'allow' }), z.object({ decision: z.enum(['allow', 'deny']) }))).to.deep.equal({ decision: 'allow' });
+    expect(parseForm(ctxWith({ decision: 'allow' }), z.object({ decision: z.enum(['allow', 'deny']) }))).to.deep.equal({
+      decision: 'allow',
+    });
   });
 });

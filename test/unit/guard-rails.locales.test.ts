@@ -77,7 +77,8 @@ function keysInViews(): { keys: Map<string, string>; prefixes: Map<string, strin
     for (const m of text.matchAll(/[{(]t "([^"]+)"/g)) keys.set(m[1]!, where);
     for (const m of text.matchAll(/\(concat "([a-z0-9_.]+)\."/g)) prefixes.set(m[1]!, where);
     // keys handed to partials and helpers as named arguments (label="…", title="…")
-    for (const m of text.matchAll(/\b[a-z_]+="([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)"/g)) if (SECTIONS.has(m[1]!.split('.')[0]!)) keys.set(m[1]!, where);
+    for (const m of text.matchAll(/\b[a-z_]+="([a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+)"/g))
+      if (SECTIONS.has(m[1]!.split('.')[0]!)) keys.set(m[1]!, where);
   }
   return { keys, prefixes };
 }
@@ -86,14 +87,22 @@ describe('locales: ru and en', () => {
   it('have the same keys', () => {
     const r = [...leaves(ru).keys()];
     const e = [...leaves(en).keys()];
-    expect(r.filter((k) => !e.includes(k)), 'in ru.json only').to.deep.equal([]);
-    expect(e.filter((k) => !r.includes(k)), 'in en.json only').to.deep.equal([]);
+    expect(
+      r.filter((k) => !e.includes(k)),
+      'in ru.json only',
+    ).to.deep.equal([]);
+    expect(
+      e.filter((k) => !r.includes(k)),
+      'in en.json only',
+    ).to.deep.equal([]);
   });
 
   it('have the same {placeholders} in each text', () => {
     const names = (s: string) => [...new Set([...s.matchAll(/\{(\w+)\}/g)].map((m) => m[1]))].sort();
     const enLeaves = leaves(en);
-    const differ = [...leaves(ru)].filter(([k, v]) => enLeaves.has(k) && names(v).join() !== names(enLeaves.get(k)!).join()).map(([k]) => k);
+    const differ = [...leaves(ru)]
+      .filter(([k, v]) => enLeaves.has(k) && names(v).join() !== names(enLeaves.get(k)!).join())
+      .map(([k]) => k);
     expect(differ).to.deep.equal([]);
   });
 });
@@ -167,10 +176,16 @@ const ERROR_TEXTS: Record<string, Record<string, string>> = {
     ).map((r) => [r, `esign.errors.${r}`]),
   ),
   'second-factor results': Object.fromEntries(
-    (['invalid', 'expired', 'used', 'exhausted', 'limited', 'unavailable'] satisfies Failure<SecondFactorResult>[]).map((r) => [r, `mfa.errors.${r}`]),
+    (['invalid', 'expired', 'used', 'exhausted', 'limited', 'unavailable'] satisfies Failure<SecondFactorResult>[]).map((r) => [
+      r,
+      `mfa.errors.${r}`,
+    ]),
   ),
   'passkey results': Object.fromEntries(
-    (['challenge', 'unknown_credential', 'invalid', 'counter', 'wrong_account'] satisfies Failure<PasskeySignIn>[]).map((r) => [r, `webauthn.errors.${r}`]),
+    (['challenge', 'unknown_credential', 'invalid', 'counter', 'wrong_account'] satisfies Failure<PasskeySignIn>[]).map((r) => [
+      r,
+      `webauthn.errors.${r}`,
+    ]),
   ),
   'password policy': Object.fromEntries(
     (
@@ -198,10 +213,43 @@ const ERROR_TEXTS: Record<string, Record<string, string>> = {
 // assignments make each list exhaustive (a missing member is a type error).
 type Exhaustive<U extends string, L extends readonly string[]> = [U] extends [L[number]] ? true : false;
 const exhaustive: [
-  Exhaustive<Failure<EsignResult>, ['malformed', 'no_certificate', 'gost_unsupported', 'unsupported_algorithm', 'bad_signature', 'expired', 'not_yet_valid', 'key_usage', 'untrusted', 'revoked', 'revocation_unknown', 'challenge', 'no_snils', 'not_configured', 'empty']>,
+  Exhaustive<
+    Failure<EsignResult>,
+    [
+      'malformed',
+      'no_certificate',
+      'gost_unsupported',
+      'unsupported_algorithm',
+      'bad_signature',
+      'expired',
+      'not_yet_valid',
+      'key_usage',
+      'untrusted',
+      'revoked',
+      'revocation_unknown',
+      'challenge',
+      'no_snils',
+      'not_configured',
+      'empty',
+    ]
+  >,
   Exhaustive<Failure<SecondFactorResult>, ['invalid', 'expired', 'used', 'exhausted', 'limited', 'unavailable']>,
   Exhaustive<Failure<PasskeySignIn>, ['challenge', 'unknown_credential', 'invalid', 'counter', 'wrong_account']>,
-  Exhaustive<PasswordProblem, ['required', 'too_short', 'too_long', 'needs_upper', 'needs_lower', 'needs_digit', 'needs_symbol', 'common', 'contains_personal', 'mismatch']>,
+  Exhaustive<
+    PasswordProblem,
+    [
+      'required',
+      'too_short',
+      'too_long',
+      'needs_upper',
+      'needs_lower',
+      'needs_digit',
+      'needs_symbol',
+      'common',
+      'contains_personal',
+      'mismatch',
+    ]
+  >,
   Exhaustive<NameProblem, ['required', 'too_long', 'not_cyrillic']>,
   Exhaustive<IdentifierProblem, ['required', 'bad_email', 'bad_snils', 'bad_phone']>,
 ] = [true, true, true, true, true, true];
