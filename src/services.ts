@@ -6,6 +6,7 @@ import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { ClientMetadata } from '../config/clients.ts';
 import type { Config } from '../config/load.ts';
+import { confirmedContacts } from './accounts/contacts.ts';
 import { Operators } from './admin/operators.ts';
 import { Accounts } from './accounts/accounts.ts';
 import { AccountDeletion } from './accounts/account-deletion.ts';
@@ -109,9 +110,9 @@ export async function buildServices(config: Config, store: Store, logger: Logger
   const limits = new Limits(store, config.limits, async (accountId) => {
     const account = await accounts.findActive(accountId);
     if (!account) return;
-    const to = [account.phone && account.phoneVerified ? { kind: 'phone' as const, value: account.phone } : undefined, account.email && account.emailVerified ? { kind: 'email' as const, value: account.email } : undefined];
+    const to = confirmedContacts(account);
     const message = { subject: views.messages.t('ru', 'messages.lockout.subject'), text: views.messages.t('ru', 'messages.lockout.text') };
-    await Promise.all(to.map((contact) => (contact ? notifier.send(contact, message).catch(() => undefined) : undefined)));
+    await Promise.all(to.map((contact) => notifier.send(contact, message).catch(() => undefined)));
   });
   const configured = config.clients.filter((c) => c.client_id !== DEMO_CLIENT_ID && c.client_id !== CABINET_CLIENT_ID);
   const clients = [...configured, cabinetClient(config.issuer) as unknown as ClientMetadata, ...(config.demoRp ? [demoClient(config.issuer, box)] : [])];
@@ -122,7 +123,7 @@ export async function buildServices(config: Config, store: Store, logger: Logger
   // A change of level is told to the citizen on their confirmed contact (in Russian: it happens
   // outside any request, e.g. when the registry answers).
   const tell = async (account: Account, key: string) => {
-    const to = account.phone && account.phoneVerified ? { kind: 'phone' as const, value: account.phone } : account.email && account.emailVerified ? { kind: 'email' as const, value: account.email } : undefined;
+    const to = confirmedContacts(account)[0];
     if (to) await notifier.send(to, { subject: views.messages.t('ru', 'messages.level.subject'), text: views.messages.t('ru', key) }).catch(() => undefined);
   };
   const levels = new Levels(

@@ -3,6 +3,7 @@
  * address. Each normalizer returns the canonical form or undefined for input that is not one.
  */
 import { z } from 'zod';
+import type { Account } from '../store.ts';
 
 /** Any common notation (+7…, 8…, 7…, bare 10 digits; spaces, dashes, brackets) → +79XXXXXXXXX. */
 export function normalizePhone(input: string): string | undefined {
@@ -55,4 +56,12 @@ export function parseContact(input: string): Contact | undefined {
 
 export function maskContact(contact: Contact): string {
   return contact.kind === 'phone' ? formatPhone(contact.value, true) : maskEmail(contact.value);
+}
+
+/** The account's confirmed contacts, the mobile first: where notices and codes to the holder go. */
+export function confirmedContacts(account: Pick<Account, 'phone' | 'phoneVerified' | 'email' | 'emailVerified'>): Contact[] {
+  return [
+    ...(account.phone && account.phoneVerified ? [{ kind: 'phone' as const, value: account.phone }] : []),
+    ...(account.email && account.emailVerified ? [{ kind: 'email' as const, value: account.email }] : []),
+  ];
 }

@@ -10,7 +10,7 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { formatPhone, maskContact, normalizeEmail, normalizePhone, type Contact, type ContactKind } from '../accounts/contacts.ts';
+import { confirmedContacts, formatPhone, maskContact, normalizeEmail, normalizePhone, type Contact, type ContactKind } from '../accounts/contacts.ts';
 import { afterFactorRemoval, hasEnrolledFactor } from '../methods/second-factor.ts';
 import { DeliveryError } from '../notify/notifier.ts';
 import type { Services } from '../services.ts';
@@ -18,6 +18,7 @@ import { DuplicateKeyError, type Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 import { FlowRecords } from '../web/flow-records.ts';
 import { cabinetBinding, isFresh, requireCabinetSession, type CabinetSession } from './session.ts';
+import { parseForm, text } from '../web/form.ts';
 
 const KINDS: readonly ContactKind[] = ['phone', 'email'];
 /** The purpose of the codes sent to a new contact (a code for another purpose does not answer). */
@@ -49,13 +50,6 @@ interface Problem {
 /** The account's contact of `kind` and whether it is confirmed. */
 function contactOf(a: Account, kind: ContactKind): { value?: string; confirmed: boolean } {
   return kind === 'phone' ? { value: a.phone, confirmed: Boolean(a.phone && a.phoneVerified) } : { value: a.email, confirmed: Boolean(a.email && a.emailVerified) };
-}
-
-function confirmedContacts(a: Account): Contact[] {
-  return KINDS.flatMap((kind) => {
-    const c = contactOf(a, kind);
-    return c.confirmed ? [{ kind, value: c.value! }] : [];
-  });
 }
 
 /** The account with `value` as its confirmed contact of `kind`, or without one. */
@@ -169,7 +163,7 @@ export function contactsRoutes(services: Services): Router {
     const kind = kindOf(ctx);
     const s = await requireCabinetSession(services, ctx, true);
     if (!s) return;
-    const raw = String((ctx.request.body as Record<string, unknown>).value ?? '').slice(0, 256);
+    const raw = parseForm(ctx, { value: text(256) }).value;
     const parsed = parseContactOf(kind, raw);
     if (!parsed.value) return refuse(ctx, s, kind, parsed.error!, 400, undefined, raw);
     const c = contactOf(s.account, kind);
@@ -189,7 +183,7 @@ export function contactsRoutes(services: Services): Router {
     if (!s) return;
     const pending = await pendingOf(s, kind);
     if (!pending) return refuse(ctx, s, kind, 'contacts.errors.no_pending', 410);
-    const code = String((ctx.request.body as Record<string, unknown>).code ?? '').slice(0, 32);
+    const code = parseForm(ctx, { code: text(32) }).code;
     const outcome = await services.codes.verify({ challengeId: pending.challengeId, purpose: CONTACT_CODE_PURPOSE, recipient: pending.value, code, ip: ctx.ip });
     if (outcome !== 'ok') return refuse(ctx, s, kind, `code.${outcome}`, outcome === 'wrong' ? 400 : outcome === 'limited' ? 429 : 410);
     await flows().discard(pendingId(s, kind));

@@ -8,7 +8,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { fullName } from '../accounts/accounts.ts';
 import { verifyPassword } from '../accounts/password-hash.ts';
-import { confirmedContacts, deletionDate } from '../flows/deletion-restore.ts';
+import { confirmedContacts } from '../accounts/contacts.ts';
 import type { Services } from '../services.ts';
 import { isFresh, requireCabinetSession, cabinetBinding, type CabinetSession } from './session.ts';
 
@@ -54,7 +54,7 @@ export function deletionRoutes(services: Services): Router {
     }
     const deleted = await services.accountDeletion.request(account.id, { actor: 'self', ip: ctx.ip });
     if (!deleted) return show(ctx, s, { error: views.t(ctx, 'deletion.gone'), status: 409 });
-    const date = deletionDate(services, ctx, deleted.deletion!.eraseAfter);
+    const date = services.views.date(ctx, deleted.deletion!.eraseAfter);
     const message = { subject: views.t(ctx, 'messages.deletion.subject'), text: views.t(ctx, 'messages.deletion.text', { name: fullName(account.name), date }) };
     for (const contact of confirmedContacts(account)) await services.notifier.send(contact, message).catch(() => undefined);
     views.render(ctx, 'done', { title: 'deletion.done_title', message: views.t(ctx, 'deletion.done', { date }) });

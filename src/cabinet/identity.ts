@@ -14,6 +14,7 @@ import { DuplicateKeyError, type Account } from '../store.ts';
 import { identityFormModel } from '../web/identity-form.ts';
 import type { IdentitySubmission } from '../accounts/identity.ts';
 import { isFresh, type CabinetSession, requireCabinetSession, cabinetBinding } from './session.ts';
+import { flatForm, parseForm, text } from '../web/form.ts';
 
 
 export function identityRoutes(services: Services): Router {
@@ -69,12 +70,12 @@ export function identityRoutes(services: Services): Router {
   router.post('/', async (ctx) => {
     const s = await session(ctx, true);
     if (!s) return;
-    const submission = checkIdentitySubmission(ctx.request.body as Record<string, unknown>);
+    const submission = checkIdentitySubmission(parseForm(ctx, flatForm));
     if (Object.keys(submission.errors).length) return show(ctx, s, s.account, { submission, status: 400 });
     const input = { snils: submission.snils, identity: submission.identity, name: submission.name, ip: ctx.ip };
     // A change that lowers the level is said before it is saved (what it drops to and why), and after.
     const drop = Levels.levelDrop(s.account, input);
-    if (drop && (ctx.request.body as Record<string, unknown>).accept_level_drop !== drop.to) return show(ctx, s, s.account, { submission, levelDrop: drop, status: 409 });
+    if (drop && parseForm(ctx, { accept_level_drop: text() }).accept_level_drop !== drop.to) return show(ctx, s, s.account, { submission, levelDrop: drop, status: 409 });
     try {
       await levels.saveIdentity(s.account.id, input);
     } catch (err) {
@@ -112,7 +113,7 @@ export function identityRoutes(services: Services): Router {
   router.post('/post/code', async (ctx) => {
     const s = await session(ctx, false);
     if (!s) return;
-    const code = String((ctx.request.body as Record<string, unknown>).code ?? '').slice(0, 32);
+    const code = parseForm(ctx, { code: text(32) }).code;
     const outcome = await postal.verify(s.account, code, ctx.ip);
     if (outcome === 'ok') return done(ctx, 'confirmed');
     // A code typed again after it confirmed the account: say that, not "nothing was requested".

@@ -14,6 +14,7 @@ import type { Account, SecondFactorKind } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 import { FlowRecords } from '../web/flow-records.ts';
 import { isFresh, type CabinetSession, requireCabinetSession, cabinetBinding } from './session.ts';
+import { parseForm, raw, text } from '../web/form.ts';
 
 const TOTP_SEAL = 'cabinet-totp';
 /** An authenticator app being added in the cabinet: its secret, sealed; keyed by the session uid. */
@@ -62,7 +63,7 @@ export function securityRoutes(services: Services): Router {
       factors: availableFactors(a).map((f) => ({ id: f, label: views.t(ctx, `mfa.methods.${f}`), selected: a.mfa?.preferred === f })),
       hasTotp: Boolean(a.totp),
       phone: a.phone && a.phoneVerified ? maskContact({ kind: 'phone', value: a.phone }) : undefined,
-      passkeys: (a.passkeys ?? []).map((p) => ({ ...p, kind: views.t(ctx, `passkeys.kinds.${p.deviceType}`), createdAt: new Date(p.createdAt).toLocaleDateString(views.locale(ctx) === 'en' ? 'en-GB' : 'ru-RU', { day: 'numeric', month: 'long', year: 'numeric' }) })),
+      passkeys: (a.passkeys ?? []).map((p) => ({ ...p, kind: views.t(ctx, `passkeys.kinds.${p.deviceType}`), createdAt: views.date(ctx, p.createdAt) })),
       recoveryLeft: a.recoveryCodes?.hashes.length ?? 0,
       hasRecovery: Boolean(a.recoveryCodes),
     });
@@ -71,7 +72,7 @@ export function securityRoutes(services: Services): Router {
   router.post('/mfa', async (ctx) => {
     const s = await session(ctx, true);
     if (!s) return;
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = parseForm(ctx, { enabled: text(), preferred: text() });
     const enabled = body.enabled === 'on';
     const preferred = FACTORS.find((f) => f === body.preferred);
     const factors = availableFactors(s.account);
@@ -100,7 +101,7 @@ export function securityRoutes(services: Services): Router {
     const saved = await flows.load(totpFlow(s));
     if (!saved?.sealed) throw new UserError(410, 'security.totp_expired');
     const secret = box.decrypt(saved.sealed, `${TOTP_SEAL}:${s.uid}`);
-    const step = await totp.check(secret, String((ctx.request.body as Record<string, unknown>).code ?? '').slice(0, 32));
+    const step = await totp.check(secret, parseForm(ctx, { code: text(32) }).code);
     if (step === undefined) {
       ctx.status = 303;
       return ctx.redirect('/account/security/totp?error=code');
@@ -129,7 +130,7 @@ export function securityRoutes(services: Services): Router {
   router.post('/passkeys', async (ctx) => {
     const s = await session(ctx, true);
     if (!s) return;
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = parseForm(ctx, { handle: text(), response: raw(), name: text() });
     const passkey = (await services.webauthn.register(s.account, binding(s), String(body.handle ?? ''), body.response as never, String(body.name ?? '')))?.passkey;
     if (!passkey) {
       ctx.status = 400;
@@ -143,7 +144,7 @@ export function securityRoutes(services: Services): Router {
   router.post('/passkeys/:id/rename', async (ctx) => {
     const s = await session(ctx, true);
     if (!s) return;
-    const name = String((ctx.request.body as Record<string, unknown>).name ?? '').trim();
+    const name = parseForm(ctx, { name: text() }).name.trim();
     if (!name || name.length > PASSKEY_NAME_MAX) throw new UserError(400, 'passkeys.bad_name', { max: PASSKEY_NAME_MAX });
     if (!s.account.passkeys?.some((p) => p.id === ctx.params.id)) throw new UserError(404, 'security.not_found');
     await change(ctx, s, 'passkey_renamed', (a) => ({ ...a, passkeys: (a.passkeys ?? []).map((p) => (p.id === ctx.params.id ? { ...p, name } : p)) }), { name });

@@ -6,7 +6,7 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { maskContact } from '../accounts/contacts.ts';
+import { confirmedContacts, maskContact } from '../accounts/contacts.ts';
 import { conflicts, type ExternalProfile } from '../accounts/external-identity.ts';
 import { LinkError } from '../accounts/linked-identities.ts';
 import { verifyPassword } from '../accounts/password-hash.ts';
@@ -20,6 +20,7 @@ import { FlowRecords } from '../web/flow-records.ts';
 import { showBankProblem } from './bank-round-trip.ts';
 import { bankLabel, finishFederatedSignIn, linkedIdentities, notifyCitizen } from './federated-sign-in.ts';
 import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
+import { parseForm, text } from '../web/form.ts';
 
 
 export interface PendingLink {
@@ -49,7 +50,7 @@ async function loadPendingLink(services: Services, ctx: Context): Promise<{ deta
 function showLinkPage(services: Services, ctx: Context, details: InteractionDetails, pending: PendingLink, account: Account, form: { error?: string; status?: number } = {}): void {
   const { views } = services;
   const bank = services.bank.find(pending.identity.bankId);
-  const contact = account.phone && account.phoneVerified ? { kind: 'phone' as const, value: account.phone } : account.email && account.emailVerified ? { kind: 'email' as const, value: account.email } : undefined;
+  const contact = confirmedContacts(account)[0];
   const canPassword = Boolean(account.passwordHash);
   const canTotp = Boolean(account.totp);
   const canSms = Boolean(account.phone && account.phoneVerified);
@@ -122,7 +123,7 @@ export function bankLinkRoutes(services: Services): Router {
   router.post('/', async (ctx) => {
     const { details, pending, account } = await loadPendingLink(services, ctx);
     csrf.verify(ctx, details.uid);
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = parseForm(ctx, { secret: text(), method: text() });
     const secret = typeof body.secret === 'string' ? body.secret.slice(0, 256) : '';
     const prove = async (): Promise<SecondFactorResult> => {
       if (!secret) return { ok: false, reason: 'invalid' };

@@ -6,6 +6,7 @@ import type { Context } from 'koa';
 import type { Services } from '../services.ts';
 import { rememberConsent } from '../oidc/consents.ts';
 import { clientOf, finishInteraction, type InteractionDetails } from './interaction-context.ts';
+import { parseForm, text } from '../web/form.ts';
 
 interface ConsentDetails {
   missingOIDCScope?: string[];
@@ -26,7 +27,7 @@ export async function showConsent(services: Services, ctx: Context, details: Int
 }
 
 export async function submitConsent(services: Services, ctx: Context, details: InteractionDetails): Promise<void> {
-  const body = ctx.request.body as Record<string, unknown>;
+  const body = parseForm(ctx, { decision: text() });
   const accountId = details.session?.accountId;
   const clientId = String(details.params.client_id);
   if (!accountId) {

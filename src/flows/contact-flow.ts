@@ -14,6 +14,7 @@ import type { Services } from '../services.ts';
 import { UserError } from '../web/errors.ts';
 import { FlowRecords } from '../web/flow-records.ts';
 import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
+import { parseForm, text } from '../web/form.ts';
 
 export const FLOW_TTL_SECONDS = 1800;
 
@@ -123,7 +124,7 @@ export class ContactFlow {
     router.post(`/${k}`, async (ctx) => {
       await this.interaction(ctx);
       csrf.verify(ctx, ctx.params.uid ?? k);
-      const raw = String((ctx.request.body as Record<string, unknown>).contact ?? '').slice(0, 256);
+      const raw = parseForm(ctx, { contact: text(256) }).contact;
       const contact = parseContact(raw);
       if (!contact) return this.showContact(ctx, { contact: raw, error: views.t(ctx, raw.trim() ? 'contact.invalid' : 'contact.required'), status: 400 });
       const sent = await this.sendCode(ctx, contact);
@@ -146,7 +147,7 @@ export class ContactFlow {
       const flow = await this.load(ctx);
       csrf.verify(ctx, flow.id);
       if (flow.verified) return this.spec.submitFinal(ctx, flow, details);
-      const code = String((ctx.request.body as Record<string, unknown>).code ?? '').slice(0, 32);
+      const code = parseForm(ctx, { code: text(32) }).code;
       const outcome = await this.services.codes.verify({ challengeId: flow.challengeId, purpose: k, recipient: flow.contact.value, code, ip: ctx.ip });
       if (outcome === 'ok') {
         flow.verified = true;

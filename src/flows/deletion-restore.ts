@@ -8,25 +8,12 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
-import type { Contact } from '../accounts/contacts.ts';
+import { confirmedContacts } from '../accounts/contacts.ts';
 import { UserError } from '../web/errors.ts';
 import { FlowRecords } from '../web/flow-records.ts';
 import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
 import { advance } from './sign-in/advance.ts';
 import type { SignIn } from './sign-in-result.ts';
-
-/** The day a deleted account will be erased, in the page's language. */
-export function deletionDate(services: Services, ctx: Context, iso: string): string {
-  return new Date(iso).toLocaleDateString(services.views.locale(ctx) === 'en' ? 'en-GB' : 'ru-RU', { day: 'numeric', month: 'long', year: 'numeric' });
-}
-
-/** The account's confirmed contacts (where notices go). */
-export function confirmedContacts(a: Account): Contact[] {
-  return [
-    ...(a.phone && a.phoneVerified ? [{ kind: 'phone' as const, value: a.phone }] : []),
-    ...(a.email && a.emailVerified ? [{ kind: 'email' as const, value: a.email }] : []),
-  ];
-}
 
 interface RestoreRecord {
   accountId: string;
@@ -45,7 +32,7 @@ export async function offerRestore(services: Services, ctx: Context, details: In
     title: 'deletion.restore_title',
     uid: details.uid,
     csrf: ctx.state.csrf(details.uid),
-    date: deletionDate(services, ctx, account.deletion!.eraseAfter),
+    date: services.views.date(ctx, account.deletion!.eraseAfter),
   }, 403);
 }
 

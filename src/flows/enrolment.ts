@@ -21,6 +21,7 @@ import { UserError } from '../web/errors.ts';
 import type { InteractionDetails } from './interaction-context.ts';
 import { failSecondFactor, finishSecondFactor } from './second-factor.ts';
 import { loadPending, savePending, type PendingSignIn } from './pending-sign-in.ts';
+import { parseForm, raw, text } from '../web/form.ts';
 
 const TOTP_CONTEXT = 'enrol-totp';
 export const ENROL_CONTACT_PURPOSE = 'mfa-enrol';
@@ -150,7 +151,7 @@ export function enrolmentRoutes(services: Services): Router {
     // A locked account stays locked whatever code is typed (as on /mfa/verify).
     const lock = await services.limits.peek('login-failures-account', `account:${account.id}`);
     if (lock.blocked) return showEnrol(services, ctx, details, pending, account, { error: views.t(ctx, 'login.locked', { minutes: Math.ceil(lock.retryAfter / 60) }), status: 429 });
-    const code = String((ctx.request.body as Record<string, unknown>).code ?? '').slice(0, 32);
+    const code = parseForm(ctx, { code: text(32) }).code;
     const outcome = await services.codes.verify({ challengeId: pending.contactChallengeId, purpose: ENROL_CONTACT_PURPOSE, recipient: proof.contact.value, code, ip: ctx.ip });
     if (outcome !== 'ok') {
       const failure = await failSecondFactor(services, ctx, account, codeFailure(outcome), 'contact-enrol');
@@ -169,7 +170,7 @@ export function enrolmentRoutes(services: Services): Router {
     const proven = provenContact(pending);
     if (!pending.enrolSecret) throw new UserError(400, 'errors.interaction_step');
     const secret = box.decrypt(pending.enrolSecret, `${TOTP_CONTEXT}:${details.uid}`);
-    const step = await totp.check(secret, String((ctx.request.body as Record<string, unknown>).code ?? '').slice(0, 32));
+    const step = await totp.check(secret, parseForm(ctx, { code: text(32) }).code);
     if (step === undefined) {
       const failure = await failSecondFactor(services, ctx, account, { ok: false, reason: 'invalid' }, 'totp-enrol');
       return showEnrol(services, ctx, details, pending, account, failure);
@@ -199,7 +200,7 @@ export function enrolmentRoutes(services: Services): Router {
     const { details, pending, account } = await loadEnrolment(services, ctx);
     csrf.verify(ctx, details.uid);
     const proven = provenContact(pending);
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = parseForm(ctx, { handle: text(), response: raw(), name: text() });
     const registered = await services.webauthn.register(account, `interaction:${details.uid}`, String(body.handle ?? ''), body.response as never, String(body.name ?? ''));
     if (!registered) {
       ctx.status = 400;

@@ -9,7 +9,7 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { maskContact } from '../accounts/contacts.ts';
+import { confirmedContacts, maskContact } from '../accounts/contacts.ts';
 import { LinkError } from '../accounts/linked-identities.ts';
 import { verifyPassword } from '../accounts/password-hash.ts';
 import { combineAmr } from '../oidc/acr.ts';
@@ -20,6 +20,7 @@ import { showBankProblem } from './bank-round-trip.ts';
 import { certificateOf, confirmByCertificate, pendingEsignLinks, esignProfile, esignVerification, type PendingEsignLink } from './esign-sign-in.ts';
 import { finishFederatedSignIn, linkedIdentities, notifyCitizen } from './federated-sign-in.ts';
 import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
+import { parseForm, text } from '../web/form.ts';
 
 async function loadPendingLink(services: Services, ctx: Context): Promise<{ details: InteractionDetails; pending: PendingEsignLink; account: Account }> {
   const details = await loadInteraction(services.provider, ctx);
@@ -31,7 +32,7 @@ async function loadPendingLink(services: Services, ctx: Context): Promise<{ deta
 }
 
 function showLinkPage(services: Services, ctx: Context, details: InteractionDetails, account: Account, form: { error?: string; status?: number } = {}): void {
-  const contact = account.phone && account.phoneVerified ? { kind: 'phone' as const, value: account.phone } : account.email && account.emailVerified ? { kind: 'email' as const, value: account.email } : undefined;
+  const contact = confirmedContacts(account)[0];
   services.views.render(
     ctx,
     'esign-link',
@@ -81,7 +82,7 @@ export function esignLinkRoutes(services: Services): Router {
     const { details, pending, account } = await loadPendingLink(services, ctx);
     csrf.verify(ctx, details.uid);
     if (!account.passwordHash) throw new UserError(400, 'errors.bad_request');
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = parseForm(ctx, { password: text() });
     const password = typeof body.password === 'string' ? body.password.slice(0, 256) : '';
     const passwordHash = account.passwordHash;
     let tried = false;

@@ -23,6 +23,7 @@ import { fileUpload, uploadedFile } from '../web/multipart.ts';
 import { showBankProblem } from './bank-round-trip.ts';
 import { finishFederatedSignIn, linkedIdentities, notifyCitizen } from './federated-sign-in.ts';
 import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
+import { parseForm, raw } from '../web/form.ts';
 
 /** A certificate sign-in waiting for the password of the account its SNILS is typed into (esign-link.ts). */
 export interface PendingEsignLink {
@@ -103,7 +104,7 @@ export async function showEsignPage(services: Services, ctx: Context, page: Esig
 export async function submittedSignature(services: Services, ctx: Context, binding: string, accountId?: string): Promise<EsignResult> {
   const blocked = await services.limits.peek('login-failures-ip', ctx.ip);
   if (blocked.blocked) throw new UserError(429, 'login.locked', { minutes: Math.ceil(blocked.retryAfter / 60) });
-  const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+  const body = parseForm(ctx, { signature: raw(), handle: raw() });
   const file = uploadedFile(ctx);
   const text = typeof body.signature === 'string' ? body.signature : undefined;
   // Something that cannot be decoded is still something: "not a signature", not "nothing sent".

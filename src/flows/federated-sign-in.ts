@@ -6,6 +6,7 @@
 import type { Context } from 'koa';
 import type { BankConfig } from '../../config/federation.ts';
 import { LinkedIdentities } from '../accounts/linked-identities.ts';
+import { confirmedContacts } from '../accounts/contacts.ts';
 import type { Services } from '../services.ts';
 import { uncoveredItems } from '../accounts/verification.ts';
 import type { Account } from '../store.ts';
@@ -51,7 +52,7 @@ export function showUnconfirmed(services: Services, ctx: Context, account: Accou
 
 /** Best effort: a message to the citizen's confirmed contact (a failed notice never undoes anything). */
 export async function notifyCitizen(services: Services, account: Account, key: string, params: Record<string, unknown> = {}): Promise<void> {
-  const to = account.phone && account.phoneVerified ? { kind: 'phone' as const, value: account.phone } : account.email && account.emailVerified ? { kind: 'email' as const, value: account.email } : undefined;
+  const to = confirmedContacts(account)[0];
   if (!to) return;
   const t = (k: string) => services.views.messages.t('ru', k, params);
   await services.notifier.send(to, { subject: t('federation.messages.subject'), text: t(key) }).catch(() => undefined);

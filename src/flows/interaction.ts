@@ -21,6 +21,7 @@ import { resumeWelcome } from './registration-welcome.ts';
 import { secondFactorRoutes } from './second-factor.ts';
 import { advance } from './sign-in/advance.ts';
 import { showUnmet } from './sign-in-result.ts';
+import { parseForm, raw, text } from '../web/form.ts';
 
 export function interactionRoutes(services: Services, flows: ContactFlow[]): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
@@ -65,7 +66,7 @@ export function interactionRoutes(services: Services, flows: ContactFlow[]): Rou
     const details = await loadInteraction(provider, ctx);
     csrf.verify(ctx, details.uid);
     if (details.prompt.name !== 'login') throw new UserError(400, 'errors.interaction_step');
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = parseForm(ctx, { handle: text(), response: raw() });
     const result = await services.webauthn.authenticate(`interaction:${details.uid}`, String(body.handle ?? ''), body.response as never);
     if (!result.ok) {
       await services.audit.record({ type: 'signin.passkey', ip: ctx.ip, outcome: 'failure', clientId: String(details.params.client_id), details: { reason: result.reason } });
@@ -81,7 +82,7 @@ export function interactionRoutes(services: Services, flows: ContactFlow[]): Rou
   router.post('/abort', async (ctx) => {
     const details = await loadInteraction(provider, ctx);
     csrf.verify(ctx, details.uid);
-    const unmet = (ctx.request.body as Record<string, unknown>).reason === 'unmet';
+    const unmet = parseForm(ctx, { reason: text() }).reason === 'unmet';
     await finishInteraction(provider, ctx, unmet
       ? { error: 'unmet_authentication_requirements', error_description: 'the account or this sign-in does not meet the requested acr' }
       : { error: 'access_denied', error_description: 'the citizen cancelled the sign-in' });

@@ -10,6 +10,7 @@ import { signInAlternatives } from './federated-sign-in.ts';
 import { clientOf, type InteractionDetails } from './interaction-context.ts';
 import { advance } from './sign-in/advance.ts';
 import type { SignIn } from './sign-in-result.ts';
+import { parseForm, text } from '../web/form.ts';
 
 /** Interaction reasons that only say the session's acr is not the one asked for. */
 const ACR_REASONS = new Set(['acr_not_satisfied', 'essential_acr', 'essential_acrs']);
@@ -50,7 +51,7 @@ export async function showLogin(services: Services, ctx: Context, details: Inter
 }
 
 export async function submitLogin(services: Services, ctx: Context, details: InteractionDetails): Promise<void> {
-  const body = ctx.request.body as Record<string, unknown>;
+  const body = parseForm(ctx, { identifier: text(), password: text(), foreign: text() });
   const identifier = typeof body.identifier === 'string' ? body.identifier.slice(0, 256) : '';
   const password = typeof body.password === 'string' ? body.password : '';
   const result = await services.password.verify({ identifier, password, ip: ctx.ip, clientId: String(details.params.client_id) });

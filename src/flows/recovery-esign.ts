@@ -13,6 +13,7 @@ import { fullName } from '../accounts/accounts.ts';
 import { snilsProvenFor } from '../accounts/linked-identities.ts';
 import { checkPassword } from '../accounts/password-policy.ts';
 import { hashPassword } from '../accounts/password-hash.ts';
+import { confirmedContacts } from '../accounts/contacts.ts';
 import type { Services } from '../services.ts';
 import { UserError } from '../web/errors.ts';
 import { FlowRecords } from '../web/flow-records.ts';
@@ -111,9 +112,7 @@ export function recoveryEsignRoutes(services: Services): Router {
     await services.accounts.replacePassword(account.id, await hashPassword(password), { type: 'account.password_recovered', actor: 'self', ip: ctx.ip, outcome: 'success', details: { via: 'esignature' } });
     await services.limits.reset('login-failures-account', `account:${account.id}`);
     const message = { subject: views.t(ctx, 'messages.password_changed.subject'), text: views.t(ctx, 'messages.password_changed.text', { name: fullName(account.name) }) };
-    for (const contact of [account.phone && account.phoneVerified ? { kind: 'phone' as const, value: account.phone } : undefined, account.email && account.emailVerified ? { kind: 'email' as const, value: account.email } : undefined]) {
-      if (contact) await services.notifier.send(contact, message).catch(() => undefined);
-    }
+    for (const contact of confirmedContacts(account)) await services.notifier.send(contact, message).catch(() => undefined);
     // Two factors were proven: signed in, in the cabinet, without a second factor asked again.
     await welcomeIntoCabinet(services, ctx, account, undefined, record.amr);
   });

@@ -9,6 +9,7 @@ import { checkPassword } from '../accounts/password-policy.ts';
 import { hashPassword } from '../accounts/password-hash.ts';
 import type { Services } from '../services.ts';
 import { ContactFlow, contactFlows, type FlowRecord } from './contact-flow.ts';
+import { parseForm, text } from '../web/form.ts';
 
 export function recoveryFlow(services: Services): ContactFlow {
   const { views, accounts, config } = services;
@@ -34,7 +35,7 @@ export function recoveryFlow(services: Services): ContactFlow {
     // Without the phone or e-mail (recover.ways): the nearest step first.
     contactPage: (ctx) => ({ ways: { esign: services.esignature.enabled, banks: services.bank.list().length > 0, signIn: ctx.params.uid ? `/interaction/${ctx.params.uid}` : '/account' } }),
     async submitFinal(ctx, flow, details) {
-      const body = ctx.request.body as Record<string, unknown>;
+      const body = parseForm(ctx, { password: text(), password_confirm: text() });
       const account = await accounts.findByKey(flow.contact);
       // The code was answerable, so the account existed; it may have been removed since.
       if (!account) return showFinal(ctx, flow, { errors: [views.t(ctx, 'recover.account_gone')], status: 410 });

@@ -13,6 +13,7 @@ import { ContactFlow, contactFlows, type FlowRecord } from './contact-flow.ts';
 import { advance } from './sign-in/advance.ts';
 import type { SignIn } from './sign-in-result.ts';
 import { welcomeIntoCabinet } from './registration-welcome.ts';
+import { flatForm, parseForm } from '../web/form.ts';
 
 const FIELDS = ['family', 'given', 'middle'] as const;
 
@@ -38,7 +39,7 @@ export function registrationFlow(services: Services): ContactFlow {
     },
     showFinal,
     async submitFinal(ctx, flow, details) {
-      const body = ctx.request.body as Record<string, unknown>;
+      const body = parseForm(ctx, flatForm);
       const values = Object.fromEntries(FIELDS.map((f) => [f, typeof body[f] === 'string' ? (body[f] as string).slice(0, 200) : ''])) as Record<(typeof FIELDS)[number], string>;
       const fieldErrors: Record<string, string> = {};
       const name: Partial<PersonName> = {};

@@ -15,6 +15,7 @@ import { UserError } from '../web/errors.ts';
 import type { InteractionDetails } from './interaction-context.ts';
 import { discardPending, loadPending, savePending, type PendingSignIn } from './pending-sign-in.ts';
 import { completeSignIn } from './sign-in-result.ts';
+import { parseForm, raw, text } from '../web/form.ts';
 
 /** Finishes with the combined amr once the second factor is proven. */
 export async function finishSecondFactor(services: Services, ctx: Context, details: InteractionDetails, pending: PendingSignIn, account: Account, second: string[], method: string, mode: 'html' | 'json' = 'html'): Promise<void> {
@@ -91,7 +92,7 @@ export function secondFactorRoutes(services: Services): Router {
   router.post('/verify', async (ctx) => {
     const { details, pending, account } = await loadPending(services, ctx);
     csrf.verify(ctx, details.uid);
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = parseForm(ctx, { method: text(), code: text() });
     const method = methodOf(services, account, body.method);
     const factor = services.factors.get(method);
     const code = typeof body.code === 'string' ? body.code.slice(0, 32) : '';
@@ -125,7 +126,7 @@ export function secondFactorRoutes(services: Services): Router {
   router.post('/webauthn', async (ctx) => {
     const { details, pending, account } = await loadPending(services, ctx);
     csrf.verify(ctx, details.uid);
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = parseForm(ctx, { handle: text(), response: raw() });
     // A locked account stays locked whatever factor is presented (as for codes on /verify).
     const lock = await services.limits.peek('login-failures-account', `account:${account.id}`);
     if (lock.blocked) {

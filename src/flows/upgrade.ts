@@ -17,6 +17,7 @@ import { identityFormModel } from '../web/identity-form.ts';
 import type { InteractionDetails } from './interaction-context.ts';
 import { loadPending, savePending, type PendingSignIn } from './pending-sign-in.ts';
 import { advance } from './sign-in/advance.ts';
+import { flatForm, parseForm } from '../web/form.ts';
 
 export function upgradeRoutes(services: Services): Router {
   // Mounted inside the interaction router (prefix /interaction/:uid).
@@ -81,7 +82,7 @@ export function upgradeRoutes(services: Services): Router {
   router.post('/', async (ctx) => {
     const { details, pending, account } = await loadUpgrade(ctx);
     csrf.verify(ctx, details.uid);
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = parseForm(ctx, flatForm);
     const submission = checkIdentitySubmission(body);
     const recent = isRecent(pending);
     if (Object.keys(submission.errors).length) return show(ctx, details, account, { submission, status: 400, askPassword: !recent && Boolean(account.passwordHash) });

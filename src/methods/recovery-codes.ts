@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import type { Account } from '../store.ts';
-import type { SecondFactorResult } from './second-factor.ts';
+import type { SecondFactorResult } from './factors/factor.ts';
 
 const ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';
 export const RECOVERY_CODE_COUNT = 10;

@@ -5,7 +5,7 @@
 import type { Context } from 'koa';
 import type { Account } from '../store.ts';
 import type { OneTimeCodes, CodeMessage } from './one-time-code.ts';
-import type { SecondFactorResult } from './second-factor.ts';
+import type { SecondFactorResult } from './factors/factor.ts';
 
 export const SMS_PURPOSE = 'mfa-sms';
 

@@ -8,7 +8,7 @@ import QRCode from 'qrcode';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import type { Account } from '../store.ts';
-import type { SecondFactorResult } from './second-factor.ts';
+import type { SecondFactorResult } from './factors/factor.ts';
 
 const SEAL_CONTEXT = 'totp-seed';
 

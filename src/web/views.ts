@@ -55,6 +55,11 @@ export class Views {
     return state.locale;
   }
 
+  /** A day ("2 декабря 2026 г." / "2 December 2026") in the page's language. */
+  date(ctx: Context, iso: string): string {
+    return new Date(iso).toLocaleDateString(this.locale(ctx) === 'en' ? 'en-GB' : 'ru-RU', { day: 'numeric', month: 'long', year: 'numeric' });
+  }
+
   t(ctx: Context, key: string, params?: Record<string, unknown>): string {
     return this.messages.t(this.locale(ctx), key, params);
   }
