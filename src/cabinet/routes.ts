@@ -11,6 +11,10 @@ import { UserError } from '../web/errors.ts';
 import { contactsRoutes } from './contacts.ts';
 import { identityRoutes } from './identity.ts';
 import { securityRoutes } from './security.ts';
+import { connectedServicesRoutes } from './connected-services.ts';
+import { historyRoutes } from './history.ts';
+import { passwordRoutes } from './password.ts';
+import { sessionsRoutes } from './sessions.ts';
 import { cabinetSession, CABINET_CLIENT_ID, finishCabinetSignIn, localPath, startCabinetSignIn } from './session.ts';
 
 export function cabinetRoutes(services: Services): Router {
@@ -54,5 +58,6 @@ export function cabinetRoutes(services: Services): Router {
   router.use(securityRoutes(services).routes());
   router.use(contactsRoutes(services).routes());
   router.use(identityRoutes(services).routes());
+  for (const r of [passwordRoutes, sessionsRoutes, historyRoutes, connectedServicesRoutes]) router.use(r(services).routes());
   return router;
 }
