@@ -116,7 +116,8 @@ export function secondFactorRoutes(services: Services): Router {
         if (method === 'recovery') return services.recoveryCodes.verify(account, code);
         throw new UserError(400, 'errors.bad_request');
       },
-      (result) => result.ok,
+      // A reused authenticator code is the citizen's own right code: not counted as a wrong one.
+      (result) => result.ok || (method === 'totp' && result.reason === 'used'),
       { reset: false },
     );
     if (!attempt.checked) throw new UserError(429, 'login.locked', { minutes: Math.ceil(attempt.retryAfter / 60) });
