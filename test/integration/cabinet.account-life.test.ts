@@ -10,6 +10,8 @@ import { authorizePath, GOOD_PASSWORD, openCabinet, signIn } from '../support/fl
 import { auditOfType, createAccount, firstError } from './fixtures.ts';
 import { parseUserAgent } from '../../src/cabinet/user-agent.ts';
 import { checkPassword } from '../../src/accounts/password-policy.ts';
+import { DevOutbox, OUTBOX_KEEP_MS } from '../../src/notify/notifier.ts';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const PHONE = '+79123456789';
 const CHROME_WIN = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36';
@@ -208,6 +210,33 @@ describe('cabinet: account life (password, sessions, history, services, alerts)'
       expect(again.html).to.include('Разрешить доступ к данным?');
       const gone = await me.post(`/account/services/${clientId}/withdraw`, { _csrf: csrfOf(services.html) }, false);
       expect(gone.status).to.equal(404);
+    });
+  });
+
+  describe('small things', () => {
+    it('the dev outbox survives a restart: kept in the store for an hour', async () => {
+      const before = new DevOutbox(100, h.services.store.settings);
+      before.add({ at: new Date().toISOString(), channel: 'sms', to: PHONE, text: 'vkhod: код 123456' });
+      before.add({ at: new Date(Date.now() - OUTBOX_KEEP_MS - 60_000).toISOString(), channel: 'sms', to: '+79990000000', text: 'старое' });
+      await before.flushed();
+      const after = new DevOutbox(100, h.services.store.settings);
+      await after.restore();
+      expect(after.list().map((e) => e.text)).to.deep.equal(['vkhod: код 123456']);
+    });
+
+    it('no code field cuts a pasted code with spaces ("123 456") short', () => {
+      const dir = new URL('../../views/pages/', import.meta.url);
+      for (const file of readdirSync(dir)) {
+        const html = readFileSync(new URL(file, dir), 'utf8');
+        for (const input of html.match(/<input[^>]*autocomplete="one-time-code"[^>]*>/g) ?? []) expect(input, file).to.not.match(/maxlength="[1-6]"/);
+      }
+    });
+
+    it('a confirmed e-mail is "подтверждена", a confirmed phone "подтверждён" on the cabinet home', async () => {
+      await h.services.accounts.modify(accountId, (a) => ({ ...a, email: 'maria@example.test', emailVerified: true }));
+      const home = await openCabinet(new Browser(h), '/account', PHONE);
+      expect(home.html).to.match(/maria@example\.test <span class="badge">подтверждена<\/span>/);
+      expect(home.html).to.match(/<span class="badge">подтверждён<\/span>/);
     });
   });
 });
