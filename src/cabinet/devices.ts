@@ -86,6 +86,8 @@ export function deviceTracking(services: Services): Middleware {
     if (saved && saved.accountId === device.accountId && saved.loginTs === device.loginTs) return;
     await devices.upsert(device.uid, { ...device }, config.ttl.session);
     const hash = hashOf(deviceId);
+    const current = await services.accounts.findActive(device.accountId);
+    if (!current || (Array.isArray(current.extra?.knownDevices) && (current.extra!.knownDevices as string[]).includes(hash))) return;
     let seenBefore = true;
     const account = await services.accounts.modify(device.accountId, (a) => {
       const known = Array.isArray(a.extra?.knownDevices) ? (a.extra!.knownDevices as string[]) : [];
