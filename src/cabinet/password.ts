@@ -3,13 +3,15 @@
  * under the same policy (also refusing the citizen's name or contacts in Latin transliteration,
  * and the current password itself). Every other session and every token of the account end; the
  * confirmed contacts are told. An account without a password (created through a bank or an
- * e-signature) sets its first one after a fresh sign-in.
+ * e-signature) sets its first one after a fresh sign-in and a code sent to a confirmed contact.
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { fullName } from '../accounts/accounts.ts';
 import { hashPassword, verifyPassword } from '../accounts/password-hash.ts';
 import { checkPassword } from '../accounts/password-policy.ts';
+import { maskContact, type Contact } from '../accounts/contacts.ts';
+import { DeliveryError } from '../notify/notifier.ts';
 import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { endOtherSessions } from './devices.ts';
@@ -20,12 +22,27 @@ export function personalWords(a: Account): string[] {
   return [a.name.family, a.name.given, a.name.middle, a.phone, a.email].filter((w): w is string => Boolean(w));
 }
 
+const FIRST_PURPOSE = 'first-password';
+const firstFlowId = (s: CabinetSession) => `first-password.${s.uid}`;
+
+/** The confirmed contact a first-password code goes to (the mobile first). */
+function confirmedContact(a: Account): Contact | undefined {
+  if (a.phone && a.phoneVerified) return { kind: 'phone', value: a.phone };
+  if (a.email && a.emailVerified) return { kind: 'email', value: a.email };
+  return undefined;
+}
+
 export function passwordRoutes(services: Services): Router {
   const router = new Router({ prefix: '/account/password' });
   const { views, config } = services;
+  const flows = () => services.store.oidcAdapter('VkhodFlow');
 
-  function show(ctx: Context, s: CabinetSession, errors: string[] = [], status = 200) {
+  async function show(ctx: Context, s: CabinetSession, errors: string[] = [], status = 200) {
+    const contact = confirmedContact(s.account);
+    const pending = !s.account.passwordHash && (await flows().find(firstFlowId(s)));
     views.render(ctx, 'password', {
+      contact: contact ? maskContact(contact) : undefined,
+      codeSent: Boolean(pending),
       title: 'password_change.title',
       csrf: ctx.state.csrf(cabinetBinding(s)),
       hasPassword: Boolean(s.account.passwordHash),
@@ -40,7 +57,26 @@ export function passwordRoutes(services: Services): Router {
     // A first password (no current one to prove) needs a fresh sign-in, as any change of how one signs in.
     const s = await requireCabinetSession(services, ctx, false);
     if (!s) return;
-    show(ctx, s);
+    await show(ctx, s);
+  });
+
+  /** A first password: the code to a confirmed contact. */
+  router.post('/code', async (ctx) => {
+    const s = await requireCabinetSession(services, ctx, true);
+    if (!s) return;
+    if (s.account.passwordHash) return show(ctx, s, [views.t(ctx, 'password_change.has_password')], 409);
+    const to = confirmedContact(s.account);
+    if (!to) return show(ctx, s, [views.t(ctx, 'password_change.no_contact')], 409);
+    try {
+      const sent = await services.codes.send({ purpose: FIRST_PURPOSE, to, ip: ctx.ip, accountId: s.account.id, message: { subject: views.t(ctx, 'messages.first_password.subject'), text: (code) => views.t(ctx, 'messages.first_password.code', { code }) } });
+      if (!sent.sent) return show(ctx, s, [views.t(ctx, 'code.send_limited', { minutes: Math.ceil(sent.retryAfter / 60) })], 429);
+      await flows().upsert(firstFlowId(s), { challengeId: sent.challengeId, recipient: to.value }, 900);
+    } catch (err) {
+      if (err instanceof DeliveryError) return show(ctx, s, [views.t(ctx, 'code.delivery_failed')], 503);
+      throw err;
+    }
+    ctx.status = 303;
+    ctx.redirect('/account/password?notice=code_sent');
   });
 
   router.post('/', async (ctx) => {
@@ -54,7 +90,10 @@ export function passwordRoutes(services: Services): Router {
     const password = typeof body.password === 'string' ? body.password : '';
     const confirm = typeof body.password_confirm === 'string' ? body.password_confirm : '';
     const a = s.account;
-    if (a.passwordHash) {
+    if (!a.passwordHash) {
+      const pending = (await flows().find(firstFlowId(s))) as { challengeId?: string; recipient?: string } | undefined;
+      if (!pending?.challengeId || !pending.recipient) return show(ctx, s, [views.t(ctx, 'password_change.code_first')], 400);
+    } else {
       // A wrong current password counts as a wrong sign-in: the same per-account lockout.
       if ((await services.limits.peek('login-failures-account', `account:${a.id}`)).blocked) return show(ctx, s, [views.t(ctx, 'password_change.too_many')], 429);
       if (!current || !(await verifyPassword(a.passwordHash, current))) {
@@ -66,6 +105,13 @@ export function passwordRoutes(services: Services): Router {
     const problems = checkPassword(password, confirm, config.passwordPolicy, personalWords(a));
     if (problems.length) return show(ctx, s, problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })), 400);
     if (a.passwordHash && (await verifyPassword(a.passwordHash, password))) return show(ctx, s, [views.t(ctx, 'password_change.same')], 400);
+    if (!a.passwordHash) {
+      // The code last: a password the policy refuses does not spend it.
+      const pending = (await flows().find(firstFlowId(s))) as { challengeId: string; recipient: string };
+      const outcome = await services.codes.verify({ challengeId: pending.challengeId, purpose: FIRST_PURPOSE, recipient: pending.recipient, code: typeof body.code === 'string' ? body.code.slice(0, 32) : '', ip: ctx.ip });
+      if (outcome !== 'ok') return show(ctx, s, [views.t(ctx, `code.${outcome}`)], outcome === 'limited' ? 429 : 400);
+      await flows().destroy(firstFlowId(s));
+    }
     const passwordHash = await hashPassword(password);
     await services.accounts.modify(a.id, (x) => ({ ...x, passwordHash, sessionsValidAfter: new Date().toISOString() }), {
       type: a.passwordHash ? 'account.password_changed' : 'account.password_set',

@@ -76,16 +76,30 @@ describe('cabinet: account life (password, sessions, history, services, alerts)'
       expect(stranger.status).to.equal(401);
     });
 
-    it('an account without a password (bank, e-signature) sets a first one after a fresh sign-in', async () => {
+    it('an account without a password (bank, e-signature) sets a first one after a code to its confirmed contact', async () => {
       const me = new Browser(h);
       const page = await openCabinet(me, '/account/password', PHONE);
+      const _csrf = csrfOf(page.html);
       await h.services.accounts.modify(accountId, (a) => ({ ...a, passwordHash: undefined }));
       const first = await me.get('/account/password');
       expect(first.html).to.include('Задать пароль');
       expect(first.html).to.not.include('name="current"');
-      const done = await me.post('/account/password', { _csrf: csrfOf(page.html), password: NEW_PASSWORD, password_confirm: NEW_PASSWORD });
+      expect(first.html).to.include('пришлём код на');
+      const noCode = await me.post('/account/password', { _csrf, password: NEW_PASSWORD, password_confirm: NEW_PASSWORD }, false);
+      expect(noCode.status).to.equal(400);
+      expect(firstError(noCode.html)).to.equal('Сначала получите код подтверждения.');
+      const sent = await me.post('/account/password/code', { _csrf });
+      expect(sent.html).to.include('Код отправлен на');
+      const code = h.gateway.code(PHONE);
+      const wrong = await me.post('/account/password', { _csrf, code: code === '000000' ? '111111' : '000000', password: NEW_PASSWORD, password_confirm: NEW_PASSWORD }, false);
+      expect(wrong.status).to.equal(400);
+      expect(firstError(wrong.html)).to.equal('Неверный код. Проверьте цифры и попробуйте ещё раз.');
+      const weak = await me.post('/account/password', { _csrf, code, password: 'Ivanova-2024!', password_confirm: 'Ivanova-2024!' }, false);
+      expect(weak.status, 'the policy is checked before the code is spent').to.equal(400);
+      const done = await me.post('/account/password', { _csrf, code: `${code.slice(0, 3)} ${code.slice(3)}`, password: NEW_PASSWORD, password_confirm: NEW_PASSWORD });
       expect(done.url).to.equal('/account/password?notice=set');
       expect(auditOfType(h, 'account.password_set')).to.have.length(1);
+      expect((await openCabinet(new Browser(h), '/account', PHONE, NEW_PASSWORD)).url).to.equal('/account');
     });
 
     it('the policy refuses the name and contact in Latin transliteration', () => {
