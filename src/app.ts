@@ -15,6 +15,7 @@ import { ADMIN_API_PREFIX, adminApi } from './admin/api.ts';
 import { operatorPages } from './admin/operator-pages.ts';
 import { federationCabinetRoutes } from './cabinet/federation.ts';
 import { cabinetRoutes } from './cabinet/routes.ts';
+import { deviceTracking } from './cabinet/devices.ts';
 import { DEMO_CLIENT_ID, demoRoutes } from './demo/relying-party.ts';
 import { anonymousRequestLimits } from './flows/anonymous-requests.ts';
 import { authorizationPostRoutes } from './flows/authorization-post.ts';
@@ -102,6 +103,8 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   app.use(pages.routes());
   // 405 with `Allow` (errorPages draws the page for the empty answer).
   app.use(pages.allowedMethods());
+  // Records the device of each new sign-in (and alerts on a new one) before the answer leaves.
+  app.use(deviceTracking(services));
   app.use(providerApp);
 
   return { app, services };

@@ -100,7 +100,8 @@ function gateways(config: Config, logger: Logger, overrides: ServiceOverrides): 
 export async function buildServices(config: Config, store: Store, logger: Logger, viewsDir: string, overrides: ServiceOverrides = {}): Promise<Services> {
   const box = new SecretBox(config.secretKey);
   const views = new Views(viewsDir);
-  const outbox = config.devOutbox && !config.production ? new DevOutbox() : undefined;
+  const outbox = config.devOutbox && !config.production ? new DevOutbox(100, store.settings) : undefined;
+  await outbox?.restore();
   const { sms, mail } = gateways(config, logger, overrides);
   const notifier = new Notifier(sms, mail, logger, outbox);
   const audit = new AuditTrail(store.audit, logger);

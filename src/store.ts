@@ -326,6 +326,8 @@ export interface Store {
   oidcAdapter(model: string): OidcAdapter;
   /** Ends every session and grant of an account (password recovery, account removal). */
   revokeOidcByAccountId(accountId: string): Promise<number>;
+  /** The live entries of one model that belong to an account (`payload.accountId`): the cabinet's sessions list. */
+  listOidcByAccountId(model: string, accountId: string): Promise<Array<{ id: string; payload: OidcPayload }>>;
   readonly accounts: AccountRepository;
   readonly challenges: ChallengeRepository;
   readonly audit: AuditLog;

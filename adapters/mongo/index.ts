@@ -19,7 +19,7 @@ import type {
 } from '../../src/store.ts';
 import { MongoAccounts, MongoAuditLog } from './accounts.ts';
 import { collections, COLLECTIONS, ensureIndexes, type Collections } from './collections.ts';
-import { MongoOidcAdapter, revokeOidcByAccountId } from './oidc-adapter.ts';
+import { listOidcByAccountId, MongoOidcAdapter, revokeOidcByAccountId } from './oidc-adapter.ts';
 import { MongoChallenges, MongoLetters, MongoSettings } from './records.ts';
 
 export interface MongoStoreOptions {
@@ -99,6 +99,10 @@ export class MongoStore implements Store {
 
   async revokeOidcByAccountId(accountId: string): Promise<number> {
     return revokeOidcByAccountId(this.collections.oidc, accountId);
+  }
+
+  async listOidcByAccountId(model: string, accountId: string) {
+    return listOidcByAccountId(this.collections.oidc, model, accountId);
   }
 
   rateLimiter(options: RateLimiterOptions) {

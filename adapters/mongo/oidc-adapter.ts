@@ -78,3 +78,10 @@ export async function revokeOidcByAccountId(oidc: mongo.Collection<OidcDoc>, acc
   if (!isKey(accountId)) return 0;
   return (await oidc.deleteMany({ accountId })).deletedCount;
 }
+
+/** The live entries of one model that belong to an account. */
+export async function listOidcByAccountId(oidc: mongo.Collection<OidcDoc>, model: string, accountId: string): Promise<Array<{ id: string; payload: OidcPayload }>> {
+  if (!isKey(accountId) || !isKey(model)) return [];
+  const docs = await oidc.find({ model, accountId, ...live() }, { projection: { _id: 0, id: 1, payload: 1 } }).limit(500).toArray();
+  return docs.map((d) => ({ id: d.id, payload: { ...d.payload } }));
+}

@@ -8,7 +8,7 @@ import { mkdirSync, statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'libsql';
 import { createRequire } from 'node:module';
-import { StoreUnavailableError, type AccountRepository, type AuditLog, type ChallengeRepository, type LetterRepository, type OidcAdapter, type RateLimiterOptions, type SettingRepository, type Store } from '../../src/store.ts';
+import { StoreUnavailableError, type AccountRepository, type AuditLog, type ChallengeRepository, type LetterRepository, type OidcAdapter, type OidcPayload, type RateLimiterOptions, type SettingRepository, type Store } from '../../src/store.ts';
 import { SqliteAccounts, SqliteAuditLog } from './accounts.ts';
 import { SqliteOidcAdapter } from './oidc-adapter.ts';
 import { SqliteChallenges, SqliteLetters, SqliteSettings } from './records.ts';
@@ -145,6 +145,12 @@ export class SqliteStore implements Store {
     // Queued behind every write already requested: nothing issued before this survives it.
     const stmt = this.db.prepare('DELETE FROM oidc WHERE account_id = ?');
     return (await this.writes.run(() => stmt.run(accountId))).changes;
+  }
+
+  async listOidcByAccountId(model: string, accountId: string): Promise<Array<{ id: string; payload: OidcPayload }>> {
+    const rows = this.db.prepare('SELECT id, payload, expires_at FROM oidc WHERE model = ? AND account_id = ? LIMIT 500').all(model, accountId) as Array<{ id: string; payload: string; expires_at: number | null }>;
+    const now = Date.now();
+    return rows.filter((r) => r.expires_at === null || r.expires_at > now).map((r) => ({ id: r.id, payload: JSON.parse(r.payload) as OidcPayload }));
   }
 
   rateLimiter(options: RateLimiterOptions) {

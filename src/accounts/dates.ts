@@ -11,6 +11,12 @@ export function parseDate(input: string | undefined): string | undefined {
   return `${y}-${mo}-${d}`;
 }
 
+/** Written like a date (DD.MM.YYYY or YYYY-MM-DD) whether or not the day exists (31.02.1985). */
+export function looksLikeDate(input: string | undefined): boolean {
+  const raw = (input ?? '').trim();
+  return /^\d{4}-\d{2}-\d{2}$/.test(raw) || /^\d{2}\.\d{2}\.\d{4}$/.test(raw);
+}
+
 /** Whole years from `birth` to `on` (both YYYY-MM-DD). */
 export function ageOn(birth: string, on: string): number {
   const [by, bm, bd] = birth.split('-').map(Number) as [number, number, number];

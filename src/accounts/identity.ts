@@ -4,7 +4,7 @@
  */
 import type { IdentityData, Passport, PersonName } from '../store.ts';
 import { checkName } from './names.ts';
-import { ageOn, parseDate, today } from './dates.ts';
+import { ageOn, looksLikeDate, parseDate, today } from './dates.ts';
 import { normalizeInn } from './inn.ts';
 import { normalizeDepartmentCode, normalizePassportNumber, normalizePassportSeries } from './passport.ts';
 import { normalizeSnils } from './snils.ts';
@@ -47,7 +47,7 @@ export function checkIdentity(form: IdentityForm, now = today()): CheckedIdentit
 
   const birth = parseDate(value('birth_date'));
   if (!value('birth_date')) errors.birth_date = 'required';
-  else if (!birth) errors.birth_date = 'bad_date';
+  else if (!birth) errors.birth_date = looksLikeDate(value('birth_date')) ? 'no_such_date' : 'bad_date';
   else if (birth > now) errors.birth_date = 'future_date';
   else if (ageOn(birth, now) < MIN_AGE) errors.birth_date = 'too_young';
   else if (ageOn(birth, now) > MAX_AGE) errors.birth_date = 'too_old';
@@ -84,7 +84,7 @@ export function checkIdentity(form: IdentityForm, now = today()): CheckedIdentit
   else passport.number = number;
   const issued = parseDate(value('passport_issue_date'));
   if (!value('passport_issue_date')) errors.passport_issue_date = 'required';
-  else if (!issued) errors.passport_issue_date = 'bad_date';
+  else if (!issued) errors.passport_issue_date = looksLikeDate(value('passport_issue_date')) ? 'no_such_date' : 'bad_date';
   else if (issued > now) errors.passport_issue_date = 'future_date';
   // Judged against an accepted birth date only: a wrong birth date is reported once, on its own field.
   else if (identity.birthDate && ageOn(identity.birthDate, issued) < MIN_AGE) errors.passport_issue_date = 'before_14';

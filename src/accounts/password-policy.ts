@@ -4,6 +4,7 @@
  */
 import type { PasswordClass } from '../../config/load.ts';
 import { COMMON_PASSWORDS } from './common-passwords.ts';
+import { transliterate } from './transliterate.ts';
 
 export interface PasswordPolicy {
   minLength: number;
@@ -49,7 +50,8 @@ function isGuessable(password: string): boolean {
 
 /**
  * Problems with a new password, in the order a person fixes them; empty when it is acceptable.
- * `personal` holds the citizen's own data (names, phone, e-mail) that a password must not contain.
+ * `personal` holds the citizen's own data (names, phone, e-mail) that a password must not contain,
+ * in Cyrillic or in Latin letters (Ivanov, Sergey).
  */
 export function checkPassword(password: string | undefined, confirm: string | undefined, policy: PasswordPolicy, personal: string[] = []): PasswordProblem[] {
   if (!password) return ['required'];
@@ -59,7 +61,7 @@ export function checkPassword(password: string | undefined, confirm: string | un
   for (const cls of policy.classes) if (!CLASS_TEST[cls].test(password)) problems.push(`needs_${cls}`);
   if (isGuessable(password)) problems.push('common');
   const lower = password.toLowerCase();
-  const personalHit = personal
+  const personalHit = [...personal, ...personal.flatMap(transliterate)]
     .map((p) => p.toLowerCase().replace(/^\+7/, ''))
     .filter((p) => p.length >= 4)
     .some((p) => lower.includes(p.split('@')[0]!.slice(0, 32)));

@@ -119,6 +119,7 @@ export function federationCabinetRoutes(services: Services): Router {
     action: '/account/federation/esign',
     download: (handle) => `/account/federation/esign/challenge/${handle}`,
     back: back(ctx),
+    confirm: true,
     ...form,
   });
 

@@ -12,6 +12,10 @@ import { contactsRoutes } from './contacts.ts';
 import { deletionRoutes } from './deletion.ts';
 import { identityRoutes } from './identity.ts';
 import { securityRoutes } from './security.ts';
+import { connectedServicesRoutes } from './connected-services.ts';
+import { historyRoutes } from './history.ts';
+import { passwordRoutes } from './password.ts';
+import { sessionsRoutes } from './sessions.ts';
 import { cabinetSession, CABINET_CLIENT_ID, finishCabinetSignIn, localPath, loginHintOf, startCabinetSignIn } from './session.ts';
 
 export function cabinetRoutes(services: Services): Router {
@@ -59,5 +63,6 @@ export function cabinetRoutes(services: Services): Router {
   router.use(contactsRoutes(services).routes());
   router.use(identityRoutes(services).routes());
   router.use(deletionRoutes(services).routes());
+  for (const r of [passwordRoutes, sessionsRoutes, historyRoutes, connectedServicesRoutes]) router.use(r(services).routes());
   return router;
 }

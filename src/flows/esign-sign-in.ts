@@ -74,6 +74,8 @@ export interface EsignPage {
   action: string;
   download: (handle: string) => string;
   back: { href: string; label: string };
+  /** The cabinet's page confirms the account with a signature: titled as a confirmation, not a sign-in. */
+  confirm?: boolean;
   error?: string;
   status?: number;
 }
@@ -85,7 +87,9 @@ export async function showEsignPage(services: Services, ctx: Context, page: Esig
     ctx,
     'esign',
     {
-      title: 'esign.title',
+      title: page.confirm ? 'esign.confirm.title' : 'esign.title',
+      heading: page.confirm ? 'esign.confirm.heading' : 'esign.heading',
+      lead: page.confirm ? 'esign.confirm.lead' : 'esign.lead',
       csrf: ctx.state.csrf(page.csrfBinding),
       challenge: challenge.text,
       handle: challenge.handle,

@@ -107,7 +107,8 @@ export function secondFactorRoutes(services: Services): Router {
         if (factor?.answer !== 'code') throw new UserError(400, 'errors.bad_request');
         return factor.verify(account, { code, challengeId: pending.challengeId, ip: ctx.ip });
       },
-      (result) => result.ok,
+      // A reused authenticator code is the citizen's own right code: not counted as a wrong one.
+      (result) => result.ok || (method === 'totp' && result.reason === 'used'),
       { reset: false },
     );
     if (!attempt.checked) throw new UserError(429, 'login.locked', { minutes: Math.ceil(attempt.retryAfter / 60) });

@@ -63,7 +63,7 @@ export async function completeSignIn(services: Services, ctx: Context, details: 
     else showUnmet(services, ctx, details, signIn.account);
     return false;
   }
-  await services.audit.record({ type: 'signin', accountId: signIn.account.id, clientId, ip: ctx.ip, outcome: 'success', details: { method: signIn.method, amr: signIn.amr, acr } });
+  await services.audit.record({ type: 'signin', accountId: signIn.account.id, clientId, ip: ctx.ip, outcome: 'success', details: { method: signIn.method, amr: signIn.amr, acr, ua: ctx.get('user-agent').slice(0, 200) } });
   const returnTo = await services.provider.interactionResult(ctx.req, ctx.res, {
     login: { accountId: signIn.account.id, acr, amr: signIn.amr, remember: signIn.remember, ...(signIn.ts ? { ts: signIn.ts } : {}) },
   }, { mergeWithLastSubmission: true });

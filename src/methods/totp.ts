@@ -57,7 +57,8 @@ export class TotpMethod {
     if (!account.totp) return { ok: false, reason: 'unavailable' };
     const secret = this.box.decrypt(account.totp.sealedSecret, `${SEAL_CONTEXT}:${account.id}`);
     const step = await this.check(secret, code, account.totp.lastTimeStep);
-    if (step === undefined) return { ok: false, reason: 'invalid' };
+    // A right code already accepted once (pasted again, or a second tab): "already used", not a wrong guess.
+    if (step === undefined) return { ok: false, reason: (await this.check(secret, code)) === undefined ? 'invalid' : 'used' };
     try {
       // Only against the version we read: of two requests with the same code, one loses.
       await this.accounts.modify(account.id, (a) => ({ ...a, totp: { ...a.totp!, lastTimeStep: step } }), undefined, { expect: account });

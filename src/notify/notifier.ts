@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { Contact } from '../accounts/contacts.ts';
+import type { SettingRepository } from '../store.ts';
 
 export interface SmsGateway {
   send(to: string, text: string): Promise<void>;
@@ -27,24 +28,66 @@ export interface OutboxEntry {
   text: string;
 }
 
-/** The last messages sent, newest first. Development only: never enabled in production. */
-export class DevOutbox {
-  private readonly entries: OutboxEntry[] = [];
+/** How long the dev outbox keeps a message (it survives a restart for this long). */
+export const OUTBOX_KEEP_MS = 3_600_000;
+const OUTBOX_SETTING = 'dev-outbox';
 
-  constructor(private readonly capacity = 100) {}
+/**
+ * The last messages sent, newest first. Development only: never enabled in production. Kept in
+ * the store too (when given one) for an hour, so the page survives a restart of the server.
+ */
+export class DevOutbox {
+  private entries: OutboxEntry[] = [];
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly capacity = 100,
+    private readonly settings?: SettingRepository,
+  ) {}
+
+  /** Loads what an earlier run kept (the last hour's messages). */
+  async restore(): Promise<void> {
+    if (!this.settings) return;
+    const saved = await this.settings.get(OUTBOX_SETTING).catch(() => undefined);
+    if (!saved) return;
+    try {
+      const stored = JSON.parse(saved.value) as OutboxEntry[];
+      this.entries = [...this.entries, ...this.fresh(stored)].slice(0, this.capacity);
+    } catch {
+      // an unreadable copy is simply not restored
+    }
+  }
 
   add(entry: OutboxEntry): void {
     this.entries.unshift(entry);
     this.entries.length = Math.min(this.entries.length, this.capacity);
+    if (this.settings) this.saving = this.saving.then(() => this.save()).catch(() => undefined);
+  }
+
+  /** Resolves when every message added so far is in the store. */
+  flushed(): Promise<void> {
+    return this.saving;
   }
 
   list(): readonly OutboxEntry[] {
-    return this.entries;
+    return this.fresh(this.entries);
   }
 
   /** The newest message to a recipient (tests and the outbox page use it). */
   latestTo(to: string): OutboxEntry | undefined {
     return this.entries.find((e) => e.to === to);
+  }
+
+  private fresh(entries: OutboxEntry[]): OutboxEntry[] {
+    const since = Date.now() - OUTBOX_KEEP_MS;
+    return entries.filter((e) => Date.parse(e.at) >= since);
+  }
+
+  private async save(): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = await this.settings!.get(OUTBOX_SETTING);
+      if (await this.settings!.put(OUTBOX_SETTING, JSON.stringify(this.fresh(this.entries)), current?.version ?? 0)) return;
+    }
   }
 }
 

@@ -119,6 +119,21 @@ export function oidcContract(getStore: () => Store): void {
       expect(await getStore().revokeOidcByAccountId(me)).to.equal(0);
     });
 
+    it('store.listOidcByAccountId lists the live entries of one model for one account', async () => {
+      const [me, other] = [uniq('acc'), uniq('acc')];
+      const [s1, s2, expired, theirs, grant] = [uniq('sess'), uniq('sess'), uniq('sess'), uniq('sess'), uniq('grant')];
+      await model('Session').upsert(s1, { jti: s1, uid: uniq('uid'), accountId: me }, 600);
+      await model('Session').upsert(s2, { jti: s2, accountId: me }, 600);
+      await model('Session').upsert(expired, { jti: expired, accountId: me }, 1);
+      await model('Session').upsert(theirs, { jti: theirs, accountId: other }, 600);
+      await model('Grant').upsert(grant, { jti: grant, accountId: me }, 600);
+      await sleep(1100);
+      const listed = await getStore().listOidcByAccountId('Session', me);
+      expect(listed.map((e) => e.id).sort()).to.deep.equal([s1, s2].sort());
+      expect(listed.find((e) => e.id === s2)!.payload).to.deep.equal({ jti: s2, accountId: me });
+      expect(await getStore().listOidcByAccountId('Session', uniq('nobody'))).to.deep.equal([]);
+    });
+
     it('an expired entry is absent even before any sweep', async () => {
       const a = model('Interaction');
       const id = uniq('int');

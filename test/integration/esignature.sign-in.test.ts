@@ -169,6 +169,9 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     expect(cabinet.html).to.include('Подтвердить электронной подписью');
     const page = await browser.get('/account/federation/esign');
     expect(page.status).to.equal(200);
+    expect(page.html, 'titled as a confirmation, not a sign-in').to.include('<h1>Подтверждение учётной записи квалифицированной электронной подписью</h1>');
+    expect(page.html).to.include('<title>Подтверждение электронной подписью');
+    expect(page.html).to.not.include('Вход с');
     const done = await signAndSend(browser, page, await pki.citizen(ELENA, { kind: 'ecdsa' }));
     expect(done.status).to.equal(200);
     expect(done.html).to.include('Учётная запись пока не подтверждена');

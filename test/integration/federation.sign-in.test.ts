@@ -98,6 +98,7 @@ describe('federation: sign-in through a bank', function () {
     expect(confirm.url).to.match(/\/bank-link$/);
     expect(confirm.html).to.include('Это ваша учётная запись?');
     expect(confirm.html).to.include('Петров И.');
+    expect(confirm.html, 'no double stop after the initial').to.not.match(/И\.\./);
     expect(confirm.html).to.include('+7 912 ***-**-01');
 
     const wrong = await browser.submit(confirm, '/bank-link', { method: 'password', secret: 'Не-тот-пароль-1!' });

@@ -114,6 +114,7 @@ async function targets(h: Harness): Promise<Target[]> {
     '/register', `/register/${flow}`, `/register/${flow}/resend`, '/register/unknown-flow', '/recover', '/recover/unknown-flow',
     '/account', '/account/callback', '/account/logout', '/account/reauth', '/account/security', '/account/security/mfa', '/account/security/totp', '/account/security/totp/remove', '/account/security/passkeys', '/account/security/passkeys/x/rename', '/account/security/recovery-codes',
     '/account/contacts', '/account/contacts/phone', '/account/contacts/email/confirm', '/account/identity', '/account/identity/verify', '/account/identity/post', '/account/federation', '/account/federation/banks/dev-bank/link', '/account/federation/esign',
+    '/account/password', '/account/sessions', '/account/sessions/end-others', '/account/sessions/alerts', '/account/sessions/x/end', '/account/history', '/account/history?page=-1', '/account/services', '/account/services/rp-basic/withdraw', '/account/services/%3Csvg%3E/withdraw',
     '/operator', '/operator/login', '/operator/logout', '/operator/search', '/operator/accounts/x', '/operator/accounts/x/confirm', '/operator/letters', '/operator/letters/x/sent',
     '/federation/callback', '/logout/stayed', '/auth/some-uid', '/session/end/confirm', '/session/end/success', '/admin/api/accounts', '/admin/api/letters',
     `/interaction/${uid.slice(0, 10)}/login`, '/interaction/%3Csvg%3E/login',

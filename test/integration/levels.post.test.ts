@@ -99,7 +99,7 @@ describe('levels: confirmation by a code sent by post', function () {
     const event = confirmed.verifications!.at(-1)!;
     expect(event).to.include({ method: 'post', level: 'confirmed' });
     expect(event.evidence).to.include({ letterId: letter.id, address: IDENTITY_FORM.address });
-    expect(itemStatus(right.html, 'address')).to.match(/^проверено: код по почте/);
+    expect(itemStatus(right.html, 'address')).to.match(/^проверено: код письмом Почты России/);
     expect(h.gateway.sent.map((m) => m.text)).to.include(RU.messages.level.confirmed);
     const changed = auditOfType(h, 'level.changed');
     expect(changed.at(-1)!.details).to.include({ from: 'standard', to: 'confirmed', method: 'post' });

@@ -127,7 +127,7 @@ describe('second factor: authenticator app (TOTP)', function () {
     const replay = await second.submit(mfa2, '/mfa/verify', { code });
     expect(replay.status).to.equal(400);
     expect(replay.location).to.equal(undefined);
-    expect(firstError(replay.html)).to.match(/Код не подошёл|уже использован/);
+    expect(firstError(replay.html)).to.equal('Этот код уже использован. Дождитесь нового кода в приложении или запросите новый.');
 
     // An older code (the previous step) is refused too once a newer one was used.
     const older = await second.submit(mfa2, '/mfa/verify', { code: await totpCode(secret, -1) });
@@ -135,6 +135,23 @@ describe('second factor: authenticator app (TOTP)', function () {
 
     const next = await passConsent(second, await second.submit(mfa2, '/mfa/verify', { code: await totpCode(secret, 1) }));
     expect(next.location).to.match(/[?&]code=/);
+  });
+
+  it('a reused code says it was already used and does not count towards the lockout', async () => {
+    const account = await createAccount(h, { phone: PHONE });
+    const secret = await addTotp(h, account.id, { mfa: true });
+    const code = await totpCode(secret);
+    const first = new Browser(h);
+    await passConsent(first, await first.submit(await submitPassword(first, PHONE), '/mfa/verify', { code }));
+    const second = new Browser(h);
+    const mfa = await submitPassword(second, PHONE);
+    for (let i = 0; i < h.services.config.limits.loginMaxFailures + 2; i++) {
+      const replay = await second.submit(mfa, '/mfa/verify', { code: ` ${code.slice(0, 3)} ${code.slice(3)} ` });
+      expect(replay.status, `replay ${i}`).to.equal(400);
+      expect(firstError(replay.html)).to.equal('Этот код уже использован. Дождитесь нового кода в приложении или запросите новый.');
+    }
+    const next = await passConsent(second, await second.submit(mfa, '/mfa/verify', { code: await totpCode(secret, 1) }));
+    expect(next.location, 'not locked: the next code signs in').to.match(/[?&]code=/);
   });
 
   it('accepts the codes of the neighbouring 30-second steps, not those two steps away', async () => {
