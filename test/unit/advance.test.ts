@@ -60,7 +60,7 @@ describe('advance: what happens after the first factor', () => {
         bank: { list: () => [] },
         esignature: { enabled: false },
       } as unknown as Services;
-      const ctx = { ip: '127.0.0.1', status: 404, body: undefined as unknown, location: '', redirect(this: { location: string }, to: string) { this.location = to; }, state: { csrf: () => 'x' } } as unknown as Context & { location: string };
+      const ctx = { ip: '127.0.0.1', status: 404, body: undefined as unknown, location: '', redirect(this: { location: string }, to: string) { this.location = to; }, state: { csrf: () => 'x' }, get: () => '' } as unknown as Context & { location: string };
       return { services, ctx, calls, saved };
     }
     const signIn = (acc: Account, amr: string[]) => ({ account: acc, amr, remember: true, method: 'password' });

@@ -56,6 +56,9 @@ function keysInCode(): { keys: Map<string, string>; prefixes: Map<string, string
       const s = m[3]!;
       // not locale keys: audit event types (`type: 'admin.signed_in'`), log events, setting names
       if (/^(type|event|\w+_SETTING)$/.test(m[1] ?? '')) continue;
+      // …also when the type is chosen (`type: a ? 'account.password_changed' : 'account.password_set'`)
+      const line = text.slice(text.lastIndexOf('\n', m.index) + 1, text.indexOf('\n', m.index));
+      if (/\btype: [^,]*\?/.test(line)) continue;
       if (KEY.test(s) && SECTIONS.has(s.split('.')[0]!)) keys.set(s, where);
     }
     // `section.part.${dynamic}`: the static part must be a section of both locales.
