@@ -22,6 +22,7 @@ import { authorizationPostRoutes } from './flows/authorization-post.ts';
 import { federationCallbackRoutes } from './flows/federation-callback.ts';
 import { interactionRoutes } from './flows/interaction.ts';
 import { recoveryFlow } from './flows/recovery.ts';
+import { recoveryBankRoutes } from './flows/recovery-bank.ts';
 import { recoveryEsignRoutes } from './flows/recovery-esign.ts';
 import { registrationFlow } from './flows/registration.ts';
 import { clientIp } from './security/client-ip.ts';
@@ -98,6 +99,7 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   pages.use(federationCallbackRoutes(services).routes());
   pages.use(operatorPages(services).routes());
   pages.use(recoveryEsignRoutes(services).routes()); // before /recover/:flow
+  pages.use(recoveryBankRoutes(services).routes()); // before /recover/:flow
   for (const flow of flows) pages.use(flow.routes().routes());
   if (config.demoRp) pages.use(demoRoutes({ issuer: config.issuer, client: clients.find((c) => c.client_id === DEMO_CLIENT_ID)!, views, secureCookies: config.production, results: store.oidcAdapter('VkhodDemo') }).routes());
   app.use(pages.routes());

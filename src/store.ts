@@ -277,15 +277,18 @@ export interface Letter {
   /** queued → sent (posted), or queued → cancelled (its request was voided: nothing to post). */
   status: 'queued' | 'sent' | 'cancelled';
   createdAt: string;
-  recipient: { name: string; address: PostalAddress };
+  /** Whom it goes to; removed when the account is erased (152-FZ: no personal data outlives it). */
+  recipient?: { name: string; address: PostalAddress };
   /** The code to print, sealed with the at-rest key; removed once the letter is sent or cancelled. */
   sealedCode?: string;
   sentAt?: string;
   /** the operator who marked it sent */
   sentBy?: string;
   cancelledAt?: string;
-  /** why it was cancelled (e.g. `exhausted`, `expired`, `data_changed`, `replaced`) */
+  /** why it was cancelled (e.g. `exhausted`, `expired`, `data_changed`, `replaced`, `erased`) */
   cancelReason?: string;
+  /** when the account was erased and the recipient with it */
+  erasedAt?: string;
 }
 
 export interface LetterRepository {
@@ -297,6 +300,12 @@ export interface LetterRepository {
   markSent(id: string, at: string, by: string): Promise<boolean>;
   /** queued → cancelled, dropping the sealed code; true for exactly one caller (false if sent or cancelled). */
   cancel(id: string, at: string, reason: string): Promise<boolean>;
+  /**
+   * The account is erased: each of its letters loses its recipient (name, address) and code and
+   * gets `erasedAt`; a queued one is cancelled (`erased`: nothing to post). The rest of the record
+   * (status, dates, the operator who sent it) stays. Idempotent; returns how many letters changed.
+   */
+  eraseForAccount(accountId: string, at: string): Promise<number>;
 }
 
 export interface AuditLog {

@@ -109,6 +109,7 @@ export async function ensureIndexes(db: mongo.Db, options: { auditRetentionDays:
     () => c.audit.createIndex({ accountId: 1, at: -1, _id: -1 }),
     () => db.createCollection(COLLECTIONS.settings).catch(ignoreExists),
     () => c.letters.createIndex({ status: 1, createdAt: 1, _id: 1 }),
+    () => c.letters.createIndex({ accountId: 1 }),
     // the two indexes RateLimiterMongo.createIndexes() would build (our limiters are told not to)
     () => rateLimits.createIndex({ expire: -1 }, { expireAfterSeconds: 0 }),
     () => rateLimits.createIndex({ key: 1 }, { unique: true }),

@@ -101,4 +101,13 @@ export class MongoLetters implements LetterRepository {
     const res = await this.letters.updateOne({ _id: id, status: 'queued' }, { $set: { status: 'cancelled', cancelledAt: at, cancelReason: reason }, $unset: { sealedCode: '' } });
     return res.matchedCount === 1;
   }
+
+  /** Two conditional updates: queued letters are cancelled as `erased`, the others only redacted. */
+  async eraseForAccount(accountId: string, at: string): Promise<number> {
+    if (!isKey(accountId)) return 0;
+    const drop = { $unset: { sealedCode: '', recipient: '' } } as const;
+    const queued = await this.letters.updateMany({ accountId, status: 'queued', erasedAt: { $exists: false } }, { $set: { status: 'cancelled', cancelledAt: at, cancelReason: 'erased', erasedAt: at }, ...drop });
+    const others = await this.letters.updateMany({ accountId, erasedAt: { $exists: false } }, { $set: { erasedAt: at }, ...drop });
+    return queued.modifiedCount + others.modifiedCount;
+  }
 }

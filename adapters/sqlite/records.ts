@@ -80,6 +80,8 @@ export class SqliteLetters implements LetterRepository {
       find: db.prepare('SELECT doc FROM letters WHERE id = ?'),
       list: db.prepare('SELECT doc FROM letters WHERE status = ? ORDER BY created_at, id LIMIT ?'),
       close: db.prepare("UPDATE letters SET status = ?, doc = ? WHERE id = ? AND status = 'queued'"),
+      ofAccount: db.prepare("SELECT doc FROM letters WHERE json_extract(doc, '$.accountId') = ?"),
+      redact: db.prepare('UPDATE letters SET status = ?, doc = ? WHERE id = ? AND status = ?'),
     };
   }
 
@@ -102,6 +104,19 @@ export class SqliteLetters implements LetterRepository {
 
   async cancel(id: string, at: string, reason: string): Promise<boolean> {
     return this.close(id, { status: 'cancelled', cancelledAt: at, cancelReason: reason });
+  }
+
+  async eraseForAccount(accountId: string, at: string): Promise<number> {
+    const letters = (this.s.ofAccount.all(accountId) as { doc: string }[]).map((r) => JSON.parse(r.doc) as Letter);
+    let changed = 0;
+    for (const letter of letters) {
+      if (letter.erasedAt) continue;
+      const { sealedCode: _code, recipient: _recipient, ...rest } = letter;
+      const next: Letter = { ...rest, erasedAt: at, ...(letter.status === 'queued' ? { status: 'cancelled', cancelledAt: at, cancelReason: 'erased' } : {}) };
+      // guarded by the status read: a letter marked sent meanwhile is redacted on the next pass
+      changed += (await this.writes.run(() => this.s.redact.run(next.status, JSON.stringify(next), letter.id, letter.status))).changes;
+    }
+    return changed;
   }
 
   /** queued → sent or cancelled, dropping the sealed code; the UPDATE's guard makes one caller win. */

@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS letters (
   doc TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS letters_queue ON letters (status, created_at);
+CREATE INDEX IF NOT EXISTS letters_account ON letters (json_extract(doc, '$.accountId'));
 
 CREATE TABLE IF NOT EXISTS rate_limits (
   key TEXT PRIMARY KEY,

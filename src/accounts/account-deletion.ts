@@ -72,6 +72,8 @@ export class AccountDeletion {
       const account = await this.pending(id);
       if (!account || account.deletion!.eraseAfter > at) continue;
       await this.store.accounts.softDelete(id, at);
+      // before the record goes (a crash in between leaves it due, and this is idempotent)
+      await this.store.letters.eraseForAccount(id, at);
       await this.store.accounts.erase(id);
       await this.store.revokeOidcByAccountId(id);
       await this.audit.record({ type: 'account.erased', accountId: id, actor: 'system', outcome: 'success', details: { requestedAt: account.deletion!.requestedAt, requestedBy: account.deletion!.actor } });

@@ -23,13 +23,15 @@ export interface LetterView {
   account_id: string;
   status: Letter['status'];
   created_at: string;
-  recipient: { name: string; address: string; postal_code?: string };
+  /** absent once the account is erased */
+  recipient?: { name: string; address: string; postal_code?: string };
   /** the code to print: queued letters only */
   code?: string;
   sent_at?: string;
   sent_by?: string;
   cancelled_at?: string;
   cancel_reason?: string;
+  erased_at?: string;
 }
 
 export class LetterQueue {
@@ -46,11 +48,17 @@ export class LetterQueue {
       account_id: letter.accountId,
       status: letter.status,
       created_at: letter.createdAt,
-      recipient: {
-        name: letter.recipient.name,
-        address: letter.recipient.address.formatted,
-        ...(letter.recipient.address.postalCode ? { postal_code: letter.recipient.address.postalCode } : {}),
-      },
+      // an erased account's letters keep no recipient
+      ...(letter.recipient
+        ? {
+            recipient: {
+              name: letter.recipient.name,
+              address: letter.recipient.address.formatted,
+              ...(letter.recipient.address.postalCode ? { postal_code: letter.recipient.address.postalCode } : {}),
+            },
+          }
+        : {}),
+      ...(letter.erasedAt ? { erased_at: letter.erasedAt } : {}),
       ...(printable?.code ? { code: printable.code } : {}),
       ...(letter.sentAt ? { sent_at: letter.sentAt } : {}),
       ...(letter.sentBy ? { sent_by: letter.sentBy } : {}),

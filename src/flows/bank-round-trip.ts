@@ -13,9 +13,9 @@ const COOKIE = 'vkhod.fed';
 const TTL_SECONDS = 900;
 
 export interface PendingBank extends Omit<BankRequest, 'url'> {
-  /** where the sign-in started: an interaction's sign-in page, or the cabinet */
-  mode: 'interaction' | 'cabinet';
-  /** the interaction uid, or the cabinet's provider session uid */
+  /** where the sign-in started: an interaction's sign-in page, the cabinet, or the recovery page */
+  mode: 'interaction' | 'cabinet' | 'recovery';
+  /** the interaction uid, or the cabinet's provider session uid (recovery: a constant; the cookie binds it) */
   uid: string;
 }
 
@@ -49,7 +49,7 @@ export async function pendingBank(services: Services, ctx: Context, take: boolea
   return pending;
 }
 
-const STATUS: Record<string, number> = { unavailable: 502, cancelled: 400, invalid_response: 400, unknown_bank: 404, state: 400, already_linked: 409, linked_elsewhere: 409, conflict: 409, name_mismatch: 409, no_identity: 422 };
+const STATUS: Record<string, number> = { unavailable: 502, cancelled: 400, invalid_response: 400, unknown_bank: 404, state: 400, already_linked: 409, linked_elsewhere: 409, conflict: 409, name_mismatch: 409, no_identity: 422, bank_no_account: 404 };
 
 /** A page the citizen can act on: what happened and the way back. Never a 500. */
 export function showBankProblem(services: Services, ctx: Context, problem: string, back: { href: string; label: string }, bankName?: string, texts = 'bank.errors'): void {

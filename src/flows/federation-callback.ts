@@ -2,7 +2,7 @@
  * GET /federation/callback — the one redirect URI registered at every bank. It finds the round
  * trip the response belongs to (the signed cookie's state must equal the response's state) and
  * hands the response on unchanged to where the trip started: the interaction (whose cookie is
- * scoped to /interaction/:uid) or the cabinet. The response itself is checked there. A stray
+ * scoped to /interaction/:uid), the cabinet or the recovery page (recovery-bank.ts). The response itself is checked there. A stray
  * callback (no round trip) is logged, not audited; callbacks are limited per IP
  * (src/security/request-limits.ts).
  */
@@ -20,7 +20,7 @@ export function federationCallbackRoutes(services: Services): Router {
       services.logger.warn({ ip: ctx.ip, event: 'federation.callback', reason: 'state' }, 'federation callback without a round trip');
       return showBankProblem(services, ctx, 'state', { href: '/', label: services.views.t(ctx, 'common.home') });
     }
-    const next = pending.mode === 'interaction' ? `/interaction/${pending.uid}/bank-return` : '/account/federation/bank-return';
+    const next = { interaction: `/interaction/${pending.uid}/bank-return`, cabinet: '/account/federation/bank-return', recovery: '/recover/bank-return' }[pending.mode];
     ctx.status = 303;
     ctx.redirect(`${next}?${ctx.querystring}`);
   });

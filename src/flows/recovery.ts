@@ -8,6 +8,8 @@ import { fullName } from '../accounts/accounts.ts';
 import { checkPassword } from '../accounts/password-policy.ts';
 import { hashPassword } from '../accounts/password-hash.ts';
 import type { Services } from '../services.ts';
+import { bankLabel } from './federated-sign-in.ts';
+import { RECOVER_BANK_BINDING } from './recovery-bank.ts';
 import { ContactFlow, contactFlows, type FlowRecord } from './contact-flow.ts';
 import { parseForm, text } from '../web/form.ts';
 
@@ -33,7 +35,10 @@ export function recoveryFlow(services: Services): ContactFlow {
     },
     showFinal,
     // Without the phone or e-mail (recover.ways): the nearest step first.
-    contactPage: (ctx) => ({ ways: { esign: services.esignature.enabled, banks: services.bank.list().length > 0, signIn: ctx.params.uid ? `/interaction/${ctx.params.uid}` : '/account' } }),
+    contactPage: (ctx) => {
+      const banks = services.bank.list().map((b) => ({ id: b.id, label: bankLabel(services, ctx, b) }));
+      return { ways: { esign: services.esignature.enabled, banks: banks.length ? banks : undefined, bankCsrf: banks.length ? ctx.state.csrf(RECOVER_BANK_BINDING) : undefined } };
+    },
     async submitFinal(ctx, flow, details) {
       const body = parseForm(ctx, { password: text(), password_confirm: text() });
       const account = await accounts.findByKey(flow.contact);

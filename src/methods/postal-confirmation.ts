@@ -158,7 +158,7 @@ export class PostalConfirmation {
     if (outcome === 'exhausted' || outcome === 'expired') await this.voidRequest(account.id, open, outcome, ip);
     if (outcome !== 'ok') return outcome;
     // The code proves the address the letter went to: an address changed since is not verified by it.
-    const sentTo = (await this.letters.find(open.letterId))?.recipient.address;
+    const sentTo = (await this.letters.find(open.letterId))?.recipient?.address;
     const sameAddress = (a: Account) => Boolean(sentTo && a.identity?.address?.formatted === sentTo.formatted && a.identity.address.postalCode === sentTo.postalCode);
     try {
       const items = (a: Account): VerifiedItem[] => [...REGISTRY_ITEMS, ...(sameAddress(a) ? (['address'] as const) : [])];

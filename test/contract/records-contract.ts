@@ -227,6 +227,30 @@ export function lettersContract(getStore: () => Store): void {
       expect(await store.letters.find(sent)).to.include({ status: 'sent', sentBy: 'op' }).and.not.have.property('cancelReason');
     });
 
+    it('erasing an account removes its letters\' recipient and code: a queued one is cancelled, a sent one stays sent; other accounts\' letters are untouched', async () => {
+      const store = getStore();
+      const [queued, sent, other] = [uniq('letter'), uniq('letter'), uniq('letter')];
+      const owner = `acc-${queued}`;
+      await store.letters.create(letter(queued, '2026-02-01T00:00:00.000Z'));
+      await store.letters.create({ ...letter(sent, '2026-02-01T00:00:01.000Z'), accountId: owner });
+      await store.letters.create(letter(other, '2026-02-01T00:00:02.000Z'));
+      expect(await store.letters.markSent(sent, '2026-02-02T00:00:00.000Z', 'op')).to.equal(true);
+
+      expect(await store.letters.eraseForAccount(owner, '2026-03-01T00:00:00.000Z')).to.equal(2);
+      const erasedQueued = await store.letters.find(queued);
+      expect(erasedQueued).to.deep.equal({ id: queued, accountId: owner, createdAt: '2026-02-01T00:00:00.000Z', status: 'cancelled', cancelledAt: '2026-03-01T00:00:00.000Z', cancelReason: 'erased', erasedAt: '2026-03-01T00:00:00.000Z' });
+      const erasedSent = await store.letters.find(sent);
+      expect(erasedSent).to.include({ status: 'sent', sentBy: 'op', sentAt: '2026-02-02T00:00:00.000Z', erasedAt: '2026-03-01T00:00:00.000Z' });
+      expect(erasedSent).to.not.have.property('recipient');
+      expect(JSON.stringify([erasedQueued, erasedSent])).to.not.include('Иванова').and.not.include('Тверская').and.not.include('sealed-');
+      expect((await store.letters.list('queued', 1000)).map((l) => l.id)).to.not.include(queued);
+      // idempotent; an account without letters, or an id that is no key, changes nothing
+      expect(await store.letters.eraseForAccount(owner, '2026-03-02T00:00:00.000Z')).to.equal(0);
+      expect((await store.letters.find(queued))!.erasedAt).to.equal('2026-03-01T00:00:00.000Z');
+      expect(await store.letters.eraseForAccount('acc-none', '2026-03-01T00:00:00.000Z')).to.equal(0);
+      expect(await store.letters.find(other)).to.deep.equal(letter(other, '2026-02-01T00:00:02.000Z'));
+    });
+
     it('concurrent markSent and cancel: exactly one wins', async () => {
       const store = getStore();
       const id = uniq('letter');

@@ -114,7 +114,13 @@ describe('cabinet: deleting the account', function () {
     expect(await h.services.accountDeletion.eraseDue(new Date(Date.now() + 60 * DAY_MS))).to.equal(0);
   });
 
-  it('erases after the grace: the record and its keys are gone, the audit keeps no document numbers', async () => {
+  it('erases after the grace: the record and its keys are gone, the audit keeps no document numbers, its letters no recipient', async () => {
+    // confirmation letters to the account: one posted, one still queued
+    const recipient = { name: 'Иванова Мария', address: { formatted: 'г. Москва, ул. Тверская, д. 1, кв. 1', postalCode: '125009' } };
+    for (const [id, createdAt] of [['letter-sent', '2026-01-01T00:00:00.000Z'], ['letter-queued', '2026-01-02T00:00:00.000Z']] as const) {
+      await h.services.store.letters.create({ id, accountId, status: 'queued', createdAt, recipient, sealedCode: 'sealed' });
+    }
+    await h.services.store.letters.markSent('letter-sent', '2026-01-03T00:00:00.000Z', 'op-1');
     await browser.submit(page, '/account/delete', { password: GOOD_PASSWORD, understand: 'on' });
     expect(await h.services.accountDeletion.eraseDue(new Date(Date.now() + 29 * DAY_MS))).to.equal(0);
     expect(await h.services.accountDeletion.eraseDue(new Date(Date.now() + 31 * DAY_MS))).to.equal(1);
@@ -124,6 +130,12 @@ describe('cabinet: deleting the account', function () {
     const trail = JSON.stringify(await h.services.store.audit.listForAccount(accountId, 1000));
     expect(trail).to.include('account.erased');
     for (const secret of [SNILS, '123456', '4510', PHONE]) expect(trail).to.not.include(secret);
+    // 152-FZ: the letters keep no name or address; the queued one will not be posted
+    const letters = sqlite(h).prepare('SELECT doc FROM letters').all() as Array<{ doc: string }>;
+    expect(letters).to.have.length(2);
+    for (const { doc } of letters) for (const personal of ['Иванова', 'Тверская', '125009', 'sealed']) expect(doc).to.not.include(personal);
+    expect(await h.services.store.letters.find('letter-sent')).to.include({ status: 'sent', sentBy: 'op-1' });
+    expect(await h.services.store.letters.find('letter-queued')).to.include({ status: 'cancelled', cancelReason: 'erased' });
     // signing in now finds no account (the same answer as a wrong password)
     const other = new Browser(h);
     const refused = await other.submit(await other.get(authorizePath()), '/login', { identifier: PHONE, password: GOOD_PASSWORD });

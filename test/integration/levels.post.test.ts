@@ -189,7 +189,7 @@ describe('levels: confirmation by a code sent by post', function () {
     const again = await requestCode(typed);
     expect(again.url).to.equal('/account/identity?notice=post_requested');
     const fresh = (await queued()).at(-1)!;
-    expect(fresh.recipient.name).to.equal('Смирнова Мария Петровна');
+    expect(fresh.recipient!.name).to.equal('Смирнова Мария Петровна');
     expect((await typeCode(again, codeIn(fresh))).url).to.equal('/account/identity?notice=confirmed');
     expect((await account()).level).to.equal('confirmed');
   });

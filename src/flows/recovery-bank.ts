@@ -1,0 +1,145 @@
+/**
+ * Recovery without the phone or e-mail, with a bank that knows the person (`/recover/bank`):
+ *
+ *   POST /recover/bank/:bank         → the bank (the shared round trip, bank-round-trip.ts)
+ *   GET  /federation/callback        → (federation-callback.ts) back here
+ *   GET  /recover/bank-return        → check the response; an account it matches gets a password form
+ *   GET|POST /recover/bank/password/:id → the new password; every session and token ends
+ *
+ * The bank must know the person by the rules its confirmation uses (external-identity.ts): its
+ * subject is already linked to the account, or — an accredited bank with enough data — the
+ * account's verified SNILS, or its verified passport with the same name and birth date, and
+ * nothing that conflicts. Numbers only typed into an account prove nothing (anyone can type
+ * someone else's). A bank sign-in is one factor (amr `fed`), so the citizen then lands at the
+ * cabinet's sign-in and a second factor the account has is still asked (advance()).
+ */
+import { randomBytes } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { fullName } from '../accounts/accounts.ts';
+import { conflicts, findByProfile, matchedOnlyByTypedNumbers } from '../accounts/external-identity.ts';
+import { checkPassword } from '../accounts/password-policy.ts';
+import { hashPassword } from '../accounts/password-hash.ts';
+import { earnedVerification, FED_AMR, type BankIdentity } from '../methods/bank.ts';
+import type { Services } from '../services.ts';
+import type { Account } from '../store.ts';
+import { UserError } from '../web/errors.ts';
+import { FlowRecords } from '../web/flow-records.ts';
+import { bankProblemOf, pendingBank, sendToBank, showBankProblem } from './bank-round-trip.ts';
+import { bankLabel } from './federated-sign-in.ts';
+import { welcomeIntoCabinet } from './registration-welcome.ts';
+
+/** The CSRF binding of the recovery page's bank buttons. */
+export const RECOVER_BANK_BINDING = 'recover-bank';
+const BINDING = RECOVER_BANK_BINDING;
+
+interface BankRecovery {
+  accountId: string;
+  bankId: string;
+}
+
+/** A bank response that matched an account, waiting for the new password (single use). */
+export const bankRecoveries = new FlowRecords<BankRecovery>('recover-bank', 900);
+
+/**
+ * The active account the bank's identity belongs to by the confirmation's rules, or undefined:
+ * the linked subject, or (an accredited bank's confirmable data) a verified SNILS / passport with
+ * the same name and birth date, without a conflicting SNILS or birth date.
+ */
+export async function accountKnownToBank(services: Services, identity: BankIdentity): Promise<Account | undefined> {
+  const linked = await services.accounts.findByKey({ kind: `fed:${identity.bank.id}`, value: identity.subject });
+  if (linked) return linked;
+  if (!earnedVerification(identity)) return undefined;
+  const match = await findByProfile(services.accounts, identity.profile);
+  if (!match || conflicts(match, identity.profile) || matchedOnlyByTypedNumbers(match, identity.profile)) return undefined;
+  return match;
+}
+
+export function recoveryBankRoutes(services: Services): Router {
+  const router = new Router({ prefix: '/recover' });
+  const { views, csrf, config } = services;
+  const records = () => bankRecoveries.in(services.store);
+  const back = (ctx: Context) => ({ href: '/recover#recover-ways', label: views.t(ctx, 'recover.ways.back') });
+
+  async function load(ctx: Context): Promise<{ id: string; record: BankRecovery }> {
+    const id = String(ctx.params.id ?? '');
+    const record = /^[A-Za-z0-9_-]{22}$/.test(id) ? await records().load(id) : undefined;
+    if (!record?.accountId) throw new UserError(404, 'recover.flow_expired', { start: '/recover' });
+    return { id, record };
+  }
+
+  const showPassword = (ctx: Context, id: string, form: { errors?: string[]; status?: number } = {}) =>
+    views.render(ctx, 'recover-password', { title: 'recover.title', action: `/recover/bank/password/${id}`, csrf: ctx.state.csrf(bankRecoveries.id(id)), errors: form.errors, minLength: config.passwordPolicy.minLength }, form.status ?? 200);
+
+  const failure = (ctx: Context, details: Record<string, unknown>) => services.audit.record({ type: 'account.password_recover', ip: ctx.ip, outcome: 'failure', details: { via: 'bank', ...details } });
+
+  router.post('/bank/:bank', async (ctx) => {
+    csrf.verify(ctx, BINDING);
+    const bank = services.bank.find(ctx.params.bank!);
+    if (!bank) throw new UserError(404, 'bank.errors.unknown_bank');
+    try {
+      await sendToBank(services, ctx, bank.id, { mode: 'recovery', uid: BINDING });
+    } catch (err) {
+      const problem = bankProblemOf(err);
+      await failure(ctx, { bank: bank.id, reason: problem });
+      showBankProblem(services, ctx, problem, back(ctx), bankLabel(services, ctx, bank));
+    }
+  });
+
+  router.get('/bank-return', async (ctx) => {
+    const pending = await pendingBank(services, ctx, true);
+    if (!pending || pending.mode !== 'recovery') {
+      // Logged, not audited: anyone can send these, and an audit row each would grow the store.
+      services.logger.warn({ ip: ctx.ip, event: 'recover.bank-return', reason: 'state' }, 'bank recovery return without its round trip');
+      return showBankProblem(services, ctx, 'state', back(ctx));
+    }
+    const bank = services.bank.find(pending.bankId);
+    let identity: BankIdentity;
+    try {
+      identity = await services.bank.finish(pending, ctx.querystring);
+    } catch (err) {
+      const problem = bankProblemOf(err);
+      await failure(ctx, { bank: pending.bankId, reason: problem, detail: (err as { detail?: string }).detail });
+      return showBankProblem(services, ctx, problem, back(ctx), bank && bankLabel(services, ctx, bank));
+    }
+    const account = await accountKnownToBank(services, identity);
+    if (!account) {
+      await failure(ctx, { bank: identity.bank.id, reason: 'no_account' });
+      // The same words whether no account exists or one exists unproven: the page tells nothing the bank did not.
+      return showBankProblem(services, ctx, 'bank_no_account', back(ctx), bankLabel(services, ctx, identity.bank), 'recover.ways');
+    }
+    const id = randomBytes(16).toString('base64url');
+    await records().save(id, { accountId: account.id, bankId: identity.bank.id });
+    ctx.status = 303;
+    ctx.redirect(`/recover/bank/password/${id}`);
+  });
+
+  router.get('/bank/password/:id', async (ctx) => {
+    const { id } = await load(ctx);
+    showPassword(ctx, id);
+  });
+
+  router.post('/bank/password/:id', async (ctx) => {
+    const { id, record } = await load(ctx);
+    csrf.verify(ctx, bankRecoveries.id(id));
+    const account = await services.accounts.findActive(record.accountId);
+    if (!account) return showPassword(ctx, id, { errors: [views.t(ctx, 'recover.account_gone')], status: 410 });
+    const body = ctx.request.body as Record<string, unknown>;
+    const password = typeof body.password === 'string' ? body.password : '';
+    const confirm = typeof body.password_confirm === 'string' ? body.password_confirm : '';
+    const problems = checkPassword(password, confirm, config.passwordPolicy, [account.phone, account.email, account.name.family, account.name.given].filter((v): v is string => Boolean(v)));
+    if (problems.length) return showPassword(ctx, id, { errors: problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })), status: 400 });
+    // single use: a second submission finds nothing
+    if (!(await records().consume(id))) throw new UserError(404, 'recover.flow_expired', { start: '/recover' });
+    await services.accounts.replacePassword(account.id, await hashPassword(password), { type: 'account.password_recovered', actor: 'self', ip: ctx.ip, outcome: 'success', details: { via: 'bank', bank: record.bankId } });
+    await services.limits.reset('login-failures-account', `account:${account.id}`);
+    const message = { subject: views.t(ctx, 'messages.password_changed.subject'), text: views.t(ctx, 'messages.password_changed.text', { name: fullName(account.name) }) };
+    for (const contact of [account.phone && account.phoneVerified ? { kind: 'phone' as const, value: account.phone } : undefined, account.email && account.emailVerified ? { kind: 'email' as const, value: account.email } : undefined]) {
+      if (contact) await services.notifier.send(contact, message).catch(() => undefined);
+    }
+    // One factor was proven (the bank): the cabinet's sign-in still asks a second factor the account has.
+    await welcomeIntoCabinet(services, ctx, account, undefined, [FED_AMR]);
+  });
+
+  return router;
+}
