@@ -10,12 +10,12 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { fullName } from '../accounts/accounts.ts';
-import { maskContact, type Contact } from '../accounts/contacts.ts';
+import { confirmedContacts, maskContact, type Contact } from '../accounts/contacts.ts';
 import { verifyPassword } from '../accounts/password-hash.ts';
-import { confirmedContacts } from '../accounts/contacts.ts';
 import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { FlowRecords } from '../web/flow-records.ts';
+import { parseForm, text } from '../web/form.ts';
 import { isFresh, requireCabinetSession, cabinetBinding, type CabinetSession } from './session.ts';
 
 /** The one-time codes' purpose: its own send budget per recipient. */
@@ -90,11 +90,11 @@ export function deletionRoutes(services: Services): Router {
   router.post('/', async (ctx) => {
     const s = await requireCabinetSession(services, ctx, true);
     if (!s) return;
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = parseForm(ctx, { understand: text(3), password: text(256), code: text(32) });
     if (body.understand !== 'on') return show(ctx, s, { error: views.t(ctx, 'deletion.understand_required'), status: 400 });
     const account = s.account;
     if (account.passwordHash) {
-      const password = typeof body.password === 'string' ? body.password.slice(0, 256) : '';
+      const password = body.password;
       const hash = account.passwordHash;
       const attempt = await services.limits.accountAttempt(account.id, ctx.ip, async () => Boolean(password) && verifyPassword(hash, password));
       if (!attempt.ok) {
@@ -107,8 +107,7 @@ export function deletionRoutes(services: Services): Router {
       if (to) {
         const sent = await codes().load(s.uid);
         if (!sent || sent.to.value !== to.value) return show(ctx, s, { error: views.t(ctx, 'deletion.code_first'), status: 400 });
-        const code = typeof body.code === 'string' ? body.code.slice(0, 32) : '';
-        const outcome = await services.codes.verify({ challengeId: sent.challengeId, purpose: DELETION_CODE_PURPOSE, recipient: to.value, code, ip: ctx.ip });
+        const outcome = await services.codes.verify({ challengeId: sent.challengeId, purpose: DELETION_CODE_PURPOSE, recipient: to.value, code: body.code, ip: ctx.ip });
         if (outcome !== 'ok') {
           await services.audit.record({ type: 'account.deletion_requested', accountId: account.id, actor: 'self', ip: ctx.ip, outcome: 'failure', details: { reason: `code_${outcome}` } });
           return show(ctx, s, { error: views.t(ctx, `code.${outcome}`), status: outcome === 'wrong' ? 400 : outcome === 'limited' ? 429 : 410 });

@@ -10,10 +10,12 @@ import type { Context } from 'koa';
 import { fullName } from '../accounts/accounts.ts';
 import { hashPassword, verifyPassword } from '../accounts/password-hash.ts';
 import { checkPassword } from '../accounts/password-policy.ts';
-import { maskContact, type Contact } from '../accounts/contacts.ts';
+import { confirmedContacts, maskContact } from '../accounts/contacts.ts';
 import { DeliveryError } from '../notify/notifier.ts';
 import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
+import { FlowRecords } from '../web/flow-records.ts';
+import { parseForm, text } from '../web/form.ts';
 import { endOtherSessions } from './devices.ts';
 import { cabinetBinding, isFresh, requireCabinetSession, type CabinetSession } from './session.ts';
 
@@ -23,23 +25,18 @@ export function personalWords(a: Account): string[] {
 }
 
 const FIRST_PURPOSE = 'first-password';
-const firstFlowId = (s: CabinetSession) => `first-password.${s.uid}`;
 
-/** The confirmed contact a first-password code goes to (the mobile first). */
-function confirmedContact(a: Account): Contact | undefined {
-  if (a.phone && a.phoneVerified) return { kind: 'phone', value: a.phone };
-  if (a.email && a.emailVerified) return { kind: 'email', value: a.email };
-  return undefined;
-}
+/** A first password's code, sent to a confirmed contact and waiting (per cabinet session). */
+export const firstPasswordCodes = new FlowRecords<{ challengeId: string; recipient: string }>('first-password', 900);
 
 export function passwordRoutes(services: Services): Router {
   const router = new Router({ prefix: '/account/password' });
   const { views, config } = services;
-  const flows = () => services.store.oidcAdapter('VkhodFlow');
+  const codes = () => firstPasswordCodes.in(services.store);
 
   async function show(ctx: Context, s: CabinetSession, errors: string[] = [], status = 200) {
-    const contact = confirmedContact(s.account);
-    const pending = !s.account.passwordHash && (await flows().find(firstFlowId(s)));
+    const contact = confirmedContacts(s.account)[0];
+    const pending = !s.account.passwordHash && (await codes().load(s.uid));
     views.render(ctx, 'password', {
       contact: contact ? maskContact(contact) : undefined,
       codeSent: Boolean(pending),
@@ -65,12 +62,12 @@ export function passwordRoutes(services: Services): Router {
     const s = await requireCabinetSession(services, ctx, true);
     if (!s) return;
     if (s.account.passwordHash) return show(ctx, s, [views.t(ctx, 'password_change.has_password')], 409);
-    const to = confirmedContact(s.account);
+    const to = confirmedContacts(s.account)[0];
     if (!to) return show(ctx, s, [views.t(ctx, 'password_change.no_contact')], 409);
     try {
       const sent = await services.codes.send({ purpose: FIRST_PURPOSE, to, ip: ctx.ip, accountId: s.account.id, message: { subject: views.t(ctx, 'messages.first_password.subject'), text: (code) => views.t(ctx, 'messages.first_password.code', { code }) } });
       if (!sent.sent) return show(ctx, s, [views.t(ctx, 'code.send_limited', { minutes: Math.ceil(sent.retryAfter / 60) })], 429);
-      await flows().upsert(firstFlowId(s), { challengeId: sent.challengeId, recipient: to.value }, 900);
+      await codes().save(s.uid, { challengeId: sent.challengeId, recipient: to.value });
     } catch (err) {
       if (err instanceof DeliveryError) return show(ctx, s, [views.t(ctx, 'code.delivery_failed')], 503);
       throw err;
@@ -85,32 +82,27 @@ export function passwordRoutes(services: Services): Router {
     // Without a current password to prove, the change needs a fresh sign-in instead.
     const s = first.account.passwordHash ? first : await requireCabinetSession(services, ctx, true);
     if (!s) return;
-    const body = ctx.request.body as Record<string, unknown>;
-    const current = typeof body.current === 'string' ? body.current.slice(0, 256) : '';
-    const password = typeof body.password === 'string' ? body.password : '';
-    const confirm = typeof body.password_confirm === 'string' ? body.password_confirm : '';
+    const body = parseForm(ctx, { current: text(256), password: text(), password_confirm: text(), code: text(32) });
+    const { current, password, password_confirm: confirm } = body;
     const a = s.account;
-    if (!a.passwordHash) {
-      const pending = (await flows().find(firstFlowId(s))) as { challengeId?: string; recipient?: string } | undefined;
-      if (!pending?.challengeId || !pending.recipient) return show(ctx, s, [views.t(ctx, 'password_change.code_first')], 400);
-    } else {
-      // A wrong current password counts as a wrong sign-in: the same per-account lockout.
-      if ((await services.limits.peek('login-failures-account', `account:${a.id}`)).blocked) return show(ctx, s, [views.t(ctx, 'password_change.too_many')], 429);
-      if (!current || !(await verifyPassword(a.passwordHash, current))) {
-        await services.limits.hit('login-failures-account', `account:${a.id}`);
-        await services.audit.record({ type: 'account.password_changed', accountId: a.id, actor: 'self', ip: ctx.ip, outcome: 'failure', details: { reason: 'wrong_current' } });
-        return show(ctx, s, [views.t(ctx, 'password_change.wrong_current')], 400);
-      }
+    const pending = a.passwordHash ? undefined : await codes().load(s.uid);
+    if (!a.passwordHash && !pending) return show(ctx, s, [views.t(ctx, 'password_change.code_first')], 400);
+    if (a.passwordHash) {
+      // A wrong current password counts as a wrong sign-in: the same per-account lockout, the
+      // attempt reserved before the check (parallel guesses cannot all be checked).
+      const hash = a.passwordHash;
+      const attempt = await services.limits.attempt({ accountId: a.id }, ctx.ip, async () => Boolean(current) && verifyPassword(hash, current), (ok) => ok);
+      if (attempt.checked && !attempt.result) await services.audit.record({ type: 'account.password_changed', accountId: a.id, actor: 'self', ip: ctx.ip, outcome: 'failure', details: { reason: 'wrong_current' } });
+      if (!attempt.checked || !attempt.result) return show(ctx, s, [views.t(ctx, attempt.locked ? 'password_change.too_many' : 'password_change.wrong_current')], attempt.locked ? 429 : 400);
     }
     const problems = checkPassword(password, confirm, config.passwordPolicy, personalWords(a));
     if (problems.length) return show(ctx, s, problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })), 400);
     if (a.passwordHash && (await verifyPassword(a.passwordHash, password))) return show(ctx, s, [views.t(ctx, 'password_change.same')], 400);
-    if (!a.passwordHash) {
+    if (pending) {
       // The code last: a password the policy refuses does not spend it.
-      const pending = (await flows().find(firstFlowId(s))) as { challengeId: string; recipient: string };
-      const outcome = await services.codes.verify({ challengeId: pending.challengeId, purpose: FIRST_PURPOSE, recipient: pending.recipient, code: typeof body.code === 'string' ? body.code.slice(0, 32) : '', ip: ctx.ip });
+      const outcome = await services.codes.verify({ challengeId: pending.challengeId, purpose: FIRST_PURPOSE, recipient: pending.recipient, code: body.code, ip: ctx.ip });
       if (outcome !== 'ok') return show(ctx, s, [views.t(ctx, `code.${outcome}`)], outcome === 'limited' ? 429 : 400);
-      await flows().destroy(firstFlowId(s));
+      await codes().discard(s.uid);
     }
     const passwordHash = await hashPassword(password);
     await services.accounts.modify(a.id, (x) => ({ ...x, passwordHash, sessionsValidAfter: new Date().toISOString() }), {
@@ -121,9 +113,7 @@ export function passwordRoutes(services: Services): Router {
     });
     await endOtherSessions(services, a.id, s.uid, true);
     const message = { subject: views.t(ctx, 'messages.password_changed.subject'), text: views.t(ctx, 'messages.password_changed.text', { name: fullName(a.name) }) };
-    for (const to of [a.phone && a.phoneVerified ? { kind: 'phone' as const, value: a.phone } : undefined, a.email && a.emailVerified ? { kind: 'email' as const, value: a.email } : undefined]) {
-      if (to) await services.notifier.send(to, message).catch(() => undefined);
-    }
+    for (const to of confirmedContacts(a)) await services.notifier.send(to, message).catch(() => undefined);
     ctx.status = 303;
     ctx.redirect(`/account/password?notice=${a.passwordHash ? 'changed' : 'set'}`);
   });

@@ -6,6 +6,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Services } from '../services.ts';
+import { parseForm, text } from '../web/form.ts';
 import { UserError } from '../web/errors.ts';
 import { alertSettings, endOtherSessions, endSession, listSessions } from './devices.ts';
 import { cabinetBinding, requireCabinetSession } from './session.ts';
@@ -67,7 +68,7 @@ export function sessionsRoutes(services: Services): Router {
   router.post('/alerts', async (ctx) => {
     const s = await requireCabinetSession(services, ctx, false);
     if (!s) return;
-    const body = ctx.request.body as Record<string, unknown>;
+    const body = parseForm(ctx, { sms: text(3), email: text(3) });
     const alerts = { sms: body.sms === 'on', email: body.email === 'on' };
     await services.accounts.modify(s.account.id, (a) => ({ ...a, extra: { ...a.extra, alerts } }), { type: 'alerts.changed', actor: 'self', ip: ctx.ip, outcome: 'success', details: alerts });
     done(ctx, 'alerts_saved');

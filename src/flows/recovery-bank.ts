@@ -25,6 +25,7 @@ import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 import { FlowRecords } from '../web/flow-records.ts';
+import { parseForm, text } from '../web/form.ts';
 import { bankProblemOf, pendingBank, sendToBank, showBankProblem } from './bank-round-trip.ts';
 import { bankLabel } from './federated-sign-in.ts';
 import { welcomeIntoCabinet } from './registration-welcome.ts';
@@ -124,9 +125,7 @@ export function recoveryBankRoutes(services: Services): Router {
     csrf.verify(ctx, bankRecoveries.id(id));
     const account = await services.accounts.findActive(record.accountId);
     if (!account) return showPassword(ctx, id, { errors: [views.t(ctx, 'recover.account_gone')], status: 410 });
-    const body = ctx.request.body as Record<string, unknown>;
-    const password = typeof body.password === 'string' ? body.password : '';
-    const confirm = typeof body.password_confirm === 'string' ? body.password_confirm : '';
+    const { password, password_confirm: confirm } = parseForm(ctx, { password: text(), password_confirm: text() });
     const problems = checkPassword(password, confirm, config.passwordPolicy, [account.phone, account.email, account.name.family, account.name.given].filter((v): v is string => Boolean(v)));
     if (problems.length) return showPassword(ctx, id, { errors: problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })), status: 400 });
     // single use: a second submission finds nothing

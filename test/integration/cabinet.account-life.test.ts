@@ -67,6 +67,20 @@ describe('cabinet: account life (password, sessions, history, services, alerts)'
       expect(await h.services.accounts.findActive(accountId)).to.have.property('passwordHash', (await account()).passwordHash);
     });
 
+    it('20 parallel wrong current passwords: at most the lockout limit are checked, then the account is locked', async () => {
+      const me = new Browser(h);
+      const page = await openCabinet(me, '/account/password', PHONE);
+      const _csrf = csrfOf(page.html);
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => me.post('/account/password', { _csrf, current: `Не-Тот-Пароль-${i}!`, password: NEW_PASSWORD, password_confirm: NEW_PASSWORD }, false)),
+      );
+      const checked = auditOfType(h, 'account.password_changed').filter((e) => e.details?.reason === 'wrong_current');
+      expect(checked.length, 'wrong current passwords checked').to.be.at.most(h.config.limits.loginMaxFailures);
+      expect(answers.filter((r) => r.status === 429).length, 'the rest answered "locked"').to.be.at.least(20 - h.config.limits.loginMaxFailures);
+      const right = await me.post('/account/password', { _csrf, current: GOOD_PASSWORD, password: NEW_PASSWORD, password_confirm: NEW_PASSWORD }, false);
+      expect(right.status, 'even the right password once locked').to.equal(429);
+    });
+
     it('a form without its CSRF token or without a session is refused', async () => {
       const me = new Browser(h);
       await openCabinet(me, '/account/password', PHONE);
