@@ -35,12 +35,16 @@ export const clientSchema = z
   .loose()
   .superRefine((c, ctx) => {
     const needsSecret = c.token_endpoint_auth_method === 'client_secret_basic' || c.token_endpoint_auth_method === 'client_secret_post';
-    if (needsSecret && !c.client_secret) ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: client_secret required for ${c.token_endpoint_auth_method}` });
+    if (needsSecret && !c.client_secret)
+      ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: client_secret required for ${c.token_endpoint_auth_method}` });
     if (c.token_endpoint_auth_method === 'private_key_jwt' && !c.jwks && !c.jwks_uri) {
       ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: jwks or jwks_uri required for private_key_jwt` });
     }
     if (c.vkhod_pkce_optional && c.token_endpoint_auth_method === 'none') {
-      ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: a public client (auth none) must use PKCE; vkhod_pkce_optional is for confidential clients` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `client ${c.client_id}: a public client (auth none) must use PKCE; vkhod_pkce_optional is for confidential clients`,
+      });
     }
     if (c.vkhod_machine_scope && !c.grant_types.includes('client_credentials')) {
       ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: vkhod_machine_scope needs the client_credentials grant` });

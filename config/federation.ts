@@ -28,7 +28,10 @@ export const DEFAULT_BANK_CLAIMS = {
 
 export type BankClaimField = keyof typeof DEFAULT_BANK_CLAIMS;
 
-const claimPath = z.string().regex(/^[A-Za-z0-9_:-]+(?:\.[A-Za-z0-9_:-]+)*$/, 'a claim name or a dotted path such as passport.series').max(200);
+const claimPath = z
+  .string()
+  .regex(/^[A-Za-z0-9_:-]+(?:\.[A-Za-z0-9_:-]+)*$/, 'a claim name or a dotted path such as passport.series')
+  .max(200);
 
 const bankSchema = z
   .object({
@@ -43,7 +46,10 @@ const bankSchema = z
     client_secret: z.string().min(16, 'at least 16 characters').optional(),
     token_endpoint_auth_method: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).optional(),
     /** A private JWK (with `d`) for private_key_jwt. */
-    private_key_jwk: z.object({ kty: z.string(), d: z.string(), kid: z.string().optional(), alg: z.string().optional() }).loose().optional(),
+    private_key_jwk: z
+      .object({ kty: z.string(), d: z.string(), kid: z.string().optional(), alg: z.string().optional() })
+      .loose()
+      .optional(),
     scope: z.string().default('openid profile phone email'),
     /** Accredited to confirm identity: its verified data raises the account to `confirmed`. */
     accredited: z.boolean().default(false),
@@ -55,9 +61,12 @@ const bankSchema = z
   })
   .strict()
   .superRefine((b, ctx) => {
-    if (Boolean(b.client_secret) === Boolean(b.private_key_jwk)) ctx.addIssue({ code: 'custom', message: 'give exactly one of client_secret or private_key_jwk' });
-    if (b.private_key_jwk && b.token_endpoint_auth_method && b.token_endpoint_auth_method !== 'private_key_jwt') ctx.addIssue({ code: 'custom', message: 'private_key_jwk needs token_endpoint_auth_method private_key_jwt' });
-    if (b.client_secret && b.token_endpoint_auth_method === 'private_key_jwt') ctx.addIssue({ code: 'custom', message: 'private_key_jwt needs private_key_jwk, not client_secret' });
+    if (Boolean(b.client_secret) === Boolean(b.private_key_jwk))
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of client_secret or private_key_jwk' });
+    if (b.private_key_jwk && b.token_endpoint_auth_method && b.token_endpoint_auth_method !== 'private_key_jwt')
+      ctx.addIssue({ code: 'custom', message: 'private_key_jwk needs token_endpoint_auth_method private_key_jwt' });
+    if (b.client_secret && b.token_endpoint_auth_method === 'private_key_jwt')
+      ctx.addIssue({ code: 'custom', message: 'private_key_jwt needs private_key_jwk, not client_secret' });
     if (!b.scope.split(' ').includes('openid')) ctx.addIssue({ code: 'custom', message: 'scope must include openid' });
   });
 
@@ -104,7 +113,8 @@ export function parseBanks(raw: unknown, source: string, production = false): Ba
   const parsed = bankListSchema.safeParse(raw);
   if (!parsed.success) throw new FederationConfigError(describe(source, raw, parsed.error.issues[0]!));
   return parsed.data.map((b, i) => {
-    if (production && !b.issuer.startsWith('https://')) throw new FederationConfigError(`${source}: bank ${i} (${b.id}) issuer: must be https:// in production`);
+    if (production && !b.issuer.startsWith('https://'))
+      throw new FederationConfigError(`${source}: bank ${i} (${b.id}) issuer: must be https:// in production`);
     return {
       ...b,
       issuer: b.issuer.replace(/\/+$/, ''),
@@ -156,7 +166,9 @@ export function esignSettings(env: Env): EsignConfig {
     trustedCas: env.VKHOD_ESIGN_TRUSTED_CAS_FILE ?? (dev ? DEV_ESIGN_DIR : undefined),
     crls: env.VKHOD_ESIGN_CRL_FILE ?? (dev && !env.VKHOD_ESIGN_TRUSTED_CAS_FILE ? DEV_ESIGN_DIR : undefined),
     challengeSeconds: env.VKHOD_ESIGN_CHALLENGE_SECONDS,
-    ...(env.VKHOD_ESIGN_CRL_FETCH ? { crlFetch: { timeoutMs: env.VKHOD_ESIGN_CRL_FETCH_TIMEOUT_MS, cacheSeconds: env.VKHOD_ESIGN_CRL_CACHE_SECONDS } } : {}),
+    ...(env.VKHOD_ESIGN_CRL_FETCH
+      ? { crlFetch: { timeoutMs: env.VKHOD_ESIGN_CRL_FETCH_TIMEOUT_MS, cacheSeconds: env.VKHOD_ESIGN_CRL_CACHE_SECONDS } }
+      : {}),
     ...(env.VKHOD_ESIGN_CADES_API
       ? { cadesApi: env.VKHOD_ESIGN_CADES_API }
       : existsSync(VENDORED_CADES_API)

@@ -145,9 +145,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     process.emitWarning('SMS or e-mail goes to the log only: set VKHOD_SMS_GATEWAY=http and VKHOD_MAIL_TRANSPORT=smtp');
   }
 
-  const secretKey = env.VKHOD_SECRET_KEY
-    ? decodeSecret(env.VKHOD_SECRET_KEY, 'VKHOD_SECRET_KEY')
-    : devSecret(env.VKHOD_DEV_SECRET_FILE);
+  const secretKey = env.VKHOD_SECRET_KEY ? decodeSecret(env.VKHOD_SECRET_KEY, 'VKHOD_SECRET_KEY') : devSecret(env.VKHOD_DEV_SECRET_FILE);
 
   return {
     env: env.NODE_ENV,

@@ -16,8 +16,13 @@ export function parseProxyTrust(value: string): ProxyTrust | null | { problem: s
     const hops = Number(v);
     return hops <= 100 ? { hops } : { problem: 'at most 100 hops' };
   }
-  const networks = v.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const n of networks) if (!parseNetwork(n)) return { problem: `"${n}" is not an IP address or CIDR network (false, true, a hop count, or a list like 10.0.0.1,172.16.0.0/12)` };
+  const networks = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const n of networks)
+    if (!parseNetwork(n))
+      return { problem: `"${n}" is not an IP address or CIDR network (false, true, a hop count, or a list like 10.0.0.1,172.16.0.0/12)` };
   return { networks };
 }
 
@@ -30,4 +35,3 @@ export function parseNetwork(text: string): { address: string; prefix: number; t
   if (!(prefix >= 0 && prefix <= max)) return undefined;
   return { address, prefix, type: kind === 4 ? 'ipv4' : 'ipv6' };
 }
-

@@ -6,11 +6,14 @@
 import { z } from 'zod';
 import { parseProxyTrust } from './proxy-trust.ts';
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
-  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off']).transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-const list = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
 
 /** Environment variables → typed settings. Keys are the variable names. */
 export const envSchema = z.object({
@@ -75,7 +78,10 @@ export const envSchema = z.object({
   VKHOD_SMS_SENDER: z.string().max(11).default('vkhod'),
   VKHOD_MAIL_TRANSPORT: z.enum(['console', 'smtp']).default('console'),
   /** e.g. smtps://user:pass@smtp.example.org:465 */
-  VKHOD_SMTP_URL: z.string().regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://').optional(),
+  VKHOD_SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://')
+    .optional(),
   VKHOD_MAIL_FROM: z.string().default('vkhod <no-reply@localhost>'),
   /** Dev outbox page at /dev/outbox. Never on in production. */
   VKHOD_DEV_OUTBOX: bool.optional(),
@@ -114,7 +120,10 @@ export const envSchema = z.object({
    * Where the page loads CryptoPro's plug-in API (cadesplugin_api.js, which vkhod may not ship);
    * unset: /static/vendor/cadesplugin_api.js when that file is there, else the plug-in path is off.
    */
-  VKHOD_ESIGN_CADES_API: z.string().regex(/^(\/[^/\\]|https:\/\/)/, 'a path starting with / or an https:// address').optional(),
+  VKHOD_ESIGN_CADES_API: z
+    .string()
+    .regex(/^(\/[^/\\]|https:\/\/)/, 'a path starting with / or an https:// address')
+    .optional(),
 
   VKHOD_PASSWORD_MIN_LENGTH: int(8, 128).default(8),
   /** Character classes a password must contain: any of upper, lower, digit, symbol. */

@@ -89,7 +89,11 @@ function memoryAdapters(): (model: string) => Adapter {
       items.set(`${model}:${id}`, { payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
     },
     find: async (id) => live(`${model}:${id}`),
-    findByUid: async (uid) => [...items.keys()].filter((k) => k.startsWith(`${model}:`)).map(live).find((p) => p?.uid === uid),
+    findByUid: async (uid) =>
+      [...items.keys()]
+        .filter((k) => k.startsWith(`${model}:`))
+        .map(live)
+        .find((p) => p?.uid === uid),
     findByUserCode: async () => undefined,
     async consume(id) {
       const payload = live(`${model}:${id}`);
@@ -173,7 +177,10 @@ export async function startDevBank(options: DevBankOptions = {}): Promise<DevBan
     },
     async renderError(ctx, out) {
       ctx.type = 'html';
-      ctx.body = page('Демо-банк — ошибка', `<h1>Ошибка</h1><p>${escape(String(out.error))}: ${escape(String(out.error_description ?? ''))}</p>`);
+      ctx.body = page(
+        'Демо-банк — ошибка',
+        `<h1>Ошибка</h1><p>${escape(String(out.error))}: ${escape(String(out.error_description ?? ''))}</p>`,
+      );
     },
   };
   const provider = new Provider(url, configuration);
@@ -186,7 +193,9 @@ export async function startDevBank(options: DevBankOptions = {}): Promise<DevBan
     if (details.prompt.name === 'consent') {
       // The customer agreed to share their data when they opened the account: no consent screen.
       const missing = details.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
-      const grant = details.grantId ? (await provider.Grant.find(details.grantId))! : new provider.Grant({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
+      const grant = details.grantId
+        ? (await provider.Grant.find(details.grantId))!
+        : new provider.Grant({ accountId: details.session!.accountId, clientId: String(details.params.client_id) });
       if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
       if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
       const grantId = await grant.save();
@@ -199,10 +208,20 @@ export async function startDevBank(options: DevBankOptions = {}): Promise<DevBan
   router.post('/login', async (ctx) => {
     const id = String((ctx.request.body as Record<string, unknown>).customer ?? '');
     if (!customers.some((c) => c.id === id)) ctx.throw(400, 'unknown customer');
-    await provider.interactionFinished(ctx.req, ctx.res, { login: { accountId: id, amr: ['pwd', 'sms'] } }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { login: { accountId: id, amr: ['pwd', 'sms'] } },
+      { mergeWithLastSubmission: false },
+    );
   });
   router.post('/abort', async (ctx) => {
-    await provider.interactionFinished(ctx.req, ctx.res, { error: 'access_denied', error_description: 'the customer refused' }, { mergeWithLastSubmission: false });
+    await provider.interactionFinished(
+      ctx.req,
+      ctx.res,
+      { error: 'access_denied', error_description: 'the customer refused' },
+      { mergeWithLastSubmission: false },
+    );
   });
   app.use(router.routes());
   app.use(mount(provider as unknown as Koa));
@@ -221,11 +240,15 @@ export async function startDevBank(options: DevBankOptions = {}): Promise<DevBan
 /* `npm run dev-bank`: the bank at http://localhost:3100 that vkhod uses by default in development. */
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const port = Number(process.env.DEV_BANK_PORT ?? new URL(DEV_BANK.issuer).port);
-  const extra = (process.env.DEV_BANK_REDIRECT_URIS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const extra = (process.env.DEV_BANK_REDIRECT_URIS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bank = await startDevBank({ port, host: process.env.DEV_BANK_HOST ?? 'localhost', publicHost: 'localhost', redirectUris: extra });
   console.log(`development bank: ${bank.url} (client_id ${DEV_BANK.client_id}, secret ${DEV_BANK.client_secret})`);
   console.log('customers:');
-  for (const c of BANK_CUSTOMERS) console.log(`  ${c.id}  ${c.family_name} ${c.given_name} ${c.middle_name ?? ''}  ${c.birthdate}  СНИЛС ${c.snils ?? '—'}`);
+  for (const c of BANK_CUSTOMERS)
+    console.log(`  ${c.id}  ${c.family_name} ${c.given_name} ${c.middle_name ?? ''}  ${c.birthdate}  СНИЛС ${c.snils ?? '—'}`);
   const stop = () => void bank.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -115,7 +115,9 @@ function clientsList(config: Config): void {
   const clients = [...config.clients];
   if (!clients.length) return console.log(`no clients in ${config.clientsFile}`);
   for (const c of clients) {
-    console.log(`${c.client_id}\t${c.token_endpoint_auth_method}\t${c.grant_types.join(',')}\t${c.redirect_uris.join(' ')}${c.client_name ? `\t${c.client_name}` : ''}`);
+    console.log(
+      `${c.client_id}\t${c.token_endpoint_auth_method}\t${c.grant_types.join(',')}\t${c.redirect_uris.join(' ')}${c.client_name ? `\t${c.client_name}` : ''}`,
+    );
   }
 }
 
@@ -142,7 +144,8 @@ async function keys(config: Config, action: string | undefined): Promise<void> {
     } else if (action === 'list') {
       const list = await signingKeys.list();
       if (!list.length) console.log('no keys yet: they are generated at the first start');
-      for (const k of list) console.log(`${k.kid}\t${k.alg}\tcreated ${k.createdAt}${k.retiredAt ? `\tretired ${k.retiredAt}` : '\tactive'}`);
+      for (const k of list)
+        console.log(`${k.kid}\t${k.alg}\tcreated ${k.createdAt}${k.retiredAt ? `\tretired ${k.retiredAt}` : '\tactive'}`);
     } else throw new UsageError(`unknown keys command ${action ?? ''}`);
   } finally {
     await store.close();

@@ -34,7 +34,15 @@ import { operationalRoutes } from './web/operational-routes.ts';
 import { requestGate } from './web/request-gate.ts';
 
 /** node-oidc-provider's endpoints that relying parties call directly (never a browser page). */
-const API_PATHS = new Set(['/token', '/token/introspection', '/token/revocation', '/me', '/jwks', '/request', '/.well-known/openid-configuration']);
+const API_PATHS = new Set([
+  '/token',
+  '/token/introspection',
+  '/token/revocation',
+  '/me',
+  '/jwks',
+  '/request',
+  '/.well-known/openid-configuration',
+]);
 
 export const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
 
@@ -66,7 +74,11 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   app.use(anonymousRequestLimits(services));
   app.use(async (ctx, next) => {
     if (!API_PATHS.has(ctx.path)) return next();
-    ctx.set({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer', ...(config.production ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {}) });
+    ctx.set({
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      ...(config.production ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {}),
+    });
     return providerApp(ctx, next);
   });
   app.use(errorPages(views, logger));
@@ -101,7 +113,16 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   pages.use(recoveryEsignRoutes(services).routes()); // before /recover/:flow
   pages.use(recoveryBankRoutes(services).routes()); // before /recover/:flow
   for (const flow of flows) pages.use(flow.routes().routes());
-  if (config.demoRp) pages.use(demoRoutes({ issuer: config.issuer, client: clients.find((c) => c.client_id === DEMO_CLIENT_ID)!, views, secureCookies: config.production, results: store.oidcAdapter('VkhodDemo') }).routes());
+  if (config.demoRp)
+    pages.use(
+      demoRoutes({
+        issuer: config.issuer,
+        client: clients.find((c) => c.client_id === DEMO_CLIENT_ID)!,
+        views,
+        secureCookies: config.production,
+        results: store.oidcAdapter('VkhodDemo'),
+      }).routes(),
+    );
   app.use(pages.routes());
   // 405 with `Allow` (errorPages draws the page for the empty answer).
   app.use(pages.allowedMethods());

@@ -86,17 +86,23 @@ async function stop(signal: string) {
   // Stop listening, but do not yet cut idle keep-alive connections (net.Server#close: http.Server's
   // own close would close them at once, racing a request a client is sending right now).
   net.Server.prototype.close.call(server, () => void exit(0));
-  const idle = setTimeout(() => {
-    server.closeIdleConnections();
-    // Then keep closing connections as they turn idle (each response already said Connection: close).
-    setInterval(() => server.closeIdleConnections(), 250).unref();
-  }, Math.min(1000, drainMs / 4));
+  const idle = setTimeout(
+    () => {
+      server.closeIdleConnections();
+      // Then keep closing connections as they turn idle (each response already said Connection: close).
+      setInterval(() => server.closeIdleConnections(), 250).unref();
+    },
+    Math.min(1000, drainMs / 4),
+  );
   idle.unref();
-  const force = setTimeout(() => {
-    logger.warn({ drainSeconds: config.drainSeconds }, 'requests still open at the end of the drain time; closing them');
-    server.closeAllConnections();
-    void exit(0);
-  }, Math.max(0, drainMs - 500));
+  const force = setTimeout(
+    () => {
+      logger.warn({ drainSeconds: config.drainSeconds }, 'requests still open at the end of the drain time; closing them');
+      server.closeAllConnections();
+      void exit(0);
+    },
+    Math.max(0, drainMs - 500),
+  );
   force.unref();
 }
 process.on('SIGTERM', () => void stop('SIGTERM'));

@@ -93,11 +93,19 @@ function gateways(config: Config, logger: Logger, overrides: ServiceOverrides): 
       : new ConsoleSmsGateway(logger, showText));
   const mail =
     overrides.mail ??
-    (config.mail.transport === 'smtp' ? new SmtpMailTransport(config.mail.url, config.mail.from) : new ConsoleMailTransport(logger, showText));
+    (config.mail.transport === 'smtp'
+      ? new SmtpMailTransport(config.mail.url, config.mail.from)
+      : new ConsoleMailTransport(logger, showText));
   return { sms, mail };
 }
 
-export async function buildServices(config: Config, store: Store, logger: Logger, viewsDir: string, overrides: ServiceOverrides = {}): Promise<Services> {
+export async function buildServices(
+  config: Config,
+  store: Store,
+  logger: Logger,
+  viewsDir: string,
+  overrides: ServiceOverrides = {},
+): Promise<Services> {
   const box = new SecretBox(config.secretKey);
   const views = new Views(viewsDir);
   const outbox = config.devOutbox && !config.production ? new DevOutbox(100, store.settings) : undefined;
@@ -116,7 +124,11 @@ export async function buildServices(config: Config, store: Store, logger: Logger
     await Promise.all(to.map((contact) => notifier.send(contact, message).catch(() => undefined)));
   });
   const configured = config.clients.filter((c) => c.client_id !== DEMO_CLIENT_ID && c.client_id !== CABINET_CLIENT_ID);
-  const clients = [...configured, cabinetClient(config.issuer) as unknown as ClientMetadata, ...(config.demoRp ? [demoClient(config.issuer, box)] : [])];
+  const clients = [
+    ...configured,
+    cabinetClient(config.issuer) as unknown as ClientMetadata,
+    ...(config.demoRp ? [demoClient(config.issuer, box)] : []),
+  ];
   const jwks = await new SigningKeys(store.settings, box).load(config.ttl.refreshToken);
   const cookieKeys = [box.key('cookies').toString('base64url')];
 
@@ -125,7 +137,10 @@ export async function buildServices(config: Config, store: Store, logger: Logger
   // outside any request, e.g. when the registry answers).
   const tell = async (account: Account, key: string) => {
     const to = confirmedContacts(account)[0];
-    if (to) await notifier.send(to, { subject: views.messages.t('ru', 'messages.level.subject'), text: views.messages.t('ru', key) }).catch(() => undefined);
+    if (to)
+      await notifier
+        .send(to, { subject: views.messages.t('ru', 'messages.level.subject'), text: views.messages.t('ru', key) })
+        .catch(() => undefined);
   };
   const levels = new Levels(
     accounts,
@@ -134,11 +149,25 @@ export async function buildServices(config: Config, store: Store, logger: Logger
     (account, kind) => tell(account, `messages.level.number_removed.${kind}`),
   );
   const issuerUrl = new URL(config.issuer);
-  const provider = createProvider({ config, store, accounts, clients, firstPartyClients: [CABINET_CLIENT_ID], jwks, cookieKeys, pages: providerPages(views), logger });
+  const provider = createProvider({
+    config,
+    store,
+    accounts,
+    clients,
+    firstPartyClients: [CABINET_CLIENT_ID],
+    jwks,
+    cookieKeys,
+    pages: providerPages(views),
+    logger,
+  });
   const factorMethods = {
     totp: new TotpMethod(box, accounts, config.serviceName),
     sms: new SmsMethod(codes),
-    webauthn: new WebAuthnMethod(accounts, store.challenges, { id: issuerUrl.hostname, name: config.serviceName, origin: issuerUrl.origin }),
+    webauthn: new WebAuthnMethod(accounts, store.challenges, {
+      id: issuerUrl.hostname,
+      name: config.serviceName,
+      origin: issuerUrl.origin,
+    }),
     recoveryCodes: new RecoveryCodesMethod(box, accounts),
   };
   return {
@@ -163,10 +192,14 @@ export async function buildServices(config: Config, store: Store, logger: Logger
     postal: new PostalConfirmation(accounts, levels, codes, store.letters, box, limits),
     operators: new Operators(store.settings, limits, audit),
     bank: new BankMethod(config.banks, `${config.issuer}/federation/callback`, logger),
-    esignature: new EsignatureMethod(store.challenges, new TrustStore(config.esign.trustedCas, config.esign.crls, logger), { issuer: config.issuer, challengeSeconds: config.esign.challengeSeconds, crlFetch: config.esign.crlFetch }, logger),
+    esignature: new EsignatureMethod(
+      store.challenges,
+      new TrustStore(config.esign.trustedCas, config.esign.crls, logger),
+      { issuer: config.issuer, challengeSeconds: config.esign.challengeSeconds, crlFetch: config.esign.crlFetch },
+      logger,
+    ),
     provider,
     clients,
     cookieKeys,
   };
-
 }

@@ -133,7 +133,14 @@ export interface Account {
   /** Every verification, newest last; the level is derived from those that still hold. */
   verifications?: VerificationEvent[];
   /** The registry check of the current data (upgrade to standard). */
-  registryCheck?: { ticket: string; status: 'pending' | 'approved' | 'rejected'; submittedAt: string; decidedAt?: string; reason?: string; fingerprint: string };
+  registryCheck?: {
+    ticket: string;
+    status: 'pending' | 'approved' | 'rejected';
+    submittedAt: string;
+    decidedAt?: string;
+    reason?: string;
+    fingerprint: string;
+  };
   /** Upstream identities linked to this account (banks): found by the key `fed:<bank id>`. */
   federations?: Array<{ provider: string; subject: string; linkedAt: string }>;
   /**
@@ -213,7 +220,8 @@ export class StoreUnavailableError extends Error {
     // The message is the OAuth error code node-oidc-provider puts in `error`.
     super('temporarily_unavailable');
     this.name = 'StoreUnavailableError';
-    this.error_description = reason === 'busy' ? 'the service is busy, try again shortly' : 'the service cannot store data right now, try again later';
+    this.error_description =
+      reason === 'busy' ? 'the service is busy, try again shortly' : 'the service cannot store data right now, try again later';
   }
 }
 

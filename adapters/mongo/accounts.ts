@@ -111,7 +111,13 @@ export class MongoAccounts implements AccountRepository {
     if (!isKey(key.kind) || !isKey(key.value)) return [];
     const filter = { kind: key.kind, value: key.value };
     const projection = { projection: { _id: 0, accountId: 1 } };
-    const ids = [...new Set([...(await this.keys.find(filter, projection).toArray()), ...(await this.sharedKeys.find(filter, projection).toArray())].map((r) => r.accountId))].sort();
+    const ids = [
+      ...new Set(
+        [...(await this.keys.find(filter, projection).toArray()), ...(await this.sharedKeys.find(filter, projection).toArray())].map(
+          (r) => r.accountId,
+        ),
+      ),
+    ].sort();
     const found = await Promise.all(ids.map((id) => this.findById(id)));
     return found.filter((a): a is Account => Boolean(a));
   }

@@ -9,7 +9,10 @@ const live = () => ({ $or: [{ expiresAt: { $exists: false } }, { expiresAt: { $g
 const projection = { _id: 0, payload: 1, consumed: 1 } as const;
 
 export class MongoOidcAdapter implements OidcAdapter {
-  constructor(private readonly oidc: mongo.Collection<OidcDoc>, private readonly model: string) {}
+  constructor(
+    private readonly oidc: mongo.Collection<OidcDoc>,
+    private readonly model: string,
+  ) {}
 
   private static read(doc: Pick<OidcDoc, 'payload' | 'consumed'> | null): OidcPayload | undefined {
     if (!doc) return undefined;
@@ -80,8 +83,15 @@ export async function revokeOidcByAccountId(oidc: mongo.Collection<OidcDoc>, acc
 }
 
 /** The live entries of one model that belong to an account. */
-export async function listOidcByAccountId(oidc: mongo.Collection<OidcDoc>, model: string, accountId: string): Promise<Array<{ id: string; payload: OidcPayload }>> {
+export async function listOidcByAccountId(
+  oidc: mongo.Collection<OidcDoc>,
+  model: string,
+  accountId: string,
+): Promise<Array<{ id: string; payload: OidcPayload }>> {
   if (!isKey(accountId) || !isKey(model)) return [];
-  const docs = await oidc.find({ model, accountId, ...live() }, { projection: { _id: 0, id: 1, payload: 1 } }).limit(500).toArray();
+  const docs = await oidc
+    .find({ model, accountId, ...live() }, { projection: { _id: 0, id: 1, payload: 1 } })
+    .limit(500)
+    .toArray();
   return docs.map((d) => ({ id: d.id, payload: { ...d.payload } }));
 }

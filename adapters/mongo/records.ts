@@ -85,20 +85,30 @@ export class MongoLetters implements LetterRepository {
   }
 
   async list(status: Letter['status'], limit = 100): Promise<Letter[]> {
-    return this.letters.find({ status }, { projection: { _id: 0 } }).sort({ createdAt: 1, _id: 1 }).limit(limit).toArray();
+    return this.letters
+      .find({ status }, { projection: { _id: 0 } })
+      .sort({ createdAt: 1, _id: 1 })
+      .limit(limit)
+      .toArray();
   }
 
   /** One conditional update: only a queued letter becomes sent, and its code is dropped. */
   async markSent(id: string, at: string, by: string): Promise<boolean> {
     if (!isKey(id)) return false;
-    const res = await this.letters.updateOne({ _id: id, status: 'queued' }, { $set: { status: 'sent', sentAt: at, sentBy: by }, $unset: { sealedCode: '' } });
+    const res = await this.letters.updateOne(
+      { _id: id, status: 'queued' },
+      { $set: { status: 'sent', sentAt: at, sentBy: by }, $unset: { sealedCode: '' } },
+    );
     return res.matchedCount === 1;
   }
 
   /** One conditional update: only a queued letter becomes cancelled, and its code is dropped. */
   async cancel(id: string, at: string, reason: string): Promise<boolean> {
     if (!isKey(id)) return false;
-    const res = await this.letters.updateOne({ _id: id, status: 'queued' }, { $set: { status: 'cancelled', cancelledAt: at, cancelReason: reason }, $unset: { sealedCode: '' } });
+    const res = await this.letters.updateOne(
+      { _id: id, status: 'queued' },
+      { $set: { status: 'cancelled', cancelledAt: at, cancelReason: reason }, $unset: { sealedCode: '' } },
+    );
     return res.matchedCount === 1;
   }
 
@@ -106,7 +116,10 @@ export class MongoLetters implements LetterRepository {
   async eraseForAccount(accountId: string, at: string): Promise<number> {
     if (!isKey(accountId)) return 0;
     const drop = { $unset: { sealedCode: '', recipient: '' } } as const;
-    const queued = await this.letters.updateMany({ accountId, status: 'queued', erasedAt: { $exists: false } }, { $set: { status: 'cancelled', cancelledAt: at, cancelReason: 'erased', erasedAt: at }, ...drop });
+    const queued = await this.letters.updateMany(
+      { accountId, status: 'queued', erasedAt: { $exists: false } },
+      { $set: { status: 'cancelled', cancelledAt: at, cancelReason: 'erased', erasedAt: at }, ...drop },
+    );
     const others = await this.letters.updateMany({ accountId, erasedAt: { $exists: false } }, { $set: { erasedAt: at }, ...drop });
     return queued.modifiedCount + others.modifiedCount;
   }

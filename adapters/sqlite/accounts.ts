@@ -1,18 +1,28 @@
 /** Accounts with their unique keys, and the append-only audit log written in the same transactions. */
 import type Database from 'libsql';
 import type { GroupCommit } from './group-commit.ts';
-import { DuplicateKeyError, VersionConflictError, type Account, type AccountKey, type AccountRepository, type AuditEvent, type AuditLog } from '../../src/store.ts';
+import {
+  DuplicateKeyError,
+  VersionConflictError,
+  type Account,
+  type AccountKey,
+  type AccountRepository,
+  type AuditEvent,
+  type AuditLog,
+} from '../../src/store.ts';
 
 type Db = InstanceType<typeof Database>;
 
-const isUniqueViolation = (err: unknown): boolean =>
-  err instanceof Error && /UNIQUE constraint failed/i.test(err.message);
+const isUniqueViolation = (err: unknown): boolean => err instanceof Error && /UNIQUE constraint failed/i.test(err.message);
 
 export class SqliteAuditLog implements AuditLog {
   private readonly insert;
   private readonly list;
 
-  constructor(db: Db, private readonly writes: GroupCommit) {
+  constructor(
+    db: Db,
+    private readonly writes: GroupCommit,
+  ) {
     this.insert = db.prepare('INSERT INTO audit (id, at, type, account_id, event) VALUES (?, ?, ?, ?, ?)');
     this.list = db.prepare('SELECT event FROM audit WHERE account_id = ? ORDER BY at DESC, seq DESC LIMIT ?');
   }
@@ -35,13 +45,15 @@ export class SqliteAccounts implements AccountRepository {
   private readonly createTx;
   private readonly updateTx;
 
-  constructor(db: Db, audit: SqliteAuditLog, private readonly writes: GroupCommit) {
+  constructor(
+    db: Db,
+    audit: SqliteAuditLog,
+    private readonly writes: GroupCommit,
+  ) {
     this.s = {
       insert: db.prepare('INSERT INTO accounts (id, version, status, doc) VALUES (?, ?, ?, ?)'),
       byId: db.prepare('SELECT doc FROM accounts WHERE id = ?'),
-      byKey: db.prepare(
-        'SELECT a.doc FROM account_keys k JOIN accounts a ON a.id = k.account_id WHERE k.kind = ? AND k.value = ?',
-      ),
+      byKey: db.prepare('SELECT a.doc FROM account_keys k JOIN accounts a ON a.id = k.account_id WHERE k.kind = ? AND k.value = ?'),
       holders: db.prepare(
         `SELECT a.doc FROM accounts a WHERE a.id IN (
            SELECT account_id FROM account_keys WHERE kind = ? AND value = ?
@@ -86,15 +98,15 @@ export class SqliteAccounts implements AccountRepository {
       for (const e of events) audit.appendSync(e);
     };
     this.updateTx = (account: Account, expectedVersion: number, keys: AccountKey[] | undefined, events: AuditEvent[]) => {
-        const res = this.s.update.run(account.version, account.status, JSON.stringify(account), account.id, expectedVersion);
-        if (res.changes !== 1) throw new VersionConflictError(account.id);
-        if (keys) {
-          this.s.deleteKeys.run(account.id);
-          this.s.deleteSharedKeys.run(account.id);
-          insertKeys(account.id, keys);
-        }
-        for (const e of events) audit.appendSync(e);
-      };
+      const res = this.s.update.run(account.version, account.status, JSON.stringify(account), account.id, expectedVersion);
+      if (res.changes !== 1) throw new VersionConflictError(account.id);
+      if (keys) {
+        this.s.deleteKeys.run(account.id);
+        this.s.deleteSharedKeys.run(account.id);
+        insertKeys(account.id, keys);
+      }
+      for (const e of events) audit.appendSync(e);
+    };
   }
 
   async create(account: Account, keys: AccountKey[], events: AuditEvent[] = []): Promise<void> {

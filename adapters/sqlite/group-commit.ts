@@ -40,9 +40,11 @@ export interface WriterOptions {
 const MAX_BATCH = 512;
 const MAX_PAUSE_MS = 50;
 
-const codeOf = (err: unknown): string => (err && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : '');
+const codeOf = (err: unknown): string =>
+  err && typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : '';
 export const isBusy = (err: unknown): boolean => /^SQLITE_(BUSY|LOCKED)/.test(codeOf(err));
-const isFull = (err: unknown): boolean => /^SQLITE_FULL/.test(codeOf(err)) || /database or disk is full/i.test((err as Error)?.message ?? '');
+const isFull = (err: unknown): boolean =>
+  /^SQLITE_FULL/.test(codeOf(err)) || /database or disk is full/i.test((err as Error)?.message ?? '');
 const isIo = (err: unknown): boolean => /^SQLITE_(IOERR|CANTOPEN|READONLY)/.test(codeOf(err));
 
 /** A store error the client can do nothing about but wait: 503, or undefined for anything else. */

@@ -8,7 +8,18 @@ import { mkdirSync, statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'libsql';
 import { createRequire } from 'node:module';
-import { StoreUnavailableError, type AccountRepository, type AuditLog, type ChallengeRepository, type LetterRepository, type OidcAdapter, type OidcPayload, type RateLimiterOptions, type SettingRepository, type Store } from '../../src/store.ts';
+import {
+  StoreUnavailableError,
+  type AccountRepository,
+  type AuditLog,
+  type ChallengeRepository,
+  type LetterRepository,
+  type OidcAdapter,
+  type OidcPayload,
+  type RateLimiterOptions,
+  type SettingRepository,
+  type Store,
+} from '../../src/store.ts';
 import { SqliteAccounts, SqliteAuditLog } from './accounts.ts';
 import { SqliteOidcAdapter } from './oidc-adapter.ts';
 import { SqliteChallenges, SqliteLetters, SqliteSettings } from './records.ts';
@@ -106,7 +117,10 @@ export class SqliteStore implements Store {
           return;
         }
         if (!this.writeFailure) {
-          options.warn?.({ reason: outcome.error.reason, error: (outcome.cause as Error)?.message, ...this.space() }, 'the store cannot write');
+          options.warn?.(
+            { reason: outcome.error.reason, error: (outcome.cause as Error)?.message, ...this.space() },
+            'the store cannot write',
+          );
         }
         this.writeFailure = { at: Date.now(), error: outcome.error };
       },
@@ -118,14 +132,22 @@ export class SqliteStore implements Store {
     this.settings = new SqliteSettings(db, this.writes);
     this.letters = new SqliteLetters(db, this.writes);
     this.sweepStmts = {
-      expired: db.prepare('DELETE FROM oidc WHERE rowid IN (SELECT rowid FROM oidc WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)'),
+      expired: db.prepare(
+        'DELETE FROM oidc WHERE rowid IN (SELECT rowid FROM oidc WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)',
+      ),
       consumed: db.prepare('DELETE FROM oidc WHERE rowid IN (SELECT rowid FROM oidc WHERE consumed IS NOT NULL AND consumed <= ? LIMIT ?)'),
-      challenges: db.prepare('DELETE FROM challenges WHERE id IN (SELECT id FROM challenges WHERE expires_at <= ? OR consumed_at <= ? LIMIT ?)'),
-      limits: db.prepare('DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits WHERE expire IS NOT NULL AND expire <= ? LIMIT ?)'),
+      challenges: db.prepare(
+        'DELETE FROM challenges WHERE id IN (SELECT id FROM challenges WHERE expires_at <= ? OR consumed_at <= ? LIMIT ?)',
+      ),
+      limits: db.prepare(
+        'DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits WHERE expire IS NOT NULL AND expire <= ? LIMIT ?)',
+      ),
       // The oldest rows first, by their sequence (no index on `at` needed): stops at the first young one.
       audit: db.prepare('DELETE FROM audit WHERE seq IN (SELECT seq FROM audit ORDER BY seq LIMIT ?) AND at < ?'),
     };
-    this.probeStmt = db.prepare("INSERT INTO settings (name, value, version) VALUES ('vkhod.probe', ?, 1) ON CONFLICT (name) DO UPDATE SET value = excluded.value");
+    this.probeStmt = db.prepare(
+      "INSERT INTO settings (name, value, version) VALUES ('vkhod.probe', ?, 1) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    );
     if (sweepIntervalMs > 0) {
       this.sweeper = setInterval(() => void this.sweep().catch(() => undefined), sweepIntervalMs);
       this.sweeper.unref();
@@ -148,9 +170,13 @@ export class SqliteStore implements Store {
   }
 
   async listOidcByAccountId(model: string, accountId: string): Promise<Array<{ id: string; payload: OidcPayload }>> {
-    const rows = this.db.prepare('SELECT id, payload, expires_at FROM oidc WHERE model = ? AND account_id = ? LIMIT 500').all(model, accountId) as Array<{ id: string; payload: string; expires_at: number | null }>;
+    const rows = this.db
+      .prepare('SELECT id, payload, expires_at FROM oidc WHERE model = ? AND account_id = ? LIMIT 500')
+      .all(model, accountId) as Array<{ id: string; payload: string; expires_at: number | null }>;
     const now = Date.now();
-    return rows.filter((r) => r.expires_at === null || r.expires_at > now).map((r) => ({ id: r.id, payload: JSON.parse(r.payload) as OidcPayload }));
+    return rows
+      .filter((r) => r.expires_at === null || r.expires_at > now)
+      .map((r) => ({ id: r.id, payload: JSON.parse(r.payload) as OidcPayload }));
   }
 
   rateLimiter(options: RateLimiterOptions) {
@@ -212,7 +238,9 @@ export class SqliteStore implements Store {
     } catch {
       // not every platform can tell
     }
-    const pages = this.db.prepare('SELECT page_count, max_page_count, page_size FROM pragma_page_count, pragma_max_page_count, pragma_page_size').get() as {
+    const pages = this.db
+      .prepare('SELECT page_count, max_page_count, page_size FROM pragma_page_count, pragma_max_page_count, pragma_page_size')
+      .get() as {
       page_count: number;
       max_page_count: number;
       page_size: number;

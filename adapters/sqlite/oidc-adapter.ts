@@ -45,16 +45,18 @@ export class SqliteOidcAdapter implements OidcAdapter {
   async upsert(id: string, payload: OidcPayload, expiresIn: number): Promise<void> {
     const expiresAt = expiresIn ? Date.now() + expiresIn * 1000 : null;
     const json = JSON.stringify(payload);
-    await this.writes.run(() => this.stmts.upsert.run(
-      this.model,
-      id,
-      json,
-      payload.grantId ?? null,
-      typeof payload.accountId === 'string' ? payload.accountId : null,
-      payload.userCode ?? null,
-      payload.uid ?? null,
-      expiresAt,
-    ));
+    await this.writes.run(() =>
+      this.stmts.upsert.run(
+        this.model,
+        id,
+        json,
+        payload.grantId ?? null,
+        typeof payload.accountId === 'string' ? payload.accountId : null,
+        payload.userCode ?? null,
+        payload.uid ?? null,
+        expiresAt,
+      ),
+    );
   }
 
   async find(id: string) {

@@ -24,7 +24,14 @@ export class SafeRateLimiterSQLite extends RateLimiterSQLite {
   };
 
   constructor(db: Db, writes: GroupCommit, options: ConstructorParameters<typeof RateLimiterSQLite>[0]) {
-    super({ ...options, storeClient: db, storeType: 'better-sqlite3', tableName: 'rate_limits', tableCreated: true, clearExpiredByTimeout: false });
+    super({
+      ...options,
+      storeClient: db,
+      storeType: 'better-sqlite3',
+      tableName: 'rate_limits',
+      tableCreated: true,
+      clearExpiredByTimeout: false,
+    });
     this.safe = {
       writes,
       add: db.prepare(`INSERT INTO rate_limits (key, points, expire) VALUES (?, ?, ?)

@@ -9,7 +9,10 @@ type Db = InstanceType<typeof Database>;
 export class SqliteChallenges implements ChallengeRepository {
   private readonly s;
 
-  constructor(db: Db, private readonly writes: GroupCommit) {
+  constructor(
+    db: Db,
+    private readonly writes: GroupCommit,
+  ) {
     this.s = {
       insert: db.prepare('INSERT INTO challenges (id, expires_at, doc, attempts, max_attempts, consumed_at) VALUES (?, ?, ?, ?, ?, NULL)'),
       find: db.prepare('SELECT doc, attempts, consumed_at FROM challenges WHERE id = ?'),
@@ -51,7 +54,10 @@ export class SqliteChallenges implements ChallengeRepository {
 export class SqliteSettings implements SettingRepository {
   private readonly s;
 
-  constructor(db: Db, private readonly writes: GroupCommit) {
+  constructor(
+    db: Db,
+    private readonly writes: GroupCommit,
+  ) {
     this.s = {
       get: db.prepare('SELECT value, version FROM settings WHERE name = ?'),
       insert: db.prepare('INSERT INTO settings (name, value, version) VALUES (?, ?, 1) ON CONFLICT (name) DO NOTHING'),
@@ -66,7 +72,9 @@ export class SqliteSettings implements SettingRepository {
   }
 
   async put(name: string, value: string, expectedVersion: number): Promise<boolean> {
-    const res = await this.writes.run(() => (expectedVersion === 0 ? this.s.insert.run(name, value) : this.s.update.run(value, name, expectedVersion)));
+    const res = await this.writes.run(() =>
+      expectedVersion === 0 ? this.s.insert.run(name, value) : this.s.update.run(value, name, expectedVersion),
+    );
     return res.changes === 1;
   }
 }
@@ -74,7 +82,10 @@ export class SqliteSettings implements SettingRepository {
 export class SqliteLetters implements LetterRepository {
   private readonly s;
 
-  constructor(db: Db, private readonly writes: GroupCommit) {
+  constructor(
+    db: Db,
+    private readonly writes: GroupCommit,
+  ) {
     this.s = {
       insert: db.prepare('INSERT INTO letters (id, status, created_at, doc) VALUES (?, ?, ?, ?)'),
       find: db.prepare('SELECT doc FROM letters WHERE id = ?'),
@@ -112,7 +123,11 @@ export class SqliteLetters implements LetterRepository {
     for (const letter of letters) {
       if (letter.erasedAt) continue;
       const { sealedCode: _code, recipient: _recipient, ...rest } = letter;
-      const next: Letter = { ...rest, erasedAt: at, ...(letter.status === 'queued' ? { status: 'cancelled', cancelledAt: at, cancelReason: 'erased' } : {}) };
+      const next: Letter = {
+        ...rest,
+        erasedAt: at,
+        ...(letter.status === 'queued' ? { status: 'cancelled', cancelledAt: at, cancelReason: 'erased' } : {}),
+      };
       // guarded by the status read: a letter marked sent meanwhile is redacted on the next pass
       changed += (await this.writes.run(() => this.s.redact.run(next.status, JSON.stringify(next), letter.id, letter.status))).changes;
     }

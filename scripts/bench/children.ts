@@ -21,7 +21,10 @@ export class ServerChild {
   private stderr = '';
   private exited = false;
 
-  private constructor(readonly name: string, private readonly child: ChildProcess) {
+  private constructor(
+    readonly name: string,
+    private readonly child: ChildProcess,
+  ) {
     child.stderr!.on('data', (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString()).slice(-8000);
     });
@@ -44,7 +47,10 @@ export class ServerChild {
   /** Starts `script` (relative to this folder) and resolves once it reports its URL. */
   static async start(name: string, script: string, timeoutMs = 30_000): Promise<ServerChild> {
     const file = fileURLToPath(new URL(script, import.meta.url));
-    const extra = process.env.BENCH_CPU_PROF === name ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR ?? join(tmpdir(), 'vkhod-bench-profiles')}`] : [];
+    const extra =
+      process.env.BENCH_CPU_PROF === name
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR ?? join(tmpdir(), 'vkhod-bench-profiles')}`]
+        : [];
     const child = spawn(process.execPath, [...extra, '--import', 'tsx', file], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, NODE_ENV: 'production' },

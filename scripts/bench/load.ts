@@ -30,7 +30,8 @@ interface Faults {
 }
 
 /** Percentile of sorted values (nearest rank). */
-const percentile = (sorted: Float64Array, p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN);
+const percentile = (sorted: Float64Array, p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]! : NaN;
 
 function summarize(result: Result, faults: Faults, latencies: number[]): Measurement {
   const statuses: Record<string, number> = {};

@@ -36,8 +36,13 @@ function table(header: string[], lines: string[][]): string {
 export function printReport(rows: Row[], info: RunInfo): void {
   const out: string[] = [];
   const rounds = info.rounds > 1 ? `, median of ${info.rounds} alternating rounds` : '';
-  out.push('', `POST /token, client_secret_basic — ${info.connections} connections, ${info.seconds} s after ${info.warmup} s warm-up${rounds}`);
-  out.push(`node ${info.node}, ${info.cpu}, load average ${info.loadAverage.toFixed(1)} at start; 127.0.0.1, each server in its own process`);
+  out.push(
+    '',
+    `POST /token, client_secret_basic — ${info.connections} connections, ${info.seconds} s after ${info.warmup} s warm-up${rounds}`,
+  );
+  out.push(
+    `node ${info.node}, ${info.cpu}, load average ${info.loadAverage.toFixed(1)} at start; 127.0.0.1, each server in its own process`,
+  );
   out.push('srv CPU% is the server process over the phase (100 = one core); CPU µs/req is the steadier figure on a busy machine', '');
   out.push(
     table(
@@ -71,7 +76,9 @@ export function printReport(rows: Row[], info: RunInfo): void {
     const ratio = vkhod.result.rps / bare.result.rps;
     const verdict = scenario === 'client_credentials' ? (ratio >= TARGET ? ' (meets the aim)' : ' (BELOW the aim)') : '';
     const cpu = vkhod.cpuUsPerRequest / bare.cpuUsPerRequest;
-    out.push(`vkhod/bare ${scenario}: ${(ratio * 100).toFixed(0)}% of bare req/s${verdict}; ${cpu.toFixed(1)}× bare's server CPU per request`);
+    out.push(
+      `vkhod/bare ${scenario}: ${(ratio * 100).toFixed(0)}% of bare req/s${verdict}; ${cpu.toFixed(1)}× bare's server CPU per request`,
+    );
   }
   out.push(`aim: vkhod ≥ ${TARGET * 100}% of bare on client_credentials`);
   if (failing.length) out.push('WARNING: some scenarios had errors; their figures are not meaningful.');

@@ -57,7 +57,9 @@ const deadline = setTimeout(() => {
 function check(server: string, scenario: string, result: { status: number; body: Record<string, unknown> }, fields: string[]): void {
   const missing = fields.filter((field) => !(field in result.body));
   if (result.status !== 200 || missing.length) {
-    throw new Error(`${server} ${scenario} probe: HTTP ${result.status}, missing ${missing.join(', ') || 'nothing'}: ${JSON.stringify(result.body)}`);
+    throw new Error(
+      `${server} ${scenario} probe: HTTP ${result.status}, missing ${missing.join(', ') || 'nothing'}: ${JSON.stringify(result.body)}`,
+    );
   }
 }
 
@@ -97,7 +99,8 @@ const load = (server: ServerChild, s: number): LoadOptions => ({ url: server.url
 const SCENARIOS: Scenario[] = [
   {
     name: 'client_credentials',
-    probe: async (server) => check(server.name, 'client_credentials', await probe(server.url, 'grant_type=client_credentials'), ['access_token']),
+    probe: async (server) =>
+      check(server.name, 'client_credentials', await probe(server.url, 'grant_type=client_credentials'), ['access_token']),
     prepare: async () => [],
     run: (server, s) => clientCredentials(load(server, s)),
   },

@@ -15,7 +15,14 @@ await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
 const provider = new Provider(url, {
-  clients: [{ ...BENCH_CLIENT, grant_types: [...BENCH_CLIENT.grant_types], redirect_uris: [...BENCH_CLIENT.redirect_uris], response_types: [...BENCH_CLIENT.response_types] }],
+  clients: [
+    {
+      ...BENCH_CLIENT,
+      grant_types: [...BENCH_CLIENT.grant_types],
+      redirect_uris: [...BENCH_CLIENT.redirect_uris],
+      response_types: [...BENCH_CLIENT.response_types],
+    },
+  ],
   features: { clientCredentials: { enabled: true } },
   rotateRefreshToken: true,
   findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub }) }),

@@ -23,8 +23,7 @@ export const REFRESH_SCOPE = 'openid offline_access';
 export type Command = { id: number; cmd: 'mint'; n: number } | { id: number; cmd: 'stats' };
 /** Child → runner. */
 export type Reply =
-  | { type: 'ready'; url: string; tempDir?: string }
-  | { type: 'reply'; id: number; tokens?: string[]; stats?: ProcessStats; error?: string };
+  { type: 'ready'; url: string; tempDir?: string } | { type: 'reply'; id: number; tokens?: string[]; stats?: ProcessStats; error?: string };
 
 export interface ProcessStats {
   memory: NodeJS.MemoryUsage;

@@ -56,7 +56,11 @@ process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 // The citizen who signs in, seeded before the server starts.
 {
   const seed = openSqliteStore({ path, sweepIntervalMs: 0, backgroundCheckpoints: false });
-  await new Accounts(seed).register({ name: { family: 'Нагрузочный', given: 'Тест' }, contact: { kind: 'phone', value: PHONE }, passwordHash: await hashPassword(PASSWORD) });
+  await new Accounts(seed).register({
+    name: { family: 'Нагрузочный', given: 'Тест' },
+    contact: { kind: 'phone', value: PHONE },
+    passwordHash: await hashPassword(PASSWORD),
+  });
   await seed.close();
 }
 
@@ -88,7 +92,13 @@ const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', 'src/
 process.on('exit', () => child.exitCode === null && child.kill('SIGKILL'));
 for (let i = 0; ; i++) {
   if (i > 600) throw new Error('vkhod did not start');
-  if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+  if (
+    await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    )
+  )
+    break;
   await new Promise((r) => setTimeout(r, 100));
 }
 
@@ -98,14 +108,22 @@ reader.pragma('busy_timeout = 100');
 /** Bytes of payload (tables and their indexes) per table, from dbstat. */
 function tableBytes(): Record<string, { rows: number; bytes: number }> {
   const out: Record<string, { rows: number; bytes: number }> = {};
-  const indexes = new Map((reader.prepare("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'").all() as Array<{ name: string; tbl_name: string }>).map((r) => [r.name, r.tbl_name]));
-  for (const row of reader.prepare('SELECT name, SUM(pgsize - unused) AS bytes FROM dbstat GROUP BY name').all() as Array<{ name: string; bytes: number }>) {
+  const indexes = new Map(
+    (
+      reader.prepare("SELECT name, tbl_name FROM sqlite_master WHERE type = 'index'").all() as Array<{ name: string; tbl_name: string }>
+    ).map((r) => [r.name, r.tbl_name]),
+  );
+  for (const row of reader.prepare('SELECT name, SUM(pgsize - unused) AS bytes FROM dbstat GROUP BY name').all() as Array<{
+    name: string;
+    bytes: number;
+  }>) {
     const table = indexes.get(row.name) ?? row.name;
     if (table.startsWith('sqlite_')) continue;
     out[table] ??= { rows: 0, bytes: 0 };
     out[table].bytes += row.bytes;
   }
-  for (const table of Object.keys(out)) out[table]!.rows = (reader.prepare(`SELECT COUNT(*) AS n FROM "${table}"`).get() as { n: number }).n;
+  for (const table of Object.keys(out))
+    out[table]!.rows = (reader.prepare(`SELECT COUNT(*) AS n FROM "${table}"`).get() as { n: number }).n;
   return out;
 }
 const totalBytes = (t: Record<string, { bytes: number }>) => Object.values(t).reduce((s, x) => s + x.bytes, 0);
@@ -114,7 +132,11 @@ const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/
 const mb = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MB`;
 
 async function post(path: string, body: Record<string, string>): Promise<{ status: number; body: Record<string, string> }> {
-  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { authorization: BASIC_AUTH, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body) });
+  const res = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { authorization: BASIC_AUTH, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(body),
+  });
   return { status: res.status, body: (await res.json().catch(() => ({}))) as Record<string, string> };
 }
 
@@ -138,7 +160,12 @@ async function signIn(): Promise<number> {
   if (page.html.includes('/consent')) page = await browser.submit(page, '/consent', { decision: 'allow' });
   const code = page.location ? new URL(page.location).searchParams.get('code') : null;
   if (!code) return page.status === 200 ? 599 : page.status;
-  const tokens = await post('/token', { grant_type: 'authorization_code', code, redirect_uri: BENCH_CLIENT.redirect_uris[0], code_verifier: verifier });
+  const tokens = await post('/token', {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: BENCH_CLIENT.redirect_uris[0],
+    code_verifier: verifier,
+  });
   if (tokens.status !== 200) return tokens.status;
   const refreshed = await post('/token', { grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token! });
   return refreshed.status;
@@ -157,13 +184,19 @@ const t1 = tableBytes();
 for (let i = 0; i < CAL_TOKENS; i += 20) await Promise.all(Array.from({ length: 20 }, token));
 const t2 = tableBytes();
 const perTable = (a: typeof t0, b: typeof t0, n: number) =>
-  Object.fromEntries(Object.keys(b).map((k) => [k, Math.round(((b[k]?.bytes ?? 0) - (a[k]?.bytes ?? 0)) / n)]).filter(([, v]) => v !== 0));
+  Object.fromEntries(
+    Object.keys(b)
+      .map((k) => [k, Math.round(((b[k]?.bytes ?? 0) - (a[k]?.bytes ?? 0)) / n)])
+      .filter(([, v]) => v !== 0),
+  );
 const perSignIn = (totalBytes(t1) - totalBytes(t0)) / CAL_SIGN_INS;
 const perToken = (totalBytes(t2) - totalBytes(t1)) / CAL_TOKENS;
 console.log(`calibration: ${CAL_SIGN_INS} sign-ins (code + tokens + one refresh rotation), ${CAL_TOKENS} client_credentials tokens`);
 console.log(`  bytes per sign-in: ${Math.round(perSignIn)}  by table: ${JSON.stringify(perTable(t0, t1, CAL_SIGN_INS))}`);
 console.log(`  bytes per client_credentials token: ${Math.round(perToken)}  by table: ${JSON.stringify(perTable(t1, t2, CAL_TOKENS))}`);
-console.log(`  per million sign-ins: ${mb(perSignIn * 1e6)} while all their tokens live; audit alone: ${mb(((t1.audit?.bytes ?? 0) - (t0.audit?.bytes ?? 0)) / CAL_SIGN_INS * 1e6)}`);
+console.log(
+  `  per million sign-ins: ${mb(perSignIn * 1e6)} while all their tokens live; audit alone: ${mb((((t1.audit?.bytes ?? 0) - (t0.audit?.bytes ?? 0)) / CAL_SIGN_INS) * 1e6)}`,
+);
 
 // 2. Soak.
 type Kind = 'healthz' | 'token' | 'sign-in';
@@ -209,7 +242,9 @@ const report = (label: string) => {
     .map(([k, v]) => `${k} ${v.rows} rows/${mb(v.bytes)}`)
     .join(', ');
   const lat = (k: Kind) => `${k} p99 ${p(window[k], 0.99).toFixed(1)} ms (n=${window[k].length})`;
-  console.log(`[${label}] RSS ${mb(rss())}, WAL ${mb(walBytes())} (max ${mb(maxWal)}), db ${mb(statSync(path).size)}; ${lat('healthz')}, ${lat('token')}, ${lat('sign-in')}`);
+  console.log(
+    `[${label}] RSS ${mb(rss())}, WAL ${mb(walBytes())} (max ${mb(maxWal)}), db ${mb(statSync(path).size)}; ${lat('healthz')}, ${lat('token')}, ${lat('sign-in')}`,
+  );
   console.log(`         tables: ${sizes}`);
   console.log(`         answers: ${JSON.stringify(statuses)}`);
   window = { healthz: [], token: [], 'sign-in': [] };
@@ -249,6 +284,8 @@ const drainMs = Date.now() - killedAt;
 stopping = true;
 await load;
 clearInterval(walWatch);
-console.log(`drain: SIGTERM → exit ${code} in ${drainMs} ms; answers during the drain: ${JSON.stringify(statuses)}; WAL left: ${walBytes()} bytes; max WAL seen: ${mb(maxWal)}`);
+console.log(
+  `drain: SIGTERM → exit ${code} in ${drainMs} ms; answers during the drain: ${JSON.stringify(statuses)}; WAL left: ${walBytes()} bytes; max WAL seen: ${mb(maxWal)}`,
+);
 reader.close();
 process.exit(0);

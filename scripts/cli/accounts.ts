@@ -29,22 +29,41 @@ function cliActor(): string {
   }
 }
 
-export async function accountsCommand(config: Config, action: string | undefined, args: string[], usage: (message: string) => Error): Promise<void> {
+export async function accountsCommand(
+  config: Config,
+  action: string | undefined,
+  args: string[],
+  usage: (message: string) => Error,
+): Promise<void> {
   if (!['delete', 'restore', 'erase-due'].includes(action ?? '')) throw usage(`unknown accounts command ${action ?? ''}`);
   const { values, positionals } = parseArgs({ args, options: { reason: { type: 'string' } }, allowPositionals: true, strict: true });
   const id = positionals[0];
   if (action !== 'erase-due' && !id) throw usage(`which account? accounts ${action} ACCOUNT_ID`);
   const reason = values.reason?.trim();
-  if (action === 'delete' && (!reason || reason.length > 500)) throw usage('accounts delete needs --reason "..." (1-500 characters): why the account is deleted');
+  if (action === 'delete' && (!reason || reason.length > 500))
+    throw usage('accounts delete needs --reason "..." (1-500 characters): why the account is deleted');
   const store = await openStore(config.store);
   try {
-    const deletion = new AccountDeletion(store, new Accounts(store), { record: async (e) => { const event = auditEvent(e); await store.audit.append(event); return event; } }, config.deletionGraceDays);
+    const deletion = new AccountDeletion(
+      store,
+      new Accounts(store),
+      {
+        record: async (e) => {
+          const event = auditEvent(e);
+          await store.audit.append(event);
+          return event;
+        },
+      },
+      config.deletionGraceDays,
+    );
     if (action === 'erase-due') {
       console.log(`erased ${await deletion.eraseDue()} account(s)`);
     } else if (action === 'delete') {
       const account = await deletion.request(id!, { actor: cliActor(), reason });
       if (!account) throw new Error(`no active account ${id}`);
-      console.log(`account ${id} deactivated; its data will be erased after ${account.deletion!.eraseAfter} unless the citizen signs in and restores it`);
+      console.log(
+        `account ${id} deactivated; its data will be erased after ${account.deletion!.eraseAfter} unless the citizen signs in and restores it`,
+      );
     } else {
       const account = await deletion.cancel(id!, { actor: cliActor() });
       if (!account) throw new Error(`no account ${id} waiting for erasure`);

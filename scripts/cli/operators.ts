@@ -41,17 +41,29 @@ function cliActor(): string {
   }
 }
 
-export async function operatorsCommand(config: Config, action: string | undefined, args: string[], usage: (message: string) => Error): Promise<void> {
+export async function operatorsCommand(
+  config: Config,
+  action: string | undefined,
+  args: string[],
+  usage: (message: string) => Error,
+): Promise<void> {
   if (!['add', 'list', 'remove', 'reset-password'].includes(action ?? '')) throw usage(`unknown operators command ${action ?? ''}`);
   let options: { login?: string; name?: string; role?: string[] } = {};
   if (action === 'add') {
-    options = parseArgs({ args, options: { login: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', multiple: true } }, strict: true }).values;
-    if (!options.login || !options.name || !options.role?.length) throw usage('operators add needs --login, --name and at least one --role');
+    options = parseArgs({
+      args,
+      options: { login: { type: 'string' }, name: { type: 'string' }, role: { type: 'string', multiple: true } },
+      strict: true,
+    }).values;
+    if (!options.login || !options.name || !options.role?.length)
+      throw usage('operators add needs --login, --name and at least one --role');
   } else if (action !== 'list' && !args[0]) throw usage(`which operator? operators ${action} LOGIN`);
 
   const store = await openStore(config.store);
   const actor = cliActor();
-  const operators = new Operators(store.settings, new Limits(store, config.limits), { record: (input) => store.audit.append(auditEvent(input)) });
+  const operators = new Operators(store.settings, new Limits(store, config.limits), {
+    record: (input) => store.audit.append(auditEvent(input)),
+  });
   try {
     if (action === 'add') {
       const { operator, password } = await operators.add({ login: options.login!, name: options.name!, roles: options.role! }, actor);

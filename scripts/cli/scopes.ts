@@ -9,7 +9,9 @@ import { machineScopeProblem, unknownScopes } from '../../src/oidc/scope-names.t
 export function clientScopeProblem(scope: string | undefined, machineScope: string | undefined): string | undefined {
   const unknown = unknownScopes(scope);
   if (unknown.length) return `--scope: vkhod does not know ${unknown.join(', ')} (known: ${SCOPES.join(' ')})`;
-  for (const one of String(machineScope ?? '').split(' ').filter(Boolean)) {
+  for (const one of String(machineScope ?? '')
+    .split(' ')
+    .filter(Boolean)) {
     const problem = machineScopeProblem(one);
     if (problem) return `--machine-scope ${problem}`;
   }

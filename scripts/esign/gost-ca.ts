@@ -8,7 +8,16 @@
 import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { curveOid as curveOidOf, encodePublicKey, generatePrivateKey, GOST_CURVES, GOST_OID, gostSign, publicKeyOf, streebog } from '../../src/methods/esign/gost/index.ts';
+import {
+  curveOid as curveOidOf,
+  encodePublicKey,
+  generatePrivateKey,
+  GOST_CURVES,
+  GOST_OID,
+  gostSign,
+  publicKeyOf,
+  streebog,
+} from '../../src/methods/esign/gost/index.ts';
 import { encodeGostPrivateKey, gostKeyAlgorithm, type GostPrivateKey } from '../../src/methods/esign/gost/keys.ts';
 import { personName, randomSerial, type Person } from './test-ca.ts';
 
@@ -25,7 +34,10 @@ export interface GostIssued {
 }
 
 export function pem(label: string, der: Uint8Array | ArrayBuffer): string {
-  const body = Buffer.from(der instanceof ArrayBuffer ? new Uint8Array(der) : der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const body = Buffer.from(der instanceof ArrayBuffer ? new Uint8Array(der) : der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
 }
 
@@ -52,7 +64,11 @@ function keyIdentifier(info: pkijs.PublicKeyInfo): Uint8Array {
 function keyUsage(bits: number): pkijs.Extension {
   let unused = 0;
   while (unused < 7 && !(bits & (1 << unused))) unused += 1;
-  return new pkijs.Extension({ extnID: '2.5.29.15', critical: true, extnValue: new asn1js.BitString({ valueHex: Uint8Array.from([bits]), unusedBits: unused }).toBER(false) });
+  return new pkijs.Extension({
+    extnID: '2.5.29.15',
+    critical: true,
+    extnValue: new asn1js.BitString({ valueHex: Uint8Array.from([bits]), unusedBits: unused }).toBER(false),
+  });
 }
 
 const utf8 = (value: string) => new asn1js.Utf8String({ value });
@@ -63,7 +79,14 @@ function accreditation(): pkijs.Extension[] {
     new pkijs.Extension({ extnID: '1.2.643.100.111', extnValue: utf8('vkhod test signing tool (not certified)').toBER(false) }),
     new pkijs.Extension({
       extnID: '1.2.643.100.112',
-      extnValue: new asn1js.Sequence({ value: [utf8('vkhod test CA tool'), utf8('vkhod test CA (not accredited)'), utf8('no certificate of conformity'), utf8('no certificate of conformity')] }).toBER(false),
+      extnValue: new asn1js.Sequence({
+        value: [
+          utf8('vkhod test CA tool'),
+          utf8('vkhod test CA (not accredited)'),
+          utf8('no certificate of conformity'),
+          utf8('no certificate of conformity'),
+        ],
+      }).toBER(false),
     }),
   ];
 }
@@ -104,7 +127,10 @@ function build(spec: CertificateSpec): GostIssued {
   certificate.extensions = [
     ...spec.extensions,
     new pkijs.Extension({ extnID: '2.5.29.14', extnValue: new asn1js.OctetString({ valueHex: ski }).toBER(false) }),
-    new pkijs.Extension({ extnID: '2.5.29.35', extnValue: new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: aki }) }).toSchema().toBER(false) }),
+    new pkijs.Extension({
+      extnID: '2.5.29.35',
+      extnValue: new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: aki }) }).toSchema().toBER(false),
+    }),
   ];
   certificate.signature = signatureAlgorithm(signer);
   certificate.signatureAlgorithm = signatureAlgorithm(signer);
@@ -113,16 +139,31 @@ function build(spec: CertificateSpec): GostIssued {
   certificate.signatureValue = new asn1js.BitString({ valueHex: signGost(signer, tbs) });
   const der = certificate.toSchema(true).toBER(false);
   const parsed = pkijs.Certificate.fromBER(der);
-  return { certificate: parsed, key: spec.key, serialNumber: serial.toUpperCase(), pem: pem('CERTIFICATE', der), keyPem: pem('PRIVATE KEY', encodeGostPrivateKey(spec.key)), notAfter };
+  return {
+    certificate: parsed,
+    key: spec.key,
+    serialNumber: serial.toUpperCase(),
+    pem: pem('CERTIFICATE', der),
+    keyPem: pem('PRIVATE KEY', encodeGostPrivateKey(spec.key)),
+    notAfter,
+  };
 }
 
 function caName(name: string): pkijs.RelativeDistinguishedNames {
   const attr = (type: string, value: asn1js.PrintableString | asn1js.Utf8String) => new pkijs.AttributeTypeAndValue({ type, value });
-  return new pkijs.RelativeDistinguishedNames({ typesAndValues: [attr('2.5.4.6', new asn1js.PrintableString({ value: 'RU' })), attr('2.5.4.10', utf8('vkhod (тест)')), attr('2.5.4.3', utf8(name))] });
+  return new pkijs.RelativeDistinguishedNames({
+    typesAndValues: [
+      attr('2.5.4.6', new asn1js.PrintableString({ value: 'RU' })),
+      attr('2.5.4.10', utf8('vkhod (тест)')),
+      attr('2.5.4.3', utf8(name)),
+    ],
+  });
 }
 
 /** A GOST CA (self-signed, or issued by `issuer` as an intermediate). Parameter set: OID or "tc26-512-A", "CryptoPro-A" … */
-export function createGostCa(options: { name?: string; paramSet?: string; issuer?: GostIssued; notBefore?: Date; notAfter?: Date } = {}): GostIssued {
+export function createGostCa(
+  options: { name?: string; paramSet?: string; issuer?: GostIssued; notBefore?: Date; notAfter?: Date } = {},
+): GostIssued {
   return build({
     subject: caName(options.name ?? 'Тестовый УЦ vkhod (ГОСТ)'),
     key: newKey(options.paramSet ?? 'tc26-256-A'),
@@ -130,7 +171,11 @@ export function createGostCa(options: { name?: string; paramSet?: string; issuer
     notBefore: options.notBefore,
     notAfter: options.notAfter ?? new Date(Date.now() + 10 * 365 * DAY),
     extensions: [
-      new pkijs.Extension({ extnID: '2.5.29.19', critical: true, extnValue: new pkijs.BasicConstraints({ cA: true }).toSchema().toBER(false) }),
+      new pkijs.Extension({
+        extnID: '2.5.29.19',
+        critical: true,
+        extnValue: new pkijs.BasicConstraints({ cA: true }).toSchema().toBER(false),
+      }),
       keyUsage(0x06), // keyCertSign | cRLSign
     ],
   });
@@ -163,7 +208,13 @@ export function issueGostCitizen(ca: GostIssued, person: Person, options: GostCi
         ? [
             new pkijs.Extension({
               extnID: '2.5.29.31',
-              extnValue: new pkijs.CRLDistributionPoints({ distributionPoints: [new pkijs.DistributionPoint({ distributionPoint: [new pkijs.GeneralName({ type: 6, value: options.crlUrl })] })] }).toSchema().toBER(false),
+              extnValue: new pkijs.CRLDistributionPoints({
+                distributionPoints: [
+                  new pkijs.DistributionPoint({ distributionPoint: [new pkijs.GeneralName({ type: 6, value: options.crlUrl })] }),
+                ],
+              })
+                .toSchema()
+                .toBER(false),
             }),
           ]
         : []),
@@ -182,7 +233,11 @@ export function createGostCrl(ca: GostIssued, revoked: string[] = [], options: {
   crl.nextUpdate = new pkijs.Time({ type: 0, value: options.nextUpdate ?? new Date(Date.now() + 30 * DAY) });
   if (revoked.length) {
     crl.revokedCertificates = revoked.map(
-      (serial) => new pkijs.RevokedCertificate({ userCertificate: new asn1js.Integer({ valueHex: Buffer.from(serial, 'hex') }), revocationDate: new pkijs.Time({ type: 0, value: new Date(Date.now() - 60_000) }) }),
+      (serial) =>
+        new pkijs.RevokedCertificate({
+          userCertificate: new asn1js.Integer({ valueHex: Buffer.from(serial, 'hex') }),
+          revocationDate: new pkijs.Time({ type: 0, value: new Date(Date.now() - 60_000) }),
+        }),
     );
   }
   const tbs = (crl as unknown as { encodeTBS(): asn1js.Sequence }).encodeTBS().toBER(false);

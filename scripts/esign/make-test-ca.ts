@@ -19,7 +19,8 @@ export interface MadeTestCa {
 
 export async function makeTestCa(dir: string, options: { force?: boolean; gost?: boolean } = {}): Promise<MadeTestCa> {
   if (options.gost) return makeGostTestCa(dir, options);
-  if (existsSync(join(dir, 'ca.pem')) && !options.force) throw new Error(`${dir} already has a test CA (ca.pem); use --force to make a new one`);
+  if (existsSync(join(dir, 'ca.pem')) && !options.force)
+    throw new Error(`${dir} already has a test CA (ca.pem); use --force to make a new one`);
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];
   const write = (name: string, content: string, secret = false) => {
@@ -37,7 +38,9 @@ export async function makeTestCa(dir: string, options: { force?: boolean; gost?:
     const citizen = await issueCitizen(ca, holder, { kind: holder.kind, notAfter: new Date(Date.now() + YEAR) });
     write(`${holder.file}.pem`, citizen.certificate.toString('pem'));
     write(`${holder.file}.key`, await privateKeyPem(citizen.keys.privateKey), true);
-    lines.push(`${holder.file} (${holder.kind.toUpperCase()}): ${holder.family} ${holder.given}, СНИЛС ${holder.snils}, ИНН ${holder.inn}, serial ${citizen.certificate.serialNumber}`);
+    lines.push(
+      `${holder.file} (${holder.kind.toUpperCase()}): ${holder.family} ${holder.given}, СНИЛС ${holder.snils}, ИНН ${holder.inn}, serial ${citizen.certificate.serialNumber}`,
+    );
   }
   lines.push('', 'Sign a challenge:', `  npm run esign -- --dir ${dir} --as rsa --challenge "vkhod:…"`);
   write('README.txt', `${lines.join('\n')}\n`);
@@ -47,7 +50,14 @@ export async function makeTestCa(dir: string, options: { force?: boolean; gost?:
 /** GOST people: a 256-bit key (tc26 A) and a 512-bit one (tc26 A), as citizens' qualified certificates have them. */
 export const GOST_HOLDERS = [
   { file: 'citizen-gost256', family: 'Петров', given: 'Иван Сергеевич', snils: '11223344595', inn: '770123456703', paramSet: 'tc26-256-A' },
-  { file: 'citizen-gost512', family: 'Морозова', given: 'Елена Игоревна', snils: '19876543247', inn: '500345678979', paramSet: 'tc26-512-A' },
+  {
+    file: 'citizen-gost512',
+    family: 'Морозова',
+    given: 'Елена Игоревна',
+    snils: '19876543247',
+    inn: '500345678979',
+    paramSet: 'tc26-512-A',
+  },
 ] as const;
 
 /**
@@ -56,7 +66,8 @@ export const GOST_HOLDERS = [
  * trusts every CA certificate there).
  */
 async function makeGostTestCa(dir: string, options: { force?: boolean }): Promise<MadeTestCa> {
-  if (existsSync(join(dir, 'gost-ca.pem')) && !options.force) throw new Error(`${dir} already has a GOST test CA (gost-ca.pem); use --force to make a new one`);
+  if (existsSync(join(dir, 'gost-ca.pem')) && !options.force)
+    throw new Error(`${dir} already has a GOST test CA (gost-ca.pem); use --force to make a new one`);
   mkdirSync(dir, { recursive: true });
   const files: string[] = [];
   const write = (name: string, content: string, secret = false) => {
@@ -74,9 +85,17 @@ async function makeGostTestCa(dir: string, options: { force?: boolean }): Promis
     const citizen = issueGostCitizen(ca, holder, { paramSet: holder.paramSet, notAfter: new Date(Date.now() + YEAR) });
     write(`${holder.file}.pem`, citizen.pem);
     write(`${holder.file}.key`, citizen.keyPem, true);
-    lines.push(`${holder.file} (${holder.paramSet}): ${holder.family} ${holder.given}, СНИЛС ${holder.snils}, ИНН ${holder.inn}, serial ${citizen.serialNumber}`);
+    lines.push(
+      `${holder.file} (${holder.paramSet}): ${holder.family} ${holder.given}, СНИЛС ${holder.snils}, ИНН ${holder.inn}, serial ${citizen.serialNumber}`,
+    );
   }
-  lines.push('', 'Sign a challenge:', `  npm run esign -- --dir ${dir} --as gost256 --challenge "vkhod:…"`, 'Check it with OpenSSL (libengine-gost-openssl):', `  openssl cms -engine gost -verify -binary -inform DER -in challenge.sig -content challenge.txt -CAfile ${join(dir, 'gost-ca.pem')}`);
+  lines.push(
+    '',
+    'Sign a challenge:',
+    `  npm run esign -- --dir ${dir} --as gost256 --challenge "vkhod:…"`,
+    'Check it with OpenSSL (libengine-gost-openssl):',
+    `  openssl cms -engine gost -verify -binary -inform DER -in challenge.sig -content challenge.txt -CAfile ${join(dir, 'gost-ca.pem')}`,
+  );
   write('README-gost.txt', `${lines.join('\n')}\n`);
   return { dir, files };
 }

@@ -23,10 +23,16 @@ async function importSigningKey(pem: string): Promise<{ key: CryptoKey; hash: st
   const object = createPrivateKey(pem);
   const der = object.export({ type: 'pkcs8', format: 'der' });
   if (object.asymmetricKeyType === 'rsa') {
-    return { key: await webcrypto.subtle.importKey('pkcs8', der, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']), hash: 'SHA-256' };
+    return {
+      key: await webcrypto.subtle.importKey('pkcs8', der, { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['sign']),
+      hash: 'SHA-256',
+    };
   }
   const ec = object.asymmetricKeyType === 'ec' ? CURVES[object.asymmetricKeyDetails?.namedCurve ?? ''] : undefined;
-  if (!ec) throw new Error(`unsupported key type ${object.asymmetricKeyType}${object.asymmetricKeyDetails?.namedCurve ? ` (${object.asymmetricKeyDetails.namedCurve})` : ''}: use RSA or ECDSA P-256/P-384/P-521`);
+  if (!ec)
+    throw new Error(
+      `unsupported key type ${object.asymmetricKeyType}${object.asymmetricKeyDetails?.namedCurve ? ` (${object.asymmetricKeyDetails.namedCurve})` : ''}: use RSA or ECDSA P-256/P-384/P-521`,
+    );
   return { key: await webcrypto.subtle.importKey('pkcs8', der, { name: 'ECDSA', namedCurve: ec.curve }, false, ['sign']), hash: ec.hash };
 }
 

@@ -53,7 +53,8 @@ export async function generateKeys(kind: KeyKind): Promise<CryptoKeyPair> {
 
 /** A subject as in a qualified certificate: C, CN, SN, G, SNILS, INN (the last two NumericString). */
 export function personName(person: Person): x509.Name {
-  const attr = (oid: string, value: asn1js.BaseBlock) => new asn1js.Set({ value: [new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: oid }), value] })] });
+  const attr = (oid: string, value: asn1js.BaseBlock) =>
+    new asn1js.Set({ value: [new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: oid }), value] })] });
   const rdns = [
     attr('2.5.4.6', new asn1js.PrintableString({ value: 'RU' })),
     attr('2.5.4.3', new asn1js.Utf8String({ value: `${person.family} ${person.given}` })),
@@ -71,7 +72,11 @@ export function personName(person: Person): x509.Name {
 export async function createCa(options: { name?: string; kind?: KeyKind; notBefore?: Date; notAfter?: Date } = {}): Promise<Issued> {
   const kind = options.kind ?? 'ecdsa';
   const keys = await generateKeys(kind);
-  const name = new x509.Name([{ '2.5.4.6': ['RU'] }, { '2.5.4.10': ['vkhod (тест)'] }, { '2.5.4.3': [options.name ?? 'Тестовый УЦ vkhod'] }]);
+  const name = new x509.Name([
+    { '2.5.4.6': ['RU'] },
+    { '2.5.4.10': ['vkhod (тест)'] },
+    { '2.5.4.3': [options.name ?? 'Тестовый УЦ vkhod'] },
+  ]);
   const certificate = await x509.X509CertificateGenerator.create({
     serialNumber: randomSerial(),
     subject: name,
@@ -122,12 +127,20 @@ export async function issueCitizen(ca: Issued, person: Person, options: CitizenO
 }
 
 /** A CRL of `ca` listing `revoked` (hex serial numbers). */
-export async function createCrl(ca: Issued, revoked: string[] = [], options: { thisUpdate?: Date; nextUpdate?: Date } = {}): Promise<x509.X509Crl> {
+export async function createCrl(
+  ca: Issued,
+  revoked: string[] = [],
+  options: { thisUpdate?: Date; nextUpdate?: Date } = {},
+): Promise<x509.X509Crl> {
   return x509.X509CrlGenerator.create({
     issuer: ca.certificate.subjectName,
     thisUpdate: options.thisUpdate ?? new Date(Date.now() - 60_000),
     nextUpdate: options.nextUpdate ?? new Date(Date.now() + 30 * DAY),
-    entries: revoked.map((serialNumber) => ({ serialNumber, revocationDate: new Date(Date.now() - 60_000), reason: x509.X509CrlReason.keyCompromise })),
+    entries: revoked.map((serialNumber) => ({
+      serialNumber,
+      revocationDate: new Date(Date.now() - 60_000),
+      reason: x509.X509CrlReason.keyCompromise,
+    })),
     signingAlgorithm: SIGN[ca.kind],
     signingKey: ca.keys.privateKey,
   });
@@ -135,7 +148,10 @@ export async function createCrl(ca: Issued, revoked: string[] = [], options: { t
 
 export async function privateKeyPem(key: CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key));
-  return `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
+  return `-----BEGIN PRIVATE KEY-----\n${der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
 }
 
 /** Key usage bits for `CitizenOptions.keyUsage` (import them from here: @peculiar/x509 needs reflect-metadata first). */

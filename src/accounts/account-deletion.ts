@@ -39,8 +39,19 @@ export class AccountDeletion {
     const reason = input.reason?.slice(0, 500);
     const next = await this.accounts.modify(
       accountId,
-      (a) => ({ ...a, status: 'deactivated', deletion: { requestedAt: at, eraseAfter, actor: input.actor, ...(reason ? { reason } : {}) }, sessionsValidAfter: at }),
-      { type: 'account.deletion_requested', actor: input.actor, ip: input.ip, outcome: 'success', details: { eraseAfter, ...(reason ? { reason } : {}) } },
+      (a) => ({
+        ...a,
+        status: 'deactivated',
+        deletion: { requestedAt: at, eraseAfter, actor: input.actor, ...(reason ? { reason } : {}) },
+        sessionsValidAfter: at,
+      }),
+      {
+        type: 'account.deletion_requested',
+        actor: input.actor,
+        ip: input.ip,
+        outcome: 'success',
+        details: { eraseAfter, ...(reason ? { reason } : {}) },
+      },
     );
     await this.store.revokeOidcByAccountId(accountId);
     return next;
@@ -57,7 +68,12 @@ export class AccountDeletion {
     const current = await this.pending(accountId);
     if (!current) return undefined;
     const { deletion: _dropped, ...rest } = current;
-    return this.accounts.modify(accountId, () => ({ ...rest, status: 'active' }), { type: 'account.deletion_cancelled', actor: input.actor, ip: input.ip, outcome: 'success' }, { expect: current });
+    return this.accounts.modify(
+      accountId,
+      () => ({ ...rest, status: 'active' }),
+      { type: 'account.deletion_cancelled', actor: input.actor, ip: input.ip, outcome: 'success' },
+      { expect: current },
+    );
   }
 
   /**
@@ -76,7 +92,13 @@ export class AccountDeletion {
       await this.store.letters.eraseForAccount(id, at);
       await this.store.accounts.erase(id);
       await this.store.revokeOidcByAccountId(id);
-      await this.audit.record({ type: 'account.erased', accountId: id, actor: 'system', outcome: 'success', details: { requestedAt: account.deletion!.requestedAt, requestedBy: account.deletion!.actor } });
+      await this.audit.record({
+        type: 'account.erased',
+        accountId: id,
+        actor: 'system',
+        outcome: 'success',
+        details: { requestedAt: account.deletion!.requestedAt, requestedBy: account.deletion!.actor },
+      });
       erased += 1;
     }
     return erased;

@@ -4,7 +4,15 @@
  * in the same transaction.
  */
 import { randomUUID } from 'node:crypto';
-import { DuplicateKeyError, VersionConflictError, type Account, type AccountKey, type AuditEvent, type PersonName, type Store } from '../store.ts';
+import {
+  DuplicateKeyError,
+  VersionConflictError,
+  type Account,
+  type AccountKey,
+  type AuditEvent,
+  type PersonName,
+  type Store,
+} from '../store.ts';
 import { auditEvent, type AuditInput } from '../security/audit.ts';
 import type { Contact } from './contacts.ts';
 import { passportKey } from './passport.ts';
@@ -24,7 +32,12 @@ export function accountKeys(account: Account): AccountKey[] {
   for (const passkey of account.passkeys ?? []) keys.push({ kind: 'webauthn', value: passkey.id });
   for (const link of account.federations ?? []) keys.push({ kind: `fed:${link.provider}`, value: link.subject });
   const passport = account.identity?.passport;
-  if (passport) keys.push({ kind: 'passport', value: passportKey(passport.series, passport.number), ...(verified.has('id_doc') ? {} : { shared: true }) });
+  if (passport)
+    keys.push({
+      kind: 'passport',
+      value: passportKey(passport.series, passport.number),
+      ...(verified.has('id_doc') ? {} : { shared: true }),
+    });
   return keys;
 }
 
@@ -77,7 +90,11 @@ export class Accounts {
       ip: input.ip,
       clientId: input.clientId,
       outcome: 'success',
-      details: { contact: input.contact.kind, level: 'simplified', ...(input.pdConsentVersion ? { pdConsent: input.pdConsentVersion } : {}) },
+      details: {
+        contact: input.contact.kind,
+        level: 'simplified',
+        ...(input.pdConsentVersion ? { pdConsent: input.pdConsentVersion } : {}),
+      },
     });
     await this.store.accounts.create(account, accountKeys(account), [event]);
     this.published(event);

@@ -19,5 +19,7 @@ export const COMMON_PASSWORDS: ReadonlySet<string> = new Set(
   1q2w3e4r5t6y 1qazxsw2 qweasdzxc qweasd asdasd zxczxc йцукен йцукен123 пароль пароль123 привет
   любовь наташа солнышко котик 11111111 22222222 88888888 99999999 00000000 12341234 11223344
   13579 24680 147258369 789456123 456789 98765432 vkhod gosuslugi esia госуслуги вход
-`.trim().split(/\s+/),
+`
+    .trim()
+    .split(/\s+/),
 );

@@ -63,7 +63,9 @@ export async function findByProfile(accounts: Accounts, profile: ExternalProfile
 export function matchedOnlyByTypedNumbers(account: Account, profile: ExternalProfile): boolean {
   const numbers = heldNumbers(account);
   const key = profile.passportKey ?? (profile.passport ? passportKey(profile.passport.series, profile.passport.number) : undefined);
-  return !numbers.some((n) => n.verified && ((n.kind === 'snils' && n.value === profile.snils) || (n.kind === 'passport' && n.value === key)));
+  return !numbers.some(
+    (n) => n.verified && ((n.kind === 'snils' && n.value === profile.snils) || (n.kind === 'passport' && n.value === key)),
+  );
 }
 
 /**

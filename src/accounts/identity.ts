@@ -98,7 +98,8 @@ export function checkIdentity(form: IdentityForm, now = today()): CheckedIdentit
   if (!value('passport_department_code')) errors.passport_department_code = 'required';
   else if (!code) errors.passport_department_code = 'bad_department_code';
   else passport.departmentCode = code;
-  if (passport.series && passport.number && passport.issueDate && passport.issuer && passport.departmentCode) identity.passport = passport as Passport;
+  if (passport.series && passport.number && passport.issueDate && passport.issuer && passport.departmentCode)
+    identity.passport = passport as Passport;
 
   const address = value('address').replace(/\s+/g, ' ');
   const postal = value('postal_code');
@@ -138,5 +139,11 @@ export function checkIdentitySubmission(body: Record<string, unknown>, now = tod
   }
   const checked = checkIdentity(values, now);
   for (const [field, problem] of Object.entries(checked.errors)) errors[field] = `identity.problems.${problem}`;
-  return { name: errors.family || errors.given || errors.middle ? undefined : (name as PersonName), snils: checked.snils, identity: checked.identity, errors, values };
+  return {
+    name: errors.family || errors.given || errors.middle ? undefined : (name as PersonName),
+    snils: checked.snils,
+    identity: checked.identity,
+    errors,
+    values,
+  };
 }

@@ -2,11 +2,27 @@
  * Raising and dropping the account level (DESIGN §2). Every change of level is a verification
  * event kept on the account and an audit event, written in one transaction; the citizen is told.
  */
-import { DuplicateKeyError, type Account, type IdentityData, type PersonName, type VerificationEvent, type VerifiedItem } from '../store.ts';
+import {
+  DuplicateKeyError,
+  type Account,
+  type IdentityData,
+  type PersonName,
+  type VerificationEvent,
+  type VerifiedItem,
+} from '../store.ts';
 import { heldNumbers, numberKey, withoutNumber, type NumberKind } from './identity-numbers.ts';
 import type { AccountEvent, Accounts } from './accounts.ts';
 import { REGISTRY_ITEMS, type RegistryVerifier } from './registry.ts';
-import { CORE_ITEMS, derivedLevel, identityFingerprint, newVerification, readyForRegistry, uncoveredItems, verifiedItems, withDerivedLevel } from './verification.ts';
+import {
+  CORE_ITEMS,
+  derivedLevel,
+  identityFingerprint,
+  newVerification,
+  readyForRegistry,
+  uncoveredItems,
+  verifiedItems,
+  withDerivedLevel,
+} from './verification.ts';
 
 /** How recent a sign-in must be to change identity data (the cabinet's and the in-flow upgrade page's rule). */
 export const RECENT_SIGN_IN_SECONDS = 300;
@@ -86,13 +102,35 @@ export class Levels {
             heldNumbers(b).length === heldNumbers(a).length
               ? []
               : [
-                  { type: 'identity.number_removed', actor: 'system', ip, outcome: 'success', details: { kind: n.kind, reason: 'verified_by_owner', owner: owner.id } },
-                  ...(b.level === a.level ? [] : [{ type: 'level.changed', actor: 'system', ip, outcome: 'success' as const, details: { reason: 'number_removed', from: b.level, to: a.level } }]),
+                  {
+                    type: 'identity.number_removed',
+                    actor: 'system',
+                    ip,
+                    outcome: 'success',
+                    details: { kind: n.kind, reason: 'verified_by_owner', owner: owner.id },
+                  },
+                  ...(b.level === a.level
+                    ? []
+                    : [
+                        {
+                          type: 'level.changed',
+                          actor: 'system',
+                          ip,
+                          outcome: 'success' as const,
+                          details: { reason: 'number_removed', from: b.level, to: a.level },
+                        },
+                      ]),
                 ],
         );
         if (!before || heldNumbers(before).length === heldNumbers(after).length) continue;
         released.push(holder.id);
-        await this.accounts.modify(owner.id, (a) => a, { type: 'identity.number_claimed', actor: 'system', ip, outcome: 'success', details: { kind: n.kind, from: holder.id } });
+        await this.accounts.modify(owner.id, (a) => a, {
+          type: 'identity.number_claimed',
+          actor: 'system',
+          ip,
+          outcome: 'success',
+          details: { kind: n.kind, from: holder.id },
+        });
         await this.onNumberRemoved(after, n.kind);
         if (before.level !== after.level) await this.onLevelChange(after, before.level);
       }
@@ -118,7 +156,17 @@ export class Levels {
       },
       (b, a) => [
         { type: 'identity.number_removed', actor, ip, outcome: 'success', details: { kind, reason: 'operator_decision' } },
-        ...(b.level === a.level ? [] : [{ type: 'level.changed', actor, ip, outcome: 'success' as const, details: { reason: 'number_removed', from: b.level, to: a.level } }]),
+        ...(b.level === a.level
+          ? []
+          : [
+              {
+                type: 'level.changed',
+                actor,
+                ip,
+                outcome: 'success' as const,
+                details: { reason: 'number_removed', from: b.level, to: a.level },
+              },
+            ]),
       ],
     );
     await this.onNumberRemoved(after, kind);
@@ -128,7 +176,12 @@ export class Levels {
 
   /** The audit events of a write: `main`, plus `level.changed` when the level moved. */
   private events(main: AccountEvent, change: Omit<AccountEvent, 'type'>): (before: Account, after: Account) => AccountEvent[] {
-    return (before, after) => [main, ...(before.level === after.level ? [] : [{ ...change, type: 'level.changed', details: { ...change.details, from: before.level, to: after.level } }])];
+    return (before, after) => [
+      main,
+      ...(before.level === after.level
+        ? []
+        : [{ ...change, type: 'level.changed', details: { ...change.details, from: before.level, to: after.level } }]),
+    ];
   }
 
   /**
@@ -136,7 +189,10 @@ export class Levels {
    * the level drops accordingly and any registry check of older data is void. `identity` is the
    * whole form: an optional item left empty (INN, address) is removed.
    */
-  async saveIdentity(accountId: string, input: { snils?: string; identity: IdentityData; name?: PersonName; ip?: string }): Promise<Account> {
+  async saveIdentity(
+    accountId: string,
+    input: { snils?: string; identity: IdentityData; name?: PersonName; ip?: string },
+  ): Promise<Account> {
     const current = await this.accounts.findActive(accountId);
     if (!current) throw new Error('account not found');
     await this.checkNumbersFree(accountId, Levels.withInput(current, input));
@@ -149,7 +205,10 @@ export class Levels {
         if (next.registryCheck && next.registryCheck.fingerprint !== identityFingerprint(next)) delete next.registryCheck;
         return withDerivedLevel(next);
       },
-      this.events({ type: 'identity.updated', actor: 'self', ip: input.ip, outcome: 'success' }, { actor: 'system', ip: input.ip, outcome: 'success', details: { reason: 'data_changed' } }),
+      this.events(
+        { type: 'identity.updated', actor: 'self', ip: input.ip, outcome: 'success' },
+        { actor: 'system', ip: input.ip, outcome: 'success', details: { reason: 'data_changed' } },
+      ),
     );
     if (before && before.level !== after.level) await this.onLevelChange(after, before.level);
     // Data changed back to what was verified makes its numbers verified again: they are the owner's.
@@ -169,7 +228,12 @@ export class Levels {
 
   /** The account as the identity form would leave it (before the level is derived again). */
   static withInput(current: Account, input: { snils?: string; identity: IdentityData; name?: PersonName }): Account {
-    return { ...current, identity: { ...input.identity }, ...(input.snils ? { snils: input.snils } : {}), ...(input.name ? { name: input.name } : {}) };
+    return {
+      ...current,
+      identity: { ...input.identity },
+      ...(input.snils ? { snils: input.snils } : {}),
+      ...(input.name ? { name: input.name } : {}),
+    };
   }
 
   /** Sends the current data to the registry (upgrade to standard). */
@@ -178,11 +242,20 @@ export class Levels {
     if (!account) throw new Error('account not found');
     if (!readyForRegistry(account)) throw new LevelError('incomplete');
     if (account.level !== 'simplified') throw new LevelError('already');
-    if (account.registryCheck?.status === 'pending' && account.registryCheck.fingerprint === identityFingerprint(account)) throw new LevelError('pending');
-    const ticket = await this.registry.submit({ name: account.name, birthDate: account.identity!.birthDate!, snils: account.snils!, passport: account.identity!.passport! });
+    if (account.registryCheck?.status === 'pending' && account.registryCheck.fingerprint === identityFingerprint(account))
+      throw new LevelError('pending');
+    const ticket = await this.registry.submit({
+      name: account.name,
+      birthDate: account.identity!.birthDate!,
+      snils: account.snils!,
+      passport: account.identity!.passport!,
+    });
     const updated = await this.accounts.modify(
       accountId,
-      (a) => ({ ...a, registryCheck: { ticket, status: 'pending', submittedAt: new Date().toISOString(), fingerprint: identityFingerprint(a) } }),
+      (a) => ({
+        ...a,
+        registryCheck: { ticket, status: 'pending', submittedAt: new Date().toISOString(), fingerprint: identityFingerprint(a) },
+      }),
       { type: 'level.registry_submitted', actor: 'self', ip, outcome: 'success', details: { registry: this.registry.name } },
     );
     return this.refresh(updated);
@@ -199,7 +272,8 @@ export class Levels {
     // Applied to the very version written, once: a concurrent refresh that got there first, or
     // data changed since the check was sent, leaves nothing to decide.
     const stillOpen = (a: Account) => {
-      if (a.registryCheck?.ticket !== check.ticket || a.registryCheck.status !== 'pending' || identityFingerprint(a) !== check.fingerprint) throw new StaleRegistryCheck();
+      if (a.registryCheck?.ticket !== check.ticket || a.registryCheck.status !== 'pending' || identityFingerprint(a) !== check.fingerprint)
+        throw new StaleRegistryCheck();
     };
     try {
       if (decision.status === 'rejected') {
@@ -215,10 +289,15 @@ export class Levels {
         return updated;
       }
       const evidence = { type: 'electronic_record', registry: this.registry.name, ticketSubmittedAt: check.submittedAt };
-      return await this.record(account.id, { method: 'registry', actor: this.registry.name, evidence, items: REGISTRY_ITEMS }, 'standard', (a) => {
-        stillOpen(a);
-        return { ...a, registryCheck: { ...check, status: 'approved', decidedAt } };
-      });
+      return await this.record(
+        account.id,
+        { method: 'registry', actor: this.registry.name, evidence, items: REGISTRY_ITEMS },
+        'standard',
+        (a) => {
+          stillOpen(a);
+          return { ...a, registryCheck: { ...check, status: 'approved', decidedAt } };
+        },
+      );
     } catch (err) {
       if (!(err instanceof StaleRegistryCheck)) throw err;
       return (await this.accounts.findActive(account.id)) ?? account;
@@ -238,7 +317,13 @@ export class Levels {
   }
 
   /** Appends a verification event for the current data and re-derives the level, in one write. */
-  async record(accountId: string, input: ConfirmationInput, level: 'standard' | 'confirmed', also: (a: Account) => Account = (a) => a, requires?: Account['level']): Promise<Account> {
+  async record(
+    accountId: string,
+    input: ConfirmationInput,
+    level: 'standard' | 'confirmed',
+    also: (a: Account) => Account = (a) => a,
+    requires?: Account['level'],
+  ): Promise<Account> {
     let before: Account | undefined;
     const after = await this.accounts.modify(
       accountId,
@@ -258,7 +343,15 @@ export class Levels {
         )(b, a),
         // A confirming source that could not lift the level: which items it left uncovered.
         ...(level === 'confirmed' && a.level !== 'confirmed'
-          ? [{ type: 'level.not_confirmed', actor: input.actor, ip: input.ip, outcome: 'failure' as const, details: { method: input.method, missing: uncoveredItems(a) } }]
+          ? [
+              {
+                type: 'level.not_confirmed',
+                actor: input.actor,
+                ip: input.ip,
+                outcome: 'failure' as const,
+                details: { method: input.method, missing: uncoveredItems(a) },
+              },
+            ]
           : []),
       ],
     );

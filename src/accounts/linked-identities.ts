@@ -77,7 +77,9 @@ export function snilsProvenFor(account: Account, certificate: { issuer: string; 
   if (certificatesOf(account).some((c) => c.issuer === certificate.issuer && c.serialNumber === certificate.serialNumber)) return true;
   if (!account.snils) return false;
   const snils = itemDigest(account, 'snils');
-  return (account.verifications ?? []).some((v) => v.method === 'esignature' && v.items.includes('snils') && v.itemDigests?.snils === snils);
+  return (account.verifications ?? []).some(
+    (v) => v.method === 'esignature' && v.items.includes('snils') && v.itemDigests?.snils === snils,
+  );
 }
 
 export interface CreateInput {
@@ -109,7 +111,17 @@ export class LinkedIdentities {
     if (profile.snils && (await this.accounts.findByKey({ kind: 'snils', value: profile.snils }))) throw new LinkError('conflict');
     const now = new Date().toISOString();
     let account: Account = withProfile(
-      { id: randomUUID(), version: 1, status: 'active', level: 'simplified', name: profile.name, phoneVerified: false, emailVerified: false, createdAt: now, updatedAt: now },
+      {
+        id: randomUUID(),
+        version: 1,
+        status: 'active',
+        level: 'simplified',
+        name: profile.name,
+        phoneVerified: false,
+        emailVerified: false,
+        createdAt: now,
+        updatedAt: now,
+      },
       profile,
     );
     // A passport another account holds verified stays out (the service centre sorts that out in person).
@@ -117,20 +129,36 @@ export class LinkedIdentities {
     if (passport && (await this.accounts.findByKey({ kind: 'passport', value: passportKey(passport.series, passport.number) }))) {
       account = { ...account, identity: { ...account.identity, passport: undefined } };
     }
-    if (profile.phone?.verified && !(await this.store.accounts.findByKey({ kind: 'phone', value: profile.phone.value }))) account = { ...account, phone: profile.phone.value, phoneVerified: true };
-    if (profile.email?.verified && !(await this.store.accounts.findByKey({ kind: 'email', value: profile.email.value }))) account = { ...account, email: profile.email.value, emailVerified: true };
+    if (profile.phone?.verified && !(await this.store.accounts.findByKey({ kind: 'phone', value: profile.phone.value })))
+      account = { ...account, phone: profile.phone.value, phoneVerified: true };
+    if (profile.email?.verified && !(await this.store.accounts.findByKey({ kind: 'email', value: profile.email.value })))
+      account = { ...account, email: profile.email.value, emailVerified: true };
     if (input.link) account = { ...account, federations: [{ ...input.link, linkedAt: now }] };
     if (input.certificate) account = withCertificate(account, input.certificate);
 
     const base = { accountId: account.id, ip: input.ip, clientId: input.clientId, outcome: 'success' as const };
-    const events: AuditEvent[] = [auditEvent({ ...base, type: 'account.registered', actor: 'self', details: { via: input.via, level: 'simplified' } })];
-    if (input.link) events.push(auditEvent({ ...base, type: 'federation.linked', actor: 'self', details: { provider: input.link.provider } }));
+    const events: AuditEvent[] = [
+      auditEvent({ ...base, type: 'account.registered', actor: 'self', details: { via: input.via, level: 'simplified' } }),
+    ];
+    if (input.link)
+      events.push(auditEvent({ ...base, type: 'federation.linked', actor: 'self', details: { provider: input.link.provider } }));
     if (input.verification) {
       const v = input.verification;
       const items = (v.items ?? profileItems(profile)).filter((item) => item !== 'id_doc' || account.identity?.passport);
-      account = withDerivedLevel({ ...account, verifications: [newVerification(account, { method: v.method, level: 'confirmed', actor: v.actor, evidence: v.evidence, items })] });
+      account = withDerivedLevel({
+        ...account,
+        verifications: [newVerification(account, { method: v.method, level: 'confirmed', actor: v.actor, evidence: v.evidence, items })],
+      });
       events.push(auditEvent({ ...base, type: 'level.verified', actor: v.actor, details: { method: v.method, level: 'confirmed' } }));
-      if (account.level !== 'simplified') events.push(auditEvent({ ...base, type: 'level.changed', actor: v.actor, details: { method: v.method, from: 'simplified', to: account.level } }));
+      if (account.level !== 'simplified')
+        events.push(
+          auditEvent({
+            ...base,
+            type: 'level.changed',
+            actor: v.actor,
+            details: { method: v.method, from: 'simplified', to: account.level },
+          }),
+        );
     }
     try {
       await this.accounts.createWith(account, events);
@@ -154,7 +182,10 @@ export class LinkedIdentities {
           if (existing) return a;
           return { ...a, federations: [...(a.federations ?? []), { ...link, linkedAt: new Date().toISOString() }] };
         },
-        (before, after) => (before.federations?.length === after.federations?.length ? [] : [{ type: 'federation.linked', actor: 'self', ip, outcome: 'success', details: { provider: link.provider } }]),
+        (before, after) =>
+          before.federations?.length === after.federations?.length
+            ? []
+            : [{ type: 'federation.linked', actor: 'self', ip, outcome: 'success', details: { provider: link.provider } }],
       );
     } catch (err) {
       if (err instanceof DuplicateKeyError) throw new LinkError('linked_elsewhere');
@@ -181,14 +212,28 @@ export class LinkedIdentities {
    * confirmation from the same source already holds for exactly that data. `also` adds more to
    * the same write (e.g. the certificate used).
    */
-  async confirm(account: Account, profile: ExternalProfile, verification: ExternalVerification, ip?: string, also: (a: Account) => Account = (a) => a): Promise<Account> {
+  async confirm(
+    account: Account,
+    profile: ExternalProfile,
+    verification: ExternalVerification,
+    ip?: string,
+    also: (a: Account) => Account = (a) => a,
+  ): Promise<Account> {
     const fingerprint = identityFingerprint(withProfile(account, profile));
-    const holds = (account.verifications ?? []).some((v) => v.method === verification.method && v.actor === verification.actor && v.level === 'confirmed' && v.fingerprint === fingerprint);
+    const holds = (account.verifications ?? []).some(
+      (v) => v.method === verification.method && v.actor === verification.actor && v.level === 'confirmed' && v.fingerprint === fingerprint,
+    );
     if (holds && account.level === 'confirmed' && also(account) === account) return account;
     try {
       return await this.levels.record(
         account.id,
-        { method: verification.method, actor: verification.actor, evidence: verification.evidence, items: verification.items ?? profileItems(profile), ip },
+        {
+          method: verification.method,
+          actor: verification.actor,
+          evidence: verification.evidence,
+          items: verification.items ?? profileItems(profile),
+          ip,
+        },
         'confirmed',
         (a) => also(withProfile(a, profile)),
       );

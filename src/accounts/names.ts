@@ -9,7 +9,10 @@ export type NameProblem = 'required' | 'too_long' | 'not_cyrillic';
 
 /** Collapses spaces; returns the cleaned name or the problem. */
 export function checkName(input: string | undefined, required: boolean): { value?: string; problem?: NameProblem } {
-  const value = (input ?? '').trim().replace(/\s+/g, ' ').replace(/\s*-\s*/g, '-');
+  const value = (input ?? '')
+    .trim()
+    .replace(/\s+/g, ' ')
+    .replace(/\s*-\s*/g, '-');
   if (!value) return required ? { problem: 'required' } : {};
   if (value.length > NAME_MAX_LENGTH) return { problem: 'too_long' };
   if (!NAME.test(value)) return { problem: 'not_cyrillic' };

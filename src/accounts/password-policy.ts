@@ -32,7 +32,18 @@ const CLASS_TEST: Record<PasswordClass, RegExp> = {
   symbol: /[^\p{L}\d\s]/u,
 };
 
-const SEQUENCES = ['0123456789', 'abcdefghijklmnopqrstuvwxyz', 'qwertyuiop', 'asdfghjkl', 'zxcvbnm', 'йцукенгшщзхъ', 'фывапролджэ', 'ячсмитьбю', 'абвгдеёжзийклмнопрстуфхцчшщъыьэюя', 'абвгдежзийклмнопрстуфхцчшщъыьэюя'];
+const SEQUENCES = [
+  '0123456789',
+  'abcdefghijklmnopqrstuvwxyz',
+  'qwertyuiop',
+  'asdfghjkl',
+  'zxcvbnm',
+  'йцукенгшщзхъ',
+  'фывапролджэ',
+  'ячсмитьбю',
+  'абвгдеёжзийклмнопрстуфхцчшщъыьэюя',
+  'абвгдежзийклмнопрстуфхцчшщъыьэюя',
+];
 
 /** The password's core word: lower-cased, with the digits and symbols around it removed. */
 function core(password: string): string {
@@ -53,7 +64,12 @@ function isGuessable(password: string): boolean {
  * `personal` holds the citizen's own data (names, phone, e-mail) that a password must not contain,
  * in Cyrillic or in Latin letters (Ivanov, Sergey).
  */
-export function checkPassword(password: string | undefined, confirm: string | undefined, policy: PasswordPolicy, personal: string[] = []): PasswordProblem[] {
+export function checkPassword(
+  password: string | undefined,
+  confirm: string | undefined,
+  policy: PasswordPolicy,
+  personal: string[] = [],
+): PasswordProblem[] {
   if (!password) return ['required'];
   if (password.length > PASSWORD_MAX_LENGTH) return ['too_long'];
   const problems: PasswordProblem[] = [];

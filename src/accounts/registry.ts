@@ -51,7 +51,10 @@ export class DevelopmentRegistry implements RegistryVerifier {
 
   async status(ticket: string): Promise<RegistryStatus> {
     if (!ticket.startsWith('dev.')) throw new Error('not a development registry ticket');
-    const { decision, readyAt } = JSON.parse(Buffer.from(ticket.slice(4), 'base64url').toString('utf8')) as { decision: RegistryStatus; readyAt: number };
+    const { decision, readyAt } = JSON.parse(Buffer.from(ticket.slice(4), 'base64url').toString('utf8')) as {
+      decision: RegistryStatus;
+      readyAt: number;
+    };
     return Date.now() >= readyAt ? decision : { status: 'pending' };
   }
 }

@@ -75,7 +75,9 @@ export function uncoveredItems(account: Account): VerifiedItem[] {
 export function derivedLevel(account: Account): AccountLevel {
   if (uncoveredItems(account).length) return 'simplified';
   // A confirming source that holds and knows the person by name binds the checked data to them.
-  return validVerifications(account).some((v) => isConfirming(v) && v.items.includes('name') && itemHolds(account, v, 'name')) ? 'confirmed' : 'standard';
+  return validVerifications(account).some((v) => isConfirming(v) && v.items.includes('name') && itemHolds(account, v, 'name'))
+    ? 'confirmed'
+    : 'standard';
 }
 
 /** The account with its level brought in line with its verifications. */
@@ -96,7 +98,10 @@ export function itemDigest(account: Pick<Account, 'name' | 'snils' | 'identity'>
     id_doc: i.passport ? [i.passport.series, i.passport.number, i.passport.issueDate, i.passport.issuer, i.passport.departmentCode] : '',
     address: i.address ? [i.address.formatted, i.address.postalCode ?? ''] : '',
   };
-  return createHash('sha256').update(JSON.stringify([item, value[item]])).digest('base64url').slice(0, 22);
+  return createHash('sha256')
+    .update(JSON.stringify([item, value[item]]))
+    .digest('base64url')
+    .slice(0, 22);
 }
 
 /**
@@ -131,7 +136,10 @@ export function readyForRegistry(account: Account): boolean {
   return Boolean(account.snils && i?.birthDate && i.gender && i.birthPlace && i.passport);
 }
 
-export function newVerification(account: Account, input: Omit<VerificationEvent, 'id' | 'time' | 'fingerprint' | 'items'> & { items?: VerifiedItem[] }): VerificationEvent {
+export function newVerification(
+  account: Account,
+  input: Omit<VerificationEvent, 'id' | 'time' | 'fingerprint' | 'items'> & { items?: VerifiedItem[] },
+): VerificationEvent {
   const present = new Set(presentItems(account));
   // Only what the account holds, and only what this source can vouch for at all.
   const items = (input.items ?? [...present]).filter((item) => present.has(item) && SOURCE_ITEMS[input.method].includes(item));

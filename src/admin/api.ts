@@ -69,7 +69,8 @@ export function adminApi(services: Services): Middleware {
     if (!credentials) throw new UserError(401, 'admin.errors.auth_required');
     const result = await operators.verify(credentials.login, credentials.password, ctx.ip);
     if (result.ok) return result.operator;
-    if (result.reason === 'locked') throw new UserError(429, 'admin.errors.locked', { minutes: Math.ceil(result.retryAfter / 60), retryAfter: result.retryAfter });
+    if (result.reason === 'locked')
+      throw new UserError(429, 'admin.errors.locked', { minutes: Math.ceil(result.retryAfter / 60), retryAfter: result.retryAfter });
     throw new UserError(401, 'admin.errors.auth_failed');
   }
 
@@ -78,7 +79,13 @@ export function adminApi(services: Services): Middleware {
     async function checkRole(ctx: Context, next: Next) {
       const operator = await authenticate(ctx);
       if (!hasRole(operator, role)) {
-        await audit.record({ type: 'admin.forbidden', actor: operatorActor(operator), ip: ctx.ip, outcome: 'failure', details: { path: ctx.path.slice(0, 200), role } });
+        await audit.record({
+          type: 'admin.forbidden',
+          actor: operatorActor(operator),
+          ip: ctx.ip,
+          outcome: 'failure',
+          details: { path: ctx.path.slice(0, 200), role },
+        });
         throw new UserError(403, 'admin.errors.forbidden_role', { role: views.t(ctx, `admin.roles.${role}`) });
       }
       ctx.state.operator = operator;
@@ -107,14 +114,20 @@ export function adminApi(services: Services): Middleware {
   router.post('/accounts/:id/contact', requires('service_centre'), async (ctx) => {
     const input = parseOrRefuse(contactResetSchema, await jsonBody(ctx));
     const { account, contact } = await resetContact(services, ctx.params.id!, input, ctx.state.operator, ctx.ip);
-    await services.notifier.send(contact, { subject: views.t(ctx, 'messages.contact_reset.subject'), text: views.t(ctx, 'messages.contact_reset.text') }).catch(() => undefined);
+    await services.notifier
+      .send(contact, { subject: views.t(ctx, 'messages.contact_reset.subject'), text: views.t(ctx, 'messages.contact_reset.text') })
+      .catch(() => undefined);
     ctx.body = { account: citizenCard(account), contact: contact.kind };
   });
 
   // Deleting an account for an operator (docs/admin-api.md): the same as the cabinet's, with a reason.
   router.post('/accounts/:id/deletion', requires('admin'), async (ctx) => {
     const { reason } = parseOrRefuse(deletionSchema, await jsonBody(ctx));
-    const account = await services.accountDeletion.request(ctx.params.id!, { actor: operatorActor(ctx.state.operator), reason, ip: ctx.ip });
+    const account = await services.accountDeletion.request(ctx.params.id!, {
+      actor: operatorActor(ctx.state.operator),
+      reason,
+      ip: ctx.ip,
+    });
     if (!account) throw new UserError(404, 'admin.errors.account_not_found');
     ctx.body = { account: { id: account.id, status: account.status, erase_after: account.deletion!.eraseAfter } };
   });
@@ -144,7 +157,10 @@ export function adminApi(services: Services): Middleware {
     } else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
       status = e.status;
       // co-body answers unparsable JSON with a SyntaxError marked 400.
-      key = e instanceof SyntaxError ? 'admin.errors.malformed_json' : ((e.type && BODY_ERRORS[e.type]) ?? STATUS_ERRORS[status] ?? 'admin.errors.invalid_body');
+      key =
+        e instanceof SyntaxError
+          ? 'admin.errors.malformed_json'
+          : ((e.type && BODY_ERRORS[e.type]) ?? STATUS_ERRORS[status] ?? 'admin.errors.invalid_body');
     } else {
       logger.error({ err: e, path: ctx.path, method: ctx.method }, 'admin api error');
     }
@@ -163,7 +179,8 @@ export function adminApi(services: Services): Middleware {
       // A cross-site form can POST here with the Basic credentials a browser has cached, but it
       // cannot send this type (that takes a CORS preflight, which the API never allows): every
       // POST must say it is JSON, with or without a body. Checked before anything else is done.
-      if (ctx.method === 'POST' && ctx.request.type.trim().toLowerCase() !== 'application/json') throw new UserError(415, 'admin.errors.json_only');
+      if (ctx.method === 'POST' && ctx.request.type.trim().toLowerCase() !== 'application/json')
+        throw new UserError(415, 'admin.errors.json_only');
       // A compressed body is never read (see src/web/request-gate.ts: a decoder left behind crashes the process).
       if (isCompressed(ctx)) {
         ctx.set('accept-encoding', 'identity');

@@ -30,7 +30,13 @@ export const contactResetSchema = z.strictObject(
 
 export type ContactReset = z.output<typeof contactResetSchema>;
 
-export async function resetContact(deps: { store: Store; accounts: Accounts; audit: AuditTrail }, accountId: string, input: ContactReset, operator: Operator, ip: string): Promise<{ account: Account; contact: Contact }> {
+export async function resetContact(
+  deps: { store: Store; accounts: Accounts; audit: AuditTrail },
+  accountId: string,
+  input: ContactReset,
+  operator: Operator,
+  ip: string,
+): Promise<{ account: Account; contact: Contact }> {
   const actor = operatorActor(operator);
   const account = accountId.length <= 64 ? await deps.accounts.findActive(accountId) : undefined;
   if (!account) throw new UserError(404, 'admin.errors.account_not_found');
@@ -40,15 +46,26 @@ export async function resetContact(deps: { store: Store; accounts: Accounts; aud
   };
   const passport = account.identity?.passport;
   if (!passport || !verifiedItems(account).has('id_doc')) return refuse(409, 'admin.errors.passport_not_verified', 'passport_not_verified');
-  if (passport.series !== input.passport_series || passport.number !== input.passport_number) return refuse(409, 'admin.errors.passport_mismatch', 'passport_mismatch');
+  if (passport.series !== input.passport_series || passport.number !== input.passport_number)
+    return refuse(409, 'admin.errors.passport_mismatch', 'passport_mismatch');
   const { contact } = input;
   const now = new Date().toISOString();
   let updated: Account;
   try {
     updated = await deps.accounts.modify(
       accountId,
-      (a) => ({ ...a, ...(contact.kind === 'phone' ? { phone: contact.value, phoneVerified: true } : { email: contact.value, emailVerified: true }), sessionsValidAfter: now }),
-      { type: 'contact.set_by_operator', actor, ip, outcome: 'success', details: { kind: contact.kind, ...(input.office ? { office: input.office } : {}) } },
+      (a) => ({
+        ...a,
+        ...(contact.kind === 'phone' ? { phone: contact.value, phoneVerified: true } : { email: contact.value, emailVerified: true }),
+        sessionsValidAfter: now,
+      }),
+      {
+        type: 'contact.set_by_operator',
+        actor,
+        ip,
+        outcome: 'success',
+        details: { kind: contact.kind, ...(input.office ? { office: input.office } : {}) },
+      },
     );
   } catch (err) {
     if (err instanceof DuplicateKeyError) return refuse(409, 'admin.errors.contact_taken', 'contact_taken');

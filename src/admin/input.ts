@@ -66,7 +66,8 @@ export function citizenQuery(input: { snils?: unknown; passport?: unknown }): Ac
   const given = (v: unknown) => (Array.isArray(v) ? true : typeof v === 'string' && v.trim() !== '');
   const hasSnils = given(input.snils);
   const hasPassport = given(input.passport);
-  if (hasSnils === hasPassport || Array.isArray(input.snils) || Array.isArray(input.passport)) throw new UserError(400, 'admin.errors.search_one');
+  if (hasSnils === hasPassport || Array.isArray(input.snils) || Array.isArray(input.passport))
+    throw new UserError(400, 'admin.errors.search_one');
   if (hasSnils) {
     const snils = normalizeSnils(String(input.snils).slice(0, 32));
     if (!snils) throw new UserError(400, 'admin.errors.snils');

@@ -70,7 +70,13 @@ export class LetterQueue {
   /** Oldest first (the print order), at most LETTERS_PAGE. */
   async list(status: Letter['status'], operator: Operator, ip: string): Promise<LetterView[]> {
     const letters = (await this.letters.list(status, LETTERS_PAGE)).map((l) => this.view(l));
-    await this.audit.record({ type: 'admin.letters_listed', actor: operatorActor(operator), ip, outcome: 'success', details: { status, count: letters.length } });
+    await this.audit.record({
+      type: 'admin.letters_listed',
+      actor: operatorActor(operator),
+      ip,
+      outcome: 'success',
+      details: { status, count: letters.length },
+    });
     return letters;
   }
 
@@ -80,13 +86,22 @@ export class LetterQueue {
    * not be posted, so it stays visible as voided instead of silently leaving the list.
    */
   async postRoom(operator: Operator, ip: string): Promise<{ queued: LetterView[]; voided: LetterView[] }> {
-    const [queued, cancelled] = await Promise.all([this.letters.list('queued', LETTERS_PAGE), this.letters.list('cancelled', VOIDED_SCANNED)]);
+    const [queued, cancelled] = await Promise.all([
+      this.letters.list('queued', LETTERS_PAGE),
+      this.letters.list('cancelled', VOIDED_SCANNED),
+    ]);
     const since = new Date(Date.now() - 30 * 86400_000).toISOString();
     const voided = cancelled
       .filter((l) => (l.cancelledAt ?? '') >= since)
       .sort((a, b) => (b.cancelledAt ?? '').localeCompare(a.cancelledAt ?? ''))
       .slice(0, VOIDED_SHOWN);
-    await this.audit.record({ type: 'admin.letters_listed', actor: operatorActor(operator), ip, outcome: 'success', details: { status: 'queued', count: queued.length, voided: voided.length } });
+    await this.audit.record({
+      type: 'admin.letters_listed',
+      actor: operatorActor(operator),
+      ip,
+      outcome: 'success',
+      details: { status: 'queued', count: queued.length, voided: voided.length },
+    });
     return { queued: queued.map((l) => this.view(l)), voided: voided.map((l) => this.view(l)) };
   }
 
@@ -98,10 +113,24 @@ export class LetterQueue {
     if (!(await this.letters.markSent(letter.id, new Date().toISOString(), actor))) {
       // Read again: it may have been cancelled (its request voided) since it was listed.
       const reason = (await this.letters.find(letter.id))?.status === 'cancelled' ? 'cancelled' : 'already_sent';
-      await this.audit.record({ type: 'admin.letter_sent', accountId: letter.accountId, actor, ip, outcome: 'failure', details: { letterId: letter.id, reason } });
+      await this.audit.record({
+        type: 'admin.letter_sent',
+        accountId: letter.accountId,
+        actor,
+        ip,
+        outcome: 'failure',
+        details: { letterId: letter.id, reason },
+      });
       throw new UserError(409, reason === 'cancelled' ? 'admin.errors.letter_cancelled' : 'admin.errors.already_sent');
     }
-    await this.audit.record({ type: 'admin.letter_sent', accountId: letter.accountId, actor, ip, outcome: 'success', details: { letterId: letter.id } });
+    await this.audit.record({
+      type: 'admin.letter_sent',
+      accountId: letter.accountId,
+      actor,
+      ip,
+      outcome: 'success',
+      details: { letterId: letter.id },
+    });
     return this.view((await this.letters.find(letter.id))!);
   }
 }

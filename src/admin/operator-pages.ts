@@ -12,12 +12,24 @@ import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 import { citizenQuery, confirmationSchema, parseOrRefuse } from './input.ts';
 import { LetterQueue, VOID_REASONS, type LetterView } from './letter-queue.ts';
-import { endOperatorSession, operatorBinding, operatorSession, startOperatorSession, OPERATOR_PATH, type OperatorSession } from './operator-session.ts';
+import {
+  endOperatorSession,
+  operatorBinding,
+  operatorSession,
+  startOperatorSession,
+  OPERATOR_PATH,
+  type OperatorSession,
+} from './operator-session.ts';
 import { hasRole, operatorActor, type OperatorRole } from './operators.ts';
 import { citizenCard, ServiceCentre } from './service-centre.ts';
 
 const LOGIN_BINDING = 'operator:login';
-const NOTICES: Record<string, string> = { signed_out: 'operator.notices.signed_out', confirmed: 'operator.notices.confirmed', sent: 'operator.notices.sent', number_removed: 'operator.notices.number_removed' };
+const NOTICES: Record<string, string> = {
+  signed_out: 'operator.notices.signed_out',
+  confirmed: 'operator.notices.confirmed',
+  sent: 'operator.notices.sent',
+  number_removed: 'operator.notices.number_removed',
+};
 
 function field(body: unknown, name: string): unknown {
   return body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
@@ -57,7 +69,13 @@ export function operatorPages(services: Services): Router {
     }
     if (ctx.method === 'POST') csrf.verify(ctx, operatorBinding(session));
     if (role && !hasRole(session.operator, role)) {
-      await audit.record({ type: 'admin.forbidden', actor: operatorActor(session.operator), ip: ctx.ip, outcome: 'failure', details: { path: ctx.path.slice(0, 200), role } });
+      await audit.record({
+        type: 'admin.forbidden',
+        actor: operatorActor(session.operator),
+        ip: ctx.ip,
+        outcome: 'failure',
+        details: { path: ctx.path.slice(0, 200), role },
+      });
       throw new UserError(403, 'operator.errors.forbidden');
     }
     return session;
@@ -71,7 +89,12 @@ export function operatorPages(services: Services): Router {
       {
         ...data,
         csrf: ctx.state.csrf(operatorBinding(session)),
-        operator: { name: operator.name, login: operator.login, canSearch: hasRole(operator, 'service_centre'), canLetters: hasRole(operator, 'post') },
+        operator: {
+          name: operator.name,
+          login: operator.login,
+          canSearch: hasRole(operator, 'service_centre'),
+          canLetters: hasRole(operator, 'post'),
+        },
       },
       status,
     );
@@ -89,7 +112,11 @@ export function operatorPages(services: Services): Router {
         birthDate: date(ctx, card.birth_date),
         level: views.t(ctx, `levels.${card.level}`),
         registry: views.t(ctx, `admin.registry.${card.verification.registry_check}`),
-        verifiedBy: card.verification.verified_by.map((v) => ({ method: views.t(ctx, `admin.methods.${v.method}`), level: views.t(ctx, `levels.${v.level}`), time: date(ctx, v.time, true) })),
+        verifiedBy: card.verification.verified_by.map((v) => ({
+          method: views.t(ctx, `admin.methods.${v.method}`),
+          level: views.t(ctx, `levels.${v.level}`),
+          time: date(ctx, v.time, true),
+        })),
         confirmed: card.level === 'confirmed',
         certificates: signatureCertificates(account),
         ...extra,
@@ -108,18 +135,53 @@ export function operatorPages(services: Services): Router {
       .map((e) => {
         const tools = e.signTools as { subject?: string; issuer?: string[] } | undefined;
         const organization = e.organization as { name?: string; ogrn?: string; ogrnip?: string; inn?: string } | undefined;
-        return { issuer: e.issuer, serialNumber: e.serialNumber, keyAlgorithm: e.keyAlgorithm, organization, subjectTool: tools?.subject, issuerTools: tools?.issuer?.join('; ') };
+        return {
+          issuer: e.issuer,
+          serialNumber: e.serialNumber,
+          keyAlgorithm: e.keyAlgorithm,
+          organization,
+          subjectTool: tools?.subject,
+          issuerTools: tools?.issuer?.join('; '),
+        };
       });
   }
 
-  function renderLetters(ctx: Context, session: OperatorSession, room: { queued: LetterView[]; voided: LetterView[] }, extra: Record<string, unknown> = {}, status = 200): void {
-    const voided = room.voided.map((l) => ({ ...l, created: date(ctx, l.created_at, true), cancelled: date(ctx, l.cancelled_at!, true), reason: views.t(ctx, `operator.letters.reasons.${VOID_REASONS.has(l.cancel_reason ?? '') ? l.cancel_reason : 'other'}`) }));
-    render(ctx, session, 'operator-letters', { title: 'operator.letters.title', letters: room.queued.map((l) => ({ ...l, created: date(ctx, l.created_at, true) })), voided, ...extra }, status);
+  function renderLetters(
+    ctx: Context,
+    session: OperatorSession,
+    room: { queued: LetterView[]; voided: LetterView[] },
+    extra: Record<string, unknown> = {},
+    status = 200,
+  ): void {
+    const voided = room.voided.map((l) => ({
+      ...l,
+      created: date(ctx, l.created_at, true),
+      cancelled: date(ctx, l.cancelled_at!, true),
+      reason: views.t(ctx, `operator.letters.reasons.${VOID_REASONS.has(l.cancel_reason ?? '') ? l.cancel_reason : 'other'}`),
+    }));
+    render(
+      ctx,
+      session,
+      'operator-letters',
+      {
+        title: 'operator.letters.title',
+        letters: room.queued.map((l) => ({ ...l, created: date(ctx, l.created_at, true) })),
+        voided,
+        ...extra,
+      },
+      status,
+    );
   }
 
   router.get('/', async (ctx) => {
     const session = await operatorSession(services, ctx);
-    ctx.redirect(!session ? `${OPERATOR_PATH}/login` : hasRole(session.operator, 'service_centre') ? `${OPERATOR_PATH}/search` : `${OPERATOR_PATH}/letters`);
+    ctx.redirect(
+      !session
+        ? `${OPERATOR_PATH}/login`
+        : hasRole(session.operator, 'service_centre')
+          ? `${OPERATOR_PATH}/search`
+          : `${OPERATOR_PATH}/letters`,
+    );
   });
 
   router.get('/login', async (ctx) => {
@@ -133,7 +195,12 @@ export function operatorPages(services: Services): Router {
     const login = text(body, 'login', 64).trim();
     const password = text(body, 'password');
     const again = (status: number, key: string, params?: Record<string, unknown>) =>
-      views.render(ctx, 'operator-login', { title: 'operator.login.title', csrf: ctx.state.csrf(LOGIN_BINDING), login, error: views.t(ctx, key, params) }, status);
+      views.render(
+        ctx,
+        'operator-login',
+        { title: 'operator.login.title', csrf: ctx.state.csrf(LOGIN_BINDING), login, error: views.t(ctx, key, params) },
+        status,
+      );
     if (!login || !password) return again(400, 'operator.errors.required');
     const result = await operators.verify(login, password, ctx.ip);
     if (!result.ok) {
@@ -174,7 +241,13 @@ export function operatorPages(services: Services): Router {
       holders = await centre.holders(citizenQuery(typed), session.operator, ctx.ip);
     } catch (err) {
       if (!(err instanceof UserError) || err.status !== 400) throw err;
-      return render(ctx, session, 'operator-search', { title: 'operator.search.title', ...typed, error: views.t(ctx, err.messageKey, err.params) }, 400);
+      return render(
+        ctx,
+        session,
+        'operator-search',
+        { title: 'operator.search.title', ...typed, error: views.t(ctx, err.messageKey, err.params) },
+        400,
+      );
     }
     if (!holders.length) return render(ctx, session, 'operator-search', { title: 'operator.search.title', ...typed, notFound: true });
     // Several accounts hold the number (one verified at most): a conflict, each account listed.
@@ -206,7 +279,13 @@ export function operatorPages(services: Services): Router {
     } catch (err) {
       if (!(err instanceof UserError) || err.status !== 409) throw err;
       const account = await centre.find(ctx.params.id!);
-      return renderCard(ctx, session, account, { error: views.t(ctx, err.messageKey, err.params), conflicts: await conflictsView(ctx, account) }, 409);
+      return renderCard(
+        ctx,
+        session,
+        account,
+        { error: views.t(ctx, err.messageKey, err.params), conflicts: await conflictsView(ctx, account) },
+        409,
+      );
     }
     ctx.status = 303;
     ctx.redirect(`${OPERATOR_PATH}/accounts/${encodeURIComponent(ctx.params.id!)}?notice=number_removed`);
@@ -216,14 +295,29 @@ export function operatorPages(services: Services): Router {
     const session = await signedIn(ctx, 'service_centre');
     if (!session) return;
     const body = ctx.request.body;
-    const typed = { passport_series: field(body, 'passport_series'), passport_number: field(body, 'passport_number'), office: field(body, 'office') };
+    const typed = {
+      passport_series: field(body, 'passport_series'),
+      passport_number: field(body, 'passport_number'),
+      office: field(body, 'office'),
+    };
     try {
       await centre.confirm(ctx.params.id!, parseOrRefuse(confirmationSchema, typed), session.operator, ctx.ip);
     } catch (err) {
       if (!(err instanceof UserError) || (err.status !== 400 && err.status !== 409)) throw err;
       const account = await centre.find(ctx.params.id!);
       const shown = (v: unknown) => (typeof v === 'string' ? v.slice(0, 256) : '');
-      return renderCard(ctx, session, account, { error: views.t(ctx, err.messageKey, err.params), series: shown(typed.passport_series), number: shown(typed.passport_number), office: shown(typed.office) }, err.status);
+      return renderCard(
+        ctx,
+        session,
+        account,
+        {
+          error: views.t(ctx, err.messageKey, err.params),
+          series: shown(typed.passport_series),
+          number: shown(typed.passport_number),
+          office: shown(typed.office),
+        },
+        err.status,
+      );
     }
     ctx.status = 303;
     ctx.redirect(`${OPERATOR_PATH}/accounts/${encodeURIComponent(ctx.params.id!)}?notice=confirmed`);
@@ -242,7 +336,13 @@ export function operatorPages(services: Services): Router {
       await queue.markSent(ctx.params.id!, session.operator, ctx.ip);
     } catch (err) {
       if (!(err instanceof UserError) || (err.status !== 404 && err.status !== 409)) throw err;
-      return renderLetters(ctx, session, await queue.postRoom(session.operator, ctx.ip), { error: views.t(ctx, err.messageKey, err.params) }, err.status);
+      return renderLetters(
+        ctx,
+        session,
+        await queue.postRoom(session.operator, ctx.ip),
+        { error: views.t(ctx, err.messageKey, err.params) },
+        err.status,
+      );
     }
     ctx.status = 303;
     ctx.redirect(`${OPERATOR_PATH}/letters?notice=sent`);

@@ -27,12 +27,22 @@ interface Saved {
 }
 
 function cookieOptions(services: Services) {
-  return { httpOnly: true, sameSite: 'strict' as const, signed: true, secure: services.config.production, path: OPERATOR_PATH, overwrite: true };
+  return {
+    httpOnly: true,
+    sameSite: 'strict' as const,
+    signed: true,
+    secure: services.config.production,
+    path: OPERATOR_PATH,
+    overwrite: true,
+  };
 }
 
 export function startOperatorSession(services: Services, ctx: Context, operator: Operator): OperatorSession {
   const saved: Saved = { login: operator.login, sid: randomBytes(16).toString('base64url'), iat: Date.now() };
-  ctx.cookies.set(OPERATOR_COOKIE, Buffer.from(JSON.stringify(saved)).toString('base64url'), { ...cookieOptions(services), maxAge: OPERATOR_SESSION_SECONDS * 1000 });
+  ctx.cookies.set(OPERATOR_COOKIE, Buffer.from(JSON.stringify(saved)).toString('base64url'), {
+    ...cookieOptions(services),
+    maxAge: OPERATOR_SESSION_SECONDS * 1000,
+  });
   return { operator, sid: saved.sid };
 }
 

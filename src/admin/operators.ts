@@ -41,7 +41,8 @@ export class OperatorError extends Error {
   }
 }
 
-export type OperatorVerification = { ok: true; operator: Operator } | { ok: false; reason: 'invalid' } | { ok: false; reason: 'locked'; retryAfter: number };
+export type OperatorVerification =
+  { ok: true; operator: Operator } | { ok: false; reason: 'invalid' } | { ok: false; reason: 'locked'; retryAfter: number };
 
 /** Where operator events go: the AuditTrail in the app, the store's audit log in the CLI. */
 export interface OperatorAudit {
@@ -124,7 +125,10 @@ export class Operators {
   }
 
   /** Adds an operator with a generated password, returned here once. */
-  async add(input: { login: string; name: string; roles: readonly string[] }, actor: string): Promise<{ operator: Operator; password: string }> {
+  async add(
+    input: { login: string; name: string; roles: readonly string[] },
+    actor: string,
+  ): Promise<{ operator: Operator; password: string }> {
     const login = normalizeOperatorLogin(input.login);
     if (!login) throw new OperatorError('invalid_login');
     const name = cleanName(input.name);
@@ -133,7 +137,14 @@ export class Operators {
     if (!roles) throw new OperatorError('invalid_roles');
     const password = generateOperatorPassword();
     const now = new Date().toISOString();
-    const record: OperatorRecord = { login, name, roles, passwordHash: await hashPassword(password), createdAt: now, passwordChangedAt: now };
+    const record: OperatorRecord = {
+      login,
+      name,
+      roles,
+      passwordHash: await hashPassword(password),
+      createdAt: now,
+      passwordChangedAt: now,
+    };
     await this.write((records) => {
       if (records.some((r) => r.login === login)) throw new OperatorError('exists');
       return [...records, record];

@@ -75,14 +75,23 @@ export class ServiceCentre {
    */
   async search(key: AccountKey, operator: Operator, ip: string): Promise<Account | undefined> {
     const holders = await this.holders(key, operator, ip);
-    const found = holders.find((a) => heldNumbers(a).some((n) => n.kind === key.kind && n.value === key.value && n.verified)) ?? (holders.length === 1 ? holders[0] : undefined);
+    const found =
+      holders.find((a) => heldNumbers(a).some((n) => n.kind === key.kind && n.value === key.value && n.verified)) ??
+      (holders.length === 1 ? holders[0] : undefined);
     return found && (await this.levels.refresh(found));
   }
 
   /** Every active account holding that SNILS or passport, verified or only typed in (audited as a search). */
   async holders(key: AccountKey, operator: Operator, ip: string): Promise<Account[]> {
     const holders = await this.accounts.holdersOf(key);
-    await this.audit.record({ type: 'admin.account_search', accountId: holders.length === 1 ? holders[0]!.id : undefined, actor: operatorActor(operator), ip, outcome: 'success', details: { by: key.kind, found: holders.length } });
+    await this.audit.record({
+      type: 'admin.account_search',
+      accountId: holders.length === 1 ? holders[0]!.id : undefined,
+      actor: operatorActor(operator),
+      ip,
+      outcome: 'success',
+      details: { by: key.kind, found: holders.length },
+    });
     return holders;
   }
 
@@ -95,7 +104,11 @@ export class ServiceCentre {
       out.push({
         kind: n.kind,
         verifiedHere: n.verified,
-        others: others.map((o) => ({ id: o.id, full_name: fullName(o.name), verified: heldNumbers(o).some((h) => h.kind === n.kind && h.value === n.value && h.verified) })),
+        others: others.map((o) => ({
+          id: o.id,
+          full_name: fullName(o.name),
+          verified: heldNumbers(o).some((h) => h.kind === n.kind && h.value === n.value && h.verified),
+        })),
       });
     }
     return out;
@@ -110,7 +123,14 @@ export class ServiceCentre {
     const account = await this.find(accountId);
     const held = heldNumbers(account).find((n) => n.kind === kind);
     if (!held || held.verified) {
-      await this.audit.record({ type: 'admin.number_remove', accountId, actor, ip, outcome: 'failure', details: { kind: kind.slice(0, 16), reason: held ? 'verified' : 'not_held' } });
+      await this.audit.record({
+        type: 'admin.number_remove',
+        accountId,
+        actor,
+        ip,
+        outcome: 'failure',
+        details: { kind: kind.slice(0, 16), reason: held ? 'verified' : 'not_held' },
+      });
       throw new UserError(409, held ? 'operator.errors.number_verified' : 'operator.errors.number_not_held');
     }
     return this.levels.removeNumber(accountId, held.kind, actor, ip);
@@ -119,7 +139,13 @@ export class ServiceCentre {
   /** The account for a card page; 404 when there is none (or it was deleted). */
   async open(accountId: string, operator: Operator, ip: string): Promise<Account> {
     const account = await this.find(accountId);
-    await this.audit.record({ type: 'admin.account_viewed', accountId: account.id, actor: operatorActor(operator), ip, outcome: 'success' });
+    await this.audit.record({
+      type: 'admin.account_viewed',
+      accountId: account.id,
+      actor: operatorActor(operator),
+      ip,
+      outcome: 'success',
+    });
     return account;
   }
 
@@ -144,7 +170,8 @@ export class ServiceCentre {
     if (account.level === 'confirmed') return refuse('admin.errors.already_confirmed', 'already_confirmed');
     const passport = account.identity?.passport;
     if (account.level !== 'standard' || !passport) return refuse('admin.errors.not_standard', 'not_standard');
-    if (passport.series !== input.passport_series || passport.number !== input.passport_number) return refuse('admin.errors.passport_mismatch', 'passport_mismatch');
+    if (passport.series !== input.passport_series || passport.number !== input.passport_number)
+      return refuse('admin.errors.passport_mismatch', 'passport_mismatch');
     let confirmed: Account;
     try {
       confirmed = await this.levels.confirm(accountId, {
@@ -157,10 +184,18 @@ export class ServiceCentre {
       });
     } catch (err) {
       // The data changed between the check above and the write: tell what holds now.
-      if (err instanceof LevelError) return refuse(err.code === 'already' ? 'admin.errors.already_confirmed' : 'admin.errors.not_standard', err.code);
+      if (err instanceof LevelError)
+        return refuse(err.code === 'already' ? 'admin.errors.already_confirmed' : 'admin.errors.not_standard', err.code);
       throw err;
     }
-    await this.audit.record({ type: 'admin.account_confirmed', accountId, actor, ip, outcome: 'success', details: { method: 'service_centre', ...(input.office ? { office: input.office } : {}) } });
+    await this.audit.record({
+      type: 'admin.account_confirmed',
+      accountId,
+      actor,
+      ip,
+      outcome: 'success',
+      details: { method: 'service_centre', ...(input.office ? { office: input.office } : {}) },
+    });
     return confirmed;
   }
 }

@@ -32,7 +32,9 @@ export function connectedServicesRoutes(services: Services): Router {
         .map(async ([clientId, c]) => {
           const last = events.find((e) => e.type === 'signin' && e.outcome === 'success' && e.clientId === clientId);
           const items = [
-            ...c.scopes.filter((x) => x !== 'openid').map((x) => views.t(ctx, views.messages.has(`scopes.${x}`) ? `scopes.${x}` : 'scopes.other', { scope: x })),
+            ...c.scopes
+              .filter((x) => x !== 'openid')
+              .map((x) => views.t(ctx, views.messages.has(`scopes.${x}`) ? `scopes.${x}` : 'scopes.other', { scope: x })),
             ...c.claims.map((x) => views.t(ctx, views.messages.has(`claims.${x}`) ? `claims.${x}` : 'claims.other', { claim: x })),
           ];
           return {
@@ -44,14 +46,20 @@ export function connectedServicesRoutes(services: Services): Router {
           };
         }),
     );
-    views.render(ctx, 'connected-services', { title: 'connected.title', csrf: ctx.state.csrf(cabinetBinding(s)), notice: views.notice(ctx, 'connected'), services: list });
+    views.render(ctx, 'connected-services', {
+      title: 'connected.title',
+      csrf: ctx.state.csrf(cabinetBinding(s)),
+      notice: views.notice(ctx, 'connected'),
+      services: list,
+    });
   });
 
   router.post('/:client/withdraw', async (ctx) => {
     const s = await requireCabinetSession(services, ctx, false);
     if (!s) return;
     const clientId = ctx.params.client!;
-    if (!Object.hasOwn(consentsOf(s.account), clientId) && !Object.hasOwn((s.account.extra?.consents ?? {}) as object, clientId)) throw new UserError(404, 'connected.not_found');
+    if (!Object.hasOwn(consentsOf(s.account), clientId) && !Object.hasOwn((s.account.extra?.consents ?? {}) as object, clientId))
+      throw new UserError(404, 'connected.not_found');
     await services.accounts.modify(
       s.account.id,
       (a) => {

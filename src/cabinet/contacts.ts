@@ -10,7 +10,15 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { confirmedContacts, formatPhone, maskContact, normalizeEmail, normalizePhone, type Contact, type ContactKind } from '../accounts/contacts.ts';
+import {
+  confirmedContacts,
+  formatPhone,
+  maskContact,
+  normalizeEmail,
+  normalizePhone,
+  type Contact,
+  type ContactKind,
+} from '../accounts/contacts.ts';
 import { afterFactorRemoval, hasEnrolledFactor } from '../methods/second-factor.ts';
 import { DeliveryError } from '../notify/notifier.ts';
 import type { Services } from '../services.ts';
@@ -49,12 +57,16 @@ interface Problem {
 
 /** The account's contact of `kind` and whether it is confirmed. */
 function contactOf(a: Account, kind: ContactKind): { value?: string; confirmed: boolean } {
-  return kind === 'phone' ? { value: a.phone, confirmed: Boolean(a.phone && a.phoneVerified) } : { value: a.email, confirmed: Boolean(a.email && a.emailVerified) };
+  return kind === 'phone'
+    ? { value: a.phone, confirmed: Boolean(a.phone && a.phoneVerified) }
+    : { value: a.email, confirmed: Boolean(a.email && a.emailVerified) };
 }
 
 /** The account with `value` as its confirmed contact of `kind`, or without one. */
 function withContact(a: Account, kind: ContactKind, value: string | undefined): Account {
-  return kind === 'phone' ? { ...a, phone: value, phoneVerified: value !== undefined } : { ...a, email: value, emailVerified: value !== undefined };
+  return kind === 'phone'
+    ? { ...a, phone: value, phoneVerified: value !== undefined }
+    : { ...a, email: value, emailVerified: value !== undefined };
 }
 
 /** The typed contact, normalized, or the locale key of what is wrong with it. */
@@ -118,7 +130,12 @@ export function contactsRoutes(services: Services): Router {
         };
       }),
     );
-    views.render(ctx, 'contacts', { title: 'contacts.title', csrf: ctx.state.csrf(cabinetBinding(s)), fresh: isFresh(s), notice, contacts }, problem?.status ?? 200);
+    views.render(
+      ctx,
+      'contacts',
+      { title: 'contacts.title', csrf: ctx.state.csrf(cabinetBinding(s)), fresh: isFresh(s), notice, contacts },
+      problem?.status ?? 200,
+    );
   }
 
   const done = (ctx: Context, notice?: string) => {
@@ -126,18 +143,32 @@ export function contactsRoutes(services: Services): Router {
     ctx.redirect(notice ? `/account/contacts?notice=${notice}` : '/account/contacts');
   };
 
-  const refuse = (ctx: Context, s: CabinetSession, kind: ContactKind, key: string, status: number, params?: Record<string, unknown>, value?: string) =>
-    show(ctx, s, { kind, error: views.t(ctx, key, params), status, value });
+  const refuse = (
+    ctx: Context,
+    s: CabinetSession,
+    kind: ContactKind,
+    key: string,
+    status: number,
+    params?: Record<string, unknown>,
+    value?: string,
+  ) => show(ctx, s, { kind, error: views.t(ctx, key, params), status, value });
 
   /** Sends a code to the new contact: the challenge, or the refusal to show. */
-  async function sendCode(ctx: Context, s: CabinetSession, to: Contact): Promise<{ challengeId: string } | { key: string; status: number; params?: Record<string, unknown> }> {
+  async function sendCode(
+    ctx: Context,
+    s: CabinetSession,
+    to: Contact,
+  ): Promise<{ challengeId: string } | { key: string; status: number; params?: Record<string, unknown> }> {
     try {
       const sent = await services.codes.send({
         purpose: CONTACT_CODE_PURPOSE,
         to,
         ip: ctx.ip,
         accountId: s.account.id,
-        message: { subject: views.t(ctx, 'messages.contact.code_subject'), text: (code) => views.t(ctx, 'messages.contact.code', { code }) },
+        message: {
+          subject: views.t(ctx, 'messages.contact.code_subject'),
+          text: (code) => views.t(ctx, 'messages.contact.code', { code }),
+        },
       });
       if (!sent.sent) return { key: 'code.send_limited', status: 429, params: { minutes: Math.ceil(sent.retryAfter / 60) } };
       return { challengeId: sent.challengeId };
@@ -170,7 +201,13 @@ export function contactsRoutes(services: Services): Router {
     if (c.confirmed && c.value === parsed.value) return refuse(ctx, s, kind, `contacts.errors.${kind}_same`, 400, undefined, raw);
     const sent = await sendCode(ctx, s, { kind, value: parsed.value });
     if (!('challengeId' in sent)) return refuse(ctx, s, kind, sent.key, sent.status, sent.params, raw);
-    const pending: PendingChange = { accountId: s.account.id, kind, value: parsed.value, challengeId: sent.challengeId, startedAt: new Date().toISOString() };
+    const pending: PendingChange = {
+      accountId: s.account.id,
+      kind,
+      value: parsed.value,
+      challengeId: sent.challengeId,
+      startedAt: new Date().toISOString(),
+    };
     await flows().save(pendingId(s, kind), pending);
     done(ctx);
   });
@@ -184,7 +221,13 @@ export function contactsRoutes(services: Services): Router {
     const pending = await pendingOf(s, kind);
     if (!pending) return refuse(ctx, s, kind, 'contacts.errors.no_pending', 410);
     const code = parseForm(ctx, { code: text(32) }).code;
-    const outcome = await services.codes.verify({ challengeId: pending.challengeId, purpose: CONTACT_CODE_PURPOSE, recipient: pending.value, code, ip: ctx.ip });
+    const outcome = await services.codes.verify({
+      challengeId: pending.challengeId,
+      purpose: CONTACT_CODE_PURPOSE,
+      recipient: pending.value,
+      code,
+      ip: ctx.ip,
+    });
     if (outcome !== 'ok') return refuse(ctx, s, kind, `code.${outcome}`, outcome === 'wrong' ? 400 : outcome === 'limited' ? 429 : 410);
     await flows().discard(pendingId(s, kind));
 
@@ -203,17 +246,43 @@ export function contactsRoutes(services: Services): Router {
         },
         (before) => {
           const replaced = replacedIn(before);
-          return [{ type: 'contact.changed', actor: 'self', ip: ctx.ip, outcome: 'success', details: { kind, action: replaced ? 'changed' : 'added', ...(replaced ? { from: maskContact(replaced) } : {}), to: maskContact(added) } }];
+          return [
+            {
+              type: 'contact.changed',
+              actor: 'self',
+              ip: ctx.ip,
+              outcome: 'success',
+              details: {
+                kind,
+                action: replaced ? 'changed' : 'added',
+                ...(replaced ? { from: maskContact(replaced) } : {}),
+                to: maskContact(added),
+              },
+            },
+          ];
         },
       );
     } catch (err) {
       if (!(err instanceof DuplicateKeyError)) throw err;
-      await services.audit.record({ type: 'contact.changed', accountId: s.account.id, actor: 'self', ip: ctx.ip, outcome: 'failure', details: { kind, reason: 'taken' } });
+      await services.audit.record({
+        type: 'contact.changed',
+        accountId: s.account.id,
+        actor: 'self',
+        ip: ctx.ip,
+        outcome: 'failure',
+        details: { kind, reason: 'taken' },
+      });
       return refuse(ctx, s, kind, `contacts.errors.${kind}_taken`, 409);
     }
     const replaced = replacedIn(previous);
     if (replaced) await notify(ctx, replaced, `messages.contact.${kind}_replaced`, { to: maskContact(added) });
-    else await notify(ctx, confirmedContacts(previous).find((c) => c.kind !== kind), `messages.contact.${kind}_added`, { to: maskContact(added) });
+    else
+      await notify(
+        ctx,
+        confirmedContacts(previous).find((c) => c.kind !== kind),
+        `messages.contact.${kind}_added`,
+        { to: maskContact(added) },
+      );
     done(ctx, `${kind}_${replaced ? 'changed' : 'added'}`);
   });
 

@@ -79,9 +79,13 @@ export function deletionRoutes(services: Services): Router {
       to,
       ip: ctx.ip,
       accountId: s.account.id,
-      message: { subject: views.t(ctx, 'messages.deletion_code.subject'), text: (code) => views.t(ctx, 'messages.deletion_code.text', { code }) },
+      message: {
+        subject: views.t(ctx, 'messages.deletion_code.subject'),
+        text: (code) => views.t(ctx, 'messages.deletion_code.text', { code }),
+      },
     });
-    if (!sent.sent) return show(ctx, s, { error: views.t(ctx, 'code.send_limited', { minutes: Math.ceil(sent.retryAfter / 60) }), status: 429 });
+    if (!sent.sent)
+      return show(ctx, s, { error: views.t(ctx, 'code.send_limited', { minutes: Math.ceil(sent.retryAfter / 60) }), status: 429 });
     await codes().save(s.uid, { challengeId: sent.challengeId, to });
     ctx.status = 303;
     ctx.redirect('/account/delete');
@@ -96,10 +100,23 @@ export function deletionRoutes(services: Services): Router {
     if (account.passwordHash) {
       const password = body.password;
       const hash = account.passwordHash;
-      const attempt = await services.limits.accountAttempt(account.id, ctx.ip, async () => Boolean(password) && verifyPassword(hash, password));
+      const attempt = await services.limits.accountAttempt(
+        account.id,
+        ctx.ip,
+        async () => Boolean(password) && verifyPassword(hash, password),
+      );
       if (!attempt.ok) {
-        await services.audit.record({ type: 'account.deletion_requested', accountId: account.id, actor: 'self', ip: ctx.ip, outcome: 'failure', details: { reason: attempt.locked ? 'locked' : 'wrong_password' } });
-        const error = attempt.locked ? views.t(ctx, 'login.locked', { minutes: Math.ceil(attempt.retryAfter / 60) }) : views.t(ctx, 'deletion.wrong_password');
+        await services.audit.record({
+          type: 'account.deletion_requested',
+          accountId: account.id,
+          actor: 'self',
+          ip: ctx.ip,
+          outcome: 'failure',
+          details: { reason: attempt.locked ? 'locked' : 'wrong_password' },
+        });
+        const error = attempt.locked
+          ? views.t(ctx, 'login.locked', { minutes: Math.ceil(attempt.retryAfter / 60) })
+          : views.t(ctx, 'deletion.wrong_password');
         return show(ctx, s, { error, status: attempt.locked ? 429 : 401 });
       }
     } else {
@@ -107,10 +124,26 @@ export function deletionRoutes(services: Services): Router {
       if (to) {
         const sent = await codes().load(s.uid);
         if (!sent || sent.to.value !== to.value) return show(ctx, s, { error: views.t(ctx, 'deletion.code_first'), status: 400 });
-        const outcome = await services.codes.verify({ challengeId: sent.challengeId, purpose: DELETION_CODE_PURPOSE, recipient: to.value, code: body.code, ip: ctx.ip });
+        const outcome = await services.codes.verify({
+          challengeId: sent.challengeId,
+          purpose: DELETION_CODE_PURPOSE,
+          recipient: to.value,
+          code: body.code,
+          ip: ctx.ip,
+        });
         if (outcome !== 'ok') {
-          await services.audit.record({ type: 'account.deletion_requested', accountId: account.id, actor: 'self', ip: ctx.ip, outcome: 'failure', details: { reason: `code_${outcome}` } });
-          return show(ctx, s, { error: views.t(ctx, `code.${outcome}`), status: outcome === 'wrong' ? 400 : outcome === 'limited' ? 429 : 410 });
+          await services.audit.record({
+            type: 'account.deletion_requested',
+            accountId: account.id,
+            actor: 'self',
+            ip: ctx.ip,
+            outcome: 'failure',
+            details: { reason: `code_${outcome}` },
+          });
+          return show(ctx, s, {
+            error: views.t(ctx, `code.${outcome}`),
+            status: outcome === 'wrong' ? 400 : outcome === 'limited' ? 429 : 410,
+          });
         }
         await codes().discard(s.uid);
       }
@@ -119,7 +152,10 @@ export function deletionRoutes(services: Services): Router {
     const deleted = await services.accountDeletion.request(account.id, { actor: 'self', ip: ctx.ip });
     if (!deleted) return show(ctx, s, { error: views.t(ctx, 'deletion.gone'), status: 409 });
     const date = services.views.date(ctx, deleted.deletion!.eraseAfter);
-    const message = { subject: views.t(ctx, 'messages.deletion.subject'), text: views.t(ctx, 'messages.deletion.text', { name: fullName(account.name), date }) };
+    const message = {
+      subject: views.t(ctx, 'messages.deletion.subject'),
+      text: views.t(ctx, 'messages.deletion.text', { name: fullName(account.name), date }),
+    };
     for (const contact of confirmedContacts(account)) await services.notifier.send(contact, message).catch(() => undefined);
     views.render(ctx, 'done', { title: 'deletion.done_title', message: views.t(ctx, 'deletion.done', { date }) });
   });

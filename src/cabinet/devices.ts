@@ -44,7 +44,10 @@ export function alertSettings(account: Account): AlertSettings {
 const hashOf = (id: string) => createHash('sha256').update(`vkhod-device:${id}`).digest('base64url').slice(0, 22);
 
 interface OidcCtx {
-  oidc?: { session?: { uid?: string; accountId?: string; loginTs?: number; amr?: string[] }; client?: { clientId?: string; clientName?: string } };
+  oidc?: {
+    session?: { uid?: string; accountId?: string; loginTs?: number; amr?: string[] };
+    client?: { clientId?: string; clientName?: string };
+  };
 }
 
 /**
@@ -60,7 +63,14 @@ export function deviceTracking(services: Services): Middleware {
     const isNew = !deviceId || !/^[\w-]{16,64}$/.test(deviceId);
     if (isNew) {
       deviceId = randomBytes(18).toString('base64url');
-      ctx.cookies.set(DEVICE_COOKIE, deviceId, { httpOnly: true, sameSite: 'lax', secure: config.production, maxAge: 400 * 86_400_000, path: '/', overwrite: true });
+      ctx.cookies.set(DEVICE_COOKIE, deviceId, {
+        httpOnly: true,
+        sameSite: 'lax',
+        secure: config.production,
+        maxAge: 400 * 86_400_000,
+        path: '/',
+        overwrite: true,
+      });
     }
     const device: SessionDevice = {
       accountId: session.accountId,
@@ -72,7 +82,9 @@ export function deviceTracking(services: Services): Middleware {
       clientId: ctx.oidc?.client?.clientId,
       clientName: ctx.oidc?.client?.clientName ?? ctx.oidc?.client?.clientId,
     };
-    (ctx as unknown as Record<symbol, unknown>)[WORK] = record(services, ctx, device, deviceId!).catch((err) => services.logger.error({ err }, 'session device record failed'));
+    (ctx as unknown as Record<symbol, unknown>)[WORK] = record(services, ctx, device, deviceId!).catch((err) =>
+      services.logger.error({ err }, 'session device record failed'),
+    );
   });
   return async (ctx, next) => {
     await next();
@@ -115,20 +127,38 @@ async function alertNewDevice(services: Services, ctx: Context, account: Account
     ...(settings.email && account.email && account.emailVerified ? [{ kind: 'email' as const, value: account.email }] : []),
   ];
   for (const contact of to) await notifier.send(contact, { subject, text }).catch(() => undefined);
-  await services.audit.record({ type: 'signin.new_device', accountId: account.id, clientId: device.clientId, ip: device.ip, outcome: 'success', details: { ua: device.ua.slice(0, 200), alerted: to.map((c) => c.kind) } });
+  await services.audit.record({
+    type: 'signin.new_device',
+    accountId: account.id,
+    clientId: device.clientId,
+    ip: device.ip,
+    outcome: 'success',
+    details: { ua: device.ua.slice(0, 200), alerted: to.map((c) => c.kind) },
+  });
 }
 
 /** The device records of the account's live sessions, joined with the sessions themselves. */
 export async function listSessions(services: Services, accountId: string) {
   const { store } = services;
   const sessions = await store.listOidcByAccountId('Session', accountId);
-  const devices = new Map((await store.listOidcByAccountId(DEVICE_MODEL, accountId)).map((d) => [d.id, d.payload as unknown as SessionDevice]));
+  const devices = new Map(
+    (await store.listOidcByAccountId(DEVICE_MODEL, accountId)).map((d) => [d.id, d.payload as unknown as SessionDevice]),
+  );
   return sessions
     .filter((s) => typeof s.payload.uid === 'string')
     .map((s) => {
       const uid = s.payload.uid as string;
-      const grants = Object.values((s.payload.authorizations ?? {}) as Record<string, { grantId?: string }>).map((a) => a.grantId).filter((g): g is string => typeof g === 'string');
-      return { id: s.id, uid, loginTs: (s.payload.loginTs as number | undefined) ?? 0, amr: (s.payload.amr as string[] | undefined) ?? [], grants, device: devices.get(uid) };
+      const grants = Object.values((s.payload.authorizations ?? {}) as Record<string, { grantId?: string }>)
+        .map((a) => a.grantId)
+        .filter((g): g is string => typeof g === 'string');
+      return {
+        id: s.id,
+        uid,
+        loginTs: (s.payload.loginTs as number | undefined) ?? 0,
+        amr: (s.payload.amr as string[] | undefined) ?? [],
+        grants,
+        device: devices.get(uid),
+      };
     })
     .sort((a, b) => b.loginTs - a.loginTs);
 }
@@ -158,7 +188,7 @@ export async function endOtherSessions(services: Services, accountId: string, ke
     await endSession(services, s);
     ended++;
   }
-  const keepGrants = new Set(tokensToo ? [] : kept?.grants ?? []);
+  const keepGrants = new Set(tokensToo ? [] : (kept?.grants ?? []));
   for (const model of ['Grant', 'RefreshToken', 'AccessToken', 'AuthorizationCode']) {
     for (const row of await services.store.listOidcByAccountId(model, accountId)) {
       const grantId = model === 'Grant' ? row.id : (row.payload.grantId as string | undefined);

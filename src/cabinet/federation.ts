@@ -13,10 +13,17 @@ import { earnedVerification, type BankIdentity } from '../methods/bank.ts';
 import type { Services } from '../services.ts';
 import { UserError } from '../web/errors.ts';
 import { bankProblemOf, pendingBank, sendToBank, showBankProblem } from '../flows/bank-round-trip.ts';
-import { certificateOf, esignError, esignVerification, showEsignPage, signatureUpload, submittedSignature, type EsignPage } from '../flows/esign-sign-in.ts';
+import {
+  certificateOf,
+  esignError,
+  esignVerification,
+  showEsignPage,
+  signatureUpload,
+  submittedSignature,
+  type EsignPage,
+} from '../flows/esign-sign-in.ts';
 import { bankLabel, linkedIdentities, notifyCitizen, showUnconfirmed } from '../flows/federated-sign-in.ts';
 import { cabinetSession, isFresh, type CabinetSession, requireCabinetSession, cabinetBinding } from './session.ts';
-
 
 export function federationCabinetRoutes(services: Services): Router {
   const router = new Router({ prefix: '/account/federation' });
@@ -43,7 +50,12 @@ export function federationCabinetRoutes(services: Services): Router {
       notice,
       banks: services.bank.list().map((b) => {
         const link = a.federations?.find((f) => f.provider === b.id);
-        return { id: b.id, label: bankLabel(services, ctx, b), accredited: b.accredited, linkedAt: link ? formatDate(link.linkedAt.slice(0, 10)) : undefined };
+        return {
+          id: b.id,
+          label: bankLabel(services, ctx, b),
+          accredited: b.accredited,
+          linkedAt: link ? formatDate(link.linkedAt.slice(0, 10)) : undefined,
+        };
       }),
       esign: services.esignature.enabled,
       certificates: certificatesOf(a).map((c) => ({ ...c, notAfter: formatDate(c.notAfter.slice(0, 10)) })),
@@ -72,7 +84,13 @@ export function federationCabinetRoutes(services: Services): Router {
     try {
       identity = await services.bank.finish(pending, ctx.querystring);
     } catch (err) {
-      await services.audit.record({ type: 'federation.link', accountId: s.account.id, ip: ctx.ip, outcome: 'failure', details: { bank: pending.bankId, reason: bankProblemOf(err) } });
+      await services.audit.record({
+        type: 'federation.link',
+        accountId: s.account.id,
+        ip: ctx.ip,
+        outcome: 'failure',
+        details: { bank: pending.bankId, reason: bankProblemOf(err) },
+      });
       return showBankProblem(services, ctx, bankProblemOf(err), back(ctx), bank && bankLabel(services, ctx, bank));
     }
     const label = bankLabel(services, ctx, identity.bank);
@@ -81,7 +99,13 @@ export function federationCabinetRoutes(services: Services): Router {
       if (holder && holder.id !== s.account.id) throw new LinkError('linked_elsewhere');
       if (conflicts(s.account, identity.profile)) throw new LinkError('conflict');
       if (identity.profile.name && !sameName(s.account.name, identity.profile.name)) {
-        await services.audit.record({ type: 'federation.link', accountId: s.account.id, ip: ctx.ip, outcome: 'failure', details: { bank: identity.bank.id, reason: 'name_mismatch' } });
+        await services.audit.record({
+          type: 'federation.link',
+          accountId: s.account.id,
+          ip: ctx.ip,
+          outcome: 'failure',
+          details: { bank: identity.bank.id, reason: 'name_mismatch' },
+        });
         return showBankProblem(services, ctx, 'name_mismatch', back(ctx), label);
       }
       const linked = linkedIdentities(services);
@@ -90,11 +114,18 @@ export function federationCabinetRoutes(services: Services): Router {
       if (verification) account = await linked.confirm(account, identity.profile, verification, ctx.ip);
       await notifyCitizen(services, account, 'federation.messages.linked', { bank: identity.bank.name });
       // Linked, but the bank could not vouch for everything the level needs: say which items.
-      if (verification && account.level !== 'confirmed') return showUnconfirmed(services, ctx, account, views.t(ctx, 'federation.unconfirmed.source.bank', { bank: label }), back(ctx));
+      if (verification && account.level !== 'confirmed')
+        return showUnconfirmed(services, ctx, account, views.t(ctx, 'federation.unconfirmed.source.bank', { bank: label }), back(ctx));
       done(ctx, 'bank_linked');
     } catch (err) {
       if (!(err instanceof LinkError)) throw err;
-      await services.audit.record({ type: 'federation.link', accountId: s.account.id, ip: ctx.ip, outcome: 'failure', details: { bank: identity.bank.id, reason: err.code } });
+      await services.audit.record({
+        type: 'federation.link',
+        accountId: s.account.id,
+        ip: ctx.ip,
+        outcome: 'failure',
+        details: { bank: identity.bank.id, reason: err.code },
+      });
       showBankProblem(services, ctx, err.code, back(ctx), label);
     }
   });
@@ -159,10 +190,17 @@ export function federationCabinetRoutes(services: Services): Router {
       return showEsignPage(services, ctx, esignPage(s, ctx, { error: views.t(ctx, `esign.errors.${problem}`), status: 409 }));
     }
     try {
-      const account = await linkedIdentities(services).confirm(a, { snils: identity.snils, ...(identity.inn ? { inn: identity.inn } : {}) }, esignVerification(identity), ctx.ip, (x) => withCertificate(x, certificateOf(identity)));
+      const account = await linkedIdentities(services).confirm(
+        a,
+        { snils: identity.snils, ...(identity.inn ? { inn: identity.inn } : {}) },
+        esignVerification(identity),
+        ctx.ip,
+        (x) => withCertificate(x, certificateOf(identity)),
+      );
       await notifyCitizen(services, account, 'federation.messages.esign_linked');
       // A certificate carries no passport or birth date: those must be checked by the registry.
-      if (account.level !== 'confirmed') return showUnconfirmed(services, ctx, account, views.t(ctx, 'federation.unconfirmed.source.esignature'), back(ctx));
+      if (account.level !== 'confirmed')
+        return showUnconfirmed(services, ctx, account, views.t(ctx, 'federation.unconfirmed.source.esignature'), back(ctx));
     } catch (err) {
       if (!(err instanceof LinkError)) throw err;
       return showEsignPage(services, ctx, esignPage(s, ctx, { error: views.t(ctx, 'esign.errors.snils_taken'), status: 409 }));

@@ -15,7 +15,8 @@ const PAGE = 20;
 const SCAN = 2000;
 
 /** The event types the citizen sees, by prefix, and the words for each. */
-const SHOWN = /^(signin|lockout|account\.|mfa|factor|totp|passkey|recovery|contact|level|identity|verification|consent|sessions\.|alerts\.|federation)/;
+const SHOWN =
+  /^(signin|lockout|account\.|mfa|factor|totp|passkey|recovery|contact|level|identity|verification|consent|sessions\.|alerts\.|federation)/;
 
 export function historyRoutes(services: Services): Router {
   const router = new Router({ prefix: '/account/history' });
@@ -37,7 +38,8 @@ export function historyRoutes(services: Services): Router {
     const names = new Map<string, string>();
     const shown = events.slice((page - 1) * PAGE, page * PAGE);
     for (const e of shown) {
-      if (e.clientId && !names.has(e.clientId)) names.set(e.clientId, (await services.provider.Client.find(e.clientId).catch(() => undefined))?.clientName ?? e.clientId);
+      if (e.clientId && !names.has(e.clientId))
+        names.set(e.clientId, (await services.provider.Client.find(e.clientId).catch(() => undefined))?.clientName ?? e.clientId);
     }
     const ua = (e: AuditEvent) => (typeof e.details?.ua === 'string' ? e.details.ua : undefined);
     views.render(ctx, 'history', {

@@ -16,7 +16,6 @@ import type { IdentitySubmission } from '../accounts/identity.ts';
 import { isFresh, type CabinetSession, requireCabinetSession, cabinetBinding } from './session.ts';
 import { flatForm, parseForm, text } from '../web/form.ts';
 
-
 export function identityRoutes(services: Services): Router {
   const router = new Router({ prefix: '/account/identity' });
   const { views, levels, postal } = services;
@@ -24,7 +23,12 @@ export function identityRoutes(services: Services): Router {
 
   const session = (ctx: Context, fresh: boolean) => requireCabinetSession(services, ctx, fresh);
 
-  function show(ctx: Context, s: CabinetSession, account: Account, form: { submission?: IdentitySubmission; error?: string; status?: number; postLocked?: boolean; levelDrop?: LevelDrop } = {}) {
+  function show(
+    ctx: Context,
+    s: CabinetSession,
+    account: Account,
+    form: { submission?: IdentitySubmission; error?: string; status?: number; postLocked?: boolean; levelDrop?: LevelDrop } = {},
+  ) {
     const check = account.registryCheck;
     const notice = views.notice(ctx, 'identity');
     views.render(
@@ -41,7 +45,11 @@ export function identityRoutes(services: Services): Router {
         error: form.error,
         notice,
         registry: check
-          ? { pending: check.status === 'pending', rejected: check.status === 'rejected', reason: check.reason ? views.t(ctx, `identity.registry_reasons.${check.reason}`) : undefined }
+          ? {
+              pending: check.status === 'pending',
+              rejected: check.status === 'rejected',
+              reason: check.reason ? views.t(ctx, `identity.registry_reasons.${check.reason}`) : undefined,
+            }
           : undefined,
         canSubmit: account.level === 'simplified' && readyForRegistry(account) && check?.status !== 'pending',
         isStandard: account.level === 'standard',
@@ -75,7 +83,8 @@ export function identityRoutes(services: Services): Router {
     const input = { snils: submission.snils, identity: submission.identity, name: submission.name, ip: ctx.ip };
     // A change that lowers the level is said before it is saved (what it drops to and why), and after.
     const drop = Levels.levelDrop(s.account, input);
-    if (drop && parseForm(ctx, { accept_level_drop: text() }).accept_level_drop !== drop.to) return show(ctx, s, s.account, { submission, levelDrop: drop, status: 409 });
+    if (drop && parseForm(ctx, { accept_level_drop: text() }).accept_level_drop !== drop.to)
+      return show(ctx, s, s.account, { submission, levelDrop: drop, status: 409 });
     try {
       await levels.saveIdentity(s.account.id, input);
     } catch (err) {
@@ -93,7 +102,8 @@ export function identityRoutes(services: Services): Router {
       const after = await levels.requestStandard(s.account.id, ctx.ip);
       done(ctx, after.level === 'standard' ? 'confirmed' : 'submitted');
     } catch (err) {
-      if (err instanceof LevelError) return show(ctx, s, s.account, { error: views.t(ctx, `identity.level_errors.${err.code}`), status: 409 });
+      if (err instanceof LevelError)
+        return show(ctx, s, s.account, { error: views.t(ctx, `identity.level_errors.${err.code}`), status: 409 });
       throw err;
     }
   });
@@ -104,7 +114,12 @@ export function identityRoutes(services: Services): Router {
     try {
       await postal.request(s.account, ctx.ip);
     } catch (err) {
-      if (err instanceof PostalError) return show(ctx, s, s.account, { error: views.t(ctx, `identity.post_errors.${err.code}`), status: err.code === 'too_many_letters' || err.code === 'locked' ? 429 : 409, postLocked: err.code === 'locked' });
+      if (err instanceof PostalError)
+        return show(ctx, s, s.account, {
+          error: views.t(ctx, `identity.post_errors.${err.code}`),
+          status: err.code === 'too_many_letters' || err.code === 'locked' ? 429 : 409,
+          postLocked: err.code === 'locked',
+        });
       throw err;
     }
     done(ctx, 'post_requested');
@@ -123,7 +138,11 @@ export function identityRoutes(services: Services): Router {
         : outcome === 'nothing_requested' || outcome === 'not_standard' || outcome === 'data_changed' || outcome === 'locked'
           ? `identity.post_errors.${outcome}`
           : `code.${outcome}`;
-    show(ctx, s, s.account, { error: views.t(ctx, key), status: outcome === 'wrong' ? 400 : outcome === 'limited' || outcome === 'locked' ? 429 : 409, postLocked: outcome === 'locked' });
+    show(ctx, s, s.account, {
+      error: views.t(ctx, key),
+      status: outcome === 'wrong' ? 400 : outcome === 'limited' || outcome === 'locked' ? 429 : 409,
+      postLocked: outcome === 'locked',
+    });
   });
 
   return router;

@@ -37,17 +37,22 @@ export function passwordRoutes(services: Services): Router {
   async function show(ctx: Context, s: CabinetSession, errors: string[] = [], status = 200) {
     const contact = confirmedContacts(s.account)[0];
     const pending = !s.account.passwordHash && (await codes().load(s.uid));
-    views.render(ctx, 'password', {
-      contact: contact ? maskContact(contact) : undefined,
-      codeSent: Boolean(pending),
-      title: 'password_change.title',
-      csrf: ctx.state.csrf(cabinetBinding(s)),
-      hasPassword: Boolean(s.account.passwordHash),
-      fresh: isFresh(s),
-      errors,
-      minLength: config.passwordPolicy.minLength,
-      notice: views.notice(ctx, 'password_change'),
-    }, status);
+    views.render(
+      ctx,
+      'password',
+      {
+        contact: contact ? maskContact(contact) : undefined,
+        codeSent: Boolean(pending),
+        title: 'password_change.title',
+        csrf: ctx.state.csrf(cabinetBinding(s)),
+        hasPassword: Boolean(s.account.passwordHash),
+        fresh: isFresh(s),
+        errors,
+        minLength: config.passwordPolicy.minLength,
+        notice: views.notice(ctx, 'password_change'),
+      },
+      status,
+    );
   }
 
   router.get('/', async (ctx) => {
@@ -65,7 +70,16 @@ export function passwordRoutes(services: Services): Router {
     const to = confirmedContacts(s.account)[0];
     if (!to) return show(ctx, s, [views.t(ctx, 'password_change.no_contact')], 409);
     try {
-      const sent = await services.codes.send({ purpose: FIRST_PURPOSE, to, ip: ctx.ip, accountId: s.account.id, message: { subject: views.t(ctx, 'messages.first_password.subject'), text: (code) => views.t(ctx, 'messages.first_password.code', { code }) } });
+      const sent = await services.codes.send({
+        purpose: FIRST_PURPOSE,
+        to,
+        ip: ctx.ip,
+        accountId: s.account.id,
+        message: {
+          subject: views.t(ctx, 'messages.first_password.subject'),
+          text: (code) => views.t(ctx, 'messages.first_password.code', { code }),
+        },
+      });
       if (!sent.sent) return show(ctx, s, [views.t(ctx, 'code.send_limited', { minutes: Math.ceil(sent.retryAfter / 60) })], 429);
       await codes().save(s.uid, { challengeId: sent.challengeId, recipient: to.value });
     } catch (err) {
@@ -91,16 +105,48 @@ export function passwordRoutes(services: Services): Router {
       // A wrong current password counts as a wrong sign-in: the same per-account lockout, the
       // attempt reserved before the check (parallel guesses cannot all be checked).
       const hash = a.passwordHash;
-      const attempt = await services.limits.attempt({ accountId: a.id }, ctx.ip, async () => Boolean(current) && verifyPassword(hash, current), (ok) => ok);
-      if (attempt.checked && !attempt.result) await services.audit.record({ type: 'account.password_changed', accountId: a.id, actor: 'self', ip: ctx.ip, outcome: 'failure', details: { reason: 'wrong_current' } });
-      if (!attempt.checked || !attempt.result) return show(ctx, s, [views.t(ctx, attempt.locked ? 'password_change.too_many' : 'password_change.wrong_current')], attempt.locked ? 429 : 400);
+      const attempt = await services.limits.attempt(
+        { accountId: a.id },
+        ctx.ip,
+        async () => Boolean(current) && verifyPassword(hash, current),
+        (ok) => ok,
+      );
+      if (attempt.checked && !attempt.result)
+        await services.audit.record({
+          type: 'account.password_changed',
+          accountId: a.id,
+          actor: 'self',
+          ip: ctx.ip,
+          outcome: 'failure',
+          details: { reason: 'wrong_current' },
+        });
+      if (!attempt.checked || !attempt.result)
+        return show(
+          ctx,
+          s,
+          [views.t(ctx, attempt.locked ? 'password_change.too_many' : 'password_change.wrong_current')],
+          attempt.locked ? 429 : 400,
+        );
     }
     const problems = checkPassword(password, confirm, config.passwordPolicy, personalWords(a));
-    if (problems.length) return show(ctx, s, problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })), 400);
-    if (a.passwordHash && (await verifyPassword(a.passwordHash, password))) return show(ctx, s, [views.t(ctx, 'password_change.same')], 400);
+    if (problems.length)
+      return show(
+        ctx,
+        s,
+        problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })),
+        400,
+      );
+    if (a.passwordHash && (await verifyPassword(a.passwordHash, password)))
+      return show(ctx, s, [views.t(ctx, 'password_change.same')], 400);
     if (pending) {
       // The code last: a password the policy refuses does not spend it.
-      const outcome = await services.codes.verify({ challengeId: pending.challengeId, purpose: FIRST_PURPOSE, recipient: pending.recipient, code: body.code, ip: ctx.ip });
+      const outcome = await services.codes.verify({
+        challengeId: pending.challengeId,
+        purpose: FIRST_PURPOSE,
+        recipient: pending.recipient,
+        code: body.code,
+        ip: ctx.ip,
+      });
       if (outcome !== 'ok') return show(ctx, s, [views.t(ctx, `code.${outcome}`)], outcome === 'limited' ? 429 : 400);
       await codes().discard(s.uid);
     }
@@ -112,7 +158,10 @@ export function passwordRoutes(services: Services): Router {
       outcome: 'success',
     });
     await endOtherSessions(services, a.id, s.uid, true);
-    const message = { subject: views.t(ctx, 'messages.password_changed.subject'), text: views.t(ctx, 'messages.password_changed.text', { name: fullName(a.name) }) };
+    const message = {
+      subject: views.t(ctx, 'messages.password_changed.subject'),
+      text: views.t(ctx, 'messages.password_changed.text', { name: fullName(a.name) }),
+    };
     for (const to of confirmedContacts(a)) await services.notifier.send(to, message).catch(() => undefined);
     ctx.status = 303;
     ctx.redirect(`/account/password?notice=${a.passwordHash ? 'changed' : 'set'}`);

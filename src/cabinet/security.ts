@@ -29,7 +29,13 @@ export function securityRoutes(services: Services): Router {
 
   const session = (ctx: Context, fresh: boolean) => requireCabinetSession(services, ctx, fresh);
 
-  async function change(ctx: Context, s: CabinetSession, kind: FactorChange, mutate: (a: Account) => Account, details?: Record<string, unknown>) {
+  async function change(
+    ctx: Context,
+    s: CabinetSession,
+    kind: FactorChange,
+    mutate: (a: Account) => Account,
+    details?: Record<string, unknown>,
+  ) {
     await services.factorChanges.apply({
       accountId: s.account.id,
       change: kind,
@@ -41,7 +47,8 @@ export function securityRoutes(services: Services): Router {
   }
 
   const refuseIfLastRequired = (a: Account) => {
-    if (services.config.requireSecondFactor && !hasEnrolledFactor(afterFactorRemoval(a))) throw new UserError(409, 'security.last_factor_required');
+    if (services.config.requireSecondFactor && !hasEnrolledFactor(afterFactorRemoval(a)))
+      throw new UserError(409, 'security.last_factor_required');
   };
 
   function done(ctx: Context, notice: string) {
@@ -63,7 +70,11 @@ export function securityRoutes(services: Services): Router {
       factors: availableFactors(a).map((f) => ({ id: f, label: views.t(ctx, `mfa.methods.${f}`), selected: a.mfa?.preferred === f })),
       hasTotp: Boolean(a.totp),
       phone: a.phone && a.phoneVerified ? maskContact({ kind: 'phone', value: a.phone }) : undefined,
-      passkeys: (a.passkeys ?? []).map((p) => ({ ...p, kind: views.t(ctx, `passkeys.kinds.${p.deviceType}`), createdAt: views.date(ctx, p.createdAt) })),
+      passkeys: (a.passkeys ?? []).map((p) => ({
+        ...p,
+        kind: views.t(ctx, `passkeys.kinds.${p.deviceType}`),
+        createdAt: views.date(ctx, p.createdAt),
+      })),
       recoveryLeft: a.recoveryCodes?.hashes.length ?? 0,
       hasRecovery: Boolean(a.recoveryCodes),
     });
@@ -79,7 +90,13 @@ export function securityRoutes(services: Services): Router {
     if (enabled && !factors.length) throw new UserError(400, 'security.no_factor');
     if (!enabled && services.config.requireSecondFactor) throw new UserError(409, 'security.mfa_required');
     const choice = preferred && factors.includes(preferred) ? preferred : factors[0];
-    await change(ctx, s, enabled ? 'mfa_enabled' : 'mfa_disabled', (a) => ({ ...a, mfa: enabled ? { enabled: true, preferred: choice } : { enabled: false } }), { preferred: enabled ? choice : undefined });
+    await change(
+      ctx,
+      s,
+      enabled ? 'mfa_enabled' : 'mfa_disabled',
+      (a) => ({ ...a, mfa: enabled ? { enabled: true, preferred: choice } : { enabled: false } }),
+      { preferred: enabled ? choice : undefined },
+    );
     done(ctx, enabled ? 'mfa_enabled' : 'mfa_disabled');
   });
 
@@ -89,9 +106,17 @@ export function securityRoutes(services: Services): Router {
     const flows = totpEnrolments.in(services.store);
     const saved = await flows.load(totpFlow(s));
     const label = s.account.phone ?? s.account.email ?? s.account.id;
-    const enrolment = saved?.sealed ? await totp.describe(box.decrypt(saved.sealed, `${TOTP_SEAL}:${s.uid}`), label) : await totp.start(label);
+    const enrolment = saved?.sealed
+      ? await totp.describe(box.decrypt(saved.sealed, `${TOTP_SEAL}:${s.uid}`), label)
+      : await totp.start(label);
     if (!saved?.sealed) await flows.save(totpFlow(s), { sealed: box.encrypt(enrolment.secret, `${TOTP_SEAL}:${s.uid}`) });
-    views.render(ctx, 'totp-enrol', { title: 'security.totp_title', csrf: ctx.state.csrf(binding(s)), qr: enrolment.qr, secret: enrolment.secret.replace(/(.{4})/g, '$1 ').trim(), error: ctx.query.error === 'code' ? views.t(ctx, 'mfa.errors.invalid') : undefined });
+    views.render(ctx, 'totp-enrol', {
+      title: 'security.totp_title',
+      csrf: ctx.state.csrf(binding(s)),
+      qr: enrolment.qr,
+      secret: enrolment.secret.replace(/(.{4})/g, '$1 ').trim(),
+      error: ctx.query.error === 'code' ? views.t(ctx, 'mfa.errors.invalid') : undefined,
+    });
   });
 
   router.post('/totp', async (ctx) => {
@@ -107,7 +132,10 @@ export function securityRoutes(services: Services): Router {
       return ctx.redirect('/account/security/totp?error=code');
     }
     const now = new Date().toISOString();
-    await change(ctx, s, 'totp_added', (a) => ({ ...a, totp: { sealedSecret: totp.seal(secret, a.id), createdAt: now, lastTimeStep: step } }));
+    await change(ctx, s, 'totp_added', (a) => ({
+      ...a,
+      totp: { sealedSecret: totp.seal(secret, a.id), createdAt: now, lastTimeStep: step },
+    }));
     await flows.discard(totpFlow(s));
     done(ctx, 'totp_added');
   });
@@ -131,7 +159,9 @@ export function securityRoutes(services: Services): Router {
     const s = await session(ctx, true);
     if (!s) return;
     const body = parseForm(ctx, { handle: text(), response: raw(), name: text() });
-    const passkey = (await services.webauthn.register(s.account, binding(s), String(body.handle ?? ''), body.response as never, String(body.name ?? '')))?.passkey;
+    const passkey = (
+      await services.webauthn.register(s.account, binding(s), String(body.handle ?? ''), body.response as never, String(body.name ?? ''))
+    )?.passkey;
     if (!passkey) {
       ctx.status = 400;
       ctx.body = { error: views.t(ctx, 'webauthn.errors.register') };
@@ -147,7 +177,13 @@ export function securityRoutes(services: Services): Router {
     const name = parseForm(ctx, { name: text() }).name.trim();
     if (!name || name.length > PASSKEY_NAME_MAX) throw new UserError(400, 'passkeys.bad_name', { max: PASSKEY_NAME_MAX });
     if (!s.account.passkeys?.some((p) => p.id === ctx.params.id)) throw new UserError(404, 'security.not_found');
-    await change(ctx, s, 'passkey_renamed', (a) => ({ ...a, passkeys: (a.passkeys ?? []).map((p) => (p.id === ctx.params.id ? { ...p, name } : p)) }), { name });
+    await change(
+      ctx,
+      s,
+      'passkey_renamed',
+      (a) => ({ ...a, passkeys: (a.passkeys ?? []).map((p) => (p.id === ctx.params.id ? { ...p, name } : p)) }),
+      { name },
+    );
     done(ctx, 'passkey_renamed');
   });
 
@@ -157,7 +193,13 @@ export function securityRoutes(services: Services): Router {
     const passkey = s.account.passkeys?.find((p) => p.id === ctx.params.id);
     if (!passkey) throw new UserError(404, 'security.not_found');
     refuseIfLastRequired({ ...s.account, passkeys: s.account.passkeys!.filter((p) => p.id !== passkey.id) });
-    await change(ctx, s, 'passkey_removed', (a) => afterFactorRemoval({ ...a, passkeys: (a.passkeys ?? []).filter((p) => p.id !== passkey.id) }), { name: passkey.name });
+    await change(
+      ctx,
+      s,
+      'passkey_removed',
+      (a) => afterFactorRemoval({ ...a, passkeys: (a.passkeys ?? []).filter((p) => p.id !== passkey.id) }),
+      { name: passkey.name },
+    );
     done(ctx, 'passkey_removed');
   });
 

@@ -16,11 +16,23 @@ const AMR = new Set(['pwd', 'otp', 'sms', 'sc', 'mfa', 'hwk', 'swk', 'fed', 'use
 
 export function formatTime(services: Services, ctx: Context, at: number | string): string {
   const locale = services.views.locale(ctx) === 'en' ? 'en-GB' : 'ru-RU';
-  return new Date(at).toLocaleString(locale, { timeZone: 'Europe/Moscow', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return new Date(at).toLocaleString(locale, {
+    timeZone: 'Europe/Moscow',
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
 }
 
 export function amrWords(services: Services, ctx: Context, amr: string[]): string {
-  return amr.filter((m) => AMR.has(m)).map((m) => services.views.t(ctx, `sessions.amr.${m}`)).join(' + ') || services.views.t(ctx, 'sessions.amr.unknown');
+  return (
+    amr
+      .filter((m) => AMR.has(m))
+      .map((m) => services.views.t(ctx, `sessions.amr.${m}`))
+      .join(' + ') || services.views.t(ctx, 'sessions.amr.unknown')
+  );
 }
 
 export function sessionsRoutes(services: Services): Router {
@@ -61,7 +73,14 @@ export function sessionsRoutes(services: Services): Router {
     const s = await requireCabinetSession(services, ctx, false);
     if (!s) return;
     const ended = await endOtherSessions(services, s.account.id, s.uid, false);
-    await services.audit.record({ type: 'sessions.ended', accountId: s.account.id, actor: 'self', ip: ctx.ip, outcome: 'success', details: { count: ended, others: true } });
+    await services.audit.record({
+      type: 'sessions.ended',
+      accountId: s.account.id,
+      actor: 'self',
+      ip: ctx.ip,
+      outcome: 'success',
+      details: { count: ended, others: true },
+    });
     done(ctx, 'others_ended');
   });
 
@@ -70,7 +89,13 @@ export function sessionsRoutes(services: Services): Router {
     if (!s) return;
     const body = parseForm(ctx, { sms: text(3), email: text(3) });
     const alerts = { sms: body.sms === 'on', email: body.email === 'on' };
-    await services.accounts.modify(s.account.id, (a) => ({ ...a, extra: { ...a.extra, alerts } }), { type: 'alerts.changed', actor: 'self', ip: ctx.ip, outcome: 'success', details: alerts });
+    await services.accounts.modify(s.account.id, (a) => ({ ...a, extra: { ...a.extra, alerts } }), {
+      type: 'alerts.changed',
+      actor: 'self',
+      ip: ctx.ip,
+      outcome: 'success',
+      details: alerts,
+    });
     done(ctx, 'alerts_saved');
   });
 
@@ -80,7 +105,14 @@ export function sessionsRoutes(services: Services): Router {
     const target = (await listSessions(services, s.account.id)).find((x) => x.uid === ctx.params.uid);
     if (!target) throw new UserError(404, 'sessions.not_found');
     await endSession(services, target);
-    await services.audit.record({ type: 'sessions.ended', accountId: s.account.id, actor: 'self', ip: ctx.ip, outcome: 'success', details: { count: 1, current: target.uid === s.uid } });
+    await services.audit.record({
+      type: 'sessions.ended',
+      accountId: s.account.id,
+      actor: 'self',
+      ip: ctx.ip,
+      outcome: 'success',
+      details: { count: 1, current: target.uid === s.uid },
+    });
     if (target.uid === s.uid) {
       ctx.status = 303;
       return ctx.redirect('/');

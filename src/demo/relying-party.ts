@@ -34,13 +34,25 @@ const DEFAULT_ON = new Set(['profile', 'email', 'phone']);
 /** The demo keeps what it received server-side (it can exceed a cookie), for an hour. */
 const RESULT_TTL_SECONDS = 3600;
 
-export function demoRoutes(options: { issuer: string; client: ClientMetadata; views: Views; secureCookies: boolean; results: OidcAdapter }): Router {
+export function demoRoutes(options: {
+  issuer: string;
+  client: ClientMetadata;
+  views: Views;
+  secureCookies: boolean;
+  results: OidcAdapter;
+}): Router {
   const router = new Router({ prefix: '/demo' });
   const { views, client } = options;
   let configuration: Promise<oidc.Configuration> | undefined;
   const discover = () => {
     configuration ??= oidc
-      .discovery(new URL(options.issuer), client.client_id, client.client_secret, undefined, options.issuer.startsWith('http:') ? { execute: [oidc.allowInsecureRequests] } : undefined)
+      .discovery(
+        new URL(options.issuer),
+        client.client_id,
+        client.client_secret,
+        undefined,
+        options.issuer.startsWith('http:') ? { execute: [oidc.allowInsecureRequests] } : undefined,
+      )
       .catch((err) => {
         configuration = undefined;
         throw err;
@@ -52,7 +64,13 @@ export function demoRoutes(options: { issuer: string; client: ClientMetadata; vi
   router.get('/', async (ctx) => {
     const resultId = ctx.cookies.get(`${COOKIE}.result`, { signed: true });
     const result = resultId ? await options.results.find(resultId) : undefined;
-    views.render(ctx, 'demo', { title: 'demo.title', scopes: SCOPES.map((s) => ({ name: s, on: DEFAULT_ON.has(s) })), acrValues: ACR_VALUES, result, error: typeof ctx.query.error === 'string' ? ctx.query.error.slice(0, 200) : undefined });
+    views.render(ctx, 'demo', {
+      title: 'demo.title',
+      scopes: SCOPES.map((s) => ({ name: s, on: DEFAULT_ON.has(s) })),
+      acrValues: ACR_VALUES,
+      result,
+      error: typeof ctx.query.error === 'string' ? ctx.query.error.slice(0, 200) : undefined,
+    });
   });
 
   router.get('/login', async (ctx) => {
@@ -71,7 +89,10 @@ export function demoRoutes(options: { issuer: string; client: ClientMetadata; vi
     };
     const acr = typeof ctx.query.acr === 'string' ? ctx.query.acr : '';
     if ((ACR_VALUES as readonly string[]).includes(acr)) params.acr_values = acr;
-    ctx.cookies.set(`${COOKIE}.tx`, Buffer.from(JSON.stringify({ verifier, state, nonce })).toString('base64url'), { ...cookie, maxAge: 600_000 });
+    ctx.cookies.set(`${COOKIE}.tx`, Buffer.from(JSON.stringify({ verifier, state, nonce })).toString('base64url'), {
+      ...cookie,
+      maxAge: 600_000,
+    });
     ctx.redirect(oidc.buildAuthorizationUrl(config, params).href);
   });
 
@@ -82,7 +103,11 @@ export function demoRoutes(options: { issuer: string; client: ClientMetadata; vi
     const tx = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as { verifier: string; state: string; nonce: string };
     ctx.cookies.set(`${COOKIE}.tx`, null, cookie);
     try {
-      const tokens = await oidc.authorizationCodeGrant(config, new URL(ctx.originalUrl, options.issuer), { pkceCodeVerifier: tx.verifier, expectedState: tx.state, expectedNonce: tx.nonce });
+      const tokens = await oidc.authorizationCodeGrant(config, new URL(ctx.originalUrl, options.issuer), {
+        pkceCodeVerifier: tx.verifier,
+        expectedState: tx.state,
+        expectedNonce: tx.nonce,
+      });
       const claims = tokens.claims()!;
       const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
       const resultId = oidc.randomState();
@@ -102,7 +127,12 @@ export function demoRoutes(options: { issuer: string; client: ClientMetadata; vi
     const saved = resultId ? await options.results.find(resultId) : undefined;
     if (resultId) await options.results.destroy(resultId);
     const idToken = typeof saved?.idToken === 'string' ? saved.idToken : undefined;
-    ctx.redirect(oidc.buildEndSessionUrl(config, { post_logout_redirect_uri: client.post_logout_redirect_uris![0]!, ...(idToken ? { id_token_hint: idToken } : {}) }).href);
+    ctx.redirect(
+      oidc.buildEndSessionUrl(config, {
+        post_logout_redirect_uri: client.post_logout_redirect_uris![0]!,
+        ...(idToken ? { id_token_hint: idToken } : {}),
+      }).href,
+    );
   });
 
   return router;

@@ -22,7 +22,6 @@ import { bankLabel, finishFederatedSignIn, linkedIdentities, notifyCitizen } fro
 import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
 import { parseForm, text } from '../web/form.ts';
 
-
 export interface PendingLink {
   accountId: string;
   identity: { bankId: string; subject: string; profile: ExternalProfile; claimNames: string[] };
@@ -39,7 +38,10 @@ export async function savePendingLink(services: Services, uid: string, pending: 
   await pendingLinks.in(services.store).save(uid, pending);
 }
 
-async function loadPendingLink(services: Services, ctx: Context): Promise<{ details: InteractionDetails; pending: PendingLink; account: Account }> {
+async function loadPendingLink(
+  services: Services,
+  ctx: Context,
+): Promise<{ details: InteractionDetails; pending: PendingLink; account: Account }> {
   const details = await loadInteraction(services.provider, ctx);
   const pending = await pendingLinks.in(services.store).load(details.uid);
   const account = pending && (await services.accounts.findActive(pending.accountId));
@@ -47,7 +49,14 @@ async function loadPendingLink(services: Services, ctx: Context): Promise<{ deta
   return { details, pending, account };
 }
 
-function showLinkPage(services: Services, ctx: Context, details: InteractionDetails, pending: PendingLink, account: Account, form: { error?: string; status?: number } = {}): void {
+function showLinkPage(
+  services: Services,
+  ctx: Context,
+  details: InteractionDetails,
+  pending: PendingLink,
+  account: Account,
+  form: { error?: string; status?: number } = {},
+): void {
   const { views } = services;
   const bank = services.bank.find(pending.identity.bankId);
   const contact = confirmedContacts(account)[0];
@@ -89,9 +98,16 @@ export function bankLinkRoutes(services: Services): Router {
   router.post('/sms', async (ctx) => {
     const { details, pending, account } = await loadPendingLink(services, ctx);
     csrf.verify(ctx, details.uid);
-    const sent = await services.factors.get('sms')!.challenge!(account, ctx.ip, { subject: views.t(ctx, 'messages.mfa.subject'), text: (code) => views.t(ctx, 'messages.mfa.code', { code }) }).catch(() => undefined);
+    const sent = await services.factors.get('sms')!.challenge!(account, ctx.ip, {
+      subject: views.t(ctx, 'messages.mfa.subject'),
+      text: (code) => views.t(ctx, 'messages.mfa.code', { code }),
+    }).catch(() => undefined);
     if (!sent) return showLinkPage(services, ctx, details, pending, account, { error: views.t(ctx, 'code.delivery_failed'), status: 503 });
-    if (!sent.challengeId) return showLinkPage(services, ctx, details, pending, account, { error: views.t(ctx, 'code.send_limited', { minutes: Math.ceil((sent.retryAfter ?? 60) / 60) }), status: 429 });
+    if (!sent.challengeId)
+      return showLinkPage(services, ctx, details, pending, account, {
+        error: views.t(ctx, 'code.send_limited', { minutes: Math.ceil((sent.retryAfter ?? 60) / 60) }),
+        status: 429,
+      });
     await savePendingLink(services, details.uid, { ...pending, challengeId: sent.challengeId });
     ctx.status = 303;
     ctx.redirect(`/interaction/${details.uid}/bank-link`);
@@ -111,12 +127,25 @@ export function bankLinkRoutes(services: Services): Router {
     if (!(await pendingLinks.in(services.store).consume(details.uid))) throw new UserError(400, 'errors.interaction_expired');
     const identity = { ...pending.identity, bank };
     try {
-      const account = await linkedIdentities(services).create({ profile: identity.profile, via: `bank:${bank.id}`, link: { provider: bank.id, subject: identity.subject }, verification: earnedVerification(identity), ip: ctx.ip, clientId: String(details.params.client_id) });
+      const account = await linkedIdentities(services).create({
+        profile: identity.profile,
+        via: `bank:${bank.id}`,
+        link: { provider: bank.id, subject: identity.subject },
+        verification: earnedVerification(identity),
+        ip: ctx.ip,
+        clientId: String(details.params.client_id),
+      });
       await notifyCitizen(services, account, 'federation.messages.created_by_bank', { bank: bank.name });
       await finishFederatedSignIn(services, ctx, details, account, [FED_AMR], `bank:${bank.id}`);
     } catch (err) {
       if (!(err instanceof LinkError)) throw err;
-      showBankProblem(services, ctx, err.code, { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') }, bankLabel(services, ctx, bank));
+      showBankProblem(
+        services,
+        ctx,
+        err.code,
+        { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') },
+        bankLabel(services, ctx, bank),
+      );
     }
   });
 
@@ -127,20 +156,33 @@ export function bankLinkRoutes(services: Services): Router {
     const secret = typeof body.secret === 'string' ? body.secret.slice(0, 256) : '';
     const prove = async (): Promise<SecondFactorResult> => {
       if (!secret) return { ok: false, reason: 'invalid' };
-      if (body.method === 'password' && account.passwordHash) return (await verifyPassword(account.passwordHash, secret)) ? { ok: true, amr: ['pwd'], method: 'password' } : { ok: false, reason: 'invalid' };
+      if (body.method === 'password' && account.passwordHash)
+        return (await verifyPassword(account.passwordHash, secret))
+          ? { ok: true, amr: ['pwd'], method: 'password' }
+          : { ok: false, reason: 'invalid' };
       // The account's own factors prove it too: its app, or a code sent to its mobile for this link.
       const factor = services.factors.get(body.method);
       if (factor?.kind === 'totp' && factor.available(account)) return factor.verify(account, { code: secret, ip: ctx.ip });
-      if (factor?.kind === 'sms' && pending.challengeId) return factor.verify(account, { code: secret, challengeId: pending.challengeId, ip: ctx.ip });
+      if (factor?.kind === 'sms' && pending.challengeId)
+        return factor.verify(account, { code: secret, challengeId: pending.challengeId, ip: ctx.ip });
       throw new UserError(400, 'errors.bad_request');
     };
     const tried: { proof?: SecondFactorResult } = {};
     const attempt = await limits.accountAttempt(account.id, ctx.ip, async () => (tried.proof = await prove()).ok);
     if (!attempt.ok || !tried.proof?.ok) {
       const reason = tried.proof && !tried.proof.ok ? tried.proof.reason : 'invalid';
-      if (tried.proof) await services.audit.record({ type: 'federation.link', accountId: account.id, ip: ctx.ip, outcome: 'failure', details: { bank: pending.identity.bankId, method: body.method, reason } });
+      if (tried.proof)
+        await services.audit.record({
+          type: 'federation.link',
+          accountId: account.id,
+          ip: ctx.ip,
+          outcome: 'failure',
+          details: { bank: pending.identity.bankId, method: body.method, reason },
+        });
       const locked = !attempt.ok && attempt.locked;
-      const error = locked ? views.t(ctx, 'login.locked', { minutes: Math.ceil((attempt as { retryAfter: number }).retryAfter / 60) }) : views.t(ctx, body.method === 'password' ? 'bank.link_wrong_password' : `mfa.errors.${reason}`);
+      const error = locked
+        ? views.t(ctx, 'login.locked', { minutes: Math.ceil((attempt as { retryAfter: number }).retryAfter / 60) })
+        : views.t(ctx, body.method === 'password' ? 'bank.link_wrong_password' : `mfa.errors.${reason}`);
       return showLinkPage(services, ctx, details, pending, account, { error, status: locked ? 429 : 400 });
     }
     const proof = tried.proof;
@@ -153,13 +195,27 @@ export function bankLinkRoutes(services: Services): Router {
     try {
       let current = await linked.link(account.id, { provider: bank.id, subject: identity.subject }, ctx.ip);
       const verification = earnedVerification(identity);
-      if (verification && !conflicts(current, identity.profile)) current = await linked.confirm(current, identity.profile, verification, ctx.ip);
+      if (verification && !conflicts(current, identity.profile))
+        current = await linked.confirm(current, identity.profile, verification, ctx.ip);
       await notifyCitizen(services, current, 'federation.messages.linked', { bank: bank.name });
       const amr = [FED_AMR, ...proof.amr.filter((m) => m !== 'mfa')];
-      await finishFederatedSignIn(services, ctx, details, current, isMultiFactor(amr) ? [...amr, 'mfa'] : amr, `bank:${bank.id}+${proof.method}`);
+      await finishFederatedSignIn(
+        services,
+        ctx,
+        details,
+        current,
+        isMultiFactor(amr) ? [...amr, 'mfa'] : amr,
+        `bank:${bank.id}+${proof.method}`,
+      );
     } catch (err) {
       if (!(err instanceof LinkError)) throw err;
-      showBankProblem(services, ctx, err.code, { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') }, bankLabel(services, ctx, bank));
+      showBankProblem(
+        services,
+        ctx,
+        err.code,
+        { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') },
+        bankLabel(services, ctx, bank),
+      );
     }
   });
 

@@ -23,12 +23,30 @@ export interface PendingBank extends Omit<BankRequest, 'url'> {
 const bankTrips = new FlowRecords<PendingBank>('fed', TTL_SECONDS);
 
 /** Starts the round trip: remembers it, binds it to this browser, and sends the browser to the bank. */
-export async function sendToBank(services: Services, ctx: Context, bankId: string, binding: Pick<PendingBank, 'mode' | 'uid'>): Promise<void> {
+export async function sendToBank(
+  services: Services,
+  ctx: Context,
+  bankId: string,
+  binding: Pick<PendingBank, 'mode' | 'uid'>,
+): Promise<void> {
   const request = await services.bank.start(bankId, services.views.locale(ctx));
   const pending: PendingBank = { ...binding, bankId, state: request.state, nonce: request.nonce, verifier: request.verifier };
   await bankTrips.in(services.store).save(request.state, pending);
-  ctx.cookies.set(COOKIE, request.state, { httpOnly: true, sameSite: 'lax', signed: true, secure: services.config.production, maxAge: TTL_SECONDS * 1000, path: '/', overwrite: true });
-  await services.audit.record({ type: 'federation.started', ip: ctx.ip, outcome: 'success', details: { bank: bankId, mode: binding.mode } });
+  ctx.cookies.set(COOKIE, request.state, {
+    httpOnly: true,
+    sameSite: 'lax',
+    signed: true,
+    secure: services.config.production,
+    maxAge: TTL_SECONDS * 1000,
+    path: '/',
+    overwrite: true,
+  });
+  await services.audit.record({
+    type: 'federation.started',
+    ip: ctx.ip,
+    outcome: 'success',
+    details: { bank: bankId, mode: binding.mode },
+  });
   ctx.status = 303;
   ctx.redirect(request.url);
 }
@@ -49,10 +67,29 @@ export async function pendingBank(services: Services, ctx: Context, take: boolea
   return pending;
 }
 
-const STATUS: Record<string, number> = { unavailable: 502, cancelled: 400, invalid_response: 400, unknown_bank: 404, state: 400, already_linked: 409, linked_elsewhere: 409, conflict: 409, name_mismatch: 409, no_identity: 422, bank_no_account: 404 };
+const STATUS: Record<string, number> = {
+  unavailable: 502,
+  cancelled: 400,
+  invalid_response: 400,
+  unknown_bank: 404,
+  state: 400,
+  already_linked: 409,
+  linked_elsewhere: 409,
+  conflict: 409,
+  name_mismatch: 409,
+  no_identity: 422,
+  bank_no_account: 404,
+};
 
 /** A page the citizen can act on: what happened and the way back. Never a 500. */
-export function showBankProblem(services: Services, ctx: Context, problem: string, back: { href: string; label: string }, bankName?: string, texts = 'bank.errors'): void {
+export function showBankProblem(
+  services: Services,
+  ctx: Context,
+  problem: string,
+  back: { href: string; label: string },
+  bankName?: string,
+  texts = 'bank.errors',
+): void {
   services.views.render(
     ctx,
     'federation-problem',

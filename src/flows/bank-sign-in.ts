@@ -40,7 +40,13 @@ async function afterBank(services: Services, ctx: Context, details: InteractionD
         // level as it was; the sign-in itself is still good.
         account = await linked.confirm(account, profile, verification, ctx.ip).catch(async (err: unknown) => {
           if (!(err instanceof LinkError)) throw err;
-          await services.audit.record({ type: 'federation.confirm', accountId: account!.id, ip: ctx.ip, outcome: 'failure', details: { bank: bank.id, reason: err.code } });
+          await services.audit.record({
+            type: 'federation.confirm',
+            accountId: account!.id,
+            ip: ctx.ip,
+            outcome: 'failure',
+            details: { bank: bank.id, reason: err.code },
+          });
           return account!;
         });
       }
@@ -52,23 +58,47 @@ async function afterBank(services: Services, ctx: Context, details: InteractionD
       // reason to refuse the bank's customer: the account is simply not theirs.
       if (conflicts(match, profile) && !(verification && matchedOnlyByTypedNumbers(match, profile))) throw new LinkError('conflict');
       if (conflicts(match, profile)) {
-        account = await linked.create({ profile, via: method, link: { provider: bank.id, subject }, verification, ip: ctx.ip, clientId: String(details.params.client_id) });
+        account = await linked.create({
+          profile,
+          via: method,
+          link: { provider: bank.id, subject },
+          verification,
+          ip: ctx.ip,
+          clientId: String(details.params.client_id),
+        });
         await notifyCitizen(services, account, 'federation.messages.created_by_bank', { bank: bank.name });
         return await finishFederatedSignIn(services, ctx, details, account, [FED_AMR], method);
       }
       if (match.federations?.some((f) => f.provider === bank.id)) throw new LinkError('already_linked');
       // Matched only by numbers typed into that account: it may be a squatter's, and the person may say so.
       const mayDecline = Boolean(verification) && matchedOnlyByTypedNumbers(match, profile);
-      await savePendingLink(services, details.uid, { accountId: match.id, identity: { bankId: bank.id, subject, profile, claimNames: identity.claimNames }, mayDecline });
+      await savePendingLink(services, details.uid, {
+        accountId: match.id,
+        identity: { bankId: bank.id, subject, profile, claimNames: identity.claimNames },
+        mayDecline,
+      });
       ctx.status = 303;
       return ctx.redirect(`/interaction/${details.uid}/bank-link`);
     }
-    account = await linked.create({ profile, via: method, link: { provider: bank.id, subject }, verification, ip: ctx.ip, clientId: String(details.params.client_id) });
+    account = await linked.create({
+      profile,
+      via: method,
+      link: { provider: bank.id, subject },
+      verification,
+      ip: ctx.ip,
+      clientId: String(details.params.client_id),
+    });
     await notifyCitizen(services, account, 'federation.messages.created_by_bank', { bank: bank.name });
     await finishFederatedSignIn(services, ctx, details, account, [FED_AMR], method);
   } catch (err) {
     if (!(err instanceof LinkError)) throw err;
-    await services.audit.record({ type: 'federation.signin', ip: ctx.ip, outcome: 'failure', clientId: String(details.params.client_id), details: { bank: bank.id, reason: err.code } });
+    await services.audit.record({
+      type: 'federation.signin',
+      ip: ctx.ip,
+      outcome: 'failure',
+      clientId: String(details.params.client_id),
+      details: { bank: bank.id, reason: err.code },
+    });
     showBankProblem(services, ctx, err.code, backToLogin(services, ctx, details), bankLabel(services, ctx, bank));
   }
 }
@@ -87,7 +117,13 @@ export function bankSignInRoutes(services: Services): Router {
       await sendToBank(services, ctx, bank.id, { mode: 'interaction', uid: details.uid });
     } catch (err) {
       const problem = bankProblemOf(err);
-      await services.audit.record({ type: 'federation.signin', ip: ctx.ip, outcome: 'failure', clientId: String(details.params.client_id), details: { bank: bank.id, reason: problem } });
+      await services.audit.record({
+        type: 'federation.signin',
+        ip: ctx.ip,
+        outcome: 'failure',
+        clientId: String(details.params.client_id),
+        details: { bank: bank.id, reason: problem },
+      });
       showBankProblem(services, ctx, problem, backToLogin(services, ctx, details), bankLabel(services, ctx, bank));
     }
   });
@@ -107,7 +143,13 @@ export function bankSignInRoutes(services: Services): Router {
       identity = await services.bank.finish(pending, ctx.querystring);
     } catch (err) {
       const problem = bankProblemOf(err);
-      await services.audit.record({ type: 'federation.signin', ip: ctx.ip, outcome: 'failure', clientId: String(details.params.client_id), details: { bank: pending.bankId, reason: problem, detail: (err as { detail?: string }).detail } });
+      await services.audit.record({
+        type: 'federation.signin',
+        ip: ctx.ip,
+        outcome: 'failure',
+        clientId: String(details.params.client_id),
+        details: { bank: pending.bankId, reason: problem, detail: (err as { detail?: string }).detail },
+      });
       return showBankProblem(services, ctx, problem, back, bank && bankLabel(services, ctx, bank));
     }
     await afterBank(services, ctx, details, identity);

@@ -19,8 +19,12 @@ export async function showConsent(services: Services, ctx: Context, details: Int
   const missing = details.prompt.details as ConsentDetails;
   const { views } = services;
   const items = [
-    ...(missing.missingOIDCScope ?? []).filter((s) => s !== 'openid').map((s) => views.t(ctx, views.messages.has(`scopes.${s}`) ? `scopes.${s}` : 'scopes.other', { scope: s })),
-    ...(missing.missingOIDCClaims ?? []).map((c) => views.t(ctx, views.messages.has(`claims.${c}`) ? `claims.${c}` : 'claims.other', { claim: c })),
+    ...(missing.missingOIDCScope ?? [])
+      .filter((s) => s !== 'openid')
+      .map((s) => views.t(ctx, views.messages.has(`scopes.${s}`) ? `scopes.${s}` : 'scopes.other', { scope: s })),
+    ...(missing.missingOIDCClaims ?? []).map((c) =>
+      views.t(ctx, views.messages.has(`claims.${c}`) ? `claims.${c}` : 'claims.other', { claim: c }),
+    ),
   ];
   if (items.length === 0) items.push(views.t(ctx, 'scopes.openid'));
   views.render(ctx, 'consent', { title: 'consent.title', uid: details.uid, clientName, items, csrf: ctx.state.csrf(details.uid) });
@@ -44,10 +48,21 @@ export async function submitConsent(services: Services, ctx: Context, details: I
   const missing = details.prompt.details as ConsentDetails;
   if (missing.missingOIDCScope?.length) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
   if (missing.missingOIDCClaims?.length) grant.addOIDCClaims(missing.missingOIDCClaims);
-  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+  for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
+    grant.addResourceScope(indicator, scopes.join(' '));
   const grantId = await grant.save();
   // Remembered as data on the account: every later sign-in builds its own grant from it.
-  await rememberConsent(services.accounts, accountId, clientId, { scopes: grant.getOIDCScope().split(' ').filter(Boolean), claims: grant.getOIDCClaims() });
-  await services.audit.record({ type: 'consent', accountId, clientId, ip: ctx.ip, outcome: 'success', details: { scopes: missing.missingOIDCScope ?? [], claims: missing.missingOIDCClaims ?? [] } });
+  await rememberConsent(services.accounts, accountId, clientId, {
+    scopes: grant.getOIDCScope().split(' ').filter(Boolean),
+    claims: grant.getOIDCClaims(),
+  });
+  await services.audit.record({
+    type: 'consent',
+    accountId,
+    clientId,
+    ip: ctx.ip,
+    outcome: 'success',
+    details: { scopes: missing.missingOIDCScope ?? [], claims: missing.missingOIDCClaims ?? [] },
+  });
   await finishInteraction(services.provider, ctx, { consent: { grantId } });
 }

@@ -84,7 +84,16 @@ export class ContactFlow {
     this.services.views.render(
       ctx,
       'contact',
-      { title: `${this.spec.kind}.title`, kind: this.spec.kind, action: this.base(ctx), back: ctx.params.uid ? `/interaction/${ctx.params.uid}` : '/', csrf: ctx.state.csrf(binding), contact: form.contact ?? '', error: form.error, ...this.spec.contactPage?.(ctx) },
+      {
+        title: `${this.spec.kind}.title`,
+        kind: this.spec.kind,
+        action: this.base(ctx),
+        back: ctx.params.uid ? `/interaction/${ctx.params.uid}` : '/',
+        csrf: ctx.state.csrf(binding),
+        contact: form.contact ?? '',
+        error: form.error,
+        ...this.spec.contactPage?.(ctx),
+      },
       form.status ?? 200,
     );
   }
@@ -93,7 +102,16 @@ export class ContactFlow {
     this.services.views.render(
       ctx,
       'code',
-      { title: `${this.spec.kind}.title`, kind: this.spec.kind, action: `${this.base(ctx)}/${flow.id}`, masked: maskContact(flow.contact), channel: flow.contact.kind, csrf: ctx.state.csrf(flow.id), error: form.error, resent: form.resent },
+      {
+        title: `${this.spec.kind}.title`,
+        kind: this.spec.kind,
+        action: `${this.base(ctx)}/${flow.id}`,
+        masked: maskContact(flow.contact),
+        channel: flow.contact.kind,
+        csrf: ctx.state.csrf(flow.id),
+        error: form.error,
+        resent: form.resent,
+      },
       form.status ?? 200,
     );
   }
@@ -102,8 +120,15 @@ export class ContactFlow {
   private async sendCode(ctx: Context, contact: Contact): Promise<{ challengeId?: string; error?: string; status?: number }> {
     const message = await this.spec.message(ctx, contact);
     try {
-      const sent = await this.services.codes.send({ purpose: this.spec.kind, to: contact, ip: ctx.ip, message, answerable: message.answerable });
-      if (!sent.sent) return { error: this.services.views.t(ctx, 'code.send_limited', { minutes: Math.ceil(sent.retryAfter / 60) }), status: 429 };
+      const sent = await this.services.codes.send({
+        purpose: this.spec.kind,
+        to: contact,
+        ip: ctx.ip,
+        message,
+        answerable: message.answerable,
+      });
+      if (!sent.sent)
+        return { error: this.services.views.t(ctx, 'code.send_limited', { minutes: Math.ceil(sent.retryAfter / 60) }), status: 429 };
       return { challengeId: sent.challengeId };
     } catch (err) {
       if (err instanceof DeliveryError) return { error: this.services.views.t(ctx, 'code.delivery_failed'), status: 503 };
@@ -126,10 +151,23 @@ export class ContactFlow {
       csrf.verify(ctx, ctx.params.uid ?? k);
       const raw = parseForm(ctx, { contact: text(256) }).contact;
       const contact = parseContact(raw);
-      if (!contact) return this.showContact(ctx, { contact: raw, error: views.t(ctx, raw.trim() ? 'contact.invalid' : 'contact.required'), status: 400 });
+      if (!contact)
+        return this.showContact(ctx, {
+          contact: raw,
+          error: views.t(ctx, raw.trim() ? 'contact.invalid' : 'contact.required'),
+          status: 400,
+        });
       const sent = await this.sendCode(ctx, contact);
       if (!sent.challengeId) return this.showContact(ctx, { contact: raw, error: sent.error, status: sent.status });
-      const flow: FlowRecord = { id: randomBytes(16).toString('base64url'), kind: k, interactionUid: ctx.params.uid, contact, challengeId: sent.challengeId, verified: false, createdAt: new Date().toISOString() };
+      const flow: FlowRecord = {
+        id: randomBytes(16).toString('base64url'),
+        kind: k,
+        interactionUid: ctx.params.uid,
+        contact,
+        challengeId: sent.challengeId,
+        verified: false,
+        createdAt: new Date().toISOString(),
+      };
       await this.save(flow);
       ctx.status = 303;
       ctx.redirect(`${this.base(ctx)}/${flow.id}`);
@@ -148,7 +186,13 @@ export class ContactFlow {
       csrf.verify(ctx, flow.id);
       if (flow.verified) return this.spec.submitFinal(ctx, flow, details);
       const code = parseForm(ctx, { code: text(32) }).code;
-      const outcome = await this.services.codes.verify({ challengeId: flow.challengeId, purpose: k, recipient: flow.contact.value, code, ip: ctx.ip });
+      const outcome = await this.services.codes.verify({
+        challengeId: flow.challengeId,
+        purpose: k,
+        recipient: flow.contact.value,
+        code,
+        ip: ctx.ip,
+      });
       if (outcome === 'ok') {
         flow.verified = true;
         await this.save(flow);

@@ -24,16 +24,34 @@ interface RestoreRecord {
 export const pendingRestores = new FlowRecords<RestoreRecord>('restore', 600);
 
 /** The password was right but the account is deactivated: offer to restore it. */
-export async function offerRestore(services: Services, ctx: Context, details: InteractionDetails, account: Account, remember: boolean): Promise<void> {
+export async function offerRestore(
+  services: Services,
+  ctx: Context,
+  details: InteractionDetails,
+  account: Account,
+  remember: boolean,
+): Promise<void> {
   const record: RestoreRecord = { accountId: account.id, remember };
   await pendingRestores.in(services.store).save(details.uid, record);
-  await services.audit.record({ type: 'signin.password', accountId: account.id, outcome: 'failure', ip: ctx.ip, clientId: String(details.params.client_id), details: { reason: 'deactivated' } });
-  services.views.render(ctx, 'account-restore', {
-    title: 'deletion.restore_title',
-    uid: details.uid,
-    csrf: ctx.state.csrf(details.uid),
-    date: services.views.date(ctx, account.deletion!.eraseAfter),
-  }, 403);
+  await services.audit.record({
+    type: 'signin.password',
+    accountId: account.id,
+    outcome: 'failure',
+    ip: ctx.ip,
+    clientId: String(details.params.client_id),
+    details: { reason: 'deactivated' },
+  });
+  services.views.render(
+    ctx,
+    'account-restore',
+    {
+      title: 'deletion.restore_title',
+      uid: details.uid,
+      csrf: ctx.state.csrf(details.uid),
+      date: services.views.date(ctx, account.deletion!.eraseAfter),
+    },
+    403,
+  );
 }
 
 export function restoreRoutes(services: Services): Router {
@@ -48,7 +66,10 @@ export function restoreRoutes(services: Services): Router {
     const account = await services.accountDeletion.cancel(record.accountId, { actor: 'self', ip: ctx.ip });
     if (!account) throw new UserError(410, 'deletion.restore_gone');
     // Told on every confirmed contact: a restore by someone who has only the password is seen.
-    const message = { subject: services.views.t(ctx, 'messages.deletion_cancelled.subject'), text: services.views.t(ctx, 'messages.deletion_cancelled.text') };
+    const message = {
+      subject: services.views.t(ctx, 'messages.deletion_cancelled.subject'),
+      text: services.views.t(ctx, 'messages.deletion_cancelled.text'),
+    };
     for (const contact of confirmedContacts(account)) await services.notifier.send(contact, message).catch(() => undefined);
     // As after a right password (flows/login.ts): the second factor is still asked for.
     const signIn: SignIn = { account, amr: ['pwd'], remember: record.remember, method: 'password' };

@@ -56,7 +56,14 @@ async function loadEnrolment(services: Services, ctx: Context) {
   return loaded;
 }
 
-async function showEnrol(services: Services, ctx: Context, details: InteractionDetails, pending: PendingSignIn, account: Account, form: { error?: string; status?: number } = {}): Promise<void> {
+async function showEnrol(
+  services: Services,
+  ctx: Context,
+  details: InteractionDetails,
+  pending: PendingSignIn,
+  account: Account,
+  form: { error?: string; status?: number } = {},
+): Promise<void> {
   const { box, totp, views } = services;
   const proof = proofContact(account);
   const proven = pending.contactProven;
@@ -68,7 +75,10 @@ async function showEnrol(services: Services, ctx: Context, details: InteractionD
       pending.enrolSecret = box.encrypt(secret, `${TOTP_CONTEXT}:${details.uid}`);
       await savePending(services, details.uid, pending);
     }
-    enrolment = await totp.describe(box.decrypt(pending.enrolSecret, `${TOTP_CONTEXT}:${details.uid}`), account.phone ?? account.email ?? account.id);
+    enrolment = await totp.describe(
+      box.decrypt(pending.enrolSecret, `${TOTP_CONTEXT}:${details.uid}`),
+      account.phone ?? account.email ?? account.id,
+    );
   }
   const noContact = !proven && !proof;
   views.render(
@@ -95,7 +105,14 @@ async function showEnrol(services: Services, ctx: Context, details: InteractionD
 }
 
 /** Turns on sign-in with confirmation with `preferred` and the factor `mutate` adds. */
-async function enable(services: Services, ctx: Context, account: Account, preferred: SecondFactorKind, mutate: (a: Account) => Account, change: 'totp_added' | 'sms_enabled' | 'passkey_added'): Promise<void> {
+async function enable(
+  services: Services,
+  ctx: Context,
+  account: Account,
+  preferred: SecondFactorKind,
+  mutate: (a: Account) => Account,
+  change: 'totp_added' | 'sms_enabled' | 'passkey_added',
+): Promise<void> {
   const { views } = services;
   await services.factorChanges.apply({
     accountId: account.id,
@@ -150,9 +167,19 @@ export function enrolmentRoutes(services: Services): Router {
     if (pending.contactProven || !proof || !pending.contactChallengeId) throw new UserError(400, 'errors.interaction_step');
     // A locked account stays locked whatever code is typed (as on /mfa/verify).
     const lock = await services.limits.peek('login-failures-account', `account:${account.id}`);
-    if (lock.blocked) return showEnrol(services, ctx, details, pending, account, { error: views.t(ctx, 'login.locked', { minutes: Math.ceil(lock.retryAfter / 60) }), status: 429 });
+    if (lock.blocked)
+      return showEnrol(services, ctx, details, pending, account, {
+        error: views.t(ctx, 'login.locked', { minutes: Math.ceil(lock.retryAfter / 60) }),
+        status: 429,
+      });
     const code = parseForm(ctx, { code: text(32) }).code;
-    const outcome = await services.codes.verify({ challengeId: pending.contactChallengeId, purpose: ENROL_CONTACT_PURPOSE, recipient: proof.contact.value, code, ip: ctx.ip });
+    const outcome = await services.codes.verify({
+      challengeId: pending.contactChallengeId,
+      purpose: ENROL_CONTACT_PURPOSE,
+      recipient: proof.contact.value,
+      code,
+      ip: ctx.ip,
+    });
     if (outcome !== 'ok') {
       const failure = await failSecondFactor(services, ctx, account, codeFailure(outcome), 'contact-enrol');
       return showEnrol(services, ctx, details, pending, account, failure);
@@ -176,7 +203,14 @@ export function enrolmentRoutes(services: Services): Router {
       return showEnrol(services, ctx, details, pending, account, failure);
     }
     const now = new Date().toISOString();
-    await enable(services, ctx, account, 'totp', (a) => ({ ...a, totp: { sealedSecret: totp.seal(secret, a.id), createdAt: now, lastTimeStep: step } }), 'totp_added');
+    await enable(
+      services,
+      ctx,
+      account,
+      'totp',
+      (a) => ({ ...a, totp: { sealedSecret: totp.seal(secret, a.id), createdAt: now, lastTimeStep: step } }),
+      'totp_added',
+    );
     await finishSecondFactor(services, ctx, details, pending, account, [proven], 'totp-enrol');
   });
 
@@ -201,13 +235,26 @@ export function enrolmentRoutes(services: Services): Router {
     csrf.verify(ctx, details.uid);
     const proven = provenContact(pending);
     const body = parseForm(ctx, { handle: text(), response: raw(), name: text() });
-    const registered = await services.webauthn.register(account, `interaction:${details.uid}`, String(body.handle ?? ''), body.response as never, String(body.name ?? ''));
+    const registered = await services.webauthn.register(
+      account,
+      `interaction:${details.uid}`,
+      String(body.handle ?? ''),
+      body.response as never,
+      String(body.name ?? ''),
+    );
     if (!registered) {
       ctx.status = 400;
       ctx.body = { error: views.t(ctx, 'webauthn.errors.register') };
       return;
     }
-    await enable(services, ctx, account, 'webauthn', (a) => ({ ...a, passkeys: [...(a.passkeys ?? []), registered.passkey] }), 'passkey_added');
+    await enable(
+      services,
+      ctx,
+      account,
+      'webauthn',
+      (a) => ({ ...a, passkeys: [...(a.passkeys ?? []), registered.passkey] }),
+      'passkey_added',
+    );
     // The new passkey counts from the next sign-in; this one was made with the contact code.
     await finishSecondFactor(services, ctx, details, pending, account, [proven], 'webauthn-enrol', 'json');
   });

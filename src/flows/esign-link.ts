@@ -17,21 +17,38 @@ import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 import { showBankProblem } from './bank-round-trip.ts';
-import { certificateOf, confirmByCertificate, pendingEsignLinks, esignProfile, esignVerification, type PendingEsignLink } from './esign-sign-in.ts';
+import {
+  certificateOf,
+  confirmByCertificate,
+  pendingEsignLinks,
+  esignProfile,
+  esignVerification,
+  type PendingEsignLink,
+} from './esign-sign-in.ts';
 import { finishFederatedSignIn, linkedIdentities, notifyCitizen } from './federated-sign-in.ts';
 import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
 import { parseForm, text } from '../web/form.ts';
 
-async function loadPendingLink(services: Services, ctx: Context): Promise<{ details: InteractionDetails; pending: PendingEsignLink; account: Account }> {
+async function loadPendingLink(
+  services: Services,
+  ctx: Context,
+): Promise<{ details: InteractionDetails; pending: PendingEsignLink; account: Account }> {
   const details = await loadInteraction(services.provider, ctx);
   const pending = await pendingEsignLinks.in(services.store).load(details.uid);
   const account = pending && (await services.accounts.findActive(pending.accountId));
   // The account must still hold the certificate's SNILS.
-  if (!pending || !account || account.snils !== pending.identity.snils || details.prompt.name !== 'login') throw new UserError(400, 'errors.interaction_expired');
+  if (!pending || !account || account.snils !== pending.identity.snils || details.prompt.name !== 'login')
+    throw new UserError(400, 'errors.interaction_expired');
   return { details, pending, account };
 }
 
-function showLinkPage(services: Services, ctx: Context, details: InteractionDetails, account: Account, form: { error?: string; status?: number } = {}): void {
+function showLinkPage(
+  services: Services,
+  ctx: Context,
+  details: InteractionDetails,
+  account: Account,
+  form: { error?: string; status?: number } = {},
+): void {
   const contact = confirmedContacts(account)[0];
   services.views.render(
     ctx,
@@ -68,13 +85,27 @@ export function esignLinkRoutes(services: Services): Router {
     if (!(await pendingEsignLinks.in(services.store).consume(details.uid))) throw new UserError(400, 'errors.interaction_expired');
     const clientId = String(details.params.client_id);
     try {
-      const account = await linkedIdentities(services).create({ profile: esignProfile(pending.identity), via: 'esignature', certificate: certificateOf(pending.identity), verification: esignVerification(pending.identity), ip: ctx.ip, clientId });
+      const account = await linkedIdentities(services).create({
+        profile: esignProfile(pending.identity),
+        via: 'esignature',
+        certificate: certificateOf(pending.identity),
+        verification: esignVerification(pending.identity),
+        ip: ctx.ip,
+        clientId,
+      });
       await notifyCitizen(services, account, 'federation.messages.created_by_esign');
       await finishFederatedSignIn(services, ctx, details, account, pending.amr, 'esignature');
     } catch (err) {
       if (!(err instanceof LinkError)) throw err;
       await services.audit.record({ type: 'esign.signin', ip: ctx.ip, outcome: 'failure', clientId, details: { reason: err.code } });
-      showBankProblem(services, ctx, err.code, { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') }, undefined, 'esign.errors');
+      showBankProblem(
+        services,
+        ctx,
+        err.code,
+        { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') },
+        undefined,
+        'esign.errors',
+      );
     }
   });
 
@@ -91,8 +122,17 @@ export function esignLinkRoutes(services: Services): Router {
       return Boolean(password) && verifyPassword(passwordHash, password);
     });
     if (!attempt.ok) {
-      if (tried) await services.audit.record({ type: 'esign.link', accountId: account.id, ip: ctx.ip, outcome: 'failure', details: { method: 'password', reason: 'invalid' } });
-      const error = attempt.locked ? views.t(ctx, 'login.locked', { minutes: Math.ceil(attempt.retryAfter / 60) }) : views.t(ctx, 'esign.link_wrong_password');
+      if (tried)
+        await services.audit.record({
+          type: 'esign.link',
+          accountId: account.id,
+          ip: ctx.ip,
+          outcome: 'failure',
+          details: { method: 'password', reason: 'invalid' },
+        });
+      const error = attempt.locked
+        ? views.t(ctx, 'login.locked', { minutes: Math.ceil(attempt.retryAfter / 60) })
+        : views.t(ctx, 'esign.link_wrong_password');
       return showLinkPage(services, ctx, details, account, { error, status: attempt.locked ? 429 : 400 });
     }
 
@@ -104,8 +144,22 @@ export function esignLinkRoutes(services: Services): Router {
       await finishFederatedSignIn(services, ctx, details, current, amr, 'esignature+password', { ownSecondFactorAlways: true });
     } catch (err) {
       if (!(err instanceof LinkError)) throw err;
-      await services.audit.record({ type: 'esign.signin', accountId: account.id, ip: ctx.ip, outcome: 'failure', clientId: String(details.params.client_id), details: { reason: err.code } });
-      showBankProblem(services, ctx, err.code, { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') }, undefined, 'esign.errors');
+      await services.audit.record({
+        type: 'esign.signin',
+        accountId: account.id,
+        ip: ctx.ip,
+        outcome: 'failure',
+        clientId: String(details.params.client_id),
+        details: { reason: err.code },
+      });
+      showBankProblem(
+        services,
+        ctx,
+        err.code,
+        { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') },
+        undefined,
+        'esign.errors',
+      );
     }
   });
 

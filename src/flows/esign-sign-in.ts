@@ -36,7 +36,8 @@ export interface PendingEsignLink {
 export const pendingEsignLinks = new FlowRecords<PendingEsignLink>('esignlink', 900);
 
 /** The upload middleware for e-signature forms. */
-export const signatureUpload = () => fileUpload({ field: 'signature_file', maxFile: MAX_SIGNATURE_BYTES, maxField: MAX_SIGNATURE_BYTES * 2 });
+export const signatureUpload = () =>
+  fileUpload({ field: 'signature_file', maxFile: MAX_SIGNATURE_BYTES, maxField: MAX_SIGNATURE_BYTES * 2 });
 
 export function esignVerification(identity: CertificateIdentity): ExternalVerification {
   return {
@@ -57,14 +58,27 @@ export function esignVerification(identity: CertificateIdentity): ExternalVerifi
 
 export function certificateOf(identity: CertificateIdentity) {
   // an employee's certificate signs the person in as a person; its organisation is kept for organisation accounts
-  return { issuer: identity.issuer, serialNumber: identity.serialNumber, notAfter: identity.notAfter, ...(identity.organization ? { organization: identity.organization } : {}) };
+  return {
+    issuer: identity.issuer,
+    serialNumber: identity.serialNumber,
+    notAfter: identity.notAfter,
+    ...(identity.organization ? { organization: identity.organization } : {}),
+  };
 }
 
 export function esignProfile(identity: CertificateIdentity): ExternalProfile {
   return { snils: identity.snils, ...(identity.inn ? { inn: identity.inn } : {}), ...(identity.name ? { name: identity.name } : {}) };
 }
 
-const STATUS: Record<string, number> = { empty: 400, malformed: 400, no_certificate: 400, challenge: 400, gost_unsupported: 422, unsupported_algorithm: 422, no_snils: 422 };
+const STATUS: Record<string, number> = {
+  empty: 400,
+  malformed: 400,
+  no_certificate: 400,
+  challenge: 400,
+  gost_unsupported: 422,
+  unsupported_algorithm: 422,
+  no_snils: 422,
+};
 
 export interface EsignPage {
   /** what the challenge is bound to */
@@ -122,22 +136,46 @@ export async function submittedSignature(services: Services, ctx: Context, bindi
 }
 
 /** The account, confirmed by the certificate (which is then remembered on it) when the names match. */
-export async function confirmByCertificate(services: Services, account: Account, identity: CertificateIdentity, ip: string): Promise<Account> {
+export async function confirmByCertificate(
+  services: Services,
+  account: Account,
+  identity: CertificateIdentity,
+  ip: string,
+): Promise<Account> {
   if (!identity.name || !sameName(account.name, identity.name)) return account;
   const profile = { snils: identity.snils, ...(identity.inn ? { inn: identity.inn } : {}) };
-  return linkedIdentities(services).confirm(account, profile, esignVerification(identity), ip, (a) => withCertificate(a, certificateOf(identity)));
+  return linkedIdentities(services).confirm(account, profile, esignVerification(identity), ip, (a) =>
+    withCertificate(a, certificateOf(identity)),
+  );
 }
 
 /** Holds the sign-in until the account's password is given (the SNILS in it is not proven to be its holder's). */
-async function holdForPassword(services: Services, ctx: Context, details: InteractionDetails, account: Account, identity: CertificateIdentity, amr: string[]): Promise<void> {
+async function holdForPassword(
+  services: Services,
+  ctx: Context,
+  details: InteractionDetails,
+  account: Account,
+  identity: CertificateIdentity,
+  amr: string[],
+): Promise<void> {
   const pending: PendingEsignLink = { accountId: account.id, identity, amr };
   await pendingEsignLinks.in(services.store).save(details.uid, pending);
-  await services.audit.record({ type: 'esign.password_required', accountId: account.id, ip: ctx.ip, clientId: String(details.params.client_id), details: { reason: 'snils_not_verified', serialNumber: identity.serialNumber } });
+  await services.audit.record({
+    type: 'esign.password_required',
+    accountId: account.id,
+    ip: ctx.ip,
+    clientId: String(details.params.client_id),
+    details: { reason: 'snils_not_verified', serialNumber: identity.serialNumber },
+  });
   ctx.status = 303;
   ctx.redirect(`/interaction/${details.uid}/esign-link`);
 }
 
-export function esignError(services: Services, ctx: Context, result: Extract<EsignResult, { ok: false }>): { error: string; status: number } {
+export function esignError(
+  services: Services,
+  ctx: Context,
+  result: Extract<EsignResult, { ok: false }>,
+): { error: string; status: number } {
   return { error: services.views.t(ctx, `esign.errors.${result.reason}`), status: STATUS[result.reason] ?? 403 };
 }
 
@@ -196,14 +234,28 @@ export function esignSignInRoutes(services: Services): Router {
         // The certificate vouches for the name and SNILS it carries: confirmed when they are the account's.
         account = await confirmByCertificate(services, account, identity, ctx.ip);
       } else {
-        account = await linkedIdentities(services).create({ profile: esignProfile(identity), via: 'esignature', certificate: certificateOf(identity), verification: esignVerification(identity), ip: ctx.ip, clientId });
+        account = await linkedIdentities(services).create({
+          profile: esignProfile(identity),
+          via: 'esignature',
+          certificate: certificateOf(identity),
+          verification: esignVerification(identity),
+          ip: ctx.ip,
+          clientId,
+        });
         await notifyCitizen(services, account, 'federation.messages.created_by_esign');
       }
       await finishFederatedSignIn(services, ctx, details, account, result.amr, 'esignature');
     } catch (err) {
       if (!(err instanceof LinkError)) throw err;
       await services.audit.record({ type: 'esign.signin', ip: ctx.ip, outcome: 'failure', clientId, details: { reason: err.code } });
-      showBankProblem(services, ctx, err.code, { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') }, undefined, 'esign.errors');
+      showBankProblem(
+        services,
+        ctx,
+        err.code,
+        { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') },
+        undefined,
+        'esign.errors',
+      );
     }
   });
 

@@ -22,14 +22,25 @@ export function bankLabel(services: Services, ctx: Context, bank: BankConfig): s
 }
 
 /** The other ways in, for the sign-in page: a button per bank, and the e-signature. */
-export function signInAlternatives(services: Services, ctx: Context): { banks: Array<{ id: string; label: string }>; esign: boolean } | undefined {
+export function signInAlternatives(
+  services: Services,
+  ctx: Context,
+): { banks: Array<{ id: string; label: string }>; esign: boolean } | undefined {
   const banks = services.bank.list().map((b) => ({ id: b.id, label: bankLabel(services, ctx, b) }));
   const esign = services.esignature.enabled;
   return banks.length || esign ? { banks, esign } : undefined;
 }
 
 /** Ends a bank or e-signature sign-in like any other: a second factor when one is due, then the login result. */
-export async function finishFederatedSignIn(services: Services, ctx: Context, details: InteractionDetails, account: Account, amr: string[], method: string, options: AdvanceOptions = {}): Promise<void> {
+export async function finishFederatedSignIn(
+  services: Services,
+  ctx: Context,
+  details: InteractionDetails,
+  account: Account,
+  amr: string[],
+  method: string,
+  options: AdvanceOptions = {},
+): Promise<void> {
   await advance(services, ctx, details, { account, amr, remember: true, method }, options);
 }
 
@@ -37,7 +48,13 @@ export async function finishFederatedSignIn(services: Services, ctx: Context, de
  * The page a confirming source leads to when it could not lift the account to confirmed: which
  * items it could not confirm (it did not carry them and the registry has not checked them).
  */
-export function showUnconfirmed(services: Services, ctx: Context, account: Account, source: string, back: { href: string; label: string }): void {
+export function showUnconfirmed(
+  services: Services,
+  ctx: Context,
+  account: Account,
+  source: string,
+  back: { href: string; label: string },
+): void {
   const { views } = services;
   const list = (items: readonly string[]) => items.map((i) => views.t(ctx, `identity.items.${i}`)).join(', ');
   const latest = account.verifications?.at(-1);
@@ -51,7 +68,12 @@ export function showUnconfirmed(services: Services, ctx: Context, account: Accou
 }
 
 /** Best effort: a message to the citizen's confirmed contact (a failed notice never undoes anything). */
-export async function notifyCitizen(services: Services, account: Account, key: string, params: Record<string, unknown> = {}): Promise<void> {
+export async function notifyCitizen(
+  services: Services,
+  account: Account,
+  key: string,
+  params: Record<string, unknown> = {},
+): Promise<void> {
   const to = confirmedContacts(account)[0];
   if (!to) return;
   const t = (k: string) => services.views.messages.t('ru', k, params);

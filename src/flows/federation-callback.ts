@@ -20,7 +20,11 @@ export function federationCallbackRoutes(services: Services): Router {
       services.logger.warn({ ip: ctx.ip, event: 'federation.callback', reason: 'state' }, 'federation callback without a round trip');
       return showBankProblem(services, ctx, 'state', { href: '/', label: services.views.t(ctx, 'common.home') });
     }
-    const next = { interaction: `/interaction/${pending.uid}/bank-return`, cabinet: '/account/federation/bank-return', recovery: '/recover/bank-return' }[pending.mode];
+    const next = {
+      interaction: `/interaction/${pending.uid}/bank-return`,
+      cabinet: '/account/federation/bank-return',
+      recovery: '/recover/bank-return',
+    }[pending.mode];
     ctx.status = 303;
     ctx.redirect(`${next}?${ctx.querystring}`);
   });

@@ -69,7 +69,13 @@ export function interactionRoutes(services: Services, flows: ContactFlow[]): Rou
     const body = parseForm(ctx, { handle: text(), response: raw() });
     const result = await services.webauthn.authenticate(`interaction:${details.uid}`, String(body.handle ?? ''), body.response as never);
     if (!result.ok) {
-      await services.audit.record({ type: 'signin.passkey', ip: ctx.ip, outcome: 'failure', clientId: String(details.params.client_id), details: { reason: result.reason } });
+      await services.audit.record({
+        type: 'signin.passkey',
+        ip: ctx.ip,
+        outcome: 'failure',
+        clientId: String(details.params.client_id),
+        details: { reason: result.reason },
+      });
       ctx.status = 400;
       ctx.body = { error: services.views.t(ctx, `webauthn.errors.${result.reason}`) };
       return;
@@ -83,9 +89,13 @@ export function interactionRoutes(services: Services, flows: ContactFlow[]): Rou
     const details = await loadInteraction(provider, ctx);
     csrf.verify(ctx, details.uid);
     const unmet = parseForm(ctx, { reason: text() }).reason === 'unmet';
-    await finishInteraction(provider, ctx, unmet
-      ? { error: 'unmet_authentication_requirements', error_description: 'the account or this sign-in does not meet the requested acr' }
-      : { error: 'access_denied', error_description: 'the citizen cancelled the sign-in' });
+    await finishInteraction(
+      provider,
+      ctx,
+      unmet
+        ? { error: 'unmet_authentication_requirements', error_description: 'the account or this sign-in does not meet the requested acr' }
+        : { error: 'access_denied', error_description: 'the citizen cancelled the sign-in' },
+    );
   });
 
   for (const flow of flows) router.use(flow.routes().routes());

@@ -15,7 +15,12 @@ import { parseForm, text } from '../web/form.ts';
 /** Interaction reasons that only say the session's acr is not the one asked for. */
 const ACR_REASONS = new Set(['acr_not_satisfied', 'essential_acr', 'essential_acrs']);
 
-export async function showLogin(services: Services, ctx: Context, details: InteractionDetails, form: { identifier?: string; error?: string; status?: number } = {}): Promise<void> {
+export async function showLogin(
+  services: Services,
+  ctx: Context,
+  details: InteractionDetails,
+  form: { identifier?: string; error?: string; status?: number } = {},
+): Promise<void> {
   // A session asked for more than it has: re-issue it silently when it already satisfies the
   // request, or ask only for what is missing (step-up) instead of the whole sign-in again.
   // Only when the acr is all that is missing: prompt=login, max_age or a hint for another

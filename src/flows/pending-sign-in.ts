@@ -51,11 +51,13 @@ export async function discardPending(services: Services, uid: string): Promise<v
   await pendingSignIns.in(services.store).discard(uid);
 }
 
-export async function loadPending(services: Services, ctx: Context): Promise<{ details: InteractionDetails; pending: PendingSignIn; account: Account }> {
+export async function loadPending(
+  services: Services,
+  ctx: Context,
+): Promise<{ details: InteractionDetails; pending: PendingSignIn; account: Account }> {
   const details = await loadInteraction(services.provider, ctx);
   const pending = await pendingSignIns.in(services.store).load(details.uid);
   const account = pending && (await services.accounts.findActive(pending.accountId));
   if (!pending || !account) throw new UserError(400, 'errors.interaction_expired');
   return { details, pending, account };
 }
-

@@ -6,7 +6,24 @@ import type { Context } from 'koa';
 import type { ProviderPages } from '../oidc/provider.ts';
 import type { Views } from '../web/views.ts';
 
-const KNOWN_ERRORS = new Set(['invalid_request', 'invalid_client', 'invalid_redirect_uri', 'unauthorized_client', 'access_denied', 'login_required', 'invalid_scope', 'unsupported_response_type', 'server_error', 'invalid_grant', 'consent_required', 'interaction_required', 'request_not_supported', 'invalid_request_object', 'invalid_target', 'unmet_authentication_requirements']);
+const KNOWN_ERRORS = new Set([
+  'invalid_request',
+  'invalid_client',
+  'invalid_redirect_uri',
+  'unauthorized_client',
+  'access_denied',
+  'login_required',
+  'invalid_scope',
+  'unsupported_response_type',
+  'server_error',
+  'invalid_grant',
+  'consent_required',
+  'interaction_required',
+  'request_not_supported',
+  'invalid_request_object',
+  'invalid_target',
+  'unmet_authentication_requirements',
+]);
 
 export function providerPages(views: Views): ProviderPages {
   return {
@@ -14,7 +31,12 @@ export function providerPages(views: Views): ProviderPages {
       const c = ctx as unknown as Context;
       const code = String(out.error ?? 'server_error');
       const message = views.t(c, `oidc_errors.${KNOWN_ERRORS.has(code) ? code : 'other'}`);
-      views.render(c, 'error', { title: 'errors.title', message, code, description: out.error_description }, ctx.status && ctx.status >= 400 ? ctx.status : 400);
+      views.render(
+        c,
+        'error',
+        { title: 'errors.title', message, code, description: out.error_description },
+        ctx.status && ctx.status >= 400 ? ctx.status : 400,
+      );
     },
     async logout(ctx, form) {
       const c = ctx as unknown as Context;

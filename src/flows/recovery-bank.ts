@@ -70,9 +70,21 @@ export function recoveryBankRoutes(services: Services): Router {
   }
 
   const showPassword = (ctx: Context, id: string, form: { errors?: string[]; status?: number } = {}) =>
-    views.render(ctx, 'recover-password', { title: 'recover.title', action: `/recover/bank/password/${id}`, csrf: ctx.state.csrf(bankRecoveries.id(id)), errors: form.errors, minLength: config.passwordPolicy.minLength }, form.status ?? 200);
+    views.render(
+      ctx,
+      'recover-password',
+      {
+        title: 'recover.title',
+        action: `/recover/bank/password/${id}`,
+        csrf: ctx.state.csrf(bankRecoveries.id(id)),
+        errors: form.errors,
+        minLength: config.passwordPolicy.minLength,
+      },
+      form.status ?? 200,
+    );
 
-  const failure = (ctx: Context, details: Record<string, unknown>) => services.audit.record({ type: 'account.password_recover', ip: ctx.ip, outcome: 'failure', details: { via: 'bank', ...details } });
+  const failure = (ctx: Context, details: Record<string, unknown>) =>
+    services.audit.record({ type: 'account.password_recover', ip: ctx.ip, outcome: 'failure', details: { via: 'bank', ...details } });
 
   router.post('/bank/:bank', async (ctx) => {
     csrf.verify(ctx, BINDING);
@@ -126,14 +138,35 @@ export function recoveryBankRoutes(services: Services): Router {
     const account = await services.accounts.findActive(record.accountId);
     if (!account) return showPassword(ctx, id, { errors: [views.t(ctx, 'recover.account_gone')], status: 410 });
     const { password, password_confirm: confirm } = parseForm(ctx, { password: text(), password_confirm: text() });
-    const problems = checkPassword(password, confirm, config.passwordPolicy, [account.phone, account.email, account.name.family, account.name.given].filter((v): v is string => Boolean(v)));
-    if (problems.length) return showPassword(ctx, id, { errors: problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })), status: 400 });
+    const problems = checkPassword(
+      password,
+      confirm,
+      config.passwordPolicy,
+      [account.phone, account.email, account.name.family, account.name.given].filter((v): v is string => Boolean(v)),
+    );
+    if (problems.length)
+      return showPassword(ctx, id, {
+        errors: problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })),
+        status: 400,
+      });
     // single use: a second submission finds nothing
     if (!(await records().consume(id))) throw new UserError(404, 'recover.flow_expired', { start: '/recover' });
-    await services.accounts.replacePassword(account.id, await hashPassword(password), { type: 'account.password_recovered', actor: 'self', ip: ctx.ip, outcome: 'success', details: { via: 'bank', bank: record.bankId } });
+    await services.accounts.replacePassword(account.id, await hashPassword(password), {
+      type: 'account.password_recovered',
+      actor: 'self',
+      ip: ctx.ip,
+      outcome: 'success',
+      details: { via: 'bank', bank: record.bankId },
+    });
     await services.limits.reset('login-failures-account', `account:${account.id}`);
-    const message = { subject: views.t(ctx, 'messages.password_changed.subject'), text: views.t(ctx, 'messages.password_changed.text', { name: fullName(account.name) }) };
-    for (const contact of [account.phone && account.phoneVerified ? { kind: 'phone' as const, value: account.phone } : undefined, account.email && account.emailVerified ? { kind: 'email' as const, value: account.email } : undefined]) {
+    const message = {
+      subject: views.t(ctx, 'messages.password_changed.subject'),
+      text: views.t(ctx, 'messages.password_changed.text', { name: fullName(account.name) }),
+    };
+    for (const contact of [
+      account.phone && account.phoneVerified ? { kind: 'phone' as const, value: account.phone } : undefined,
+      account.email && account.emailVerified ? { kind: 'email' as const, value: account.email } : undefined,
+    ]) {
       if (contact) await services.notifier.send(contact, message).catch(() => undefined);
     }
     // One factor was proven (the bank): the cabinet's sign-in still asks a second factor the account has.

@@ -57,7 +57,18 @@ export function recoveryEsignRoutes(services: Services): Router {
   }
 
   const showPassword = (ctx: Context, id: string, form: { errors?: string[]; status?: number } = {}) =>
-    views.render(ctx, 'recover-password', { title: 'recover.title', action: `/recover/esign/${id}`, csrf: ctx.state.csrf(esignRecoveries.id(id)), errors: form.errors, minLength: config.passwordPolicy.minLength }, form.status ?? 200);
+    views.render(
+      ctx,
+      'recover-password',
+      {
+        title: 'recover.title',
+        action: `/recover/esign/${id}`,
+        csrf: ctx.state.csrf(esignRecoveries.id(id)),
+        errors: form.errors,
+        minLength: config.passwordPolicy.minLength,
+      },
+      form.status ?? 200,
+    );
 
   router.get('/', async (ctx) => {
     enabled();
@@ -83,7 +94,12 @@ export function recoveryEsignRoutes(services: Services): Router {
     // Only a SNILS verified on the account (or proven by this very certificate before) recovers it.
     const account = await services.accounts.findByKey({ kind: 'snils', value: identity.snils });
     if (!account || !snilsProvenFor(account, identity)) {
-      await services.audit.record({ type: 'account.password_recover', ip: ctx.ip, outcome: 'failure', details: { via: 'esignature', reason: 'no_account', serialNumber: identity.serialNumber } });
+      await services.audit.record({
+        type: 'account.password_recover',
+        ip: ctx.ip,
+        outcome: 'failure',
+        details: { via: 'esignature', reason: 'no_account', serialNumber: identity.serialNumber },
+      });
       return showEsignPage(services, ctx, page(ctx, { error: views.t(ctx, 'recover.ways.esign_no_account'), status: 404 }));
     }
     const id = randomBytes(16).toString('base64url');
@@ -104,13 +120,31 @@ export function recoveryEsignRoutes(services: Services): Router {
     const account = await services.accounts.findActive(record.accountId);
     if (!account) return showPassword(ctx, id, { errors: [views.t(ctx, 'recover.account_gone')], status: 410 });
     const { password, password_confirm: confirm } = parseForm(ctx, { password: text(), password_confirm: text() });
-    const problems = checkPassword(password, confirm, config.passwordPolicy, [account.phone, account.email, account.name.family, account.name.given].filter((v): v is string => Boolean(v)));
-    if (problems.length) return showPassword(ctx, id, { errors: problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })), status: 400 });
+    const problems = checkPassword(
+      password,
+      confirm,
+      config.passwordPolicy,
+      [account.phone, account.email, account.name.family, account.name.given].filter((v): v is string => Boolean(v)),
+    );
+    if (problems.length)
+      return showPassword(ctx, id, {
+        errors: problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })),
+        status: 400,
+      });
     // single use: a second submission finds nothing
     if (!(await records().consume(id))) throw new UserError(404, 'recover.flow_expired', { start: '/recover' });
-    await services.accounts.replacePassword(account.id, await hashPassword(password), { type: 'account.password_recovered', actor: 'self', ip: ctx.ip, outcome: 'success', details: { via: 'esignature' } });
+    await services.accounts.replacePassword(account.id, await hashPassword(password), {
+      type: 'account.password_recovered',
+      actor: 'self',
+      ip: ctx.ip,
+      outcome: 'success',
+      details: { via: 'esignature' },
+    });
     await services.limits.reset('login-failures-account', `account:${account.id}`);
-    const message = { subject: views.t(ctx, 'messages.password_changed.subject'), text: views.t(ctx, 'messages.password_changed.text', { name: fullName(account.name) }) };
+    const message = {
+      subject: views.t(ctx, 'messages.password_changed.subject'),
+      text: views.t(ctx, 'messages.password_changed.text', { name: fullName(account.name) }),
+    };
     for (const contact of confirmedContacts(account)) await services.notifier.send(contact, message).catch(() => undefined);
     // Two factors were proven: signed in, in the cabinet, without a second factor asked again.
     await welcomeIntoCabinet(services, ctx, account, undefined, record.amr);

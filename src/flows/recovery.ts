@@ -20,7 +20,13 @@ export function recoveryFlow(services: Services): ContactFlow {
     views.render(
       ctx,
       'recover-password',
-      { title: 'recover.title', action: `/${ctx.params.uid ? `interaction/${ctx.params.uid}/` : ''}recover/${flow.id}`, csrf: ctx.state.csrf(flow.id), errors: form.errors, minLength: config.passwordPolicy.minLength },
+      {
+        title: 'recover.title',
+        action: `/${ctx.params.uid ? `interaction/${ctx.params.uid}/` : ''}recover/${flow.id}`,
+        csrf: ctx.state.csrf(flow.id),
+        errors: form.errors,
+        minLength: config.passwordPolicy.minLength,
+      },
       form.status ?? 200,
     );
   };
@@ -37,7 +43,13 @@ export function recoveryFlow(services: Services): ContactFlow {
     // Without the phone or e-mail (recover.ways): the nearest step first.
     contactPage: (ctx) => {
       const banks = services.bank.list().map((b) => ({ id: b.id, label: bankLabel(services, ctx, b) }));
-      return { ways: { esign: services.esignature.enabled, banks: banks.length ? banks : undefined, bankCsrf: banks.length ? ctx.state.csrf(RECOVER_BANK_BINDING) : undefined } };
+      return {
+        ways: {
+          esign: services.esignature.enabled,
+          banks: banks.length ? banks : undefined,
+          bankCsrf: banks.length ? ctx.state.csrf(RECOVER_BANK_BINDING) : undefined,
+        },
+      };
     },
     async submitFinal(ctx, flow, details) {
       const body = parseForm(ctx, { password: text(), password_confirm: text() });
@@ -46,15 +58,32 @@ export function recoveryFlow(services: Services): ContactFlow {
       if (!account) return showFinal(ctx, flow, { errors: [views.t(ctx, 'recover.account_gone')], status: 410 });
       const password = typeof body.password === 'string' ? body.password : '';
       const confirm = typeof body.password_confirm === 'string' ? body.password_confirm : '';
-      const problems = checkPassword(password, confirm, config.passwordPolicy, [flow.contact.value, account.name.family, account.name.given]);
-      if (problems.length) return showFinal(ctx, flow, { errors: problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })), status: 400 });
+      const problems = checkPassword(password, confirm, config.passwordPolicy, [
+        flow.contact.value,
+        account.name.family,
+        account.name.given,
+      ]);
+      if (problems.length)
+        return showFinal(ctx, flow, {
+          errors: problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })),
+          status: 400,
+        });
 
-      await accounts.replacePassword(account.id, await hashPassword(password), { type: 'account.password_recovered', actor: 'self', ip: ctx.ip, outcome: 'success', details: { contact: flow.contact.kind } });
+      await accounts.replacePassword(account.id, await hashPassword(password), {
+        type: 'account.password_recovered',
+        actor: 'self',
+        ip: ctx.ip,
+        outcome: 'success',
+        details: { contact: flow.contact.kind },
+      });
       // Whoever proved the contact may sign in again (the lockout is the account's, whichever login).
       await services.limits.reset('login-failures-account', `account:${account.id}`);
       await contactFlows.in(services.store).discard(flow.id);
       await services.notifier
-        .send(flow.contact, { subject: views.t(ctx, 'messages.password_changed.subject'), text: views.t(ctx, 'messages.password_changed.text', { name: fullName(account.name) }) })
+        .send(flow.contact, {
+          subject: views.t(ctx, 'messages.password_changed.subject'),
+          text: views.t(ctx, 'messages.password_changed.text', { name: fullName(account.name) }),
+        })
         .catch(() => undefined);
       if (details) {
         ctx.status = 303;

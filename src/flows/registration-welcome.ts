@@ -30,11 +30,25 @@ interface WelcomeTicket {
 /** A registration's (or a two-factor recovery's) ticket into the cabinet, taken once. */
 export const welcomeTickets = new FlowRecords<WelcomeTicket>('welcome', TTL_SECONDS);
 
-export async function welcomeIntoCabinet(services: Services, ctx: Context, account: Account, contactKind: Contact['kind'] | undefined, amr: string[] = ['pwd']): Promise<void> {
+export async function welcomeIntoCabinet(
+  services: Services,
+  ctx: Context,
+  account: Account,
+  contactKind: Contact['kind'] | undefined,
+  amr: string[] = ['pwd'],
+): Promise<void> {
   const ticket = randomBytes(16).toString('base64url');
   const record: WelcomeTicket = { accountId: account.id, ...(contactKind ? { contactKind } : {}), amr };
   await welcomeTickets.in(services.store).save(ticket, record);
-  ctx.cookies.set(COOKIE, ticket, { httpOnly: true, sameSite: 'lax', signed: true, secure: services.config.production, maxAge: TTL_SECONDS * 1000, path: '/interaction', overwrite: true });
+  ctx.cookies.set(COOKIE, ticket, {
+    httpOnly: true,
+    sameSite: 'lax',
+    signed: true,
+    secure: services.config.production,
+    maxAge: TTL_SECONDS * 1000,
+    path: '/interaction',
+    overwrite: true,
+  });
   ctx.status = 303;
   ctx.redirect('/account');
 }
@@ -49,7 +63,18 @@ export async function resumeWelcome(services: Services, ctx: Context, details: I
   if (!record?.accountId) return false;
   const account = await services.accounts.findActive(record.accountId);
   if (!account) return false;
-  const signIn: SignIn = { account, amr: record.amr?.length ? record.amr : ['pwd'], remember: true, method: record.contactKind ? 'registration' : 'recovery' };
-  await advance(services, ctx, details, signIn, record.contactKind ? { contactProven: record.contactKind === 'phone' ? 'sms' : 'otp' } : {});
+  const signIn: SignIn = {
+    account,
+    amr: record.amr?.length ? record.amr : ['pwd'],
+    remember: true,
+    method: record.contactKind ? 'registration' : 'recovery',
+  };
+  await advance(
+    services,
+    ctx,
+    details,
+    signIn,
+    record.contactKind ? { contactProven: record.contactKind === 'phone' ? 'sms' : 'otp' } : {},
+  );
   return true;
 }

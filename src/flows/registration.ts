@@ -20,11 +20,24 @@ const FIELDS = ['family', 'given', 'middle'] as const;
 export function registrationFlow(services: Services): ContactFlow {
   const { views, accounts, config } = services;
 
-  const showFinal = async (ctx: Context, flow: FlowRecord, form: { errors?: string[]; fieldErrors?: Record<string, string>; values?: Record<string, string>; status?: number }) => {
+  const showFinal = async (
+    ctx: Context,
+    flow: FlowRecord,
+    form: { errors?: string[]; fieldErrors?: Record<string, string>; values?: Record<string, string>; status?: number },
+  ) => {
     views.render(
       ctx,
       'register-profile',
-      { title: 'register.title', action: `/${ctx.params.uid ? `interaction/${ctx.params.uid}/` : ''}register/${flow.id}`, csrf: ctx.state.csrf(flow.id), values: form.values ?? {}, errors: form.errors, fieldErrors: form.fieldErrors ?? {}, minLength: config.passwordPolicy.minLength, consentText: config.pdConsent.text },
+      {
+        title: 'register.title',
+        action: `/${ctx.params.uid ? `interaction/${ctx.params.uid}/` : ''}register/${flow.id}`,
+        csrf: ctx.state.csrf(flow.id),
+        values: form.values ?? {},
+        errors: form.errors,
+        fieldErrors: form.fieldErrors ?? {},
+        minLength: config.passwordPolicy.minLength,
+        consentText: config.pdConsent.text,
+      },
       form.status ?? 200,
     );
   };
@@ -40,7 +53,9 @@ export function registrationFlow(services: Services): ContactFlow {
     showFinal,
     async submitFinal(ctx, flow, details) {
       const body = parseForm(ctx, flatForm);
-      const values = Object.fromEntries(FIELDS.map((f) => [f, typeof body[f] === 'string' ? (body[f] as string).slice(0, 200) : ''])) as Record<(typeof FIELDS)[number], string>;
+      const values = Object.fromEntries(
+        FIELDS.map((f) => [f, typeof body[f] === 'string' ? (body[f] as string).slice(0, 200) : '']),
+      ) as Record<(typeof FIELDS)[number], string>;
       const fieldErrors: Record<string, string> = {};
       const name: Partial<PersonName> = {};
       for (const field of FIELDS) {
@@ -50,16 +65,30 @@ export function registrationFlow(services: Services): ContactFlow {
       }
       const password = typeof body.password === 'string' ? body.password : '';
       const confirm = typeof body.password_confirm === 'string' ? body.password_confirm : '';
-      const problems = checkPassword(password, confirm, config.passwordPolicy, [flow.contact.value, values.family, values.given].filter(Boolean));
-      if (problems.length) fieldErrors.password = problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })).join(' ');
+      const problems = checkPassword(
+        password,
+        confirm,
+        config.passwordPolicy,
+        [flow.contact.value, values.family, values.given].filter(Boolean),
+      );
+      if (problems.length)
+        fieldErrors.password = problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })).join(' ');
       // Consent to the processing of personal data (152-FZ art. 9): given, its version and time stored.
       const consented = body.pd_consent === 'on';
       if (!consented) fieldErrors.pd_consent = views.t(ctx, 'register.pd_consent_required');
-      if (Object.keys(fieldErrors).length) return showFinal(ctx, flow, { fieldErrors, values: { ...values, ...(consented ? { pd_consent: 'on' } : {}) }, status: 400 });
+      if (Object.keys(fieldErrors).length)
+        return showFinal(ctx, flow, { fieldErrors, values: { ...values, ...(consented ? { pd_consent: 'on' } : {}) }, status: 400 });
 
       let account;
       try {
-        account = await accounts.register({ name: name as PersonName, contact: flow.contact, passwordHash: await hashPassword(password), ip: ctx.ip, clientId: details ? String(details.params.client_id) : undefined, pdConsentVersion: config.pdConsent.version });
+        account = await accounts.register({
+          name: name as PersonName,
+          contact: flow.contact,
+          passwordHash: await hashPassword(password),
+          ip: ctx.ip,
+          clientId: details ? String(details.params.client_id) : undefined,
+          pdConsentVersion: config.pdConsent.version,
+        });
       } catch (err) {
         if (!(err instanceof DuplicateKeyError)) throw err;
         // Only someone who just proved control of the contact sees this.

@@ -18,19 +18,49 @@ import { completeSignIn } from './sign-in-result.ts';
 import { parseForm, raw, text } from '../web/form.ts';
 
 /** Finishes with the combined amr once the second factor is proven. */
-export async function finishSecondFactor(services: Services, ctx: Context, details: InteractionDetails, pending: PendingSignIn, account: Account, second: string[], method: string, mode: 'html' | 'json' = 'html'): Promise<void> {
+export async function finishSecondFactor(
+  services: Services,
+  ctx: Context,
+  details: InteractionDetails,
+  pending: PendingSignIn,
+  account: Account,
+  second: string[],
+  method: string,
+  mode: 'html' | 'json' = 'html',
+): Promise<void> {
   await discardPending(services, details.uid);
   await services.limits.reset('login-failures-account', `account:${account.id}`);
-  await completeSignIn(services, ctx, details, { account, amr: combineAmr(pending.amr, second), remember: pending.remember, method: `${pending.method}+${method}` }, mode);
+  await completeSignIn(
+    services,
+    ctx,
+    details,
+    { account, amr: combineAmr(pending.amr, second), remember: pending.remember, method: `${pending.method}+${method}` },
+    mode,
+  );
 }
 
 /**
  * Counts a wrong answer (unless `counted`: it was reserved by `limits.attempt` already); returns
  * the message to show (locked or try again).
  */
-export async function failSecondFactor(services: Services, ctx: Context, account: Account, result: Exclude<SecondFactorResult, { ok: true }>, method: string, counted?: { locked: boolean; retryAfter: number }): Promise<{ error: string; status: number }> {
-  const hit = counted ? { blocked: counted.locked, retryAfter: counted.retryAfter } : await services.limits.hit('login-failures-account', `account:${account.id}`);
-  await services.audit.record({ type: 'signin.second_factor', accountId: account.id, ip: ctx.ip, outcome: 'failure', details: { method, reason: result.reason } });
+export async function failSecondFactor(
+  services: Services,
+  ctx: Context,
+  account: Account,
+  result: Exclude<SecondFactorResult, { ok: true }>,
+  method: string,
+  counted?: { locked: boolean; retryAfter: number },
+): Promise<{ error: string; status: number }> {
+  const hit = counted
+    ? { blocked: counted.locked, retryAfter: counted.retryAfter }
+    : await services.limits.hit('login-failures-account', `account:${account.id}`);
+  await services.audit.record({
+    type: 'signin.second_factor',
+    accountId: account.id,
+    ip: ctx.ip,
+    outcome: 'failure',
+    details: { method, reason: result.reason },
+  });
   // The failure that reaches the limit locks already (as for passwords), not the one after it.
   const state = hit.blocked || counted ? hit : await services.limits.peek('login-failures-account', `account:${account.id}`);
   if (state.blocked) return { error: services.views.t(ctx, 'login.locked', { minutes: Math.ceil(state.retryAfter / 60) }), status: 429 };
@@ -44,9 +74,22 @@ function methodOf(services: Services, account: Account, requested: unknown): str
   return availableFactors(account)[0] ?? 'recovery';
 }
 
-async function showSecondFactor(services: Services, ctx: Context, details: InteractionDetails, pending: PendingSignIn, account: Account, form: { method?: string; error?: string; status?: number; sent?: boolean } = {}): Promise<void> {
+async function showSecondFactor(
+  services: Services,
+  ctx: Context,
+  details: InteractionDetails,
+  pending: PendingSignIn,
+  account: Account,
+  form: { method?: string; error?: string; status?: number; sent?: boolean } = {},
+): Promise<void> {
   const method = methodOf(services, account, form.method ?? ctx.query.method);
-  const others = [...availableFactors(account), ...services.factors.availableTo(account).filter((f) => !f.standalone).map((f) => f.kind)].filter((m) => m !== method);
+  const others = [
+    ...availableFactors(account),
+    ...services.factors
+      .availableTo(account)
+      .filter((f) => !f.standalone)
+      .map((f) => f.kind),
+  ].filter((m) => m !== method);
   services.views.render(
     ctx,
     'second-factor',
@@ -80,9 +123,22 @@ export function secondFactorRoutes(services: Services): Router {
   router.post('/sms/send', async (ctx) => {
     const { details, pending, account } = await loadPending(services, ctx);
     csrf.verify(ctx, details.uid);
-    const sent = await services.factors.get('sms')!.challenge!(account, ctx.ip, { subject: views.t(ctx, 'messages.mfa.subject'), text: (code) => views.t(ctx, 'messages.mfa.code', { code }) }).catch(() => ({ failed: true }) as const);
-    if ('failed' in sent) return showSecondFactor(services, ctx, details, pending, account, { method: 'sms', error: views.t(ctx, 'code.delivery_failed'), status: 503 });
-    if (!sent.challengeId) return showSecondFactor(services, ctx, details, pending, account, { method: 'sms', error: views.t(ctx, 'code.send_limited', { minutes: Math.ceil((sent.retryAfter ?? 60) / 60) }), status: 429 });
+    const sent = await services.factors.get('sms')!.challenge!(account, ctx.ip, {
+      subject: views.t(ctx, 'messages.mfa.subject'),
+      text: (code) => views.t(ctx, 'messages.mfa.code', { code }),
+    }).catch(() => ({ failed: true }) as const);
+    if ('failed' in sent)
+      return showSecondFactor(services, ctx, details, pending, account, {
+        method: 'sms',
+        error: views.t(ctx, 'code.delivery_failed'),
+        status: 503,
+      });
+    if (!sent.challengeId)
+      return showSecondFactor(services, ctx, details, pending, account, {
+        method: 'sms',
+        error: views.t(ctx, 'code.send_limited', { minutes: Math.ceil((sent.retryAfter ?? 60) / 60) }),
+        status: 429,
+      });
     pending.challengeId = sent.challengeId;
     await savePending(services, details.uid, pending);
     ctx.status = 303;
@@ -135,7 +191,9 @@ export function secondFactorRoutes(services: Services): Router {
       ctx.body = { error: views.t(ctx, 'login.locked', { minutes: Math.ceil(lock.retryAfter / 60) }) };
       return;
     }
-    const result = await services.factors.get('webauthn')!.verify(account, { ip: ctx.ip, binding: `interaction:${details.uid}`, handle: String(body.handle ?? ''), response: body.response });
+    const result = await services.factors
+      .get('webauthn')!
+      .verify(account, { ip: ctx.ip, binding: `interaction:${details.uid}`, handle: String(body.handle ?? ''), response: body.response });
     if (!result.ok) {
       const failure = await failSecondFactor(services, ctx, account, { ok: false, reason: 'invalid' }, 'webauthn');
       ctx.status = failure.status;

@@ -51,22 +51,56 @@ export function showUnmet(services: Services, ctx: Context, details: Interaction
  * `{ redirect }` for script-driven steps (WebAuthn) instead of redirecting. `decided`: what
  * advance already worked out for this sign-in (the acr is computed once).
  */
-export async function completeSignIn(services: Services, ctx: Context, details: InteractionDetails, signIn: SignIn, mode: 'html' | 'json' = 'html', decided?: { requested: Acr[]; acr: Acr | undefined }): Promise<boolean> {
+export async function completeSignIn(
+  services: Services,
+  ctx: Context,
+  details: InteractionDetails,
+  signIn: SignIn,
+  mode: 'html' | 'json' = 'html',
+  decided?: { requested: Acr[]; acr: Acr | undefined },
+): Promise<boolean> {
   const requested = decided?.requested ?? requestedAcrs(details.params);
   const acr = decided ? decided.acr : chooseAcr(requested, satisfiedAcrs(signIn.account.level, signIn.amr));
   const clientId = String(details.params.client_id);
   if (!acr) {
-    await services.audit.record({ type: 'signin', accountId: signIn.account.id, clientId, ip: ctx.ip, outcome: 'failure', details: { reason: 'acr_unmet', requested, method: signIn.method } });
+    await services.audit.record({
+      type: 'signin',
+      accountId: signIn.account.id,
+      clientId,
+      ip: ctx.ip,
+      outcome: 'failure',
+      details: { reason: 'acr_unmet', requested, method: signIn.method },
+    });
     // Keep what was proven: the citizen may raise the level in this flow and continue.
-    await savePending(services, details.uid, { accountId: signIn.account.id, amr: signIn.amr, remember: signIn.remember, method: signIn.method, unmet: true, authTime: signIn.ts ?? Math.floor(Date.now() / 1000), ...(signIn.ts ? { ts: signIn.ts } : {}) });
+    await savePending(services, details.uid, {
+      accountId: signIn.account.id,
+      amr: signIn.amr,
+      remember: signIn.remember,
+      method: signIn.method,
+      unmet: true,
+      authTime: signIn.ts ?? Math.floor(Date.now() / 1000),
+      ...(signIn.ts ? { ts: signIn.ts } : {}),
+    });
     if (mode === 'json') ctx.body = { redirect: `/interaction/${details.uid}/unmet` };
     else showUnmet(services, ctx, details, signIn.account);
     return false;
   }
-  await services.audit.record({ type: 'signin', accountId: signIn.account.id, clientId, ip: ctx.ip, outcome: 'success', details: { method: signIn.method, amr: signIn.amr, acr, ua: ctx.get('user-agent').slice(0, 200) } });
-  const returnTo = await services.provider.interactionResult(ctx.req, ctx.res, {
-    login: { accountId: signIn.account.id, acr, amr: signIn.amr, remember: signIn.remember, ...(signIn.ts ? { ts: signIn.ts } : {}) },
-  }, { mergeWithLastSubmission: true });
+  await services.audit.record({
+    type: 'signin',
+    accountId: signIn.account.id,
+    clientId,
+    ip: ctx.ip,
+    outcome: 'success',
+    details: { method: signIn.method, amr: signIn.amr, acr, ua: ctx.get('user-agent').slice(0, 200) },
+  });
+  const returnTo = await services.provider.interactionResult(
+    ctx.req,
+    ctx.res,
+    {
+      login: { accountId: signIn.account.id, acr, amr: signIn.amr, remember: signIn.remember, ...(signIn.ts ? { ts: signIn.ts } : {}) },
+    },
+    { mergeWithLastSubmission: true },
+  );
   if (mode === 'json') {
     ctx.body = { redirect: returnTo };
   } else {

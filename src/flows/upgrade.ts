@@ -24,7 +24,12 @@ export function upgradeRoutes(services: Services): Router {
   const router = new Router({ prefix: '/upgrade' });
   const { views, csrf, levels } = services;
 
-  function show(ctx: Context, details: InteractionDetails, account: Account, form: { submission?: IdentitySubmission; error?: string; status?: number; levelDrop?: LevelDrop; askPassword?: boolean } = {}) {
+  function show(
+    ctx: Context,
+    details: InteractionDetails,
+    account: Account,
+    form: { submission?: IdentitySubmission; error?: string; status?: number; levelDrop?: LevelDrop; askPassword?: boolean } = {},
+  ) {
     views.render(
       ctx,
       'upgrade',
@@ -53,12 +58,19 @@ export function upgradeRoutes(services: Services): Router {
   /** Continues the sign-in if the account now meets the request; otherwise shows the status. */
   async function status(ctx: Context, details: InteractionDetails, pending: PendingSignIn, account: Account) {
     const fresh = await levels.refresh(account);
-    const signIn = { account: fresh, amr: pending.amr, remember: pending.remember, method: `${pending.method}+upgrade`, ...(pending.ts ? { ts: pending.ts } : {}) };
+    const signIn = {
+      account: fresh,
+      amr: pending.amr,
+      remember: pending.remember,
+      method: `${pending.method}+upgrade`,
+      ...(pending.ts ? { ts: pending.ts } : {}),
+    };
     // The level is there now: finish, or ask for the second factor the request or the account needs.
     const requested = requestedAcrs(details.params);
     // (When the level is there but no second factor can make this sign-in meet the request,
     // advance says so.)
-    if (chooseAcr(requested, satisfiableWith(fresh.level))) return void (await advance(services, ctx, details, signIn, { discardPendingOnComplete: true }));
+    if (chooseAcr(requested, satisfiableWith(fresh.level)))
+      return void (await advance(services, ctx, details, signIn, { discardPendingOnComplete: true }));
     const check = fresh.registryCheck;
     views.render(ctx, 'upgrade-status', {
       title: 'upgrade.title',
@@ -72,7 +84,8 @@ export function upgradeRoutes(services: Services): Router {
   }
 
   /** The same rule as the cabinet: identity data changes only within minutes of proving who one is. */
-  const isRecent = (pending: PendingSignIn) => pending.authTime !== undefined && Date.now() / 1000 - pending.authTime <= RECENT_SIGN_IN_SECONDS;
+  const isRecent = (pending: PendingSignIn) =>
+    pending.authTime !== undefined && Date.now() / 1000 - pending.authTime <= RECENT_SIGN_IN_SECONDS;
 
   router.get('/', async (ctx) => {
     const { details, pending, account } = await loadUpgrade(ctx);
@@ -85,17 +98,31 @@ export function upgradeRoutes(services: Services): Router {
     const body = parseForm(ctx, flatForm);
     const submission = checkIdentitySubmission(body);
     const recent = isRecent(pending);
-    if (Object.keys(submission.errors).length) return show(ctx, details, account, { submission, status: 400, askPassword: !recent && Boolean(account.passwordHash) });
+    if (Object.keys(submission.errors).length)
+      return show(ctx, details, account, { submission, status: 400, askPassword: !recent && Boolean(account.passwordHash) });
     // A sign-in that is not recent (a session re-used for this request) proves nothing about who
     // types now: the password again first, as the cabinet asks for a fresh sign-in.
     if (!recent) {
-      if (!account.passwordHash) return show(ctx, details, account, { submission, error: views.t(ctx, 'upgrade.reauth_no_password'), status: 403 });
+      if (!account.passwordHash)
+        return show(ctx, details, account, { submission, error: views.t(ctx, 'upgrade.reauth_no_password'), status: 403 });
       const password = typeof body.current_password === 'string' ? body.current_password.slice(0, 256) : '';
       const hash = account.passwordHash;
-      const attempt = await services.limits.accountAttempt(account.id, ctx.ip, async () => Boolean(password) && verifyPassword(hash, password));
+      const attempt = await services.limits.accountAttempt(
+        account.id,
+        ctx.ip,
+        async () => Boolean(password) && verifyPassword(hash, password),
+      );
       if (!attempt.ok) {
-        await services.audit.record({ type: 'identity.reauth', accountId: account.id, ip: ctx.ip, outcome: 'failure', details: { where: 'upgrade' } });
-        const error = attempt.locked ? views.t(ctx, 'login.locked', { minutes: Math.ceil(attempt.retryAfter / 60) }) : views.t(ctx, password ? 'identity.reauth_wrong' : 'identity.reauth_lead');
+        await services.audit.record({
+          type: 'identity.reauth',
+          accountId: account.id,
+          ip: ctx.ip,
+          outcome: 'failure',
+          details: { where: 'upgrade' },
+        });
+        const error = attempt.locked
+          ? views.t(ctx, 'login.locked', { minutes: Math.ceil(attempt.retryAfter / 60) })
+          : views.t(ctx, password ? 'identity.reauth_wrong' : 'identity.reauth_lead');
         return show(ctx, details, account, { submission, error, status: attempt.locked ? 429 : 401, askPassword: true });
       }
       await savePending(services, details.uid, { ...pending, authTime: Math.floor(Date.now() / 1000) });
@@ -109,9 +136,15 @@ export function upgradeRoutes(services: Services): Router {
       saved = await levels.saveIdentity(account.id, input);
       if (saved.level === 'simplified') saved = await levels.requestStandard(account.id, ctx.ip);
     } catch (err) {
-      if (err instanceof DuplicateKeyError) return show(ctx, details, account, { submission, error: views.t(ctx, err.key?.kind === 'passport' ? 'identity.taken.passport' : 'identity.taken.snils'), status: 409 });
+      if (err instanceof DuplicateKeyError)
+        return show(ctx, details, account, {
+          submission,
+          error: views.t(ctx, err.key?.kind === 'passport' ? 'identity.taken.passport' : 'identity.taken.snils'),
+          status: 409,
+        });
       if (err instanceof LevelError && err.code === 'pending') return status(ctx, details, pending, account);
-      if (err instanceof LevelError) return show(ctx, details, account, { submission, error: views.t(ctx, `identity.level_errors.${err.code}`), status: 409 });
+      if (err instanceof LevelError)
+        return show(ctx, details, account, { submission, error: views.t(ctx, `identity.level_errors.${err.code}`), status: 409 });
       throw err;
     }
     ctx.status = 303;

@@ -133,9 +133,16 @@ export function classifyBankError(err: unknown): BankError {
   }
   if (err instanceof oidc.ResponseBodyError) return new BankError(err.status >= 500 ? 'unavailable' : 'invalid_response', err.error);
   const code = (err as { code?: string }).code;
-  if (code === 'OAUTH_TIMEOUT' || code === 'OAUTH_ABORT' || code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || code === 'OAUTH_RESPONSE_IS_NOT_JSON') return new BankError('unavailable', code);
+  if (
+    code === 'OAUTH_TIMEOUT' ||
+    code === 'OAUTH_ABORT' ||
+    code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' ||
+    code === 'OAUTH_RESPONSE_IS_NOT_JSON'
+  )
+    return new BankError('unavailable', code);
   // fetch() itself failed: refused, reset, DNS, TLS.
-  if (err instanceof TypeError && (err as { cause?: unknown }).cause) return new BankError('unavailable', String((err.cause as Error).message ?? err.cause));
+  if (err instanceof TypeError && (err as { cause?: unknown }).cause)
+    return new BankError('unavailable', String((err.cause as Error).message ?? err.cause));
   return new BankError('invalid_response', code ?? (err as Error)?.message ?? String(err));
 }
 
@@ -163,7 +170,9 @@ export class BankMethod {
       const key = (await importJWK(jwk as never, jwk.alg ?? (jwk.kty === 'EC' ? 'ES256' : 'RS256'))) as CryptoKey;
       return oidc.PrivateKeyJwt({ key, kid: jwk.kid });
     }
-    return bank.token_endpoint_auth_method === 'client_secret_post' ? oidc.ClientSecretPost(bank.client_secret) : oidc.ClientSecretBasic(bank.client_secret);
+    return bank.token_endpoint_auth_method === 'client_secret_post'
+      ? oidc.ClientSecretPost(bank.client_secret)
+      : oidc.ClientSecretBasic(bank.client_secret);
   }
 
   /** The bank's metadata, discovered once an hour (and again after a failure). */
@@ -171,11 +180,17 @@ export class BankMethod {
     const cached = this.discovered.get(bank.id);
     if (cached && Date.now() - cached.at < DISCOVERY_TTL_MS) return cached.config;
     try {
-      const config = await oidc.discovery(new URL(bank.issuer), bank.client_id, bank.client_secret ? { client_secret: bank.client_secret } : undefined, await this.clientAuth(bank), {
-        timeout: bank.timeout_seconds,
-        // Plain http only for a bank on this machine (the development bank); https everywhere else.
-        execute: bank.issuer.startsWith('http://') ? [oidc.allowInsecureRequests] : [],
-      });
+      const config = await oidc.discovery(
+        new URL(bank.issuer),
+        bank.client_id,
+        bank.client_secret ? { client_secret: bank.client_secret } : undefined,
+        await this.clientAuth(bank),
+        {
+          timeout: bank.timeout_seconds,
+          // Plain http only for a bank on this machine (the development bank); https everywhere else.
+          execute: bank.issuer.startsWith('http://') ? [oidc.allowInsecureRequests] : [],
+        },
+      );
       this.discovered.set(bank.id, { config, at: Date.now() });
       return config;
     } catch (err) {
@@ -225,12 +240,29 @@ export class BankMethod {
       if (bank.userinfo && config.serverMetadata().userinfo_endpoint) {
         claims = { ...claims, ...(await oidc.fetchUserInfo(config, tokens.access_token, idClaims.sub)) };
       }
-      const reserved = new Set(['iss', 'aud', 'exp', 'iat', 'nbf', 'nonce', 'at_hash', 'c_hash', 'azp', 'auth_time', 'acr', 'amr', 'sid', 'jti']);
+      const reserved = new Set([
+        'iss',
+        'aud',
+        'exp',
+        'iat',
+        'nbf',
+        'nonce',
+        'at_hash',
+        'c_hash',
+        'azp',
+        'auth_time',
+        'acr',
+        'amr',
+        'sid',
+        'jti',
+      ]);
       return {
         bank,
         subject: idClaims.sub,
         profile: profileFromClaims(claims, bank.claims),
-        claimNames: Object.keys(claims).filter((k) => !reserved.has(k)).sort(),
+        claimNames: Object.keys(claims)
+          .filter((k) => !reserved.has(k))
+          .sort(),
       };
     } catch (err) {
       const problem = classifyBankError(err);

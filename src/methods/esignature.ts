@@ -8,7 +8,17 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ChallengeRepository, PersonName } from '../store.ts';
 import type { SignatureSuite } from './esign/algorithms.ts';
-import { certificateOrganisation, certificatePerson, keyAlgorithm, nameText, serialHex, signTools, validity, type CertificateOrganisation, type SignTools } from './esign/certificate.ts';
+import {
+  certificateOrganisation,
+  certificatePerson,
+  keyAlgorithm,
+  nameText,
+  serialHex,
+  signTools,
+  validity,
+  type CertificateOrganisation,
+  type SignTools,
+} from './esign/certificate.ts';
 import { GOST_OIDS } from './esign/algorithms.ts';
 import { CrlFetcher, type CrlFetchOptions } from './esign/crl-fetch.ts';
 import { TrustStore } from './esign/trust-store.ts';
@@ -85,7 +95,16 @@ export class EsignatureMethod {
     const text = `vkhod:${new URL(this.options.issuer).host}:${randomBytes(24).toString('base64url')}`;
     const now = Date.now();
     const expiresAt = new Date(now + this.options.challengeSeconds * 1000).toISOString();
-    await this.challenges.create({ id: handle, purpose: PURPOSE, recipient: binding, codeHash: text, attempts: 0, maxAttempts: 1, createdAt: new Date(now).toISOString(), expiresAt });
+    await this.challenges.create({
+      id: handle,
+      purpose: PURPOSE,
+      recipient: binding,
+      codeHash: text,
+      attempts: 0,
+      maxAttempts: 1,
+      createdAt: new Date(now).toISOString(),
+      expiresAt,
+    });
     return { handle, text, expiresAt };
   }
 
@@ -93,7 +112,14 @@ export class EsignatureMethod {
   async challengeText(handle: string, binding: string): Promise<string | undefined> {
     if (typeof handle !== 'string' || handle.length > 64) return undefined;
     const record = await this.challenges.find(handle);
-    if (!record || record.purpose !== PURPOSE || record.recipient !== binding || record.consumedAt || record.expiresAt < new Date().toISOString()) return undefined;
+    if (
+      !record ||
+      record.purpose !== PURPOSE ||
+      record.recipient !== binding ||
+      record.consumedAt ||
+      record.expiresAt < new Date().toISOString()
+    )
+      return undefined;
     return record.codeHash;
   }
 
@@ -104,7 +130,9 @@ export class EsignatureMethod {
     if (!text || !(await this.challenges.consume(handle, new Date().toISOString()))) return { ok: false, reason: 'challenge' };
     if (!signature) return { ok: false, reason: 'empty' };
     const content = Buffer.from(text, 'utf8');
-    const variants = [content, Buffer.concat([content, Buffer.from('\n')]), Buffer.concat([content, Buffer.from('\r\n')])].map((b) => new Uint8Array(b));
+    const variants = [content, Buffer.concat([content, Buffer.from('\n')]), Buffer.concat([content, Buffer.from('\r\n')])].map(
+      (b) => new Uint8Array(b),
+    );
     try {
       const { signer } = await this.verifier.verify(signature, variants);
       const person = certificatePerson(signer);

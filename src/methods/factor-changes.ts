@@ -39,7 +39,12 @@ export class FactorChanges {
       outcome: 'success',
       details: params.details,
     });
-    const to = next.phone && next.phoneVerified ? { kind: 'phone' as const, value: next.phone } : next.email && next.emailVerified ? { kind: 'email' as const, value: next.email } : undefined;
+    const to =
+      next.phone && next.phoneVerified
+        ? { kind: 'phone' as const, value: next.phone }
+        : next.email && next.emailVerified
+          ? { kind: 'email' as const, value: next.email }
+          : undefined;
     if (to) await this.notifier.send(to, params.message).catch(() => undefined);
     return next;
   }

@@ -40,10 +40,20 @@ export class OneTimeCodes {
    * can answer (the message then carries a notice instead of the code) while the page looks
    * exactly the same: used where telling would reveal whether an account exists.
    */
-  async send(params: { purpose: string; to: Contact; ip: string; message: CodeMessage; accountId?: string; answerable?: boolean }): Promise<SendOutcome> {
+  async send(params: {
+    purpose: string;
+    to: Contact;
+    ip: string;
+    message: CodeMessage;
+    accountId?: string;
+    answerable?: boolean;
+  }): Promise<SendOutcome> {
     // Budgets are per purpose and recipient: anonymous sends (register, recover) to a number
     // never spend that account's second-factor or contact-change budget.
-    for (const [rule, key] of [['code-sends-recipient', `${params.purpose}:${params.to.value}`], ['code-sends-ip', params.ip]] as const) {
+    for (const [rule, key] of [
+      ['code-sends-recipient', `${params.purpose}:${params.to.value}`],
+      ['code-sends-ip', params.ip],
+    ] as const) {
       const state = await this.limits.hit(rule, key);
       if (state.blocked) return { sent: false, reason: 'limited', retryAfter: state.retryAfter };
     }
@@ -62,7 +72,14 @@ export class OneTimeCodes {
    * Issues a code and returns it in clear once, storing only its hash: `send` delivers it by SMS
    * or e-mail, the post confirmation prints it in a letter (`ttlSeconds` 30 days).
    */
-  async issue(params: { purpose: string; recipient: string; ttlSeconds: number; maxAttempts?: number; accountId?: string; unanswerable?: boolean }): Promise<{ challengeId: string; code: string }> {
+  async issue(params: {
+    purpose: string;
+    recipient: string;
+    ttlSeconds: number;
+    maxAttempts?: number;
+    accountId?: string;
+    unanswerable?: boolean;
+  }): Promise<{ challengeId: string; code: string }> {
     const id = randomUUID();
     const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
     const now = Date.now();

@@ -58,11 +58,25 @@ export class PasswordMethod {
       { reset: false },
     );
     if (!attempt.checked) {
-      await this.audit.record({ type: 'signin.password', accountId: account?.id, outcome: 'failure', ip: input.ip, clientId: input.clientId, details: { reason: 'locked' } });
+      await this.audit.record({
+        type: 'signin.password',
+        accountId: account?.id,
+        outcome: 'failure',
+        ip: input.ip,
+        clientId: input.clientId,
+        details: { reason: 'locked' },
+      });
       return { ok: false, reason: 'locked', retryAfter: attempt.retryAfter };
     }
     if (!attempt.result || !account) {
-      await this.audit.record({ type: 'signin.password', accountId: account?.id, outcome: 'failure', ip: input.ip, clientId: input.clientId, details: { reason: account ? 'wrong_password' : 'unknown_login', login: parsed.key.kind } });
+      await this.audit.record({
+        type: 'signin.password',
+        accountId: account?.id,
+        outcome: 'failure',
+        ip: input.ip,
+        clientId: input.clientId,
+        details: { reason: account ? 'wrong_password' : 'unknown_login', login: parsed.key.kind },
+      });
       if (attempt.locked) return { ok: false, reason: 'locked', retryAfter: attempt.retryAfter };
       return { ok: false, reason: 'invalid' };
     }

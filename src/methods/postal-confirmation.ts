@@ -19,7 +19,10 @@ export const POST_CODE_TTL_SECONDS = 30 * 86400;
 export const POST_CODE_PURPOSE = 'post';
 
 export class PostalError extends Error {
-  constructor(readonly code: 'not_standard' | 'no_address' | 'already_requested' | 'nothing_requested' | 'data_changed' | 'too_many_letters' | 'locked') {
+  constructor(
+    readonly code:
+      'not_standard' | 'no_address' | 'already_requested' | 'nothing_requested' | 'data_changed' | 'too_many_letters' | 'locked',
+  ) {
     super(code);
     this.name = 'PostalError';
   }
@@ -71,11 +74,18 @@ export class PostalConfirmation {
     if (!address) throw new PostalError('no_address');
     const fingerprint = identityFingerprint(account);
     const open = account.postalConfirmation;
-    if (open && !changedSince(open, account) && Date.parse(open.requestedAt) + POST_CODE_TTL_SECONDS * 1000 > Date.now()) throw new PostalError('already_requested');
+    if (open && !changedSince(open, account) && Date.parse(open.requestedAt) + POST_CODE_TTL_SECONDS * 1000 > Date.now())
+      throw new PostalError('already_requested');
     if (await this.locked(account.id)) throw new PostalError('locked');
     // Each letter is a fresh set of guesses: at most POST_LETTERS_PER_30_DAYS of them.
     if (this.limits && !(await this.limits.reserve('post-letters-account', account.id)).allowed) throw new PostalError('too_many_letters');
-    const { challengeId, code } = await this.codes.issue({ purpose: POST_CODE_PURPOSE, recipient: account.id, ttlSeconds: POST_CODE_TTL_SECONDS, maxAttempts: 5, accountId: account.id });
+    const { challengeId, code } = await this.codes.issue({
+      purpose: POST_CODE_PURPOSE,
+      recipient: account.id,
+      ttlSeconds: POST_CODE_TTL_SECONDS,
+      maxAttempts: 5,
+      accountId: account.id,
+    });
     const letter: Letter = {
       id: randomUUID(),
       accountId: account.id,
@@ -114,7 +124,12 @@ export class PostalConfirmation {
    * The letter is of no more use: the request is dropped, so a new one can be asked for at once,
    * and the letter, if still queued, is cancelled (taken off the print queue, its code dropped).
    */
-  private async voidRequest(accountId: string, open: NonNullable<Account['postalConfirmation']>, reason: string, ip?: string): Promise<void> {
+  private async voidRequest(
+    accountId: string,
+    open: NonNullable<Account['postalConfirmation']>,
+    reason: string,
+    ip?: string,
+  ): Promise<void> {
     // First, so that no operator prints a code that can no longer be used.
     await this.letters.cancel(open.letterId, new Date().toISOString(), reason);
     await this.accounts.modify(
@@ -129,7 +144,11 @@ export class PostalConfirmation {
   }
 
   /** Checks a typed code; on success the account becomes confirmed. */
-  async verify(account: Account, code: string, ip: string): Promise<VerifyOutcome | 'nothing_requested' | 'not_standard' | 'data_changed' | 'locked'> {
+  async verify(
+    account: Account,
+    code: string,
+    ip: string,
+  ): Promise<VerifyOutcome | 'nothing_requested' | 'not_standard' | 'data_changed' | 'locked'> {
     if (await this.locked(account.id)) return 'locked';
     const open = account.postalConfirmation;
     if (!open) return 'nothing_requested';
@@ -143,10 +162,12 @@ export class PostalConfirmation {
     // A wrong code is reserved against the account's budget over all letters before it is checked.
     const budget = this.limits ? await this.limits.reserve('post-code-failures-account', account.id) : undefined;
     if (budget && !budget.allowed) return 'locked';
-    const outcome = await this.codes.verify({ challengeId: open.challengeId, purpose: POST_CODE_PURPOSE, recipient: account.id, code, ip }).catch(async (err: unknown) => {
-      if (budget) await this.limits!.release('post-code-failures-account', account.id);
-      throw err;
-    });
+    const outcome = await this.codes
+      .verify({ challengeId: open.challengeId, purpose: POST_CODE_PURPOSE, recipient: account.id, code, ip })
+      .catch(async (err: unknown) => {
+        if (budget) await this.limits!.release('post-code-failures-account', account.id);
+        throw err;
+      });
     const wrong = outcome === 'wrong' || outcome === 'exhausted';
     if (budget && !wrong) await this.limits!.release('post-code-failures-account', account.id);
     if (budget?.reached && wrong) {
@@ -159,15 +180,20 @@ export class PostalConfirmation {
     if (outcome !== 'ok') return outcome;
     // The code proves the address the letter went to: an address changed since is not verified by it.
     const sentTo = (await this.letters.find(open.letterId))?.recipient?.address;
-    const sameAddress = (a: Account) => Boolean(sentTo && a.identity?.address?.formatted === sentTo.formatted && a.identity.address.postalCode === sentTo.postalCode);
+    const sameAddress = (a: Account) =>
+      Boolean(sentTo && a.identity?.address?.formatted === sentTo.formatted && a.identity.address.postalCode === sentTo.postalCode);
     try {
       const items = (a: Account): VerifiedItem[] => [...REGISTRY_ITEMS, ...(sameAddress(a) ? (['address'] as const) : [])];
-      await this.levels.confirm(account.id, { method: 'post', actor: 'post', ip, items, evidence: { letterId: open.letterId, address: sentTo?.formatted } }, (a) => {
-        // Checked again on the very version written: data changed meanwhile is not confirmed.
-        if (changedSince(open, a)) throw new PostalError('data_changed');
-        const { postalConfirmation: _done, ...rest } = a;
-        return rest as Account;
-      });
+      await this.levels.confirm(
+        account.id,
+        { method: 'post', actor: 'post', ip, items, evidence: { letterId: open.letterId, address: sentTo?.formatted } },
+        (a) => {
+          // Checked again on the very version written: data changed meanwhile is not confirmed.
+          if (changedSince(open, a)) throw new PostalError('data_changed');
+          const { postalConfirmation: _done, ...rest } = a;
+          return rest as Account;
+        },
+      );
     } catch (err) {
       if (err instanceof LevelError) return 'not_standard';
       if (err instanceof PostalError && err.code === 'data_changed') {
@@ -184,6 +210,10 @@ export class PostalConfirmation {
 
   /** The letter with its code in clear, for printing (queued letters only). */
   printable(letter: Letter): Letter & { code?: string } {
-    return { ...letter, sealedCode: undefined, code: letter.sealedCode ? this.box.decrypt(letter.sealedCode, this.sealContext(letter.id)) : undefined };
+    return {
+      ...letter,
+      sealedCode: undefined,
+      code: letter.sealedCode ? this.box.decrypt(letter.sealedCode, this.sealContext(letter.id)) : undefined,
+    };
   }
 }

@@ -21,7 +21,12 @@ export function availableFactors(account: Account): SecondFactorKind[] {
 export function afterFactorRemoval(account: Account): Account {
   if (!account.mfa?.enabled) return account;
   const left = availableFactors(account);
-  return { ...account, mfa: left.length ? { enabled: true, preferred: left.includes(account.mfa.preferred!) ? account.mfa.preferred : left[0] } : { enabled: false } };
+  return {
+    ...account,
+    mfa: left.length
+      ? { enabled: true, preferred: left.includes(account.mfa.preferred!) ? account.mfa.preferred : left[0] }
+      : { enabled: false },
+  };
 }
 
 /** Factors the citizen set up themselves (an SMS to the login phone is always there, so it is not counted). */

@@ -15,7 +15,13 @@ export class SmsMethod {
   /** Sends a code; returns the challenge id, or how long to wait when the limit is reached. */
   async start(account: Account, ip: string, message: CodeMessage): Promise<{ challengeId?: string; retryAfter?: number }> {
     if (!account.phone || !account.phoneVerified) return {};
-    const sent = await this.codes.send({ purpose: SMS_PURPOSE, to: { kind: 'phone', value: account.phone }, ip, message, accountId: account.id });
+    const sent = await this.codes.send({
+      purpose: SMS_PURPOSE,
+      to: { kind: 'phone', value: account.phone },
+      ip,
+      message,
+      accountId: account.id,
+    });
     return sent.sent ? { challengeId: sent.challengeId } : { retryAfter: sent.retryAfter };
   }
 

@@ -94,7 +94,13 @@ export class WebAuthnMethod {
    * Verifies a new authenticator and returns it (the caller stores it on the account), with the
    * amr its creation proved (user verification included) for a sign-in it completes.
    */
-  async register(account: Account, binding: string, handle: string, response: RegistrationResponseJSON, name: string): Promise<{ passkey: Passkey; amr: string[] } | undefined> {
+  async register(
+    account: Account,
+    binding: string,
+    handle: string,
+    response: RegistrationResponseJSON,
+    name: string,
+  ): Promise<{ passkey: Passkey; amr: string[] } | undefined> {
     const taken = await this.take(handle, binding, 'webauthn-register');
     if (!taken || taken.accountId !== account.id) return undefined;
     try {
@@ -139,14 +145,20 @@ export class WebAuthnMethod {
   }
 
   /** Verifies an assertion; on success the counter and last use are stored. */
-  async authenticate(binding: string, handle: string, response: AuthenticationResponseJSON, expectedAccountId?: string): Promise<PasskeySignIn> {
+  async authenticate(
+    binding: string,
+    handle: string,
+    response: AuthenticationResponseJSON,
+    expectedAccountId?: string,
+  ): Promise<PasskeySignIn> {
     const taken = await this.take(handle, binding, 'webauthn-auth');
     if (!taken) return { ok: false, reason: 'challenge' };
     const credentialId = typeof response?.id === 'string' ? response.id : '';
     const account = credentialId ? await this.accounts.findByKey({ kind: 'webauthn', value: credentialId }) : undefined;
     const passkey = account?.passkeys?.find((p) => p.id === credentialId);
     if (!account || !passkey) return { ok: false, reason: 'unknown_credential' };
-    if ((expectedAccountId ?? taken.accountId) && account.id !== (expectedAccountId ?? taken.accountId)) return { ok: false, reason: 'wrong_account' };
+    if ((expectedAccountId ?? taken.accountId) && account.id !== (expectedAccountId ?? taken.accountId))
+      return { ok: false, reason: 'wrong_account' };
     let info;
     try {
       const result = await verifyAuthenticationResponse({
@@ -154,7 +166,12 @@ export class WebAuthnMethod {
         expectedChallenge: taken.challenge,
         expectedOrigin: this.rp.origin,
         expectedRPID: this.rp.id,
-        credential: { id: passkey.id, publicKey: Buffer.from(passkey.publicKey, 'base64url'), counter: passkey.counter, transports: passkey.transports as never },
+        credential: {
+          id: passkey.id,
+          publicKey: Buffer.from(passkey.publicKey, 'base64url'),
+          counter: passkey.counter,
+          transports: passkey.transports as never,
+        },
         requireUserVerification: false,
       });
       if (!result.verified) return { ok: false, reason: 'invalid' };
@@ -166,7 +183,12 @@ export class WebAuthnMethod {
     try {
       await this.accounts.modify(
         account.id,
-        (a) => ({ ...a, passkeys: (a.passkeys ?? []).map((p) => (p.id === passkey.id ? { ...p, counter: info.newCounter, lastUsedAt: now, backedUp: info.credentialBackedUp } : p)) }),
+        (a) => ({
+          ...a,
+          passkeys: (a.passkeys ?? []).map((p) =>
+            p.id === passkey.id ? { ...p, counter: info.newCounter, lastUsedAt: now, backedUp: info.credentialBackedUp } : p,
+          ),
+        }),
         undefined,
         { expect: account },
       );

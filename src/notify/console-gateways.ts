@@ -6,7 +6,10 @@ import type { Logger } from 'pino';
 import type { MailMessage, MailTransport, SmsGateway } from './notifier.ts';
 
 export class ConsoleSmsGateway implements SmsGateway {
-  constructor(private readonly logger: Logger, private readonly showText: boolean) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly showText: boolean,
+  ) {}
 
   async send(to: string, text: string): Promise<void> {
     this.logger.info({ sms: { to, text: this.showText ? text : '[hidden]' } }, 'SMS (console gateway)');
@@ -14,9 +17,15 @@ export class ConsoleSmsGateway implements SmsGateway {
 }
 
 export class ConsoleMailTransport implements MailTransport {
-  constructor(private readonly logger: Logger, private readonly showText: boolean) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly showText: boolean,
+  ) {}
 
   async send(message: MailMessage): Promise<void> {
-    this.logger.info({ mail: { to: message.to, subject: message.subject, text: this.showText ? message.text : '[hidden]' } }, 'e-mail (console transport)');
+    this.logger.info(
+      { mail: { to: message.to, subject: message.subject, text: this.showText ? message.text : '[hidden]' } },
+      'e-mail (console transport)',
+    );
   }
 }

@@ -116,6 +116,12 @@ export class Notifier {
       this.logger.error({ err: { message: (err as Error).message }, channel }, 'message delivery failed');
       throw new DeliveryError(`${channel} delivery failed`, { cause: err });
     }
-    this.outbox?.add({ at: new Date().toISOString(), channel, to: to.value, subject: channel === 'email' ? message.subject : undefined, text: message.text });
+    this.outbox?.add({
+      at: new Date().toISOString(),
+      channel,
+      to: to.value,
+      subject: channel === 'email' ? message.subject : undefined,
+      text: message.text,
+    });
   }
 }

@@ -5,7 +5,10 @@ import type { MailMessage, MailTransport } from './notifier.ts';
 export class SmtpMailTransport implements MailTransport {
   private readonly transporter: Transporter;
 
-  constructor(url: string, private readonly from: string) {
+  constructor(
+    url: string,
+    private readonly from: string,
+  ) {
     this.transporter = nodemailer.createTransport(url);
   }
 

@@ -48,7 +48,10 @@ const CONTACT_SCOPES: Record<string, string[]> = {
 export const SCOPE_CLAIMS: Record<string, string[]> = {
   openid: ['sub', 'account_level', ESIA_SUBJECT_CLAIM],
   ...Object.fromEntries(
-    Object.entries(SCOPE_ITEMS).map(([scope, items]) => [scope, [...items.flatMap((i) => ITEM_CLAIMS[i]), ...(scope === 'profile' ? ['updated_at'] : []), 'verified_claims']]),
+    Object.entries(SCOPE_ITEMS).map(([scope, items]) => [
+      scope,
+      [...items.flatMap((i) => ITEM_CLAIMS[i]), ...(scope === 'profile' ? ['updated_at'] : []), 'verified_claims'],
+    ]),
   ),
   ...CONTACT_SCOPES,
 };
@@ -64,7 +67,12 @@ function itemClaims(account: Account, item: VerifiedItem): Record<string, unknow
   const i = account.identity ?? {};
   switch (item) {
     case 'name':
-      return { family_name: account.name.family, given_name: account.name.given, middle_name: account.name.middle, name: fullName(account.name) };
+      return {
+        family_name: account.name.family,
+        given_name: account.name.given,
+        middle_name: account.name.middle,
+        name: fullName(account.name),
+      };
     case 'birthdate':
       return { birthdate: i.birthDate };
     case 'gender':
@@ -78,7 +86,14 @@ function itemClaims(account: Account, item: VerifiedItem): Record<string, unknow
     case 'id_doc':
       return {
         id_document: i.passport
-          ? { type: 'RF_PASSPORT', series: i.passport.series, number: i.passport.number, issue_date: i.passport.issueDate, issuer: i.passport.issuer, department_code: i.passport.departmentCode }
+          ? {
+              type: 'RF_PASSPORT',
+              series: i.passport.series,
+              number: i.passport.number,
+              issue_date: i.passport.issueDate,
+              issuer: i.passport.issuer,
+              department_code: i.passport.departmentCode,
+            }
           : undefined,
       };
     case 'address':
@@ -92,15 +107,35 @@ function evidence(event: VerificationEvent): Record<string, unknown> {
   const base = { time: new Date(event.time).toISOString() };
   switch (event.method) {
     case 'registry':
-      return { ...base, type: 'electronic_record', record: { type: 'state_registry', source: { name: String(event.evidence.registry ?? 'registry') } } };
+      return {
+        ...base,
+        type: 'electronic_record',
+        record: { type: 'state_registry', source: { name: String(event.evidence.registry ?? 'registry') } },
+      };
     case 'service_centre':
-      return { ...base, type: 'document', method: 'pipp', document_details: { type: 'ru_passport' }, verifier: { organization: 'service_centre', txn: event.id } };
+      return {
+        ...base,
+        type: 'document',
+        method: 'pipp',
+        document_details: { type: 'ru_passport' },
+        verifier: { organization: 'service_centre', txn: event.id },
+      };
     case 'post':
       return { ...base, type: 'electronic_record', record: { type: 'postal_confirmation_code' } };
     case 'bank':
-      return { ...base, type: 'electronic_record', record: { type: 'bank_account', source: { name: String(event.evidence.bank ?? 'bank') } } };
+      return {
+        ...base,
+        type: 'electronic_record',
+        record: { type: 'bank_account', source: { name: String(event.evidence.bank ?? 'bank') } },
+      };
     case 'esignature':
-      return { ...base, type: 'electronic_signature', signature_type: 'qes', issuer: event.evidence.issuer, serial_number: event.evidence.serialNumber };
+      return {
+        ...base,
+        type: 'electronic_signature',
+        signature_type: 'qes',
+        issuer: event.evidence.issuer,
+        serial_number: event.evidence.serialNumber,
+      };
   }
 }
 
@@ -117,7 +152,13 @@ export function verifiedClaims(account: Account, scopes: ReadonlySet<string>): R
   }
   if (!byEvent.size) return undefined;
   return [...byEvent].map(([event, items]) => ({
-    verification: { trust_framework: TRUST_FRAMEWORK, assurance_level: event.level, time: event.time, verification_process: event.id, evidence: [evidence(event)] },
+    verification: {
+      trust_framework: TRUST_FRAMEWORK,
+      assurance_level: event.level,
+      time: event.time,
+      verification_process: event.id,
+      evidence: [evidence(event)],
+    },
     claims: Object.assign({}, ...items.map((item) => itemClaims(account, item))),
   }));
 }
@@ -143,7 +184,11 @@ export function esiaSubject(account: Account, scopes: ReadonlySet<string>): Reco
 }
 
 /** Every claim the account can release for these scopes; unverified contacts carry `_verified: false`. */
-export function accountClaims(account: Account, scopes: ReadonlySet<string>, options: { esiaCompat?: boolean } = {}): Record<string, unknown> {
+export function accountClaims(
+  account: Account,
+  scopes: ReadonlySet<string>,
+  options: { esiaCompat?: boolean } = {},
+): Record<string, unknown> {
   const items: VerifiedItem[] = ['name', 'birthdate', 'gender', 'birthplace', 'snils', 'inn', 'id_doc', 'address'];
   return {
     sub: account.id,

@@ -19,9 +19,15 @@ export function machineScopes(client: object | undefined): Set<string> {
 async function clientCredentialsGrant(ctx: KoaContextWithOIDC): Promise<void> {
   const client = ctx.oidc.client!;
   const registered = machineScopes(client);
-  const requested = [...new Set(String(ctx.oidc.params?.scope ?? '').split(' ').filter(Boolean))];
+  const requested = [
+    ...new Set(
+      String(ctx.oidc.params?.scope ?? '')
+        .split(' ')
+        .filter(Boolean),
+    ),
+  ];
   const outside = requested.find((scope) => !registered.has(scope));
-  if (outside) throw new errors.InvalidScope('requested scope is not registered for this client\'s machine use', outside);
+  if (outside) throw new errors.InvalidScope("requested scope is not registered for this client's machine use", outside);
   const scope = (requested.length ? requested : [...registered]).join(' ') || undefined;
   const token = new ctx.oidc.provider.ClientCredentials({ client, scope });
   ctx.oidc.entity('ClientCredentials', token);

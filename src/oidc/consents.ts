@@ -24,7 +24,9 @@ function isConsent(value: unknown): value is RememberedConsent {
 export function consentsOf(account: Account): Record<string, RememberedConsent> {
   const stored = account.extra?.consents;
   if (!stored || typeof stored !== 'object') return {};
-  return Object.fromEntries(Object.entries(stored as Record<string, unknown>).filter((entry): entry is [string, RememberedConsent] => isConsent(entry[1])));
+  return Object.fromEntries(
+    Object.entries(stored as Record<string, unknown>).filter((entry): entry is [string, RememberedConsent] => isConsent(entry[1])),
+  );
 }
 
 export function rememberedConsent(account: Account, clientId: string): RememberedConsent | undefined {
@@ -39,7 +41,9 @@ export function rememberedConsent(account: Account, clientId: string): Remembere
 export async function legacyConsent(
   account: Account,
   clientId: string,
-  findGrant: (id: string) => Promise<{ accountId?: string; clientId?: string; getOIDCScope(): string; getOIDCClaims(): string[] } | undefined>,
+  findGrant: (
+    id: string,
+  ) => Promise<{ accountId?: string; clientId?: string; getOIDCScope(): string; getOIDCClaims(): string[] } | undefined>,
 ): Promise<RememberedConsent | undefined> {
   const grantId = (account.extra?.consents as Record<string, unknown> | undefined)?.[clientId];
   if (typeof grantId !== 'string') return undefined;
@@ -49,7 +53,12 @@ export async function legacyConsent(
 }
 
 /** Adds what the citizen has just allowed to the client's remembered consent. */
-export async function rememberConsent(accounts: Accounts, accountId: string, clientId: string, allowed: { scopes: string[]; claims: string[] }): Promise<void> {
+export async function rememberConsent(
+  accounts: Accounts,
+  accountId: string,
+  clientId: string,
+  allowed: { scopes: string[]; claims: string[] },
+): Promise<void> {
   await accounts.modify(accountId, (account) => {
     const previous = rememberedConsent(account, clientId);
     const consent: RememberedConsent = {

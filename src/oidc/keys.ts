@@ -95,6 +95,11 @@ export class SigningKeys {
 
   async list(): Promise<Array<{ kid: string; alg: string; createdAt: string; retiredAt?: string }>> {
     const current = await this.read();
-    return (current?.set.keys ?? []).map((k) => ({ kid: k.jwk.kid!, alg: String(k.jwk.alg), createdAt: k.createdAt, retiredAt: k.retiredAt }));
+    return (current?.set.keys ?? []).map((k) => ({
+      kid: k.jwk.kid!,
+      alg: String(k.jwk.alg),
+      createdAt: k.createdAt,
+      retiredAt: k.retiredAt,
+    }));
   }
 }

@@ -2,7 +2,14 @@
  * node-oidc-provider's configuration as a pure function of vkhod's dependencies, and the
  * provider built from it. This is the only module that configures node-oidc-provider.
  */
-import Provider, { errors, interactionPolicy, type Configuration, type KoaContextWithOIDC, type UnknownObject, type ErrorOut } from 'oidc-provider';
+import Provider, {
+  errors,
+  interactionPolicy,
+  type Configuration,
+  type KoaContextWithOIDC,
+  type UnknownObject,
+  type ErrorOut,
+} from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/load.ts';
 import type { ClientMetadata } from '../../config/clients.ts';
@@ -85,7 +92,10 @@ function useHighestAcr(session: { acr?: string }, satisfied: readonly Acr[]): vo
  * (its level dropped since the sign-in): a resource server never acts on a stronger assurance than
  * holds now. Access tokens carry the acr in `extra` (extraTokenClaims), refresh tokens directly.
  */
-async function tokenAcrStillHolds(accounts: Accounts, token: { accountId?: string; acr?: unknown; amr?: unknown; extra?: Record<string, unknown> }): Promise<boolean> {
+async function tokenAcrStillHolds(
+  accounts: Accounts,
+  token: { accountId?: string; acr?: unknown; amr?: unknown; extra?: Record<string, unknown> },
+): Promise<boolean> {
   if (!token.accountId) return true;
   const acr = token.extra?.acr ?? token.acr;
   if (typeof acr !== 'string' || !isKnownAcr(acr)) return true;
@@ -108,7 +118,8 @@ const PROVIDER_CLAIMS: Record<string, string[]> = { ...SCOPE_CLAIMS, openid: [..
 function providerClient(client: ClientMetadata): ClientMetadata {
   assertClientScopes(client);
   const withScope = { ...client, scope: client.scope ?? DEFAULT_CLIENT_SCOPE };
-  if (client.response_types === undefined && !client.grant_types?.includes('authorization_code')) return { ...withScope, response_types: [] };
+  if (client.response_types === undefined && !client.grant_types?.includes('authorization_code'))
+    return { ...withScope, response_types: [] };
   return withScope;
 }
 
@@ -119,7 +130,9 @@ function providerClient(client: ClientMetadata): ClientMetadata {
 function assertClientScopes(client: ClientMetadata): void {
   const unknown = unknownScopes(client.scope);
   if (unknown.length) throw new Error(`client ${client.client_id}: unknown scope ${unknown.join(', ')} (known: ${SCOPES.join(' ')})`);
-  for (const scope of String(client.vkhod_machine_scope ?? '').split(' ').filter(Boolean)) {
+  for (const scope of String(client.vkhod_machine_scope ?? '')
+    .split(' ')
+    .filter(Boolean)) {
     const problem = machineScopeProblem(scope);
     if (problem) throw new Error(`client ${client.client_id}: vkhod_machine_scope ${problem}`);
   }
@@ -145,11 +158,15 @@ async function claimsWithinClientScope(_ctx: unknown, claims: Record<string, unk
   for (const container of ['userinfo', 'id_token'] as const) {
     const requested = claims[container];
     if (requested === undefined) continue;
-    if (requested === null || typeof requested !== 'object' || Array.isArray(requested)) throw new errors.InvalidRequest(`claims.${container} must be an object`);
+    if (requested === null || typeof requested !== 'object' || Array.isArray(requested))
+      throw new errors.InvalidRequest(`claims.${container} must be an object`);
     for (const [name, value] of Object.entries(requested)) {
-      if (value !== null && (typeof value !== 'object' || Array.isArray(value))) throw new errors.InvalidRequest(`claims.${container} members must be null or objects`);
+      if (value !== null && (typeof value !== 'object' || Array.isArray(value)))
+        throw new errors.InvalidRequest(`claims.${container} members must be null or objects`);
       if (ALWAYS_ALLOWED.has(name)) continue;
-      const scopes = Object.entries(SCOPE_CLAIMS).filter(([, names]) => names.includes(name)).map(([scope]) => scope);
+      const scopes = Object.entries(SCOPE_CLAIMS)
+        .filter(([, names]) => names.includes(name))
+        .map(([scope]) => scope);
       if (scopes.length && !scopes.some((scope) => allowed.has(scope))) {
         throw new errors.InvalidRequest(`claim ${name} needs a scope this client is not registered for (${scopes.join(' or ')})`);
       }
@@ -179,7 +196,8 @@ async function loadSignInGrant(ctx: KoaContextWithOIDC, deps: ProviderDependenci
     grant.addOIDCScope('openid');
   } else {
     const account = await deps.accounts.findActive(accountId);
-    const consent = account && (rememberedConsent(account, clientId) ?? (await legacyConsent(account, clientId, (id) => oidc.provider.Grant.find(id))));
+    const consent =
+      account && (rememberedConsent(account, clientId) ?? (await legacyConsent(account, clientId, (id) => oidc.provider.Grant.find(id))));
     if (!consent) return undefined;
     if (consent.scopes.length) grant.addOIDCScope(consent.scopes.join(' '));
     if (consent.claims.length) grant.addOIDCClaims(consent.claims);
@@ -203,7 +221,12 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
         } else if (value !== undefined && typeof value !== 'boolean') throw new Error(`${key} must be a boolean`);
       },
     },
-    clientDefaults: { grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', id_token_signed_response_alg: 'RS256' },
+    clientDefaults: {
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+      id_token_signed_response_alg: 'RS256',
+    },
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'],
     responseTypes: ['code', 'none'],
     scopes: SCOPES,
@@ -271,11 +294,14 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       // A code or refresh token carries the acr of its sign-in: once the account no longer satisfies
       // it (the level dropped since), it gets nothing (invalid_grant) — never a new ID token with that acr.
       const { acr, amr } = (token ?? {}) as { acr?: unknown; amr?: unknown };
-      if (typeof acr === 'string' && isKnownAcr(acr) && !satisfiedAcrs(account.level, Array.isArray(amr) ? amr : []).includes(acr)) return undefined;
+      if (typeof acr === 'string' && isKnownAcr(acr) && !satisfiedAcrs(account.level, Array.isArray(amr) ? amr : []).includes(acr))
+        return undefined;
       return {
         accountId: account.id,
         claims: async (_use, scope) =>
-          accountClaims(account, new Set(String(scope ?? '').split(' ')), { esiaCompat: (ctx.oidc?.client as unknown as Record<string, unknown> | undefined)?.vkhod_esia_compat === true }) as { sub: string } & UnknownObject,
+          accountClaims(account, new Set(String(scope ?? '').split(' ')), {
+            esiaCompat: (ctx.oidc?.client as unknown as Record<string, unknown> | undefined)?.vkhod_esia_compat === true,
+          }) as { sub: string } & UnknownObject,
       };
     },
     loadExistingGrant: (ctx) => loadSignInGrant(ctx, deps),

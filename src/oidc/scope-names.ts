@@ -9,7 +9,9 @@ const END_USER_SCOPES = new Set(SCOPES);
 
 /** Scopes in a space-separated list that vkhod does not release to citizens' relying parties. */
 export function unknownScopes(scope: string | undefined): string[] {
-  return String(scope ?? '').split(' ').filter((s) => s && !END_USER_SCOPES.has(s));
+  return String(scope ?? '')
+    .split(' ')
+    .filter((s) => s && !END_USER_SCOPES.has(s));
 }
 
 /** A resource scope name: letters, digits and `_ . : / -`, not one of the citizens' scopes. */

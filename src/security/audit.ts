@@ -32,6 +32,9 @@ export class AuditTrail {
 
   /** Mirrors events written by a store transaction to the log. */
   published(event: AuditEvent): void {
-    this.logger.info({ audit: { type: event.type, accountId: event.accountId, outcome: event.outcome, clientId: event.clientId } }, 'audit');
+    this.logger.info(
+      { audit: { type: event.type, accountId: event.accountId, outcome: event.outcome, clientId: event.clientId } },
+      'audit',
+    );
   }
 }

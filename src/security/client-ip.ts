@@ -20,7 +20,11 @@ function plain(address: string): string {
 /** Builds the resolver: (socket peer, X-Forwarded-For header) → client IP. */
 export function clientIpResolver(trust: ProxyTrust | null): (peer: string, forwardedFor: string | undefined) => string {
   if (!trust) return (peer) => peer;
-  const entries = (header: string | undefined) => (header ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = (header: string | undefined) =>
+    (header ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   if ('hops' in trust) {
     return (peer, forwardedFor) => {
       // [...forwarded, peer]: the last `hops` addresses are the proxies; the one before them is the client.

@@ -72,8 +72,13 @@ export const ANONYMOUS_REQUEST_LIMITS = {
 } as const;
 
 function anonymousRequestLimiters(store: Store): Record<keyof typeof ANONYMOUS_REQUEST_LIMITS, RateLimiterAbstract> {
-  const limiter = (keyPrefix: string, rule: keyof typeof ANONYMOUS_REQUEST_LIMITS) => store.rateLimiter({ keyPrefix, ...ANONYMOUS_REQUEST_LIMITS[rule] });
-  return { 'authorize-ip': limiter('azi', 'authorize-ip'), 'end-session-ip': limiter('esi', 'end-session-ip'), 'federation-callback-ip': limiter('fci', 'federation-callback-ip') };
+  const limiter = (keyPrefix: string, rule: keyof typeof ANONYMOUS_REQUEST_LIMITS) =>
+    store.rateLimiter({ keyPrefix, ...ANONYMOUS_REQUEST_LIMITS[rule] });
+  return {
+    'authorize-ip': limiter('azi', 'authorize-ip'),
+    'end-session-ip': limiter('esi', 'end-session-ip'),
+    'federation-callback-ip': limiter('fci', 'federation-callback-ip'),
+  };
 }
 
 export class Limits {
@@ -90,7 +95,12 @@ export class Limits {
   ) {
     const lock = limits.loginLockoutSeconds;
     this.limiters = {
-      'login-failures-account': store.rateLimiter({ keyPrefix: 'lfa', points: limits.loginMaxFailures, duration: lock, blockDuration: lock }),
+      'login-failures-account': store.rateLimiter({
+        keyPrefix: 'lfa',
+        points: limits.loginMaxFailures,
+        duration: lock,
+        blockDuration: lock,
+      }),
       'lockout-notices': store.rateLimiter({ keyPrefix: 'lkn', points: 1, duration: lock }),
       'login-failures-ip': store.rateLimiter({ keyPrefix: 'lfi', points: limits.loginMaxPerIp, duration: 900, blockDuration: 900 }),
       'code-sends-recipient': store.rateLimiter({ keyPrefix: 'csr', points: limits.codeSendsPerRecipient, duration: 600 }),
@@ -99,7 +109,12 @@ export class Limits {
       'post-letters-account': store.rateLimiter({ keyPrefix: 'pla', points: POST_LETTERS_PER_30_DAYS, duration: 30 * 86400 }),
       // duration 0: never forgotten — after 10 wrong codes only a service centre confirms.
       'post-code-failures-account': store.rateLimiter({ keyPrefix: 'pcf', points: POST_CODE_MAX_FAILURES, duration: 0 }),
-      'operator-failures-login': store.rateLimiter({ keyPrefix: 'ofl', points: limits.loginMaxFailures, duration: lock, blockDuration: lock }),
+      'operator-failures-login': store.rateLimiter({
+        keyPrefix: 'ofl',
+        points: limits.loginMaxFailures,
+        duration: lock,
+        blockDuration: lock,
+      }),
       'operator-failures-ip': store.rateLimiter({ keyPrefix: 'ofi', points: limits.loginMaxPerIp, duration: 900, blockDuration: 900 }),
       ...anonymousRequestLimiters(store),
     };
@@ -110,7 +125,8 @@ export class Limits {
     const limiter = this.limiters[rule];
     try {
       const res = await limiter.consume(key);
-      if (rule === 'login-failures-account' && key.startsWith('account:') && res.consumedPoints >= limiter.points) await this.lockedOut(key.slice('account:'.length));
+      if (rule === 'login-failures-account' && key.startsWith('account:') && res.consumedPoints >= limiter.points)
+        await this.lockedOut(key.slice('account:'.length));
       return OPEN;
     } catch (res) {
       if (res instanceof RateLimiterRes) return { blocked: true, retryAfter: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) };
@@ -142,7 +158,8 @@ export class Limits {
       const res = await limiter.consume(key);
       return { allowed: true, reached: res.consumedPoints >= limiter.points, retryAfter: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) };
     } catch (res) {
-      if (res instanceof RateLimiterRes) return { allowed: false, reached: true, retryAfter: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) };
+      if (res instanceof RateLimiterRes)
+        return { allowed: false, reached: true, retryAfter: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) };
       throw res;
     }
   }
@@ -184,7 +201,10 @@ export class Limits {
       throw err;
     }
     if (succeeded(result)) {
-      await Promise.all([options.reset ?? true ? this.reset('login-failures-account', key) : this.release('login-failures-account', key), ip ? this.release('login-failures-ip', ip) : undefined]);
+      await Promise.all([
+        (options.reset ?? true) ? this.reset('login-failures-account', key) : this.release('login-failures-account', key),
+        ip ? this.release('login-failures-ip', ip) : undefined,
+      ]);
       return { checked: true, result, locked: false, retryAfter: 0 };
     }
     if (perAccount.reached && subject.accountId) await this.lockedOut(subject.accountId);
@@ -211,7 +231,11 @@ export class Limits {
    * `attempt`); a failure counts for the account and the client IP; a success clears the
    * account's count.
    */
-  async accountAttempt(accountId: string, ip: string, check: () => Promise<boolean>): Promise<{ ok: true } | { ok: false; locked: boolean; retryAfter: number }> {
+  async accountAttempt(
+    accountId: string,
+    ip: string,
+    check: () => Promise<boolean>,
+  ): Promise<{ ok: true } | { ok: false; locked: boolean; retryAfter: number }> {
     const outcome = await this.attempt({ accountId }, ip, check, (ok) => ok);
     if (outcome.checked && outcome.result) return { ok: true };
     return { ok: false, locked: outcome.locked, retryAfter: outcome.retryAfter };

@@ -42,7 +42,8 @@ export class Messages {
 
 /** The first supported language in `ui_locales` (space-separated), else in Accept-Language. */
 export function pickLocale(uiLocales: unknown, acceptLanguage: string | undefined): Locale {
-  const fromList = (list: string[]) => list.map((l) => l.trim().toLowerCase().split(/[-_]/)[0]).find((l): l is Locale => (LOCALES as readonly string[]).includes(l ?? ''));
+  const fromList = (list: string[]) =>
+    list.map((l) => l.trim().toLowerCase().split(/[-_]/)[0]).find((l): l is Locale => (LOCALES as readonly string[]).includes(l ?? ''));
   if (typeof uiLocales === 'string') {
     const hit = fromList(uiLocales.split(' '));
     if (hit) return hit;

@@ -42,7 +42,13 @@ export function levelDropText(views: Views, ctx: Context, drop: LevelDrop): stri
   });
 }
 
-export function identityFormModel(views: Views, ctx: Context, account: Account, submission?: IdentitySubmission, extras: { levelDrop?: LevelDrop; askPassword?: boolean } = {}) {
+export function identityFormModel(
+  views: Views,
+  ctx: Context,
+  account: Account,
+  submission?: IdentitySubmission,
+  extras: { levelDrop?: LevelDrop; askPassword?: boolean } = {},
+) {
   const verified = verifiedItems(account);
   const present = new Set(presentItems(account));
   const items = (['name', 'birthdate', 'gender', 'birthplace', 'snils', 'inn', 'id_doc', 'address'] as const).map((item) => {
@@ -50,7 +56,14 @@ export function identityFormModel(views: Views, ctx: Context, account: Account, 
     return {
       id: item,
       label: views.t(ctx, `identity.items.${item}`),
-      status: event ? views.t(ctx, 'identity.verified_by', { method: views.t(ctx, `identity.methods.${event.method}`), date: formatDate(event.time.slice(0, 10)) }) : present.has(item) ? views.t(ctx, 'identity.not_verified') : views.t(ctx, 'identity.missing'),
+      status: event
+        ? views.t(ctx, 'identity.verified_by', {
+            method: views.t(ctx, `identity.methods.${event.method}`),
+            date: formatDate(event.time.slice(0, 10)),
+          })
+        : present.has(item)
+          ? views.t(ctx, 'identity.not_verified')
+          : views.t(ctx, 'identity.missing'),
       verified: Boolean(event),
     };
   });

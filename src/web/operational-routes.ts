@@ -30,7 +30,10 @@ export function operationalRoutes(services: OperationalDeps): Router {
     const timeout = new Promise<boolean>((resolve) => {
       timer = setTimeout(() => resolve(false), READY_TIMEOUT_MS);
     });
-    const probe = store.ping().then(() => true, () => false);
+    const probe = store.ping().then(
+      () => true,
+      () => false,
+    );
     return Promise.race([probe, timeout]).finally(() => clearTimeout(timer));
   };
   router.get('/', (ctx) => views.render(ctx, 'home', { title: 'home.title', demo: config.demoRp, outbox: Boolean(outbox) }));
@@ -54,13 +57,17 @@ export function operationalRoutes(services: OperationalDeps): Router {
     ctx.redirect(back);
   });
   /** "Stay signed in" on the logout page: nothing changes and the relying party is not told anything. */
-  router.get('/logout/stayed', (ctx) => views.render(ctx, 'done', { title: 'logout.stayed_title', message: views.t(ctx, 'logout.stayed') }));
+  router.get('/logout/stayed', (ctx) =>
+    views.render(ctx, 'done', { title: 'logout.stayed_title', message: views.t(ctx, 'logout.stayed') }),
+  );
   router.get('/favicon.ico', (ctx) => {
     ctx.status = 301;
     ctx.redirect('/static/favicon.svg');
   });
   /** The WebAuthn browser helper, served from the npm package (nothing from a CDN). */
-  const webauthnBrowser = readFileSync(join(dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')), '..', 'dist', 'bundle', 'index.umd.min.js'));
+  const webauthnBrowser = readFileSync(
+    join(dirname(createRequire(import.meta.url).resolve('@simplewebauthn/browser')), '..', 'dist', 'bundle', 'index.umd.min.js'),
+  );
   router.get('/static/vendor/webauthn-browser.js', (ctx) => {
     ctx.type = 'application/javascript';
     ctx.set('cache-control', config.production ? 'public, max-age=86400' : 'no-cache');

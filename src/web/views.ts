@@ -49,7 +49,9 @@ export class Views {
   locale(ctx: Context, uiLocales?: unknown): Locale {
     const state = ctx.state as PageState;
     if (!state.locale || uiLocales !== undefined) {
-      const chosen = [ctx.query.ui_locales, ctx.cookies.get('vkhod.lang'), uiLocales ?? state.uiLocales].find((v) => typeof v === 'string' && v);
+      const chosen = [ctx.query.ui_locales, ctx.cookies.get('vkhod.lang'), uiLocales ?? state.uiLocales].find(
+        (v) => typeof v === 'string' && v,
+      );
       state.locale = pickLocale(chosen, ctx.get('accept-language'));
     }
     return state.locale;
@@ -57,7 +59,11 @@ export class Views {
 
   /** A day ("2 декабря 2026 г." / "2 December 2026") in the page's language. */
   date(ctx: Context, iso: string): string {
-    return new Date(iso).toLocaleDateString(this.locale(ctx) === 'en' ? 'en-GB' : 'ru-RU', { day: 'numeric', month: 'long', year: 'numeric' });
+    return new Date(iso).toLocaleDateString(this.locale(ctx) === 'en' ? 'en-GB' : 'ru-RU', {
+      day: 'numeric',
+      month: 'long',
+      year: 'numeric',
+    });
   }
 
   t(ctx: Context, key: string, params?: Record<string, unknown>): string {

@@ -85,7 +85,10 @@ export function accountsContract(getStore: () => Store): void {
       const account = await created({ version: 4 });
       const oldKeys = keysFor(account);
       const next: Account = { ...account, level: 'confirmed', phone: fakeAccount().phone, updatedAt: new Date().toISOString() };
-      const newKeys = [{ kind: 'phone', value: next.phone! }, { kind: 'email', value: account.email! }];
+      const newKeys = [
+        { kind: 'phone', value: next.phone! },
+        { kind: 'email', value: account.email! },
+      ];
       const event = fakeEvent(account.id, { type: 'account.level' });
 
       const saved = await accounts().update(next, 4, newKeys, [event]);
@@ -109,9 +112,7 @@ export function accountsContract(getStore: () => Store): void {
     it('update with a stale version rejects with VersionConflictError and changes nothing', async () => {
       const account = await created();
       const v2 = await accounts().update({ ...account, level: 'confirmed' }, account.version);
-      const err = await rejection(
-        accounts().update({ ...account, level: 'simplified' }, account.version, [], [fakeEvent(account.id)]),
-      );
+      const err = await rejection(accounts().update({ ...account, level: 'simplified' }, account.version, [], [fakeEvent(account.id)]));
       expect(err).to.be.instanceOf(VersionConflictError);
       expect((err as VersionConflictError).accountId).to.equal(account.id);
       expect(await accounts().findById(account.id)).to.deep.equal(v2);
@@ -124,13 +125,11 @@ export function accountsContract(getStore: () => Store): void {
       expect(err).to.be.instanceOf(VersionConflictError);
     });
 
-    it('update taking another account\'s key rejects with DuplicateKeyError and changes nothing', async () => {
+    it("update taking another account's key rejects with DuplicateKeyError and changes nothing", async () => {
       const owner = await created();
       const account = await created();
       const taken = { kind: 'email', value: owner.email! };
-      const err = await rejection(
-        accounts().update({ ...account, email: owner.email }, account.version, [taken], [fakeEvent(account.id)]),
-      );
+      const err = await rejection(accounts().update({ ...account, email: owner.email }, account.version, [taken], [fakeEvent(account.id)]));
       expect(err).to.be.instanceOf(DuplicateKeyError);
       expect((err as DuplicateKeyError).key).to.deep.equal(taken);
       expect(await accounts().findById(account.id)).to.deep.equal(account);
@@ -144,8 +143,12 @@ export function accountsContract(getStore: () => Store): void {
       const attempts = ['simplified', 'standard', 'confirmed', 'standard', 'confirmed'] as const;
       const results = await Promise.allSettled(
         attempts.map((level, i) =>
-          accounts().update({ ...account, level, updatedAt: `2030-01-01T00:00:0${i}.000Z` }, account.version,
-            [{ kind: 'email', value: `${i}-${account.email}` }], [fakeEvent(account.id, { type: `try.${i}` })]),
+          accounts().update(
+            { ...account, level, updatedAt: `2030-01-01T00:00:0${i}.000Z` },
+            account.version,
+            [{ kind: 'email', value: `${i}-${account.email}` }],
+            [fakeEvent(account.id, { type: `try.${i}` })],
+          ),
         ),
       );
       const won = results.filter((r) => r.status === 'fulfilled');
@@ -220,9 +223,17 @@ export function accountsContract(getStore: () => Store): void {
     });
 
     it('dueForErasure lists deactivated accounts whose grace ended; softDelete then erase removes them and frees their keys', async () => {
-      const due = await created({ status: 'deactivated', deletion: { requestedAt: '2030-01-01T00:00:00.000Z', eraseAfter: '2030-01-31T00:00:00.000Z', actor: 'self' } });
-      const later = await created({ status: 'deactivated', deletion: { requestedAt: '2030-01-20T00:00:00.000Z', eraseAfter: '2030-02-19T00:00:00.000Z', actor: 'self' } });
-      const active = await created({ deletion: { requestedAt: '2030-01-01T00:00:00.000Z', eraseAfter: '2030-01-31T00:00:00.000Z', actor: 'self' } });
+      const due = await created({
+        status: 'deactivated',
+        deletion: { requestedAt: '2030-01-01T00:00:00.000Z', eraseAfter: '2030-01-31T00:00:00.000Z', actor: 'self' },
+      });
+      const later = await created({
+        status: 'deactivated',
+        deletion: { requestedAt: '2030-01-20T00:00:00.000Z', eraseAfter: '2030-02-19T00:00:00.000Z', actor: 'self' },
+      });
+      const active = await created({
+        deletion: { requestedAt: '2030-01-01T00:00:00.000Z', eraseAfter: '2030-01-31T00:00:00.000Z', actor: 'self' },
+      });
       const listed = await accounts().dueForErasure('2030-02-01T00:00:00.000Z', 1000);
       expect(listed).to.include(due.id);
       expect(listed).to.not.include(later.id);

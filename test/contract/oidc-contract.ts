@@ -103,9 +103,13 @@ export function oidcContract(getStore: () => Store): void {
       expect(await model('Session').find(loose)).to.deep.equal({ jti: loose });
     });
 
-    it('store.revokeOidcByAccountId removes the account\'s entries in every model and counts them', async () => {
+    it("store.revokeOidcByAccountId removes the account's entries in every model and counts them", async () => {
       const [me, other] = [uniq('acc'), uniq('acc')];
-      const mine: [string, string][] = [['Session', uniq('sess')], ['Grant', uniq('grant')], ['AccessToken', uniq('at')]];
+      const mine: [string, string][] = [
+        ['Session', uniq('sess')],
+        ['Grant', uniq('grant')],
+        ['AccessToken', uniq('at')],
+      ];
       for (const [m, id] of mine) await model(m).upsert(id, { jti: id, accountId: me }, 600);
       const theirs = uniq('rt');
       await model('RefreshToken').upsert(theirs, { jti: theirs, accountId: other }, 600);
@@ -191,7 +195,13 @@ export function oidcContract(getStore: () => Store): void {
     describe('consume is a conditional write (one-time artefacts)', () => {
       const PARALLEL = 12;
 
-      for (const name of ['AuthorizationCode', 'RefreshToken', 'PushedAuthorizationRequest', 'DeviceCode', 'BackchannelAuthenticationRequest']) {
+      for (const name of [
+        'AuthorizationCode',
+        'RefreshToken',
+        'PushedAuthorizationRequest',
+        'DeviceCode',
+        'BackchannelAuthenticationRequest',
+      ]) {
         it(`${name}: of ${PARALLEL} parallel consumers exactly one wins`, async () => {
           const a = model(name);
           const id = uniq('once');

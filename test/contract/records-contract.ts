@@ -89,7 +89,7 @@ export function auditContract(getStore: () => Store): void {
   describe('audit', () => {
     const audit = () => getStore().audit;
 
-    it('lists an account\'s events newest first, honours limit, excludes other accounts', async () => {
+    it("lists an account's events newest first, honours limit, excludes other accounts", async () => {
       const [me, other] = [uniq('acc'), uniq('acc')];
       const mine = [0, 1, 2, 3].map((i) => fakeEvent(me, { type: `e${i}`, at: `2031-02-03T04:05:0${i}.000Z` }));
       // appended out of order: ordering is by `at`, not by insertion
@@ -197,7 +197,12 @@ export function lettersContract(getStore: () => Store): void {
       expect(await store.letters.cancel(id, '2026-01-06T00:00:00.000Z', 'exhausted')).to.equal(true);
       expect(await store.letters.cancel(id, '2026-01-06T00:00:01.000Z', 'replaced'), 'a second cancel').to.equal(false);
       const { sealedCode: _dropped, ...rest } = created;
-      expect(await store.letters.find(id)).to.deep.equal({ ...rest, status: 'cancelled', cancelledAt: '2026-01-06T00:00:00.000Z', cancelReason: 'exhausted' });
+      expect(await store.letters.find(id)).to.deep.equal({
+        ...rest,
+        status: 'cancelled',
+        cancelledAt: '2026-01-06T00:00:00.000Z',
+        cancelReason: 'exhausted',
+      });
       expect((await store.letters.list('queued', 1000)).map((l) => l.id)).to.not.include(id);
       expect((await store.letters.list('sent', 1000)).map((l) => l.id)).to.not.include(id);
       expect((await store.letters.list('cancelled', 1000)).map((l) => l.id)).to.include(id);
@@ -208,7 +213,9 @@ export function lettersContract(getStore: () => Store): void {
       const store = getStore();
       const id = uniq('letter');
       await store.letters.create(letter(id, '2026-01-07T00:00:00.000Z'));
-      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => store.letters.cancel(id, `2026-01-08T00:00:0${i}.000Z`, `reason-${i}`)));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => store.letters.cancel(id, `2026-01-08T00:00:0${i}.000Z`, `reason-${i}`)),
+      );
       expect(results.filter(Boolean)).to.have.length(1);
       expect(await store.letters.find(id)).to.include({ status: 'cancelled', cancelReason: `reason-${results.indexOf(true)}` });
     });
@@ -220,14 +227,18 @@ export function lettersContract(getStore: () => Store): void {
       await store.letters.create(letter(sent, '2026-01-09T00:00:01.000Z'));
       expect(await store.letters.cancel(cancelled, '2026-01-10T00:00:00.000Z', 'data_changed')).to.equal(true);
       expect(await store.letters.markSent(cancelled, '2026-01-10T00:00:01.000Z', 'op')).to.equal(false);
-      expect(await store.letters.find(cancelled)).to.include({ status: 'cancelled' }).and.not.have.property('sentBy');
+      expect(await store.letters.find(cancelled))
+        .to.include({ status: 'cancelled' })
+        .and.not.have.property('sentBy');
 
       expect(await store.letters.markSent(sent, '2026-01-10T00:00:00.000Z', 'op')).to.equal(true);
       expect(await store.letters.cancel(sent, '2026-01-10T00:00:01.000Z', 'data_changed')).to.equal(false);
-      expect(await store.letters.find(sent)).to.include({ status: 'sent', sentBy: 'op' }).and.not.have.property('cancelReason');
+      expect(await store.letters.find(sent))
+        .to.include({ status: 'sent', sentBy: 'op' })
+        .and.not.have.property('cancelReason');
     });
 
-    it('erasing an account removes its letters\' recipient and code: a queued one is cancelled, a sent one stays sent; other accounts\' letters are untouched', async () => {
+    it("erasing an account removes its letters' recipient and code: a queued one is cancelled, a sent one stays sent; other accounts' letters are untouched", async () => {
       const store = getStore();
       const [queued, sent, other] = [uniq('letter'), uniq('letter'), uniq('letter')];
       const owner = `acc-${queued}`;
@@ -238,11 +249,27 @@ export function lettersContract(getStore: () => Store): void {
 
       expect(await store.letters.eraseForAccount(owner, '2026-03-01T00:00:00.000Z')).to.equal(2);
       const erasedQueued = await store.letters.find(queued);
-      expect(erasedQueued).to.deep.equal({ id: queued, accountId: owner, createdAt: '2026-02-01T00:00:00.000Z', status: 'cancelled', cancelledAt: '2026-03-01T00:00:00.000Z', cancelReason: 'erased', erasedAt: '2026-03-01T00:00:00.000Z' });
+      expect(erasedQueued).to.deep.equal({
+        id: queued,
+        accountId: owner,
+        createdAt: '2026-02-01T00:00:00.000Z',
+        status: 'cancelled',
+        cancelledAt: '2026-03-01T00:00:00.000Z',
+        cancelReason: 'erased',
+        erasedAt: '2026-03-01T00:00:00.000Z',
+      });
       const erasedSent = await store.letters.find(sent);
-      expect(erasedSent).to.include({ status: 'sent', sentBy: 'op', sentAt: '2026-02-02T00:00:00.000Z', erasedAt: '2026-03-01T00:00:00.000Z' });
+      expect(erasedSent).to.include({
+        status: 'sent',
+        sentBy: 'op',
+        sentAt: '2026-02-02T00:00:00.000Z',
+        erasedAt: '2026-03-01T00:00:00.000Z',
+      });
       expect(erasedSent).to.not.have.property('recipient');
-      expect(JSON.stringify([erasedQueued, erasedSent])).to.not.include('Иванова').and.not.include('Тверская').and.not.include('sealed-');
+      expect(JSON.stringify([erasedQueued, erasedSent]))
+        .to.not.include('Иванова')
+        .and.not.include('Тверская')
+        .and.not.include('sealed-');
       expect((await store.letters.list('queued', 1000)).map((l) => l.id)).to.not.include(queued);
       // idempotent; an account without letters, or an id that is no key, changes nothing
       expect(await store.letters.eraseForAccount(owner, '2026-03-02T00:00:00.000Z')).to.equal(0);
@@ -261,7 +288,9 @@ export function lettersContract(getStore: () => Store): void {
       ]);
       expect([sent, cancelled].filter(Boolean)).to.have.length(1);
       const stored = await store.letters.find(id);
-      expect(stored).to.include({ status: sent ? 'sent' : 'cancelled' }).and.not.have.property('sealedCode');
+      expect(stored)
+        .to.include({ status: sent ? 'sent' : 'cancelled' })
+        .and.not.have.property('sealedCode');
     });
   });
 }

@@ -105,7 +105,10 @@ describe('in a real browser (Chromium)', function () {
    */
   async function allowIfAsked(page: Page, shots: Screenshots): Promise<void> {
     const consent = page.locator('form[action$="/consent"]');
-    await consent.or(page.locator('body', { hasText: 'rp ok' })).first().waitFor();
+    await consent
+      .or(page.locator('body', { hasText: 'rp ok' }))
+      .first()
+      .waitFor();
     if (page.url().startsWith(h.url)) {
       expect(await consent.count()).to.equal(1);
       await shots.take(page, 'consent');
@@ -163,7 +166,10 @@ describe('in a real browser (Chromium)', function () {
     const secret = (await page.locator('#totp-secret').textContent())!.replace(/\s+/g, '');
     expect(secret).to.match(/^[A-Z2-7]{16,}$/);
     await page.fill('#code', await generate({ secret }));
-    await Promise.all([page.waitForURL(/\/account\/security\?notice=totp_added$/), page.click('form[action="/account/security/totp"] button[type=submit]')]);
+    await Promise.all([
+      page.waitForURL(/\/account\/security\?notice=totp_added$/),
+      page.click('form[action="/account/security/totp"] button[type=submit]'),
+    ]);
     await shots.take(page, 'totp-added');
     expect(h.gateway.last(phone)?.text).to.include('подключено приложение-аутентификатор');
 

@@ -5,7 +5,14 @@
  */
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { authorizationRequest, chromiumAvailable, CHROMIUM, launchChromium, newRussianPage, standInRelyingParty } from '../support/browser-helpers.ts';
+import {
+  authorizationRequest,
+  chromiumAvailable,
+  CHROMIUM,
+  launchChromium,
+  newRussianPage,
+  standInRelyingParty,
+} from '../support/browser-helpers.ts';
 import { GOOD_PASSWORD } from '../support/flows.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { createAccount } from '../integration/fixtures.ts';
@@ -13,7 +20,7 @@ import { createAccount } from '../integration/fixtures.ts';
 const PHONE = '+79123456789';
 const NEW_PASSWORD = 'Синий-Слон-77?';
 
-describe('the cabinet\'s account pages in a real browser (Chromium)', function () {
+describe("the cabinet's account pages in a real browser (Chromium)", function () {
   this.timeout(60000);
   let h: Harness;
   let browser: Browser;
@@ -92,7 +99,10 @@ describe('the cabinet\'s account pages in a real browser (Chromium)', function (
     await page.fill('#identifier', PHONE);
     await page.fill('#password', GOOD_PASSWORD);
     await Promise.all([page.waitForSelector('form[action$="/consent"]'), page.click('form button[type=submit]')]);
-    const atService = await Promise.all([page.waitForRequest((r) => r.url().startsWith('https://rp.example.test/')), page.click('button[value=allow]')]);
+    const atService = await Promise.all([
+      page.waitForRequest((r) => r.url().startsWith('https://rp.example.test/')),
+      page.click('button[value=allow]'),
+    ]);
     expect(new URL(atService[0].url()).searchParams.get('code'), 'the service got a code').to.be.a('string');
     // The cabinet in another browser window (this one is at the service, which does not exist here).
     const cab = await freshPage();

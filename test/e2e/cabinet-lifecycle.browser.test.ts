@@ -96,7 +96,10 @@ describe('in a real browser (Chromium): the account lifecycle', function () {
     await shots.take(page, 'esign');
     const challenge = (await page.locator('#esign-challenge').textContent())!;
     await page.fill('#signature', (await signText(challenge, citizen)).toString('base64'));
-    await Promise.all([page.waitForURL(/\/recover\/esign\/[A-Za-z0-9_-]{22}$/), page.click('form[enctype="multipart/form-data"] button[type=submit]')]);
+    await Promise.all([
+      page.waitForURL(/\/recover\/esign\/[A-Za-z0-9_-]{22}$/),
+      page.click('form[enctype="multipart/form-data"] button[type=submit]'),
+    ]);
     await shots.take(page, 'new-password');
     await page.fill('#password', 'Новый-Пароль-Лес-77');
     await page.fill('#password_confirm', 'Новый-Пароль-Лес-77');

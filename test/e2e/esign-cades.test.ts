@@ -11,7 +11,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { authorizationRequest, chromiumAvailable, codeAtRelyingParty, CHROMIUM, exchangeCode, launchChromium, newRussianPage, Screenshots, standInRelyingParty } from '../support/browser-helpers.ts';
+import {
+  authorizationRequest,
+  chromiumAvailable,
+  codeAtRelyingParty,
+  CHROMIUM,
+  exchangeCode,
+  launchChromium,
+  newRussianPage,
+  Screenshots,
+  standInRelyingParty,
+} from '../support/browser-helpers.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { createGostCa, issueGostCitizen, type GostIssued } from '../../scripts/esign/gost-ca.ts';
 import { signCms } from '../../scripts/esign/sign.ts';
@@ -77,7 +87,9 @@ describe('in a real browser: signing with the CryptoPro plug-in (a stand-in)', f
     const ca = createGostCa({ paramSet: 'tc26-256-A' });
     citizen = issueGostCitizen(ca, ELENA, { paramSet: 'tc26-256-A' });
     writeFileSync(join(dir, 'ca.pem'), ca.pem);
-    h = await startHarness({ env: { VKHOD_ESIGN_TRUSTED_CAS_FILE: dir, VKHOD_ESIGN_CRL_FILE: dir, VKHOD_ESIGN_CADES_API: '/static/vendor/cadesplugin_api.js' } });
+    h = await startHarness({
+      env: { VKHOD_ESIGN_TRUSTED_CAS_FILE: dir, VKHOD_ESIGN_CRL_FILE: dir, VKHOD_ESIGN_CADES_API: '/static/vendor/cadesplugin_api.js' },
+    });
     browser = await launchChromium();
   });
   after(async () => {
@@ -87,7 +99,9 @@ describe('in a real browser: signing with the CryptoPro plug-in (a stand-in)', f
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function esignPage(withPlugin: boolean): Promise<{ page: Page; request: ReturnType<typeof authorizationRequest>; signed: string[] }> {
+  async function esignPage(
+    withPlugin: boolean,
+  ): Promise<{ page: Page; request: ReturnType<typeof authorizationRequest>; signed: string[] }> {
     await context?.close();
     const opened = await newRussianPage(browser);
     context = opened.context;
@@ -95,7 +109,9 @@ describe('in a real browser: signing with the CryptoPro plug-in (a stand-in)', f
     const signed: string[] = [];
     await standInRelyingParty(page);
     if (withPlugin) {
-      await page.route('**/static/vendor/cadesplugin_api.js', (route) => route.fulfill({ status: 200, contentType: 'text/javascript; charset=utf-8', body: STAND_IN_PLUGIN }));
+      await page.route('**/static/vendor/cadesplugin_api.js', (route) =>
+        route.fulfill({ status: 200, contentType: 'text/javascript; charset=utf-8', body: STAND_IN_PLUGIN }),
+      );
       await page.exposeFunction('vkhodStandInSign', async (content: string) => {
         signed.push(Buffer.from(content, 'base64').toString('utf8'));
         const sig = await signCms({ content: Buffer.from(content, 'base64'), certificatePem: citizen.pem, privateKeyPem: citizen.keyPem });
@@ -109,7 +125,7 @@ describe('in a real browser: signing with the CryptoPro plug-in (a stand-in)', f
     return { page, request, signed };
   }
 
-  it('lists the certificate with a private key (not the expired one), signs exactly the challenge and signs in, under the page\'s CSP', async () => {
+  it("lists the certificate with a private key (not the expired one), signs exactly the challenge and signs in, under the page's CSP", async () => {
     const shots = new Screenshots('esign-cades');
     const violations: string[] = [];
     const { page, request, signed } = await esignPage(true);
@@ -122,7 +138,10 @@ describe('in a real browser: signing with the CryptoPro plug-in (a stand-in)', f
     const challenge = (await page.textContent('#esign-challenge'))!;
     await page.click('#cades-sign');
     const consent = page.locator('form[action$="/consent"]');
-    await consent.or(page.locator('body', { hasText: 'rp ok' })).first().waitFor();
+    await consent
+      .or(page.locator('body', { hasText: 'rp ok' }))
+      .first()
+      .waitFor();
     if (page.url().startsWith(h.url)) await page.click('button[name="decision"][value="allow"]');
     const code = await codeAtRelyingParty(page, request);
     const tokens = await exchangeCode(h, code, request);

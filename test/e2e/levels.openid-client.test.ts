@@ -83,7 +83,8 @@ describe('openid-client v6: relying parties that require an account level', func
     expect(login.html, 'the sign-in page').to.include('name="identifier"');
     return browser.submit(login, '/login', { identifier: PHONE, password: GOOD_PASSWORD });
   };
-  const passConsent = (browser: Browser, page: Page) => (!page.location && page.html.includes('/consent') ? browser.submit(page, '/consent', { decision: 'allow' }) : page);
+  const passConsent = (browser: Browser, page: Page) =>
+    !page.location && page.html.includes('/consent') ? browser.submit(page, '/consent', { decision: 'allow' }) : page;
   const requirements = (page: Page) => [...page.html.matchAll(/<li>([^<]*)<\/li>/g)].map((m) => decodeEntities(m[1]!));
 
   it('requires confirmed: unmet_authentication_requirements for a standard account; acr confirmed after an operator confirms', async () => {
@@ -110,7 +111,11 @@ describe('openid-client v6: relying parties that require an account level', func
     expect(err.error).to.equal('unmet_authentication_requirements');
 
     // A service-centre operator confirms the identity (the admin API does this same call).
-    const confirmed = await h.services.levels.confirm(accountId, { method: 'service_centre', actor: 'operator:test', evidence: { document: 'passport', checkedInPerson: true } });
+    const confirmed = await h.services.levels.confirm(accountId, {
+      method: 'service_centre',
+      actor: 'operator:test',
+      evidence: { document: 'passport', checkedInPerson: true },
+    });
     expect(confirmed.level).to.equal('confirmed');
 
     // The same browser: the session is re-issued with the higher acr, no new password.
@@ -131,13 +136,19 @@ describe('openid-client v6: relying parties that require an account level', func
     expect(freshTokens.claims()).to.include({ acr: CONFIRMED });
 
     // The surname changes: the confirmation no longer holds, and confirmed is refused again.
-    await h.services.levels.saveIdentity(accountId, { identity: { ...confirmed.identity }, snils: confirmed.snils, name: { ...confirmed.name, family: 'Петрова' } });
+    await h.services.levels.saveIdentity(accountId, {
+      identity: { ...confirmed.identity },
+      snils: confirmed.snils,
+      name: { ...confirmed.name, family: 'Петрова' },
+    });
     const fourth = await authorization({ acr_values: CONFIRMED });
     const other = new Browser(h);
     const refused = await signInPage(other, fourth.url);
     expect(refused.status).to.equal(403);
     const refusedBack = await other.submit(refused, '/abort', { reason: 'unmet' });
-    expect((await rejection(oidc.authorizationCodeGrant(config, new URL(refusedBack.location!), fourth.checks))).error).to.equal('unmet_authentication_requirements');
+    expect((await rejection(oidc.authorizationCodeGrant(config, new URL(refusedBack.location!), fourth.checks))).error).to.equal(
+      'unmet_authentication_requirements',
+    );
   });
 
   it('requires standard: a simplified citizen enters SNILS and passport in the sign-in; the RP gets acr standard', async () => {

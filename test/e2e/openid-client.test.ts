@@ -144,7 +144,12 @@ describe('openid-client v6 as the relying party', function () {
     expect(replayed.get('code')).to.equal(null);
 
     // Code → tokens; the library checks the ID token's signature, iss, aud, nonce and PKCE.
-    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce, idTokenExpected: true });
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: req.verifier,
+      expectedState: req.state,
+      expectedNonce: req.nonce,
+      idTokenExpected: true,
+    });
     const claims = tokens.claims()!;
     expect(claims.sub).to.equal(accountId);
     expect(claims.aud).to.equal('rp-jwt');
@@ -158,7 +163,13 @@ describe('openid-client v6 as the relying party', function () {
 
     // Userinfo: the profile and phone claims of the account.
     const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
-    expect(info).to.include({ sub: accountId, family_name: 'Петрова', given_name: 'Анна', phone_number: PHONE, phone_number_verified: true });
+    expect(info).to.include({
+      sub: accountId,
+      family_name: 'Петрова',
+      given_name: 'Анна',
+      phone_number: PHONE,
+      phone_number_verified: true,
+    });
 
     // Refresh rotates the refresh token and keeps the acr of the original sign-in.
     const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token!);
@@ -182,7 +193,10 @@ describe('openid-client v6 as the relying party', function () {
     const reuse = await rejection(oidc.refreshTokenGrant(config, tokens.refresh_token!));
     expect(reuse).to.be.instanceOf(oidc.ResponseBodyError);
     expect(reuse.error).to.equal('invalid_grant');
-    expect((await oidc.tokenIntrospection(config, next.refresh_token!)).active, 'reuse of a rotated refresh token revokes the grant').to.equal(false);
+    expect(
+      (await oidc.tokenIntrospection(config, next.refresh_token!)).active,
+      'reuse of a rotated refresh token revokes the grant',
+    ).to.equal(false);
     expect((await oidc.tokenIntrospection(config, next.access_token)).active).to.equal(false);
   });
 
@@ -191,14 +205,24 @@ describe('openid-client v6 as the relying party', function () {
     const browser = new Browser(h);
     const first = await request();
     const callback = await codeResponse(browser, oidc.buildAuthorizationUrl(config, first.params));
-    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: first.verifier, expectedState: first.state, expectedNonce: first.nonce, idTokenExpected: true });
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: first.verifier,
+      expectedState: first.state,
+      expectedNonce: first.nonce,
+      idTokenExpected: true,
+    });
     const claims = tokens.claims()!;
 
     // The session signs the citizen in silently (prompt=none) while it lives; acr and auth_time carry over.
     const silent = await request();
     const silentPage = await browser.get(oidc.buildAuthorizationUrl(config, { ...silent.params, prompt: 'none' }).href);
     expect(redirectParams(silentPage).get('code'), 'prompt=none with a live session').to.be.a('string');
-    const again = await oidc.authorizationCodeGrant(config, new URL(silentPage.location!), { pkceCodeVerifier: silent.verifier, expectedState: silent.state, expectedNonce: silent.nonce, idTokenExpected: true });
+    const again = await oidc.authorizationCodeGrant(config, new URL(silentPage.location!), {
+      pkceCodeVerifier: silent.verifier,
+      expectedState: silent.state,
+      expectedNonce: silent.nonce,
+      idTokenExpected: true,
+    });
     expect(again.claims()).to.include({ sub: accountId, acr: SIMPLIFIED, auth_time: claims.auth_time });
 
     // Introspection: active until revoked; a revoked access token no longer opens userinfo.
@@ -214,7 +238,11 @@ describe('openid-client v6 as the relying party', function () {
 
     // RP-initiated logout: confirmation page with xsrf, "Выйти", back to post_logout_redirect_uri.
     const logoutState = oidc.randomState();
-    const endSession = oidc.buildEndSessionUrl(config, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: BYE, state: logoutState });
+    const endSession = oidc.buildEndSessionUrl(config, {
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: BYE,
+      state: logoutState,
+    });
     expect(endSession.href.startsWith(`${h.url}/session/end`)).to.equal(true);
     const confirm = await browser.get(endSession.href);
     expect(confirm.status).to.equal(200);
@@ -235,7 +263,13 @@ describe('openid-client v6 as the relying party', function () {
     const params = redirectParams(afterLogout);
     expect(params.get('error')).to.equal('login_required');
     expect(params.get('code')).to.equal(null);
-    const err = await rejection(oidc.authorizationCodeGrant(config, new URL(afterLogout.location!), { pkceCodeVerifier: silentAfter.verifier, expectedState: silentAfter.state, expectedNonce: silentAfter.nonce }));
+    const err = await rejection(
+      oidc.authorizationCodeGrant(config, new URL(afterLogout.location!), {
+        pkceCodeVerifier: silentAfter.verifier,
+        expectedState: silentAfter.state,
+        expectedNonce: silentAfter.nonce,
+      }),
+    );
     expect(err).to.be.instanceOf(oidc.AuthorizationResponseError);
     expect(err.error).to.equal('login_required');
   });
@@ -244,7 +278,12 @@ describe('openid-client v6 as the relying party', function () {
     const config = await postClient();
     const req = await request();
     const callback = await codeResponse(new Browser(h), oidc.buildAuthorizationUrl(config, req.params));
-    const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce, idTokenExpected: true });
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: req.verifier,
+      expectedState: req.state,
+      expectedNonce: req.nonce,
+      idTokenExpected: true,
+    });
     expect(tokens.claims()).to.include({ sub: accountId, aud: 'rp-post', acr: SIMPLIFIED });
     expect(await oidc.tokenIntrospection(config, tokens.access_token)).to.include({ active: true, client_id: 'rp-post' });
     const info = await oidc.fetchUserInfo(config, tokens.access_token, accountId);
@@ -253,7 +292,13 @@ describe('openid-client v6 as the relying party', function () {
 
   it('refuses a private_key_jwt assertion signed with a key the client did not register', async () => {
     const stranger = await generateKeyPair('ES256', { extractable: true });
-    const config = await oidc.discovery(issuer, 'rp-jwt', undefined, oidc.PrivateKeyJwt({ key: stranger.privateKey, kid: 'rp-jwt-1' }), insecure);
+    const config = await oidc.discovery(
+      issuer,
+      'rp-jwt',
+      undefined,
+      oidc.PrivateKeyJwt({ key: stranger.privateKey, kid: 'rp-jwt-1' }),
+      insecure,
+    );
     const err = await rejection(oidc.tokenIntrospection(config, 'not-a-token'));
     expect(err).to.be.instanceOf(oidc.ResponseBodyError);
     expect(err.status).to.equal(401);
@@ -294,14 +339,22 @@ describe('openid-client v6 as the relying party', function () {
       const replay = await rejection(oidc.authorizationCodeGrant(config, callback, checks));
       expect(replay).to.be.instanceOf(oidc.ResponseBodyError);
       expect(replay.error).to.equal('invalid_grant');
-      expect((await oidc.tokenIntrospection(config, first.access_token)).active, 'tokens of the first exchange are revoked').to.equal(false);
+      expect((await oidc.tokenIntrospection(config, first.access_token)).active, 'tokens of the first exchange are revoked').to.equal(
+        false,
+      );
     });
 
     it('refuses a code redeemed with the wrong PKCE verifier', async () => {
       const config = await basicClient();
       const req = await request();
       const callback = await codeResponse(new Browser(h), oidc.buildAuthorizationUrl(config, req.params));
-      const err = await rejection(oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: oidc.randomPKCECodeVerifier(), expectedState: req.state, expectedNonce: req.nonce }));
+      const err = await rejection(
+        oidc.authorizationCodeGrant(config, callback, {
+          pkceCodeVerifier: oidc.randomPKCECodeVerifier(),
+          expectedState: req.state,
+          expectedNonce: req.nonce,
+        }),
+      );
       expect(err).to.be.instanceOf(oidc.ResponseBodyError);
       expect(err.error).to.equal('invalid_grant');
     });
@@ -332,7 +385,9 @@ describe('openid-client v6 as the relying party', function () {
       const req = await request();
       const callback = await codeResponse(new Browser(h), oidc.buildAuthorizationUrl(good, req.params));
       const bad = await basicClient('wrong-secret-0123456789-abcdefghijklmnopqrs');
-      const err = await rejection(oidc.authorizationCodeGrant(bad, callback, { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce }));
+      const err = await rejection(
+        oidc.authorizationCodeGrant(bad, callback, { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce }),
+      );
       // Basic authentication failed: 401 with a Basic challenge naming invalid_client (RFC 6749 §5.2).
       expect(err).to.be.instanceOf(oidc.WWWAuthenticateChallengeError);
       expect(err.status).to.equal(401);
@@ -340,7 +395,11 @@ describe('openid-client v6 as the relying party', function () {
       expect(challenge!.scheme).to.equal('basic');
       expect(challenge!.parameters.error).to.equal('invalid_client');
       // The failed attempt did not burn the code: the real client can still redeem it.
-      const tokens = await oidc.authorizationCodeGrant(good, callback, { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+      const tokens = await oidc.authorizationCodeGrant(good, callback, {
+        pkceCodeVerifier: req.verifier,
+        expectedState: req.state,
+        expectedNonce: req.nonce,
+      });
       expect(tokens.claims()!.sub).to.equal(accountId);
     });
 
@@ -369,7 +428,13 @@ describe('openid-client v6 as the relying party', function () {
       expect(params.get('error')).to.equal('unmet_authentication_requirements');
       expect(params.get('state')).to.equal(req.state);
       expect(params.get('code')).to.equal(null);
-      const err = await rejection(oidc.authorizationCodeGrant(config, new URL(back.location!), { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce }));
+      const err = await rejection(
+        oidc.authorizationCodeGrant(config, new URL(back.location!), {
+          pkceCodeVerifier: req.verifier,
+          expectedState: req.state,
+          expectedNonce: req.nonce,
+        }),
+      );
       expect(err).to.be.instanceOf(oidc.AuthorizationResponseError);
       expect(err.error).to.equal('unmet_authentication_requirements');
     });

@@ -19,16 +19,28 @@ const STANDARD_MFA = 'urn:vkhod:loa:standard-mfa';
 const SIMPLIFIED = 'urn:vkhod:loa:simplified';
 
 const introspect = async (h: Harness, value: string) =>
-  (await request(h.url).post('/token/introspection').auth('rp-basic', TEST_SECRET).type('form').send({ token: value })).body as Record<string, unknown>;
+  (await request(h.url).post('/token/introspection').auth('rp-basic', TEST_SECRET).type('form').send({ token: value })).body as Record<
+    string,
+    unknown
+  >;
 
 /** An authorization request for the public client (no secret; PKCE), through to its code's ID token. */
 async function publicClientAcr(h: Harness, browser: Browser, params: Record<string, string>): Promise<string> {
   const { verifier, challenge } = pkce();
-  const page = await passConsent(browser, await browser.get(authorizePath({ client_id: 'rp-public', scope: 'openid', ...params }, challenge)));
+  const page = await passConsent(
+    browser,
+    await browser.get(authorizePath({ client_id: 'rp-public', scope: 'openid', ...params }, challenge)),
+  );
   const res = await request(h.url)
     .post('/token')
     .type('form')
-    .send({ grant_type: 'authorization_code', client_id: 'rp-public', code: codeFrom(page.location), redirect_uri: TEST_REDIRECT, code_verifier: verifier });
+    .send({
+      grant_type: 'authorization_code',
+      client_id: 'rp-public',
+      code: codeFrom(page.location),
+      redirect_uri: TEST_REDIRECT,
+      code_verifier: verifier,
+    });
   expect(res.status, res.text).to.equal(200);
   return decodeJwt(res.body.id_token as string).acr as string;
 }
@@ -58,7 +70,11 @@ describe('acr without acr_values', function () {
     const browser = new Browser(h);
     const { verifier, challenge } = pkce();
     const mfa: Page = await submitPassword(browser, PHONE, authorizePath({ scope: 'openid' }, challenge));
-    const first = await redeem(h, (await passConsent(browser, await browser.submit(mfa, '/mfa/verify', { code: await totpCode(secret) }))).location, verifier);
+    const first = await redeem(
+      h,
+      (await passConsent(browser, await browser.submit(mfa, '/mfa/verify', { code: await totpCode(secret) }))).location,
+      verifier,
+    );
     expect(first.claims.acr, 'a two-factor sign-in at standard').to.equal(STANDARD_MFA);
 
     // Another service asks for exactly standard: it gets standard …
@@ -72,7 +88,10 @@ describe('acr without acr_values', function () {
     await makeStandard(h, accountId);
     const browser = new Browser(h);
     const { verifier, challenge } = pkce();
-    const page = await passConsent(browser, await submitPassword(browser, PHONE, authorizePath({ scope: 'openid', acr_values: SIMPLIFIED }, challenge)));
+    const page = await passConsent(
+      browser,
+      await submitPassword(browser, PHONE, authorizePath({ scope: 'openid', acr_values: SIMPLIFIED }, challenge)),
+    );
     expect((await redeem(h, page.location, verifier)).claims.acr).to.equal(SIMPLIFIED);
     expect((await basicClient(h, browser)).claims.acr).to.equal(STANDARD);
   });

@@ -47,14 +47,23 @@ export const CITIZEN = {
 
 /** An active simplified account with SNILS, passport and address saved (not yet checked). */
 export async function citizenWithData(h: Harness, data: CitizenData = {}): Promise<Account> {
-  const account = await createAccount(h, { phone: data.phone ?? CITIZEN.phone, name: { family: data.family ?? 'Иванова', given: 'Мария', middle: 'Петровна' } });
+  const account = await createAccount(h, {
+    phone: data.phone ?? CITIZEN.phone,
+    name: { family: data.family ?? 'Иванова', given: 'Мария', middle: 'Петровна' },
+  });
   return h.services.levels.saveIdentity(account.id, {
     snils: snilsFrom(data.nine ?? CITIZEN.nine),
     identity: {
       birthDate: CITIZEN.birthDate,
       gender: 'female',
       birthPlace: 'г. Москва',
-      passport: { series: data.series ?? CITIZEN.series, number: data.number ?? CITIZEN.number, issueDate: '2005-04-01', issuer: 'ОВД района Тверской г. Москвы', departmentCode: '770-001' },
+      passport: {
+        series: data.series ?? CITIZEN.series,
+        number: data.number ?? CITIZEN.number,
+        issueDate: '2005-04-01',
+        issuer: 'ОВД района Тверской г. Москвы',
+        departmentCode: '770-001',
+      },
       address: CITIZEN.address,
     },
   });

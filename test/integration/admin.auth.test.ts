@@ -37,7 +37,12 @@ describe('admin API: operator authentication and lockout', () => {
     const none = await api(h).get(SEARCH);
     expectChallenge(none, 'auth_required');
     expect(none.body.error_description).to.include('логин и пароль');
-    for (const header of ['Bearer abc', 'Basic !!!', `Basic ${Buffer.from('no-colon').toString('base64')}`, `Basic ${Buffer.from(':password-only').toString('base64')}`]) {
+    for (const header of [
+      'Bearer abc',
+      'Basic !!!',
+      `Basic ${Buffer.from('no-colon').toString('base64')}`,
+      `Basic ${Buffer.from(':password-only').toString('base64')}`,
+    ]) {
       const res = await api(h).get(SEARCH).set('authorization', header);
       expectChallenge(res, 'auth_required');
     }
@@ -132,7 +137,9 @@ describe('admin API: operator authentication and lockout', () => {
 
     it('loses no write when several operators are added at once (compare-and-set)', async () => {
       const logins = ['race-1', 'race-2', 'race-3'];
-      await Promise.all(logins.map((login) => h.services.operators.find(login).then((o) => (o ? h.services.operators.remove(login, 'test') : undefined))));
+      await Promise.all(
+        logins.map((login) => h.services.operators.find(login).then((o) => (o ? h.services.operators.remove(login, 'test') : undefined))),
+      );
       await Promise.all(logins.map((login) => h.services.operators.add({ login, name: login, roles: ['post'] }, 'test')));
       const listed = (await h.services.operators.list()).map((o) => o.login);
       expect(listed).to.include.members([...logins, 'desk', 'other.desk']);
@@ -156,7 +163,10 @@ describe('admin API: operator authentication and lockout', () => {
       expect(await refused(ops.setPassword('desk', 'short', 'test'))).to.equal('weak_password');
       expect(await refused(ops.remove('nobody', 'test'))).to.equal('not_found');
       await ops.setPassword('desk', 'Длинная-фраза оператора 2024', 'test');
-      expect((await api(h, { login: 'desk', password: 'Длинная-фраза оператора 2024' }).get(SEARCH)).status, 'a UTF-8 password over Basic').to.equal(200);
+      expect(
+        (await api(h, { login: 'desk', password: 'Длинная-фраза оператора 2024' }).get(SEARCH)).status,
+        'a UTF-8 password over Basic',
+      ).to.equal(200);
     });
   });
 });

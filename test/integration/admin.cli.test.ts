@@ -32,7 +32,11 @@ describe('CLI: vkhod operators', function () {
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'vkhod-cli-'));
     // Only what the CLI needs: nothing from the developer's own environment leaks in.
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VKHOD_') && k !== 'MONGODB_URI' && k !== 'NODE_ENV' && k !== 'NODE_OPTIONS'));
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([k]) => !k.startsWith('VKHOD_') && k !== 'MONGODB_URI' && k !== 'NODE_ENV' && k !== 'NODE_OPTIONS',
+      ),
+    );
     env = {
       ...inherited,
       NODE_ENV: 'test',
@@ -46,9 +50,14 @@ describe('CLI: vkhod operators', function () {
 
   function vkhod(...args: string[]): Promise<Run> {
     return new Promise((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', '--no-warnings=ExperimentalWarning', 'scripts/vkhod.ts', ...args], { cwd: ROOT, env, timeout: 60_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--no-warnings=ExperimentalWarning', 'scripts/vkhod.ts', ...args],
+        { cwd: ROOT, env, timeout: 60_000 },
+        (err, stdout, stderr) => {
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+        },
+      );
     });
   }
 
@@ -57,7 +66,9 @@ describe('CLI: vkhod operators', function () {
     const config = loadConfig(env);
     const store = openSqliteStore({ path: (config.store as { path: string }).path, sweepIntervalMs: 0 });
     try {
-      const operators = new Operators(store.settings, new Limits(store, config.limits), { record: (e) => store.audit.append(auditEvent(e)) });
+      const operators = new Operators(store.settings, new Limits(store, config.limits), {
+        record: (e) => store.audit.append(auditEvent(e)),
+      });
       return (await operators.verify(login, password, '127.0.0.1')).ok;
     } finally {
       await store.close();
@@ -69,7 +80,18 @@ describe('CLI: vkhod operators', function () {
     expect(empty.code, empty.stderr).to.equal(0);
     expect(empty.stdout).to.include('no operators yet');
 
-    const added = await vkhod('operators', 'add', '--login', 'Anna.Petrova', '--name', 'Анна Петрова', '--role', 'service_centre', '--role', 'post');
+    const added = await vkhod(
+      'operators',
+      'add',
+      '--login',
+      'Anna.Petrova',
+      '--name',
+      'Анна Петрова',
+      '--role',
+      'service_centre',
+      '--role',
+      'post',
+    );
     expect(added.code, added.stderr).to.equal(0);
     expect(added.stdout).to.include('operator anna.petrova added (service_centre, post)');
     const password = /^password: (\S+)$/m.exec(added.stdout)?.[1];

@@ -27,13 +27,20 @@ describe('service centre: a new confirmed contact against the passport', functio
     postman = await addOperator(h, 'postman', ['post']);
   });
 
-  const body = (extra: Record<string, unknown> = {}) => ({ passport_series: CITIZEN.series, passport_number: CITIZEN.number, contact: '8 916 123-45-67', ...extra });
+  const body = (extra: Record<string, unknown> = {}) => ({
+    passport_series: CITIZEN.series,
+    passport_number: CITIZEN.number,
+    contact: '8 916 123-45-67',
+    ...extra,
+  });
 
   it('sets the contact, ends every session; the citizen recovers the password by a code to it', async () => {
     const account = await standardCitizen(h);
     const old = new Browser(h);
     expect((await openCabinet(old, '/account', CITIZEN.phone)).url).to.equal('/account');
-    const res = await api(h, desk).post(`/admin/api/accounts/${account.id}/contact`).send(body({ office: 'МФЦ Тверская' }));
+    const res = await api(h, desk)
+      .post(`/admin/api/accounts/${account.id}/contact`)
+      .send(body({ office: 'МФЦ Тверская' }));
     expect(res.status, res.text).to.equal(200);
     expect(res.body.contact).to.equal('phone');
     expect(auditBy(h, 'contact.set_by_operator', 'operator:desk')).to.have.length(1);
@@ -52,17 +59,25 @@ describe('service centre: a new confirmed contact against the passport', functio
 
   it('refuses a passport that differs or is not verified, a bad contact, a taken contact, and the wrong role', async () => {
     const unchecked = await citizenWithData(h, { phone: '+79120000001', nine: '112233446', series: '4507', number: '654321' });
-    const refusedUnchecked = await api(h, desk).post(`/admin/api/accounts/${unchecked.id}/contact`).send(body({ passport_series: '4507', passport_number: '654321' }));
+    const refusedUnchecked = await api(h, desk)
+      .post(`/admin/api/accounts/${unchecked.id}/contact`)
+      .send(body({ passport_series: '4507', passport_number: '654321' }));
     expect(refusedUnchecked.status).to.equal(409);
     expect(refusedUnchecked.body.error).to.equal('passport_not_verified');
     const account = await standardCitizen(h);
-    const mismatch = await api(h, desk).post(`/admin/api/accounts/${account.id}/contact`).send(body({ passport_number: '000000' }));
+    const mismatch = await api(h, desk)
+      .post(`/admin/api/accounts/${account.id}/contact`)
+      .send(body({ passport_number: '000000' }));
     expect(mismatch.status).to.equal(409);
     expect(mismatch.body.error).to.equal('passport_mismatch');
-    const bad = await api(h, desk).post(`/admin/api/accounts/${account.id}/contact`).send(body({ contact: 'не контакт' }));
+    const bad = await api(h, desk)
+      .post(`/admin/api/accounts/${account.id}/contact`)
+      .send(body({ contact: 'не контакт' }));
     expect(bad.status).to.equal(400);
     expect(bad.body.error).to.equal('contact');
-    const taken = await api(h, desk).post(`/admin/api/accounts/${account.id}/contact`).send(body({ contact: '+79120000001' }));
+    const taken = await api(h, desk)
+      .post(`/admin/api/accounts/${account.id}/contact`)
+      .send(body({ contact: '+79120000001' }));
     expect(taken.status).to.equal(409);
     expect(taken.body.error).to.equal('contact_taken');
     expect((await api(h, postman).post(`/admin/api/accounts/${account.id}/contact`).send(body())).status).to.equal(403);

@@ -61,7 +61,13 @@ describe('admin API: deleting an account', function () {
     expect(none.status).to.equal(400);
     expect(none.body.error).to.equal('deletion_reason');
     expect((await api(h, boss).post(`/admin/api/accounts/${account.id}/deletion`).send({ reason: '   ' })).status).to.equal(400);
-    expect((await api(h, boss).post(`/admin/api/accounts/${account.id}/deletion`).send({ reason: 'x'.repeat(501) })).status).to.equal(400);
+    expect(
+      (
+        await api(h, boss)
+          .post(`/admin/api/accounts/${account.id}/deletion`)
+          .send({ reason: 'x'.repeat(501) })
+      ).status,
+    ).to.equal(400);
     expect((await api(h, boss).post(`/admin/api/accounts/${account.id}/deletion`).send({ reason: 'ok', extra: 1 })).status).to.equal(400);
     const unknown = await api(h, boss).post('/admin/api/accounts/no-such-id/deletion').send({ reason: 'ok' });
     expect(unknown.status).to.equal(404);
@@ -78,16 +84,33 @@ describe('CLI: vkhod accounts delete / restore / erase-due', function () {
   let env: NodeJS.ProcessEnv;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'vkhod-cli-'));
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VKHOD_') && k !== 'MONGODB_URI' && k !== 'NODE_ENV' && k !== 'NODE_OPTIONS'));
-    env = { ...inherited, NODE_ENV: 'test', LOG_LEVEL: 'silent', VKHOD_SQLITE_PATH: join(dir, 'vkhod.sqlite'), VKHOD_DEV_SECRET_FILE: join(dir, 'dev-secret.key'), VKHOD_CLIENTS_FILE: join(dir, 'clients.json'), VKHOD_DELETION_GRACE_DAYS: '0' };
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([k]) => !k.startsWith('VKHOD_') && k !== 'MONGODB_URI' && k !== 'NODE_ENV' && k !== 'NODE_OPTIONS',
+      ),
+    );
+    env = {
+      ...inherited,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      VKHOD_SQLITE_PATH: join(dir, 'vkhod.sqlite'),
+      VKHOD_DEV_SECRET_FILE: join(dir, 'dev-secret.key'),
+      VKHOD_CLIENTS_FILE: join(dir, 'clients.json'),
+      VKHOD_DELETION_GRACE_DAYS: '0',
+    };
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   const vkhod = (...args: string[]) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', '--no-warnings=ExperimentalWarning', 'scripts/vkhod.ts', ...args], { cwd: ROOT, env, timeout: 60_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--no-warnings=ExperimentalWarning', 'scripts/vkhod.ts', ...args],
+        { cwd: ROOT, env, timeout: 60_000 },
+        (err, stdout, stderr) => {
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+        },
+      );
     });
 
   async function withStore<T>(fn: (store: ReturnType<typeof openSqliteStore>) => Promise<T>): Promise<T> {
@@ -100,7 +123,16 @@ describe('CLI: vkhod accounts delete / restore / erase-due', function () {
   }
 
   it('deletes with a reason, restores, and erases once the grace (0 days here) has ended', async () => {
-    const id = await withStore(async (store) => (await new Accounts(store).register({ name: { family: 'Иванова', given: 'Мария' }, contact: { kind: 'phone', value: PHONE }, passwordHash: await hashPassword(GOOD_PASSWORD) })).id);
+    const id = await withStore(
+      async (store) =>
+        (
+          await new Accounts(store).register({
+            name: { family: 'Иванова', given: 'Мария' },
+            contact: { kind: 'phone', value: PHONE },
+            passwordHash: await hashPassword(GOOD_PASSWORD),
+          })
+        ).id,
+    );
     const noReason = await vkhod('accounts', 'delete', id);
     expect(noReason.code).to.equal(2);
     expect(noReason.stderr).to.include('--reason');

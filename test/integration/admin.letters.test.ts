@@ -140,7 +140,10 @@ describe('admin API: letters with postal confirmation codes', () => {
     for (const res of await Promise.all(forms)) {
       expect(res.status, res.text).to.equal(415);
       expect(res.type).to.equal('application/json');
-      expect(res.body).to.deep.equal({ error: 'json_only', error_description: 'Тело запроса должно быть в формате JSON: укажите заголовок Content-Type: application/json.' });
+      expect(res.body).to.deep.equal({
+        error: 'json_only',
+        error_description: 'Тело запроса должно быть в формате JSON: укажите заголовок Content-Type: application/json.',
+      });
     }
     expect((await h.services.store.letters.find(letterId))!.status).to.equal('queued');
     expect(auditBy(h, 'admin.letter_sent', 'operator:postman')).to.have.length(0);

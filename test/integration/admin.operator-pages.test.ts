@@ -52,7 +52,11 @@ describe('operator pages (/operator), no JavaScript', () => {
     expect(card.html).to.not.include(CITIZEN.number);
     expect(card.html).to.include('Паспорт проверен — подтвердить личность');
 
-    const result = await browser.submit(card, '/confirm', { passport_series: CITIZEN.series, passport_number: CITIZEN.number, office: 'МФЦ на Тверской' });
+    const result = await browser.submit(card, '/confirm', {
+      passport_series: CITIZEN.series,
+      passport_number: CITIZEN.number,
+      office: 'МФЦ на Тверской',
+    });
     expect(result.status, result.html).to.equal(200);
     expect(result.url).to.equal(`/operator/accounts/${citizen.id}?notice=confirmed`);
     expect(result.html).to.include('Личность подтверждена');
@@ -61,7 +65,11 @@ describe('operator pages (/operator), no JavaScript', () => {
 
     const stored = (await h.services.store.accounts.findById(citizen.id))!;
     expect(stored.level).to.equal('confirmed');
-    expect(stored.verifications!.at(-1)).to.deep.include({ method: 'service_centre', actor: 'operator:desk', evidence: { document: 'passport', checkedInPerson: true, office: 'МФЦ на Тверской' } });
+    expect(stored.verifications!.at(-1)).to.deep.include({
+      method: 'service_centre',
+      actor: 'operator:desk',
+      evidence: { document: 'passport', checkedInPerson: true, office: 'МФЦ на Тверской' },
+    });
     expect(auditBy(h, 'level.verified', 'operator:desk')).to.have.length(1);
     expect(auditBy(h, 'admin.signed_in', 'operator:desk')).to.have.length(1);
 
@@ -75,14 +83,20 @@ describe('operator pages (/operator), no JavaScript', () => {
   it('keeps the session in a signed, httpOnly, SameSite=Strict cookie for 8 hours, scoped to /operator', async () => {
     const browser = new Browser(h);
     const login = await browser.get('/operator/login');
-    const res = await browser.agent.post('/operator/login').type('form').send({ _csrf: csrfOf(login.html), login: desk.login, password: desk.password });
+    const res = await browser.agent
+      .post('/operator/login')
+      .type('form')
+      .send({ _csrf: csrfOf(login.html), login: desk.login, password: desk.password });
     expect(res.status).to.equal(303);
     const cookies = setCookies(res).filter((c) => c.startsWith('vkhod.operator'));
     const session = cookies.find((c) => c.startsWith('vkhod.operator='))!;
     expect(session).to.be.a('string');
     expect(session.toLowerCase()).to.include('httponly').and.include('samesite=strict').and.include('path=/operator');
     expect(session.toLowerCase(), 'Secure only in production').to.not.include('secure');
-    expect(cookies.some((c) => c.startsWith('vkhod.operator.sig=')), 'signed').to.equal(true);
+    expect(
+      cookies.some((c) => c.startsWith('vkhod.operator.sig=')),
+      'signed',
+    ).to.equal(true);
     const expires = Date.parse(/expires=([^;]+)/i.exec(session)![1]!);
     const hours = (expires - Date.now()) / 3_600_000;
     expect(hours).to.be.within(7.9, 8.01);
@@ -90,7 +104,9 @@ describe('operator pages (/operator), no JavaScript', () => {
     // A cookie changed by hand is no session.
     const tampered = new Browser(h);
     const value = /vkhod\.operator=([^;]+)/.exec(session)![1]!;
-    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(value, 'base64url').toString()), login: 'boss' })).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(value, 'base64url').toString()), login: 'boss' })).toString(
+      'base64url',
+    );
     const sig = /vkhod\.operator\.sig=([^;]+)/.exec(cookies.join('\n'))![1]!;
     const page = await tampered.agent.get('/operator/search').set('cookie', `vkhod.operator=${forged}; vkhod.operator.sig=${sig}`);
     expect(page.status).to.equal(302);
@@ -111,14 +127,22 @@ describe('operator pages (/operator), no JavaScript', () => {
     const card = await browser.submit(search, '/operator/search', { snils: '', passport: `${CITIZEN.series} ${CITIZEN.number}` });
     expect(card.url).to.equal(`/operator/accounts/${citizen.id}`);
     for (const token of [undefined, loginToken, 'x'.repeat(43)]) {
-      const res = await browser.post(`/operator/accounts/${citizen.id}/confirm`, { ...(token ? { _csrf: token } : {}), passport_series: CITIZEN.series, passport_number: CITIZEN.number });
+      const res = await browser.post(`/operator/accounts/${citizen.id}/confirm`, {
+        ...(token ? { _csrf: token } : {}),
+        passport_series: CITIZEN.series,
+        passport_number: CITIZEN.number,
+      });
       expect(res.status).to.equal(403);
       expect(errorsOn(res.html)).to.include(CSRF_RU);
     }
     // Another browser signed in as the same operator has its own tokens.
     const other = new Browser(h);
     const otherSearch = await signIn(other, desk);
-    const foreign = await browser.post(`/operator/accounts/${citizen.id}/confirm`, { _csrf: csrfOf(otherSearch.html), passport_series: CITIZEN.series, passport_number: CITIZEN.number });
+    const foreign = await browser.post(`/operator/accounts/${citizen.id}/confirm`, {
+      _csrf: csrfOf(otherSearch.html),
+      passport_series: CITIZEN.series,
+      passport_number: CITIZEN.number,
+    });
     expect(foreign.status).to.equal(403);
     expect(await levelOf(h, citizen.id)).to.equal('standard');
   });
@@ -206,7 +230,11 @@ describe('operator pages (/operator), no JavaScript', () => {
 
     const anonymous = new Browser(h);
     const page = await anonymous.get('/operator/login');
-    const post401 = await anonymous.post(`/operator/accounts/${citizen.id}/confirm`, { _csrf: csrfOf(page.html), passport_series: CITIZEN.series, passport_number: CITIZEN.number });
+    const post401 = await anonymous.post(`/operator/accounts/${citizen.id}/confirm`, {
+      _csrf: csrfOf(page.html),
+      passport_series: CITIZEN.series,
+      passport_number: CITIZEN.number,
+    });
     expect(post401.status).to.equal(401);
     expect(errorsOn(post401.html)).to.include('Сеанс оператора завершён или истёк. Войдите снова.');
     expect(await levelOf(h, citizen.id)).to.equal('standard');

@@ -16,9 +16,15 @@ describe('admin API: service-centre confirmation', () => {
 
   before(async () => {
     h = await startHarness();
-    desk = await h.services.operators.add({ login: 'desk', name: 'Светлана Окошкина', roles: ['service_centre'] }, 'test').then((r) => ({ login: 'desk', password: r.password }));
-    postman = await h.services.operators.add({ login: 'postman', name: 'Печкин', roles: ['post'] }, 'test').then((r) => ({ login: 'postman', password: r.password }));
-    boss = await h.services.operators.add({ login: 'boss', name: 'Главный', roles: ['admin'] }, 'test').then((r) => ({ login: 'boss', password: r.password }));
+    desk = await h.services.operators
+      .add({ login: 'desk', name: 'Светлана Окошкина', roles: ['service_centre'] }, 'test')
+      .then((r) => ({ login: 'desk', password: r.password }));
+    postman = await h.services.operators
+      .add({ login: 'postman', name: 'Печкин', roles: ['post'] }, 'test')
+      .then((r) => ({ login: 'postman', password: r.password }));
+    boss = await h.services.operators
+      .add({ login: 'boss', name: 'Главный', roles: ['admin'] }, 'test')
+      .then((r) => ({ login: 'boss', password: r.password }));
   });
   after(() => h.close());
   beforeEach(() => resetStore(h));
@@ -30,12 +36,20 @@ describe('admin API: service-centre confirmation', () => {
     it('finds a citizen by SNILS or by passport, with the passport masked', async () => {
       const citizen = await standardCitizen(h);
       const snils = snilsFrom(CITIZEN.nine);
-      const bySnils = await api(h, desk).get(`/admin/api/accounts?snils=${encodeURIComponent(`${snils.slice(0, 3)}-${snils.slice(3, 6)}-${snils.slice(6, 9)} ${snils.slice(9)}`)}`);
+      const bySnils = await api(h, desk).get(
+        `/admin/api/accounts?snils=${encodeURIComponent(`${snils.slice(0, 3)}-${snils.slice(3, 6)}-${snils.slice(6, 9)} ${snils.slice(9)}`)}`,
+      );
       expect(bySnils.status, bySnils.text).to.equal(200);
       expect(bySnils.headers['cache-control']).to.equal('no-store');
       expect(bySnils.body.accounts).to.have.length(1);
       const card = bySnils.body.accounts[0];
-      expect(card).to.include({ id: citizen.id, full_name: 'Иванова Мария Петровна', birth_date: CITIZEN.birthDate, level: 'standard', passport: '45 ** ****56' });
+      expect(card).to.include({
+        id: citizen.id,
+        full_name: 'Иванова Мария Петровна',
+        birth_date: CITIZEN.birthDate,
+        level: 'standard',
+        passport: '45 ** ****56',
+      });
       expect(card.verification).to.deep.include({ registry_check: 'approved', can_confirm: true });
       expect(card.verification.verified_by.map((v: { method: string }) => v.method)).to.deep.equal(['registry']);
       expect(bySnils.text, 'the full passport number is not disclosed').to.not.include(CITIZEN.number);
@@ -75,7 +89,9 @@ describe('admin API: service-centre confirmation', () => {
   describe('confirmation', () => {
     it('raises a standard account to confirmed, with the operator as actor and the passport as evidence', async () => {
       const citizen = await standardCitizen(h);
-      const res = await api(h, desk).post(confirmPath(citizen.id)).send({ passport_series: '45 06', passport_number: ' 123456 ', office: 'МФЦ «Мои документы», Тверская' });
+      const res = await api(h, desk)
+        .post(confirmPath(citizen.id))
+        .send({ passport_series: '45 06', passport_number: ' 123456 ', office: 'МФЦ «Мои документы», Тверская' });
       expect(res.status, res.text).to.equal(200);
       expect(res.body.account).to.include({ id: citizen.id, level: 'confirmed' });
       expect(res.body.account.verification.can_confirm).to.equal(false);
@@ -93,7 +109,9 @@ describe('admin API: service-centre confirmation', () => {
       const confirmed = auditBy(h, 'admin.account_confirmed', 'operator:desk');
       expect(confirmed).to.have.length(1);
       expect(confirmed[0]).to.include({ accountId: citizen.id, outcome: 'success' });
-      expect(h.gateway.last(CITIZEN.phone)?.text, 'the citizen is told').to.equal('vkhod: личность подтверждена — учётная запись подтверждённая.');
+      expect(h.gateway.last(CITIZEN.phone)?.text, 'the citizen is told').to.equal(
+        'vkhod: личность подтверждена — учётная запись подтверждённая.',
+      );
     });
 
     it('needs no office and lets an administrator confirm too', async () => {
@@ -107,7 +125,10 @@ describe('admin API: service-centre confirmation', () => {
 
     it('refuses a passport that differs from the account: 409, the account stays standard', async () => {
       const citizen = await standardCitizen(h);
-      for (const typed of [{ passport_series: '4506', passport_number: '123457' }, { passport_series: '4507', passport_number: '123456' }]) {
+      for (const typed of [
+        { passport_series: '4506', passport_number: '123457' },
+        { passport_series: '4507', passport_number: '123456' },
+      ]) {
         const res = await api(h, desk).post(confirmPath(citizen.id)).send(typed);
         expect(res.status, res.text).to.equal(409);
         expect(res.body.error).to.equal('passport_mismatch');
@@ -137,7 +158,9 @@ describe('admin API: service-centre confirmation', () => {
       const again = await api(h, desk).post(confirmPath(citizen.id)).send(passport);
       expect(again.status).to.equal(409);
       expect(again.body.error).to.equal('already_confirmed');
-      expect((await h.services.store.accounts.findById(citizen.id))!.verifications!.filter((v) => v.method === 'service_centre')).to.have.length(1);
+      expect(
+        (await h.services.store.accounts.findById(citizen.id))!.verifications!.filter((v) => v.method === 'service_centre'),
+      ).to.have.length(1);
     });
 
     it('answers 404 for an unknown account', async () => {
@@ -167,21 +190,99 @@ describe('admin API: service-centre confirmation', () => {
   });
 
   describe('bad input never gets a 500 and never changes the account', () => {
-    const cases: Array<{ name: string; send: (t: ReturnType<ReturnType<typeof api>['post']>) => ReturnType<ReturnType<typeof api>['post']>; status: number; error: string; text: string }> = [
-      { name: 'malformed JSON', send: (t) => t.set('content-type', 'application/json').send('{"passport_series": "4506",'), status: 400, error: 'malformed_json', text: 'некорректный JSON' },
-      { name: 'a compressed body (here one that claims gzip but is not)', send: (t) => t.set('content-type', 'application/json').set('content-encoding', 'gzip').send(JSON.stringify(passport)), status: 415, error: 'encoding', text: 'Content-Encoding' },
-      { name: 'a compressed body over the size limit (used to crash the process)', send: (t) => t.set('content-type', 'application/json').set('content-encoding', 'br').send('{"office":"'.padEnd(70_000, 'x')), status: 415, error: 'encoding', text: 'Content-Encoding' },
-      { name: 'an oversized body', send: (t) => t.send({ ...passport, office: 'х'.repeat(20_000) }), status: 413, error: 'too_large', text: 'не более 16 КБ' },
-      { name: 'a form instead of JSON', send: (t) => t.type('form').send(passport), status: 415, error: 'json_only', text: 'Content-Type: application/json' },
+    const cases: Array<{
+      name: string;
+      send: (t: ReturnType<ReturnType<typeof api>['post']>) => ReturnType<ReturnType<typeof api>['post']>;
+      status: number;
+      error: string;
+      text: string;
+    }> = [
+      {
+        name: 'malformed JSON',
+        send: (t) => t.set('content-type', 'application/json').send('{"passport_series": "4506",'),
+        status: 400,
+        error: 'malformed_json',
+        text: 'некорректный JSON',
+      },
+      {
+        name: 'a compressed body (here one that claims gzip but is not)',
+        send: (t) => t.set('content-type', 'application/json').set('content-encoding', 'gzip').send(JSON.stringify(passport)),
+        status: 415,
+        error: 'encoding',
+        text: 'Content-Encoding',
+      },
+      {
+        name: 'a compressed body over the size limit (used to crash the process)',
+        send: (t) => t.set('content-type', 'application/json').set('content-encoding', 'br').send('{"office":"'.padEnd(70_000, 'x')),
+        status: 415,
+        error: 'encoding',
+        text: 'Content-Encoding',
+      },
+      {
+        name: 'an oversized body',
+        send: (t) => t.send({ ...passport, office: 'х'.repeat(20_000) }),
+        status: 413,
+        error: 'too_large',
+        text: 'не более 16 КБ',
+      },
+      {
+        name: 'a form instead of JSON',
+        send: (t) => t.type('form').send(passport),
+        status: 415,
+        error: 'json_only',
+        text: 'Content-Type: application/json',
+      },
       { name: 'no body at all', send: (t) => t, status: 415, error: 'json_only', text: 'в формате JSON' },
       { name: 'a JSON array', send: (t) => t.send([passport]), status: 400, error: 'body_object', text: 'JSON-объектом' },
-      { name: 'a JSON string', send: (t) => t.set('content-type', 'application/json').send('"4506 123456"'), status: 400, error: 'body_object', text: 'JSON-объектом' },
-      { name: 'a missing passport number', send: (t) => t.send({ passport_series: '4506' }), status: 400, error: 'passport_number', text: 'Номер паспорта — 6 цифр' },
-      { name: 'a series with letters', send: (t) => t.send({ ...passport, passport_series: '45АБ' }), status: 400, error: 'passport_series', text: 'Серия паспорта — 4 цифры' },
-      { name: 'a number given as a JSON number', send: (t) => t.send({ ...passport, passport_number: 123456 }), status: 400, error: 'passport_number', text: 'Номер паспорта' },
-      { name: 'an unknown field', send: (t) => t.send({ ...passport, level: 'confirmed' }), status: 400, error: 'unknown_fields', text: 'Неизвестные поля: level' },
-      { name: 'an office of 201 characters', send: (t) => t.send({ ...passport, office: 'о'.repeat(201) }), status: 400, error: 'office', text: 'не длиннее 200' },
-      { name: 'an office that is not a string', send: (t) => t.send({ ...passport, office: { name: 'МФЦ' } }), status: 400, error: 'office', text: 'Название офиса' },
+      {
+        name: 'a JSON string',
+        send: (t) => t.set('content-type', 'application/json').send('"4506 123456"'),
+        status: 400,
+        error: 'body_object',
+        text: 'JSON-объектом',
+      },
+      {
+        name: 'a missing passport number',
+        send: (t) => t.send({ passport_series: '4506' }),
+        status: 400,
+        error: 'passport_number',
+        text: 'Номер паспорта — 6 цифр',
+      },
+      {
+        name: 'a series with letters',
+        send: (t) => t.send({ ...passport, passport_series: '45АБ' }),
+        status: 400,
+        error: 'passport_series',
+        text: 'Серия паспорта — 4 цифры',
+      },
+      {
+        name: 'a number given as a JSON number',
+        send: (t) => t.send({ ...passport, passport_number: 123456 }),
+        status: 400,
+        error: 'passport_number',
+        text: 'Номер паспорта',
+      },
+      {
+        name: 'an unknown field',
+        send: (t) => t.send({ ...passport, level: 'confirmed' }),
+        status: 400,
+        error: 'unknown_fields',
+        text: 'Неизвестные поля: level',
+      },
+      {
+        name: 'an office of 201 characters',
+        send: (t) => t.send({ ...passport, office: 'о'.repeat(201) }),
+        status: 400,
+        error: 'office',
+        text: 'не длиннее 200',
+      },
+      {
+        name: 'an office that is not a string',
+        send: (t) => t.send({ ...passport, office: { name: 'МФЦ' } }),
+        status: 400,
+        error: 'office',
+        text: 'Название офиса',
+      },
     ];
     for (const c of cases) {
       it(`${c.name} → ${c.status} ${c.error}`, async () => {

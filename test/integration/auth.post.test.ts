@@ -40,7 +40,10 @@ describe('POST at the authorization and end-session endpoints', function () {
 
   it('POST /auth with a bad request gets the OAuth error, not a 404 or 500', async () => {
     const browser = new Browser(h);
-    const posted = await browser.agent.post('/auth').type('form').send({ client_id: 'rp-basic', response_type: 'code', redirect_uri: TEST_REDIRECT, scope: 'openid', state: 's1', prompt: 'bogus' });
+    const posted = await browser.agent
+      .post('/auth')
+      .type('form')
+      .send({ client_id: 'rp-basic', response_type: 'code', redirect_uri: TEST_REDIRECT, scope: 'openid', state: 's1', prompt: 'bogus' });
     const page = await browser.get(posted.headers.location);
     expect(page.location).to.include('error=invalid_request');
     const garbled = await browser.agent.post('/auth').type('json').send({ client_id: 'rp-basic' });
@@ -50,7 +53,10 @@ describe('POST at the authorization and end-session endpoints', function () {
   it('POST /session/end shows the logout page like GET', async () => {
     const browser = new Browser(h);
     await signIn(browser, PHONE, GOOD_PASSWORD);
-    const posted = await browser.agent.post('/session/end').type('form').send({ client_id: 'rp-basic', post_logout_redirect_uri: 'https://rp.example.test/bye', state: 'st' });
+    const posted = await browser.agent
+      .post('/session/end')
+      .type('form')
+      .send({ client_id: 'rp-basic', post_logout_redirect_uri: 'https://rp.example.test/bye', state: 'st' });
     expect(posted.status).to.equal(303);
     const page = await browser.get(posted.headers.location);
     expect(page.status).to.equal(200);

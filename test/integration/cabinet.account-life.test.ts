@@ -36,7 +36,11 @@ describe('cabinet: account life (password, sessions, history, services, alerts)'
       const me = new Browser(h, { 'user-agent': CHROME_WIN });
       const page = await openCabinet(me, '/account/password', PHONE);
       expect(page.html).to.include('Сменить пароль');
-      const done = await me.submit(page, '/account/password', { current: GOOD_PASSWORD, password: NEW_PASSWORD, password_confirm: NEW_PASSWORD });
+      const done = await me.submit(page, '/account/password', {
+        current: GOOD_PASSWORD,
+        password: NEW_PASSWORD,
+        password_confirm: NEW_PASSWORD,
+      });
       expect(done.url).to.equal('/account/password?notice=changed');
       expect(done.html).to.include('Пароль изменён. Другие входы завершены.');
       expect(h.gateway.last(PHONE)!.text).to.include('пароль вашей учётной записи изменён');
@@ -53,13 +57,25 @@ describe('cabinet: account life (password, sessions, history, services, alerts)'
     it('refuses a wrong current password, the same password, a weak one and the name in Latin letters', async () => {
       const me = new Browser(h);
       const page = await openCabinet(me, '/account/password', PHONE);
-      const wrong = await me.submit(page, '/account/password', { current: 'Не-Тот-Пароль-1!', password: NEW_PASSWORD, password_confirm: NEW_PASSWORD });
+      const wrong = await me.submit(page, '/account/password', {
+        current: 'Не-Тот-Пароль-1!',
+        password: NEW_PASSWORD,
+        password_confirm: NEW_PASSWORD,
+      });
       expect(wrong.status).to.equal(400);
       expect(firstError(wrong.html)).to.equal('Текущий пароль введён неверно.');
-      const same = await me.submit(page, '/account/password', { current: GOOD_PASSWORD, password: GOOD_PASSWORD, password_confirm: GOOD_PASSWORD });
+      const same = await me.submit(page, '/account/password', {
+        current: GOOD_PASSWORD,
+        password: GOOD_PASSWORD,
+        password_confirm: GOOD_PASSWORD,
+      });
       expect(same.status).to.equal(400);
       expect(firstError(same.html)).to.equal('Новый пароль совпадает с текущим — придумайте другой.');
-      const latin = await me.submit(page, '/account/password', { current: GOOD_PASSWORD, password: 'Ivanova-Kit-42!', password_confirm: 'Ivanova-Kit-42!' });
+      const latin = await me.submit(page, '/account/password', {
+        current: GOOD_PASSWORD,
+        password: 'Ivanova-Kit-42!',
+        password_confirm: 'Ivanova-Kit-42!',
+      });
       expect(latin.status).to.equal(400);
       expect(firstError(latin.html)).to.equal('Пароль не должен содержать ваш телефон, почту или имя.');
       const weak = await me.submit(page, '/account/password', { current: GOOD_PASSWORD, password: '123', password_confirm: '123' });
@@ -72,21 +88,41 @@ describe('cabinet: account life (password, sessions, history, services, alerts)'
       const page = await openCabinet(me, '/account/password', PHONE);
       const _csrf = csrfOf(page.html);
       const answers = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => me.post('/account/password', { _csrf, current: `Не-Тот-Пароль-${i}!`, password: NEW_PASSWORD, password_confirm: NEW_PASSWORD }, false)),
+        Array.from({ length: 20 }, (_, i) =>
+          me.post(
+            '/account/password',
+            { _csrf, current: `Не-Тот-Пароль-${i}!`, password: NEW_PASSWORD, password_confirm: NEW_PASSWORD },
+            false,
+          ),
+        ),
       );
       const checked = auditOfType(h, 'account.password_changed').filter((e) => e.details?.reason === 'wrong_current');
       expect(checked.length, 'wrong current passwords checked').to.be.at.most(h.config.limits.loginMaxFailures);
-      expect(answers.filter((r) => r.status === 429).length, 'the rest answered "locked"').to.be.at.least(20 - h.config.limits.loginMaxFailures);
-      const right = await me.post('/account/password', { _csrf, current: GOOD_PASSWORD, password: NEW_PASSWORD, password_confirm: NEW_PASSWORD }, false);
+      expect(answers.filter((r) => r.status === 429).length, 'the rest answered "locked"').to.be.at.least(
+        20 - h.config.limits.loginMaxFailures,
+      );
+      const right = await me.post(
+        '/account/password',
+        { _csrf, current: GOOD_PASSWORD, password: NEW_PASSWORD, password_confirm: NEW_PASSWORD },
+        false,
+      );
       expect(right.status, 'even the right password once locked').to.equal(429);
     });
 
     it('a form without its CSRF token or without a session is refused', async () => {
       const me = new Browser(h);
       await openCabinet(me, '/account/password', PHONE);
-      const forged = await me.post('/account/password', { current: GOOD_PASSWORD, password: NEW_PASSWORD, password_confirm: NEW_PASSWORD }, false);
+      const forged = await me.post(
+        '/account/password',
+        { current: GOOD_PASSWORD, password: NEW_PASSWORD, password_confirm: NEW_PASSWORD },
+        false,
+      );
       expect(forged.status).to.equal(403);
-      const stranger = await new Browser(h).post('/account/password', { current: GOOD_PASSWORD, password: NEW_PASSWORD, password_confirm: NEW_PASSWORD }, false);
+      const stranger = await new Browser(h).post(
+        '/account/password',
+        { current: GOOD_PASSWORD, password: NEW_PASSWORD, password_confirm: NEW_PASSWORD },
+        false,
+      );
       expect(stranger.status).to.equal(401);
     });
 
@@ -105,12 +141,21 @@ describe('cabinet: account life (password, sessions, history, services, alerts)'
       const sent = await me.post('/account/password/code', { _csrf });
       expect(sent.html).to.include('Код отправлен на');
       const code = h.gateway.code(PHONE);
-      const wrong = await me.post('/account/password', { _csrf, code: code === '000000' ? '111111' : '000000', password: NEW_PASSWORD, password_confirm: NEW_PASSWORD }, false);
+      const wrong = await me.post(
+        '/account/password',
+        { _csrf, code: code === '000000' ? '111111' : '000000', password: NEW_PASSWORD, password_confirm: NEW_PASSWORD },
+        false,
+      );
       expect(wrong.status).to.equal(400);
       expect(firstError(wrong.html)).to.equal('Неверный код. Проверьте цифры и попробуйте ещё раз.');
       const weak = await me.post('/account/password', { _csrf, code, password: 'Ivanova-2024!', password_confirm: 'Ivanova-2024!' }, false);
       expect(weak.status, 'the policy is checked before the code is spent').to.equal(400);
-      const done = await me.post('/account/password', { _csrf, code: `${code.slice(0, 3)} ${code.slice(3)}`, password: NEW_PASSWORD, password_confirm: NEW_PASSWORD });
+      const done = await me.post('/account/password', {
+        _csrf,
+        code: `${code.slice(0, 3)} ${code.slice(3)}`,
+        password: NEW_PASSWORD,
+        password_confirm: NEW_PASSWORD,
+      });
       expect(done.url).to.equal('/account/password?notice=set');
       expect(auditOfType(h, 'account.password_set')).to.have.length(1);
       expect((await openCabinet(new Browser(h), '/account', PHONE, NEW_PASSWORD)).url).to.equal('/account');
@@ -163,8 +208,16 @@ describe('cabinet: account life (password, sessions, history, services, alerts)'
 
     it('parses the common browsers and systems into words', () => {
       expect(parseUserAgent(CHROME_WIN)).to.deep.equal({ browser: 'Chrome 120', os: 'Windows' });
-      expect(parseUserAgent('Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1')).to.deep.equal({ browser: 'Safari 17', os: 'iOS' });
-      expect(parseUserAgent('Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 YaBrowser/24.1.0.0 Safari/537.36')).to.deep.equal({ browser: 'Яндекс Браузер 24', os: 'Windows' });
+      expect(
+        parseUserAgent(
+          'Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1',
+        ),
+      ).to.deep.equal({ browser: 'Safari 17', os: 'iOS' });
+      expect(
+        parseUserAgent(
+          'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 YaBrowser/24.1.0.0 Safari/537.36',
+        ),
+      ).to.deep.equal({ browser: 'Яндекс Браузер 24', os: 'Windows' });
       expect(parseUserAgent('curl/8')).to.deep.equal({});
     });
   });
@@ -193,7 +246,9 @@ describe('cabinet: account life (password, sessions, history, services, alerts)'
       const sent = h.gateway.sent.length;
       await openCabinet(new Browser(h), '/account', PHONE);
       expect(auditOfType(h, 'signin.new_device')).to.have.length(1);
-      expect(h.gateway.sent.slice(sent).some((m) => m.text.includes('нового устройства') || m.text.includes('завершите сеанс'))).to.equal(false);
+      expect(h.gateway.sent.slice(sent).some((m) => m.text.includes('нового устройства') || m.text.includes('завершите сеанс'))).to.equal(
+        false,
+      );
     });
   });
 
@@ -232,7 +287,9 @@ describe('cabinet: account life (password, sessions, history, services, alerts)'
       const done = await me.submit(services, `/account/services/${clientId}/withdraw`, {});
       expect(done.html).to.include('Доступ отозван.');
       expect(done.html).to.include('Вы ещё не давали доступ ни одному сервису.');
-      expect(await h.services.store.listOidcByAccountId('Grant', accountId).then((g) => g.filter((x) => x.payload.clientId === clientId))).to.deep.equal([]);
+      expect(
+        await h.services.store.listOidcByAccountId('Grant', accountId).then((g) => g.filter((x) => x.payload.clientId === clientId)),
+      ).to.deep.equal([]);
       expect(auditOfType(h, 'consent.withdrawn')).to.have.length(1);
       const again = await rp.get(authorizePath({ scope: 'openid profile' }));
       expect(again.html).to.include('Разрешить доступ к данным?');
@@ -256,7 +313,8 @@ describe('cabinet: account life (password, sessions, history, services, alerts)'
       const dir = new URL('../../views/pages/', import.meta.url);
       for (const file of readdirSync(dir)) {
         const html = readFileSync(new URL(file, dir), 'utf8');
-        for (const input of html.match(/<input[^>]*autocomplete="one-time-code"[^>]*>/g) ?? []) expect(input, file).to.not.match(/maxlength="[1-6]"/);
+        for (const input of html.match(/<input[^>]*autocomplete="one-time-code"[^>]*>/g) ?? [])
+          expect(input, file).to.not.match(/maxlength="[1-6]"/);
       }
     });
 

@@ -32,7 +32,9 @@ async function ageSessions(h: Harness, accountId: string, seconds: number): Prom
 
 /** The pending change records of the cabinet (any session). */
 function pendingChanges(h: Harness): number {
-  return (sqlite(h).prepare("SELECT COUNT(*) AS n FROM oidc WHERE model = 'VkhodFlow' AND id LIKE 'contact-change.%'").get() as { n: number }).n;
+  return (
+    sqlite(h).prepare("SELECT COUNT(*) AS n FROM oidc WHERE model = 'VkhodFlow' AND id LIKE 'contact-change.%'").get() as { n: number }
+  ).n;
 }
 
 /** Types a new contact into its section's form; returns the page after it. */
@@ -96,7 +98,9 @@ describe('cabinet: contacts', function () {
     expect(events).to.have.length(1);
     expect(events[0]).to.deep.include({ accountId, outcome: 'success' });
     expect(events[0]!.details).to.deep.equal({ kind: 'email', action: 'added', to: 'm***@example.ru' });
-    expect(messagesTo(h, PHONE).at(-1)).to.equal('vkhod: к учётной записи добавлен адрес почты m***@example.ru. Если это были не вы, срочно восстановите доступ.');
+    expect(messagesTo(h, PHONE).at(-1)).to.equal(
+      'vkhod: к учётной записи добавлен адрес почты m***@example.ru. Если это были не вы, срочно восстановите доступ.',
+    );
 
     const rpBrowser = new Browser(h);
     const rp = await passConsent(rpBrowser, await submitPassword(rpBrowser, EMAIL));
@@ -106,7 +110,10 @@ describe('cabinet: contacts', function () {
   it('changes the mobile: the new number signs in and gets the SMS second factor; the old one is told and no longer signs in', async () => {
     const sent = await startChange(browser, page, 'phone', '8 (903) 123-45-67');
     expect(sent.html).to.include('Мы отправили SMS с кодом на номер +7 903 ***-**-67.');
-    expect(messagesTo(h, PHONE).filter((t) => t.includes('код')), 'no code to the old number').to.deep.equal([]);
+    expect(
+      messagesTo(h, PHONE).filter((t) => t.includes('код')),
+      'no code to the old number',
+    ).to.deep.equal([]);
     const done = await browser.submit(sent, '/account/contacts/phone/confirm', { code: h.gateway.code(NEW_PHONE) });
     expect(done.url).to.equal('/account/contacts?notice=phone_changed');
     expect(done.html).to.include('Номер телефона изменён. Входите по новому номеру.');
@@ -115,7 +122,12 @@ describe('cabinet: contacts', function () {
     expect(messagesTo(h, PHONE).at(-1)).to.equal(
       'vkhod: номер телефона вашей учётной записи заменён на +7 903 ***-**-67, этот номер больше не используется для входа. Если это были не вы, срочно восстановите доступ.',
     );
-    expect(auditOfType(h, 'contact.changed')[0]!.details).to.deep.equal({ kind: 'phone', action: 'changed', from: '+7 912 ***-**-89', to: '+7 903 ***-**-67' });
+    expect(auditOfType(h, 'contact.changed')[0]!.details).to.deep.equal({
+      kind: 'phone',
+      action: 'changed',
+      from: '+7 912 ***-**-89',
+      to: '+7 903 ***-**-67',
+    });
     expect(await h.services.accounts.findByKey({ kind: 'phone', value: PHONE }), 'the old number finds nothing').to.equal(undefined);
     expect((await h.services.accounts.findByKey({ kind: 'phone', value: NEW_PHONE }))?.id).to.equal(accountId);
 
@@ -248,7 +260,9 @@ describe('cabinet: contacts', function () {
       expect(taken.html).to.not.include('Петров');
       expect((await account()).phone).to.equal(PHONE);
       expect((await h.services.accounts.findByKey({ kind: 'phone', value: NEW_PHONE }))?.id).to.equal(other.id);
-      expect(auditOfType(h, 'contact.changed').map((e) => [e.outcome, e.details])).to.deep.equal([['failure', { kind: 'phone', reason: 'taken' }]]);
+      expect(auditOfType(h, 'contact.changed').map((e) => [e.outcome, e.details])).to.deep.equal([
+        ['failure', { kind: 'phone', reason: 'taken' }],
+      ]);
       expect(messagesTo(h, PHONE), 'nothing is told: nothing changed').to.deep.equal([]);
       expect(pendingChanges(h)).to.equal(0);
     });
@@ -258,14 +272,21 @@ describe('cabinet: contacts', function () {
     it('refuses the only confirmed contact of an account with a password (409)', async () => {
       const res = await browser.post('/account/contacts/phone/remove', { _csrf: csrfOf(page.html) }, false);
       expect(res.status).to.equal(409);
-      expect(firstError(res.html)).to.equal('Нельзя удалить единственный подтверждённый контакт: по нему вы входите и восстанавливаете доступ. Сначала добавьте другой.');
+      expect(firstError(res.html)).to.equal(
+        'Нельзя удалить единственный подтверждённый контакт: по нему вы входите и восстанавливаете доступ. Сначала добавьте другой.',
+      );
       expect((await account()).phone).to.equal(PHONE);
       const missing = await browser.post('/account/contacts/email/remove', { _csrf: csrfOf(page.html) }, false);
       expect(missing.status).to.equal(404);
     });
 
     it('removes one of two: the key goes, the removed contact is told, sign-in with confirmation follows the factors left', async () => {
-      await h.services.accounts.modify(accountId, (a) => ({ ...a, email: EMAIL, emailVerified: true, mfa: { enabled: true, preferred: 'sms' } }));
+      await h.services.accounts.modify(accountId, (a) => ({
+        ...a,
+        email: EMAIL,
+        emailVerified: true,
+        mfa: { enabled: true, preferred: 'sms' },
+      }));
       await addTotp(h, accountId);
       const fresh = await browser.get('/account/contacts');
       const done = await browser.submit(fresh, '/account/contacts/phone/remove', {});
@@ -276,7 +297,9 @@ describe('cabinet: contacts', function () {
       expect([stored.phone, stored.phoneVerified]).to.deep.equal([undefined, false]);
       expect(stored.mfa, 'SMS is gone: the app is the main factor now').to.deep.equal({ enabled: true, preferred: 'totp' });
       expect(await h.services.accounts.findByKey({ kind: 'phone', value: PHONE })).to.equal(undefined);
-      expect(messagesTo(h, PHONE).at(-1)).to.equal('vkhod: этот номер телефона удалён из учётной записи и больше не используется для входа. Если это были не вы, срочно восстановите доступ.');
+      expect(messagesTo(h, PHONE).at(-1)).to.equal(
+        'vkhod: этот номер телефона удалён из учётной записи и больше не используется для входа. Если это были не вы, срочно восстановите доступ.',
+      );
       expect(auditOfType(h, 'contact.removed').map((e) => e.details)).to.deep.equal([{ kind: 'phone', value: '+7 912 ***-**-89' }]);
       expect(done.html, 'the e-mail is now the only contact').to.not.include('action="/account/contacts/email/remove"');
     });
@@ -401,12 +424,17 @@ describe('cabinet: contacts of an account made by a bank, without any', function
     const sent = await startChange(browser, page, 'phone', NEW_PHONE);
     const done = await browser.submit(sent, '/account/contacts/phone/confirm', { code: f.h.gateway.code(NEW_PHONE) });
     expect(done.url).to.equal('/account/contacts?notice=phone_added');
-    expect(auditOfType(f.h, 'contact.changed').map((e) => e.details)).to.deep.equal([{ kind: 'phone', action: 'added', to: '+7 903 ***-**-67' }]);
+    expect(auditOfType(f.h, 'contact.changed').map((e) => e.details)).to.deep.equal([
+      { kind: 'phone', action: 'added', to: '+7 903 ***-**-67' },
+    ]);
     const stored = (await f.h.services.accounts.findActive(account.id))!;
     expect([stored.phone, stored.phoneVerified]).to.deep.equal([NEW_PHONE, true]);
     expect((await f.h.services.accounts.findByKey({ kind: 'phone', value: NEW_PHONE }))?.id).to.equal(account.id);
     expect((await browser.get('/account')).html).to.not.include('id="no-contact"');
-    expect(f.h.gateway.sent.filter((m) => m.to !== NEW_PHONE), 'no other contact to tell').to.deep.equal([]);
+    expect(
+      f.h.gateway.sent.filter((m) => m.to !== NEW_PHONE),
+      'no other contact to tell',
+    ).to.deep.equal([]);
 
     expect(done.html).to.include('action="/account/contacts/phone/remove"');
     const removed = await browser.submit(done, '/account/contacts/phone/remove', {});
@@ -424,7 +452,12 @@ describe('cabinet: contacts when the deployment requires a second factor', funct
 
   it('does not let the mobile go when it is the only second factor (409)', async () => {
     const account = await createAccount(h, { phone: PHONE });
-    await h.services.accounts.modify(account.id, (a) => ({ ...a, email: EMAIL, emailVerified: true, mfa: { enabled: true, preferred: 'sms' } }));
+    await h.services.accounts.modify(account.id, (a) => ({
+      ...a,
+      email: EMAIL,
+      emailVerified: true,
+      mfa: { enabled: true, preferred: 'sms' },
+    }));
     const browser = new Browser(h);
     const mfa = await openCabinet(browser, '/account/contacts', EMAIL);
     const sent = await browser.submit(mfa, '/mfa/sms/send', {});

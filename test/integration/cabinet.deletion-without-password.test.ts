@@ -27,7 +27,8 @@ describe('cabinet: deleting an account without a password', function () {
     return browser.get('/account/delete');
   }
 
-  const status = async (customer: string) => (await f.h.services.store.accounts.findByKey({ kind: 'fed:demobank', value: customer }))?.status;
+  const status = async (customer: string) =>
+    (await f.h.services.store.accounts.findByKey({ kind: 'fed:demobank', value: customer }))?.status;
 
   it('asks for a code to the confirmed phone instead of the password; a wrong code deletes nothing, the right one deletes', async () => {
     const browser = new Browser(f.h);
@@ -47,7 +48,9 @@ describe('cabinet: deleting an account without a password', function () {
     expect(sent.html).to.include('name="code"');
     const code = f.h.gateway.code(IVAN_PHONE);
     expect(f.h.gateway.last(IVAN_PHONE)!.text).to.include('для удаления вашей учётной записи');
-    const purposes = (sqlite(f.h).prepare('SELECT doc FROM challenges').all() as Array<{ doc: string }>).map((r) => (JSON.parse(r.doc) as { purpose: string }).purpose);
+    const purposes = (sqlite(f.h).prepare('SELECT doc FROM challenges').all() as Array<{ doc: string }>).map(
+      (r) => (JSON.parse(r.doc) as { purpose: string }).purpose,
+    );
     expect(purposes).to.include(DELETION_CODE_PURPOSE);
 
     const wrongCode = code === '000000' ? '111111' : '000000';
@@ -71,7 +74,9 @@ describe('cabinet: deleting an account without a password', function () {
     expect(page.html).to.not.include('id="delete-code-form"');
     expect(page.html).to.not.include('name="code"');
     expect(page.html).to.not.include('name="password"');
-    expect((await browser.post('/account/delete/code', { _csrf: page.html.match(/name="_csrf" value="([^"]+)"/)![1]! })).status).to.equal(400);
+    expect((await browser.post('/account/delete/code', { _csrf: page.html.match(/name="_csrf" value="([^"]+)"/)![1]! })).status).to.equal(
+      400,
+    );
     const unticked = await browser.submit(page, '/account/delete', {});
     expect(unticked.status).to.equal(400);
     expect(await status('cust-1003')).to.equal('active');

@@ -17,7 +17,9 @@ const OFFLINE = { scope: 'openid profile offline_access', prompt: 'consent' };
 const DAY_MS = 86_400_000;
 
 const introspect = async (h: Harness, token: string) =>
-  (await request(h.url).post('/token/introspection').auth('rp-basic', TEST_SECRET).type('form').send({ token })).body as { active: boolean };
+  (await request(h.url).post('/token/introspection').auth('rp-basic', TEST_SECRET).type('form').send({ token })).body as {
+    active: boolean;
+  };
 
 /** A relying party's sign-in on its own browser: the tokens it got. */
 async function rpTokens(h: Harness): Promise<Record<string, string>> {
@@ -26,7 +28,11 @@ async function rpTokens(h: Harness): Promise<Record<string, string>> {
   const login = await browser.get(authorizePath(OFFLINE, challenge));
   let page = await browser.submit(login, '/login', { identifier: PHONE, password: GOOD_PASSWORD });
   if (page.html.includes('/consent')) page = await browser.submit(page, '/consent', { decision: 'allow' });
-  const res = await request(h.url).post('/token').auth('rp-basic', TEST_SECRET).type('form').send({ grant_type: 'authorization_code', code: codeFrom(page.location), redirect_uri: TEST_REDIRECT, code_verifier: verifier });
+  const res = await request(h.url)
+    .post('/token')
+    .auth('rp-basic', TEST_SECRET)
+    .type('form')
+    .send({ grant_type: 'authorization_code', code: codeFrom(page.location), redirect_uri: TEST_REDIRECT, code_verifier: verifier });
   expect(res.status, res.text).to.equal(200);
   return res.body as Record<string, string>;
 }
@@ -50,7 +56,13 @@ describe('cabinet: deleting the account', function () {
     h = await startHarness();
     const account = await createAccount(h, { phone: PHONE, snils: SNILS, snilsVerified: true });
     // a passport on the account: its number must not survive the erasure anywhere
-    await h.services.store.accounts.update({ ...account, identity: { passport: { series: '4510', number: '123456', issueDate: '2010-01-01', issuer: 'ОВД', departmentCode: '770-001' } } }, account.version);
+    await h.services.store.accounts.update(
+      {
+        ...account,
+        identity: { passport: { series: '4510', number: '123456', issueDate: '2010-01-01', issuer: 'ОВД', departmentCode: '770-001' } },
+      },
+      account.version,
+    );
     accountId = account.id;
     browser = new Browser(h);
     page = await openCabinet(browser, '/account/delete', PHONE);
@@ -78,7 +90,11 @@ describe('cabinet: deleting the account', function () {
     expect((await introspect(h, tokens.refresh_token!)).active).to.equal(false);
     const userinfo = await request(h.url).get('/me').set('authorization', `Bearer ${tokens.access_token}`);
     expect(userinfo.status).to.equal(401);
-    const refreshed = await request(h.url).post('/token').auth('rp-basic', TEST_SECRET).type('form').send({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
+    const refreshed = await request(h.url)
+      .post('/token')
+      .auth('rp-basic', TEST_SECRET)
+      .type('form')
+      .send({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token });
     expect(refreshed.status).to.equal(400);
     // the cabinet session is gone
     const cabinet = await browser.get('/account');
@@ -109,7 +125,12 @@ describe('cabinet: deleting the account', function () {
     expect(stored.status).to.equal('active');
     expect(stored.deletion).to.equal(undefined);
     expect(auditOfType(h, 'account.deletion_cancelled')).to.have.length(1);
-    expect(h.gateway.sent.filter((m) => m.to === PHONE).map((m) => m.text).join('\n')).to.include('удаление вашей учётной записи отменено');
+    expect(
+      h.gateway.sent
+        .filter((m) => m.to === PHONE)
+        .map((m) => m.text)
+        .join('\n'),
+    ).to.include('удаление вашей учётной записи отменено');
     // nothing is erased later
     expect(await h.services.accountDeletion.eraseDue(new Date(Date.now() + 60 * DAY_MS))).to.equal(0);
   });
@@ -117,7 +138,10 @@ describe('cabinet: deleting the account', function () {
   it('erases after the grace: the record and its keys are gone, the audit keeps no document numbers, its letters no recipient', async () => {
     // confirmation letters to the account: one posted, one still queued
     const recipient = { name: 'Иванова Мария', address: { formatted: 'г. Москва, ул. Тверская, д. 1, кв. 1', postalCode: '125009' } };
-    for (const [id, createdAt] of [['letter-sent', '2026-01-01T00:00:00.000Z'], ['letter-queued', '2026-01-02T00:00:00.000Z']] as const) {
+    for (const [id, createdAt] of [
+      ['letter-sent', '2026-01-01T00:00:00.000Z'],
+      ['letter-queued', '2026-01-02T00:00:00.000Z'],
+    ] as const) {
       await h.services.store.letters.create({ id, accountId, status: 'queued', createdAt, recipient, sealedCode: 'sealed' });
     }
     await h.services.store.letters.markSent('letter-sent', '2026-01-03T00:00:00.000Z', 'op-1');

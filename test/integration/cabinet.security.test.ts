@@ -38,14 +38,28 @@ async function addPasskey(browser: Browser, auth: SoftAuthenticator, name: strin
 /** Sign-in with a discoverable passkey on a fresh authorization request; the JSON answer. */
 async function passkeySignIn(h: Harness, auth: SoftAuthenticator) {
   const browser = new Browser(h);
-  const login = await browser.get('/auth?' + new URLSearchParams({ client_id: 'vkhod-cabinet', response_type: 'none', redirect_uri: `${h.url}/account/callback`, scope: 'openid', state: 's' }));
+  const login = await browser.get(
+    '/auth?' +
+      new URLSearchParams({
+        client_id: 'vkhod-cabinet',
+        response_type: 'none',
+        redirect_uri: `${h.url}/account/callback`,
+        scope: 'openid',
+        state: 's',
+      }),
+  );
   const uid = login.url.match(/^\/interaction\/([^/?]+)/)![1]!;
   const _csrf = csrfOf(login.html);
   const started = await postJson(browser, `/interaction/${uid}/webauthn/options`, { _csrf });
-  return postJson(browser, `/interaction/${uid}/webauthn`, { _csrf, handle: started.body.handle, response: auth.get(started.body.options) });
+  return postJson(browser, `/interaction/${uid}/webauthn`, {
+    _csrf,
+    handle: started.body.handle,
+    response: auth.get(started.body.options),
+  });
 }
 
-const passkeyForms = (page: Page) => [...page.html.matchAll(/action="(\/account\/security\/passkeys\/[^"/]+\/(?:rename|remove))"/g)].map((m) => m[1]!);
+const passkeyForms = (page: Page) =>
+  [...page.html.matchAll(/action="(\/account\/security\/passkeys\/[^"/]+\/(?:rename|remove))"/g)].map((m) => m[1]!);
 
 describe('cabinet: security settings', function () {
   let h: Harness;
@@ -136,7 +150,16 @@ describe('cabinet: security settings', function () {
     expect((await account()).mfa?.preferred, 'sign-in with confirmation follows the factors left').to.equal('sms');
     page = await browser.submit(page, '/account/security/mfa', {});
 
-    const changes = ['totp_added', 'mfa_enabled', 'passkey_added', 'passkey_renamed', 'passkey_removed', 'recovery_codes_generated', 'totp_removed', 'mfa_disabled'];
+    const changes = [
+      'totp_added',
+      'mfa_enabled',
+      'passkey_added',
+      'passkey_renamed',
+      'passkey_removed',
+      'recovery_codes_generated',
+      'totp_removed',
+      'mfa_disabled',
+    ];
     const events = (await h.services.store.audit.listForAccount(accountId)).filter((e) => e.type.startsWith('factor.')).reverse();
     expect(events.map((e) => e.type)).to.deep.equal(changes.map((c) => `factor.${c}`));
     for (const e of events) expect(e).to.deep.include({ actor: 'self', outcome: 'success', accountId });
@@ -277,7 +300,9 @@ describe('cabinet: security settings', function () {
       for (const token of [undefined, '', 'forged', otherToken]) {
         const res = await browser.post(path, token === undefined ? fields : { ...fields, _csrf: token }, false);
         expect(res.status, `${path} with ${token}`).to.equal(403);
-        expect(firstError(res.html)).to.equal('Страница устарела или форма отправлена не с нашего сайта. Обновите страницу и повторите действие.');
+        expect(firstError(res.html)).to.equal(
+          'Страница устарела или форма отправлена не с нашего сайта. Обновите страницу и повторите действие.',
+        );
       }
     }
     expect((await postJson(browser, '/account/security/passkeys/options', { _csrf: 'forged' })).status).to.equal(403);

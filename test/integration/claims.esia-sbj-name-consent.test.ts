@@ -50,7 +50,10 @@ describe('urn:esia:sbj: the name only with the fullname consent', function () {
       .send({ grant_type: 'authorization_code', code: codeFrom(page.location), redirect_uri: TEST_REDIRECT, code_verifier: verifier });
     expect(res.status, res.text).to.equal(200);
     const userinfo = await request(h.url).get('/me').set('authorization', `Bearer ${res.body.access_token}`);
-    return { idToken: (decodeJwt(res.body.id_token as string) as Record<string, unknown>)[SBJ] as Record<string, unknown>, userinfo: userinfo.body[SBJ] };
+    return {
+      idToken: (decodeJwt(res.body.id_token as string) as Record<string, unknown>)[SBJ] as Record<string, unknown>,
+      userinfo: userinfo.body[SBJ],
+    };
   }
 
   it('without the fullname consent nam is a pseudonym, in the ID token and at userinfo', async () => {

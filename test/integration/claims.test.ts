@@ -79,10 +79,15 @@ describe('claims: scopes, verified_claims, levels', function () {
     `/auth?${new URLSearchParams({ client_id: clientId, response_type: 'code', redirect_uri: TEST_REDIRECT, scope, state: randomBytes(6).toString('hex'), nonce: 'n', code_challenge: challenge, code_challenge_method: 'S256', ...extra })}`;
 
   /** Authorization through sign-in (when asked) and consent (when asked); stops at the RP or at a page. */
-  async function authorize(clientId: string, scope: string, extra: Record<string, string> = {}): Promise<{ page: Page; verifier: string; consent?: Page }> {
+  async function authorize(
+    clientId: string,
+    scope: string,
+    extra: Record<string, string> = {},
+  ): Promise<{ page: Page; verifier: string; consent?: Page }> {
     const { verifier, challenge } = pkce();
     let page = await browser.get(authUrl(clientId, scope, challenge, extra));
-    if (page.html.includes('name="identifier"')) page = await browser.submit(page, '/login', { identifier: PHONE, password: GOOD_PASSWORD });
+    if (page.html.includes('name="identifier"'))
+      page = await browser.submit(page, '/login', { identifier: PHONE, password: GOOD_PASSWORD });
     let consent: Page | undefined;
     if (!page.location && page.html.includes('/consent')) {
       consent = page;
@@ -97,9 +102,17 @@ describe('claims: scopes, verified_claims, levels', function () {
     expect(page.location, `a redirect for ${clientId} ${scope}: ${page.html.slice(0, 300)}`).to.be.a('string');
     const code = new URL(page.location!).searchParams.get('code');
     expect(code, page.location).to.be.a('string');
-    const res = await request(h.url).post('/token').auth(clientId, TEST_SECRET).type('form').send({ grant_type: 'authorization_code', code, redirect_uri: TEST_REDIRECT, code_verifier: verifier });
+    const res = await request(h.url)
+      .post('/token')
+      .auth(clientId, TEST_SECRET)
+      .type('form')
+      .send({ grant_type: 'authorization_code', code, redirect_uri: TEST_REDIRECT, code_verifier: verifier });
     expect(res.status, res.text).to.equal(200);
-    return { body: res.body, idToken: decodeJwt(res.body.id_token as string) as Record<string, unknown>, userinfo: await userinfo(res.body.access_token as string) };
+    return {
+      body: res.body,
+      idToken: decodeJwt(res.body.id_token as string) as Record<string, unknown>,
+      userinfo: await userinfo(res.body.access_token as string),
+    };
   }
 
   async function userinfo(accessToken: string): Promise<Record<string, unknown>> {
@@ -113,13 +126,33 @@ describe('claims: scopes, verified_claims, levels', function () {
     return new URL(page.location!).searchParams.get('error');
   }
 
-  const vc = (info: Record<string, unknown>) => info.verified_claims as Array<{ verification: Record<string, unknown> & { evidence: Array<Record<string, unknown>> }; claims: Record<string, unknown> }> | undefined;
+  const vc = (info: Record<string, unknown>) =>
+    info.verified_claims as
+      | Array<{ verification: Record<string, unknown> & { evidence: Array<Record<string, unknown>> }; claims: Record<string, unknown> }>
+      | undefined;
 
   describe('which scopes a client may ask for', () => {
     it('discovery lists every scope and the claims they release', async () => {
       const meta = (await request(h.url).get('/.well-known/openid-configuration')).body;
-      expect(meta.scopes_supported).to.include.members(['openid', 'offline_access', 'profile', 'email', 'phone', 'address', ...ESIA_SCOPES]);
-      expect(meta.claims_supported).to.include.members(['snils', 'inn', 'id_document', 'birthplace', 'verified_claims', 'account_level', 'urn:esia:sbj', 'acr']);
+      expect(meta.scopes_supported).to.include.members([
+        'openid',
+        'offline_access',
+        'profile',
+        'email',
+        'phone',
+        'address',
+        ...ESIA_SCOPES,
+      ]);
+      expect(meta.claims_supported).to.include.members([
+        'snils',
+        'inn',
+        'id_document',
+        'birthplace',
+        'verified_claims',
+        'account_level',
+        'urn:esia:sbj',
+        'acr',
+      ]);
     });
 
     it('a client registered without `scope` may ask only openid offline_access profile email phone', async () => {
@@ -141,15 +174,21 @@ describe('claims: scopes, verified_claims, levels', function () {
     });
   });
 
-  describe('the claims parameter stays within the client\'s registered scopes', () => {
+  describe("the claims parameter stays within the client's registered scopes", () => {
     /** The authorization response for rp-profile with `claims`, before any sign-in. */
     async function ask(claims: unknown, state = randomBytes(6).toString('hex')) {
-      const res = await request(h.url).get(authUrl('rp-profile', 'openid profile', pkce().challenge, { claims: JSON.stringify(claims), state }));
+      const res = await request(h.url).get(
+        authUrl('rp-profile', 'openid profile', pkce().challenge, { claims: JSON.stringify(claims), state }),
+      );
       return res;
     }
 
     it('a claim only a scope the client is not registered for releases: invalid_request back at the redirect_uri, with state', async () => {
-      for (const claims of [{ userinfo: { snils: null } }, { id_token: { snils: { essential: true } } }, { userinfo: { family_name: null, inn: null } }]) {
+      for (const claims of [
+        { userinfo: { snils: null } },
+        { id_token: { snils: { essential: true } } },
+        { userinfo: { family_name: null, inn: null } },
+      ]) {
         const state = randomBytes(6).toString('hex');
         const res = await ask(claims, state);
         // The redirect_uri is registered and the client known: OIDC Core §3.1.2.6 sends the error there.
@@ -163,7 +202,9 @@ describe('claims: scopes, verified_claims, levels', function () {
         expect(back.searchParams.has('code')).to.equal(false);
       }
       // The same request with the claim inside the registered scope goes on to the sign-in page.
-      const within = await browser.get(authUrl('rp-profile', 'openid profile', pkce().challenge, { claims: JSON.stringify({ userinfo: { family_name: null } }) }));
+      const within = await browser.get(
+        authUrl('rp-profile', 'openid profile', pkce().challenge, { claims: JSON.stringify({ userinfo: { family_name: null } }) }),
+      );
       expect(within.html).to.include('name="identifier"');
     });
 
@@ -171,7 +212,12 @@ describe('claims: scopes, verified_claims, levels', function () {
       const acr = await ask({ id_token: { acr: { essential: true } } });
       expect(acr.status).to.equal(303);
       expect(acr.headers.location).to.match(/^\/interaction\//);
-      const { idToken, userinfo: info } = await tokens('rp-profile', 'openid profile', { claims: JSON.stringify({ id_token: { acr: { essential: true }, family_name: null, birthdate: null }, userinfo: { given_name: null } }) });
+      const { idToken, userinfo: info } = await tokens('rp-profile', 'openid profile', {
+        claims: JSON.stringify({
+          id_token: { acr: { essential: true }, family_name: null, birthdate: null },
+          userinfo: { given_name: null },
+        }),
+      });
       expect(idToken).to.include({ acr: 'urn:vkhod:loa:simplified', family_name: 'Иванова' });
       expect(info).to.include({ given_name: 'Мария' });
       expect(info).to.not.have.property('snils');
@@ -206,7 +252,14 @@ describe('claims: scopes, verified_claims, levels', function () {
       phone_number: PHONE,
       phone_number_verified: true,
     });
-    expect(info.id_document).to.deep.equal({ type: 'RF_PASSPORT', series: '4506', number: '123456', issue_date: '2005-03-20', issuer: 'ОВД района Хамовники гор. Москвы', department_code: '772-001' });
+    expect(info.id_document).to.deep.equal({
+      type: 'RF_PASSPORT',
+      series: '4506',
+      number: '123456',
+      issue_date: '2005-03-20',
+      issuer: 'ОВД района Хамовники гор. Москвы',
+      department_code: '772-001',
+    });
     expect(info.address).to.deep.equal({ formatted: IDENTITY_FORM.address, postal_code: '125009', country: 'RU' });
     // Nothing is verified yet: no verified_claims at all.
     expect(info).to.not.have.property('verified_claims');
@@ -218,7 +271,9 @@ describe('claims: scopes, verified_claims, levels', function () {
     expect(plain.idToken).to.include({ sub: accountId, account_level: 'standard', acr: STANDARD });
     expect(plain.idToken.amr).to.deep.equal(['pwd']);
     expect(plain.idToken).to.not.have.any.keys('family_name', 'snils', 'verified_claims', 'urn:esia:sbj');
-    const asked = await tokens('rp-all', 'openid fullname snils', { claims: JSON.stringify({ id_token: { family_name: null, snils: null } }) });
+    const asked = await tokens('rp-all', 'openid fullname snils', {
+      claims: JSON.stringify({ id_token: { family_name: null, snils: null } }),
+    });
     expect(asked.idToken).to.include({ family_name: 'Иванова', snils: '112-233-445 95' });
   });
 
@@ -234,7 +289,9 @@ describe('claims: scopes, verified_claims, levels', function () {
       expect(Date.parse(String(entry!.verification.time))).to.be.closeTo(Date.now(), 60_000);
       expect(entry!.verification.evidence[0]).to.include({ type: 'electronic_record' });
       // OIDC4IDA: evidence time is an ISO 8601 date-time (not Unix seconds), the same instant.
-      expect(entry!.verification.evidence[0]!.time).to.be.a('string').and.match(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
+      expect(entry!.verification.evidence[0]!.time)
+        .to.be.a('string')
+        .and.match(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
       expect(entry!.verification.evidence[0]!.time).to.equal(entry!.verification.time);
       expect(entry!.claims).to.deep.equal({
         family_name: 'Иванова',
@@ -310,7 +367,12 @@ describe('claims: scopes, verified_claims, levels', function () {
       await makeStandard(h, accountId);
       const before = await tokens('rp-all', 'openid offline_access fullname', { acr_values: STANDARD, prompt: 'consent' });
       expect(before.idToken.acr).to.equal(STANDARD);
-      const refresh = () => request(h.url).post('/token').auth('rp-all', TEST_SECRET).type('form').send({ grant_type: 'refresh_token', refresh_token: before.body.refresh_token });
+      const refresh = () =>
+        request(h.url)
+          .post('/token')
+          .auth('rp-all', TEST_SECRET)
+          .type('form')
+          .send({ grant_type: 'refresh_token', refresh_token: before.body.refresh_token });
       await saveIdentity(h, accountId, { snils: snilsFor('123456789') });
       const refused = await refresh();
       expect(refused.status, refused.text).to.equal(400);
@@ -348,7 +410,13 @@ describe('claims: scopes, verified_claims, levels', function () {
       expect(standard.userinfo['urn:esia:sbj']).to.deep.equal(standard.idToken['urn:esia:sbj']);
       await h.services.levels.confirm(accountId, { method: 'service_centre', actor: 'operator:test', evidence: {} });
       const confirmed = await tokens('rp-esia', 'openid fullname');
-      expect(confirmed.idToken['urn:esia:sbj']).to.deep.equal({ typ: 'P', oid: accountId, nam: 'Иванова Мария Петровна', lvl: 'C', is_tru: true });
+      expect(confirmed.idToken['urn:esia:sbj']).to.deep.equal({
+        typ: 'P',
+        oid: accountId,
+        nam: 'Иванова Мария Петровна',
+        lvl: 'C',
+        is_tru: true,
+      });
       expect(confirmed.userinfo['urn:esia:sbj']).to.deep.include({ lvl: 'C', is_tru: true });
 
       const other = await tokens('rp-all', 'openid fullname');

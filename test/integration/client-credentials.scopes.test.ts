@@ -4,25 +4,37 @@ import { defaultClients, startHarness, TEST_SECRET, type Harness } from '../supp
 
 /** A client_credentials token request (client_secret_post), with the introspection of its token. */
 async function machineToken(h: Harness, clientId: string, scope?: string) {
-  const res = await request(h.url).post('/token').type('form').send({ grant_type: 'client_credentials', client_id: clientId, client_secret: TEST_SECRET, ...(scope !== undefined ? { scope } : {}) });
+  const res = await request(h.url)
+    .post('/token')
+    .type('form')
+    .send({ grant_type: 'client_credentials', client_id: clientId, client_secret: TEST_SECRET, ...(scope !== undefined ? { scope } : {}) });
   if (res.status !== 200) return { res, introspection: undefined };
-  const introspection = await request(h.url).post('/token/introspection').type('form').send({ client_id: clientId, client_secret: TEST_SECRET, token: res.body.access_token });
+  const introspection = await request(h.url)
+    .post('/token/introspection')
+    .type('form')
+    .send({ client_id: clientId, client_secret: TEST_SECRET, token: res.body.access_token });
   return { res, introspection: introspection.body as Record<string, unknown> };
 }
 
-describe('client_credentials tokens carry only the client\'s machine scopes', function () {
+describe("client_credentials tokens carry only the client's machine scopes", function () {
   let h: Harness;
   before(async () => {
     h = await startHarness({
       clients: [
         ...defaultClients(),
-        { client_id: 'svc-notify', client_secret: TEST_SECRET, grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_post', vkhod_machine_scope: 'notifications:send notifications:read' },
+        {
+          client_id: 'svc-notify',
+          client_secret: TEST_SECRET,
+          grant_types: ['client_credentials'],
+          token_endpoint_auth_method: 'client_secret_post',
+          vkhod_machine_scope: 'notifications:send notifications:read',
+        },
       ],
     });
   });
   after(() => h.close());
 
-  it('refuses the citizens\' scopes (openid profile email phone) with invalid_scope', async () => {
+  it("refuses the citizens' scopes (openid profile email phone) with invalid_scope", async () => {
     for (const scope of ['openid', 'openid profile email phone', 'profile', 'offline_access', 'snils']) {
       const { res } = await machineToken(h, 'svc-notify', scope);
       expect(res.status, scope).to.equal(400);

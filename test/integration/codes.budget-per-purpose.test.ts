@@ -29,7 +29,10 @@ describe('code budgets per purpose', function () {
   it('the account holder’s SMS second factor still works while someone floods /register and /recover with the number', async () => {
     const flood: number[] = [];
     for (let i = 0; i < 5; i += 1) flood.push((await anonymousCode(h, '/register')).status, (await anonymousCode(h, '/recover')).status);
-    expect(flood.filter((s) => s === 429), 'the floods themselves are limited').to.have.length.greaterThan(0);
+    expect(
+      flood.filter((s) => s === 429),
+      'the floods themselves are limited',
+    ).to.have.length.greaterThan(0);
 
     const browser = new Browser(h);
     const mfa = await submitPassword(browser, PHONE);

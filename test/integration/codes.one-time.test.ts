@@ -90,17 +90,37 @@ describe('one-time codes on the hosted pages', function () {
       const code = h.gateway.code(NEW_PHONE);
       const { challengeId } = await flowOf(h, page);
       const profile = await browser.submit(page, '/register/', { code });
-      const done = await browser.submit(profile, '/register/', { family: 'Петров', given: 'Пётр', middle: '', password: NEW_PASSWORD, password_confirm: NEW_PASSWORD, pd_consent: 'on' });
+      const done = await browser.submit(profile, '/register/', {
+        family: 'Петров',
+        given: 'Пётр',
+        middle: '',
+        password: NEW_PASSWORD,
+        password_confirm: NEW_PASSWORD,
+        pd_consent: 'on',
+      });
       expect(done.html, 'signed in, in the cabinet').to.include('id="account-name"');
       expect(countRows(h, 'accounts')).to.equal(2);
 
       // The challenge itself answers "used" to the same code.
-      expect(await h.services.codes.verify({ challengeId, purpose: 'register', recipient: NEW_PHONE, code, ip: '127.0.0.1' })).to.equal('used');
+      expect(await h.services.codes.verify({ challengeId, purpose: 'register', recipient: NEW_PHONE, code, ip: '127.0.0.1' })).to.equal(
+        'used',
+      );
       // Replaying the code step and the final step of the finished flow is refused.
       const replayCode = await browser.post(formAction(page.html, '/register/'), { _csrf: csrfOf(page.html), code }, false);
       expect(replayCode.status).to.equal(404);
       expect(firstError(replayCode.html)).to.include('Страница регистрации устарела');
-      const replayFinal = await browser.post(formAction(profile.html, '/register/'), { _csrf: csrfOf(profile.html), family: 'Сидоров', given: 'Иван', password: NEW_PASSWORD, password_confirm: NEW_PASSWORD, pd_consent: 'on' }, false);
+      const replayFinal = await browser.post(
+        formAction(profile.html, '/register/'),
+        {
+          _csrf: csrfOf(profile.html),
+          family: 'Сидоров',
+          given: 'Иван',
+          password: NEW_PASSWORD,
+          password_confirm: NEW_PASSWORD,
+          pd_consent: 'on',
+        },
+        false,
+      );
       expect(replayFinal.status).to.equal(404);
       expect(countRows(h, 'accounts'), 'no second account').to.equal(2);
     });
@@ -112,7 +132,11 @@ describe('one-time codes on the hosted pages', function () {
       const done = await browser.submit(passwordPage, '/recover/', { password: NEW_PASSWORD, password_confirm: NEW_PASSWORD });
       expect(done.html).to.include('Пароль изменён');
       const hash = (await h.services.accounts.findByKey({ kind: 'phone', value: PHONE }))!.passwordHash;
-      const replay = await browser.post(formAction(passwordPage.html, '/recover/'), { _csrf: csrfOf(passwordPage.html), password: 'Другой-Пароль-99!', password_confirm: 'Другой-Пароль-99!' }, false);
+      const replay = await browser.post(
+        formAction(passwordPage.html, '/recover/'),
+        { _csrf: csrfOf(passwordPage.html), password: 'Другой-Пароль-99!', password_confirm: 'Другой-Пароль-99!' },
+        false,
+      );
       expect(replay.status).to.equal(404);
       expect(firstError(replay.html)).to.include('Страница восстановления устарела');
       expect((await h.services.accounts.findByKey({ kind: 'phone', value: PHONE }))!.passwordHash).to.equal(hash);

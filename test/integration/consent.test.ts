@@ -11,7 +11,12 @@ const RU = JSON.parse(readFileSync(new URL('../../views/locales/ru.json', import
 
 /** The plain-Russian line the consent page shows for a scope (checked against its meaning too). */
 function item(scope: 'profile' | 'email' | 'phone' | 'offline_access'): string {
-  const meaning = { profile: /^фамилию, имя(,| и) отчество/, email: /^адрес электронной почты/, phone: /^номер мобильного телефона/, offline_access: /когда вы не на сайте сервиса/ }[scope];
+  const meaning = {
+    profile: /^фамилию, имя(,| и) отчество/,
+    email: /^адрес электронной почты/,
+    phone: /^номер мобильного телефона/,
+    offline_access: /когда вы не на сайте сервиса/,
+  }[scope];
   expect(RU.scopes[scope], `ru.json scopes.${scope}`).to.match(meaning);
   return RU.scopes[scope]!;
 }

@@ -30,7 +30,14 @@ interface Answer {
 function call(port: number, agent: Agent, method: string, path: string, body?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, method, path, agent, headers: body ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } : {} },
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        agent,
+        headers: body ? { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } : {},
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection }));
@@ -124,7 +131,11 @@ describe('graceful drain on SIGTERM', function () {
 
     await Promise.all(loops);
     const code = await exited;
-    if (process.env.DRAIN_DEBUG) console.log(counts, output.split('\n').filter((l) => /stop/.test(l)));
+    if (process.env.DRAIN_DEBUG)
+      console.log(
+        counts,
+        output.split('\n').filter((l) => /stop/.test(l)),
+      );
     expect(errors, 'requests reset by the server').to.deep.equal([]);
     expect(counts.resets).to.equal(0);
     expect(counts.closeHeaders, 'keep-alive connections were told to close').to.be.greaterThan(0);

@@ -20,9 +20,14 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 function run(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', '--no-warnings=ExperimentalWarning', script, ...args], { cwd: ROOT, env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent' }, timeout: 120_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', '--no-warnings=ExperimentalWarning', script, ...args],
+      { cwd: ROOT, env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent' }, timeout: 120_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -38,10 +43,19 @@ describe('CLI: a GOST test CA and signing with it', function () {
     const made = await run('scripts/vkhod.ts', ['esign', 'make-test-ca', '--gost', '--out', dir]);
     expect(made.code, made.stderr).to.equal(0);
     expect(made.stdout).to.include('citizen-gost256.pem').and.to.include('--as gost256');
-    for (const file of ['gost-ca.pem', 'gost-ca.crl', 'citizen-gost256.pem', 'citizen-gost512.pem']) expect(existsSync(join(dir, file)), file).to.equal(true);
+    for (const file of ['gost-ca.pem', 'gost-ca.crl', 'citizen-gost256.pem', 'citizen-gost512.pem'])
+      expect(existsSync(join(dir, file)), file).to.equal(true);
     expect(statSync(join(dir, 'citizen-gost512.key')).mode & 0o077, 'keys readable by the owner only').to.equal(0);
-    const person = certificatePerson(pkijs.Certificate.fromBER(new Uint8Array(Buffer.from(readFileSync(join(dir, 'citizen-gost512.pem'), 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64'))));
-    expect(person).to.deep.equal({ snils: '19876543247', inn: '500345678979', name: { family: 'Морозова', given: 'Елена', middle: 'Игоревна' } });
+    const person = certificatePerson(
+      pkijs.Certificate.fromBER(
+        new Uint8Array(Buffer.from(readFileSync(join(dir, 'citizen-gost512.pem'), 'utf8').replace(/-----[^-]+-----|\s/g, ''), 'base64')),
+      ),
+    );
+    expect(person).to.deep.equal({
+      snils: '19876543247',
+      inn: '500345678979',
+      name: { family: 'Морозова', given: 'Елена', middle: 'Игоревна' },
+    });
 
     const again = await run('scripts/vkhod.ts', ['esign', 'make-test-ca', '--gost', '--out', dir]);
     expect(again.code).to.equal(2);
@@ -50,13 +64,17 @@ describe('CLI: a GOST test CA and signing with it', function () {
     const challenge = 'vkhod:localhost:3000:cli-round-trip-0123456789';
     writeFileSync(join(dir, 'challenge.txt'), challenge);
     const verifier = new CmsVerifier(new TrustStore(dir, dir));
-    for (const [as, extra] of [['gost256', []], ['gost512', ['--no-attributes']]] as const) {
+    for (const [as, extra] of [
+      ['gost256', []],
+      ['gost512', ['--no-attributes']],
+    ] as const) {
       const out = join(dir, `${as}.sig`);
       const signed = await run('scripts/esign.ts', ['--dir', dir, '--as', as, '--in', join(dir, 'challenge.txt'), '--out', out, ...extra]);
       expect(signed.code, signed.stderr).to.equal(0);
       const { signer } = await verifier.verify(new Uint8Array(readFileSync(out)), [Buffer.from(challenge)]);
       expect(signer.subjectPublicKeyInfo.algorithm.algorithmId).to.equal(as === 'gost256' ? '1.2.643.7.1.1.1.1' : '1.2.643.7.1.1.1.2');
-      if (gostEngineAvailable()) expect(opensslVerifies(readFileSync(out), challenge, join(dir, 'gost-ca.pem')), `OpenSSL verifies ${as}`).to.equal(true);
+      if (gostEngineAvailable())
+        expect(opensslVerifies(readFileSync(out), challenge, join(dir, 'gost-ca.pem')), `OpenSSL verifies ${as}`).to.equal(true);
       else console.warn('    (OpenSSL check skipped: no GOST engine)');
     }
     const printed = await run('scripts/esign.ts', ['--dir', dir, '--as', 'gost256', '--challenge', challenge]);

@@ -26,7 +26,7 @@ const ELENA = { family: 'Морозова', given: 'Елена Игоревна'
 const CONFIRMED_MFA = 'urn:vkhod:loa:confirmed-mfa';
 const DAY = 86400_000;
 
-describe('e-signature with GOST R 34.10-2012 certificates (fixtures by OpenSSL\'s GOST engine)', function () {
+describe("e-signature with GOST R 34.10-2012 certificates (fixtures by OpenSSL's GOST engine)", function () {
   this.timeout(60_000);
   let h: Harness;
   let pki: OpensslGostPki;
@@ -73,7 +73,9 @@ describe('e-signature with GOST R 34.10-2012 certificates (fixtures by OpenSSL\'
     expect(account.name).to.deep.equal({ family: 'Морозова', given: 'Елена', middle: 'Игоревна' });
     expect(account.level).to.equal('simplified');
     await saveIdentity(h, account.id, { family: 'Морозова', given: 'Елена', middle: 'Игоревна', snils: ELENA.snils, inn: ELENA.inn });
-    expect((await h.services.levels.requestStandard(account.id)).level, 'registry-checked data under the GOST certificate').to.equal('confirmed');
+    expect((await h.services.levels.requestStandard(account.id)).level, 'registry-checked data under the GOST certificate').to.equal(
+      'confirmed',
+    );
     expect(account.identity?.inn).to.equal(ELENA.inn);
     const event = account.verifications!.at(-1)!;
     expect(event.evidence).to.deep.include({ type: 'qes', serialNumber: citizen.serial, keyAlgorithm: 'GOST R 34.10-2012 256-bit key' });
@@ -83,19 +85,34 @@ describe('e-signature with GOST R 34.10-2012 certificates (fixtures by OpenSSL\'
 
   it('signs in directly the account whose SNILS is proven, with a 512-bit GOST certificate and a pasted Base64 signature without signed attributes', async () => {
     const existing = await createAccount(h, { phone: '+79120000010' });
-    await makeStandard(h, existing.id, { family: 'Петров', given: 'Иван', middle: 'Сергеевич', gender: 'male', snils: IVAN.snils, inn: '' });
+    await makeStandard(h, existing.id, {
+      family: 'Петров',
+      given: 'Иван',
+      middle: 'Сергеевич',
+      gender: 'male',
+      snils: IVAN.snils,
+      inn: '',
+    });
     const citizen = pki.sub.issue(IVAN, { algorithm: 'gost2012_512', paramSet: 'C' });
     const browser = new Browser(h);
     const { page, verifier } = await esignPage(browser);
-    const done = await passConsent(browser, await sendSignature(browser, page, pki.sign(citizen, challengeOn(page).text, { noAttributes: true }).toString('base64'), 'paste'));
+    const done = await passConsent(
+      browser,
+      await sendSignature(browser, page, pki.sign(citizen, challengeOn(page).text, { noAttributes: true }).toString('base64'), 'paste'),
+    );
     const { claims } = await redeem(h, done.location, verifier);
     expect(claims.sub).to.equal(existing.id);
     expect(claims.acr).to.equal(CONFIRMED_MFA);
-    expect((await h.services.accounts.findActive(existing.id))!.verifications!.at(-1)!.evidence).to.deep.include({ keyAlgorithm: 'GOST R 34.10-2012 512-bit key' });
+    expect((await h.services.accounts.findActive(existing.id))!.verifications!.at(-1)!.evidence).to.deep.include({
+      keyAlgorithm: 'GOST R 34.10-2012 512-bit key',
+    });
   });
 
-  it('an employee\'s certificate (with the organisation\'s OGRN and INN) signs the person in as a person, and keeps the organisation with the certificate', async () => {
-    const employee = pki.sub.issue({ ...ELENA, organization: 'ПАО Сбербанк', ogrn: '1027700132195', innLe: '7707083893' }, { algorithm: 'gost2012_256', paramSet: 'A' });
+  it("an employee's certificate (with the organisation's OGRN and INN) signs the person in as a person, and keeps the organisation with the certificate", async () => {
+    const employee = pki.sub.issue(
+      { ...ELENA, organization: 'ПАО Сбербанк', ogrn: '1027700132195', innLe: '7707083893' },
+      { algorithm: 'gost2012_256', paramSet: 'A' },
+    );
     const browser = new Browser(h);
     const { page, verifier } = await esignPage(browser);
     const done = await passConsent(browser, await sendSignature(browser, page, pki.sign(employee, challengeOn(page).text)));
@@ -103,10 +120,13 @@ describe('e-signature with GOST R 34.10-2012 certificates (fixtures by OpenSSL\'
     const account = (await h.services.accounts.findByKey({ kind: 'snils', value: ELENA.snils }))!;
     expect(claims.sub).to.equal(account.id);
     expect(account.name).to.deep.equal({ family: 'Морозова', given: 'Елена', middle: 'Игоревна' });
-    expect(account.identity?.inn, 'the person\'s INN, not the organisation\'s').to.equal(ELENA.inn);
+    expect(account.identity?.inn, "the person's INN, not the organisation's").to.equal(ELENA.inn);
     const organization = { name: 'ПАО Сбербанк', ogrn: '1027700132195', inn: '7707083893' };
     expect(account.verifications!.at(-1)!.evidence.organization).to.deep.equal(organization);
-    expect((account.extra?.certificates as Array<Record<string, unknown>>)[0]).to.deep.include({ serialNumber: employee.serial, organization });
+    expect((account.extra?.certificates as Array<Record<string, unknown>>)[0]).to.deep.include({
+      serialNumber: employee.serial,
+      organization,
+    });
 
     // an operator sees the certificate: its key, the organisation, and the signing tool it names
     const desk = await addOperator(h, 'desk', ['service_centre']);
@@ -137,13 +157,21 @@ describe('e-signature with GOST R 34.10-2012 certificates (fixtures by OpenSSL\'
     expect(stored.level).to.equal('confirmed');
   });
 
-  it('a certificate of vkhod\'s own GOST development CA (make-test-ca --gost, signed by `npm run esign`) signs in once its CA is in the trusted folder', async () => {
+  it("a certificate of vkhod's own GOST development CA (make-test-ca --gost, signed by `npm run esign`) signs in once its CA is in the trusted folder", async () => {
     const ca = createGostCa({ paramSet: 'tc26-256-B' });
     const citizen = issueGostCitizen(ca, ELENA, { paramSet: 'tc26-512-B' });
     const browser = new Browser(h);
     const first = await esignPage(browser);
-    const sign = async (page: Page) => Buffer.from(await signCms({ content: Buffer.from(challengeOn(page).text), certificatePem: citizen.pem, privateKeyPem: citizen.keyPem }));
-    expectRefused(await sendSignature(browser, first.page, await sign(first.page)), 403, 'Сертификат выдан удостоверяющим центром, которому vkhod не доверяет.', 'untrusted');
+    const sign = async (page: Page) =>
+      Buffer.from(
+        await signCms({ content: Buffer.from(challengeOn(page).text), certificatePem: citizen.pem, privateKeyPem: citizen.keyPem }),
+      );
+    expectRefused(
+      await sendSignature(browser, first.page, await sign(first.page)),
+      403,
+      'Сертификат выдан удостоверяющим центром, которому vkhod не доверяет.',
+      'untrusted',
+    );
     writeFileSync(join(pki.trustDir, 'vkhod-dev-gost.pem'), ca.pem);
     resetStore(h);
     // A standard account with this SNILS: the development CA's certificate confirms it.
@@ -161,23 +189,38 @@ describe('e-signature with GOST R 34.10-2012 certificates (fixtures by OpenSSL\'
       const expired = pki.sub.issue(IVAN, { notBefore: new Date(Date.now() - 400 * DAY), notAfter: new Date(Date.now() - DAY) });
       const browser = new Browser(h);
       const { page } = await esignPage(browser);
-      expectRefused(await sendSignature(browser, page, pki.sign(expired, challengeOn(page).text)), 403, 'Срок действия сертификата истёк. Войдите другим способом или получите новый сертификат.', 'expired');
+      expectRefused(
+        await sendSignature(browser, page, pki.sign(expired, challengeOn(page).text)),
+        403,
+        'Срок действия сертификата истёк. Войдите другим способом или получите новый сертификат.',
+        'expired',
+      );
     });
 
     it('a GOST certificate whose root vkhod does not trust', async () => {
       const stranger = pki.stranger.issue(IVAN);
       const browser = new Browser(h);
       const { page } = await esignPage(browser);
-      expectRefused(await sendSignature(browser, page, pki.sign(stranger, challengeOn(page).text, { chain: false })), 403, 'Сертификат выдан удостоверяющим центром, которому vkhod не доверяет.', 'untrusted');
+      expectRefused(
+        await sendSignature(browser, page, pki.sign(stranger, challengeOn(page).text, { chain: false })),
+        403,
+        'Сертификат выдан удостоверяющим центром, которому vkhod не доверяет.',
+        'untrusted',
+      );
     });
 
-    it('a GOST certificate revoked in the intermediate\'s GOST-signed CRL', async () => {
+    it("a GOST certificate revoked in the intermediate's GOST-signed CRL", async () => {
       const revoked = pki.sub.issue(IVAN, { algorithm: 'gost2012_512', paramSet: 'B' });
       pki.sub.revoke(revoked.cert);
       pki.publishCrl();
       const browser = new Browser(h);
       const { page } = await esignPage(browser);
-      expectRefused(await sendSignature(browser, page, pki.sign(revoked, challengeOn(page).text)), 403, 'Сертификат отозван удостоверяющим центром. Подпись не принята.', 'revoked');
+      expectRefused(
+        await sendSignature(browser, page, pki.sign(revoked, challengeOn(page).text)),
+        403,
+        'Сертификат отозван удостоверяющим центром. Подпись не принята.',
+        'revoked',
+      );
     });
 
     it('a GOST signature of other data', async () => {
@@ -196,7 +239,12 @@ describe('e-signature with GOST R 34.10-2012 certificates (fixtures by OpenSSL\'
       const citizen = pki.sub.issue(IVAN);
       const browser = new Browser(h);
       const { page } = await esignPage(browser);
-      expectRefused(await sendSignature(browser, page, Buffer.from(citizen.certificatePem)), 400, 'Это не похоже на подпись CMS (PKCS#7). Загрузите файл .sig, созданный программой для подписи.', 'malformed');
+      expectRefused(
+        await sendSignature(browser, page, Buffer.from(citizen.certificatePem)),
+        400,
+        'Это не похоже на подпись CMS (PKCS#7). Загрузите файл .sig, созданный программой для подписи.',
+        'malformed',
+      );
     });
   });
 });

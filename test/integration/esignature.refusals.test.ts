@@ -57,19 +57,34 @@ describe('e-signature: signatures that are refused', function () {
     const stranger = await createCa({ name: 'Чужой УЦ', kind: 'rsa' });
     const issued = await issueCitizen(stranger, ELENA);
     const { browser, page } = await esignPage();
-    const res = await signAndSend(browser, page, { certificatePem: issued.certificate.toString('pem'), privateKeyPem: await privateKeyPem(issued.keys.privateKey) });
+    const res = await signAndSend(browser, page, {
+      certificatePem: issued.certificate.toString('pem'),
+      privateKeyPem: await privateKeyPem(issued.keys.privateKey),
+    });
     expectRefused(res, page, 403, 'Сертификат выдан удостоверяющим центром, которому vkhod не доверяет.', 'untrusted');
   });
 
   it('refuses an expired certificate and one not valid yet', async () => {
     const expired = await pki.citizen(ELENA, { notBefore: new Date(Date.now() - 400 * DAY), notAfter: new Date(Date.now() - DAY) });
     const first = await esignPage();
-    expectRefused(await signAndSend(first.browser, first.page, expired), first.page, 403, 'Срок действия сертификата истёк. Войдите другим способом или получите новый сертификат.', 'expired');
+    expectRefused(
+      await signAndSend(first.browser, first.page, expired),
+      first.page,
+      403,
+      'Срок действия сертификата истёк. Войдите другим способом или получите новый сертификат.',
+      'expired',
+    );
 
     resetStore(h);
     const future = await pki.citizen(ELENA, { notBefore: new Date(Date.now() + DAY), notAfter: new Date(Date.now() + 400 * DAY) });
     const second = await esignPage();
-    expectRefused(await signAndSend(second.browser, second.page, future), second.page, 403, 'Сертификат ещё не начал действовать. Проверьте дату на компьютере или попробуйте позже.', 'not_yet_valid');
+    expectRefused(
+      await signAndSend(second.browser, second.page, future),
+      second.page,
+      403,
+      'Сертификат ещё не начал действовать. Проверьте дату на компьютере или попробуйте позже.',
+      'not_yet_valid',
+    );
   });
 
   it('refuses a certificate its CA has revoked (CRL), and any when the CRL is out of date', async () => {
@@ -77,21 +92,44 @@ describe('e-signature: signatures that are refused', function () {
     const good = await pki.citizen(ELENA);
     writeFileSync(join(pki.dir, 'ca.crl'), (await createCrl(pki.ca, [revoked.issued.certificate.serialNumber])).toString('pem'));
     const first = await esignPage();
-    expectRefused(await signAndSend(first.browser, first.page, revoked), first.page, 403, 'Сертификат отозван удостоверяющим центром. Подпись не принята.', 'revoked');
+    expectRefused(
+      await signAndSend(first.browser, first.page, revoked),
+      first.page,
+      403,
+      'Сертификат отозван удостоверяющим центром. Подпись не принята.',
+      'revoked',
+    );
     // Another certificate of the same CA is fine with the same CRL.
     const ok = await esignPage();
     expect((await signAndSend(ok.browser, ok.page, good)).html).to.include('/consent');
 
     resetStore(h);
-    writeFileSync(join(pki.dir, 'ca.crl'), (await createCrl(pki.ca, [], { thisUpdate: new Date(Date.now() - 30 * DAY), nextUpdate: new Date(Date.now() - DAY) })).toString('pem'));
+    writeFileSync(
+      join(pki.dir, 'ca.crl'),
+      (await createCrl(pki.ca, [], { thisUpdate: new Date(Date.now() - 30 * DAY), nextUpdate: new Date(Date.now() - DAY) })).toString(
+        'pem',
+      ),
+    );
     const stale = await esignPage();
-    expectRefused(await signAndSend(stale.browser, stale.page, good), stale.page, 403, 'Не удалось проверить, не отозван ли сертификат: список отзыва устарел. Попробуйте позже.', 'revocation_unknown');
+    expectRefused(
+      await signAndSend(stale.browser, stale.page, good),
+      stale.page,
+      403,
+      'Не удалось проверить, не отозван ли сертификат: список отзыва устарел. Попробуйте позже.',
+      'revocation_unknown',
+    );
   });
 
   it('refuses a certificate whose key usage is not signing', async () => {
     const encryption = await pki.citizen(ELENA, { keyUsage: KeyUsage.keyEncipherment | KeyUsage.dataEncipherment });
     const { browser, page } = await esignPage();
-    expectRefused(await signAndSend(browser, page, encryption), page, 403, 'Этот сертификат не предназначен для электронной подписи.', 'key_usage');
+    expectRefused(
+      await signAndSend(browser, page, encryption),
+      page,
+      403,
+      'Этот сертификат не предназначен для электронной подписи.',
+      'key_usage',
+    );
   });
 
   it('refuses a tampered signature and a signature of another text', async () => {
@@ -99,12 +137,24 @@ describe('e-signature: signatures that are refused', function () {
     const first = await esignPage();
     const signature = await signText(challengeOn(first.page).text, citizen);
     signature[signature.length - 5] ^= 0x01; // a bit of the signature value, at the end of SignerInfo
-    expectRefused(await sendSignature(first.browser, first.page, signature), first.page, 403, 'Подпись не сходится с запросом: подписан другой текст или подпись повреждена. Подпишите запрос с этой страницы заново.', 'bad_signature');
+    expectRefused(
+      await sendSignature(first.browser, first.page, signature),
+      first.page,
+      403,
+      'Подпись не сходится с запросом: подписан другой текст или подпись повреждена. Подпишите запрос с этой страницы заново.',
+      'bad_signature',
+    );
 
     resetStore(h);
     const second = await esignPage();
     const otherText = await signText(`${challengeOn(second.page).text}-and-more`, citizen);
-    expectRefused(await sendSignature(second.browser, second.page, otherText), second.page, 403, 'Подпись не сходится с запросом: подписан другой текст или подпись повреждена. Подпишите запрос с этой страницы заново.', 'bad_signature');
+    expectRefused(
+      await sendSignature(second.browser, second.page, otherText),
+      second.page,
+      403,
+      'Подпись не сходится с запросом: подписан другой текст или подпись повреждена. Подпишите запрос с этой страницы заново.',
+      'bad_signature',
+    );
   });
 
   it('accepts a challenge once: after a failed try its signature no longer counts, and another sign-in cannot use it', async () => {
@@ -116,7 +166,9 @@ describe('e-signature: signatures that are refused', function () {
     // … so the right signature of it is refused now.
     const replay = await sendSignature(browser, page, signature);
     expect(replay.status).to.equal(400);
-    expect(errorsOn(replay.html)).to.deep.equal(['Запрос для подписи устарел или уже использован. Подпишите новый запрос с этой страницы.']);
+    expect(errorsOn(replay.html)).to.deep.equal([
+      'Запрос для подписи устарел или уже использован. Подпишите новый запрос с этой страницы.',
+    ]);
 
     // A genuine signature of another sign-in's challenge: refused there whether or not it was used.
     resetStore(h);
@@ -141,34 +193,72 @@ describe('e-signature: signatures that are refused', function () {
       const info = pkijs.ContentInfo.fromBER(new Uint8Array(der));
       const signed = new pkijs.SignedData({ schema: info.content });
       signed.signerInfos[0]!.digestAlgorithm = new pkijs.AlgorithmIdentifier({ algorithmId: digest });
-      return Buffer.from(new pkijs.ContentInfo({ contentType: pkijs.ContentInfo.SIGNED_DATA, content: signed.toSchema(true) }).toSchema().toBER(false));
+      return Buffer.from(
+        new pkijs.ContentInfo({ contentType: pkijs.ContentInfo.SIGNED_DATA, content: signed.toSchema(true) }).toSchema().toBER(false),
+      );
     };
     const first = await esignPage();
     // The same signature, declaring the GOST R 34.11-94 digest.
-    expectRefused(await sendSignature(first.browser, first.page, await redeclare(first.page, '1.2.643.2.2.9')), first.page, 422, 'Подпись сделана по отменённому ГОСТ Р 34.10-2001 или ГОСТ Р 34.11-94 — такие подписи не принимаются. Подпишите сертификатом по ГОСТ Р 34.10-2012.', 'gost_unsupported');
+    expectRefused(
+      await sendSignature(first.browser, first.page, await redeclare(first.page, '1.2.643.2.2.9')),
+      first.page,
+      422,
+      'Подпись сделана по отменённому ГОСТ Р 34.10-2001 или ГОСТ Р 34.11-94 — такие подписи не принимаются. Подпишите сертификатом по ГОСТ Р 34.10-2012.',
+      'gost_unsupported',
+    );
 
     resetStore(h);
     const second = await esignPage();
     // An ECDSA key declaring Streebog-256: neither suite checks that pair.
-    expectRefused(await sendSignature(second.browser, second.page, await redeclare(second.page, '1.2.643.7.1.1.2.2')), second.page, 422, 'Алгоритм подписи не поддерживается. Подпишите сертификатом по ГОСТ Р 34.10-2012 (хеш ГОСТ Р 34.11-2012) или RSA/ECDSA с SHA-256.', 'unsupported_algorithm');
+    expectRefused(
+      await sendSignature(second.browser, second.page, await redeclare(second.page, '1.2.643.7.1.1.2.2')),
+      second.page,
+      422,
+      'Алгоритм подписи не поддерживается. Подпишите сертификатом по ГОСТ Р 34.10-2012 (хеш ГОСТ Р 34.11-2012) или RSA/ECDSA с SHA-256.',
+      'unsupported_algorithm',
+    );
   });
 
   it('refuses a certificate without SNILS, input that is not a signature, and an empty form', async () => {
     const noSnils = await pki.citizen({ family: 'Морозова', given: 'Елена Игоревна' });
     const first = await esignPage();
-    expectRefused(await signAndSend(first.browser, first.page, noSnils), first.page, 422, 'В сертификате нет СНИЛС владельца — по нему не найти учётную запись.', 'no_snils');
+    expectRefused(
+      await signAndSend(first.browser, first.page, noSnils),
+      first.page,
+      422,
+      'В сертификате нет СНИЛС владельца — по нему не найти учётную запись.',
+      'no_snils',
+    );
 
     resetStore(h);
     const second = await esignPage();
-    expectRefused(await sendSignature(second.browser, second.page, 'MIIB-это-не-подпись', 'paste'), second.page, 400, 'Это не похоже на подпись CMS (PKCS#7). Загрузите файл .sig, созданный программой для подписи.', 'malformed');
+    expectRefused(
+      await sendSignature(second.browser, second.page, 'MIIB-это-не-подпись', 'paste'),
+      second.page,
+      400,
+      'Это не похоже на подпись CMS (PKCS#7). Загрузите файл .sig, созданный программой для подписи.',
+      'malformed',
+    );
 
     resetStore(h);
     const third = await esignPage();
-    expectRefused(await sendSignature(third.browser, third.page, Buffer.from([0x30, 0x03, 0x02, 0x01, 0x05])), third.page, 400, 'Это не похоже на подпись CMS (PKCS#7). Загрузите файл .sig, созданный программой для подписи.', 'malformed');
+    expectRefused(
+      await sendSignature(third.browser, third.page, Buffer.from([0x30, 0x03, 0x02, 0x01, 0x05])),
+      third.page,
+      400,
+      'Это не похоже на подпись CMS (PKCS#7). Загрузите файл .sig, созданный программой для подписи.',
+      'malformed',
+    );
 
     resetStore(h);
     const fourth = await esignPage();
-    expectRefused(await sendSignature(fourth.browser, fourth.page, '', 'paste'), fourth.page, 400, 'Загрузите файл подписи или вставьте подпись в Base64.', 'empty');
+    expectRefused(
+      await sendSignature(fourth.browser, fourth.page, '', 'paste'),
+      fourth.page,
+      400,
+      'Загрузите файл подписи или вставьте подпись в Base64.',
+      'empty',
+    );
   });
 
   it('refuses a file larger than a signature can be, with 413', async () => {

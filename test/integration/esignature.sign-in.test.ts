@@ -38,7 +38,9 @@ describe('e-signature: sign-in with a qualified certificate', function () {
   async function esignPage(browser: Browser, params: Record<string, string> = {}): Promise<{ page: Page; verifier: string }> {
     const { verifier, challenge } = pkce();
     const login = await browser.get(authorizePath(params, challenge));
-    expect(login.html).to.match(/<a class="button button-secondary" href="\/interaction\/[^"]+\/esign" id="esign-link">Войти с электронной подписью<\/a>/);
+    expect(login.html).to.match(
+      /<a class="button button-secondary" href="\/interaction\/[^"]+\/esign" id="esign-link">Войти с электронной подписью<\/a>/,
+    );
     const href = login.html.match(/href="(\/interaction\/[^"]+\/esign)"/)![1]!;
     const page = await browser.get(href);
     expect(page.status).to.equal(200);
@@ -47,7 +49,14 @@ describe('e-signature: sign-in with a qualified certificate', function () {
 
   it('signs in directly the account whose SNILS a verification vouches for (RSA, a .sig file), confirms it, and the ID token says sc mfa and confirmed-mfa', async () => {
     const existing = await createAccount(h, { phone: '+79120000010' });
-    await makeStandard(h, existing.id, { family: 'Петров', given: 'Иван', middle: 'Сергеевич', gender: 'male', snils: IVAN.snils, inn: '' });
+    await makeStandard(h, existing.id, {
+      family: 'Петров',
+      given: 'Иван',
+      middle: 'Сергеевич',
+      gender: 'male',
+      snils: IVAN.snils,
+      inn: '',
+    });
     const citizen = await pki.citizen(IVAN, { kind: 'rsa' });
     const browser = new Browser(h);
     const { page, verifier } = await esignPage(browser);
@@ -64,7 +73,10 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     expect(account.identity?.inn).to.equal(IVAN.inn);
     const event = account.verifications!.at(-1)!;
     expect(event).to.deep.include({ method: 'esignature', level: 'confirmed' });
-    expect(event.evidence).to.deep.include({ serialNumber: citizen.issued.certificate.serialNumber.toUpperCase(), notAfter: citizen.issued.certificate.notAfter.toISOString() });
+    expect(event.evidence).to.deep.include({
+      serialNumber: citizen.issued.certificate.serialNumber.toUpperCase(),
+      notAfter: citizen.issued.certificate.notAfter.toISOString(),
+    });
     expect(event.evidence.issuer).to.include('CN=Тестовый УЦ vkhod');
     expect(event.items).to.deep.equal(['name', 'snils', 'inn']);
     expect(auditOfType(h, 'signin').at(-1)!.details).to.deep.include({ method: 'esignature', amr: ['sc', 'mfa'] });
@@ -72,7 +84,11 @@ describe('e-signature: sign-in with a qualified certificate', function () {
   });
 
   it('asks for the password of an account whose SNILS was only typed in, then signs in, verifies name and SNILS (no passport in a certificate: not confirmed) and remembers the certificate; the next signature signs in directly', async () => {
-    const existing = await createAccount(h, { phone: '+79120000010', snils: IVAN.snils, name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' } });
+    const existing = await createAccount(h, {
+      phone: '+79120000010',
+      snils: IVAN.snils,
+      name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' },
+    });
     const citizen = await pki.citizen(IVAN, { kind: 'rsa' });
     const browser = new Browser(h);
     const { page, verifier } = await esignPage(browser);
@@ -96,9 +112,13 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     expect(claims.acr).to.equal('urn:vkhod:loa:simplified-mfa');
     const account = (await h.services.accounts.findActive(existing.id))!;
     expect(account.level).to.equal('simplified');
-    expect(await h.services.accounts.findByKey({ kind: 'snils', value: IVAN.snils }), 'the SNILS is verified now').to.deep.include({ id: existing.id });
+    expect(await h.services.accounts.findByKey({ kind: 'snils', value: IVAN.snils }), 'the SNILS is verified now').to.deep.include({
+      id: existing.id,
+    });
     expect(account.verifications!.at(-1)!).to.deep.include({ method: 'esignature', items: ['name', 'snils', 'inn'] });
-    expect((account.extra?.certificates as Array<{ serialNumber: string }>).map((c) => c.serialNumber)).to.deep.equal([citizen.issued.certificate.serialNumber.toUpperCase()]);
+    expect((account.extra?.certificates as Array<{ serialNumber: string }>).map((c) => c.serialNumber)).to.deep.equal([
+      citizen.issued.certificate.serialNumber.toUpperCase(),
+    ]);
     expect(auditOfType(h, 'signin').at(-1)!.details).to.deep.include({ method: 'esignature+password', amr: ['sc', 'pwd', 'mfa'] });
 
     // The account is now proven to be the SNILS holder's: the signature alone signs in.
@@ -147,7 +167,7 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     expect((await sendSignature(newline, second.page, signed)).html).to.include('/consent');
   });
 
-  it('does not confirm an account whose name differs from the certificate\'s, but signs it in after its password', async () => {
+  it("does not confirm an account whose name differs from the certificate's, but signs it in after its password", async () => {
     const existing = await createAccount(h, { phone: '+79120000011', snils: IVAN.snils, name: { family: 'Петрова', given: 'Ивана' } });
     const browser = new Browser(h);
     const { page, verifier } = await esignPage(browser);
@@ -162,14 +182,16 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     expect(account.extra?.certificates, 'a certificate of another name is not remembered').to.equal(undefined);
   });
 
-  it('in the cabinet adds the certificate\'s SNILS to the signed-in account, and says which items it could not confirm', async () => {
+  it("in the cabinet adds the certificate's SNILS to the signed-in account, and says which items it could not confirm", async () => {
     const account = await createAccount(h, { phone: '+79120000012', name: { family: 'Морозова', given: 'Елена', middle: 'Игоревна' } });
     const browser = new Browser(h);
     const cabinet = await openCabinet(browser, '/account/federation', '+79120000012', GOOD_PASSWORD);
     expect(cabinet.html).to.include('Подтвердить электронной подписью');
     const page = await browser.get('/account/federation/esign');
     expect(page.status).to.equal(200);
-    expect(page.html, 'titled as a confirmation, not a sign-in').to.include('<h1>Подтверждение учётной записи квалифицированной электронной подписью</h1>');
+    expect(page.html, 'titled as a confirmation, not a sign-in').to.include(
+      '<h1>Подтверждение учётной записи квалифицированной электронной подписью</h1>',
+    );
     expect(page.html).to.include('<title>Подтверждение электронной подписью');
     expect(page.html).to.not.include('Вход с');
     const done = await signAndSend(browser, page, await pki.citizen(ELENA, { kind: 'ecdsa' }));
@@ -205,13 +227,21 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     const account = (await h.services.accounts.findByKey({ kind: 'snils', value: ELENA.snils }))!;
     const mine = published.filter((e) => e.accountId === account.id).map((e) => e.type);
     expect(mine).to.include.members(['account.registered', 'level.verified']);
-    expect(mine.filter((t) => t === 'account.registered'), 'once').to.have.length(1);
+    expect(
+      mine.filter((t) => t === 'account.registered'),
+      'once',
+    ).to.have.length(1);
   });
 
-  describe('a SNILS typed into an account proves nothing: the certificate\'s holder does not land in it', () => {
-    it('the attack: someone types a citizen\'s name and SNILS into their own account; the citizen\'s signature does not sign in to it, nor confirm it', async () => {
+  describe("a SNILS typed into an account proves nothing: the certificate's holder does not land in it", () => {
+    it("the attack: someone types a citizen's name and SNILS into their own account; the citizen's signature does not sign in to it, nor confirm it", async () => {
       // The attacker registers and types the victim's name and SNILS (no check of either).
-      const attacker = await createAccount(h, { phone: '+79120000066', snils: IVAN.snils, name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' }, password: 'Чужой-Пароль-77!' });
+      const attacker = await createAccount(h, {
+        phone: '+79120000066',
+        snils: IVAN.snils,
+        name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' },
+        password: 'Чужой-Пароль-77!',
+      });
       // The victim signs in with their qualified e-signature.
       const victim = new Browser(h);
       const { page } = await esignPage(victim);
@@ -228,17 +258,24 @@ describe('e-signature: sign-in with a qualified certificate', function () {
         expect(refused.location).to.equal(undefined);
       }
       const account = (await h.services.accounts.findActive(attacker.id))!;
-      expect(account.level, 'not raised with the victim\'s identity').to.equal('simplified');
+      expect(account.level, "not raised with the victim's identity").to.equal('simplified');
       expect(account.verifications ?? []).to.deep.equal([]);
       expect(account.extra?.certificates).to.equal(undefined);
       expect(account.identity?.inn).to.equal(undefined);
-      expect(auditOfType(h, 'signin').filter((e) => e.outcome === 'success'), 'no sign-in').to.deep.equal([]);
+      expect(
+        auditOfType(h, 'signin').filter((e) => e.outcome === 'success'),
+        'no sign-in',
+      ).to.deep.equal([]);
       expect(auditOfType(h, 'esign.password_required').map((e) => e.accountId)).to.deep.equal([attacker.id]);
       expect(countRows(h, 'accounts')).to.equal(1);
     });
 
     it('an account without a password: refused with the way to confirm it in the cabinet', async () => {
-      const existing = await createAccount(h, { phone: '+79120000014', snils: IVAN.snils, name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' } });
+      const existing = await createAccount(h, {
+        phone: '+79120000014',
+        snils: IVAN.snils,
+        name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' },
+      });
       await h.services.accounts.modify(existing.id, (a) => ({ ...a, passwordHash: undefined }));
       const browser = new Browser(h);
       const { page } = await esignPage(browser);
@@ -254,7 +291,11 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     });
 
     it('an account with sign-in with confirmation on: the password, then its second factor', async () => {
-      const existing = await createAccount(h, { phone: '+79120000015', snils: IVAN.snils, name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' } });
+      const existing = await createAccount(h, {
+        phone: '+79120000015',
+        snils: IVAN.snils,
+        name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' },
+      });
       const secret = await addTotp(h, existing.id, { mfa: true });
       const browser = new Browser(h);
       const { page, verifier } = await esignPage(browser);
@@ -270,7 +311,11 @@ describe('e-signature: sign-in with a qualified certificate', function () {
   });
 
   it('refuses in the cabinet a certificate of another person', async () => {
-    await createAccount(h, { phone: '+79120000013', snils: '15678901211', name: { family: 'Морозова', given: 'Елена', middle: 'Игоревна' } });
+    await createAccount(h, {
+      phone: '+79120000013',
+      snils: '15678901211',
+      name: { family: 'Морозова', given: 'Елена', middle: 'Игоревна' },
+    });
     const browser = new Browser(h);
     await openCabinet(browser, '/account/federation', '+79120000013', GOOD_PASSWORD);
     const refused = await signAndSend(browser, await browser.get('/account/federation/esign'), await pki.citizen(ELENA, { kind: 'ecdsa' }));

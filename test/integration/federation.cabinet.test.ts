@@ -72,7 +72,9 @@ describe('federation: banks in the cabinet', function () {
     expect(page.url).to.equal('/account/federation');
     const refused = await browser.submit(page, '/banks/demobank/unlink', {});
     expect(refused.status).to.equal(409);
-    expect(firstError(refused.html)).to.equal('Это единственный способ входа в учётную запись. Сначала задайте пароль (через «Восстановить доступ») или добавьте ключ доступа.');
+    expect(firstError(refused.html)).to.equal(
+      'Это единственный способ входа в учётную запись. Сначала задайте пароль (через «Восстановить доступ») или добавьте ключ доступа.',
+    );
     const account = (await f.h.services.accounts.findByKey({ kind: 'fed:demobank', value: 'cust-1001' }))!;
     expect(account.federations).to.have.length(1);
   });
@@ -97,7 +99,7 @@ describe('federation: banks in the cabinet', function () {
     expect(olga.level).to.equal('simplified');
   });
 
-  it('links a bank only from a fresh sign-in and with the form\'s CSRF token', async () => {
+  it("links a bank only from a fresh sign-in and with the form's CSRF token", async () => {
     const account = await createAccount(f.h, { phone: PHONE, name: OLGA });
     const browser = new Browser(f.h);
     const page = await openCabinet(browser, '/account/federation', PHONE);
@@ -107,7 +109,9 @@ describe('federation: banks in the cabinet', function () {
 
     // Six minutes later the same form is refused until the citizen signs in again.
     const adapter = f.h.services.store.oidcAdapter('Session');
-    for (const { id } of sqlite(f.h).prepare("SELECT id FROM oidc WHERE model = 'Session' AND account_id = ?").all(account.id) as Array<{ id: string }>) {
+    for (const { id } of sqlite(f.h).prepare("SELECT id FROM oidc WHERE model = 'Session' AND account_id = ?").all(account.id) as Array<{
+      id: string;
+    }>) {
       const session = (await adapter.find(id))!;
       await adapter.upsert(id, { ...session, loginTs: (session.loginTs as number) - 360 }, 3600);
     }

@@ -19,7 +19,17 @@ describe('federation: a bank sign-in that goes wrong', function () {
   before(async () => {
     flaky = await startDevBank({ port: 0 });
     f = await startFederation({
-      extraBanks: [{ id: 'flakybank', name: 'Нестабильный банк', issuer: flaky.url, client_id: DEV_BANK.client_id, client_secret: DEV_BANK.client_secret, accredited: true, timeout_seconds: 2 }],
+      extraBanks: [
+        {
+          id: 'flakybank',
+          name: 'Нестабильный банк',
+          issuer: flaky.url,
+          client_id: DEV_BANK.client_id,
+          client_secret: DEV_BANK.client_secret,
+          accredited: true,
+          timeout_seconds: 2,
+        },
+      ],
     });
   });
   after(async () => {
@@ -69,16 +79,25 @@ describe('federation: a bank sign-in that goes wrong', function () {
     expectRefused(page, 502, 'Банк «Нестабильный банк» сейчас не отвечает. Попробуйте позже или выберите другой способ входа.');
   });
 
-  it('refuses a response whose state is not the one sent (and so not this browser\'s)', async () => {
+  it("refuses a response whose state is not the one sent (and so not this browser's)", async () => {
     const browser = new Browser(f.h);
-    const page = await throughBank(browser, f.bank, await loginPage(browser), { tamperCallback: (u) => u.searchParams.set('state', 'forged-state-value') });
-    expectRefused(page, 400, 'Ответ банка не удалось связать с этим окном браузера: вход начат в другом окне или устарел. Начните вход заново.');
+    const page = await throughBank(browser, f.bank, await loginPage(browser), {
+      tamperCallback: (u) => u.searchParams.set('state', 'forged-state-value'),
+    });
+    expectRefused(
+      page,
+      400,
+      'Ответ банка не удалось связать с этим окном браузера: вход начат в другом окне или устарел. Начните вход заново.',
+    );
   });
 
   it('refuses an ID token whose nonce is not the one sent', async () => {
     const browser = new Browser(f.h);
     const started = await pressBank(browser, await loginPage(browser), 'demobank');
-    const callback = await atBank(f.bank.url, started.location!, { customer: 'cust-1001', tamper: (u) => u.searchParams.set('nonce', 'forged-nonce') });
+    const callback = await atBank(f.bank.url, started.location!, {
+      customer: 'cust-1001',
+      tamper: (u) => u.searchParams.set('nonce', 'forged-nonce'),
+    });
     const page = await browser.get(callback);
     expectRefused(page, 400, 'Ответ банка «Демо-банк» не прошёл проверку безопасности, вход прерван. Начните вход заново.');
     expect(auditOfType(f.h, 'federation.signin').map((e) => e.details?.detail)).to.deep.equal(['OAUTH_JWT_CLAIM_COMPARISON_FAILED']);
@@ -86,7 +105,9 @@ describe('federation: a bank sign-in that goes wrong', function () {
 
   it('refuses a response that names another issuer', async () => {
     const browser = new Browser(f.h);
-    const page = await throughBank(browser, f.bank, await loginPage(browser), { tamperCallback: (u) => u.searchParams.set('iss', 'https://evil.example.test') });
+    const page = await throughBank(browser, f.bank, await loginPage(browser), {
+      tamperCallback: (u) => u.searchParams.set('iss', 'https://evil.example.test'),
+    });
     expectRefused(page, 400, 'Ответ банка «Демо-банк» не прошёл проверку безопасности, вход прерван. Начните вход заново.');
     expect(auditOfType(f.h, 'federation.signin').map((e) => e.details?.detail)).to.deep.equal(['OAUTH_INVALID_RESPONSE']);
   });
@@ -97,7 +118,11 @@ describe('federation: a bank sign-in that goes wrong', function () {
     const callback = await atBank(f.bank.url, started.location!, { customer: 'cust-1001' });
     const attacker = new Browser(f.h);
     await loginPage(attacker);
-    expectRefused(await attacker.get(callback), 400, 'Ответ банка не удалось связать с этим окном браузера: вход начат в другом окне или устарел. Начните вход заново.');
+    expectRefused(
+      await attacker.get(callback),
+      400,
+      'Ответ банка не удалось связать с этим окном браузера: вход начат в другом окне или устарел. Начните вход заново.',
+    );
   });
 
   it('accepts a response once: the same callback again is refused', async () => {
@@ -125,13 +150,16 @@ describe('federation: a bank sign-in that goes wrong', function () {
       const refused = both.filter((p) => p.html.includes('Ответ банка не удалось связать с этим окном браузера'));
       expect(refused, both.map((p) => `${p.status} ${p.html.slice(0, 200)}`).join(' | ')).to.have.length(1);
       expect(refused[0].status).to.equal(400);
-      expect(auditOfType(f.h, 'federation.signin').filter((e) => e.details?.reason && e.details.reason !== 'state'), 'the bank was asked once: no failed redemption').to.have.length(0);
+      expect(
+        auditOfType(f.h, 'federation.signin').filter((e) => e.details?.reason && e.details.reason !== 'state'),
+        'the bank was asked once: no failed redemption',
+      ).to.have.length(0);
     } finally {
       release();
     }
   });
 
-  it('refuses to start a bank sign-in without the form\'s CSRF token, and for a bank that is not configured', async () => {
+  it("refuses to start a bank sign-in without the form's CSRF token, and for a bank that is not configured", async () => {
     const browser = new Browser(f.h);
     const page = await loginPage(browser);
     const uid = page.url.split('/')[2];

@@ -34,13 +34,17 @@ describe('federation: sign-in through a bank', function () {
 
   it('shows a button per configured bank on the sign-in page, each a POST with the CSRF token', async () => {
     const { page } = await login(new Browser(f.h));
-    for (const [id, name] of [['demobank', 'Демо-банк'], ['otherbank', 'Другой банк'], ['downbank', 'Спящий банк']]) {
+    for (const [id, name] of [
+      ['demobank', 'Демо-банк'],
+      ['otherbank', 'Другой банк'],
+      ['downbank', 'Спящий банк'],
+    ]) {
       expect(page.html).to.match(new RegExp(`<form method="post" action="/interaction/[^/"]+/bank/${id}">`));
       expect(page.html).to.include(`Войти через ${name}`);
     }
   });
 
-  it('creates a confirmed account from an accredited bank\'s data for a new customer, with amr fed and acr confirmed', async () => {
+  it("creates a confirmed account from an accredited bank's data for a new customer, with amr fed and acr confirmed", async () => {
     const browser = new Browser(f.h);
     const { page, verifier } = await login(browser);
     const back = await throughBank(browser, f.bank, page, { customer: 'cust-1001' });
@@ -59,7 +63,12 @@ describe('federation: sign-in through a bank', function () {
     expect(account.identity?.passport).to.deep.include({ series: '4510', number: '123456', departmentCode: '770-001' });
     expect(account.passwordHash, 'no password: the bank is the way in').to.equal(undefined);
     // Contacts the bank says are verified become the account's confirmed contacts.
-    expect([account.phone, account.phoneVerified, account.email, account.emailVerified]).to.deep.equal(['+79161234567', true, 'ivan.petrov@example.ru', true]);
+    expect([account.phone, account.phoneVerified, account.email, account.emailVerified]).to.deep.equal([
+      '+79161234567',
+      true,
+      'ivan.petrov@example.ru',
+      true,
+    ]);
     const [event] = account.verifications!;
     expect(event).to.deep.include({ method: 'bank', level: 'confirmed', actor: 'bank:demobank' });
     expect(event!.evidence).to.deep.include({ bank: 'demobank', subject: 'cust-1001' });
@@ -70,7 +79,9 @@ describe('federation: sign-in through a bank', function () {
     const userinfo = await browser.agent.get('/me').set('authorization', `Bearer ${body.access_token}`);
     expect(userinfo.status).to.equal(200);
     expect(userinfo.body.snils).to.equal('112-233-445 95');
-    const verified = userinfo.body.verified_claims as Array<{ verification: { evidence: Array<{ record?: { source?: { name?: string } } }> } }>;
+    const verified = userinfo.body.verified_claims as Array<{
+      verification: { evidence: Array<{ record?: { source?: { name?: string } } }> };
+    }>;
     expect(verified[0]!.verification.evidence[0]!.record!.source!.name).to.equal('demobank');
     expect(auditOfType(f.h, 'account.registered')[0]!.details).to.deep.equal({ via: 'bank:demobank', level: 'simplified' });
   });
@@ -91,7 +102,11 @@ describe('federation: sign-in through a bank', function () {
   });
 
   it('links an existing account whose SNILS matches only after its password, then confirms it', async () => {
-    const existing = await createAccount(f.h, { phone: '+79120000001', snils: IVAN_SNILS, name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' } });
+    const existing = await createAccount(f.h, {
+      phone: '+79120000001',
+      snils: IVAN_SNILS,
+      name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' },
+    });
     const browser = new Browser(f.h);
     const { page, verifier } = await login(browser);
     const confirm = await throughBank(browser, f.bank, page, { customer: 'cust-1001' });
@@ -114,7 +129,7 @@ describe('federation: sign-in through a bank', function () {
     const account = (await f.h.services.accounts.findActive(existing.id))!;
     expect(account.federations?.map((l) => [l.provider, l.subject])).to.deep.equal([['demobank', 'cust-1001']]);
     expect(account.level).to.equal('confirmed');
-    expect(account.identity?.passport?.number, 'the bank\'s data is stored before it is confirmed').to.equal('123456');
+    expect(account.identity?.passport?.number, "the bank's data is stored before it is confirmed").to.equal('123456');
     expect(account.phone, 'the account keeps its own contact').to.equal('+79120000001');
     expect(countRows(f.h, 'accounts')).to.equal(1);
     expect(auditOfType(f.h, 'federation.link').map((e) => e.outcome)).to.deep.equal(['failure']);
@@ -122,9 +137,14 @@ describe('federation: sign-in through a bank', function () {
     expect(f.h.gateway.last('+79120000001')?.text).to.include('привязан банк «Демо-банк»');
   });
 
-  it('an attacker who typed a customer\'s name and SNILS into their own account cannot capture the customer\'s bank sign-in', async () => {
+  it("an attacker who typed a customer's name and SNILS into their own account cannot capture the customer's bank sign-in", async () => {
     // The attacker registers and types the victim's name and SNILS (unverified: nobody checked them).
-    const attacker = await createAccount(f.h, { phone: '+79120000066', snils: IVAN_SNILS, name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' }, password: 'Чужой-Пароль-77!' });
+    const attacker = await createAccount(f.h, {
+      phone: '+79120000066',
+      snils: IVAN_SNILS,
+      name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' },
+      password: 'Чужой-Пароль-77!',
+    });
     // The victim signs in through their bank, which knows their SNILS for certain.
     const victim = new Browser(f.h);
     const held = await throughBank(victim, f.bank, (await login(victim)).page, { customer: 'cust-1001' });
@@ -134,27 +154,48 @@ describe('federation: sign-in through a bank', function () {
     const password = await victim.submit(held, '/bank-link', { method: 'password', secret: GOOD_PASSWORD });
     expect(password.status).to.equal(400);
     const sent = await victim.submit(password, '/bank-link/sms', {});
-    expect(f.h.gateway.last('+79120000066'), 'a code goes to the account\'s own phone, not to the victim').to.be.an('object');
-    const guessed = await victim.submit(sent, '/bank-link', { method: 'sms', secret: f.h.gateway.code('+79120000066') === '000000' ? '111111' : '000000' });
+    expect(f.h.gateway.last('+79120000066'), "a code goes to the account's own phone, not to the victim").to.be.an('object');
+    const guessed = await victim.submit(sent, '/bank-link', {
+      method: 'sms',
+      secret: f.h.gateway.code('+79120000066') === '000000' ? '111111' : '000000',
+    });
     expect(guessed.status).to.equal(400);
     expect(guessed.location).to.equal(undefined);
-    expect((await victim.submit(guessed, '/bank-link', { method: 'totp', secret: '123456' })).status, 'no authenticator app to try').to.equal(400);
+    expect(
+      (await victim.submit(guessed, '/bank-link', { method: 'totp', secret: '123456' })).status,
+      'no authenticator app to try',
+    ).to.equal(400);
 
     const account = (await f.h.services.accounts.findActive(attacker.id))!;
-    expect(account.federations, 'the bank is not linked to the attacker\'s account').to.equal(undefined);
-    expect(account.level, 'nor is it raised with the victim\'s identity').to.equal('simplified');
+    expect(account.federations, "the bank is not linked to the attacker's account").to.equal(undefined);
+    expect(account.level, "nor is it raised with the victim's identity").to.equal('simplified');
     expect(account.verifications ?? []).to.deep.equal([]);
     expect(account.identity?.passport).to.equal(undefined);
     expect(await f.h.services.accounts.findByKey({ kind: 'fed:demobank', value: 'cust-1001' })).to.equal(undefined);
-    expect(auditOfType(f.h, 'signin').filter((e) => e.outcome === 'success'), 'no sign-in').to.deep.equal([]);
+    expect(
+      auditOfType(f.h, 'signin').filter((e) => e.outcome === 'success'),
+      'no sign-in',
+    ).to.deep.equal([]);
     expect(auditOfType(f.h, 'federation.link').map((e) => e.outcome)).to.deep.equal(['failure', 'failure']);
     expect(countRows(f.h, 'accounts')).to.equal(1);
   });
 
   it('matches by passport, name and birth date when the bank gives no SNILS', async () => {
-    const existing = await createAccount(f.h, { phone: '+79120000002', name: { family: 'Кузнецов', given: 'Алексей', middle: 'Викторович' } });
+    const existing = await createAccount(f.h, {
+      phone: '+79120000002',
+      name: { family: 'Кузнецов', given: 'Алексей', middle: 'Викторович' },
+    });
     await f.h.services.levels.saveIdentity(existing.id, {
-      identity: { birthDate: '1978-11-02', passport: { series: '4003', number: '112233', issueDate: '2003-02-10', issuer: 'Отделом милиции № 12 г. Санкт-Петербурга', departmentCode: '780-012' } },
+      identity: {
+        birthDate: '1978-11-02',
+        passport: {
+          series: '4003',
+          number: '112233',
+          issueDate: '2003-02-10',
+          issuer: 'Отделом милиции № 12 г. Санкт-Петербурга',
+          departmentCode: '780-012',
+        },
+      },
     });
     const browser = new Browser(f.h);
     const confirm = await throughBank(browser, f.bank, (await login(browser)).page, { customer: 'cust-1003' });

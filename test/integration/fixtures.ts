@@ -26,7 +26,9 @@ export async function createAccount(
   h: Harness,
   options: { phone?: string; email?: string; snils?: string; snilsVerified?: boolean; password?: string; name?: PersonName } = {},
 ): Promise<Account> {
-  const contact = options.email ? { kind: 'email' as const, value: options.email } : { kind: 'phone' as const, value: options.phone ?? '+79123456789' };
+  const contact = options.email
+    ? { kind: 'email' as const, value: options.email }
+    : { kind: 'phone' as const, value: options.phone ?? '+79123456789' };
   let account = await h.services.accounts.register({
     name: options.name ?? { family: 'Иванова', given: 'Мария' },
     contact,
@@ -35,7 +37,11 @@ export async function createAccount(
   if (options.snils) {
     let updated: Account = { ...account, snils: options.snils };
     // A SNILS only typed in is a shared key: it signs in nobody. `snilsVerified` stands for a check of it.
-    if (options.snilsVerified) updated = { ...updated, verifications: [newVerification(updated, { method: 'registry', level: 'standard', actor: 'test', evidence: {}, items: ['snils'] })] };
+    if (options.snilsVerified)
+      updated = {
+        ...updated,
+        verifications: [newVerification(updated, { method: 'registry', level: 'standard', actor: 'test', evidence: {}, items: ['snils'] })],
+      };
     account = await h.services.store.accounts.update(updated, account.version, accountKeys(updated));
   }
   return account;
@@ -52,7 +58,11 @@ export function sqlite(h: Harness): SqliteStore['db'] {
  */
 export function resetStore(h: Harness): void {
   const db = sqlite(h);
-  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('settings') AND name NOT LIKE 'sqlite_%'").all() as Array<{ name: string }>).map((t) => t.name);
+  const tables = (
+    db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('settings') AND name NOT LIKE 'sqlite_%'")
+      .all() as Array<{ name: string }>
+  ).map((t) => t.name);
   db.pragma('foreign_keys = OFF');
   try {
     for (const table of tables) db.prepare(`DELETE FROM "${table}"`).run();
@@ -64,7 +74,10 @@ export function resetStore(h: Harness): void {
 }
 
 /** Audit events of a type, newest last, straight from the store (also those without an account). */
-export function auditOfType(h: Harness, type: string): Array<{ type: string; accountId?: string; outcome?: string; details?: Record<string, unknown> }> {
+export function auditOfType(
+  h: Harness,
+  type: string,
+): Array<{ type: string; accountId?: string; outcome?: string; details?: Record<string, unknown> }> {
   const rows = sqlite(h).prepare('SELECT event FROM audit WHERE type = ? ORDER BY seq').all(type) as Array<{ event: string }>;
   return rows.map((r) => JSON.parse(r.event));
 }

@@ -84,7 +84,12 @@ const FORMS: Array<{ name: string; open(h: Harness): Promise<OpenForm> }> = [
       const codePage = await browser.submit(await browser.get('/register'), '/register', { contact: NEW_PHONE });
       const page = await browser.submit(codePage, '/register/', { code: h.gateway.code(NEW_PHONE) });
       expect(page.html).to.include('name="family"');
-      return { browser, page, action: formAction(page.html, '/register/'), fields: { family: 'Петров', given: 'Пётр', middle: '', password: NEW_PASSWORD, password_confirm: NEW_PASSWORD, pd_consent: 'on' } };
+      return {
+        browser,
+        page,
+        action: formAction(page.html, '/register/'),
+        fields: { family: 'Петров', given: 'Пётр', middle: '', password: NEW_PASSWORD, password_confirm: NEW_PASSWORD, pd_consent: 'on' },
+      };
     },
   },
   {
@@ -118,7 +123,12 @@ const FORMS: Array<{ name: string; open(h: Harness): Promise<OpenForm> }> = [
       const codePage = await browser.submit(await browser.get('/recover'), '/recover', { contact: PHONE });
       const page = await browser.submit(codePage, '/recover/', { code: h.gateway.code(PHONE) });
       expect(page.html).to.include('name="password_confirm"');
-      return { browser, page, action: formAction(page.html, '/recover/'), fields: { password: NEW_PASSWORD, password_confirm: NEW_PASSWORD } };
+      return {
+        browser,
+        page,
+        action: formAction(page.html, '/recover/'),
+        fields: { password: NEW_PASSWORD, password_confirm: NEW_PASSWORD },
+      };
     },
   },
 ];
@@ -173,7 +183,11 @@ describe('bad requests on every form of the hosted pages', function () {
     it('a compressed body (here one that claims gzip but is not) gets 415, not 500', async () => {
       const browser = new RecordingBrowser(h);
       const token = csrfOf((await browser.get('/register')).html);
-      const res = await browser.agent.post('/register').set('content-type', 'application/x-www-form-urlencoded').set('content-encoding', 'gzip').send(`_csrf=${token}&contact=%2B79123456780`);
+      const res = await browser.agent
+        .post('/register')
+        .set('content-type', 'application/x-www-form-urlencoded')
+        .set('content-encoding', 'gzip')
+        .send(`_csrf=${token}&contact=%2B79123456780`);
       expect(res.status).to.equal(415);
       expect(firstError(res.text)).to.equal('Запрос не удалось обработать. Вернитесь назад и попробуйте ещё раз.');
       expectNoLeak(res.text);
@@ -183,14 +197,22 @@ describe('bad requests on every form of the hosted pages', function () {
     it('repeated, nested and prototype-polluting fields get a 4xx with a message', async () => {
       const browser = new RecordingBrowser(h);
       const token = csrfOf((await browser.get('/register')).html);
-      for (const body of [`_csrf=${token}&contact[]=%2B79123456780&contact[]=x`, `_csrf=${token}&contact[a][b]=1`, `_csrf=${token}&__proto__[contact]=1&contact=x`, `_csrf[]=${token}&contact=%2B79123456780`]) {
+      for (const body of [
+        `_csrf=${token}&contact[]=%2B79123456780&contact[]=x`,
+        `_csrf=${token}&contact[a][b]=1`,
+        `_csrf=${token}&__proto__[contact]=1&contact=x`,
+        `_csrf[]=${token}&contact=%2B79123456780`,
+      ]) {
         const res = await browser.agent.post('/register').type('form').send(body);
         expect(res.status, body).to.be.within(400, 499);
         expect(errorsOn(res.text), body).to.not.be.empty;
         expectNoLeak(res.text);
       }
       const login = await browser.get(authorizePath());
-      const res = await browser.agent.post(formAction(login.html, '/login')).type('form').send(`_csrf=${csrfOf(login.html)}&identifier[]=a&password[x]=b`);
+      const res = await browser.agent
+        .post(formAction(login.html, '/login'))
+        .type('form')
+        .send(`_csrf=${csrfOf(login.html)}&identifier[]=a&password[x]=b`);
       expect(res.status).to.equal(400);
       expect(firstError(res.text)).to.equal('Введите телефон, почту или СНИЛС.');
       expect(h.gateway.sent).to.have.length(0);

@@ -62,8 +62,59 @@ const NASTY = [
   '+79123456789',
   '\r\nX-Injected: 1',
 ];
-const PARAMS = ['client_id', 'response_type', 'redirect_uri', 'scope', 'state', 'nonce', 'code_challenge', 'code_challenge_method', 'prompt', 'max_age', 'acr_values', 'claims', 'request', 'request_uri', 'ui_locales', 'id_token_hint', 'login_hint', 'post_logout_redirect_uri', 'grant_type', 'code', 'refresh_token', 'token', 'client_secret', 'code_verifier', 'response_mode', 'logout', 'xsrf', '_csrf', 'identifier', 'password', 'contact', 'code', 'decision', 'family', 'given', 'snils', 'back', 'notice', 'a[b]', 'a[]', '__proto__', 'constructor'];
-const CONTENT_TYPES = ['application/x-www-form-urlencoded', 'application/json', 'multipart/form-data; boundary=zz', 'text/plain', 'application/x-www-form-urlencoded; charset=koi8-r', 'application/xml', ''];
+const PARAMS = [
+  'client_id',
+  'response_type',
+  'redirect_uri',
+  'scope',
+  'state',
+  'nonce',
+  'code_challenge',
+  'code_challenge_method',
+  'prompt',
+  'max_age',
+  'acr_values',
+  'claims',
+  'request',
+  'request_uri',
+  'ui_locales',
+  'id_token_hint',
+  'login_hint',
+  'post_logout_redirect_uri',
+  'grant_type',
+  'code',
+  'refresh_token',
+  'token',
+  'client_secret',
+  'code_verifier',
+  'response_mode',
+  'logout',
+  'xsrf',
+  '_csrf',
+  'identifier',
+  'password',
+  'contact',
+  'code',
+  'decision',
+  'family',
+  'given',
+  'snils',
+  'back',
+  'notice',
+  'a[b]',
+  'a[]',
+  '__proto__',
+  'constructor',
+];
+const CONTENT_TYPES = [
+  'application/x-www-form-urlencoded',
+  'application/json',
+  'multipart/form-data; boundary=zz',
+  'text/plain',
+  'application/x-www-form-urlencoded; charset=koi8-r',
+  'application/xml',
+  '',
+];
 const METHODS = ['GET', 'GET', 'GET', 'POST', 'POST', 'POST', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE', 'PROPFIND'];
 
 function nasty(rng: Rng): string {
@@ -84,8 +135,23 @@ function randomParams(rng: Rng): string {
 }
 
 function randomBody(rng: Rng, contentType: string): string {
-  if (contentType.includes('json')) return rng.pick([JSON.stringify(Object.fromEntries(randomParams(rng).split('&').map((p) => p.split('=')))), '{"a":', '[1,2', 'null', '"x"', '{"__proto__":{"x":1}}']);
-  if (contentType.includes('multipart')) return rng.pick(['--zz\r\nContent-Disposition: form-data; name="a"\r\n\r\n<svg onload=fz()>\r\n--zz--\r\n', '--zz\r\n\r\n', 'garbage']);
+  if (contentType.includes('json'))
+    return rng.pick([
+      JSON.stringify(
+        Object.fromEntries(
+          randomParams(rng)
+            .split('&')
+            .map((p) => p.split('=')),
+        ),
+      ),
+      '{"a":',
+      '[1,2',
+      'null',
+      '"x"',
+      '{"__proto__":{"x":1}}',
+    ]);
+  if (contentType.includes('multipart'))
+    return rng.pick(['--zz\r\nContent-Disposition: form-data; name="a"\r\n\r\n<svg onload=fz()>\r\n--zz--\r\n', '--zz\r\n\r\n', 'garbage']);
   if (rng.next() < 0.05) return 'a='.padEnd(20000, 'x');
   return randomParams(rng);
 }
@@ -101,23 +167,111 @@ async function targets(h: Harness): Promise<Target[]> {
   const advertised = Object.entries(discovery)
     .filter(([k, v]) => (k.endsWith('_endpoint') || k === 'jwks_uri') && typeof v === 'string')
     .map(([, v]) => new URL(v as string).pathname);
-  expect(advertised).to.include.members(['/auth', '/token', '/me', '/jwks', '/session/end', '/token/introspection', '/token/revocation', '/request']);
+  expect(advertised).to.include.members([
+    '/auth',
+    '/token',
+    '/me',
+    '/jwks',
+    '/session/end',
+    '/token/introspection',
+    '/token/revocation',
+    '/request',
+  ]);
   // A live interaction and a live registration flow, so the forms behind them are reached too.
   const login = await browser.get(authorizePath());
   const uid = login.url.split('/')[2]!;
   const register = await browser.get('/register');
   const flowPage = await browser.submit(register, 'register', { contact: '+79123456780' });
   const flow = flowPage.url.split('?')[0]!.split('/').pop()!;
-  const interaction = ['', '/login', '/consent', '/abort', '/unmet', '/mfa', '/mfa/sms', '/mfa/sms/send', '/mfa/totp', '/mfa/webauthn', '/mfa/webauthn/options', '/mfa/enrol', '/mfa/enrol/totp', '/upgrade', '/bank/dev-bank', '/bank-return', '/bank-link', '/esign', '/esign/challenge/x', '/esign-link', '/register', '/recover', '/passkey/options', '/passkey'].map((s) => `/interaction/${uid}${s}`);
+  const interaction = [
+    '',
+    '/login',
+    '/consent',
+    '/abort',
+    '/unmet',
+    '/mfa',
+    '/mfa/sms',
+    '/mfa/sms/send',
+    '/mfa/totp',
+    '/mfa/webauthn',
+    '/mfa/webauthn/options',
+    '/mfa/enrol',
+    '/mfa/enrol/totp',
+    '/upgrade',
+    '/bank/dev-bank',
+    '/bank-return',
+    '/bank-link',
+    '/esign',
+    '/esign/challenge/x',
+    '/esign-link',
+    '/register',
+    '/recover',
+    '/passkey/options',
+    '/passkey',
+  ].map((s) => `/interaction/${uid}${s}`);
   const pages = [
-    '/', '/healthz', '/readyz', '/lang/en', '/lang/<svg>', '/favicon.ico', '/static/app.css', '/static/../package.json', '/no-such-page',
-    '/register', `/register/${flow}`, `/register/${flow}/resend`, '/register/unknown-flow', '/recover', '/recover/unknown-flow',
-    '/account', '/account/callback', '/account/logout', '/account/reauth', '/account/security', '/account/security/mfa', '/account/security/totp', '/account/security/totp/remove', '/account/security/passkeys', '/account/security/passkeys/x/rename', '/account/security/recovery-codes',
-    '/account/contacts', '/account/contacts/phone', '/account/contacts/email/confirm', '/account/identity', '/account/identity/verify', '/account/identity/post', '/account/federation', '/account/federation/banks/dev-bank/link', '/account/federation/esign',
-    '/account/password', '/account/sessions', '/account/sessions/end-others', '/account/sessions/alerts', '/account/sessions/x/end', '/account/history', '/account/history?page=-1', '/account/services', '/account/services/rp-basic/withdraw', '/account/services/%3Csvg%3E/withdraw',
-    '/operator', '/operator/login', '/operator/logout', '/operator/search', '/operator/accounts/x', '/operator/accounts/x/confirm', '/operator/letters', '/operator/letters/x/sent',
-    '/federation/callback', '/logout/stayed', '/auth/some-uid', '/session/end/confirm', '/session/end/success', '/admin/api/accounts', '/admin/api/letters',
-    `/interaction/${uid.slice(0, 10)}/login`, '/interaction/%3Csvg%3E/login',
+    '/',
+    '/healthz',
+    '/readyz',
+    '/lang/en',
+    '/lang/<svg>',
+    '/favicon.ico',
+    '/static/app.css',
+    '/static/../package.json',
+    '/no-such-page',
+    '/register',
+    `/register/${flow}`,
+    `/register/${flow}/resend`,
+    '/register/unknown-flow',
+    '/recover',
+    '/recover/unknown-flow',
+    '/account',
+    '/account/callback',
+    '/account/logout',
+    '/account/reauth',
+    '/account/security',
+    '/account/security/mfa',
+    '/account/security/totp',
+    '/account/security/totp/remove',
+    '/account/security/passkeys',
+    '/account/security/passkeys/x/rename',
+    '/account/security/recovery-codes',
+    '/account/contacts',
+    '/account/contacts/phone',
+    '/account/contacts/email/confirm',
+    '/account/identity',
+    '/account/identity/verify',
+    '/account/identity/post',
+    '/account/federation',
+    '/account/federation/banks/dev-bank/link',
+    '/account/federation/esign',
+    '/account/password',
+    '/account/sessions',
+    '/account/sessions/end-others',
+    '/account/sessions/alerts',
+    '/account/sessions/x/end',
+    '/account/history',
+    '/account/history?page=-1',
+    '/account/services',
+    '/account/services/rp-basic/withdraw',
+    '/account/services/%3Csvg%3E/withdraw',
+    '/operator',
+    '/operator/login',
+    '/operator/logout',
+    '/operator/search',
+    '/operator/accounts/x',
+    '/operator/accounts/x/confirm',
+    '/operator/letters',
+    '/operator/letters/x/sent',
+    '/federation/callback',
+    '/logout/stayed',
+    '/auth/some-uid',
+    '/session/end/confirm',
+    '/session/end/success',
+    '/admin/api/accounts',
+    '/admin/api/letters',
+    `/interaction/${uid.slice(0, 10)}/login`,
+    '/interaction/%3Csvg%3E/login',
   ];
   return [...advertised, ...interaction, ...pages].map((path) => ({ path }));
 }
@@ -162,9 +316,26 @@ describe('fuzz: malformed requests over every advertised endpoint and every form
       const method = target.method ?? rng.pick(METHODS);
       const query = rng.next() < 0.7 ? `?${randomParams(rng)}` : '';
       const path = `${target.path}${query}`.replace(/[^\x21-\x7e]/gu, (c) => encodeURIComponent(c));
-      const headers: Record<string, string> = { accept: rng.pick(['text/html', 'application/json', '*/*', 'image/png', '']) || '*/*', 'accept-language': rng.pick(['ru', 'en', 'xx', '*', 'ru;q=abc', '']) || 'ru' };
-      if (rng.next() < 0.2) headers.cookie = rng.pick(['vkhod.session=<svg>', 'vkhod.csrf=x; vkhod.csrf.sig=y', '_interaction=%zz', 'vkhod.lang=<svg>', 'a=b;;;;=']);
-      if (rng.next() < 0.1) headers.authorization = rng.pick(['Basic %%%', `Basic ${Buffer.from(`rp-basic:${TEST_SECRET}`).toString('base64')}`, 'Bearer <svg>', 'Basic ' + Buffer.from('::').toString('base64'), 'DPoP x']);
+      const headers: Record<string, string> = {
+        accept: rng.pick(['text/html', 'application/json', '*/*', 'image/png', '']) || '*/*',
+        'accept-language': rng.pick(['ru', 'en', 'xx', '*', 'ru;q=abc', '']) || 'ru',
+      };
+      if (rng.next() < 0.2)
+        headers.cookie = rng.pick([
+          'vkhod.session=<svg>',
+          'vkhod.csrf=x; vkhod.csrf.sig=y',
+          '_interaction=%zz',
+          'vkhod.lang=<svg>',
+          'a=b;;;;=',
+        ]);
+      if (rng.next() < 0.1)
+        headers.authorization = rng.pick([
+          'Basic %%%',
+          `Basic ${Buffer.from(`rp-basic:${TEST_SECRET}`).toString('base64')}`,
+          'Bearer <svg>',
+          'Basic ' + Buffer.from('::').toString('base64'),
+          'DPoP x',
+        ]);
       if (rng.next() < 0.05) headers['content-encoding'] = rng.pick(['gzip', 'br', 'identity, gzip', 'x']);
       if (rng.next() < 0.05) headers['x-forwarded-for'] = '<svg>';
       let body: string | undefined;

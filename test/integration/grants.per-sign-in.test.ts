@@ -13,9 +13,11 @@ import { createAccount, resetStore } from './fixtures.ts';
 const PHONE = '+79123456789';
 const OFFLINE = { scope: 'openid profile offline_access', prompt: 'consent' };
 
-const token = (h: Harness, form: Record<string, string>) => request(h.url).post('/token').auth('rp-basic', TEST_SECRET).type('form').send(form);
+const token = (h: Harness, form: Record<string, string>) =>
+  request(h.url).post('/token').auth('rp-basic', TEST_SECRET).type('form').send(form);
 const active = async (h: Harness, value: string) =>
-  (await request(h.url).post('/token/introspection').auth('rp-basic', TEST_SECRET).type('form').send({ token: value })).body.active as boolean;
+  (await request(h.url).post('/token/introspection').auth('rp-basic', TEST_SECRET).type('form').send({ token: value })).body
+    .active as boolean;
 
 interface SignedIn {
   browser: Browser;
@@ -25,10 +27,16 @@ interface SignedIn {
 }
 
 /** Signs in on a fresh browser (consent page only if vkhod asks) and redeems the code. */
-async function signInAndRedeem(h: Harness, params: Record<string, string> = OFFLINE, browser = new Browser(h)): Promise<SignedIn & { askedConsent: boolean }> {
+async function signInAndRedeem(
+  h: Harness,
+  params: Record<string, string> = OFFLINE,
+  browser = new Browser(h),
+): Promise<SignedIn & { askedConsent: boolean }> {
   const { verifier, challenge } = pkce();
   const login = await browser.get(authorizePath(params, challenge));
-  let page = login.html.includes('name="identifier"') ? await browser.submit(login, '/login', { identifier: PHONE, password: GOOD_PASSWORD }) : login;
+  let page = login.html.includes('name="identifier"')
+    ? await browser.submit(login, '/login', { identifier: PHONE, password: GOOD_PASSWORD })
+    : login;
   const askedConsent = page.html.includes('consent-list');
   if (askedConsent) page = await browser.submit(page, '/consent', { decision: 'allow' });
   const code = codeFrom(page.location);
@@ -69,7 +77,11 @@ describe('grants: one per sign-in, consent remembered as data', function () {
   it('revoking one sign-in’s refresh token leaves another sign-in of the same account alone', async () => {
     const first = await signInAndRedeem(h);
     const second = await signInAndRedeem(h);
-    const revoked = await request(h.url).post('/token/revocation').auth('rp-basic', TEST_SECRET).type('form').send({ token: first.tokens.refresh_token, token_type_hint: 'refresh_token' });
+    const revoked = await request(h.url)
+      .post('/token/revocation')
+      .auth('rp-basic', TEST_SECRET)
+      .type('form')
+      .send({ token: first.tokens.refresh_token, token_type_hint: 'refresh_token' });
     expect(revoked.status).to.equal(200);
     expect(await active(h, first.tokens.access_token!)).to.equal(false);
     expect(await active(h, second.tokens.access_token!), 'the other sign-in’s access token').to.equal(true);
@@ -80,7 +92,12 @@ describe('grants: one per sign-in, consent remembered as data', function () {
   it('a replayed code revokes only that sign-in, and the consent stays remembered', async () => {
     const other = await signInAndRedeem(h);
     const victim = await signInAndRedeem(h);
-    const replay = await token(h, { grant_type: 'authorization_code', code: victim.code, redirect_uri: TEST_REDIRECT, code_verifier: victim.verifier });
+    const replay = await token(h, {
+      grant_type: 'authorization_code',
+      code: victim.code,
+      redirect_uri: TEST_REDIRECT,
+      code_verifier: victim.verifier,
+    });
     expect(replay.body.error).to.equal('invalid_grant');
     expect(await active(h, victim.tokens.access_token!)).to.equal(false);
     expect(await active(h, other.tokens.access_token!), 'another sign-in is untouched').to.equal(true);
@@ -104,7 +121,10 @@ describe('grants: one per sign-in, consent remembered as data', function () {
     const legacy = new Grant({ accountId: account.id, clientId: 'rp-basic' });
     legacy.addOIDCScope('openid profile');
     const legacyId = await legacy.save();
-    await h.services.accounts.modify(account.id, (a) => ({ ...a, extra: { ...a.extra, consents: { 'rp-basic': legacyId, 'rp-other': 'grant-of-another-client' } } }));
+    await h.services.accounts.modify(account.id, (a) => ({
+      ...a,
+      extra: { ...a.extra, consents: { 'rp-basic': legacyId, 'rp-other': 'grant-of-another-client' } },
+    }));
     const again = await signInAndRedeem(h, { scope: 'openid profile' });
     expect(again.askedConsent).to.equal(false);
     await signInAndRedeem(h, { scope: 'openid profile email' });
@@ -115,7 +135,12 @@ describe('grants: one per sign-in, consent remembered as data', function () {
 
   it('prompt=none after a remembered consent yields a code, also once this sign-in’s grant was revoked', async () => {
     const first = await signInAndRedeem(h, { scope: 'openid profile' });
-    const replay = await token(h, { grant_type: 'authorization_code', code: first.code, redirect_uri: TEST_REDIRECT, code_verifier: first.verifier });
+    const replay = await token(h, {
+      grant_type: 'authorization_code',
+      code: first.code,
+      redirect_uri: TEST_REDIRECT,
+      code_verifier: first.verifier,
+    });
     expect(replay.body.error).to.equal('invalid_grant');
     const { challenge } = pkce();
     const silent = await first.browser.get(authorizePath({ scope: 'openid profile', prompt: 'none' }, challenge));

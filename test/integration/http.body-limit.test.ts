@@ -53,11 +53,20 @@ describe('a chunked body over the size limit on a kept-alive connection', functi
   });
   after(() => h.close());
 
-  for (const path of ['/interaction/some-uid/login', '/register', '/register/some-flow', '/account/security/totp', '/operator/login', '/recover']) {
+  for (const path of [
+    '/interaction/some-uid/login',
+    '/register',
+    '/register/some-flow',
+    '/account/security/totp',
+    '/operator/login',
+    '/recover',
+  ]) {
     it(`answers 413 on ${path} and then the next request on the same connection`, async () => {
       const { port } = new URL(h.url);
       const conn = new RawConnection(connect(Number(port), '127.0.0.1'));
-      await conn.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\nAccept-Language: ru\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      await conn.write(
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\nAccept-Language: ru\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      );
       // 16 pieces of 8 kB, the first ones already over the 16 kB form limit, sent one by one.
       for (let i = 0; i < 16; i += 1) await conn.write(chunk(`f${i}=${'x'.repeat(8000)}&`));
       await conn.write('0\r\n\r\n');
@@ -75,7 +84,11 @@ describe('a chunked body over the size limit on a kept-alive connection', functi
     // Found by the fuzz test: a brotli body over the limit left its decoder behind, whose later
     // "unexpected end of file" was an uncaught error that took the whole process down.
     for (const encoding of ['br', 'gzip', 'deflate']) {
-      const res = await fetch(`${h.url}/register`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': encoding, 'accept-language': 'ru' }, body: 'a='.padEnd(20000, 'x') });
+      const res = await fetch(`${h.url}/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': encoding, 'accept-language': 'ru' },
+        body: 'a='.padEnd(20000, 'x'),
+      });
       expect(res.status, encoding).to.equal(415);
       expect(res.headers.get('accept-encoding')).to.equal('identity');
       expect(await res.text()).to.include('Запрос не удалось обработать');
@@ -87,7 +100,9 @@ describe('a chunked body over the size limit on a kept-alive connection', functi
   it('cuts a connection whose body keeps coming long after the 413', async () => {
     const { port } = new URL(h.url);
     const conn = new RawConnection(connect(Number(port), '127.0.0.1'));
-    await conn.write(`POST /register HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    await conn.write(
+      `POST /register HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    );
     const piece = chunk('x'.repeat(64 * 1024));
     for (let i = 0; i < 40 && !conn.closed; i += 1) await conn.write(piece);
     await conn.responses(1);

@@ -3,7 +3,13 @@ import { connect } from 'node:net';
 import { startHarness, type Harness } from '../support/harness.ts';
 
 /** A raw HTTP/1.x request with a Host header the client chose (clients normally refuse to send one). */
-function rawGet(h: Harness, path: string, host: string | undefined, version = '1.1', extra = ''): Promise<{ status: number; text: string }> {
+function rawGet(
+  h: Harness,
+  path: string,
+  host: string | undefined,
+  version = '1.1',
+  extra = '',
+): Promise<{ status: number; text: string }> {
   const { port } = new URL(h.url);
   return new Promise((resolve, reject) => {
     const socket = connect(Number(port), '127.0.0.1');
@@ -12,7 +18,9 @@ function rawGet(h: Harness, path: string, host: string | undefined, version = '1
     socket.on('data', (d: string) => (text += d));
     socket.on('error', reject);
     socket.on('close', () => resolve({ status: Number(text.split(' ')[1]), text }));
-    socket.write(`GET ${path} HTTP/${version}\r\n${host === undefined ? '' : `Host: ${host}\r\n`}Accept: text/html\r\nAccept-Language: ru\r\n${extra}Connection: close\r\n\r\n`);
+    socket.write(
+      `GET ${path} HTTP/${version}\r\n${host === undefined ? '' : `Host: ${host}\r\n`}Accept: text/html\r\nAccept-Language: ru\r\n${extra}Connection: close\r\n\r\n`,
+    );
   });
 }
 
@@ -25,7 +33,14 @@ describe('malformed Host header', function () {
 
   it('is refused with 400 on discovery, /auth, /session/end and every page, never a 500', async () => {
     for (const host of BAD_HOSTS) {
-      for (const path of ['/.well-known/openid-configuration', '/auth?client_id=rp-basic&response_type=code&scope=openid', '/session/end', '/', '/register', '/jwks']) {
+      for (const path of [
+        '/.well-known/openid-configuration',
+        '/auth?client_id=rp-basic&response_type=code&scope=openid',
+        '/session/end',
+        '/',
+        '/register',
+        '/jwks',
+      ]) {
         const res = await rawGet(h, path, host);
         expect(res.status, `${host} ${path}`).to.equal(400);
         expect(res.text, `${host} ${path}`).to.not.include('<svg>');
@@ -43,7 +58,13 @@ describe('malformed Host header', function () {
     const proxied = await startHarness({ env: { VKHOD_TRUST_PROXY: 'true' } });
     try {
       const { port } = new URL(proxied.url);
-      const bad = await rawGet(proxied, '/.well-known/openid-configuration', `127.0.0.1:${port}`, '1.1', 'X-Forwarded-Host: evil"><svg>\r\n');
+      const bad = await rawGet(
+        proxied,
+        '/.well-known/openid-configuration',
+        `127.0.0.1:${port}`,
+        '1.1',
+        'X-Forwarded-Host: evil"><svg>\r\n',
+      );
       expect(bad.status).to.equal(400);
     } finally {
       await proxied.close();

@@ -3,7 +3,12 @@ import { request as httpRequest } from 'node:http';
 import { startHarness, type Harness } from '../support/harness.ts';
 
 /** One raw request (supertest cannot send every method); the status, headers and body. */
-function send(h: Harness, method: string, path: string, accept = 'text/html'): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function send(
+  h: Harness,
+  method: string,
+  path: string,
+  accept = 'text/html',
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(`${h.url}${path}`, { method, headers: { accept, 'accept-language': 'ru' } }, (res) => {
       let body = '';
@@ -16,7 +21,21 @@ function send(h: Harness, method: string, path: string, accept = 'text/html'): P
   });
 }
 
-const PATHS = ['/', '/auth', '/auth/some-uid', '/token', '/me', '/jwks', '/.well-known/openid-configuration', '/session/end', '/interaction/x/login', '/register', '/account', '/operator', '/no-such-page'];
+const PATHS = [
+  '/',
+  '/auth',
+  '/auth/some-uid',
+  '/token',
+  '/me',
+  '/jwks',
+  '/.well-known/openid-configuration',
+  '/session/end',
+  '/interaction/x/login',
+  '/register',
+  '/account',
+  '/operator',
+  '/no-such-page',
+];
 
 describe('unknown and unserved methods (TRACE, PROPFIND, …)', function () {
   let h: Harness;

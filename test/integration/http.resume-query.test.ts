@@ -14,7 +14,13 @@ describe('the authorization resume endpoint (/auth/:uid) with a query', function
 
   it('answers 400 with a page in Russian, not a 500, whatever the uid and query', async () => {
     const browser = new Browser(h);
-    for (const path of ['/auth/anything?client_id=rp-basic', '/auth/x?client_id=rp-basic&redirect_uri=https%3A%2F%2Fevil.test', '/auth/x?client_id=no-such', '/auth/x/?a=1', '/auth/%3Csvg%3E?client_id=rp-basic']) {
+    for (const path of [
+      '/auth/anything?client_id=rp-basic',
+      '/auth/x?client_id=rp-basic&redirect_uri=https%3A%2F%2Fevil.test',
+      '/auth/x?client_id=no-such',
+      '/auth/x/?a=1',
+      '/auth/%3Csvg%3E?client_id=rp-basic',
+    ]) {
       const res = await browser.agent.get(path).set({ accept: 'text/html', 'accept-language': 'ru' });
       expect(res.status, path).to.equal(400);
       expect(res.text).to.include('Запрос не удалось обработать');

@@ -54,7 +54,10 @@ describe('malformed input on the hosted pages', function () {
         ['ivan@', 'Адрес почты указан неверно'],
         ['8 495 123-45-67', 'Не удалось распознать логин'],
       ]) {
-        const res = await browser.submit(await browser.get(authorizePath()), '/login', { identifier: identifier!, password: GOOD_PASSWORD });
+        const res = await browser.submit(await browser.get(authorizePath()), '/login', {
+          identifier: identifier!,
+          password: GOOD_PASSWORD,
+        });
         expect(res.status, identifier).to.equal(400);
         expect(firstError(res.html)).to.include(message!);
       }
@@ -70,7 +73,13 @@ describe('malformed input on the hosted pages', function () {
     it('refuses Latin and digits in names and a mismatched password, field by field, and creates nothing', async () => {
       const browser = new RecordingBrowser(h);
       const page = await profilePage(browser);
-      const res = await browser.submit(page, '/register/', { family: 'Petrov', given: 'Пётр2', middle: 'Ivanovich', password: NEW_PASSWORD, password_confirm: 'Синий-Слон-18#' });
+      const res = await browser.submit(page, '/register/', {
+        family: 'Petrov',
+        given: 'Пётр2',
+        middle: 'Ivanovich',
+        password: NEW_PASSWORD,
+        password_confirm: 'Синий-Слон-18#',
+      });
       expect(res.status).to.equal(400);
       const notCyrillic = 'Используйте буквы русского алфавита; между частями допустимы пробел, дефис и апостроф.';
       expect(res.html).to.match(new RegExp(`id="family-error">${notCyrillic}<`));
@@ -99,7 +108,12 @@ describe('malformed input on the hosted pages', function () {
     it('refuses a weak password with every rule it breaks', async () => {
       const browser = new RecordingBrowser(h);
       const page = await profilePage(browser);
-      const res = await browser.submit(page, '/register/', { family: 'Петров', given: 'Пётр', password: 'петров', password_confirm: 'петров' });
+      const res = await browser.submit(page, '/register/', {
+        family: 'Петров',
+        given: 'Пётр',
+        password: 'петров',
+        password_confirm: 'петров',
+      });
       expect(res.status).to.equal(400);
       const message = errorsOn(res.html).join(' ');
       for (const rule of ['не короче 8 символов', 'заглавную букву', 'цифру', 'символ', 'не должен содержать ваш телефон, почту или имя']) {

@@ -21,7 +21,13 @@ const KUZNETSOV_DATA = {
   birthDate: '1978-11-02',
   gender: 'male' as const,
   birthPlace: 'гор. Ленинград',
-  passport: { series: '4003', number: '112233', issueDate: '2003-02-10', issuer: 'Отделом милиции № 12 г. Санкт-Петербурга', departmentCode: '780-012' },
+  passport: {
+    series: '4003',
+    number: '112233',
+    issueDate: '2003-02-10',
+    issuer: 'Отделом милиции № 12 г. Санкт-Петербурга',
+    departmentCode: '780-012',
+  },
 };
 
 describe('levels: a bank that returns no SNILS does not confirm a SNILS typed in', function () {
@@ -50,16 +56,27 @@ describe('levels: a bank that returns no SNILS does not confirm a SNILS typed in
     expect(claims.acr).to.equal('urn:vkhod:loa:simplified');
     expect(claims.account_level).to.equal('simplified');
 
-    const userinfo = (await request(f.h.url).get('/me').set('authorization', `Bearer ${body.access_token}`)).body as Record<string, unknown>;
+    const userinfo = (await request(f.h.url).get('/me').set('authorization', `Bearer ${body.access_token}`)).body as Record<
+      string,
+      unknown
+    >;
     expect(userinfo.account_level).to.equal('simplified');
     expect(userinfo['urn:esia:sbj']).to.not.have.property('is_tru');
     const verified = (userinfo.verified_claims ?? []) as Array<{ claims: Record<string, unknown> }>;
-    expect(verified.flatMap((v) => Object.keys(v.claims)), 'the bank vouched for the name, birth date and passport it returned').to.include.members(['family_name', 'birthdate', 'id_document']);
-    expect(verified.some((v) => 'snils' in v.claims), 'the SNILS typed in is not presented as verified').to.equal(false);
+    expect(
+      verified.flatMap((v) => Object.keys(v.claims)),
+      'the bank vouched for the name, birth date and passport it returned',
+    ).to.include.members(['family_name', 'birthdate', 'id_document']);
+    expect(
+      verified.some((v) => 'snils' in v.claims),
+      'the SNILS typed in is not presented as verified',
+    ).to.equal(false);
 
     const stored = (await f.h.services.accounts.findActive(account.id))!;
     expect(stored.level).to.equal('simplified');
-    expect(await f.h.services.accounts.findByKey({ kind: 'snils', value: SOMEONE_ELSES_SNILS }), 'not a verified (unique) SNILS').to.equal(undefined);
+    expect(await f.h.services.accounts.findByKey({ kind: 'snils', value: SOMEONE_ELSES_SNILS }), 'not a verified (unique) SNILS').to.equal(
+      undefined,
+    );
     expect(auditOfType(f.h, 'level.not_confirmed').at(-1)!.details).to.deep.include({ method: 'bank', missing: ['snils'] });
   });
 
@@ -74,13 +91,15 @@ describe('levels: a bank that returns no SNILS does not confirm a SNILS typed in
     expect((await f.h.services.accounts.findActive(account.id))!.level).to.equal('simplified');
   });
 
-  it('the same bank confirms once the registry has checked the SNILS (the citizen\'s own)', async () => {
+  it("the same bank confirms once the registry has checked the SNILS (the citizen's own)", async () => {
     const account = await createAccount(f.h, { phone: '+79120000082', name: KUZNETSOV });
     await f.h.services.levels.saveIdentity(account.id, { snils: '15678901211', identity: KUZNETSOV_DATA });
     expect((await f.h.services.levels.requestStandard(account.id)).level).to.equal('standard');
     const browser = new Browser(f.h);
     const { verifier, challenge } = pkce();
-    const held = await throughBank(browser, f.bank, await browser.get(authorizePath({ scope: SCOPE }, challenge)), { customer: 'cust-1003' });
+    const held = await throughBank(browser, f.bank, await browser.get(authorizePath({ scope: SCOPE }, challenge)), {
+      customer: 'cust-1003',
+    });
     const done = await passConsent(browser, await browser.submit(held, '/bank-link', { method: 'password', secret: GOOD_PASSWORD }));
     expect((await redeem(f.h, done.location, verifier)).claims.acr).to.equal('urn:vkhod:loa:confirmed');
   });

@@ -49,7 +49,8 @@ describe('levels: personal data in the cabinet and the registry check', function
   it('shows the level and, for a new account, every item as not given except the name', async () => {
     expect(page.html).to.match(/id="account-level" data-level="simplified">упрощённая</);
     expect(itemStatus(page.html, 'name')).to.equal('не проверено');
-    for (const item of ['birthdate', 'gender', 'birthplace', 'snils', 'inn', 'id_doc', 'address']) expect(itemStatus(page.html, item), item).to.equal('не указано');
+    for (const item of ['birthdate', 'gender', 'birthplace', 'snils', 'inn', 'id_doc', 'address'])
+      expect(itemStatus(page.html, item), item).to.equal('не указано');
     expect(page.html, 'no registry check offered before the data is there').to.not.include('/account/identity/verify');
     expect(page.html).to.include('value="Иванова"');
   });
@@ -65,7 +66,12 @@ describe('levels: personal data in the cabinet and the registry check', function
       ['passport number', { passport_number: '12345' }, 'passport_number', PROBLEM.bad_number!],
       ['department code', { passport_department_code: '77-001' }, 'passport_department_code', PROBLEM.bad_department_code!],
       ['birth date 29.02 of a non-leap year', { birth_date: '29.02.1985' }, 'birth_date', PROBLEM.no_such_date!],
-      ['birth date 31.02.1985: says the date does not exist', { birth_date: '31.02.1985' }, 'birth_date', 'Такой даты нет в календаре — проверьте день и месяц.'],
+      [
+        'birth date 31.02.1985: says the date does not exist',
+        { birth_date: '31.02.1985' },
+        'birth_date',
+        'Такой даты нет в календаре — проверьте день и месяц.',
+      ],
       ['birth date not a date', { birth_date: '5 марта' }, 'birth_date', PROBLEM.bad_date!],
       ['birth date in the future', { birth_date: '01.01.2999' }, 'birth_date', PROBLEM.future_date!],
       ['younger than 14', { birth_date: today(), passport_issue_date: today() }, 'birth_date', PROBLEM.too_young!],
@@ -87,7 +93,8 @@ describe('levels: personal data in the cabinet and the registry check', function
         if (field !== 'gender') expect(res.html, 'the field is marked').to.match(new RegExp(`id="${field}"[^>]*aria-invalid="true"`));
         // What was typed is shown again (so one mistake does not cost the whole form).
         const html = decodeEntities(res.html);
-        for (const [f, v] of Object.entries({ ...IDENTITY_FORM, ...changes })) if (f !== 'gender' && v) expect(html, f).to.include(`value="${v}"`);
+        for (const [f, v] of Object.entries({ ...IDENTITY_FORM, ...changes }))
+          if (f !== 'gender' && v) expect(html, f).to.include(`value="${v}"`);
         const after = await account();
         expect(after.version, 'nothing written').to.equal(before.version);
         expect(after.identity).to.equal(undefined);
@@ -118,10 +125,17 @@ describe('levels: personal data in the cabinet and the registry check', function
       gender: 'female',
       birthPlace: 'гор. Москва',
       inn: IDENTITY_FORM.inn,
-      passport: { series: '4506', number: '123456', issueDate: '2005-03-20', issuer: 'ОВД района Хамовники гор. Москвы', departmentCode: '772-001' },
+      passport: {
+        series: '4506',
+        number: '123456',
+        issueDate: '2005-03-20',
+        issuer: 'ОВД района Хамовники гор. Москвы',
+        departmentCode: '772-001',
+      },
       address: { formatted: 'г. Москва, ул. Тверская, д. 1, кв. 2', postalCode: '125009' },
     });
-    for (const item of ['name', 'birthdate', 'snils', 'inn', 'id_doc', 'address']) expect(itemStatus(saved.html, item), item).to.equal('не проверено');
+    for (const item of ['name', 'birthdate', 'snils', 'inn', 'id_doc', 'address'])
+      expect(itemStatus(saved.html, item), item).to.equal('не проверено');
     expect(saved.html).to.include('value="112-233-445 95"');
     expect(saved.html).to.include('value="05.03.1985"');
     expect(saved.html).to.include('/account/identity/verify');
@@ -175,7 +189,9 @@ describe('levels: personal data in the cabinet and the registry check', function
         const done = await submitCheck(saved);
         expect(done.url).to.equal('/account/identity?notice=submitted');
         const status = done.html.match(/id="registry-status">([^<]*)</)?.[1];
-        expect(decodeEntities(status ?? '')).to.equal(RU.identity.registry_rejected.replace('{reason}', RU.identity.registry_reasons[reason]));
+        expect(decodeEntities(status ?? '')).to.equal(
+          RU.identity.registry_rejected.replace('{reason}', RU.identity.registry_reasons[reason]),
+        );
         const a = await account();
         expect(a.level).to.equal('simplified');
         expect(a.verifications ?? []).to.have.length(0);
@@ -238,7 +254,12 @@ describe('levels: personal data in the cabinet and the registry check', function
       await makeStandard(h, accountId);
       h.gateway.sent.length = 0;
       const fresh = await browser.get('/account/identity');
-      const saved = await postIdentityForm(browser, fresh, { ...IDENTITY_FORM, address: 'г. Тверь, ул. Советская, д. 5', postal_code: '170100', inn: innFor('7707083893') });
+      const saved = await postIdentityForm(browser, fresh, {
+        ...IDENTITY_FORM,
+        address: 'г. Тверь, ул. Советская, д. 5',
+        postal_code: '170100',
+        inn: innFor('7707083893'),
+      });
       expect(saved.url).to.equal('/account/identity?notice=saved');
       expect((await account()).level).to.equal('standard');
       expect(smsTexts()).to.deep.equal([]);

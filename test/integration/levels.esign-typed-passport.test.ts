@@ -16,9 +16,15 @@ const SCOPE = 'openid profile snils id_doc';
 const IVAN = { family: 'Петров', given: 'Иван Сергеевич', snils: '11223344595', inn: '770123456703' };
 const IVAN_NAME = { family: 'Петров', given: 'Иван', middle: 'Сергеевич' };
 /** Someone else's passport (Ольга Смирнова's). */
-const SOMEONE_ELSES_PASSPORT = { series: '4612', number: '654321', issueDate: '2010-08-15', issuer: 'ТП УФМС России по Московской обл. в г. Химки', departmentCode: '500-101' };
+const SOMEONE_ELSES_PASSPORT = {
+  series: '4612',
+  number: '654321',
+  issueDate: '2010-08-15',
+  issuer: 'ТП УФМС России по Московской обл. в г. Химки',
+  departmentCode: '500-101',
+};
 
-describe('levels: one\'s own e-signature does not confirm a passport typed in', function () {
+describe("levels: one's own e-signature does not confirm a passport typed in", function () {
   let h: Harness;
   let pki: TestPki;
   before(async () => {
@@ -36,7 +42,10 @@ describe('levels: one\'s own e-signature does not confirm a passport typed in', 
 
   async function attacker() {
     const account = await createAccount(h, { phone: '+79120000091', name: IVAN_NAME });
-    return h.services.levels.saveIdentity(account.id, { snils: IVAN.snils, identity: { birthDate: '1985-03-14', gender: 'male', birthPlace: 'гор. Москва', passport: SOMEONE_ELSES_PASSPORT } });
+    return h.services.levels.saveIdentity(account.id, {
+      snils: IVAN.snils,
+      identity: { birthDate: '1985-03-14', gender: 'male', birthPlace: 'гор. Москва', passport: SOMEONE_ELSES_PASSPORT },
+    });
   }
 
   it('sign-in: signature + password — acr not confirmed, no is_tru, the passport not among verified_claims', async () => {
@@ -56,9 +65,18 @@ describe('levels: one\'s own e-signature does not confirm a passport typed in', 
     expect(userinfo.account_level).to.equal('simplified');
     expect(userinfo['urn:esia:sbj']).to.not.have.property('is_tru');
     const verified = (userinfo.verified_claims ?? []) as Array<{ claims: Record<string, unknown> }>;
-    expect(verified.some((v) => 'snils' in v.claims), 'the certificate vouches for its SNILS').to.equal(true);
-    expect(verified.some((v) => 'id_document' in v.claims || 'birthdate' in v.claims), 'not for a passport or birth date it does not carry').to.equal(false);
-    expect(auditOfType(h, 'level.not_confirmed').at(-1)!.details).to.deep.include({ method: 'esignature', missing: ['birthdate', 'id_doc'] });
+    expect(
+      verified.some((v) => 'snils' in v.claims),
+      'the certificate vouches for its SNILS',
+    ).to.equal(true);
+    expect(
+      verified.some((v) => 'id_document' in v.claims || 'birthdate' in v.claims),
+      'not for a passport or birth date it does not carry',
+    ).to.equal(false);
+    expect(auditOfType(h, 'level.not_confirmed').at(-1)!.details).to.deep.include({
+      method: 'esignature',
+      missing: ['birthdate', 'id_doc'],
+    });
   });
 
   it('cabinet: confirming with the signature says the birth date and passport could not be confirmed', async () => {
@@ -70,6 +88,8 @@ describe('levels: one\'s own e-signature does not confirm a passport typed in', 
     expect(done.html).to.include('Учётная запись пока не подтверждена');
     expect(done.html).to.match(/id="unconfirmed">[^<]*не может подтвердить: Дата рождения, Паспорт\./);
     expect((await h.services.accounts.findActive(account.id))!.level).to.equal('simplified');
-    expect(await h.services.accounts.findByKey({ kind: 'passport', value: '4612654321' }), 'the passport is not a verified key').to.equal(undefined);
+    expect(await h.services.accounts.findByKey({ kind: 'passport', value: '4612654321' }), 'the passport is not a verified key').to.equal(
+      undefined,
+    );
   });
 });

@@ -15,7 +15,8 @@ import { auditOfType, createAccount, errorsOn, resetStore } from './fixtures.ts'
 const PHONE = '+79123456789';
 const RU = JSON.parse(readFileSync(new URL('../../views/locales/ru.json', import.meta.url), 'utf8'));
 const uidOf = (page: Page) => page.url.match(/^\/interaction\/([^/?]+)/)![1]!;
-const upgradeForm = (browser: Browser, page: Page, fields: Record<string, string>) => browser.post(`/interaction/${uidOf(page)}/upgrade`, { _csrf: csrfOf(page.html), ...fields });
+const upgradeForm = (browser: Browser, page: Page, fields: Record<string, string>) =>
+  browser.post(`/interaction/${uidOf(page)}/upgrade`, { _csrf: csrfOf(page.html), ...fields });
 
 describe('levels: identity changes need a recent sign-in, and a drop of level is said before and after', function () {
   let h: Harness;

@@ -69,7 +69,10 @@ describe('levels: confirmation by a code sent by post', function () {
     expect(letters).to.have.length(1);
     const letter = letters[0]!;
     expect(letter.accountId).to.equal(accountId);
-    expect(letter.recipient).to.deep.equal({ name: 'Иванова Мария Петровна', address: { formatted: IDENTITY_FORM.address, postalCode: IDENTITY_FORM.postal_code } });
+    expect(letter.recipient).to.deep.equal({
+      name: 'Иванова Мария Петровна',
+      address: { formatted: IDENTITY_FORM.address, postalCode: IDENTITY_FORM.postal_code },
+    });
     const code = codeIn(letter);
     expect(code).to.match(/^\d{6}$/);
     // Neither the letter record nor the challenge holds the code in clear.
@@ -221,7 +224,9 @@ describe('levels: confirmation by a code sent by post', function () {
     const typed = await typeCode(page, code);
     expect(errorsOn(typed.html)).to.include(RU.identity.post_errors.data_changed);
     expect(auditOfType(h, 'level.post_voided').at(-1)!.details).to.deep.equal({ letterId: letter.id, reason: 'data_changed' });
-    expect(await stored(letter.id)).to.include({ status: 'sent', sentBy: 'operator:postman' }).and.not.have.property('cancelReason');
+    expect(await stored(letter.id))
+      .to.include({ status: 'sent', sentBy: 'operator:postman' })
+      .and.not.have.property('cancelReason');
   });
 
   it('after the address changed, the code confirms the person but does not make the new address verified', async () => {

@@ -37,9 +37,19 @@ describe('levels: a SNILS typed into another account does not block its owner', 
   async function expectReleased(squatterId: string, ownerId: string, kind = 'snils') {
     const squatter = (await f.h.services.accounts.findActive(squatterId))!;
     expect(squatter.snils, 'taken from the squatter').to.equal(undefined);
-    expect(auditOfType(f.h, 'identity.number_removed').find((e) => e.accountId === squatterId)?.details).to.deep.include({ kind, reason: 'verified_by_owner', owner: ownerId });
-    expect(auditOfType(f.h, 'identity.number_claimed').find((e) => e.accountId === ownerId)?.details).to.deep.include({ kind, from: squatterId });
-    expect(f.h.gateway.sent.some((m) => m.to === SQUATTER_PHONE && /СНИЛС.*удалён/.test(m.text)), 'the squatter is told').to.equal(true);
+    expect(auditOfType(f.h, 'identity.number_removed').find((e) => e.accountId === squatterId)?.details).to.deep.include({
+      kind,
+      reason: 'verified_by_owner',
+      owner: ownerId,
+    });
+    expect(auditOfType(f.h, 'identity.number_claimed').find((e) => e.accountId === ownerId)?.details).to.deep.include({
+      kind,
+      from: squatterId,
+    });
+    expect(
+      f.h.gateway.sent.some((m) => m.to === SQUATTER_PHONE && /СНИЛС.*удалён/.test(m.text)),
+      'the squatter is told',
+    ).to.equal(true);
   }
 
   it('e-signature: the owner says "not my account" and gets their own account with the SNILS verified', async () => {
@@ -89,12 +99,14 @@ describe('levels: a SNILS typed into another account does not block its owner', 
     await expectReleased(squatter.id, victim.id);
 
     const desk = await addOperator(f.h, 'desk-squat', ['service_centre']);
-    const res = await api(f.h, desk).post(`/admin/api/accounts/${victim.id}/confirm`).send({ passport_series: '4506', passport_number: '123456' });
+    const res = await api(f.h, desk)
+      .post(`/admin/api/accounts/${victim.id}/confirm`)
+      .send({ passport_series: '4506', passport_number: '123456' });
     expect(res.status, JSON.stringify(res.body)).to.equal(200);
     expect((await f.h.services.accounts.findActive(victim.id))!.level).to.equal('confirmed');
   });
 
-  it('operator: sees the accounts holding one SNILS unverified and takes it from the squatter\'s (audited, owner told)', async () => {
+  it("operator: sees the accounts holding one SNILS unverified and takes it from the squatter's (audited, owner told)", async () => {
     const squatter = await squat(IVAN_SNILS);
     await createAccount(f.h, { phone: '+79120000074', snils: IVAN_SNILS, name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' } });
     const desk = await addOperator(f.h, 'desk-conflict', ['service_centre']);
@@ -121,10 +133,20 @@ describe('levels: a SNILS typed into another account does not block its owner', 
     const stored = (await f.h.services.store.accounts.findById(squatter.id))!;
     const legacyKeys = (await f.h.services.store.accounts.keysOf(squatter.id)).map(({ kind, value }) => ({ kind, value }));
     await f.h.services.store.accounts.update(stored, stored.version, legacyKeys);
-    expect((await f.h.services.store.accounts.findByKey({ kind: 'snils', value: IVAN_SNILS }))?.id, 'the old unique key').to.equal(squatter.id);
+    expect((await f.h.services.store.accounts.findByKey({ kind: 'snils', value: IVAN_SNILS }))?.id, 'the old unique key').to.equal(
+      squatter.id,
+    );
 
     const owner = await createAccount(f.h, { phone: '+79120000075', name: { family: 'Иванова', given: 'Мария', middle: 'Петровна' } });
-    await f.h.services.levels.saveIdentity(owner.id, { snils: IVAN_SNILS, identity: { birthDate: '1985-03-05', gender: 'female', birthPlace: 'гор. Москва', passport: { series: '4506', number: '123456', issueDate: '2005-03-20', issuer: 'ОВД района Хамовники', departmentCode: '772-001' } } });
+    await f.h.services.levels.saveIdentity(owner.id, {
+      snils: IVAN_SNILS,
+      identity: {
+        birthDate: '1985-03-05',
+        gender: 'female',
+        birthPlace: 'гор. Москва',
+        passport: { series: '4506', number: '123456', issueDate: '2005-03-20', issuer: 'ОВД района Хамовники', departmentCode: '772-001' },
+      },
+    });
     expect((await f.h.services.levels.requestStandard(owner.id)).level).to.equal('standard');
     expect((await f.h.services.accounts.findByKey({ kind: 'snils', value: IVAN_SNILS }))?.id).to.equal(owner.id);
     expect((await f.h.services.accounts.findActive(squatter.id))!.snils).to.equal(undefined);

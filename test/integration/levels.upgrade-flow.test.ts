@@ -7,7 +7,17 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { Browser, csrfOf, decodeEntities, type Page } from '../support/browser.ts';
-import { addTotp, authorizePath, GOOD_PASSWORD, openCabinet, passConsent, pkce, redeem, submitPassword, totpCode } from '../support/flows.ts';
+import {
+  addTotp,
+  authorizePath,
+  GOOD_PASSWORD,
+  openCabinet,
+  passConsent,
+  pkce,
+  redeem,
+  submitPassword,
+  totpCode,
+} from '../support/flows.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { IDENTITY_FORM, saveIdentity, snilsFor } from '../support/identity.ts';
 import { createAccount, errorsOn, resetStore } from './fixtures.ts';
@@ -17,7 +27,8 @@ const STANDARD = 'urn:vkhod:loa:standard';
 const RU = JSON.parse(readFileSync(new URL('../../views/locales/ru.json', import.meta.url), 'utf8'));
 
 const uidOf = (page: Page) => page.url.match(/^\/interaction\/([^/?]+)/)![1]!;
-const upgradeForm = (browser: Browser, page: Page, fields: Record<string, string>) => browser.post(`/interaction/${uidOf(page)}/upgrade`, { _csrf: csrfOf(page.html), ...fields });
+const upgradeForm = (browser: Browser, page: Page, fields: Record<string, string>) =>
+  browser.post(`/interaction/${uidOf(page)}/upgrade`, { _csrf: csrfOf(page.html), ...fields });
 
 describe('levels: the upgrade to standard inside a sign-in', function () {
   let h: Harness;
@@ -157,7 +168,13 @@ describe('levels: a registry that answers later', function () {
   async function registryAnswers(): Promise<void> {
     await h.services.accounts.modify(accountId, (a) => {
       const ticket = JSON.parse(Buffer.from(a.registryCheck!.ticket.slice(4), 'base64url').toString('utf8'));
-      return { ...a, registryCheck: { ...a.registryCheck!, ticket: `dev.${Buffer.from(JSON.stringify({ ...ticket, readyAt: Date.now() - 1 })).toString('base64url')}` } };
+      return {
+        ...a,
+        registryCheck: {
+          ...a.registryCheck!,
+          ticket: `dev.${Buffer.from(JSON.stringify({ ...ticket, readyAt: Date.now() - 1 })).toString('base64url')}`,
+        },
+      };
     });
   }
 

@@ -27,12 +27,20 @@ describe('lockout without a race: parallel guesses are reserved before they are 
       const browser = new Browser(h);
       pages.push({ browser, page: await browser.get(authorizePath()) });
     }
-    const answers = await Promise.all(pages.map(({ browser, page }, i) => browser.submit(page, '/login', { identifier: PHONE, password: `Не-тот-пароль-${i}!` })));
+    const answers = await Promise.all(
+      pages.map(({ browser, page }, i) => browser.submit(page, '/login', { identifier: PHONE, password: `Не-тот-пароль-${i}!` })),
+    );
 
     const checked = auditOfType(h, 'signin.password').filter((e) => e.details?.reason === 'wrong_password');
     expect(checked, 'passwords checked against the hash').to.have.length(LIMIT);
-    expect(answers.filter((p) => p.status === 401), '"wrong password" answers').to.have.length(LIMIT - 1);
-    expect(answers.filter((p) => p.status === 429), '"locked" answers').to.have.length(50 - (LIMIT - 1));
+    expect(
+      answers.filter((p) => p.status === 401),
+      '"wrong password" answers',
+    ).to.have.length(LIMIT - 1);
+    expect(
+      answers.filter((p) => p.status === 429),
+      '"locked" answers',
+    ).to.have.length(50 - (LIMIT - 1));
 
     const right = await submitPassword(new Browser(h), PHONE);
     expect(right.status, 'the right password after the lockout').to.equal(429);

@@ -47,7 +47,7 @@ describe('sign-in with a password', function () {
       codeFrom((await signIn(new Browser(h), '11223344595', GOOD_PASSWORD)).location);
     });
 
-    it('does not find an account by a SNILS only typed in (anyone can type someone else\'s)', async () => {
+    it("does not find an account by a SNILS only typed in (anyone can type someone else's)", async () => {
       await createAccount(h, { phone: PHONE, snils: SNILS });
       const page = await attempt(h, new Browser(h), { identifier: SNILS, password: GOOD_PASSWORD });
       expect(page.status).to.equal(401);
@@ -143,7 +143,10 @@ describe('sign-in with a password', function () {
     async function signInCookies(browser: Browser, extra: Record<string, string>): Promise<string[]> {
       const login = await browser.get(authorizePath());
       const cookies: string[] = [];
-      let res = await browser.agent.post(formAction(login.html, '/login')).type('form').send({ _csrf: csrfOf(login.html), identifier: PHONE, password: GOOD_PASSWORD, ...extra });
+      let res = await browser.agent
+        .post(formAction(login.html, '/login'))
+        .type('form')
+        .send({ _csrf: csrfOf(login.html), identifier: PHONE, password: GOOD_PASSWORD, ...extra });
       for (let i = 0; i < 10 && res.status >= 300 && res.status < 400; i += 1) {
         cookies.push(...setCookies(res));
         const next = new URL(res.headers.location!, h.url);

@@ -11,7 +11,10 @@ const endSession = `/session/end?${new URLSearchParams({ client_id: 'rp-basic', 
 /** What each control of the logout page does: the buttons that submit its form, and links. */
 function controls(html: string) {
   const submits = [...html.matchAll(/<button[^>]*form="op\.logoutForm"[^>]*>/g)].map((m) => m[0]);
-  const links = [...html.matchAll(/<a [^>]*href="([^"]+)"[^>]*>([^<]*)<\/a>/g)].map((m) => ({ href: decodeEntities(m[1]!), text: m[2]!.trim() }));
+  const links = [...html.matchAll(/<a [^>]*href="([^"]+)"[^>]*>([^<]*)<\/a>/g)].map((m) => ({
+    href: decodeEntities(m[1]!),
+    text: m[2]!.trim(),
+  }));
   const form = html.match(/<form id="op\.logoutForm" method="post" action="([^"]+)"><input type="hidden" name="xsrf" value="([^"]+)"/);
   return { submits, links, action: form?.[1], xsrf: form?.[2] };
 }
@@ -24,7 +27,7 @@ describe('logout page: "Остаться" (stay) is not a logout the relying par
   });
   after(() => h.close());
 
-  it('offers staying as a link to vkhod\'s own page; every button that submits the form logs out', async () => {
+  it("offers staying as a link to vkhod's own page; every button that submits the form logs out", async () => {
     const browser = new Browser(h);
     await signIn(browser, PHONE, GOOD_PASSWORD);
     const page = await browser.get(endSession);

@@ -30,7 +30,9 @@ describe('language, security headers and cookies of the hosted pages', function 
       expect(page.html).to.include('Create an account');
       const bad = await browser.submit(page, '/register', { contact: 'ivan@' });
       expect(bad.status).to.equal(400);
-      expect(firstError(bad.html)).to.equal("This doesn't look like a mobile number or an email address. The phone must be a Russian mobile number starting with +7 9; the email must look like ivanov@mail.ru.");
+      expect(firstError(bad.html)).to.equal(
+        "This doesn't look like a mobile number or an email address. The phone must be a Russian mobile number starting with +7 9; the email must look like ivanov@mail.ru.",
+      );
       const csrf = await browser.post('/register', { contact: NEW_PHONE, _csrf: 'forged' });
       expect(csrf.status).to.equal(403);
       expect(firstError(csrf.html)).to.equal('The page has expired or the form was not sent from our site. Reload the page and try again.');
@@ -59,7 +61,17 @@ describe('language, security headers and cookies of the hosted pages', function 
       const browser = new RecordingBrowser(h);
       const login = await browser.get(authorizePath());
       const uid = login.url.split('/')[2];
-      const paths = ['/', '/register', '/recover', `/interaction/${uid}`, '/interaction/nope', '/register/AAAAAAAAAAAAAAAAAAAAAA', '/no/such/page', '/auth?client_id=nope&response_type=code&scope=openid', '/session/end'];
+      const paths = [
+        '/',
+        '/register',
+        '/recover',
+        `/interaction/${uid}`,
+        '/interaction/nope',
+        '/register/AAAAAAAAAAAAAAAAAAAAAA',
+        '/no/such/page',
+        '/auth?client_id=nope&response_type=code&scope=openid',
+        '/session/end',
+      ];
       const nonces = new Set<string>();
       for (const path of paths) {
         const res = await browser.agent.get(path).set('accept-language', 'ru');
@@ -92,7 +104,10 @@ describe('language, security headers and cookies of the hosted pages', function 
         if (next.origin !== h.url) break;
         res = await browser.agent.get(next.pathname + next.search);
       }
-      res = await browser.agent.post(formAction(res.text, '/login')).type('form').send({ _csrf: csrfOf(res.text), identifier: PHONE, password: GOOD_PASSWORD });
+      res = await browser.agent
+        .post(formAction(res.text, '/login'))
+        .type('form')
+        .send({ _csrf: csrfOf(res.text), identifier: PHONE, password: GOOD_PASSWORD });
       for (let i = 0; i < 10; i += 1) {
         cookies.push(...setCookies(res));
         if (!(res.status >= 300 && res.status < 400)) break;

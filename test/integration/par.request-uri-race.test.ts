@@ -13,11 +13,15 @@ import { createAccount, resetStore } from './fixtures.ts';
 const PHONE = '+79123456789';
 
 async function push(h: Harness): Promise<string> {
-  const res = await request(h.url)
-    .post('/request')
-    .auth('rp-basic', TEST_SECRET)
-    .type('form')
-    .send({ client_id: 'rp-basic', response_type: 'code', redirect_uri: TEST_REDIRECT, scope: 'openid profile', state: 'par-state', code_challenge: pkce().challenge, code_challenge_method: 'S256' });
+  const res = await request(h.url).post('/request').auth('rp-basic', TEST_SECRET).type('form').send({
+    client_id: 'rp-basic',
+    response_type: 'code',
+    redirect_uri: TEST_REDIRECT,
+    scope: 'openid profile',
+    state: 'par-state',
+    code_challenge: pkce().challenge,
+    code_challenge_method: 'S256',
+  });
   expect(res.status, res.text).to.equal(201);
   return res.body.request_uri as string;
 }

@@ -46,14 +46,24 @@ describe('PKCE is required for every client by default', function () {
 
   it('a legacy client registered with vkhod_pkce_optional may leave it out', async () => {
     const page = await signIn(new Browser(h), PHONE, GOOD_PASSWORD, withoutPkce({ client_id: 'rp-legacy' }));
-    const res = await request(h.url).post('/token').auth('rp-legacy', TEST_SECRET).type('form').send({ grant_type: 'authorization_code', code: codeFrom(page.location), redirect_uri: TEST_REDIRECT });
+    const res = await request(h.url)
+      .post('/token')
+      .auth('rp-legacy', TEST_SECRET)
+      .type('form')
+      .send({ grant_type: 'authorization_code', code: codeFrom(page.location), redirect_uri: TEST_REDIRECT });
     expect(res.status, res.text).to.equal(200);
   });
 
   it('the opt-out cannot be given to a public client', async () => {
     let error: Error | undefined;
     try {
-      await (await startHarness({ clients: [{ client_id: 'rp-pub-legacy', redirect_uris: [TEST_REDIRECT], token_endpoint_auth_method: 'none', vkhod_pkce_optional: true }] })).close();
+      await (
+        await startHarness({
+          clients: [
+            { client_id: 'rp-pub-legacy', redirect_uris: [TEST_REDIRECT], token_endpoint_auth_method: 'none', vkhod_pkce_optional: true },
+          ],
+        })
+      ).close();
     } catch (err) {
       error = err as Error;
     }

@@ -19,7 +19,9 @@ const NEW_PASSWORD = 'Новый-Пароль-Лес-77';
 
 /** The recovery page's button for `bankId`: posts it with its own CSRF token; returns the bank's authorization URL. */
 async function pressRecoveryBank(browser: Browser, page: Page, bankId: string): Promise<string> {
-  const form = page.html.match(new RegExp(`<form method="post" action="/recover/bank/${bankId}">\\s*<input type="hidden" name="_csrf" value="([^"]+)">`));
+  const form = page.html.match(
+    new RegExp(`<form method="post" action="/recover/bank/${bankId}">\\s*<input type="hidden" name="_csrf" value="([^"]+)">`),
+  );
   expect(form, `the recovery page offers ${bankId} as a button`).to.not.equal(null);
   const sent = await browser.post(`/recover/bank/${bankId}`, { _csrf: decodeEntities(form![1]!) }, false);
   expect(sent.status, sent.html.slice(0, 300)).to.equal(303);
@@ -43,7 +45,12 @@ describe('recovery through a bank', function () {
   }
 
   it('a verified SNILS the accredited bank returned: new password, all sessions end, and the second factor is still asked', async () => {
-    const account = await createAccount(f.h, { phone: PHONE, snils: IVAN_SNILS, snilsVerified: true, name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' } });
+    const account = await createAccount(f.h, {
+      phone: PHONE,
+      snils: IVAN_SNILS,
+      snilsVerified: true,
+      name: { family: 'Петров', given: 'Иван', middle: 'Сергеевич' },
+    });
     const secret = await addTotp(f.h, account.id, { mfa: true });
     // a cabinet session from before (password + authenticator code)
     const before = new Browser(f.h);
@@ -71,15 +78,26 @@ describe('recovery through a bank', function () {
     expect(auditOfType(f.h, 'account.password_recovered').map((e) => e.details)).to.deep.include({ via: 'bank', bank: 'demobank' });
 
     // the form and the callback cannot be replayed
-    expect((await browser.submit(form, '/recover/bank/password/', { password: NEW_PASSWORD, password_confirm: NEW_PASSWORD })).status).to.equal(404);
+    expect(
+      (await browser.submit(form, '/recover/bank/password/', { password: NEW_PASSWORD, password_confirm: NEW_PASSWORD })).status,
+    ).to.equal(404);
     const replayed = await browser.get(callback);
     expect(replayed.status).to.equal(400);
     // the old password no longer works, the new one does; the session from before has ended
     const other = new Browser(f.h);
-    expect((await other.submit(await other.get(authorizePath()), '/login', { identifier: PHONE, password: GOOD_PASSWORD })).status).to.equal(401);
-    expect((await other.submit(await other.get(authorizePath()), '/login', { identifier: PHONE, password: NEW_PASSWORD })).url).to.match(/\/mfa$/);
+    expect(
+      (await other.submit(await other.get(authorizePath()), '/login', { identifier: PHONE, password: GOOD_PASSWORD })).status,
+    ).to.equal(401);
+    expect((await other.submit(await other.get(authorizePath()), '/login', { identifier: PHONE, password: NEW_PASSWORD })).url).to.match(
+      /\/mfa$/,
+    );
     expect((await before.get('/account')).html).to.include('name="identifier"');
-    expect(f.h.gateway.sent.filter((m) => m.to === PHONE).map((m) => m.text).join('\n')).to.include('пароль вашей учётной записи изменён');
+    expect(
+      f.h.gateway.sent
+        .filter((m) => m.to === PHONE)
+        .map((m) => m.text)
+        .join('\n'),
+    ).to.include('пароль вашей учётной записи изменён');
   });
 
   it('a bank subject linked to the account recovers it even through a bank that is not accredited; without a second factor the citizen lands in the cabinet', async () => {
@@ -112,7 +130,11 @@ describe('recovery through a bank', function () {
     const unaccredited = new Browser(f.h);
     expect((await unaccredited.get(await throughBankFromRecovery(unaccredited, 'otherbank'))).status).to.equal(404);
     expect(auditOfType(f.h, 'account.password_recovered')).to.have.length(0);
-    expect(auditOfType(f.h, 'account.password_recover').map((e) => e.details)).to.deep.include({ via: 'bank', bank: 'otherbank', reason: 'no_account' });
+    expect(auditOfType(f.h, 'account.password_recover').map((e) => e.details)).to.deep.include({
+      via: 'bank',
+      bank: 'otherbank',
+      reason: 'no_account',
+    });
   });
 
   it('a stray callback, one from another browser, and a return without a round trip are refused', async () => {
@@ -132,7 +154,9 @@ describe('recovery through a bank', function () {
     const browser = new Browser(f.h);
     expect((await browser.post('/recover/bank/demobank', {}, false)).status).to.equal(403);
     const page = await browser.get('/recover');
-    const token = decodeEntities(page.html.match(/action="\/recover\/bank\/demobank">\s*<input type="hidden" name="_csrf" value="([^"]+)">/)![1]!);
+    const token = decodeEntities(
+      page.html.match(/action="\/recover\/bank\/demobank">\s*<input type="hidden" name="_csrf" value="([^"]+)">/)![1]!,
+    );
     expect((await browser.post('/recover/bank/nosuchbank', { _csrf: token }, false)).status).to.equal(404);
   });
 });

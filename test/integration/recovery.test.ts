@@ -39,7 +39,12 @@ function tokenRequest(h: Harness, fields: Record<string, string>) {
 async function refreshTokenFor(h: Harness, browser: Browser): Promise<string> {
   const { verifier, challenge } = pkce();
   const rp = await signIn(browser, PHONE, GOOD_PASSWORD, authorizePath({ scope: 'openid offline_access', prompt: 'consent' }, challenge));
-  const res = await tokenRequest(h, { grant_type: 'authorization_code', code: codeFrom(rp.location), redirect_uri: TEST_REDIRECT, code_verifier: verifier });
+  const res = await tokenRequest(h, {
+    grant_type: 'authorization_code',
+    code: codeFrom(rp.location),
+    redirect_uri: TEST_REDIRECT,
+    code_verifier: verifier,
+  });
   expect(res.status, res.text).to.equal(200);
   expect(res.body.refresh_token, 'a refresh token').to.be.a('string');
   return res.body.refresh_token as string;

@@ -79,7 +79,12 @@ describe('recovery without the phone or e-mail', function () {
     expect(fresh.url).to.match(/\/mfa$/);
     // the session from before has ended; the citizen was told on their phone
     expect((await before.get('/account')).html).to.include('name="identifier"');
-    expect(h.gateway.sent.filter((m) => m.to === PHONE).map((m) => m.text).join('\n')).to.include('пароль вашей учётной записи изменён');
+    expect(
+      h.gateway.sent
+        .filter((m) => m.to === PHONE)
+        .map((m) => m.text)
+        .join('\n'),
+    ).to.include('пароль вашей учётной записи изменён');
   });
 
   it('a certificate whose SNILS is not verified on any account recovers nothing', async () => {

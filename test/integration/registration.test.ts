@@ -29,7 +29,11 @@ describe('registration of a simplified account', function () {
 
   it('registers by e-mail without a relying party: ends signed in, in the cabinet; can then sign in elsewhere', async () => {
     const browser = new Browser(h);
-    const done = await register(browser, h, { start: '/register', contact: ' Maria.Ivanova@Example.RU ', normalized: 'maria.ivanova@example.ru' });
+    const done = await register(browser, h, {
+      start: '/register',
+      contact: ' Maria.Ivanova@Example.RU ',
+      normalized: 'maria.ivanova@example.ru',
+    });
     expect(done.url).to.equal('/account');
     expect(done.html).to.include('id="account-name"');
     expect(done.html).to.include('Иванова Мария');
@@ -62,13 +66,22 @@ describe('registration of a simplified account', function () {
 
   it('a deployment shows its own consent text and version', async () => {
     await h.close();
-    h = await startHarness({ env: { VKHOD_PD_CONSENT_TEXT: 'ООО «Оператор», г. Тверь: согласие по форме 7.', VKHOD_PD_CONSENT_VERSION: '2026-12' } });
+    h = await startHarness({
+      env: { VKHOD_PD_CONSENT_TEXT: 'ООО «Оператор», г. Тверь: согласие по форме 7.', VKHOD_PD_CONSENT_VERSION: '2026-12' },
+    });
     const browser = new Browser(h);
     const codePage = await browser.submit(await browser.get('/register'), 'register', { contact: '+79123456781' });
     const profile = await browser.submit(codePage, 'register/', { code: h.gateway.code('+79123456781') });
     expect(profile.html).to.include('ООО «Оператор», г. Тверь: согласие по форме 7.');
     expect(profile.html).to.not.include('152-ФЗ');
-    await browser.submit(profile, 'register/', { family: 'Иванова', given: 'Мария', middle: '', password: GOOD_PASSWORD, password_confirm: GOOD_PASSWORD, pd_consent: 'on' });
+    await browser.submit(profile, 'register/', {
+      family: 'Иванова',
+      given: 'Мария',
+      middle: '',
+      password: GOOD_PASSWORD,
+      password_confirm: GOOD_PASSWORD,
+      pd_consent: 'on',
+    });
     expect((await h.services.accounts.findByKey({ kind: 'phone', value: '+79123456781' }))!.pdConsent!.version).to.equal('2026-12');
   });
 

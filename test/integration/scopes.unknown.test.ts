@@ -28,7 +28,11 @@ describe('unknown scopes', function () {
   });
 
   it('PAR refuses it too, in JSON', async () => {
-    const res = await request(h.url).post('/request').auth('rp-basic', TEST_SECRET).type('form').send(Object.fromEntries(new URL(`http://x${authorizePath({ scope: 'openid frobnicate' })}`).searchParams));
+    const res = await request(h.url)
+      .post('/request')
+      .auth('rp-basic', TEST_SECRET)
+      .type('form')
+      .send(Object.fromEntries(new URL(`http://x${authorizePath({ scope: 'openid frobnicate' })}`).searchParams));
     expect(res.status).to.equal(400);
     expect(res.body.error).to.equal('invalid_scope');
   });
@@ -39,7 +43,10 @@ describe('unknown scopes', function () {
   });
 
   it('a client registered with an unknown scope is refused at start with a clear message', async () => {
-    const clients = [...defaultClients(), { client_id: 'rp-typo', client_secret: TEST_SECRET, redirect_uris: [TEST_REDIRECT], scope: 'openid profil' }];
+    const clients = [
+      ...defaultClients(),
+      { client_id: 'rp-typo', client_secret: TEST_SECRET, redirect_uris: [TEST_REDIRECT], scope: 'openid profil' },
+    ];
     let error: Error | undefined;
     try {
       const broken = await startHarness({ clients });
@@ -56,10 +63,21 @@ describe('unknown scopes', function () {
     before(() => (dir = mkdtempSync(join(tmpdir(), 'vkhod-cli-scope-'))));
     after(() => rmSync(dir, { recursive: true, force: true }));
 
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VKHOD_') && k !== 'MONGODB_URI' && k !== 'NODE_ENV' && k !== 'NODE_OPTIONS'));
+    const inherited = Object.fromEntries(
+      Object.entries(process.env).filter(
+        ([k]) => !k.startsWith('VKHOD_') && k !== 'MONGODB_URI' && k !== 'NODE_ENV' && k !== 'NODE_OPTIONS',
+      ),
+    );
     const cli = (file: string, ...args: string[]) =>
       run('npx', ['tsx', 'scripts/vkhod.ts', 'clients', 'add', ...args], {
-        env: { ...inherited, NODE_ENV: 'test', LOG_LEVEL: 'silent', VKHOD_CLIENTS_FILE: file, VKHOD_SQLITE_PATH: join(dir, 'vkhod.sqlite'), VKHOD_DEV_SECRET_FILE: join(dir, 'dev-secret.key') },
+        env: {
+          ...inherited,
+          NODE_ENV: 'test',
+          LOG_LEVEL: 'silent',
+          VKHOD_CLIENTS_FILE: file,
+          VKHOD_SQLITE_PATH: join(dir, 'vkhod.sqlite'),
+          VKHOD_DEV_SECRET_FILE: join(dir, 'dev-secret.key'),
+        },
       }).then(
         (r) => ({ code: 0, out: r.stdout + r.stderr }),
         (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),

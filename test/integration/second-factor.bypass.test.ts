@@ -59,7 +59,10 @@ describe('second factor: no way around it through the upgrade pages', function (
     const unmet = await browser.get(authorizePath({ acr_values: 'urn:vkhod:loa:standard' }, challenge));
     expect(unmet.status).to.equal(403);
     const form = await browser.get(`/interaction/${uidOf(unmet)}/upgrade`);
-    const done = await passConsent(browser, await browser.post(`/interaction/${uidOf(form)}/upgrade`, { _csrf: csrfOf(form.html), ...IDENTITY_FORM }));
+    const done = await passConsent(
+      browser,
+      await browser.post(`/interaction/${uidOf(form)}/upgrade`, { _csrf: csrfOf(form.html), ...IDENTITY_FORM }),
+    );
     const { claims } = await redeem(h, done.location, verifier);
     expect(claims.acr).to.equal('urn:vkhod:loa:standard');
     expect(claims.auth_time, 'the time of the password sign-in, not of the upgrade').to.equal(signedInAt);

@@ -60,7 +60,11 @@ describe('second factor: enrolment inside a sign-in', function () {
       expect(options.body.options).to.equal(undefined);
       // A registration made against a challenge from elsewhere gets nowhere either.
       const auth = new SoftAuthenticator(h.url);
-      const response = auth.create({ challenge: 'AAAA', rp: { id: '127.0.0.1', name: 'vkhod' }, user: { id: 'x', name: 'x', displayName: 'x' } });
+      const response = auth.create({
+        challenge: 'AAAA',
+        rp: { id: '127.0.0.1', name: 'vkhod' },
+        user: { id: 'x', name: 'x', displayName: 'x' },
+      });
       const registered = await postJson(browser, `${mfa.url}/enrol/webauthn`, { _csrf, handle: 'x', response, name: 'Чужой' });
       expect(registered.status).to.equal(400);
       expect(registered.body.redirect).to.equal(undefined);
@@ -101,7 +105,11 @@ describe('second factor: enrolment inside a sign-in needs a code to a confirmed 
       expect(options.status).to.equal(400);
       expect(options.body.options).to.equal(undefined);
       const auth = new SoftAuthenticator(h.url);
-      const response = auth.create({ challenge: 'AAAA', rp: { id: '127.0.0.1', name: 'vkhod' }, user: { id: 'x', name: 'x', displayName: 'x' } });
+      const response = auth.create({
+        challenge: 'AAAA',
+        rp: { id: '127.0.0.1', name: 'vkhod' },
+        user: { id: 'x', name: 'x', displayName: 'x' },
+      });
       const registered = await postJson(attacker, `${enrol.url}/webauthn`, { _csrf, handle: 'x', response, name: 'Мой' });
       expect(registered.status).to.equal(400);
       expect(registered.body.redirect).to.equal(undefined);
@@ -165,10 +173,16 @@ describe('second factor: enrolment inside a sign-in needs a code to a confirmed 
       const account = await createAccount(h, { email: EMAIL, snils: SNILS, snilsVerified: true });
       await h.services.accounts.modify(account.id, (a) => ({ ...a, emailVerified: false }));
       const browser = new Browser(h);
-      const enrol = await submitPassword(browser, SNILS, authorizePath(Object.keys(env).length ? { state: 'st-n' } : { acr_values: MFA, state: 'st-n' }));
+      const enrol = await submitPassword(
+        browser,
+        SNILS,
+        authorizePath(Object.keys(env).length ? { state: 'st-n' } : { acr_values: MFA, state: 'st-n' }),
+      );
       expect(enrol.url).to.match(/\/mfa\/enrol$/);
       expect(enrol.status).to.equal(403);
-      expect(enrol.html).to.include('В учётной записи нет подтверждённого номера телефона или почты, поэтому подключить второй фактор во время входа нельзя.');
+      expect(enrol.html).to.include(
+        'В учётной записи нет подтверждённого номера телефона или почты, поэтому подключить второй фактор во время входа нельзя.',
+      );
       expect(enrol.html).to.not.include('totp-secret');
       expect(enrol.html).to.not.include('/mfa/enrol/contact');
       const _csrf = csrfOf(enrol.html);

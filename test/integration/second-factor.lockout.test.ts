@@ -80,7 +80,16 @@ describe('second factor: wrong answers lock the account', function () {
     expect(security.url).to.equal('/account/security');
     const _csrf0 = csrfOf(security.html);
     const reg = await postJson(cabinet, '/account/security/passkeys/options', { _csrf: _csrf0 });
-    expect((await postJson(cabinet, '/account/security/passkeys', { _csrf: _csrf0, handle: reg.body.handle, response: auth.create(reg.body.options), name: 'Ключ' })).status).to.equal(200);
+    expect(
+      (
+        await postJson(cabinet, '/account/security/passkeys', {
+          _csrf: _csrf0,
+          handle: reg.body.handle,
+          response: auth.create(reg.body.options),
+          name: 'Ключ',
+        })
+      ).status,
+    ).to.equal(200);
 
     const browser = new Browser(h);
     const mfa = await submitPassword(browser, PHONE);
@@ -88,13 +97,21 @@ describe('second factor: wrong answers lock the account', function () {
     const statuses: number[] = [];
     for (let i = 0; i < 3; i += 1) {
       const started = await postJson(browser, `${mfa.url}/webauthn/options`, { _csrf });
-      const res = await postJson(browser, `${mfa.url}/webauthn`, { _csrf, handle: started.body.handle, response: auth.get(started.body.options, { origin: 'https://phishing.example' }) });
+      const res = await postJson(browser, `${mfa.url}/webauthn`, {
+        _csrf,
+        handle: started.body.handle,
+        response: auth.get(started.body.options, { origin: 'https://phishing.example' }),
+      });
       statuses.push(res.status);
     }
     expect(statuses).to.deep.equal([400, 400, 429]);
     // The right passkey does not open a locked account either.
     const started = await postJson(browser, `${mfa.url}/webauthn/options`, { _csrf });
-    const right = await postJson(browser, `${mfa.url}/webauthn`, { _csrf, handle: started.body.handle, response: auth.get(started.body.options) });
+    const right = await postJson(browser, `${mfa.url}/webauthn`, {
+      _csrf,
+      handle: started.body.handle,
+      response: auth.get(started.body.options),
+    });
     expect(right.status).to.equal(429);
     expect(right.body.redirect).to.equal(undefined);
     expect(right.body.error ?? right.body.error_description).to.match(LOCKED);

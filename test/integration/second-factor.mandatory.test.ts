@@ -7,7 +7,18 @@
 import { expect } from 'chai';
 import { Browser, type Page } from '../support/browser.ts';
 import { startHarness, TEST_REDIRECT, type Harness } from '../support/harness.ts';
-import { addTotp, authorizePath, passConsent, pkce, proveContact, redeem, register, submitPassword, totpCode, totpSecretOf } from '../support/flows.ts';
+import {
+  addTotp,
+  authorizePath,
+  passConsent,
+  pkce,
+  proveContact,
+  redeem,
+  register,
+  submitPassword,
+  totpCode,
+  totpSecretOf,
+} from '../support/flows.ts';
 import { auditOfType, createAccount } from './fixtures.ts';
 
 const PHONE = '+79123456789';
@@ -65,7 +76,9 @@ describe('second factor required by the deployment', function () {
     expect(enrol.html, 'SMS codes are offered only once the mobile is proven').to.not.include('/mfa/enrol/sms"');
     const sent = await browser.submit(enrol, '/mfa/enrol/contact/send', {});
     expect(sent.status).to.equal(200);
-    const wrong = await browser.submit(sent, '/mfa/enrol/contact', { code: String((Number(h.gateway.code(PHONE)) + 1) % 1_000_000).padStart(6, '0') });
+    const wrong = await browser.submit(sent, '/mfa/enrol/contact', {
+      code: String((Number(h.gateway.code(PHONE)) + 1) % 1_000_000).padStart(6, '0'),
+    });
     expect(wrong.status).to.equal(400);
     expect(wrong.html).to.not.include('/mfa/enrol/sms"');
     const proven = await browser.submit(wrong, '/mfa/enrol/contact', { code: h.gateway.code(PHONE) });
@@ -114,7 +127,13 @@ describe('second factor required by the deployment', function () {
       expect(claims.amr).to.have.members(['pwd', amr, 'mfa']);
       const account = (await h.services.accounts.findActive(claims.sub as string))!;
       expect(account.totp?.sealedSecret).to.match(/^v1\./);
-      expect(h.gateway.sent.slice(sentBefore).map((m) => m.text).join(' '), 'only the notice of the new factor').to.not.match(/\b\d{6}\b/);
+      expect(
+        h.gateway.sent
+          .slice(sentBefore)
+          .map((m) => m.text)
+          .join(' '),
+        'only the notice of the new factor',
+      ).to.not.match(/\b\d{6}\b/);
     });
   }
 

@@ -74,7 +74,10 @@ describe('second factor: recovery codes', function () {
     const browser = new Browser(h);
     const { verifier, challenge } = pkce();
     const form = await recoveryForm(browser, authorizePath({}, challenge));
-    const rp = await passConsent(browser, await browser.submit(form, '/mfa/verify', { method: 'recovery', code: ` ${code!.toUpperCase().replace('-', ' ')} ` }));
+    const rp = await passConsent(
+      browser,
+      await browser.submit(form, '/mfa/verify', { method: 'recovery', code: ` ${code!.toUpperCase().replace('-', ' ')} ` }),
+    );
     const { claims } = await redeem(h, rp.location, verifier);
     expect(claims.acr).to.equal('urn:vkhod:loa:simplified-mfa');
     expect(claims.amr).to.include.members(['pwd', 'mfa']);

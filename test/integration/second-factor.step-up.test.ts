@@ -10,7 +10,20 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { Browser, csrfOf, type Page } from '../support/browser.ts';
 import { startHarness, TEST_REDIRECT, TEST_SECRET, type Harness } from '../support/harness.ts';
-import { addTotp, authorizePath, openCabinet, passConsent, pkce, postJson, proveContact, redeem, signIn, submitPassword, totpCode, totpSecretOf } from '../support/flows.ts';
+import {
+  addTotp,
+  authorizePath,
+  openCabinet,
+  passConsent,
+  pkce,
+  postJson,
+  proveContact,
+  redeem,
+  signIn,
+  submitPassword,
+  totpCode,
+  totpSecretOf,
+} from '../support/flows.ts';
 import { IDENTITY_FORM } from '../support/identity.ts';
 import { SoftAuthenticator } from '../support/soft-authenticator.ts';
 import { auditOfType, createAccount } from './fixtures.ts';
@@ -20,8 +33,10 @@ const EMAIL = 'anna.petrova@example.ru';
 const SIMPLIFIED = 'urn:vkhod:loa:simplified';
 const MFA = 'urn:vkhod:loa:simplified-mfa';
 
-const token = (h: Harness, fields: Record<string, string>) => request(h.url).post('/token').auth('rp-basic', TEST_SECRET).type('form').send(fields);
-const introspect = (h: Harness, value: string) => request(h.url).post('/token/introspection').auth('rp-basic', TEST_SECRET).type('form').send({ token: value });
+const token = (h: Harness, fields: Record<string, string>) =>
+  request(h.url).post('/token').auth('rp-basic', TEST_SECRET).type('form').send(fields);
+const introspect = (h: Harness, value: string) =>
+  request(h.url).post('/token/introspection').auth('rp-basic', TEST_SECRET).type('form').send({ token: value });
 
 function redirectParams(page: Page): URLSearchParams {
   expect(page.location, `a redirect to the relying party, got ${page.status} at ${page.url}`).to.be.a('string');
@@ -153,7 +168,9 @@ describe('step-up to a second factor', function () {
     const browser = new Browser(h);
     const mfa = await submitPassword(browser, PHONE, authorizePath({ acr_values: MFA }));
     expect(mfa.url).to.match(/\/mfa$/);
-    expect(redirectParams(await passConsent(browser, await browser.submit(mfa, '/mfa/verify', { code: await totpCode(secret) }))).get('code')).to.be.a('string');
+    expect(
+      redirectParams(await passConsent(browser, await browser.submit(mfa, '/mfa/verify', { code: await totpCode(secret) }))).get('code'),
+    ).to.be.a('string');
 
     const { verifier, challenge } = pkce();
     const login = await browser.get(authorizePath({ max_age: '0' }, challenge));
@@ -187,14 +204,27 @@ describe('step-up to a second factor', function () {
     const cabinet = new Browser(h);
     const security = await openCabinet(cabinet, '/account/security', PHONE);
     const started = await postJson(cabinet, '/account/security/passkeys/options', { _csrf: csrfOf(security.html) });
-    expect((await postJson(cabinet, '/account/security/passkeys', { _csrf: csrfOf(security.html), handle: started.body.handle, response: auth.create(started.body.options), name: 'Ключ' })).status).to.equal(200);
+    expect(
+      (
+        await postJson(cabinet, '/account/security/passkeys', {
+          _csrf: csrfOf(security.html),
+          handle: started.body.handle,
+          response: auth.create(started.body.options),
+          name: 'Ключ',
+        })
+      ).status,
+    ).to.equal(200);
 
     const browser = new Browser(h);
     const login = await browser.get(authorizePath({ acr_values: 'urn:vkhod:loa:standard-mfa', state: 'st-3' }));
     const uid = login.url.match(/^\/interaction\/([^/?]+)/)![1]!;
     const _csrf = csrfOf(login.html);
     const options = await postJson(browser, `/interaction/${uid}/webauthn/options`, { _csrf });
-    const res = await postJson(browser, `/interaction/${uid}/webauthn`, { _csrf, handle: options.body.handle, response: auth.get(options.body.options) });
+    const res = await postJson(browser, `/interaction/${uid}/webauthn`, {
+      _csrf,
+      handle: options.body.handle,
+      response: auth.get(options.body.options),
+    });
     expect(res.status, res.text).to.equal(200);
     expect(res.body.redirect).to.equal(`/interaction/${uid}/unmet`);
     const unmet = await browser.get(res.body.redirect);
@@ -214,7 +244,16 @@ describe('step-up to a second factor', function () {
       const cabinet = new Browser(h);
       const security = await openCabinet(cabinet, '/account/security', PHONE);
       const started = await postJson(cabinet, '/account/security/passkeys/options', { _csrf: csrfOf(security.html) });
-      expect((await postJson(cabinet, '/account/security/passkeys', { _csrf: csrfOf(security.html), handle: started.body.handle, response: auth.create(started.body.options), name: 'Ключ' })).status).to.equal(200);
+      expect(
+        (
+          await postJson(cabinet, '/account/security/passkeys', {
+            _csrf: csrfOf(security.html),
+            handle: started.body.handle,
+            response: auth.create(started.body.options),
+            name: 'Ключ',
+          })
+        ).status,
+      ).to.equal(200);
       return auth;
     }
 
@@ -223,7 +262,11 @@ describe('step-up to a second factor', function () {
       const uid = login.url.match(/^\/interaction\/([^/?]+)/)![1]!;
       const _csrf = csrfOf(login.html);
       const options = await postJson(browser, `/interaction/${uid}/webauthn/options`, { _csrf });
-      const res = await postJson(browser, `/interaction/${uid}/webauthn`, { _csrf, handle: options.body.handle, response: auth.get(options.body.options) });
+      const res = await postJson(browser, `/interaction/${uid}/webauthn`, {
+        _csrf,
+        handle: options.body.handle,
+        response: auth.get(options.body.options),
+      });
       expect(res.status, res.text).to.equal(200);
       return { uid, redirect: res.body.redirect as string };
     }
@@ -306,7 +349,12 @@ describe('step-up to a second factor', function () {
     it('enrolling an authenticator app there, after the e-mail code, completes the sign-in with -mfa', async () => {
       const browser = new Browser(h);
       const { verifier, challenge } = pkce();
-      const enrol = await proveContact(browser, h, await submitPassword(browser, EMAIL, authorizePath({ acr_values: MFA }, challenge)), EMAIL);
+      const enrol = await proveContact(
+        browser,
+        h,
+        await submitPassword(browser, EMAIL, authorizePath({ acr_values: MFA }, challenge)),
+        EMAIL,
+      );
       expect(h.gateway.last(EMAIL)?.subject).to.equal('Подключение подтверждения входа vkhod');
       const secret = totpSecretOf(enrol.html);
       const wrong = await browser.submit(enrol, '/mfa/enrol/totp', { code: '000000' === (await totpCode(secret)) ? '999999' : '000000' });
@@ -328,12 +376,22 @@ describe('step-up to a second factor', function () {
     it('creating a passkey there, after the e-mail code, completes the sign-in with -mfa and keeps the passkey for the next sign-ins', async () => {
       const browser = new Browser(h);
       const { verifier, challenge } = pkce();
-      const enrol = await proveContact(browser, h, await submitPassword(browser, EMAIL, authorizePath({ acr_values: MFA }, challenge)), EMAIL);
+      const enrol = await proveContact(
+        browser,
+        h,
+        await submitPassword(browser, EMAIL, authorizePath({ acr_values: MFA }, challenge)),
+        EMAIL,
+      );
       const _csrf = csrfOf(enrol.html);
       const started = await postJson(browser, `${enrol.url}/webauthn/options`, { _csrf });
       expect(started.status, started.text).to.equal(200);
       const auth = new SoftAuthenticator(h.url);
-      const res = await postJson(browser, `${enrol.url}/webauthn`, { _csrf, handle: started.body.handle, response: auth.create(started.body.options), name: 'Ноутбук' });
+      const res = await postJson(browser, `${enrol.url}/webauthn`, {
+        _csrf,
+        handle: started.body.handle,
+        response: auth.create(started.body.options),
+        name: 'Ноутбук',
+      });
       expect(res.status, res.text).to.equal(200);
       const { claims } = await redeem(h, (await passConsent(browser, await browser.get(res.body.redirect))).location, verifier);
       expect(claims.acr).to.equal(MFA);

@@ -6,7 +6,17 @@
 import { expect } from 'chai';
 import { Browser } from '../support/browser.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
-import { addTotp, authorizePath, GOOD_PASSWORD, passConsent, pkce, redeem, submitPassword, totpCode, totpSecretOf } from '../support/flows.ts';
+import {
+  addTotp,
+  authorizePath,
+  GOOD_PASSWORD,
+  passConsent,
+  pkce,
+  redeem,
+  submitPassword,
+  totpCode,
+  totpSecretOf,
+} from '../support/flows.ts';
 import { auditOfType, createAccount, firstError, sqlite } from './fixtures.ts';
 
 const PHONE = '+79123456789';
@@ -38,7 +48,9 @@ describe('second factor: authenticator app (TOTP)', function () {
     expect(totpSecretOf((await browser.get('/account/security/totp')).html)).to.equal(secret);
 
     // A wrong code: nothing stored, the page says so.
-    const wrong = await browser.submit(page, '/account/security/totp', { code: '000000' === (await totpCode(secret)) ? '111111' : '000000' });
+    const wrong = await browser.submit(page, '/account/security/totp', {
+      code: '000000' === (await totpCode(secret)) ? '111111' : '000000',
+    });
     expect(wrong.url).to.match(/\/account\/security\/totp\?error=code$/);
     expect(firstError(wrong.html)).to.equal('Код не подошёл. Проверьте и введите ещё раз.');
     expect((await h.services.accounts.findActive(account.id))!.totp).to.equal(undefined);

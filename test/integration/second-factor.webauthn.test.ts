@@ -44,7 +44,12 @@ describe('passkeys (WebAuthn)', function () {
   afterEach(() => h.close());
 
   /** "Войти с ключом доступа" on the sign-in page of `authorize`: options, assertion, verification. */
-  async function passkeySignIn(browser: Browser, authenticator: SoftAuthenticator, authorize = authorizePath(), assertion?: (options: never) => unknown) {
+  async function passkeySignIn(
+    browser: Browser,
+    authenticator: SoftAuthenticator,
+    authorize = authorizePath(),
+    assertion?: (options: never) => unknown,
+  ) {
     const login = await browser.get(authorize);
     expect(login.html).to.include('data-webauthn="authenticate"');
     const uid = uidOf(login);
@@ -85,11 +90,18 @@ describe('passkeys (WebAuthn)', function () {
       await addPasskey(browser, auth, 'Телефон');
       const _csrf = csrfOf((await browser.get('/account/security')).html);
       const started = await postJson(browser, '/account/security/passkeys/options', { _csrf });
-      expect(started.body.options.excludeCredentials.map((c: { id: string }) => c.id)).to.deep.equal([auth.credentials[0]!.id.toString('base64url')]);
+      expect(started.body.options.excludeCredentials.map((c: { id: string }) => c.id)).to.deep.equal([
+        auth.credentials[0]!.id.toString('base64url'),
+      ]);
 
       const other = new SoftAuthenticator(h.url);
       const response = other.create({ ...started.body.options, challenge: Buffer.from('not the challenge').toString('base64url') });
-      const refused = await postJson(browser, '/account/security/passkeys', { _csrf, handle: started.body.handle, response, name: 'Чужой' });
+      const refused = await postJson(browser, '/account/security/passkeys', {
+        _csrf,
+        handle: started.body.handle,
+        response,
+        name: 'Чужой',
+      });
       expect(refused.status).to.equal(400);
       expect(refused.body.error).to.equal('Не удалось добавить ключ доступа. Попробуйте ещё раз.');
       expect((await h.services.accounts.findActive(accountId))!.passkeys).to.have.length(1);
@@ -103,7 +115,10 @@ describe('passkeys (WebAuthn)', function () {
       await createAccount(h, { phone: OTHER_PHONE });
       const intruder = new Browser(h);
       const security = await openCabinet(intruder, '/account/security', OTHER_PHONE);
-      for (const [b, page] of [[intruder, security], [browser, await browser.get('/account/security')]] as const) {
+      for (const [b, page] of [
+        [intruder, security],
+        [browser, await browser.get('/account/security')],
+      ] as const) {
         const _csrf = csrfOf(page.html);
         const started = await postJson(b, '/account/security/passkeys/options', { _csrf });
         const response = new SoftAuthenticator(h.url).create(started.body.options, { id: taken });
@@ -166,11 +181,17 @@ describe('passkeys (WebAuthn)', function () {
       for (const signCount of [count, count - 1]) {
         const { res } = await passkeySignIn(new Browser(h), auth, authorizePath(), (options) => auth.get(options, { signCount }));
         expect(res.status, `counter ${signCount}`).to.equal(400);
-        expect(res.body.error).to.equal('Ключ доступа отклонён: возможно, это копия ключа. Войдите другим способом и проверьте ключи в личном кабинете.');
+        expect(res.body.error).to.equal(
+          'Ключ доступа отклонён: возможно, это копия ключа. Войдите другим способом и проверьте ключи в личном кабинете.',
+        );
         expect(res.body.redirect).to.equal(undefined);
       }
       expect((await h.services.accounts.findActive(accountId))!.passkeys![0]!.counter).to.equal(count);
-      expect(auditOfType(h, 'signin.passkey').filter((e) => e.outcome === 'failure').map((e) => e.details?.reason)).to.deep.equal(['counter', 'counter']);
+      expect(
+        auditOfType(h, 'signin.passkey')
+          .filter((e) => e.outcome === 'failure')
+          .map((e) => e.details?.reason),
+      ).to.deep.equal(['counter', 'counter']);
     });
 
     it('uses a challenge once: the same assertion replayed is refused', async () => {
@@ -179,7 +200,11 @@ describe('passkeys (WebAuthn)', function () {
       const first = await passkeySignIn(browser, auth);
       expect(first.res.status).to.equal(200);
       // The very same request again (an attacker who captured it, or a double submit).
-      const again = await postJson(browser, `/interaction/${first.uid}/webauthn`, { _csrf: first._csrf, handle: first.handle, response: first.response });
+      const again = await postJson(browser, `/interaction/${first.uid}/webauthn`, {
+        _csrf: first._csrf,
+        handle: first.handle,
+        response: first.response,
+      });
       expect(again.status).to.equal(400);
       expect(again.body.error).to.equal('Запрос устарел. Обновите страницу и попробуйте ещё раз.');
       expect(again.body.redirect).to.equal(undefined);
@@ -188,7 +213,11 @@ describe('passkeys (WebAuthn)', function () {
       const otherLogin = await other.get(authorizePath());
       const otherCsrf = csrfOf(otherLogin.html);
       const started = await postJson(other, `/interaction/${uidOf(otherLogin)}/webauthn/options`, { _csrf: otherCsrf });
-      const replay = await postJson(other, `/interaction/${uidOf(otherLogin)}/webauthn`, { _csrf: otherCsrf, handle: started.body.handle, response: first.response });
+      const replay = await postJson(other, `/interaction/${uidOf(otherLogin)}/webauthn`, {
+        _csrf: otherCsrf,
+        handle: started.body.handle,
+        response: first.response,
+      });
       expect(replay.status).to.equal(400);
       expect(replay.body.redirect).to.equal(undefined);
     });
@@ -201,7 +230,11 @@ describe('passkeys (WebAuthn)', function () {
       const stolen = await postJson(victim, `/interaction/${uidOf(victimLogin)}/webauthn/options`, { _csrf: csrfOf(victimLogin.html) });
       const attacker = new Browser(h);
       const login = await attacker.get(authorizePath());
-      const res = await postJson(attacker, `/interaction/${uidOf(login)}/webauthn`, { _csrf: csrfOf(login.html), handle: stolen.body.handle, response: auth.get(stolen.body.options) });
+      const res = await postJson(attacker, `/interaction/${uidOf(login)}/webauthn`, {
+        _csrf: csrfOf(login.html),
+        handle: stolen.body.handle,
+        response: auth.get(stolen.body.options),
+      });
       expect(res.status).to.equal(400);
       expect(res.body.error).to.equal('Запрос устарел. Обновите страницу и попробуйте ещё раз.');
 
@@ -210,7 +243,11 @@ describe('passkeys (WebAuthn)', function () {
       const record = await h.services.store.challenges.find(started.body.handle);
       expect(Date.parse(record!.expiresAt) - Date.parse(record!.createdAt)).to.equal(120_000);
       expireChallenge(h, started.body.handle);
-      const expired = await postJson(victim, `/interaction/${uidOf(victimLogin)}/webauthn`, { _csrf: csrfOf(victimLogin.html), handle: started.body.handle, response: auth.get(started.body.options) });
+      const expired = await postJson(victim, `/interaction/${uidOf(victimLogin)}/webauthn`, {
+        _csrf: csrfOf(victimLogin.html),
+        handle: started.body.handle,
+        response: auth.get(started.body.options),
+      });
       expect(expired.status).to.equal(400);
       expect(expired.body.error).to.equal('Запрос устарел. Обновите страницу и попробуйте ещё раз.');
     });
@@ -226,7 +263,9 @@ describe('passkeys (WebAuthn)', function () {
 
     it('refuses an assertion made for another site (origin) or signed by another key', async () => {
       await addPasskey(new Browser(h), auth, 'Телефон');
-      const phishing = await passkeySignIn(new Browser(h), auth, authorizePath(), (options) => auth.get(options, { origin: 'https://vkhod.example.evil' }));
+      const phishing = await passkeySignIn(new Browser(h), auth, authorizePath(), (options) =>
+        auth.get(options, { origin: 'https://vkhod.example.evil' }),
+      );
       expect(phishing.res.status).to.equal(400);
       expect(phishing.res.body.error).to.equal('Не удалось проверить ключ доступа. Попробуйте ещё раз.');
       const forged = await passkeySignIn(new Browser(h), auth, authorizePath(), (options) => {
@@ -251,8 +290,14 @@ describe('passkeys (WebAuthn)', function () {
       expect(mfa.html).to.include('data-webauthn="authenticate"');
       const _csrf = csrfOf(mfa.html);
       const started = await postJson(browser, `${mfa.url}/webauthn/options`, { _csrf });
-      expect(started.body.options.allowCredentials.map((c: { id: string }) => c.id)).to.deep.equal([auth.credentials[0]!.id.toString('base64url')]);
-      const res = await postJson(browser, `${mfa.url}/webauthn`, { _csrf, handle: started.body.handle, response: auth.get(started.body.options) });
+      expect(started.body.options.allowCredentials.map((c: { id: string }) => c.id)).to.deep.equal([
+        auth.credentials[0]!.id.toString('base64url'),
+      ]);
+      const res = await postJson(browser, `${mfa.url}/webauthn`, {
+        _csrf,
+        handle: started.body.handle,
+        response: auth.get(started.body.options),
+      });
       expect(res.status, res.text).to.equal(200);
       const { claims } = await redeem(h, (await follow(browser, res.body.redirect)).location, verifier);
       expect(claims.amr).to.have.members(['pwd', 'hwk', 'user', 'mfa']);
@@ -285,7 +330,11 @@ describe('passkeys (WebAuthn)', function () {
       const mfa = await submitPassword(browser, PHONE);
       const _csrf = csrfOf(mfa.html);
       const started = await postJson(browser, `${mfa.url}/webauthn/options`, { _csrf });
-      const res = await postJson(browser, `${mfa.url}/webauthn`, { _csrf, handle: started.body.handle, response: other.get({ ...started.body.options, allowCredentials: [] }) });
+      const res = await postJson(browser, `${mfa.url}/webauthn`, {
+        _csrf,
+        handle: started.body.handle,
+        response: other.get({ ...started.body.options, allowCredentials: [] }),
+      });
       expect(res.status).to.equal(400);
       expect(res.body.error).to.equal('Этот ключ доступа принадлежит другой учётной записи.');
       expect(auditOfType(h, 'signin.second_factor').map((e) => e.accountId)).to.deep.equal([accountId]);

@@ -41,8 +41,14 @@ describe('client IP behind a trusted proxy (one hop)', function () {
     for (let i = 0; i < ATTEMPTS; i += 1) oneAddress.push(await failedSignIn(h, ATTEMPTS + i, '203.0.113.8'));
 
     expect(spoofed).to.deep.equal(oneAddress);
-    expect(spoofed.filter((s) => s === 401), 'checked before the per-IP lock').to.have.length(PER_IP - 1);
-    expect(spoofed.slice(PER_IP - 1).every((s) => s === 429), 'locked from the limit on').to.equal(true);
+    expect(
+      spoofed.filter((s) => s === 401),
+      'checked before the per-IP lock',
+    ).to.have.length(PER_IP - 1);
+    expect(
+      spoofed.slice(PER_IP - 1).every((s) => s === 429),
+      'locked from the limit on',
+    ).to.equal(true);
   });
 
   it('the audit records the address the proxy saw, not the one the client wrote', async () => {

@@ -128,7 +128,14 @@ describe('the embedded store survives faults', function () {
       expect(codePage.status, codePage.html).to.equal(200);
       const profile = await browser.submit(codePage, 'register/', { code: h.gateway.code(PHONE) });
       expect(profile.html).to.include('name="family"');
-      const fields = { family: 'Иванова', given: 'Мария', middle: '', password: GOOD_PASSWORD, password_confirm: GOOD_PASSWORD, pd_consent: 'on' };
+      const fields = {
+        family: 'Иванова',
+        given: 'Мария',
+        middle: '',
+        password: GOOD_PASSWORD,
+        password_confirm: GOOD_PASSWORD,
+        pd_consent: 'on',
+      };
       lock = holdWriteLock(h);
       let create: Page;
       try {
@@ -234,7 +241,12 @@ describe('the WAL stays bounded under load', function () {
 describe('bounded growth: the sweep', () => {
   it('deletes rotated-out refresh tokens past their reuse window, used codes and audit past retention, in batches', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vkhod-sweep-'));
-    const store = openSqliteStore({ path: join(dir, 'vkhod.sqlite'), sweepIntervalMs: 0, consumedRetentionSeconds: 3600, auditRetentionDays: 30 });
+    const store = openSqliteStore({
+      path: join(dir, 'vkhod.sqlite'),
+      sweepIntervalMs: 0,
+      consumedRetentionSeconds: 3600,
+      auditRetentionDays: 30,
+    });
     try {
       const tokens = store.oidcAdapter('RefreshToken');
       const now = Date.now();
@@ -243,12 +255,23 @@ describe('bounded growth: the sweep', () => {
       for (let i = 0; i < 1200; i++) await tokens.upsert(`old${i}`, { grantId: 'g1' }, 86400);
       await tokens.upsert('recent', { grantId: 'g1' }, 86400);
       await tokens.upsert('live', { grantId: 'g1' }, 86400);
-      await store.writes.run(() => store.db.prepare("UPDATE oidc SET consumed = ? WHERE id LIKE 'old%'").run(Math.floor((now - 2 * 3600_000) / 1000)));
+      await store.writes.run(() =>
+        store.db.prepare("UPDATE oidc SET consumed = ? WHERE id LIKE 'old%'").run(Math.floor((now - 2 * 3600_000) / 1000)),
+      );
       await tokens.consume('recent');
       await store.audit.append({ id: 'a-old', at: new Date(now - 40 * day).toISOString(), type: 'sign_in' });
       await store.audit.append({ id: 'a-new', at: new Date(now - 1 * day).toISOString(), type: 'sign_in' });
 
-      const challenge = (id: string) => ({ id, purpose: 'register', recipient: PHONE, codeHash: 'x', attempts: 0, maxAttempts: 3, createdAt: new Date(now).toISOString(), expiresAt: new Date(now + day).toISOString() });
+      const challenge = (id: string) => ({
+        id,
+        purpose: 'register',
+        recipient: PHONE,
+        codeHash: 'x',
+        attempts: 0,
+        maxAttempts: 3,
+        createdAt: new Date(now).toISOString(),
+        expiresAt: new Date(now + day).toISOString(),
+      });
       await store.challenges.create(challenge('used'));
       await store.challenges.create(challenge('pending'));
       expect(await store.challenges.consume('used', new Date(now - 2 * 3600_000).toISOString())).to.equal(true);
@@ -275,7 +298,12 @@ describe('low free space', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vkhod-space-'));
     const warnings: Array<{ data: Record<string, unknown>; message: string }> = [];
     // A threshold no volume meets: the warning must come.
-    const store = openSqliteStore({ path: join(dir, 'vkhod.sqlite'), sweepIntervalMs: 0, lowSpaceBytes: Number.MAX_SAFE_INTEGER, warn: (data, message) => warnings.push({ data, message }) });
+    const store = openSqliteStore({
+      path: join(dir, 'vkhod.sqlite'),
+      sweepIntervalMs: 0,
+      lowSpaceBytes: Number.MAX_SAFE_INTEGER,
+      warn: (data, message) => warnings.push({ data, message }),
+    });
     try {
       await store.sweep();
       expect(warnings.map((w) => w.message)).to.deep.equal(['the store volume is low on free space']);

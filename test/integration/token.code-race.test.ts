@@ -22,7 +22,8 @@ const exchange = (h: Harness, code: string, verifier: string) =>
     .type('form')
     .send({ grant_type: 'authorization_code', code, redirect_uri: TEST_REDIRECT, code_verifier: verifier });
 
-const introspect = (h: Harness, token: string) => request(h.url).post('/token/introspection').auth('rp-basic', TEST_SECRET).type('form').send({ token });
+const introspect = (h: Harness, token: string) =>
+  request(h.url).post('/token/introspection').auth('rp-basic', TEST_SECRET).type('form').send({ token });
 
 describe('token endpoint: parallel use of one authorization code', function () {
   let h: Harness;
@@ -38,7 +39,12 @@ describe('token endpoint: parallel use of one authorization code', function () {
   it(`of ${PARALLEL} simultaneous exchanges of one code exactly one gets tokens, in each of ${RACES} races`, async () => {
     const browser = new Browser(h);
     let { verifier, challenge } = pkce();
-    let page = await signIn(browser, PHONE, GOOD_PASSWORD, authorizePath({ scope: 'openid profile offline_access', prompt: 'consent' }, challenge));
+    let page = await signIn(
+      browser,
+      PHONE,
+      GOOD_PASSWORD,
+      authorizePath({ scope: 'openid profile offline_access', prompt: 'consent' }, challenge),
+    );
     for (let race = 0; race < RACES; race += 1) {
       if (race > 0) {
         ({ verifier, challenge } = pkce());

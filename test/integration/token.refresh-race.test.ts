@@ -13,16 +13,28 @@ import { createAccount, resetStore, sqlite } from './fixtures.ts';
 
 const PHONE = '+79123456789';
 
-const token = (h: Harness, form: Record<string, string>) => request(h.url).post('/token').auth('rp-basic', TEST_SECRET).type('form').send(form);
+const token = (h: Harness, form: Record<string, string>) =>
+  request(h.url).post('/token').auth('rp-basic', TEST_SECRET).type('form').send(form);
 const refresh = (h: Harness, refreshToken: string) => token(h, { grant_type: 'refresh_token', refresh_token: refreshToken });
 const active = async (h: Harness, value: string) =>
-  (await request(h.url).post('/token/introspection').auth('rp-basic', TEST_SECRET).type('form').send({ token: value })).body.active as boolean;
+  (await request(h.url).post('/token/introspection').auth('rp-basic', TEST_SECRET).type('form').send({ token: value })).body
+    .active as boolean;
 
 /** Signs in with offline access; returns the first refresh token. */
 async function firstRefreshToken(h: Harness): Promise<string> {
   const { verifier, challenge } = pkce();
-  const page = await signIn(new Browser(h), PHONE, GOOD_PASSWORD, authorizePath({ scope: 'openid offline_access', prompt: 'consent' }, challenge));
-  const res = await token(h, { grant_type: 'authorization_code', code: codeFrom(page.location), redirect_uri: TEST_REDIRECT, code_verifier: verifier });
+  const page = await signIn(
+    new Browser(h),
+    PHONE,
+    GOOD_PASSWORD,
+    authorizePath({ scope: 'openid offline_access', prompt: 'consent' }, challenge),
+  );
+  const res = await token(h, {
+    grant_type: 'authorization_code',
+    code: codeFrom(page.location),
+    redirect_uri: TEST_REDIRECT,
+    code_verifier: verifier,
+  });
   expect(res.status, res.text).to.equal(200);
   expect(res.body.refresh_token).to.be.a('string');
   return res.body.refresh_token as string;

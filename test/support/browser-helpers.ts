@@ -20,7 +20,15 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -39,7 +47,14 @@ export async function addVirtualAuthenticator(context: BrowserContext, page: Pag
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-    options: { protocol: 'ctap2', transport: 'internal', hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+    options: {
+      protocol: 'ctap2',
+      transport: 'internal',
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
   });
   return {
     async credentials() {
@@ -67,7 +82,9 @@ export class Screenshots {
  * requests to it are answered here, so the redirect (with the code) is seen in the page's URL.
  */
 export async function standInRelyingParty(page: Page): Promise<void> {
-  await page.route('https://rp.example.test/**', (route) => route.fulfill({ status: 200, contentType: 'text/plain; charset=utf-8', body: 'rp ok' }));
+  await page.route('https://rp.example.test/**', (route) =>
+    route.fulfill({ status: 200, contentType: 'text/plain; charset=utf-8', body: 'rp ok' }),
+  );
 }
 
 export interface AuthorizationRequest {
@@ -121,7 +138,12 @@ async function tokenRequest(h: Harness, body: Record<string, string>): Promise<T
 
 /** The relying party's side: code + PKCE verifier → tokens (client_secret_basic); checks the nonce. */
 export async function exchangeCode(h: Harness, code: string, request: AuthorizationRequest): Promise<Tokens> {
-  const tokens = await tokenRequest(h, { grant_type: 'authorization_code', code, redirect_uri: TEST_REDIRECT, code_verifier: request.verifier });
+  const tokens = await tokenRequest(h, {
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: TEST_REDIRECT,
+    code_verifier: request.verifier,
+  });
   expect(tokens.claims.nonce).to.equal(request.nonce);
   expect(tokens.claims.aud).to.equal('rp-basic');
   expect(tokens.claims.iss).to.equal(h.url);

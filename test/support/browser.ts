@@ -20,7 +20,14 @@ export function csrfOf(html: string): string {
 }
 
 export function decodeEntities(s: string): string {
-  return s.replace(/&amp;/g, '&').replace(/&#x3D;/g, '=').replace(/&#x27;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&#x60;/g, '`');
+  return s
+    .replace(/&amp;/g, '&')
+    .replace(/&#x3D;/g, '=')
+    .replace(/&#x27;/g, "'")
+    .replace(/&quot;/g, '"')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&#x60;/g, '`');
 }
 
 export function formAction(html: string, contains: string): string {
@@ -33,7 +40,10 @@ export function formAction(html: string, contains: string): string {
 export class Browser {
   readonly agent: TestAgent;
 
-  constructor(readonly harness: Harness, private readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly harness: Harness,
+    private readonly headers: Record<string, string> = {},
+  ) {
     this.agent = request.agent(harness.url);
   }
 
@@ -62,7 +72,11 @@ export class Browser {
 
   /** POSTs a form and follows the redirect chain like a browser. */
   async post(url: string, fields: Record<string, string>, follow = true): Promise<Page> {
-    const res = await this.agent.post(this.path(url)).type('form').set({ 'accept-language': 'ru', ...this.headers }).send(fields);
+    const res = await this.agent
+      .post(this.path(url))
+      .type('form')
+      .set({ 'accept-language': 'ru', ...this.headers })
+      .send(fields);
     if (follow && res.status >= 300 && res.status < 400 && res.headers.location) {
       const next = new URL(res.headers.location, this.harness.url);
       if (next.origin !== this.harness.url) return { status: res.status, url, html: res.text, location: next.href };

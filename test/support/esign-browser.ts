@@ -5,7 +5,13 @@ import { csrfOf } from './browser.ts';
 import { challengeOn, signText } from './federation.ts';
 
 /** Sends a signature the way the page's form does: a .sig file (multipart) or Base64 pasted into the textarea. */
-export async function sendSignature(browser: Browser, page: Page, signature: Buffer | string, how: 'file' | 'paste' = 'file', handle = challengeOn(page).handle): Promise<Page> {
+export async function sendSignature(
+  browser: Browser,
+  page: Page,
+  signature: Buffer | string,
+  how: 'file' | 'paste' = 'file',
+  handle = challengeOn(page).handle,
+): Promise<Page> {
   const action = page.html.match(/<form method="post" action="([^"]+)" enctype="multipart\/form-data"/)?.[1];
   expect(action, 'the signature form').to.be.a('string');
   let res;
@@ -32,6 +38,11 @@ export async function sendSignature(browser: Browser, page: Page, signature: Buf
 }
 
 /** Signs the challenge on `page` with `signer` and sends it. */
-export async function signAndSend(browser: Browser, page: Page, signer: { certificatePem: string; privateKeyPem: string }, how: 'file' | 'paste' = 'file'): Promise<Page> {
+export async function signAndSend(
+  browser: Browser,
+  page: Page,
+  signer: { certificatePem: string; privateKeyPem: string },
+  how: 'file' | 'paste' = 'file',
+): Promise<Page> {
   return sendSignature(browser, page, await signText(challengeOn(page).text, signer), how);
 }

@@ -57,7 +57,16 @@ export async function startFederation(options: HarnessOptions & { extraBanks?: o
     ],
   });
   const banks = [
-    { id: 'demobank', name: 'Демо-банк', name_en: 'Demo bank', issuer: bank.url, client_id: DEV_BANK.client_id, client_secret: DEV_BANK.client_secret, scope: DEV_BANK.scope, accredited: true },
+    {
+      id: 'demobank',
+      name: 'Демо-банк',
+      name_en: 'Demo bank',
+      issuer: bank.url,
+      client_id: DEV_BANK.client_id,
+      client_secret: DEV_BANK.client_secret,
+      scope: DEV_BANK.scope,
+      accredited: true,
+    },
     {
       id: 'otherbank',
       name: 'Другой банк',
@@ -67,7 +76,15 @@ export async function startFederation(options: HarnessOptions & { extraBanks?: o
       scope: 'openid profile phone email snils passport',
       accredited: false,
     },
-    { id: 'downbank', name: 'Спящий банк', issuer: `http://127.0.0.1:${await closedPort()}`, client_id: 'vkhod', client_secret: DEV_BANK.client_secret, accredited: true, timeout_seconds: 2 },
+    {
+      id: 'downbank',
+      name: 'Спящий банк',
+      issuer: `http://127.0.0.1:${await closedPort()}`,
+      client_id: 'vkhod',
+      client_secret: DEV_BANK.client_secret,
+      accredited: true,
+      timeout_seconds: 2,
+    },
     ...(options.extraBanks ?? []),
   ];
   const h = await startHarness({ ...options, env: { VKHOD_BANKS: JSON.stringify(banks), ...options.env } });
@@ -82,7 +99,11 @@ export async function startFederation(options: HarnessOptions & { extraBanks?: o
 }
 
 /** GETs and follows redirects while they stay at `origin`; returns the last response and where it points outside. */
-async function follow(agent: ReturnType<typeof request.agent>, origin: string, res: request.Response): Promise<{ res: request.Response; outside?: string }> {
+async function follow(
+  agent: ReturnType<typeof request.agent>,
+  origin: string,
+  res: request.Response,
+): Promise<{ res: request.Response; outside?: string }> {
   for (let i = 0; i < 10 && res.status >= 300 && res.status < 400; i += 1) {
     const next = new URL(res.headers.location!, origin);
     if (next.origin !== origin) return { res, outside: next.href };
@@ -95,7 +116,11 @@ async function follow(agent: ReturnType<typeof request.agent>, origin: string, r
  * The citizen at the bank: opens the authorization URL, picks a customer (or refuses) and returns
  * the URL the bank sends the browser back to. `tamper` edits the authorization request first.
  */
-export async function atBank(bankUrl: string, authorizationUrl: string, choice: { customer?: string; refuse?: boolean; tamper?: (url: URL) => void }): Promise<string> {
+export async function atBank(
+  bankUrl: string,
+  authorizationUrl: string,
+  choice: { customer?: string; refuse?: boolean; tamper?: (url: URL) => void },
+): Promise<string> {
   const agent = request.agent(bankUrl);
   const url = new URL(authorizationUrl);
   expect(url.origin, 'vkhod sends the browser to the bank').to.equal(bankUrl);
@@ -103,7 +128,10 @@ export async function atBank(bankUrl: string, authorizationUrl: string, choice: 
   const shown = await follow(agent, bankUrl, await agent.get(url.pathname + url.search));
   expect(shown.res.status, shown.res.text.slice(0, 300)).to.equal(200);
   const action = formAction(shown.res.text, choice.refuse ? '/abort' : '/login');
-  const sent = await agent.post(action).type('form').send(choice.refuse ? {} : { customer: choice.customer ?? 'cust-1001' });
+  const sent = await agent
+    .post(action)
+    .type('form')
+    .send(choice.refuse ? {} : { customer: choice.customer ?? 'cust-1001' });
   const back = await follow(agent, bankUrl, sent);
   expect(back.outside, `the bank sends the browser back (got ${back.res.status}: ${back.res.text.slice(0, 200)})`).to.be.a('string');
   return back.outside!;
@@ -116,7 +144,12 @@ export async function pressBank(browser: Browser, login: Page, bankId: string): 
 }
 
 /** From vkhod's sign-in page through the bank and back: the page vkhod shows after the return. */
-export async function throughBank(browser: Browser, bank: DevBank, login: Page, options: { bankId?: string; customer?: string; refuse?: boolean; tamperCallback?: (url: URL) => void } = {}): Promise<Page> {
+export async function throughBank(
+  browser: Browser,
+  bank: DevBank,
+  login: Page,
+  options: { bankId?: string; customer?: string; refuse?: boolean; tamperCallback?: (url: URL) => void } = {},
+): Promise<Page> {
   const started = await pressBank(browser, login, options.bankId ?? 'demobank');
   expect(started.location, `a redirect to the bank (got ${started.status}: ${started.html.slice(0, 300)})`).to.be.a('string');
   const back = new URL(await atBank(bank.url, started.location!, { customer: options.customer, refuse: options.refuse }));
@@ -160,5 +193,7 @@ export function challengeOn(page: Page): { text: string; handle: string } {
 }
 
 export async function signText(text: string, signer: { certificatePem: string; privateKeyPem: string }): Promise<Buffer> {
-  return Buffer.from(await signCms({ content: new TextEncoder().encode(text), certificatePem: signer.certificatePem, privateKeyPem: signer.privateKeyPem }));
+  return Buffer.from(
+    await signCms({ content: new TextEncoder().encode(text), certificatePem: signer.certificatePem, privateKeyPem: signer.privateKeyPem }),
+  );
 }

@@ -87,7 +87,11 @@ export async function passConsent(browser: Browser, page: Page): Promise<Page> {
 }
 
 /** Code → tokens at the token endpoint for rp-basic, with the ID token's claims decoded. */
-export async function redeem(harness: Harness, location: string | undefined, verifier: string): Promise<{ body: Record<string, unknown>; claims: Record<string, unknown> }> {
+export async function redeem(
+  harness: Harness,
+  location: string | undefined,
+  verifier: string,
+): Promise<{ body: Record<string, unknown>; claims: Record<string, unknown> }> {
   const res = await request(harness.url)
     .post('/token')
     .auth('rp-basic', TEST_SECRET)
@@ -120,7 +124,12 @@ export function postJson(browser: Browser, path: string, body: Record<string, un
 }
 
 /** Opens the sign-in page of `authorize` and submits the password; returns what comes next. */
-export async function submitPassword(browser: Browser, identifier: string, authorize = authorizePath(), password = GOOD_PASSWORD): Promise<Page> {
+export async function submitPassword(
+  browser: Browser,
+  identifier: string,
+  authorize = authorizePath(),
+  password = GOOD_PASSWORD,
+): Promise<Page> {
   const login = await browser.get(authorize);
   expect(login.html, 'the sign-in page').to.include('name="identifier"');
   return browser.submit(login, '/login', { identifier, password });

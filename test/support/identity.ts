@@ -52,7 +52,11 @@ export async function makeStandard(h: Harness, accountId: string, changes: Recor
 /** A standard account confirmed by a service-centre operator (straight through the domain). */
 export async function makeConfirmed(h: Harness, accountId: string, changes: Record<string, string> = {}): Promise<Account> {
   await makeStandard(h, accountId, changes);
-  return h.services.levels.confirm(accountId, { method: 'service_centre', actor: 'operator:test', evidence: { document: 'passport', checkedInPerson: true } });
+  return h.services.levels.confirm(accountId, {
+    method: 'service_centre',
+    actor: 'operator:test',
+    evidence: { document: 'passport', checkedInPerson: true },
+  });
 }
 
 /** Posts the cabinet identity form (its action is exactly /account/identity) with the page's CSRF token. */
@@ -63,7 +67,12 @@ export function postIdentityForm(browser: Browser, page: Page, fields: Record<st
 /** The field error under `field`, or undefined. */
 export function fieldError(html: string, field: string): string | undefined {
   const m = html.match(new RegExp(`<p class="field-error" id="${field}-error">([^<]*)</p>`));
-  return m ? m[1]!.replace(/&quot;/g, '"').replace(/&#x27;/g, "'").replace(/&amp;/g, '&') : undefined;
+  return m
+    ? m[1]!
+        .replace(/&quot;/g, '"')
+        .replace(/&#x27;/g, "'")
+        .replace(/&amp;/g, '&')
+    : undefined;
 }
 
 /** The verification status cell of an item on an identity page. */

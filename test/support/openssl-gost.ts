@@ -159,7 +159,26 @@ class OpensslCa {
     writeFileSync(join(home, 'serial'), `${(parent ? 2000 : 1000) + Math.floor(Math.random() * 1000)}01\n`);
     const subj = `/C=RU/O=Тест ГОСТ/CN=${name}`;
     if (!parent) {
-      openssl(['req', ...E, '-x509', '-new', '-utf8', '-key', this.key, '-subj', subj, '-days', '3650', `-${md}`, '-config', this.conf, '-extensions', 'ca_ext', '-out', this.cert]);
+      openssl([
+        'req',
+        ...E,
+        '-x509',
+        '-new',
+        '-utf8',
+        '-key',
+        this.key,
+        '-subj',
+        subj,
+        '-days',
+        '3650',
+        `-${md}`,
+        '-config',
+        this.conf,
+        '-extensions',
+        'ca_ext',
+        '-out',
+        this.cert,
+      ]);
     } else {
       const csr = join(home, 'ca.csr');
       openssl(['req', ...E, '-new', '-utf8', '-key', this.key, '-subj', subj, '-config', this.conf, '-out', csr]);
@@ -168,18 +187,69 @@ class OpensslCa {
   }
 
   sign(csr: string, out: string, options: { extensions?: string; days?: number; notBefore?: Date; notAfter?: Date } = {}): void {
-    const dates = options.notAfter ? ['-startdate', opensslDate(options.notBefore ?? new Date(Date.now() - 86400_000)), '-enddate', opensslDate(options.notAfter)] : ['-days', String(options.days ?? 365)];
-    openssl(['ca', ...E, '-batch', '-utf8', '-preserveDN', '-config', this.conf, '-cert', this.cert, '-keyfile', this.key, '-md', this.md, '-extensions', options.extensions ?? 'citizen', ...dates, '-in', csr, '-out', out]);
+    const dates = options.notAfter
+      ? ['-startdate', opensslDate(options.notBefore ?? new Date(Date.now() - 86400_000)), '-enddate', opensslDate(options.notAfter)]
+      : ['-days', String(options.days ?? 365)];
+    openssl([
+      'ca',
+      ...E,
+      '-batch',
+      '-utf8',
+      '-preserveDN',
+      '-config',
+      this.conf,
+      '-cert',
+      this.cert,
+      '-keyfile',
+      this.key,
+      '-md',
+      this.md,
+      '-extensions',
+      options.extensions ?? 'citizen',
+      ...dates,
+      '-in',
+      csr,
+      '-out',
+      out,
+    ]);
   }
 
-  issue(person: GostSubject, options: { algorithm?: 'gost2012_256' | 'gost2012_512'; paramSet?: string; extensions?: string; notBefore?: Date; notAfter?: Date } = {}): OpensslCitizen {
+  issue(
+    person: GostSubject,
+    options: {
+      algorithm?: 'gost2012_256' | 'gost2012_512';
+      paramSet?: string;
+      extensions?: string;
+      notBefore?: Date;
+      notAfter?: Date;
+    } = {},
+  ): OpensslCitizen {
     this.count += 1;
     const base = join(this.dir, `${this.name}-citizen-${this.count}`);
-    openssl(['genpkey', ...E, '-algorithm', options.algorithm ?? 'gost2012_256', '-pkeyopt', `paramset:${options.paramSet ?? 'A'}`, '-out', `${base}.key`]);
+    openssl([
+      'genpkey',
+      ...E,
+      '-algorithm',
+      options.algorithm ?? 'gost2012_256',
+      '-pkeyopt',
+      `paramset:${options.paramSet ?? 'A'}`,
+      '-out',
+      `${base}.key`,
+    ]);
     openssl(['req', ...E, '-new', '-utf8', '-key', `${base}.key`, '-subj', subjectOf(person), '-config', this.conf, '-out', `${base}.csr`]);
     this.sign(`${base}.csr`, `${base}.pem`, options);
-    const serial = openssl(['x509', '-in', `${base}.pem`, '-noout', '-serial']).toString().trim().replace(/^serial=/, '');
-    return { cert: `${base}.pem`, key: `${base}.key`, certificatePem: readFileSync(`${base}.pem`, 'utf8'), privateKeyPem: readFileSync(`${base}.key`, 'utf8'), serial: serial.toUpperCase(), bits: options.algorithm === 'gost2012_512' ? 512 : 256 };
+    const serial = openssl(['x509', '-in', `${base}.pem`, '-noout', '-serial'])
+      .toString()
+      .trim()
+      .replace(/^serial=/, '');
+    return {
+      cert: `${base}.pem`,
+      key: `${base}.key`,
+      certificatePem: readFileSync(`${base}.pem`, 'utf8'),
+      privateKeyPem: readFileSync(`${base}.key`, 'utf8'),
+      serial: serial.toUpperCase(),
+      bits: options.algorithm === 'gost2012_512' ? 512 : 256,
+    };
   }
 
   revoke(cert: string): void {
@@ -202,7 +272,11 @@ export interface OpensslGostPki {
   /** writes the intermediate's CRL into the trust folder */
   publishCrl(): void;
   /** a detached (or attached) CMS signature of `content` by `signer`, DER */
-  sign(signer: OpensslCitizen, content: Buffer | string, options?: { noAttributes?: boolean; attached?: boolean; md?: string; chain?: boolean }): Buffer;
+  sign(
+    signer: OpensslCitizen,
+    content: Buffer | string,
+    options?: { noAttributes?: boolean; attached?: boolean; md?: string; chain?: boolean },
+  ): Buffer;
   close(): void;
 }
 
@@ -228,7 +302,20 @@ export function makeOpensslGostPki(): OpensslGostPki {
       writeFileSync(input, content);
       const md = options.md ?? (signer.bits === 512 ? 'md_gost12_512' : 'md_gost12_256');
       return openssl([
-        'cms', ...E, '-sign', '-binary', '-md', md, '-signer', signer.cert, '-inkey', signer.key, '-in', input, '-outform', 'DER',
+        'cms',
+        ...E,
+        '-sign',
+        '-binary',
+        '-md',
+        md,
+        '-signer',
+        signer.cert,
+        '-inkey',
+        signer.key,
+        '-in',
+        input,
+        '-outform',
+        'DER',
         ...(options.noAttributes ? ['-noattr'] : []),
         ...(options.attached ? ['-nodetach'] : []),
         ...(options.chain === false ? [] : ['-certfile', sub.cert]),
@@ -248,7 +335,22 @@ export function opensslVerifies(sig: Buffer | Uint8Array, content: Buffer | stri
   try {
     writeFileSync(join(dir, 'sig.der'), sig);
     writeFileSync(join(dir, 'content'), content);
-    const out = spawnSync('openssl', ['cms', ...E, '-verify', '-binary', '-inform', 'DER', '-in', join(dir, 'sig.der'), '-content', join(dir, 'content'), '-CAfile', caFile, '-out', '/dev/null']);
+    const out = spawnSync('openssl', [
+      'cms',
+      ...E,
+      '-verify',
+      '-binary',
+      '-inform',
+      'DER',
+      '-in',
+      join(dir, 'sig.der'),
+      '-content',
+      join(dir, 'content'),
+      '-CAfile',
+      caFile,
+      '-out',
+      '/dev/null',
+    ]);
     return out.status === 0;
   } finally {
     rmSync(dir, { recursive: true, force: true });

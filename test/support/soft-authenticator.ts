@@ -111,7 +111,8 @@ export class SoftAuthenticator {
    */
   create(options: CreationOptions, override: { id?: Buffer } = {}) {
     const rpId = options.rp.id ?? new URL(this.origin).hostname;
-    if (!override.id && options.excludeCredentials?.some((c) => this.credentials.some((k) => b64u(k.id) === c.id))) throw new Error('InvalidStateError: credential already registered');
+    if (!override.id && options.excludeCredentials?.some((c) => this.credentials.some((k) => b64u(k.id) === c.id)))
+      throw new Error('InvalidStateError: credential already registered');
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const jwk = publicKey.export({ format: 'jwk' });
     const cose = cbor(
@@ -151,7 +152,9 @@ export class SoftAuthenticator {
    * regressed one); otherwise it grows by one.
    */
   get(options: RequestOptions, override: { credential?: SoftCredential; signCount?: number; origin?: string } = {}) {
-    const allowed = options.allowCredentials?.length ? this.credentials.filter((k) => options.allowCredentials!.some((c) => c.id === b64u(k.id))) : this.credentials;
+    const allowed = options.allowCredentials?.length
+      ? this.credentials.filter((k) => options.allowCredentials!.some((c) => c.id === b64u(k.id)))
+      : this.credentials;
     const credential = override.credential ?? allowed[allowed.length - 1];
     if (!credential) throw new Error('NotAllowedError: no credential for this request');
     const rpId = options.rpId ?? credential.rpId;

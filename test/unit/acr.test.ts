@@ -60,7 +60,12 @@ describe('acr and amr', () => {
       expect(requestedAcrs({ claims })).to.deep.equal([A.confirmed, A.standardMfa]);
     });
     it('reads the claims parameter given as an object, and combines it with acr_values without duplicates', () => {
-      expect(requestedAcrs({ acr_values: A.standard, claims: { id_token: { acr: { value: A.standard } }, userinfo: { acr: { value: A.simplified } } } })).to.deep.equal([A.standard, A.simplified]);
+      expect(
+        requestedAcrs({
+          acr_values: A.standard,
+          claims: { id_token: { acr: { value: A.standard } }, userinfo: { acr: { value: A.simplified } } },
+        }),
+      ).to.deep.equal([A.standard, A.simplified]);
     });
     it('ignores malformed claims and empty requests', () => {
       expect(requestedAcrs({ claims: '{not json' })).to.deep.equal([]);

@@ -7,8 +7,10 @@ import type { Services } from '../../src/services.ts';
 import type { Account } from '../../src/store.ts';
 
 const L = 'urn:vkhod:loa:';
-const account = (over: Partial<Account> = {}): Account => ({ id: 'a1', level: 'standard', name: { family: 'Иванов', given: 'Иван' }, ...over }) as Account;
-const details = (params: Record<string, unknown> = {}, session?: Record<string, unknown>) => ({ uid: 'u1', params: { client_id: 'rp', ...params }, session }) as unknown as InteractionDetails;
+const account = (over: Partial<Account> = {}): Account =>
+  ({ id: 'a1', level: 'standard', name: { family: 'Иванов', given: 'Иван' }, ...over }) as Account;
+const details = (params: Record<string, unknown> = {}, session?: Record<string, unknown>) =>
+  ({ uid: 'u1', params: { client_id: 'rp', ...params }, session }) as unknown as InteractionDetails;
 const config = { requireSecondFactor: false };
 
 describe('advance: what happens after the first factor', () => {
@@ -18,11 +20,16 @@ describe('advance: what happens after the first factor', () => {
       expect(d).to.deep.equal({ step: 'complete', requested: [`${L}standard`], acr: `${L}standard` });
     });
     it('asks a second factor when an -mfa acr is asked that one more factor would meet', () => {
-      expect(decide(config, details({ acr_values: `${L}standard-mfa` }), account({ totp: {} as never }), ['pwd']).step).to.equal('second_factor');
+      expect(decide(config, details({ acr_values: `${L}standard-mfa` }), account({ totp: {} as never }), ['pwd']).step).to.equal(
+        'second_factor',
+      );
     });
     it('asks to enrol a factor when one is wanted and the account has none', () => {
       expect(decide(config, details({ acr_values: `${L}standard-mfa` }), account(), ['pwd']).step).to.equal('enrol');
-      expect(decide({ requireSecondFactor: true }, details(), account({ phone: '+79990000000', phoneVerified: true }), ['pwd']).step, 'the login phone is not an enrolled factor').to.equal('enrol');
+      expect(
+        decide({ requireSecondFactor: true }, details(), account({ phone: '+79990000000', phoneVerified: true }), ['pwd']).step,
+        'the login phone is not an enrolled factor',
+      ).to.equal('enrol');
     });
     it('asks the citizen’s own second factor when they turned it on', () => {
       expect(decide(config, details(), account({ totp: {} as never, mfa: { enabled: true } }), ['pwd']).step).to.equal('second_factor');
@@ -30,7 +37,9 @@ describe('advance: what happens after the first factor', () => {
     it('asks a second factor when renewing a session that had two (no silent downgrade)', () => {
       const d = details({}, { accountId: 'a1', amr: ['pwd', 'otp', 'mfa'] });
       expect(decide(config, d, account({ totp: {} as never }), ['pwd']).step).to.equal('second_factor');
-      expect(decide(config, details({}, { accountId: 'other', amr: ['pwd', 'otp', 'mfa'] }), account({ totp: {} as never }), ['pwd']).step).to.equal('complete');
+      expect(
+        decide(config, details({}, { accountId: 'other', amr: ['pwd', 'otp', 'mfa'] }), account({ totp: {} as never }), ['pwd']).step,
+      ).to.equal('complete');
     });
     it('is unmet when the level is too low, whatever factor comes next', () => {
       expect(decide(config, details({ acr_values: `${L}confirmed` }), account(), ['pwd'])).to.include({ step: 'unmet', acr: undefined });
@@ -42,7 +51,10 @@ describe('advance: what happens after the first factor', () => {
       const acc = account({ level: 'confirmed', totp: {} as never, mfa: { enabled: true } });
       expect(decide(config, details(), acc, ['sc', 'mfa', 'pwd']).step).to.equal('complete');
       expect(decide(config, details(), acc, ['sc', 'mfa', 'pwd'], { ownSecondFactorAlways: true }).step).to.equal('second_factor');
-      expect(decide(config, details(), account({ level: 'confirmed' }), ['sc', 'mfa', 'pwd'], { ownSecondFactorAlways: true }).step, 'only when turned on').to.equal('complete');
+      expect(
+        decide(config, details(), account({ level: 'confirmed' }), ['sc', 'mfa', 'pwd'], { ownSecondFactorAlways: true }).step,
+        'only when turned on',
+      ).to.equal('complete');
     });
   });
 
@@ -54,13 +66,33 @@ describe('advance: what happens after the first factor', () => {
         config,
         limits: { reset: async (rule: string, key: string) => void calls.push(`reset ${rule} ${key}`) },
         audit: { record: async (e: { outcome: string }) => void calls.push(`audit ${e.outcome}`) },
-        store: { oidcAdapter: () => ({ upsert: async (id: string, v: unknown) => void (saved[id] = v), destroy: async (id: string) => void calls.push(`destroy ${id}`) }) },
-        provider: { interactionResult: async (_req: unknown, _res: unknown, result: { login: { acr: string } }) => (calls.push(`login ${result.login.acr}`), '/auth/u1') },
+        store: {
+          oidcAdapter: () => ({
+            upsert: async (id: string, v: unknown) => void (saved[id] = v),
+            destroy: async (id: string) => void calls.push(`destroy ${id}`),
+          }),
+        },
+        provider: {
+          interactionResult: async (_req: unknown, _res: unknown, result: { login: { acr: string } }) => (
+            calls.push(`login ${result.login.acr}`),
+            '/auth/u1'
+          ),
+        },
         views: { render: () => void calls.push('render'), t: (_: unknown, k: string) => k, locale: () => 'ru' },
         bank: { list: () => [] },
         esignature: { enabled: false },
       } as unknown as Services;
-      const ctx = { ip: '127.0.0.1', status: 404, body: undefined as unknown, location: '', redirect(this: { location: string }, to: string) { this.location = to; }, state: { csrf: () => 'x' }, get: () => '' } as unknown as Context & { location: string };
+      const ctx = {
+        ip: '127.0.0.1',
+        status: 404,
+        body: undefined as unknown,
+        location: '',
+        redirect(this: { location: string }, to: string) {
+          this.location = to;
+        },
+        state: { csrf: () => 'x' },
+        get: () => '',
+      } as unknown as Context & { location: string };
       return { services, ctx, calls, saved };
     }
     const signIn = (acc: Account, amr: string[]) => ({ account: acc, amr, remember: true, method: 'password' });
@@ -73,7 +105,12 @@ describe('advance: what happens after the first factor', () => {
     });
     it('keeps a sign-in owing a second factor pending, with the contact it proved, and sends it to the second step', async () => {
       const { services, ctx, calls, saved } = fakes();
-      expect(await advance(services, ctx, details({ acr_values: `${L}standard-mfa` }), signIn(account({ totp: {} as never }), ['pwd']), { contactProven: 'sms', forgetFailures: true })).to.equal('second_factor');
+      expect(
+        await advance(services, ctx, details({ acr_values: `${L}standard-mfa` }), signIn(account({ totp: {} as never }), ['pwd']), {
+          contactProven: 'sms',
+          forgetFailures: true,
+        }),
+      ).to.equal('second_factor');
       expect(saved['mfa.u1']).to.deep.include({ accountId: 'a1', amr: ['pwd'], contactProven: 'sms' });
       expect(calls, 'failures are forgotten only by the second factor').to.deep.equal([]);
       expect((ctx as unknown as { location: string }).location).to.equal('/interaction/u1/mfa');

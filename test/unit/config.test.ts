@@ -86,7 +86,9 @@ describe('loadConfig', () => {
   });
 
   it('refuses a client with client_secret_basic and no secret', () => {
-    const clients = JSON.stringify([{ client_id: 'rp-nosecret', redirect_uris: ['https://rp.example.test/cb'], token_endpoint_auth_method: 'client_secret_basic' }]);
+    const clients = JSON.stringify([
+      { client_id: 'rp-nosecret', redirect_uris: ['https://rp.example.test/cb'], token_endpoint_auth_method: 'client_secret_basic' },
+    ]);
     const message = failure(env({ VKHOD_CLIENTS: clients })).message;
     expect(message).to.match(/^VKHOD_CLIENTS: /);
     expect(message).to.include('rp-nosecret').and.include('client_secret required for client_secret_basic');

@@ -66,7 +66,11 @@ describe('normalizeEmail', () => {
   }
 
   it('rejects an address longer than 254 characters', () => {
-    const address = (labels: number) => `ivan@${['a', 'b', 'c', 'd', 'e', 'f'].slice(0, labels).map((c) => c.repeat(50)).join('.')}.ru`;
+    const address = (labels: number) =>
+      `ivan@${['a', 'b', 'c', 'd', 'e', 'f']
+        .slice(0, labels)
+        .map((c) => c.repeat(50))
+        .join('.')}.ru`;
     expect(normalizeEmail(address(4)), 'a long but allowed address').to.equal(address(4));
     const long = address(5);
     expect(long.length).to.be.greaterThan(254);

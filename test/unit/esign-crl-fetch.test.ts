@@ -88,10 +88,14 @@ describe('CRLs from the distribution point (optional fetching)', () => {
   it('a distribution point that does not answer in time, or fails, gives "revocation unknown", not a pass', async () => {
     mode = 'silent';
     const c = citizen('/silent.crl');
-    expect(await outcome(verifier(new CrlFetcher({ timeoutMs: 300, cacheSeconds: 600 })).verify(await sign(c), [Buffer.from(TEXT)]))).to.equal('revocation_unknown');
+    expect(
+      await outcome(verifier(new CrlFetcher({ timeoutMs: 300, cacheSeconds: 600 })).verify(await sign(c), [Buffer.from(TEXT)])),
+    ).to.equal('revocation_unknown');
     mode = 'error';
     const d = citizen('/error.crl');
-    expect(await outcome(verifier(new CrlFetcher({ timeoutMs: 2000, cacheSeconds: 600 })).verify(await sign(d), [Buffer.from(TEXT)]))).to.equal('revocation_unknown');
+    expect(
+      await outcome(verifier(new CrlFetcher({ timeoutMs: 2000, cacheSeconds: 600 })).verify(await sign(d), [Buffer.from(TEXT)])),
+    ).to.equal('revocation_unknown');
   });
 
   it('a CRL signed by another key does not count (nor revokes)', async () => {
@@ -99,7 +103,9 @@ describe('CRLs from the distribution point (optional fetching)', () => {
     const impostor = createGostCa({ paramSet: 'tc26-256-A' });
     impostor.certificate.subject = ca.certificate.subject;
     crlPem = createGostCrl(impostor, [c.serialNumber]);
-    expect(await outcome(verifier(new CrlFetcher({ timeoutMs: 2000, cacheSeconds: 600 })).verify(await sign(c), [Buffer.from(TEXT)]))).to.equal('revocation_unknown');
+    expect(
+      await outcome(verifier(new CrlFetcher({ timeoutMs: 2000, cacheSeconds: 600 })).verify(await sign(c), [Buffer.from(TEXT)])),
+    ).to.equal('revocation_unknown');
   });
 
   it('off by default: the distribution point is never contacted', async () => {

@@ -17,7 +17,15 @@ import { pemBodies, TrustStore } from '../../src/methods/esign/trust-store.ts';
 import { CmsVerifier, EsignError } from '../../src/methods/esign/verify.ts';
 import { createGostCa, createGostCrl, issueGostCitizen } from '../../scripts/esign/gost-ca.ts';
 import { signCms } from '../../scripts/esign/sign.ts';
-import { makeOpensslGostPki, openssl, type OpensslGostPki, opensslVerifies, PARAM_SETS_256, PARAM_SETS_512, skipWithoutGostEngine } from '../support/openssl-gost.ts';
+import {
+  makeOpensslGostPki,
+  openssl,
+  type OpensslGostPki,
+  opensslVerifies,
+  PARAM_SETS_256,
+  PARAM_SETS_512,
+  skipWithoutGostEngine,
+} from '../support/openssl-gost.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const IVAN = { family: 'Петров', given: 'Иван Сергеевич', snils: '11223344595', inn: '770123456703' };
@@ -35,12 +43,19 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
 describe('GOST R 34.11-2012 (Streebog)', () => {
   // RFC 6986 §10 (GOST R 34.11-2012 Appendix A), digests in the byte order tools print them
   const M1 = Buffer.from('012345678901234567890123456789012345678901234567890123456789012');
-  const M2 = Buffer.from('d1e520e2e5f2f0e82c20d1f2f0e8e1eee6e820e2edf3f6e82c20e2e5fef2fa20f120eceef0ff20f1f2f0e5ebe0ece820ede020f5f0e0e1f0fbff20efebfaeafb20c8e3eef0e5e2fb', 'hex');
+  const M2 = Buffer.from(
+    'd1e520e2e5f2f0e82c20d1f2f0e8e1eee6e820e2edf3f6e82c20e2e5fef2fa20f120eceef0ff20f1f2f0e5ebe0ece820ede020f5f0e0e1f0fbff20efebfaeafb20c8e3eef0e5e2fb',
+    'hex',
+  );
 
-  it('gives the standard\'s digests of its two example messages, 512 and 256 bit', () => {
-    expect(hex(streebog(M1, 512))).to.equal('1b54d01a4af5b9d5cc3d86d68d285462b19abc2475222f35c085122be4ba1ffa00ad30f8767b3a82384c6574f024c311e2a481332b08ef7f41797891c1646f48');
+  it("gives the standard's digests of its two example messages, 512 and 256 bit", () => {
+    expect(hex(streebog(M1, 512))).to.equal(
+      '1b54d01a4af5b9d5cc3d86d68d285462b19abc2475222f35c085122be4ba1ffa00ad30f8767b3a82384c6574f024c311e2a481332b08ef7f41797891c1646f48',
+    );
     expect(hex(streebog(M1, 256))).to.equal('9d151eefd8590b89daa6ba6cb74af9275dd051026bb149a452fd84e5e57b5500');
-    expect(hex(streebog(M2, 512))).to.equal('1e88e62226bfca6f9994f1f2d51569e0daf8475a3b0fe61a5300eee46d961376035fe83549ada2b8620fcd7c496ce5b33f0cb9dddc2b6460143b03dabac9fb28');
+    expect(hex(streebog(M2, 512))).to.equal(
+      '1e88e62226bfca6f9994f1f2d51569e0daf8475a3b0fe61a5300eee46d961376035fe83549ada2b8620fcd7c496ce5b33f0cb9dddc2b6460143b03dabac9fb28',
+    );
     expect(hex(streebog(M2, 256))).to.equal('9dd2fe4e90409e5da87f53976d7405b0c0cac628fc669a741d50063c557e8f50');
   });
 
@@ -49,7 +64,9 @@ describe('GOST R 34.11-2012 (Streebog)', () => {
     for (const length of [0, 1, 63, 64, 65, 127, 128, 129, 1000]) {
       const message = randomBytes(length);
       for (const bits of [256, 512] as const) {
-        const theirs = openssl(['dgst', '-engine', 'gost', `-md_gost12_${bits}`, '-r'], message).toString().split(' ')[0];
+        const theirs = openssl(['dgst', '-engine', 'gost', `-md_gost12_${bits}`, '-r'], message)
+          .toString()
+          .split(' ')[0];
         expect(hex(streebog(message, bits)), `${length} bytes, ${bits} bit`).to.equal(theirs);
       }
     }
@@ -57,7 +74,7 @@ describe('GOST R 34.11-2012 (Streebog)', () => {
 });
 
 describe('GOST R 34.10-2012 signatures', () => {
-  it('checks the standard\'s example signature (RFC 7091 §A.1) and derives its public key', () => {
+  it("checks the standard's example signature (RFC 7091 §A.1) and derives its public key", () => {
     const curve = GOST_CURVES.get('1.2.643.2.2.35.0')!;
     const d = 0x7a929ade789bb9be10ed359dd39a72c11b60961f49397eee1d19ce9891ec3b28n;
     const key = publicKeyOf(curve, d);
@@ -80,7 +97,9 @@ describe('GOST R 34.10-2012 signatures', () => {
       expect(gostVerify(key, randomBytes(curve.bits / 8), signature), oid).to.equal(false);
       const n = curve.bits / 8;
       expect(gostVerify(key, digest, new Uint8Array(2 * n)), 'zeros').to.equal(false);
-      expect(gostVerify(key, digest, Uint8Array.from([...new Uint8Array(n).fill(0xff), ...signature.subarray(n)])), 's ≥ q').to.equal(false);
+      expect(gostVerify(key, digest, Uint8Array.from([...new Uint8Array(n).fill(0xff), ...signature.subarray(n)])), 's ≥ q').to.equal(
+        false,
+      );
       const raw = Buffer.alloc(2 * n);
       raw[0] = 1;
       raw[n] = 1;
@@ -110,7 +129,9 @@ describe('GOST: vkhod verifies what OpenSSL signs', function () {
         expect(signer.subjectPublicKeyInfo.algorithm.algorithmParams.valueBlock.value[0].valueBlock.toString(), name).to.equal(oid);
         expect(path, `${name} ${JSON.stringify(options)}`).to.have.length(3);
       }
-      expect(await refusal(verifier.verify(pki.sign(citizen, `${challenge}x`), [Buffer.from(challenge)])), `${name}: other data`).to.equal('bad_signature');
+      expect(await refusal(verifier.verify(pki.sign(citizen, `${challenge}x`), [Buffer.from(challenge)])), `${name}: other data`).to.equal(
+        'bad_signature',
+      );
     }
   });
 
@@ -122,7 +143,9 @@ describe('GOST: vkhod verifies what OpenSSL signs', function () {
         const { signer } = await verifier.verify(pki.sign(citizen, challenge, options), [Buffer.from(challenge)]);
         expect(signer.subjectPublicKeyInfo.algorithm.algorithmParams.valueBlock.value[0].valueBlock.toString(), name).to.equal(oid);
       }
-      expect(await refusal(verifier.verify(pki.sign(citizen, 'другой текст'), [Buffer.from(challenge)])), `${name}: other data`).to.equal('bad_signature');
+      expect(await refusal(verifier.verify(pki.sign(citizen, 'другой текст'), [Buffer.from(challenge)])), `${name}: other data`).to.equal(
+        'bad_signature',
+      );
     }
   });
 
@@ -140,7 +163,10 @@ describe('GOST: vkhod verifies what OpenSSL signs', function () {
     const stranger = pki.stranger.issue(IVAN);
     expect(await refusal(verifier.verify(pki.sign(stranger, challenge, { chain: false }), [Buffer.from(challenge)]))).to.equal('untrusted');
     const noIntermediate = pki.sub.issue(IVAN);
-    expect(await refusal(verifier.verify(pki.sign(noIntermediate, challenge, { chain: false }), [Buffer.from(challenge)])), 'the intermediate is neither trusted nor in the signature').to.equal('untrusted');
+    expect(
+      await refusal(verifier.verify(pki.sign(noIntermediate, challenge, { chain: false }), [Buffer.from(challenge)])),
+      'the intermediate is neither trusted nor in the signature',
+    ).to.equal('untrusted');
 
     const encipher = pki.sub.issue(IVAN, { extensions: 'encipher' });
     expect(await refusal(verifier.verify(pki.sign(encipher, challenge), [Buffer.from(challenge)]))).to.equal('key_usage');
@@ -170,7 +196,7 @@ describe('GOST: vkhod verifies what OpenSSL signs', function () {
   });
 });
 
-describe('GOST: OpenSSL verifies what vkhod\'s tool signs', function () {
+describe("GOST: OpenSSL verifies what vkhod's tool signs", function () {
   let pki: OpensslGostPki;
   const challenge = 'vkhod:127.0.0.1:3000:ZYXWVUTSRQPONMLKJIHGFEDCBA987654';
   before(function () {
@@ -184,18 +210,29 @@ describe('GOST: OpenSSL verifies what vkhod\'s tool signs', function () {
     this.timeout(60_000);
     const both = `${pki.root.cert}.both`;
     writeFileSync(both, Buffer.concat([openssl(['x509', '-in', pki.root.cert]), openssl(['x509', '-in', pki.sub.cert])]));
-    for (const [algorithm, paramSet] of [['gost2012_256', 'TCA'], ['gost2012_256', 'A'], ['gost2012_512', 'C']] as const) {
+    for (const [algorithm, paramSet] of [
+      ['gost2012_256', 'TCA'],
+      ['gost2012_256', 'A'],
+      ['gost2012_512', 'C'],
+    ] as const) {
       const citizen = pki.sub.issue(IVAN, { algorithm, paramSet });
-      expect(parseGostPrivateKey(pemBodies(Buffer.from(citizen.privateKeyPem), 'PRIVATE KEY')[0]!), 'reads OpenSSL\'s key').to.not.equal(undefined);
+      expect(parseGostPrivateKey(pemBodies(Buffer.from(citizen.privateKeyPem), 'PRIVATE KEY')[0]!), "reads OpenSSL's key").to.not.equal(
+        undefined,
+      );
       for (const options of [{}, { noAttributes: true }, { attached: true }]) {
-        const sig = await signCms({ content: Buffer.from(challenge), certificatePem: citizen.certificatePem, privateKeyPem: citizen.privateKeyPem, ...options });
+        const sig = await signCms({
+          content: Buffer.from(challenge),
+          certificatePem: citizen.certificatePem,
+          privateKeyPem: citizen.privateKeyPem,
+          ...options,
+        });
         expect(opensslVerifies(sig, challenge, both), `${algorithm} ${paramSet} ${JSON.stringify(options)}`).to.equal(true);
         expect(opensslVerifies(sig, `${challenge}!`, both), 'other data').to.equal(false);
       }
     }
   });
 
-  it('the development GOST CA: OpenSSL accepts its certificates (256-bit CA over a 512-bit root) and its CRL, and the tool\'s signatures', async function () {
+  it("the development GOST CA: OpenSSL accepts its certificates (256-bit CA over a 512-bit root) and its CRL, and the tool's signatures", async function () {
     this.timeout(60_000);
     const dir = mkdtempSync(join(tmpdir(), 'vkhod-gost-dev-'));
     try {
@@ -209,7 +246,17 @@ describe('GOST: OpenSSL verifies what vkhod\'s tool signs', function () {
       writeFileSync(join(dir, 'revoked.pem'), revoked.pem);
       writeFileSync(join(dir, 'sub.crl'), createGostCrl(ca, [revoked.serialNumber]));
       const verify = (cert: string, crl: boolean) => {
-        const args = ['verify', '-engine', 'gost', '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'sub.pem'), ...(crl ? ['-crl_check', '-CRLfile', join(dir, 'sub.crl')] : []), join(dir, cert)];
+        const args = [
+          'verify',
+          '-engine',
+          'gost',
+          '-CAfile',
+          join(dir, 'root.pem'),
+          '-untrusted',
+          join(dir, 'sub.pem'),
+          ...(crl ? ['-crl_check', '-CRLfile', join(dir, 'sub.crl')] : []),
+          join(dir, cert),
+        ];
         const { status } = spawnSync('openssl', args);
         return status === 0;
       };
@@ -218,7 +265,12 @@ describe('GOST: OpenSSL verifies what vkhod\'s tool signs', function () {
       expect(verify('revoked.pem', true), 'in the CRL').to.equal(false);
       const text = openssl(['x509', '-in', join(dir, 'citizen.pem'), '-noout', '-text']).toString();
       expect(text).to.include('SNILS = 11223344595').and.to.include('INN = 770123456703').and.to.include('Signing Tool of Issuer');
-      const sig = await signCms({ content: Buffer.from(challenge), certificatePem: citizen.pem, privateKeyPem: citizen.keyPem, chainPem: ca.pem });
+      const sig = await signCms({
+        content: Buffer.from(challenge),
+        certificatePem: citizen.pem,
+        privateKeyPem: citizen.keyPem,
+        chainPem: ca.pem,
+      });
       expect(opensslVerifies(sig, challenge, join(dir, 'root.pem'))).to.equal(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -33,7 +33,7 @@ describe('the trusted CA folder', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('takes DER .cer roots and PEM bundles of intermediates; a citizen\'s certificate and unreadable files are skipped', () => {
+  it("takes DER .cer roots and PEM bundles of intermediates; a citizen's certificate and unreadable files are skipped", () => {
     const root = createGostCa({ paramSet: 'tc26-512-A', name: 'Корневой УЦ' });
     const sub1 = createGostCa({ paramSet: 'tc26-256-A', name: 'УЦ 1', issuer: root });
     const sub2 = createGostCa({ paramSet: 'CryptoPro-A', name: 'УЦ 2', issuer: root });

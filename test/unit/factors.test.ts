@@ -3,7 +3,8 @@ import { FACTORS, SecondFactors } from '../../src/methods/factors/registry.ts';
 import { availableFactors } from '../../src/methods/second-factor.ts';
 import type { Account } from '../../src/store.ts';
 
-const account = (over: Partial<Account>): Account => ({ id: 'a1', level: 'simplified', name: { family: 'И', given: 'И' }, ...over }) as Account;
+const account = (over: Partial<Account>): Account =>
+  ({ id: 'a1', level: 'simplified', name: { family: 'И', given: 'И' }, ...over }) as Account;
 
 describe('second factors: one interface, one registry', () => {
   it('knows the four factors, preferred in order, each with its amr and rate-limit rules', () => {
@@ -16,7 +17,13 @@ describe('second factors: one interface, one registry', () => {
   });
 
   it('availableFactors comes from the registry: standalone factors the account has, the preferred one first', () => {
-    const a = account({ totp: {} as never, phone: '+79990000000', phoneVerified: true, passkeys: [{} as never], recoveryCodes: { hashes: ['x'] } as never });
+    const a = account({
+      totp: {} as never,
+      phone: '+79990000000',
+      phoneVerified: true,
+      passkeys: [{} as never],
+      recoveryCodes: { hashes: ['x'] } as never,
+    });
     expect(availableFactors(a)).to.deep.equal(['totp', 'sms', 'webauthn']);
     expect(availableFactors({ ...a, mfa: { enabled: true, preferred: 'webauthn' } })).to.deep.equal(['webauthn', 'totp', 'sms']);
     expect(availableFactors(account({ phone: '+79990000000', phoneVerified: false }))).to.deep.equal([]);
@@ -25,17 +32,31 @@ describe('second factors: one interface, one registry', () => {
   it('binds each kind to its method; anything else from a form is no factor', async () => {
     const calls: string[] = [];
     const registry = new SecondFactors({
-      totp: { verify: async (_a: Account, code: string) => (calls.push(`totp ${code}`), { ok: true, amr: ['otp'], method: 'totp' }), start: async () => ({}) } as never,
-      sms: { verify: async (_a: Account, id: string, code: string) => (calls.push(`sms ${id} ${code}`), { ok: true, amr: ['sms'], method: 'sms' }), start: async () => ({}) } as never,
+      totp: {
+        verify: async (_a: Account, code: string) => (calls.push(`totp ${code}`), { ok: true, amr: ['otp'], method: 'totp' }),
+        start: async () => ({}),
+      } as never,
+      sms: {
+        verify: async (_a: Account, id: string, code: string) => (
+          calls.push(`sms ${id} ${code}`),
+          { ok: true, amr: ['sms'], method: 'sms' }
+        ),
+        start: async () => ({}),
+      } as never,
       webauthn: { authenticate: async () => ({ ok: false, reason: 'unknown_key' }), registrationOptions: async () => ({}) } as never,
-      recoveryCodes: { verify: async (_a: Account, code: string) => (calls.push(`recovery ${code}`), { ok: false, reason: 'invalid' }) } as never,
+      recoveryCodes: {
+        verify: async (_a: Account, code: string) => (calls.push(`recovery ${code}`), { ok: false, reason: 'invalid' }),
+      } as never,
     });
     const a = account({ recoveryCodes: { hashes: ['x'] } as never });
     expect(registry.get('nonsense')).to.equal(undefined);
     expect(registry.get({})).to.equal(undefined);
     await registry.get('totp')!.verify(a, { code: '123456', ip: '::1' });
     await registry.get('recovery')!.verify(a, { code: 'abcde-fghij', ip: '::1' });
-    expect(await registry.get('sms')!.verify(a, { code: '111111', ip: '::1' }), 'no code was sent in this sign-in').to.deep.equal({ ok: false, reason: 'expired' });
+    expect(await registry.get('sms')!.verify(a, { code: '111111', ip: '::1' }), 'no code was sent in this sign-in').to.deep.equal({
+      ok: false,
+      reason: 'expired',
+    });
     await registry.get('sms')!.verify(a, { code: '111111', challengeId: 'c1', ip: '::1' });
     expect(await registry.get('webauthn')!.verify(a, { ip: '::1' })).to.deep.equal({ ok: false, reason: 'invalid', detail: 'unknown_key' });
     expect(calls).to.deep.equal(['totp 123456', 'recovery abcde-fghij', 'sms c1 111111']);

@@ -26,17 +26,34 @@ function documentedKinds(): Map<string, number> {
 function memoryStore(): Pick<Store, 'oidcAdapter'> {
   const rows = new Map<string, OidcPayload>();
   const adapter: Partial<OidcAdapter> = {
-    async upsert(id, payload) { rows.set(id, { ...payload }); },
-    async find(id) { const p = rows.get(id); return p && { ...p }; },
-    async consume(id) { await Promise.resolve(); const p = rows.get(id); if (!p || p.consumed) return false; p.consumed = 1; return true; },
-    async destroy(id) { rows.delete(id); },
+    async upsert(id, payload) {
+      rows.set(id, { ...payload });
+    },
+    async find(id) {
+      const p = rows.get(id);
+      return p && { ...p };
+    },
+    async consume(id) {
+      await Promise.resolve();
+      const p = rows.get(id);
+      if (!p || p.consumed) return false;
+      p.consumed = 1;
+      return true;
+    },
+    async destroy(id) {
+      rows.delete(id);
+    },
   };
   return { oidcAdapter: () => adapter as OidcAdapter };
 }
 
 describe('flow records', () => {
   it('docs/ARCHITECTURE.md lists exactly the declared kinds, with their lifetimes', () => {
-    const declared = new Map(declaredFlowKinds().filter((k) => !k.kind.startsWith('test-')).map((k) => [k.kind, k.ttlSeconds]));
+    const declared = new Map(
+      declaredFlowKinds()
+        .filter((k) => !k.kind.startsWith('test-'))
+        .map((k) => [k.kind, k.ttlSeconds]),
+    );
     expect(Object.fromEntries(documentedKinds())).to.deep.equal(Object.fromEntries(declared));
   });
 

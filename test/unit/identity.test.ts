@@ -34,13 +34,28 @@ describe('identity data', () => {
         gender: 'female',
         birthPlace: 'гор. Москва',
         inn: INN,
-        passport: { series: '4506', number: '123456', issueDate: '2005-03-20', issuer: 'ОВД района Хамовники гор. Москвы', departmentCode: '772-001' },
+        passport: {
+          series: '4506',
+          number: '123456',
+          issueDate: '2005-03-20',
+          issuer: 'ОВД района Хамовники гор. Москвы',
+          departmentCode: '772-001',
+        },
         address: { formatted: 'г. Москва, ул. Тверская, д. 1, кв. 2', postalCode: '125009' },
       });
     });
 
     it('takes dates in either notation and collapses spaces in texts', () => {
-      const checked = checkIdentity({ ...FORM, birth_date: '1985-03-05', passport_issue_date: '2005-03-20', birth_place: '  гор.   Москва ', passport_department_code: '772-001' }, NOW);
+      const checked = checkIdentity(
+        {
+          ...FORM,
+          birth_date: '1985-03-05',
+          passport_issue_date: '2005-03-20',
+          birth_place: '  гор.   Москва ',
+          passport_department_code: '772-001',
+        },
+        NOW,
+      );
       expect(checked.errors).to.deep.equal({});
       expect(checked.identity.birthDate).to.equal('1985-03-05');
       expect(checked.identity.passport?.issueDate).to.equal('2005-03-20');
@@ -105,7 +120,9 @@ describe('identity data', () => {
     });
 
     it(`needs an age between ${MIN_AGE} and ${MAX_AGE} years`, () => {
-      expect(errorsOf({ birth_date: '16.06.2011', passport_issue_date: '15.06.2025' }), 'one day short of 14').to.deep.equal({ birth_date: 'too_young' });
+      expect(errorsOf({ birth_date: '16.06.2011', passport_issue_date: '15.06.2025' }), 'one day short of 14').to.deep.equal({
+        birth_date: 'too_young',
+      });
       expect(errorsOf({ birth_date: '15.06.2011', passport_issue_date: '15.06.2025' }), '14 today').to.deep.equal({});
       expect(errorsOf({ birth_date: '01.01.2020' })).to.deep.equal({ birth_date: 'too_young' });
       expect(errorsOf({ birth_date: '15.06.1900', passport_issue_date: '01.01.2000' }), '125 today').to.deep.equal({});
@@ -141,7 +158,12 @@ describe('identity data', () => {
     });
 
     it('reports every bad field at once', () => {
-      expect(Object.keys(errorsOf({ snils: '1', inn: '2', passport_series: '3', birth_date: '4' }))).to.have.members(['snils', 'inn', 'passport_series', 'birth_date']);
+      expect(Object.keys(errorsOf({ snils: '1', inn: '2', passport_series: '3', birth_date: '4' }))).to.have.members([
+        'snils',
+        'inn',
+        'passport_series',
+        'birth_date',
+      ]);
     });
   });
 
@@ -179,12 +201,19 @@ describe('identity data', () => {
 
     it('gives identity problems the identity.problems.* key', () => {
       const s = checkIdentitySubmission({ ...body, snils: '112-233-445 96', passport_department_code: '1' }, NOW);
-      expect(s.errors).to.deep.equal({ snils: 'identity.problems.bad_snils', passport_department_code: 'identity.problems.bad_department_code' });
+      expect(s.errors).to.deep.equal({
+        snils: 'identity.problems.bad_snils',
+        passport_department_code: 'identity.problems.bad_department_code',
+      });
     });
 
     it('keeps what was typed to show the form again; values that are not strings count as empty', () => {
       const s = checkIdentitySubmission({ ...body, family: ['Иванова', 'Петрова'], snils: { $gt: '' }, birth_date: 19850305 }, NOW);
-      expect(s.errors).to.include({ family: 'names.required', snils: 'identity.problems.required', birth_date: 'identity.problems.required' });
+      expect(s.errors).to.include({
+        family: 'names.required',
+        snils: 'identity.problems.required',
+        birth_date: 'identity.problems.required',
+      });
       expect(s.values.family).to.equal('');
       expect(s.values.passport_series).to.equal('45 06');
       expect(s.values).to.have.all.keys('family', 'given', 'middle', ...Object.keys(FORM));

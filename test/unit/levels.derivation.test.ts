@@ -52,14 +52,22 @@ function record(a: Account, method: VerificationMethod, items?: VerifiedItem[]):
 function changed(a: Account, item: VerifiedItem): Account {
   const i = a.identity!;
   switch (item) {
-    case 'name': return { ...a, name: { ...a.name, family: 'Петрова' } };
-    case 'birthdate': return { ...a, identity: { ...i, birthDate: '1986-04-06' } };
-    case 'gender': return { ...a, identity: { ...i, gender: 'male' } };
-    case 'birthplace': return { ...a, identity: { ...i, birthPlace: 'гор. Тверь' } };
-    case 'snils': return { ...a, snils: '12345678964' };
-    case 'inn': return { ...a, identity: { ...i, inn: '000100000004' } };
-    case 'id_doc': return { ...a, identity: { ...i, passport: { ...i.passport!, number: '654321' } } };
-    case 'address': return { ...a, identity: { ...i, address: { formatted: 'г. Тверь, ул. Советская, д. 5' } } };
+    case 'name':
+      return { ...a, name: { ...a.name, family: 'Петрова' } };
+    case 'birthdate':
+      return { ...a, identity: { ...i, birthDate: '1986-04-06' } };
+    case 'gender':
+      return { ...a, identity: { ...i, gender: 'male' } };
+    case 'birthplace':
+      return { ...a, identity: { ...i, birthPlace: 'гор. Тверь' } };
+    case 'snils':
+      return { ...a, snils: '12345678964' };
+    case 'inn':
+      return { ...a, identity: { ...i, inn: '000100000004' } };
+    case 'id_doc':
+      return { ...a, identity: { ...i, passport: { ...i.passport!, number: '654321' } } };
+    case 'address':
+      return { ...a, identity: { ...i, address: { formatted: 'г. Тверь, ул. Советская, д. 5' } } };
   }
 }
 
@@ -97,7 +105,7 @@ describe('levels: the derivation table (every source × every item)', () => {
   }
 
   describe('a confirming source cannot lift the level over an item it does not carry', () => {
-    it('the attack: a bank that returns no SNILS, over a SNILS typed in (someone else\'s) → not confirmed, SNILS not verified', () => {
+    it("the attack: a bank that returns no SNILS, over a SNILS typed in (someone else's) → not confirmed, SNILS not verified", () => {
       const squatted = { ...account(), snils: '12345678964' };
       const a = record(squatted, 'bank', ['name', 'birthdate', 'id_doc']);
       expect(a.level).to.equal('simplified');
@@ -105,7 +113,7 @@ describe('levels: the derivation table (every source × every item)', () => {
       expect(verifiedItems(a).has('snils')).to.equal(false);
     });
 
-    it('the attack: one\'s own qualified certificate, over a passport typed in (someone else\'s) → not confirmed, passport not verified', () => {
+    it("the attack: one's own qualified certificate, over a passport typed in (someone else's) → not confirmed, passport not verified", () => {
       const a = record(account(), 'esignature');
       expect(a.level).to.equal('simplified');
       expect(uncoveredItems(a)).to.deep.equal(['birthdate', 'id_doc']);
@@ -117,7 +125,9 @@ describe('levels: the derivation table (every source × every item)', () => {
       expect(bank.level).to.equal('confirmed');
       const certificate = record(record(account(), 'esignature'), 'registry');
       expect(certificate.level, 'certificate first, registry after').to.equal('confirmed');
-      expect(derivedLevel({ ...certificate, identity: { ...IDENTITY, passport: { ...IDENTITY.passport!, number: '000001' } } })).to.equal('simplified');
+      expect(derivedLevel({ ...certificate, identity: { ...IDENTITY, passport: { ...IDENTITY.passport!, number: '000001' } } })).to.equal(
+        'simplified',
+      );
     });
 
     it('a bank that returned every core item confirms on its own; without the passport it does not', () => {

@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { formatPassport, normalizeDepartmentCode, normalizePassportNumber, normalizePassportSeries, passportKey } from '../../src/accounts/passport.ts';
+import {
+  formatPassport,
+  normalizeDepartmentCode,
+  normalizePassportNumber,
+  normalizePassportSeries,
+  passportKey,
+} from '../../src/accounts/passport.ts';
 
 describe('passport', () => {
   describe('series', () => {

@@ -72,6 +72,13 @@ describe('checkPassword', () => {
   });
 
   it('lists every problem at once, in the order a person fixes them', () => {
-    expect(checkPassword('qwerty', 'x', policy)).to.deep.equal(['too_short', 'needs_upper', 'needs_digit', 'needs_symbol', 'common', 'mismatch']);
+    expect(checkPassword('qwerty', 'x', policy)).to.deep.equal([
+      'too_short',
+      'needs_upper',
+      'needs_digit',
+      'needs_symbol',
+      'common',
+      'mismatch',
+    ]);
   });
 });

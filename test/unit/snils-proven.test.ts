@@ -28,7 +28,10 @@ function account(changes: Partial<Account> = {}): Account {
 
 const verified = (a: Account, method: VerificationEvent['method'], items: VerificationEvent['items']): Account => ({
   ...a,
-  verifications: [...(a.verifications ?? []), newVerification(a, { method, level: method === 'registry' ? 'standard' : 'confirmed', actor: 'test', evidence: {}, items })],
+  verifications: [
+    ...(a.verifications ?? []),
+    newVerification(a, { method, level: method === 'registry' ? 'standard' : 'confirmed', actor: 'test', evidence: {}, items }),
+  ],
 });
 
 describe('snilsProvenFor: may a certificate sign in to the account with its SNILS on its own', () => {

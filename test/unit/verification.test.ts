@@ -1,5 +1,14 @@
 import { expect } from 'chai';
-import { derivedLevel, identityFingerprint, newVerification, presentItems, readyForRegistry, validVerifications, verifiedItems, withDerivedLevel } from '../../src/accounts/verification.ts';
+import {
+  derivedLevel,
+  identityFingerprint,
+  newVerification,
+  presentItems,
+  readyForRegistry,
+  validVerifications,
+  verifiedItems,
+  withDerivedLevel,
+} from '../../src/accounts/verification.ts';
 import { REGISTRY_ITEMS } from '../../src/accounts/registry.ts';
 import type { Account, IdentityData, VerificationEvent } from '../../src/store.ts';
 
@@ -31,7 +40,12 @@ function account(changes: Partial<Account> = {}): Account {
 }
 
 const withIdentity = (a: Account, identity: Partial<IdentityData>): Account => ({ ...a, identity: { ...a.identity, ...identity } });
-const verify = (a: Account, level: 'standard' | 'confirmed', items?: VerificationEvent['items'], method: VerificationEvent['method'] = level === 'standard' ? 'registry' : 'service_centre'): Account => ({
+const verify = (
+  a: Account,
+  level: 'standard' | 'confirmed',
+  items?: VerificationEvent['items'],
+  method: VerificationEvent['method'] = level === 'standard' ? 'registry' : 'service_centre',
+): Account => ({
   ...a,
   verifications: [...(a.verifications ?? []), newVerification(a, { method, level, actor: 'test', evidence: {}, items })],
 });
@@ -142,7 +156,12 @@ describe('verification and levels', () => {
       const confirmed = verify(verify(verify(account(), 'standard'), 'confirmed'), 'confirmed', undefined, 'post');
       const withInn = verify(confirmed, 'confirmed', ['name', 'inn'], 'esignature');
       expect([...verifiedItems(withInn).keys()]).to.include.members(['inn', 'address', 'gender', 'birthplace']);
-      const edited = withIdentity(withInn, { inn: '000100000004', address: { formatted: 'г. Тверь' }, gender: 'male', birthPlace: 'гор. Тверь' });
+      const edited = withIdentity(withInn, {
+        inn: '000100000004',
+        address: { formatted: 'г. Тверь' },
+        gender: 'male',
+        birthPlace: 'гор. Тверь',
+      });
       expect(derivedLevel(edited)).to.equal('confirmed');
       const items = verifiedItems(edited);
       expect([...items.keys()]).to.have.members(['name', 'birthdate', 'snils', 'id_doc']);
@@ -175,7 +194,13 @@ describe('verification and levels', () => {
 
     it('never vouches for an item the account does not hold', () => {
       const a = withIdentity(account(), { inn: undefined, address: undefined });
-      const event = newVerification(a, { method: 'bank', level: 'confirmed', actor: 'bank', evidence: {}, items: ['name', 'inn', 'address', 'snils'] });
+      const event = newVerification(a, {
+        method: 'bank',
+        level: 'confirmed',
+        actor: 'bank',
+        evidence: {},
+        items: ['name', 'inn', 'address', 'snils'],
+      });
       expect(event.items).to.deep.equal(['name', 'snils']);
     });
   });

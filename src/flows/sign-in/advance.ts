@@ -51,7 +51,13 @@ export interface Decision {
  * verification is possession already: another possession factor does not make two kinds) goes
  * straight to the explanation.
  */
-export function decide(config: Pick<Config, 'requireSecondFactor'>, details: Pick<InteractionDetails, 'params' | 'session'>, account: Account, amr: readonly string[], options: Pick<AdvanceOptions, 'ownSecondFactorAlways'> = {}): Decision {
+export function decide(
+  config: Pick<Config, 'requireSecondFactor'>,
+  details: Pick<InteractionDetails, 'params' | 'session'>,
+  account: Account,
+  amr: readonly string[],
+  options: Pick<AdvanceOptions, 'ownSecondFactorAlways'> = {},
+): Decision {
   const requested = requestedAcrs(details.params);
   const acr = chooseAcr(requested, satisfiedAcrs(account.level, amr));
   const secondFactor = (): SignInStep => {
@@ -61,7 +67,8 @@ export function decide(config: Pick<Config, 'requireSecondFactor'>, details: Pic
   if (options.ownSecondFactorAlways && account.mfa?.enabled) return { step: secondFactor(), requested, acr };
   if (!isMultiFactor(amr)) {
     const withFactor = chooseAcr(requested, satisfiableWith(account.level, amr));
-    const renewingMfaSession = details.session?.accountId === account.id && isMultiFactor((details.session.amr as string[] | undefined) ?? []);
+    const renewingMfaSession =
+      details.session?.accountId === account.id && isMultiFactor((details.session.amr as string[] | undefined) ?? []);
     const wanted = account.mfa?.enabled || config.requireSecondFactor || (!acr && Boolean(withFactor)) || renewingMfaSession;
     if (wanted) return { step: secondFactor(), requested, acr };
   }
@@ -73,13 +80,26 @@ export function decide(config: Pick<Config, 'requireSecondFactor'>, details: Pic
  * and explains a requirement it cannot meet (the citizen may raise the level and continue), or
  * keeps it pending for the second step or enrolment of a factor. Returns the step taken.
  */
-export async function advance(services: Services, ctx: Context, details: InteractionDetails, signIn: SignIn, options: AdvanceOptions = {}): Promise<SignInStep> {
+export async function advance(
+  services: Services,
+  ctx: Context,
+  details: InteractionDetails,
+  signIn: SignIn,
+  options: AdvanceOptions = {},
+): Promise<SignInStep> {
   const decision = decide(services.config, details, signIn.account, signIn.amr, options);
   const { step } = decision;
-  if (options.forgetFailures && step !== 'second_factor') await services.limits.reset('login-failures-account', `account:${signIn.account.id}`);
+  if (options.forgetFailures && step !== 'second_factor')
+    await services.limits.reset('login-failures-account', `account:${signIn.account.id}`);
   if (step === 'second_factor' || step === 'enrol') {
     const { account, amr, remember, method } = signIn;
-    await savePending(services, details.uid, { accountId: account.id, amr, remember, method, ...(options.contactProven ? { contactProven: options.contactProven } : {}) });
+    await savePending(services, details.uid, {
+      accountId: account.id,
+      amr,
+      remember,
+      method,
+      ...(options.contactProven ? { contactProven: options.contactProven } : {}),
+    });
     const to = `/interaction/${details.uid}/mfa${step === 'enrol' ? '/enrol' : ''}`;
     ctx.status = 303;
     ctx.redirect(to);

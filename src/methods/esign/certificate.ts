@@ -65,7 +65,9 @@ export function nameFields(name: pkijs.RelativeDistinguishedNames): Array<{ type
 }
 
 function field(name: pkijs.RelativeDistinguishedNames, oid: string): string | undefined {
-  return nameFields(name).find((f) => f.type === oid)?.value.trim();
+  return nameFields(name)
+    .find((f) => f.type === oid)
+    ?.value.trim();
 }
 
 /** "CN=…, O=…" for logs, evidence and the cabinet. */
@@ -164,7 +166,10 @@ export function signTools(certificate: pkijs.Certificate): SignTools | undefined
   if (subjectText) tools.subject = subjectText.slice(0, 200);
   const issuer = text(extension(certificate, QUALIFIED_EXTENSION.issuerSignTool)?.extnValue.valueBlock.valueHexView);
   if (issuer instanceof asn1js.Sequence) {
-    const parts = issuer.valueBlock.value.map((v) => attributeText(v)).filter((v): v is string => Boolean(v)).map((v) => v.slice(0, 200));
+    const parts = issuer.valueBlock.value
+      .map((v) => attributeText(v))
+      .filter((v): v is string => Boolean(v))
+      .map((v) => v.slice(0, 200));
     if (parts.length) tools.issuer = parts.slice(0, 4);
   }
   return tools.subject || tools.issuer ? tools : undefined;

@@ -7,11 +7,13 @@ import { OID } from './algorithms.ts';
 export function signerCertificate(signed: pkijs.SignedData, info: pkijs.SignerInfo): pkijs.Certificate | undefined {
   const certs = (signed.certificates ?? []).filter((c): c is pkijs.Certificate => c instanceof pkijs.Certificate);
   const sid = info.sid as unknown;
-  if (sid instanceof pkijs.IssuerAndSerialNumber) return certs.find((c) => c.issuer.isEqual(sid.issuer) && c.serialNumber.isEqual(sid.serialNumber));
+  if (sid instanceof pkijs.IssuerAndSerialNumber)
+    return certs.find((c) => c.issuer.isEqual(sid.issuer) && c.serialNumber.isEqual(sid.serialNumber));
   const keyId = (sid as { valueBlock?: { valueHexView?: Uint8Array } })?.valueBlock?.valueHexView;
   if (!keyId) return undefined;
   return certs.find((c) => {
-    const ski = c.extensions?.find((e) => e.extnID === OID.subjectKeyIdentifier)?.parsedValue as { valueBlock?: { valueHexView?: Uint8Array } } | undefined;
+    const ski = c.extensions?.find((e) => e.extnID === OID.subjectKeyIdentifier)?.parsedValue as
+      { valueBlock?: { valueHexView?: Uint8Array } } | undefined;
     return ski?.valueBlock?.valueHexView && Buffer.from(ski.valueBlock.valueHexView).equals(Buffer.from(keyId));
   });
 }
@@ -20,6 +22,7 @@ export function signerCertificate(signed: pkijs.SignedData, info: pkijs.SignerIn
 export function encapsulatedContent(signed: pkijs.SignedData): Uint8Array | undefined {
   const content = signed.encapContentInfo.eContent;
   if (!content) return undefined;
-  if (content.valueBlock.isConstructed) return Buffer.concat((content.valueBlock.value as asn1js.OctetString[]).map((p) => Buffer.from(p.valueBlock.valueHexView)));
+  if (content.valueBlock.isConstructed)
+    return Buffer.concat((content.valueBlock.value as asn1js.OctetString[]).map((p) => Buffer.from(p.valueBlock.valueHexView)));
   return content.valueBlock.valueHexView;
 }

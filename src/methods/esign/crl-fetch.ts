@@ -93,7 +93,14 @@ export class CrlFetcher {
       }
       let der = Buffer.concat(chunks);
       const text = der.subarray(0, 64).toString('latin1');
-      if (text.includes('-----BEGIN')) der = Buffer.from(der.toString('latin1').replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+      if (text.includes('-----BEGIN'))
+        der = Buffer.from(
+          der
+            .toString('latin1')
+            .replace(/-----[^-]+-----/g, '')
+            .replace(/\s+/g, ''),
+          'base64',
+        );
       return pkijs.CertificateRevocationList.fromBER(new Uint8Array(der));
     } catch (err) {
       this.logger?.warn({ url, err: (err as Error).message }, 'CRL could not be fetched from its distribution point');

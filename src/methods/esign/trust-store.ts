@@ -22,7 +22,9 @@ export function pemBodies(data: Buffer, ...labels: string[]): Uint8Array<ArrayBu
   const text = data.toString('latin1');
   if (!text.includes('-----BEGIN')) return data[0] === 0x30 ? [new Uint8Array(data)] : [];
   const re = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
-  return [...text.matchAll(re)].filter((m) => labels.includes(m[1]!)).map((m) => new Uint8Array(Buffer.from(m[2]!.replace(/\s+/g, ''), 'base64')));
+  return [...text.matchAll(re)]
+    .filter((m) => labels.includes(m[1]!))
+    .map((m) => new Uint8Array(Buffer.from(m[2]!.replace(/\s+/g, ''), 'base64')));
 }
 
 function filesOf(path: string | undefined, extensions: Set<string>): string[] {
@@ -79,7 +81,8 @@ export class TrustStore {
         for (const der of pemBodies(readFileSync(file), 'CERTIFICATE')) {
           const cert = pkijs.Certificate.fromBER(der);
           if (isCa(cert)) material.anchors.push(cert);
-          else if (statSync(this.caPath!).isFile()) this.logger?.warn({ file, subject: nameText(cert.subject) }, 'not a CA certificate: not trusted');
+          else if (statSync(this.caPath!).isFile())
+            this.logger?.warn({ file, subject: nameText(cert.subject) }, 'not a CA certificate: not trusted');
         }
       } catch (err) {
         this.logger?.warn({ file, err: (err as Error).message }, 'unreadable certificate file skipped');
@@ -87,7 +90,8 @@ export class TrustStore {
     }
     for (const file of crlFiles) {
       try {
-        for (const der of pemBodies(readFileSync(file), 'X509 CRL', 'CRL')) material.crls.push(pkijs.CertificateRevocationList.fromBER(der));
+        for (const der of pemBodies(readFileSync(file), 'X509 CRL', 'CRL'))
+          material.crls.push(pkijs.CertificateRevocationList.fromBER(der));
       } catch (err) {
         this.logger?.warn({ file, err: (err as Error).message }, 'unreadable CRL file skipped');
       }

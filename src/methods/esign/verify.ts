@@ -123,7 +123,12 @@ export class CmsVerifier {
     return this.suiteFor(keyAlgorithm(issuer), undefined, cert.signatureAlgorithm.algorithmId).verifyCertificate(cert, issuer);
   }
 
-  private async buildPath(signer: pkijs.Certificate, pool: pkijs.Certificate[], anchors: pkijs.Certificate[], now: Date): Promise<pkijs.Certificate[]> {
+  private async buildPath(
+    signer: pkijs.Certificate,
+    pool: pkijs.Certificate[],
+    anchors: pkijs.Certificate[],
+    now: Date,
+  ): Promise<pkijs.Certificate[]> {
     const path = [signer];
     let current = signer;
     while (path.length <= MAX_PATH) {
@@ -170,8 +175,10 @@ export class CmsVerifier {
         if (fetched.urls.length && !lists.length) throw new EsignError('revocation_unknown', 'the CRL could not be fetched');
       }
       if (!lists.length) continue;
-      if (lists.some((crl) => crl.revokedCertificates?.some((r) => r.userCertificate.isEqual(cert.serialNumber)))) throw new EsignError('revoked');
-      if (lists.every((crl) => crl.nextUpdate && crl.nextUpdate.value < now)) throw new EsignError('revocation_unknown', 'the CRL is out of date');
+      if (lists.some((crl) => crl.revokedCertificates?.some((r) => r.userCertificate.isEqual(cert.serialNumber))))
+        throw new EsignError('revoked');
+      if (lists.every((crl) => crl.nextUpdate && crl.nextUpdate.value < now))
+        throw new EsignError('revocation_unknown', 'the CRL is out of date');
     }
   }
 }

@@ -11,7 +11,9 @@ import type { CodeMessage } from '../one-time-code.ts';
 
 export type FactorKind = 'totp' | 'sms' | 'webauthn' | 'recovery';
 
-export type SecondFactorResult = { ok: true; amr: string[]; method: string } | { ok: false; reason: 'invalid' | 'expired' | 'used' | 'exhausted' | 'limited' | 'unavailable'; detail?: string };
+export type SecondFactorResult =
+  | { ok: true; amr: string[]; method: string }
+  | { ok: false; reason: 'invalid' | 'expired' | 'used' | 'exhausted' | 'limited' | 'unavailable'; detail?: string };
 
 /** What the citizen answered: a typed code (with the challenge it answers), or a passkey's assertion. */
 export interface FactorAnswer {

@@ -25,7 +25,12 @@ export class SecondFactors {
   private readonly byKind: ReadonlyMap<FactorKind, SecondFactor>;
 
   constructor(methods: { totp: TotpMethod; sms: SmsMethod; webauthn: WebAuthnMethod; recoveryCodes: RecoveryCodesMethod }) {
-    const all = [totpFactor(methods.totp), smsFactor(methods.sms), webauthnFactor(methods.webauthn), recoveryCodesFactor(methods.recoveryCodes)];
+    const all = [
+      totpFactor(methods.totp),
+      smsFactor(methods.sms),
+      webauthnFactor(methods.webauthn),
+      recoveryCodesFactor(methods.recoveryCodes),
+    ];
     this.byKind = new Map(all.map((f) => [f.kind, f]));
   }
 

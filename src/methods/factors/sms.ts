@@ -18,6 +18,7 @@ export function smsFactor(sms: SmsMethod): SecondFactor {
     ...SMS,
     challenge: (account, ip, message) => sms.start(account, ip, message),
     // A code with no challenge sent in this sign-in answers nothing.
-    verify: async (account, answer) => (answer.challengeId ? sms.verify(account, answer.challengeId, answer.code ?? '', answer) : { ok: false, reason: 'expired' }),
+    verify: async (account, answer) =>
+      answer.challengeId ? sms.verify(account, answer.challengeId, answer.code ?? '', answer) : { ok: false, reason: 'expired' },
   };
 }

@@ -43,7 +43,12 @@ export function gostKeyAlgorithm(curve: GostCurve, curveOid: string): asn1js.Seq
   return new asn1js.Sequence({
     value: [
       new asn1js.ObjectIdentifier({ value: curve.bits === 256 ? GOST_OID.key256 : GOST_OID.key512 }),
-      new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: curveOid }), ...(curve.bits === 256 ? [new asn1js.ObjectIdentifier({ value: GOST_OID.streebog256 })] : [])] }),
+      new asn1js.Sequence({
+        value: [
+          new asn1js.ObjectIdentifier({ value: curveOid }),
+          ...(curve.bits === 256 ? [new asn1js.ObjectIdentifier({ value: GOST_OID.streebog256 })] : []),
+        ],
+      }),
     ],
   });
 }
@@ -57,6 +62,8 @@ export function encodeGostPrivateKey(key: GostPrivateKey): Uint8Array {
     bytes[i] = Number(d & 0xffn);
     d >>= 8n;
   }
-  const info = new asn1js.Sequence({ value: [new asn1js.Integer({ value: 0 }), gostKeyAlgorithm(key.curve, key.curveOid), new asn1js.OctetString({ valueHex: bytes })] });
+  const info = new asn1js.Sequence({
+    value: [new asn1js.Integer({ value: 0 }), gostKeyAlgorithm(key.curve, key.curveOid), new asn1js.OctetString({ valueHex: bytes })],
+  });
   return new Uint8Array(info.toBER(false));
 }

@@ -25,7 +25,12 @@ export const GOST_OID = {
 const KEY_BITS: Record<string, 256 | 512> = { [GOST_OID.key256]: 256, [GOST_OID.key512]: 512 };
 const DIGEST_BITS: Record<string, 256 | 512> = { [GOST_OID.streebog256]: 256, [GOST_OID.streebog512]: 512 };
 /** A CMS signer info names either the signature algorithm or (as OpenSSL and CryptoPro do) the key algorithm. */
-const SIGNATURE_BITS: Record<string, 256 | 512> = { [GOST_OID.signature256]: 256, [GOST_OID.signature512]: 512, [GOST_OID.key256]: 256, [GOST_OID.key512]: 512 };
+const SIGNATURE_BITS: Record<string, 256 | 512> = {
+  [GOST_OID.signature256]: 256,
+  [GOST_OID.signature512]: 512,
+  [GOST_OID.key256]: 256,
+  [GOST_OID.key512]: 512,
+};
 
 const MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
 
@@ -79,14 +84,24 @@ export const gostSuite: SignatureSuite = {
   },
   async verifyCertificate(certificate, issuer) {
     try {
-      return check(gostPublicKey(issuer), SIGNATURE_BITS[certificate.signatureAlgorithm.algorithmId], certificate.tbsView, certificate.signatureValue.valueBlock.valueHexView);
+      return check(
+        gostPublicKey(issuer),
+        SIGNATURE_BITS[certificate.signatureAlgorithm.algorithmId],
+        certificate.tbsView,
+        certificate.signatureValue.valueBlock.valueHexView,
+      );
     } catch {
       return false;
     }
   },
   async verifyCrl(crl, issuer) {
     try {
-      return check(gostPublicKey(issuer), SIGNATURE_BITS[crl.signature.algorithmId], crl.tbsView, crl.signatureValue.valueBlock.valueHexView);
+      return check(
+        gostPublicKey(issuer),
+        SIGNATURE_BITS[crl.signature.algorithmId],
+        crl.tbsView,
+        crl.signatureValue.valueBlock.valueHexView,
+      );
     } catch {
       return false;
     }
