@@ -4,6 +4,7 @@
  */
 import type { PasswordClass } from '../../config/load.ts';
 import { COMMON_PASSWORDS } from './common-passwords.ts';
+import type { Account } from '../store.ts';
 import { transliterate } from './transliterate.ts';
 
 export interface PasswordPolicy {
@@ -84,4 +85,9 @@ export function checkPassword(
   if (personalHit) problems.push('contains_personal');
   if (confirm !== undefined && confirm !== password) problems.push('mismatch');
   return problems;
+}
+
+/** The citizen's own words a password must not contain (the policy adds their Latin spellings). */
+export function personalWords(a: Pick<Account, 'name' | 'phone' | 'email'>): string[] {
+  return [a.name.family, a.name.given, a.name.middle, a.phone, a.email].filter((w): w is string => Boolean(w));
 }

@@ -9,20 +9,14 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { fullName } from '../accounts/accounts.ts';
 import { hashPassword, verifyPassword } from '../accounts/password-hash.ts';
-import { checkPassword } from '../accounts/password-policy.ts';
+import { checkPassword, personalWords } from '../accounts/password-policy.ts';
 import { confirmedContacts, maskContact } from '../accounts/contacts.ts';
 import { DeliveryError } from '../notify/notifier.ts';
 import type { Services } from '../services.ts';
-import type { Account } from '../store.ts';
 import { FlowRecords } from '../web/flow-records.ts';
 import { parseForm, text } from '../web/form.ts';
 import { endOtherSessions } from './devices.ts';
 import { cabinetBinding, isFresh, requireCabinetSession, type CabinetSession } from './session.ts';
-
-/** The citizen's own words a password must not contain (the policy adds their Latin spellings). */
-export function personalWords(a: Account): string[] {
-  return [a.name.family, a.name.given, a.name.middle, a.phone, a.email].filter((w): w is string => Boolean(w));
-}
 
 const FIRST_PURPOSE = 'first-password';
 

@@ -16,19 +16,15 @@
 import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { fullName } from '../accounts/accounts.ts';
 import { conflicts, findByProfile, matchedOnlyByTypedNumbers } from '../accounts/external-identity.ts';
-import { checkPassword } from '../accounts/password-policy.ts';
-import { hashPassword } from '../accounts/password-hash.ts';
 import { earnedVerification, FED_AMR, type BankIdentity } from '../methods/bank.ts';
 import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 import { FlowRecords } from '../web/flow-records.ts';
-import { parseForm, text } from '../web/form.ts';
 import { bankProblemOf, pendingBank, sendToBank, showBankProblem } from './bank-round-trip.ts';
 import { bankLabel } from './federated-sign-in.ts';
-import { welcomeIntoCabinet } from './registration-welcome.ts';
+import { recoveredPasswordRoutes } from './recovered-password.ts';
 
 /** The CSRF binding of the recovery page's bank buttons. */
 export const RECOVER_BANK_BINDING = 'recover-bank';
@@ -58,33 +54,11 @@ export async function accountKnownToBank(services: Services, identity: BankIdent
 
 export function recoveryBankRoutes(services: Services): Router {
   const router = new Router({ prefix: '/recover' });
-  const { views, csrf, config } = services;
+  const { views, csrf } = services;
   const records = () => bankRecoveries.in(services.store);
-  const back = (ctx: Context) => ({ href: '/recover#recover-ways', label: views.t(ctx, 'recover.ways.back') });
-
-  async function load(ctx: Context): Promise<{ id: string; record: BankRecovery }> {
-    const id = String(ctx.params.id ?? '');
-    const record = /^[A-Za-z0-9_-]{22}$/.test(id) ? await records().load(id) : undefined;
-    if (!record?.accountId) throw new UserError(404, 'recover.flow_expired', { start: '/recover' });
-    return { id, record };
-  }
-
-  const showPassword = (ctx: Context, id: string, form: { errors?: string[]; status?: number } = {}) =>
-    views.render(
-      ctx,
-      'recover-password',
-      {
-        title: 'recover.title',
-        action: `/recover/bank/password/${id}`,
-        csrf: ctx.state.csrf(bankRecoveries.id(id)),
-        errors: form.errors,
-        minLength: config.passwordPolicy.minLength,
-      },
-      form.status ?? 200,
-    );
-
   const failure = (ctx: Context, details: Record<string, unknown>) =>
     services.audit.record({ type: 'account.password_recover', ip: ctx.ip, outcome: 'failure', details: { via: 'bank', ...details } });
+  const back = (ctx: Context) => ({ href: '/recover#recover-ways', label: views.t(ctx, 'recover.ways.back') });
 
   router.post('/bank/:bank', async (ctx) => {
     csrf.verify(ctx, BINDING);
@@ -127,50 +101,13 @@ export function recoveryBankRoutes(services: Services): Router {
     ctx.redirect(`/recover/bank/password/${id}`);
   });
 
-  router.get('/bank/password/:id', async (ctx) => {
-    const { id } = await load(ctx);
-    showPassword(ctx, id);
-  });
-
-  router.post('/bank/password/:id', async (ctx) => {
-    const { id, record } = await load(ctx);
-    csrf.verify(ctx, bankRecoveries.id(id));
-    const account = await services.accounts.findActive(record.accountId);
-    if (!account) return showPassword(ctx, id, { errors: [views.t(ctx, 'recover.account_gone')], status: 410 });
-    const { password, password_confirm: confirm } = parseForm(ctx, { password: text(), password_confirm: text() });
-    const problems = checkPassword(
-      password,
-      confirm,
-      config.passwordPolicy,
-      [account.phone, account.email, account.name.family, account.name.given].filter((v): v is string => Boolean(v)),
-    );
-    if (problems.length)
-      return showPassword(ctx, id, {
-        errors: problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })),
-        status: 400,
-      });
-    // single use: a second submission finds nothing
-    if (!(await records().consume(id))) throw new UserError(404, 'recover.flow_expired', { start: '/recover' });
-    await services.accounts.replacePassword(account.id, await hashPassword(password), {
-      type: 'account.password_recovered',
-      actor: 'self',
-      ip: ctx.ip,
-      outcome: 'success',
-      details: { via: 'bank', bank: record.bankId },
-    });
-    await services.limits.reset('login-failures-account', `account:${account.id}`);
-    const message = {
-      subject: views.t(ctx, 'messages.password_changed.subject'),
-      text: views.t(ctx, 'messages.password_changed.text', { name: fullName(account.name) }),
-    };
-    for (const contact of [
-      account.phone && account.phoneVerified ? { kind: 'phone' as const, value: account.phone } : undefined,
-      account.email && account.emailVerified ? { kind: 'email' as const, value: account.email } : undefined,
-    ]) {
-      if (contact) await services.notifier.send(contact, message).catch(() => undefined);
-    }
-    // One factor was proven (the bank): the cabinet's sign-in still asks a second factor the account has.
-    await welcomeIntoCabinet(services, ctx, account, undefined, [FED_AMR]);
+  // The new password: the bank proved one factor (fed), so the cabinet's sign-in asks a second factor the account has.
+  recoveredPasswordRoutes(services, router, {
+    path: '/bank/password/:id',
+    action: (id) => `/recover/bank/password/${id}`,
+    records: bankRecoveries,
+    via: (record) => ({ via: 'bank', bank: record.bankId }),
+    amr: () => [FED_AMR],
   });
 
   return router;

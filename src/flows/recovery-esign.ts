@@ -9,17 +9,12 @@
 import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { fullName } from '../accounts/accounts.ts';
 import { snilsProvenFor } from '../accounts/linked-identities.ts';
-import { checkPassword } from '../accounts/password-policy.ts';
-import { hashPassword } from '../accounts/password-hash.ts';
-import { confirmedContacts } from '../accounts/contacts.ts';
 import type { Services } from '../services.ts';
 import { UserError } from '../web/errors.ts';
 import { FlowRecords } from '../web/flow-records.ts';
-import { parseForm, text } from '../web/form.ts';
 import { esignError, showEsignPage, signatureUpload, submittedSignature, type EsignPage } from './esign-sign-in.ts';
-import { welcomeIntoCabinet } from './registration-welcome.ts';
+import { recoveredPasswordRoutes } from './recovered-password.ts';
 
 const BINDING = 'recover-esign';
 
@@ -33,7 +28,7 @@ export const esignRecoveries = new FlowRecords<EsignRecovery>('recover-esign', 9
 
 export function recoveryEsignRoutes(services: Services): Router {
   const router = new Router({ prefix: '/recover/esign' });
-  const { views, csrf, config } = services;
+  const { views, csrf } = services;
   const records = () => esignRecoveries.in(services.store);
 
   const page = (ctx: Context, form: { error?: string; status?: number } = {}): EsignPage => ({
@@ -48,27 +43,6 @@ export function recoveryEsignRoutes(services: Services): Router {
   const enabled = () => {
     if (!services.esignature.enabled) throw new UserError(404, 'esign.errors.not_configured');
   };
-
-  async function load(ctx: Context): Promise<{ id: string; record: EsignRecovery }> {
-    const id = String(ctx.params.id ?? '');
-    const record = /^[A-Za-z0-9_-]{22}$/.test(id) ? await records().load(id) : undefined;
-    if (!record?.accountId) throw new UserError(404, 'recover.flow_expired', { start: '/recover' });
-    return { id, record };
-  }
-
-  const showPassword = (ctx: Context, id: string, form: { errors?: string[]; status?: number } = {}) =>
-    views.render(
-      ctx,
-      'recover-password',
-      {
-        title: 'recover.title',
-        action: `/recover/esign/${id}`,
-        csrf: ctx.state.csrf(esignRecoveries.id(id)),
-        errors: form.errors,
-        minLength: config.passwordPolicy.minLength,
-      },
-      form.status ?? 200,
-    );
 
   router.get('/', async (ctx) => {
     enabled();
@@ -109,45 +83,13 @@ export function recoveryEsignRoutes(services: Services): Router {
     ctx.redirect(`/recover/esign/${id}`);
   });
 
-  router.get('/:id', async (ctx) => {
-    const { id } = await load(ctx);
-    showPassword(ctx, id);
-  });
-
-  router.post('/:id', async (ctx) => {
-    const { id, record } = await load(ctx);
-    csrf.verify(ctx, esignRecoveries.id(id));
-    const account = await services.accounts.findActive(record.accountId);
-    if (!account) return showPassword(ctx, id, { errors: [views.t(ctx, 'recover.account_gone')], status: 410 });
-    const { password, password_confirm: confirm } = parseForm(ctx, { password: text(), password_confirm: text() });
-    const problems = checkPassword(
-      password,
-      confirm,
-      config.passwordPolicy,
-      [account.phone, account.email, account.name.family, account.name.given].filter((v): v is string => Boolean(v)),
-    );
-    if (problems.length)
-      return showPassword(ctx, id, {
-        errors: problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })),
-        status: 400,
-      });
-    // single use: a second submission finds nothing
-    if (!(await records().consume(id))) throw new UserError(404, 'recover.flow_expired', { start: '/recover' });
-    await services.accounts.replacePassword(account.id, await hashPassword(password), {
-      type: 'account.password_recovered',
-      actor: 'self',
-      ip: ctx.ip,
-      outcome: 'success',
-      details: { via: 'esignature' },
-    });
-    await services.limits.reset('login-failures-account', `account:${account.id}`);
-    const message = {
-      subject: views.t(ctx, 'messages.password_changed.subject'),
-      text: views.t(ctx, 'messages.password_changed.text', { name: fullName(account.name) }),
-    };
-    for (const contact of confirmedContacts(account)) await services.notifier.send(contact, message).catch(() => undefined);
-    // Two factors were proven: signed in, in the cabinet, without a second factor asked again.
-    await welcomeIntoCabinet(services, ctx, account, undefined, record.amr);
+  // The new password: a signature is two factors, so the cabinet's sign-in asks no second factor.
+  recoveredPasswordRoutes(services, router, {
+    path: '/:id',
+    action: (id) => `/recover/esign/${id}`,
+    records: esignRecoveries,
+    via: () => ({ via: 'esignature' }),
+    amr: (record) => record.amr,
   });
 
   return router;

@@ -5,7 +5,7 @@
  */
 import type { Context } from 'koa';
 import { fullName } from '../accounts/accounts.ts';
-import { checkPassword } from '../accounts/password-policy.ts';
+import { checkPassword, personalWords } from '../accounts/password-policy.ts';
 import { hashPassword } from '../accounts/password-hash.ts';
 import type { Services } from '../services.ts';
 import { bankLabel } from './federated-sign-in.ts';
@@ -58,11 +58,7 @@ export function recoveryFlow(services: Services): ContactFlow {
       if (!account) return showFinal(ctx, flow, { errors: [views.t(ctx, 'recover.account_gone')], status: 410 });
       const password = typeof body.password === 'string' ? body.password : '';
       const confirm = typeof body.password_confirm === 'string' ? body.password_confirm : '';
-      const problems = checkPassword(password, confirm, config.passwordPolicy, [
-        flow.contact.value,
-        account.name.family,
-        account.name.given,
-      ]);
+      const problems = checkPassword(password, confirm, config.passwordPolicy, [flow.contact.value, ...personalWords(account)]);
       if (problems.length)
         return showFinal(ctx, flow, {
           errors: problems.map((p) => views.t(ctx, `password.${p}`, { min: config.passwordPolicy.minLength })),
