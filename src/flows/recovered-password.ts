@@ -15,7 +15,24 @@ import type { Services } from '../services.ts';
 import { UserError } from '../web/errors.ts';
 import type { FlowRecords } from '../web/flow-records.ts';
 import { parseForm, text } from '../web/form.ts';
+import { hasEnrolledFactor } from '../methods/second-factor.ts';
+import { isMultiFactor } from '../oidc/acr.ts';
+import type { Account } from '../store.ts';
 import { welcomeIntoCabinet } from './registration-welcome.ts';
+
+/**
+ * A recovery lifts the account's lockout only when it leaves nothing to guess: it proved two
+ * factors, or the account has no second factor of its own. Otherwise the count of wrong secrets
+ * stays — a recovery by one factor (a code to a contact, a bank) must not reset the budget of
+ * guesses at the second factor that follows it.
+ */
+export async function liftLockoutAfterRecovery(
+  services: Pick<Services, 'limits'>,
+  account: Account,
+  amr: readonly string[],
+): Promise<void> {
+  if (isMultiFactor(amr) || !hasEnrolledFactor(account)) await services.limits.reset('login-failures-account', `account:${account.id}`);
+}
 
 export interface RecoveredPasswordStep<T extends { accountId: string }> {
   /** the router's path of the password page, with `:id` */
@@ -83,7 +100,7 @@ export function recoveredPasswordRoutes<T extends { accountId: string }>(
       outcome: 'success',
       details: step.via(record),
     });
-    await services.limits.reset('login-failures-account', `account:${account.id}`);
+    await liftLockoutAfterRecovery(services, account, step.amr(record));
     const message = {
       subject: views.t(ctx, 'messages.password_changed.subject'),
       text: views.t(ctx, 'messages.password_changed.text', { name: fullName(account.name) }),

@@ -9,6 +9,7 @@ import { checkPassword, personalWords } from '../accounts/password-policy.ts';
 import { hashPassword } from '../accounts/password-hash.ts';
 import type { Services } from '../services.ts';
 import { bankLabel } from './federated-sign-in.ts';
+import { liftLockoutAfterRecovery } from './recovered-password.ts';
 import { RECOVER_BANK_BINDING } from './recovery-bank.ts';
 import { ContactFlow, contactFlows, type FlowRecord } from './contact-flow.ts';
 import { parseForm, text } from '../web/form.ts';
@@ -72,8 +73,9 @@ export function recoveryFlow(services: Services): ContactFlow {
         outcome: 'success',
         details: { contact: flow.contact.kind },
       });
-      // Whoever proved the contact may sign in again (the lockout is the account's, whichever login).
-      await services.limits.reset('login-failures-account', `account:${account.id}`);
+      // Whoever proved the contact may sign in again — unless a second factor is still to be
+      // guessed: then the lockout's count stays (recovered-password.ts).
+      await liftLockoutAfterRecovery(services, account, [flow.contact.kind === 'phone' ? 'sms' : 'otp']);
       await contactFlows.in(services.store).discard(flow.id);
       await services.notifier
         .send(flow.contact, {

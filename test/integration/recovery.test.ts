@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { Browser, type Page } from '../support/browser.ts';
 import { startHarness, TEST_REDIRECT, TEST_SECRET, type Harness } from '../support/harness.ts';
-import { authorizePath, codeFrom, GOOD_PASSWORD, pkce, signIn } from '../support/flows.ts';
+import { addTotp, authorizePath, codeFrom, GOOD_PASSWORD, pkce, signIn } from '../support/flows.ts';
 import { createAccount, errorsOn, firstError, resetStore } from './fixtures.ts';
 
 const PHONE = '+79123456789';
@@ -201,5 +201,13 @@ describe('password recovery after a lockout', function () {
     expect((await signInPage(h, PHONE, GOOD_PASSWORD)).status, 'locked').to.equal(429);
     await recover(h, new Browser(h), PHONE, PHONE);
     codeFrom((await signIn(new Browser(h), PHONE, NEW_PASSWORD)).location);
+  });
+
+  it('keeps the count when a second factor is still to be guessed: a recovery by one factor does not reset the budget of guesses', async () => {
+    const account = await createAccount(h, { phone: PHONE });
+    await addTotp(h, account.id, { mfa: true });
+    for (let i = 1; i <= 3; i += 1) await signInPage(h, PHONE, `Не-тот-пароль-${i}!`);
+    await recover(h, new Browser(h), PHONE, PHONE);
+    expect((await signInPage(h, PHONE, NEW_PASSWORD)).status, 'still locked after a recovery by the SMS code alone').to.equal(429);
   });
 });
