@@ -2,7 +2,8 @@
  * Anonymous requests that make the store keep something are counted per client IP (DESIGN §6:
  * anonymous requests can never grow the store without bound): authorization requests (`/auth`,
  * PAR at `/request`) each may store an interaction, `/session/end` a session, a federation
- * callback a look-up, a bank recovery's start (`POST /recover/bank/:bank`) a round trip. Over the limit: 429 with Retry-After. `/session/end` parameters are capped
+ * callback a look-up, a bank recovery's start (`POST /recover/bank/:bank`) a round trip, every showing
+ * of an e-signature page (`…/esign`) a challenge. Over the limit: 429 with Retry-After. `/session/end` parameters are capped
  * in length here too (node-oidc-provider keeps its state in the session); the authorization
  * endpoint caps its own in src/oidc/request-checks.ts.
  */
@@ -22,6 +23,8 @@ function ruleFor(ctx: Context): LimitRule | undefined {
   if (read && ctx.path === '/federation/callback') return 'federation-callback-ip';
   // A recovery through a bank starts a round trip (a flow record) like an authorization request does.
   if (ctx.method === 'POST' && /^\/recover\/bank\/[^/]+$/.test(ctx.path)) return 'authorize-ip';
+  // Every showing of an e-signature page issues a fresh challenge (a stored row), signed in or not.
+  if (read && /\/esign$/.test(ctx.path)) return 'authorize-ip';
   return undefined;
 }
 

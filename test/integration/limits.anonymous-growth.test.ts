@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { ANONYMOUS_REQUEST_LIMITS } from '../../src/security/limits.ts';
 import { Browser } from '../support/browser.ts';
@@ -34,6 +37,27 @@ describe('anonymous requests cannot grow the store without bound', function () {
     expect((await browser.agent.head(authorizePath())).status).to.equal(429);
     expect((await browser.agent.post('/request').type('form').send({ client_id: 'rp-basic' })).status).to.equal(429);
     expect(oidcRows(h)).to.equal(stored);
+  });
+
+  it('e-signature pages per IP: each showing stores a challenge, so they share the authorization budget', async () => {
+    const trust = mkdtempSync(join(tmpdir(), 'vkhod-trust-'));
+    const esign = await startHarness({ env: { VKHOD_ESIGN_TRUSTED_CAS_FILE: trust } });
+    try {
+      for (let i = 0; i < ANONYMOUS_REQUEST_LIMITS['authorize-ip'].points - 2; i += 1) await esign.services.limits.hit('authorize-ip', IP);
+      const browser = new Browser(esign);
+      for (let i = 0; i < 2; i += 1) expect((await browser.agent.get('/recover/esign')).status).to.equal(200);
+      const stored = countRows(esign, 'challenges');
+      expect(stored, 'a challenge per showing').to.equal(2);
+      for (const path of ['/recover/esign', '/recover/esign', '/interaction/any-uid/esign']) {
+        const res = await browser.agent.get(path);
+        expect(res.status, path).to.equal(429);
+        expect(Number(res.headers['retry-after'])).to.be.greaterThan(0);
+      }
+      expect(countRows(esign, 'challenges'), 'nothing more stored').to.equal(stored);
+    } finally {
+      await esign.close();
+      rmSync(trust, { recursive: true, force: true });
+    }
   });
 
   it('end-session requests per IP: the same', async () => {
