@@ -1,10 +1,12 @@
 /**
  * Recovery at a service centre (no phone, no e-mail, no e-signature): the operator has the
  * passport in front of them, re-types its series and number — it must be the account's passport,
- * verified (by the registry or better) — and sets a new confirmed mobile or e-mail. Every session
- * and token of the account ends (whoever holds the old contact is out); the citizen then sets a
- * password by a code to the new contact on the ordinary recovery page, and a second factor they
- * had is still asked at sign-in.
+ * verified (by the registry or better) — and sets a new confirmed mobile or e-mail. The passport
+ * in front of the operator outranks everything the account held: the other contact is no longer
+ * confirmed and every second factor (authenticator app, passkeys, recovery codes) is removed, so
+ * whoever had taken the account over keeps no way back in; every session and token ends. The
+ * citizen then sets a password by a code to the new contact on the ordinary recovery page and
+ * enrols a second factor again.
  */
 import { z } from 'zod';
 import type { Accounts } from '../accounts/accounts.ts';
@@ -56,7 +58,13 @@ export async function resetContact(
       accountId,
       (a) => ({
         ...a,
-        ...(contact.kind === 'phone' ? { phone: contact.value, phoneVerified: true } : { email: contact.value, emailVerified: true }),
+        ...(contact.kind === 'phone'
+          ? { phone: contact.value, phoneVerified: true, emailVerified: false }
+          : { email: contact.value, emailVerified: true, phoneVerified: false }),
+        totp: undefined,
+        passkeys: undefined,
+        recoveryCodes: undefined,
+        mfa: { enabled: false },
         sessionsValidAfter: now,
       }),
       {
@@ -64,7 +72,18 @@ export async function resetContact(
         actor,
         ip,
         outcome: 'success',
-        details: { kind: contact.kind, ...(input.office ? { office: input.office } : {}) },
+        details: {
+          kind: contact.kind,
+          other_contact_unconfirmed: Boolean(
+            contact.kind === 'phone' ? account.email && account.emailVerified : account.phone && account.phoneVerified,
+          ),
+          factors_removed: [
+            account.totp && 'totp',
+            account.passkeys?.length && 'passkeys',
+            account.recoveryCodes && 'recovery_codes',
+          ].filter(Boolean),
+          ...(input.office ? { office: input.office } : {}),
+        },
       },
     );
   } catch (err) {

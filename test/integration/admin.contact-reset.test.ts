@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { Browser } from '../support/browser.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
-import { authorizePath, openCabinet } from '../support/flows.ts';
+import { addTotp, authorizePath, openCabinet } from '../support/flows.ts';
 import { addOperator, api, auditBy, CITIZEN, citizenWithData, standardCitizen, type TestOperator } from './admin-fixtures.ts';
 import { resetStore } from './fixtures.ts';
 
@@ -55,6 +55,32 @@ describe('service centre: a new confirmed contact against the passport', functio
     expect(done.status, done.html.slice(0, 300)).to.equal(200);
     const signedIn = await browser.submit(await browser.get(authorizePath()), '/login', { identifier: NEW_PHONE, password: NEW_PASSWORD });
     expect(signedIn.location ?? signedIn.html, 'signed in: consent or the code').to.match(/\/consent|code=/);
+  });
+
+  it('leaves a taker-over no way back: the other contact is unconfirmed and every second factor is removed', async () => {
+    const account = await standardCitizen(h);
+    // As an attacker who took the account over would have left it: their e-mail confirmed, their app enrolled.
+    await addTotp(h, account.id, { mfa: true });
+    await h.services.accounts.modify(account.id, (a) => ({ ...a, email: 'taker@example.test', emailVerified: true }));
+    const res = await api(h, desk).post(`/admin/api/accounts/${account.id}/contact`).send(body());
+    expect(res.status, res.text).to.equal(200);
+    const after = (await h.services.accounts.findActive(account.id))!;
+    expect(after).to.deep.include({ phone: NEW_PHONE, phoneVerified: true, emailVerified: false });
+    expect(after.totp).to.equal(undefined);
+    expect(after.mfa?.enabled).to.equal(false);
+    expect(await h.services.accounts.findByKey({ kind: 'email', value: 'taker@example.test' }), 'the e-mail signs in nobody').to.equal(
+      undefined,
+    );
+    expect(auditBy(h, 'contact.set_by_operator', 'operator:desk')[0]!.details).to.deep.include({
+      other_contact_unconfirmed: true,
+      factors_removed: ['totp'],
+    });
+    // the taker's e-mail cannot start a recovery any more
+    const browser = new Browser(h);
+    await browser.submit(await browser.get('/recover'), 'recover', { contact: 'taker@example.test' });
+    const told = h.gateway.last('taker@example.test')?.text ?? '';
+    expect(told, 'no code to the unconfirmed e-mail, only the no-account notice').to.include('не привязан к учётной записи');
+    expect(told).to.not.match(/\b\d{6}\b/);
   });
 
   it('refuses a passport that differs or is not verified, a bad contact, a taken contact, and the wrong role', async () => {
