@@ -57,10 +57,10 @@ export class AccountDeletion {
     return next;
   }
 
-  /** A deactivated account still in its grace, or undefined. */
-  async pending(accountId: string): Promise<Account | undefined> {
+  /** A deactivated account still in its grace, or undefined (past the grace it waits only for erasure). */
+  async pending(accountId: string, now = new Date()): Promise<Account | undefined> {
     const account = await this.store.accounts.findById(accountId);
-    return account?.status === 'deactivated' && account.deletion ? account : undefined;
+    return account?.status === 'deactivated' && account.deletion && new Date(account.deletion.eraseAfter) > now ? account : undefined;
   }
 
   /** Restores a deactivated account (the citizen signed in, or an operator undid it). Undefined when there is none. */

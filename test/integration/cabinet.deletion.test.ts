@@ -135,6 +135,21 @@ describe('cabinet: deleting the account', function () {
     expect(await h.services.accountDeletion.eraseDue(new Date(Date.now() + 60 * DAY_MS))).to.equal(0);
   });
 
+  it('past the grace a restore is refused, even before the erasure job has run', async () => {
+    await browser.submit(page, '/account/delete', { password: GOOD_PASSWORD, understand: 'on' });
+    const other = new Browser(h);
+    const offer = await other.submit(await other.get(authorizePath()), '/login', { identifier: PHONE, password: GOOD_PASSWORD });
+    expect(offer.status).to.equal(403);
+    // the grace ends while the page is open
+    const stored = (await h.services.store.accounts.findById(accountId))!;
+    const past = { ...stored, deletion: { ...stored.deletion!, eraseAfter: new Date(Date.now() - 1000).toISOString() } };
+    await h.services.store.accounts.update(past, stored.version);
+    const late = await other.submit(offer, '/restore', {});
+    expect(late.status).to.equal(410);
+    expect((await h.services.store.accounts.findById(accountId))!.status).to.equal('deactivated');
+    expect(auditOfType(h, 'account.deletion_cancelled')).to.have.length(0);
+  });
+
   it('erases after the grace: the record and its keys are gone, the audit keeps no document numbers, its letters no recipient', async () => {
     // confirmation letters to the account: one posted, one still queued
     const recipient = { name: 'Иванова Мария', address: { formatted: 'г. Москва, ул. Тверская, д. 1, кв. 1', postalCode: '125009' } };
