@@ -57,15 +57,24 @@ export class AccountDeletion {
     return next;
   }
 
-  /** A deactivated account still in its grace, or undefined (past the grace it waits only for erasure). */
-  async pending(accountId: string, now = new Date()): Promise<Account | undefined> {
+  /** A deactivated account (in its grace or waiting for erasure), or undefined. */
+  private async deactivated(accountId: string): Promise<Account | undefined> {
     const account = await this.store.accounts.findById(accountId);
-    return account?.status === 'deactivated' && account.deletion && new Date(account.deletion.eraseAfter) > now ? account : undefined;
+    return account?.status === 'deactivated' && account.deletion ? account : undefined;
   }
 
-  /** Restores a deactivated account (the citizen signed in, or an operator undid it). Undefined when there is none. */
+  /** A deactivated account still in its grace, or undefined (past the grace it waits only for erasure). */
+  async pending(accountId: string, now = new Date()): Promise<Account | undefined> {
+    const account = await this.deactivated(accountId);
+    return account && new Date(account.deletion!.eraseAfter) > now ? account : undefined;
+  }
+
+  /**
+   * Restores a deactivated account: the citizen by signing in within the grace; an operator (or
+   * the CLI) until the erasure job has run. Undefined when there is nothing to restore.
+   */
   async cancel(accountId: string, input: DeletionRequest): Promise<Account | undefined> {
-    const current = await this.pending(accountId);
+    const current = input.actor === 'self' ? await this.pending(accountId) : await this.deactivated(accountId);
     if (!current) return undefined;
     const { deletion: _dropped, ...rest } = current;
     return this.accounts.modify(
@@ -85,7 +94,7 @@ export class AccountDeletion {
     const at = now.toISOString();
     let erased = 0;
     for (const id of await this.store.accounts.dueForErasure(at, ERASE_BATCH)) {
-      const account = await this.pending(id);
+      const account = await this.deactivated(id);
       if (!account || account.deletion!.eraseAfter > at) continue;
       await this.store.accounts.softDelete(id, at);
       // before the record goes (a crash in between leaves it due, and this is idempotent)
