@@ -17,15 +17,8 @@ import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 import { showBankProblem } from './bank-round-trip.ts';
-import {
-  certificateOf,
-  confirmByCertificate,
-  pendingEsignLinks,
-  esignProfile,
-  esignVerification,
-  type PendingEsignLink,
-} from './esign-sign-in.ts';
-import { finishFederatedSignIn, linkedIdentities, notifyCitizen } from './federated-sign-in.ts';
+import { confirmByCertificate, pendingEsignLinks, signInWithNewAccount, type PendingEsignLink } from './esign-sign-in.ts';
+import { finishFederatedSignIn } from './federated-sign-in.ts';
 import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
 import { parseForm, text } from '../web/form.ts';
 
@@ -83,30 +76,7 @@ export function esignLinkRoutes(services: Services): Router {
     const { details, pending } = await loadPendingLink(services, ctx);
     csrf.verify(ctx, details.uid);
     if (!(await pendingEsignLinks.in(services.store).consume(details.uid))) throw new UserError(400, 'errors.interaction_expired');
-    const clientId = String(details.params.client_id);
-    try {
-      const account = await linkedIdentities(services).create({
-        profile: esignProfile(pending.identity),
-        via: 'esignature',
-        certificate: certificateOf(pending.identity),
-        verification: esignVerification(pending.identity),
-        ip: ctx.ip,
-        clientId,
-      });
-      await notifyCitizen(services, account, 'federation.messages.created_by_esign');
-      await finishFederatedSignIn(services, ctx, details, account, pending.amr, 'esignature');
-    } catch (err) {
-      if (!(err instanceof LinkError)) throw err;
-      await services.audit.record({ type: 'esign.signin', ip: ctx.ip, outcome: 'failure', clientId, details: { reason: err.code } });
-      showBankProblem(
-        services,
-        ctx,
-        err.code,
-        { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') },
-        undefined,
-        'esign.errors',
-      );
-    }
+    await signInWithNewAccount(services, ctx, details, pending.identity, pending.amr);
   });
 
   router.post('/', async (ctx) => {

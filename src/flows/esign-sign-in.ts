@@ -171,6 +171,42 @@ async function holdForPassword(
   ctx.redirect(`/interaction/${details.uid}/esign-link`);
 }
 
+/** A certificate sign-in the account rules refused (LinkError): audited, and its page; anything else is thrown on. */
+async function refuseLink(services: Services, ctx: Context, details: InteractionDetails, err: unknown): Promise<void> {
+  if (!(err instanceof LinkError)) throw err;
+  const clientId = String(details.params.client_id);
+  await services.audit.record({ type: 'esign.signin', ip: ctx.ip, outcome: 'failure', clientId, details: { reason: err.code } });
+  const back = { href: `/interaction/${details.uid}`, label: services.views.t(ctx, 'bank.back_to_login') };
+  showBankProblem(services, ctx, err.code, back, undefined, 'esign.errors');
+}
+
+/**
+ * A certificate that finds no account of its own: a new account made from it (the citizen told),
+ * then the sign-in finishes. Shared by the direct sign-in and "not my account" (esign-link.ts).
+ */
+export async function signInWithNewAccount(
+  services: Services,
+  ctx: Context,
+  details: InteractionDetails,
+  identity: CertificateIdentity,
+  amr: string[],
+): Promise<void> {
+  try {
+    const account = await linkedIdentities(services).create({
+      profile: esignProfile(identity),
+      via: 'esignature',
+      certificate: certificateOf(identity),
+      verification: esignVerification(identity),
+      ip: ctx.ip,
+      clientId: String(details.params.client_id),
+    });
+    await notifyCitizen(services, account, 'federation.messages.created_by_esign');
+    await finishFederatedSignIn(services, ctx, details, account, amr, 'esignature');
+  } catch (err) {
+    await refuseLink(services, ctx, details, err);
+  }
+}
+
 export function esignError(
   services: Services,
   ctx: Context,
@@ -219,7 +255,6 @@ export function esignSignInRoutes(services: Services): Router {
     const result = await submittedSignature(services, ctx, `interaction:${details.uid}`);
     if (!result.ok) return showEsignPage(services, ctx, page(details.uid, ctx, esignError(services, ctx, result)));
     const identity = result.identity;
-    const clientId = String(details.params.client_id);
     try {
       // The account whose SNILS is verified; failing that, the one account that only typed it in.
       let account = await services.accounts.findByKey({ kind: 'snils', value: identity.snils });
@@ -227,35 +262,15 @@ export function esignSignInRoutes(services: Services): Router {
         const typed = await services.accounts.holdersOf({ kind: 'snils', value: identity.snils });
         if (typed.length === 1) account = typed[0];
       }
-      if (account) {
-        // Whoever typed this SNILS into an account may not be its holder: only a SNILS proven to be
-        // the account's lets the certificate in on its own, otherwise the account's password first.
-        if (!snilsProvenFor(account, identity)) return await holdForPassword(services, ctx, details, account, identity, result.amr);
-        // The certificate vouches for the name and SNILS it carries: confirmed when they are the account's.
-        account = await confirmByCertificate(services, account, identity, ctx.ip);
-      } else {
-        account = await linkedIdentities(services).create({
-          profile: esignProfile(identity),
-          via: 'esignature',
-          certificate: certificateOf(identity),
-          verification: esignVerification(identity),
-          ip: ctx.ip,
-          clientId,
-        });
-        await notifyCitizen(services, account, 'federation.messages.created_by_esign');
-      }
+      if (!account) return await signInWithNewAccount(services, ctx, details, identity, result.amr);
+      // Whoever typed this SNILS into an account may not be its holder: only a SNILS proven to be
+      // the account's lets the certificate in on its own, otherwise the account's password first.
+      if (!snilsProvenFor(account, identity)) return await holdForPassword(services, ctx, details, account, identity, result.amr);
+      // The certificate vouches for the name and SNILS it carries: confirmed when they are the account's.
+      account = await confirmByCertificate(services, account, identity, ctx.ip);
       await finishFederatedSignIn(services, ctx, details, account, result.amr, 'esignature');
     } catch (err) {
-      if (!(err instanceof LinkError)) throw err;
-      await services.audit.record({ type: 'esign.signin', ip: ctx.ip, outcome: 'failure', clientId, details: { reason: err.code } });
-      showBankProblem(
-        services,
-        ctx,
-        err.code,
-        { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') },
-        undefined,
-        'esign.errors',
-      );
+      await refuseLink(services, ctx, details, err);
     }
   });
 
