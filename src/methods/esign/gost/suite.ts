@@ -83,27 +83,23 @@ export const gostSuite: SignatureSuite = {
     }
   },
   async verifyCertificate(certificate, issuer) {
-    try {
-      return check(
-        gostPublicKey(issuer),
-        SIGNATURE_BITS[certificate.signatureAlgorithm.algorithmId],
-        certificate.tbsView,
-        certificate.signatureValue.valueBlock.valueHexView,
-      );
-    } catch {
-      return false;
-    }
+    return checkIssued(
+      issuer,
+      certificate.signatureAlgorithm.algorithmId,
+      certificate.tbsView,
+      certificate.signatureValue.valueBlock.valueHexView,
+    );
   },
   async verifyCrl(crl, issuer) {
-    try {
-      return check(
-        gostPublicKey(issuer),
-        SIGNATURE_BITS[crl.signature.algorithmId],
-        crl.tbsView,
-        crl.signatureValue.valueBlock.valueHexView,
-      );
-    } catch {
-      return false;
-    }
+    return checkIssued(issuer, crl.signature.algorithmId, crl.tbsView, crl.signatureValue.valueBlock.valueHexView);
   },
 };
+
+/** A certificate or CRL (its to-be-signed bytes) signed by `issuer` with the algorithm it names. */
+function checkIssued(issuer: Parameters<typeof gostPublicKey>[0], algorithmId: string, tbs: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    return check(gostPublicKey(issuer), SIGNATURE_BITS[algorithmId], tbs, signature);
+  } catch {
+    return false;
+  }
+}
