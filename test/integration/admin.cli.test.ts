@@ -3,63 +3,26 @@
  * SQLite file in a temp folder: the printed password is the one that signs in, list shows what
  * is there, remove takes the operator away, mistakes exit with code 2 and a usage line.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { cliSandbox, type CliSandbox } from '../support/cli.ts';
 import { loadConfig } from '../../config/load.ts';
 import { openSqliteStore } from '../../adapters/sqlite/index.ts';
 import { Operators } from '../../src/admin/operators.ts';
 import { auditEvent } from '../../src/security/audit.ts';
 import { Limits } from '../../src/security/limits.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 describe('CLI: vkhod operators', function () {
   // Each run starts a Node process that compiles the CLI: slow on a loaded machine.
   this.timeout(180_000);
-  let dir: string;
+  let cli: CliSandbox;
   let env: NodeJS.ProcessEnv;
-
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'vkhod-cli-'));
-    // Only what the CLI needs: nothing from the developer's own environment leaks in.
-    const inherited = Object.fromEntries(
-      Object.entries(process.env).filter(
-        ([k]) => !k.startsWith('VKHOD_') && k !== 'MONGODB_URI' && k !== 'NODE_ENV' && k !== 'NODE_OPTIONS',
-      ),
-    );
-    env = {
-      ...inherited,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      VKHOD_SQLITE_PATH: join(dir, 'vkhod.sqlite'),
-      VKHOD_DEV_SECRET_FILE: join(dir, 'dev-secret.key'),
-      VKHOD_CLIENTS_FILE: join(dir, 'clients.json'),
-    };
+    cli = cliSandbox();
+    env = cli.env;
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => cli.close());
 
-  function vkhod(...args: string[]): Promise<Run> {
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', '--no-warnings=ExperimentalWarning', 'scripts/vkhod.ts', ...args],
-        { cwd: ROOT, env, timeout: 60_000 },
-        (err, stdout, stderr) => {
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-        },
-      );
-    });
-  }
+  const vkhod = (...args: string[]) => cli.run(...args);
 
   /** Checks a password against the same SQLite file, the way the admin API does. */
   async function signsIn(login: string, password: string): Promise<boolean> {

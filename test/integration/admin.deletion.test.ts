@@ -3,12 +3,8 @@
  * it within the grace; the CLI does the same against the store. The account is refused at once
  * and erased after the grace, like a deletion from the cabinet.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { cliSandbox, type CliSandbox } from '../support/cli.ts';
 import { loadConfig } from '../../config/load.ts';
 import { openSqliteStore } from '../../adapters/sqlite/index.ts';
 import { Accounts } from '../../src/accounts/accounts.ts';
@@ -20,7 +16,6 @@ import { addOperator, api, auditBy, type TestOperator } from './admin-fixtures.t
 import { createAccount, resetStore } from './fixtures.ts';
 
 const PHONE = '+79123456789';
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('admin API: deleting an account', function () {
   let h: Harness;
@@ -80,38 +75,15 @@ describe('admin API: deleting an account', function () {
 
 describe('CLI: vkhod accounts delete / restore / erase-due', function () {
   this.timeout(180_000);
-  let dir: string;
+  let cli: CliSandbox;
   let env: NodeJS.ProcessEnv;
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'vkhod-cli-'));
-    const inherited = Object.fromEntries(
-      Object.entries(process.env).filter(
-        ([k]) => !k.startsWith('VKHOD_') && k !== 'MONGODB_URI' && k !== 'NODE_ENV' && k !== 'NODE_OPTIONS',
-      ),
-    );
-    env = {
-      ...inherited,
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      VKHOD_SQLITE_PATH: join(dir, 'vkhod.sqlite'),
-      VKHOD_DEV_SECRET_FILE: join(dir, 'dev-secret.key'),
-      VKHOD_CLIENTS_FILE: join(dir, 'clients.json'),
-      VKHOD_DELETION_GRACE_DAYS: '0',
-    };
+    cli = cliSandbox({ VKHOD_DELETION_GRACE_DAYS: '0' });
+    env = cli.env;
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(() => cli.close());
 
-  const vkhod = (...args: string[]) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        ['--import', 'tsx', '--no-warnings=ExperimentalWarning', 'scripts/vkhod.ts', ...args],
-        { cwd: ROOT, env, timeout: 60_000 },
-        (err, stdout, stderr) => {
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-        },
-      );
-    });
+  const vkhod = (...args: string[]) => cli.run(...args);
 
   async function withStore<T>(fn: (store: ReturnType<typeof openSqliteStore>) => Promise<T>): Promise<T> {
     const store = openSqliteStore({ path: (loadConfig(env).store as { path: string }).path, sweepIntervalMs: 0 });
