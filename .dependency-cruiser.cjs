@@ -9,22 +9,7 @@
 // Type-only imports count: `import type` still couples two modules. The one exception is the type
 // `Services` (services.ts), which the route modules name for the dependencies they take.
 //
-// Known violations are listed by name in `known` below, each with "known, issue 10": they keep CI green
-// until the refactor removes them. Any other import against a rule fails the build. When a known one is
-// gone, delete its entry.
-
-const known = {
-  // known, issue 10: the import circle services.ts ↔ cabinet/session.ts (session.ts takes the type Services,
-  // services.ts builds the cabinet session helper).
-  circle: ['^src/services[.]ts$', '^src/cabinet/session[.]ts$'],
-  // known, issue 10: cabinet → flows (bank round trip, e-signature page, federated sign-in helpers); what
-  // both need goes to src/federation/.
-  cabinetToFlows: '^src/cabinet/federation[.]ts$',
-  // known, issue 10: methods → oidc (second-factor.ts asks acr.ts for the multi-factor rule).
-  methodsToOidc: '^src/methods/second-factor[.]ts$',
-  // known, issue 10: web → root (operational-routes.ts takes the type Services).
-  webToRoot: '^src/web/operational-routes[.]ts$',
-};
+// There are no known exceptions: any import against a rule fails the build.
 
 const HTTP_LAYERS = '^src/(flows|cabinet|admin|demo)/';
 const ROOT = '^src/(main|app|services)[.]ts$';
@@ -35,15 +20,8 @@ module.exports = {
       name: 'no-circular',
       severity: 'error',
       comment: 'No import circles.',
-      from: { pathNot: known.circle },
+      from: {},
       to: { circular: true },
-    },
-    {
-      name: 'no-circular-known',
-      severity: 'error',
-      comment: 'known, issue 10: services.ts ↔ cabinet/session.ts is the only circle allowed; no other through these two.',
-      from: { path: known.circle },
-      to: { circular: true, pathNot: known.circle },
     },
     {
       name: 'not-to-main',
@@ -64,43 +42,37 @@ module.exports = {
       name: 'services-type-only-for-routes',
       severity: 'error',
       comment: 'Only the HTTP layers name the type Services; lower modules take what they need as parameters.',
-      from: { path: '^src/', pathNot: [ROOT, HTTP_LAYERS, known.webToRoot] },
+      from: { path: '^src/', pathNot: [ROOT, HTTP_LAYERS, '^src/federation/'] },
       to: { path: '^src/(app|services)[.]ts$' },
     },
     {
       name: 'http-layers-apart',
       severity: 'error',
       comment: 'flows, cabinet, admin and demo do not import each other; what two of them need goes below (federation, methods, accounts).',
-      from: { path: '^src/(flows|cabinet|admin|demo)/', pathNot: known.cabinetToFlows },
+      from: { path: '^src/(flows|cabinet|admin|demo)/' },
       to: { path: '^src/(flows|cabinet|admin|demo)/', pathNot: '^src/$1/' },
-    },
-    {
-      name: 'cabinet-to-flows-known',
-      severity: 'error',
-      comment: 'known, issue 10: cabinet/federation.ts may import flows only; nothing from admin or demo.',
-      from: { path: known.cabinetToFlows },
-      to: { path: '^src/(admin|demo)/' },
     },
     {
       name: 'federation-below-http',
       severity: 'error',
-      comment: 'federation/ is shared by flows and cabinet: it imports neither.',
+      comment:
+        'federation/ is shared by flows and cabinet: it imports neither (it may name the type Services, like the route modules it serves).',
       from: { path: '^src/federation/' },
-      to: { path: [HTTP_LAYERS, ROOT] },
+      to: { path: [HTTP_LAYERS, ROOT], pathNot: '^src/services[.]ts$' },
+    },
+    {
+      name: 'federation-services-type-only',
+      severity: 'error',
+      comment: 'federation/ names the type Services only; it never builds anything from the root.',
+      from: { path: '^src/federation/' },
+      to: { path: '^src/services[.]ts$', dependencyTypesNot: ['type-only'] },
     },
     {
       name: 'methods-below-federation',
       severity: 'error',
       comment: 'A method verifies and returns who and which amr; it knows no HTTP, no flows, no provider.',
-      from: { path: '^src/methods/', pathNot: known.methodsToOidc },
+      from: { path: '^src/methods/' },
       to: { path: [HTTP_LAYERS, '^src/(federation|oidc|web)/', ROOT] },
-    },
-    {
-      name: 'methods-to-oidc-known',
-      severity: 'error',
-      comment: 'known, issue 10: methods/second-factor.ts may import oidc/acr.ts only.',
-      from: { path: known.methodsToOidc },
-      to: { path: [HTTP_LAYERS, '^src/(federation|web)/', '^src/oidc/(?!acr[.]ts$)', ROOT] },
     },
     {
       name: 'accounts-is-the-domain',
@@ -169,8 +141,8 @@ module.exports = {
       name: 'oidc-provider-only-in-oidc',
       severity: 'error',
       comment:
-        'oidc/ is the only place that configures node-oidc-provider; flows reach its interaction API through flows/interaction-context.ts; the root builds and mounts it.',
-      from: { path: '^(src|adapters)/', pathNot: ['^src/oidc/', '^src/flows/interaction-context[.]ts$', ROOT] },
+        'oidc/ is the only place that configures node-oidc-provider; flows reach its interaction API through flows/interaction/context.ts; the root builds and mounts it.',
+      from: { path: '^(src|adapters)/', pathNot: ['^src/oidc/', '^src/flows/interaction/context[.]ts$', ROOT] },
       to: { path: 'node_modules/oidc-provider/' },
     },
   ],

@@ -14,7 +14,7 @@ import { Levels } from './accounts/levels.ts';
 import { DevelopmentRegistry } from './accounts/registry.ts';
 import { cabinetClient, CABINET_CLIENT_ID } from './cabinet/client.ts';
 import { demoClient, DEMO_CLIENT_ID } from './demo/relying-party.ts';
-import { providerPages } from './flows/provider-pages.ts';
+import { providerPages } from './flows/interaction/provider-pages.ts';
 import { BankMethod } from './methods/bank.ts';
 import { TrustStore } from './methods/esign/trust-store.ts';
 import { EsignatureMethod } from './methods/esignature.ts';

@@ -12,7 +12,7 @@ import { certificatesOf, LinkError, withCertificate } from '../accounts/linked-i
 import { earnedVerification, type BankIdentity } from '../methods/bank.ts';
 import type { Services } from '../services.ts';
 import { UserError } from '../web/errors.ts';
-import { bankProblemOf, pendingBank, sendToBank, showBankProblem } from '../flows/bank-round-trip.ts';
+import { bankProblemOf, pendingBank, sendToBank, showBankProblem } from '../federation/round-trip.ts';
 import {
   certificateOf,
   esignError,
@@ -21,8 +21,8 @@ import {
   signatureUpload,
   submittedSignature,
   type EsignPage,
-} from '../flows/esign-sign-in.ts';
-import { bankLabel, linkedIdentities, notifyCitizen, showUnconfirmed } from '../flows/federated-sign-in.ts';
+} from '../federation/esign-page.ts';
+import { bankLabel, linkedIdentities, notifyCitizen, showUnconfirmed } from '../federation/linking.ts';
 import { cabinetSession, isFresh, type CabinetSession, requireCabinetSession, cabinetBinding } from './session.ts';
 
 export function federationCabinetRoutes(services: Services): Router {

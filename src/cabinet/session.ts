@@ -13,7 +13,7 @@ import { UserError } from '../web/errors.ts';
 import { CABINET_CLIENT_ID } from './client.ts';
 
 export { CABINET_CLIENT_ID, cabinetClient } from './client.ts';
-/** Shared with the in-flow upgrade page (flows/upgrade.ts): one rule for changing identity data. */
+/** Shared with the in-flow upgrade page (flows/sign-in/upgrade.ts): one rule for changing identity data. */
 export const FRESH_SECONDS = RECENT_SIGN_IN_SECONDS;
 const COOKIE = 'vkhod.cabinet';
 

@@ -54,7 +54,7 @@ export class PasswordMethod {
       async () => (await verifyPassword(account?.passwordHash ?? decoy!, input.password.slice(0, 256))) && Boolean(account?.passwordHash),
       (matches) => matches,
       // A right password does not clear wrong second factors: the sign-in clears the count once
-      // it is complete (src/flows/login.ts, src/flows/second-factor.ts).
+      // it is complete (src/flows/sign-in/login.ts, src/flows/sign-in/second-factor.ts).
       { reset: false },
     );
     if (!attempt.checked) {

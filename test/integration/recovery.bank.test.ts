@@ -7,7 +7,7 @@
  * without the CSRF token, are refused.
  */
 import { expect } from 'chai';
-import { linkedIdentities } from '../../src/flows/federated-sign-in.ts';
+import { linkedIdentities } from '../../src/federation/linking.ts';
 import { Browser, decodeEntities, type Page } from '../support/browser.ts';
 import { atBank, startFederation, type FederationSetup } from '../support/federation.ts';
 import { addTotp, authorizePath, GOOD_PASSWORD, totpCode } from '../support/flows.ts';

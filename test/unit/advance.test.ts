@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { Context } from 'koa';
 import { advance, decide } from '../../src/flows/sign-in/advance.ts';
-import type { InteractionDetails } from '../../src/flows/interaction-context.ts';
+import type { InteractionDetails } from '../../src/flows/interaction/context.ts';
 import { combineAmr, satisfiableWith } from '../../src/oidc/acr.ts';
 import type { Services } from '../../src/services.ts';
 import type { Account } from '../../src/store.ts';

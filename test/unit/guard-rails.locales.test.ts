@@ -266,7 +266,7 @@ describe('error codes', () => {
   }
 
   it('every OAuth error the provider pages name has a text, and so does the fallback', () => {
-    const pages = readFileSync(join(root, 'src/flows/provider-pages.ts'), 'utf8');
+    const pages = readFileSync(join(root, 'src/flows/interaction/provider-pages.ts'), 'utf8');
     const known = [...(pages.match(/KNOWN_ERRORS = new Set\(\[([^\]]*)\]/)?.[1] ?? '').matchAll(/'([a-z_]+)'/g)].map((m) => m[1]!);
     expect(known.length).to.be.greaterThan(5);
     expect([...known, 'other'].filter((code) => !isText(`oidc_errors.${code}`))).to.deep.equal([]);

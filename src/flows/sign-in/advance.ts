@@ -10,9 +10,9 @@ import { chooseAcr, isMultiFactor, requestedAcrs, satisfiableWith, satisfiedAcrs
 import { availableFactors, hasEnrolledFactor } from '../../methods/second-factor.ts';
 import type { Services } from '../../services.ts';
 import type { Account } from '../../store.ts';
-import type { InteractionDetails } from '../interaction-context.ts';
-import { discardPending, savePending, type PendingSignIn } from '../pending-sign-in.ts';
-import { completeSignIn, type SignIn, type SignInStep } from '../sign-in-result.ts';
+import type { InteractionDetails } from '../interaction/context.ts';
+import { discardPending, savePending, type PendingSignIn } from './pending-sign-in.ts';
+import { completeSignIn, type SignIn, type SignInStep } from './sign-in-result.ts';
 
 export interface AdvanceOptions {
   /** `json` answers `{ redirect }` for script-driven steps (a passkey) instead of redirecting. */

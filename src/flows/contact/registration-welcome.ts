@@ -8,13 +8,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
-import type { Contact } from '../accounts/contacts.ts';
-import type { Services } from '../services.ts';
-import type { Account } from '../store.ts';
-import { FlowRecords } from '../web/flow-records.ts';
-import type { InteractionDetails } from './interaction-context.ts';
-import { advance } from './sign-in/advance.ts';
-import type { SignIn } from './sign-in-result.ts';
+import type { Contact } from '../../accounts/contacts.ts';
+import type { Services } from '../../services.ts';
+import type { Account } from '../../store.ts';
+import { FlowRecords } from '../../web/flow-records.ts';
+import type { InteractionDetails } from '../interaction/context.ts';
+import { advance } from '../sign-in/advance.ts';
+import type { SignIn } from '../sign-in/sign-in-result.ts';
 
 const COOKIE = 'vkhod.welcome';
 const TTL_SECONDS = 120;

@@ -5,7 +5,7 @@
  * where they are explained and started (a service centre visit, a letter with a code).
  */
 import type { Context } from 'koa';
-import type { Services } from '../services.ts';
+import type { Services } from '../../services.ts';
 
 export interface ConfirmWays {
   banks: Array<{ id: string; label: string }>;

@@ -8,9 +8,9 @@
  * endpoint caps its own in src/oidc/request-checks.ts.
  */
 import type { Context, Next } from 'koa';
-import { overlongParameter } from '../oidc/request-checks.ts';
-import type { Services } from '../services.ts';
-import { answerError } from '../web/errors.ts';
+import { overlongParameter } from '../../oidc/request-checks.ts';
+import type { Services } from '../../services.ts';
+import { answerError } from '../../web/errors.ts';
 
 type LimitRule = Parameters<Services['limits']['hit']>[0];
 

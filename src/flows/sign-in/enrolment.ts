@@ -11,17 +11,17 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { maskContact, type Contact } from '../accounts/contacts.ts';
-import type { VerifyOutcome } from '../methods/one-time-code.ts';
-import { availableFactors, hasEnrolledFactor, type SecondFactorResult } from '../methods/second-factor.ts';
-import { DeliveryError } from '../notify/notifier.ts';
-import type { Services } from '../services.ts';
-import type { Account, SecondFactorKind } from '../store.ts';
-import { UserError } from '../web/errors.ts';
-import type { InteractionDetails } from './interaction-context.ts';
+import { maskContact, type Contact } from '../../accounts/contacts.ts';
+import type { VerifyOutcome } from '../../methods/one-time-code.ts';
+import { availableFactors, hasEnrolledFactor, type SecondFactorResult } from '../../methods/second-factor.ts';
+import { DeliveryError } from '../../notify/notifier.ts';
+import type { Services } from '../../services.ts';
+import type { Account, SecondFactorKind } from '../../store.ts';
+import { UserError } from '../../web/errors.ts';
+import type { InteractionDetails } from '../interaction/context.ts';
 import { failSecondFactor, finishSecondFactor } from './second-factor.ts';
 import { loadPending, savePending, type PendingSignIn } from './pending-sign-in.ts';
-import { parseForm, raw, text } from '../web/form.ts';
+import { parseForm, raw, text } from '../../web/form.ts';
 
 const TOTP_CONTEXT = 'enrol-totp';
 export const ENROL_CONTACT_PURPOSE = 'mfa-enrol';

@@ -1,7 +1,7 @@
 /**
  * Recovery without the phone or e-mail, with a bank that knows the person (`/recover/bank`):
  *
- *   POST /recover/bank/:bank         → the bank (the shared round trip, bank-round-trip.ts)
+ *   POST /recover/bank/:bank         → the bank (the shared round trip, federation/round-trip.ts)
  *   GET  /federation/callback        → (federation-callback.ts) back here
  *   GET  /recover/bank-return        → check the response; an account it matches gets a password form
  *   GET|POST /recover/bank/password/:id → the new password; every session and token ends
@@ -16,14 +16,14 @@
 import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { conflicts, findByProfile, matchedOnlyByTypedNumbers } from '../accounts/external-identity.ts';
-import { earnedVerification, FED_AMR, type BankIdentity } from '../methods/bank.ts';
-import type { Services } from '../services.ts';
-import type { Account } from '../store.ts';
-import { UserError } from '../web/errors.ts';
-import { FlowRecords } from '../web/flow-records.ts';
-import { bankProblemOf, pendingBank, sendToBank, showBankProblem } from './bank-round-trip.ts';
-import { bankLabel } from './federated-sign-in.ts';
+import { conflicts, findByProfile, matchedOnlyByTypedNumbers } from '../../accounts/external-identity.ts';
+import { earnedVerification, FED_AMR, type BankIdentity } from '../../methods/bank.ts';
+import type { Services } from '../../services.ts';
+import type { Account } from '../../store.ts';
+import { UserError } from '../../web/errors.ts';
+import { FlowRecords } from '../../web/flow-records.ts';
+import { bankProblemOf, pendingBank, sendToBank, showBankProblem } from '../../federation/round-trip.ts';
+import { bankLabel } from '../../federation/linking.ts';
 import { recoveredPasswordRoutes } from './recovered-password.ts';
 
 /** The CSRF binding of the recovery page's bank buttons. */

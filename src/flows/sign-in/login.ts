@@ -4,13 +4,13 @@
  * satisfies a newly requested acr — a silent re-issue without asking again.
  */
 import type { Context } from 'koa';
-import type { Services } from '../services.ts';
+import type { Services } from '../../services.ts';
 import { offerRestore } from './deletion-restore.ts';
-import { signInAlternatives } from './federated-sign-in.ts';
-import { clientOf, type InteractionDetails } from './interaction-context.ts';
-import { advance } from './sign-in/advance.ts';
+import { signInAlternatives } from '../federation/federated-sign-in.ts';
+import { clientOf, type InteractionDetails } from '../interaction/context.ts';
+import { advance } from './advance.ts';
 import type { SignIn } from './sign-in-result.ts';
-import { parseForm, text } from '../web/form.ts';
+import { parseForm, text } from '../../web/form.ts';
 
 /** Interaction reasons that only say the session's acr is not the one asked for. */
 const ACR_REASONS = new Set(['acr_not_satisfied', 'essential_acr', 'essential_acrs']);

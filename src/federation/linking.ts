@@ -1,17 +1,16 @@
 /**
- * What bank and e-signature sign-ins share: the end of the sign-in (the same advance as every
- * other first factor), the sign-in options on the login page, and telling the
- * citizen about a new link.
+ * Linking banks and certificates to accounts, shared by the sign-in flows and the cabinet: the
+ * linking rules (accounts/linked-identities.ts) built for a request, a bank's name in the page's
+ * language, the page for a source that could not confirm the account, and telling the citizen
+ * about a new link.
  */
 import type { Context } from 'koa';
 import type { BankConfig } from '../../config/federation.ts';
-import { LinkedIdentities } from '../accounts/linked-identities.ts';
 import { confirmedContacts } from '../accounts/contacts.ts';
-import type { Services } from '../services.ts';
+import { LinkedIdentities } from '../accounts/linked-identities.ts';
 import { uncoveredItems } from '../accounts/verification.ts';
+import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
-import type { InteractionDetails } from './interaction-context.ts';
-import { advance, type AdvanceOptions } from './sign-in/advance.ts';
 
 export function linkedIdentities(services: Services): LinkedIdentities {
   return new LinkedIdentities(services.store, services.accounts, services.levels);
@@ -19,29 +18,6 @@ export function linkedIdentities(services: Services): LinkedIdentities {
 
 export function bankLabel(services: Services, ctx: Context, bank: BankConfig): string {
   return services.views.locale(ctx) === 'en' && bank.name_en ? bank.name_en : bank.name;
-}
-
-/** The other ways in, for the sign-in page: a button per bank, and the e-signature. */
-export function signInAlternatives(
-  services: Services,
-  ctx: Context,
-): { banks: Array<{ id: string; label: string }>; esign: boolean } | undefined {
-  const banks = services.bank.list().map((b) => ({ id: b.id, label: bankLabel(services, ctx, b) }));
-  const esign = services.esignature.enabled;
-  return banks.length || esign ? { banks, esign } : undefined;
-}
-
-/** Ends a bank or e-signature sign-in like any other: a second factor when one is due, then the login result. */
-export async function finishFederatedSignIn(
-  services: Services,
-  ctx: Context,
-  details: InteractionDetails,
-  account: Account,
-  amr: string[],
-  method: string,
-  options: AdvanceOptions = {},
-): Promise<void> {
-  await advance(services, ctx, details, { account, amr, remember: true, method }, options);
 }
 
 /**

@@ -4,11 +4,11 @@
  * the login result for node-oidc-provider — or the page that explains why it cannot be met.
  */
 import type { Context } from 'koa';
-import { chooseAcr, requestedAcrs, satisfiableWith, satisfiedAcrs, type Acr } from '../oidc/acr.ts';
-import type { Services } from '../services.ts';
-import type { Account } from '../store.ts';
+import { chooseAcr, requestedAcrs, satisfiableWith, satisfiedAcrs, type Acr } from '../../oidc/acr.ts';
+import type { Services } from '../../services.ts';
+import type { Account } from '../../store.ts';
 import { confirmWays } from './confirm-ways.ts';
-import type { InteractionDetails } from './interaction-context.ts';
+import type { InteractionDetails } from '../interaction/context.ts';
 import { savePending } from './pending-sign-in.ts';
 
 export interface SignIn {

@@ -4,11 +4,11 @@
  * bound to the interaction for 15 minutes.
  */
 import type { Context } from 'koa';
-import type { Services } from '../services.ts';
-import type { Account } from '../store.ts';
-import { UserError } from '../web/errors.ts';
-import { FlowRecords } from '../web/flow-records.ts';
-import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
+import type { Services } from '../../services.ts';
+import type { Account } from '../../store.ts';
+import { UserError } from '../../web/errors.ts';
+import { FlowRecords } from '../../web/flow-records.ts';
+import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
 
 export interface PendingSignIn {
   accountId: string;

@@ -6,21 +6,22 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { confirmedContacts, maskContact } from '../accounts/contacts.ts';
-import { conflicts, type ExternalProfile } from '../accounts/external-identity.ts';
-import { LinkError } from '../accounts/linked-identities.ts';
-import { verifyPassword } from '../accounts/password-hash.ts';
-import { earnedVerification, FED_AMR } from '../methods/bank.ts';
-import type { SecondFactorResult } from '../methods/second-factor.ts';
-import { isMultiFactor } from '../oidc/acr.ts';
-import type { Services } from '../services.ts';
-import type { Account } from '../store.ts';
-import { UserError } from '../web/errors.ts';
-import { FlowRecords } from '../web/flow-records.ts';
-import { showBankProblem } from './bank-round-trip.ts';
-import { bankLabel, finishFederatedSignIn, linkedIdentities, notifyCitizen } from './federated-sign-in.ts';
-import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
-import { parseForm, text } from '../web/form.ts';
+import { confirmedContacts, maskContact } from '../../accounts/contacts.ts';
+import { conflicts, type ExternalProfile } from '../../accounts/external-identity.ts';
+import { LinkError } from '../../accounts/linked-identities.ts';
+import { verifyPassword } from '../../accounts/password-hash.ts';
+import { earnedVerification, FED_AMR } from '../../methods/bank.ts';
+import type { SecondFactorResult } from '../../methods/second-factor.ts';
+import { isMultiFactor } from '../../oidc/acr.ts';
+import type { Services } from '../../services.ts';
+import type { Account } from '../../store.ts';
+import { UserError } from '../../web/errors.ts';
+import { FlowRecords } from '../../web/flow-records.ts';
+import { showBankProblem } from '../../federation/round-trip.ts';
+import { finishFederatedSignIn } from './federated-sign-in.ts';
+import { bankLabel, linkedIdentities, notifyCitizen } from '../../federation/linking.ts';
+import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
+import { parseForm, text } from '../../web/form.ts';
 
 export interface PendingLink {
   accountId: string;

@@ -7,14 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { maskContact, parseContact, type Contact } from '../accounts/contacts.ts';
-import { DeliveryError } from '../notify/notifier.ts';
-import type { CodeMessage } from '../methods/one-time-code.ts';
-import type { Services } from '../services.ts';
-import { UserError } from '../web/errors.ts';
-import { FlowRecords } from '../web/flow-records.ts';
-import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
-import { parseForm, text } from '../web/form.ts';
+import { maskContact, parseContact, type Contact } from '../../accounts/contacts.ts';
+import { DeliveryError } from '../../notify/notifier.ts';
+import type { CodeMessage } from '../../methods/one-time-code.ts';
+import type { Services } from '../../services.ts';
+import { UserError } from '../../web/errors.ts';
+import { FlowRecords } from '../../web/flow-records.ts';
+import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
+import { parseForm, text } from '../../web/form.ts';
 
 export const FLOW_TTL_SECONDS = 1800;
 

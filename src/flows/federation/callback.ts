@@ -7,8 +7,8 @@
  * (src/security/request-limits.ts).
  */
 import Router from '@koa/router';
-import type { Services } from '../services.ts';
-import { pendingBank, showBankProblem } from './bank-round-trip.ts';
+import type { Services } from '../../services.ts';
+import { pendingBank, showBankProblem } from '../../federation/round-trip.ts';
 
 export function federationCallbackRoutes(services: Services): Router {
   const router = new Router();

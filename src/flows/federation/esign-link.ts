@@ -9,18 +9,18 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { confirmedContacts, maskContact } from '../accounts/contacts.ts';
-import { LinkError } from '../accounts/linked-identities.ts';
-import { verifyPassword } from '../accounts/password-hash.ts';
-import { combineAmr } from '../oidc/acr.ts';
-import type { Services } from '../services.ts';
-import type { Account } from '../store.ts';
-import { UserError } from '../web/errors.ts';
-import { showBankProblem } from './bank-round-trip.ts';
+import { confirmedContacts, maskContact } from '../../accounts/contacts.ts';
+import { LinkError } from '../../accounts/linked-identities.ts';
+import { verifyPassword } from '../../accounts/password-hash.ts';
+import { combineAmr } from '../../oidc/acr.ts';
+import type { Services } from '../../services.ts';
+import type { Account } from '../../store.ts';
+import { UserError } from '../../web/errors.ts';
+import { showBankProblem } from '../../federation/round-trip.ts';
 import { confirmByCertificate, pendingEsignLinks, signInWithNewAccount, type PendingEsignLink } from './esign-sign-in.ts';
 import { finishFederatedSignIn } from './federated-sign-in.ts';
-import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
-import { parseForm, text } from '../web/form.ts';
+import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
+import { parseForm, text } from '../../web/form.ts';
 
 async function loadPendingLink(
   services: Services,

@@ -3,8 +3,8 @@
  * with vkhod's views and texts.
  */
 import type { Context } from 'koa';
-import type { ProviderPages } from '../oidc/provider.ts';
-import type { Views } from '../web/views.ts';
+import type { ProviderPages } from '../../oidc/provider.ts';
+import type { Views } from '../../web/views.ts';
 
 const KNOWN_ERRORS = new Set([
   'invalid_request',

@@ -9,11 +9,11 @@
 import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { snilsProvenFor } from '../accounts/linked-identities.ts';
-import type { Services } from '../services.ts';
-import { UserError } from '../web/errors.ts';
-import { FlowRecords } from '../web/flow-records.ts';
-import { esignError, showEsignPage, signatureUpload, submittedSignature, type EsignPage } from './esign-sign-in.ts';
+import { snilsProvenFor } from '../../accounts/linked-identities.ts';
+import type { Services } from '../../services.ts';
+import { UserError } from '../../web/errors.ts';
+import { FlowRecords } from '../../web/flow-records.ts';
+import { esignError, showEsignPage, signatureUpload, submittedSignature, type EsignPage } from '../../federation/esign-page.ts';
 import { recoveredPasswordRoutes } from './recovered-password.ts';
 
 const BINDING = 'recover-esign';

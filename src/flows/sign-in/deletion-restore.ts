@@ -6,13 +6,13 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { Services } from '../services.ts';
-import type { Account } from '../store.ts';
-import { confirmedContacts } from '../accounts/contacts.ts';
-import { UserError } from '../web/errors.ts';
-import { FlowRecords } from '../web/flow-records.ts';
-import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
-import { advance } from './sign-in/advance.ts';
+import type { Services } from '../../services.ts';
+import type { Account } from '../../store.ts';
+import { confirmedContacts } from '../../accounts/contacts.ts';
+import { UserError } from '../../web/errors.ts';
+import { FlowRecords } from '../../web/flow-records.ts';
+import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
+import { advance } from './advance.ts';
 import type { SignIn } from './sign-in-result.ts';
 
 interface RestoreRecord {
@@ -71,7 +71,7 @@ export function restoreRoutes(services: Services): Router {
       text: services.views.t(ctx, 'messages.deletion_cancelled.text'),
     };
     for (const contact of confirmedContacts(account)) await services.notifier.send(contact, message).catch(() => undefined);
-    // As after a right password (flows/login.ts): the second factor is still asked for.
+    // As after a right password (flows/sign-in/login.ts): the second factor is still asked for.
     const signIn: SignIn = { account, amr: ['pwd'], remember: record.remember, method: 'password' };
     await advance(services, ctx, details, signIn, { forgetFailures: true });
   });

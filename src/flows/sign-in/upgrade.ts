@@ -6,18 +6,18 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { checkIdentitySubmission, type IdentitySubmission } from '../accounts/identity.ts';
-import { LevelError, Levels, RECENT_SIGN_IN_SECONDS, type LevelDrop } from '../accounts/levels.ts';
-import { verifyPassword } from '../accounts/password-hash.ts';
-import { chooseAcr, requestedAcrs, satisfiableWith } from '../oidc/acr.ts';
-import type { Services } from '../services.ts';
-import { DuplicateKeyError, type Account } from '../store.ts';
-import { UserError } from '../web/errors.ts';
-import { identityFormModel } from '../web/identity-form.ts';
-import type { InteractionDetails } from './interaction-context.ts';
+import { checkIdentitySubmission, type IdentitySubmission } from '../../accounts/identity.ts';
+import { LevelError, Levels, RECENT_SIGN_IN_SECONDS, type LevelDrop } from '../../accounts/levels.ts';
+import { verifyPassword } from '../../accounts/password-hash.ts';
+import { chooseAcr, requestedAcrs, satisfiableWith } from '../../oidc/acr.ts';
+import type { Services } from '../../services.ts';
+import { DuplicateKeyError, type Account } from '../../store.ts';
+import { UserError } from '../../web/errors.ts';
+import { identityFormModel } from '../../web/identity-form.ts';
+import type { InteractionDetails } from '../interaction/context.ts';
 import { loadPending, savePending, type PendingSignIn } from './pending-sign-in.ts';
-import { advance } from './sign-in/advance.ts';
-import { flatForm, parseForm } from '../web/form.ts';
+import { advance } from './advance.ts';
+import { flatForm, parseForm } from '../../web/form.ts';
 
 export function upgradeRoutes(services: Services): Router {
   // Mounted inside the interaction router (prefix /interaction/:uid).

@@ -12,18 +12,27 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { sameName, type ExternalProfile } from '../accounts/external-identity.ts';
-import { LinkError, snilsProvenFor, withCertificate, type ExternalVerification } from '../accounts/linked-identities.ts';
-import { decodeSignature, MAX_SIGNATURE_BYTES, type CertificateIdentity, type EsignResult } from '../methods/esignature.ts';
-import type { Services } from '../services.ts';
-import type { Account } from '../store.ts';
-import { UserError } from '../web/errors.ts';
-import { FlowRecords } from '../web/flow-records.ts';
-import { fileUpload, uploadedFile } from '../web/multipart.ts';
-import { showBankProblem } from './bank-round-trip.ts';
-import { finishFederatedSignIn, linkedIdentities, notifyCitizen } from './federated-sign-in.ts';
-import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
-import { parseForm, raw } from '../web/form.ts';
+import { sameName } from '../../accounts/external-identity.ts';
+import { LinkError, snilsProvenFor, withCertificate } from '../../accounts/linked-identities.ts';
+import type { CertificateIdentity } from '../../methods/esignature.ts';
+import {
+  certificateOf,
+  esignError,
+  esignProfile,
+  esignVerification,
+  showEsignPage,
+  signatureUpload,
+  submittedSignature,
+  type EsignPage,
+} from '../../federation/esign-page.ts';
+import type { Services } from '../../services.ts';
+import type { Account } from '../../store.ts';
+import { UserError } from '../../web/errors.ts';
+import { FlowRecords } from '../../web/flow-records.ts';
+import { showBankProblem } from '../../federation/round-trip.ts';
+import { finishFederatedSignIn } from './federated-sign-in.ts';
+import { linkedIdentities, notifyCitizen } from '../../federation/linking.ts';
+import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
 
 /** A certificate sign-in waiting for the password of the account its SNILS is typed into (esign-link.ts). */
 export interface PendingEsignLink {
@@ -34,106 +43,6 @@ export interface PendingEsignLink {
 
 /** Keyed by the interaction uid. */
 export const pendingEsignLinks = new FlowRecords<PendingEsignLink>('esignlink', 900);
-
-/** The upload middleware for e-signature forms. */
-export const signatureUpload = () =>
-  fileUpload({ field: 'signature_file', maxFile: MAX_SIGNATURE_BYTES, maxField: MAX_SIGNATURE_BYTES * 2 });
-
-export function esignVerification(identity: CertificateIdentity): ExternalVerification {
-  return {
-    method: 'esignature',
-    actor: `certificate:${identity.serialNumber}`,
-    evidence: {
-      type: 'qes',
-      issuer: identity.issuer,
-      serialNumber: identity.serialNumber,
-      notAfter: identity.notAfter,
-      keyAlgorithm: identity.keyAlgorithm,
-      ...(identity.organization ? { organization: identity.organization } : {}),
-      ...(identity.signTools ? { signTools: identity.signTools } : {}),
-    },
-    items: ['name', 'snils', ...(identity.inn ? (['inn'] as const) : [])],
-  };
-}
-
-export function certificateOf(identity: CertificateIdentity) {
-  // an employee's certificate signs the person in as a person; its organisation is kept for organisation accounts
-  return {
-    issuer: identity.issuer,
-    serialNumber: identity.serialNumber,
-    notAfter: identity.notAfter,
-    ...(identity.organization ? { organization: identity.organization } : {}),
-  };
-}
-
-export function esignProfile(identity: CertificateIdentity): ExternalProfile {
-  return { snils: identity.snils, ...(identity.inn ? { inn: identity.inn } : {}), ...(identity.name ? { name: identity.name } : {}) };
-}
-
-const STATUS: Record<string, number> = {
-  empty: 400,
-  malformed: 400,
-  no_certificate: 400,
-  challenge: 400,
-  gost_unsupported: 422,
-  unsupported_algorithm: 422,
-  no_snils: 422,
-};
-
-export interface EsignPage {
-  /** what the challenge is bound to */
-  binding: string;
-  /** what the form's CSRF token is bound to */
-  csrfBinding: string;
-  action: string;
-  download: (handle: string) => string;
-  back: { href: string; label: string };
-  /** The cabinet's page confirms the account with a signature: titled as a confirmation, not a sign-in. */
-  confirm?: boolean;
-  error?: string;
-  status?: number;
-}
-
-/** The page with a fresh challenge (every showing issues a new one; each is good for one try). */
-export async function showEsignPage(services: Services, ctx: Context, page: EsignPage): Promise<void> {
-  const challenge = await services.esignature.challenge(page.binding);
-  services.views.render(
-    ctx,
-    'esign',
-    {
-      title: page.confirm ? 'esign.confirm.title' : 'esign.title',
-      heading: page.confirm ? 'esign.confirm.heading' : 'esign.heading',
-      lead: page.confirm ? 'esign.confirm.lead' : 'esign.lead',
-      csrf: ctx.state.csrf(page.csrfBinding),
-      challenge: challenge.text,
-      handle: challenge.handle,
-      download: page.download(challenge.handle),
-      action: page.action,
-      back: page.back,
-      minutes: Math.round(services.config.esign.challengeSeconds / 60),
-      cadesApi: services.config.esign.cadesApi,
-      error: page.error,
-    },
-    page.status ?? 200,
-  );
-}
-
-/** Reads the submitted signature and checks it; a refusal is audited and counted against the address. */
-export async function submittedSignature(services: Services, ctx: Context, binding: string, accountId?: string): Promise<EsignResult> {
-  const blocked = await services.limits.peek('login-failures-ip', ctx.ip);
-  if (blocked.blocked) throw new UserError(429, 'login.locked', { minutes: Math.ceil(blocked.retryAfter / 60) });
-  const body = parseForm(ctx, { signature: raw(), handle: raw() });
-  const file = uploadedFile(ctx);
-  const text = typeof body.signature === 'string' ? body.signature : undefined;
-  // Something that cannot be decoded is still something: "not a signature", not "nothing sent".
-  const signature = decodeSignature({ file, text }) ?? (file || text?.trim() ? new Uint8Array() : undefined);
-  const result = await services.esignature.verify(binding, String(body.handle ?? ''), signature);
-  if (!result.ok) {
-    await services.limits.hit('login-failures-ip', ctx.ip);
-    await services.audit.record({ type: 'esign.verify', accountId, ip: ctx.ip, outcome: 'failure', details: { reason: result.reason } });
-  }
-  return result;
-}
 
 /** The account, confirmed by the certificate (which is then remembered on it) when the names match. */
 export async function confirmByCertificate(
@@ -205,14 +114,6 @@ export async function signInWithNewAccount(
   } catch (err) {
     await refuseLink(services, ctx, details, err);
   }
-}
-
-export function esignError(
-  services: Services,
-  ctx: Context,
-  result: Extract<EsignResult, { ok: false }>,
-): { error: string; status: number } {
-  return { error: services.views.t(ctx, `esign.errors.${result.reason}`), status: STATUS[result.reason] ?? 403 };
 }
 
 export function esignSignInRoutes(services: Services): Router {

@@ -4,16 +4,16 @@
  * A contact that already has an account gets a notice instead of a code; the page is the same.
  */
 import type { Context } from 'koa';
-import { checkName } from '../accounts/names.ts';
-import { checkPassword } from '../accounts/password-policy.ts';
-import { hashPassword } from '../accounts/password-hash.ts';
-import type { Services } from '../services.ts';
-import { DuplicateKeyError, type PersonName } from '../store.ts';
+import { checkName } from '../../accounts/names.ts';
+import { checkPassword } from '../../accounts/password-policy.ts';
+import { hashPassword } from '../../accounts/password-hash.ts';
+import type { Services } from '../../services.ts';
+import { DuplicateKeyError, type PersonName } from '../../store.ts';
 import { ContactFlow, contactFlows, type FlowRecord } from './contact-flow.ts';
-import { advance } from './sign-in/advance.ts';
-import type { SignIn } from './sign-in-result.ts';
+import { advance } from '../sign-in/advance.ts';
+import type { SignIn } from '../sign-in/sign-in-result.ts';
 import { welcomeIntoCabinet } from './registration-welcome.ts';
-import { flatForm, parseForm } from '../web/form.ts';
+import { flatForm, parseForm } from '../../web/form.ts';
 
 const FIELDS = ['family', 'given', 'middle'] as const;
 

@@ -7,17 +7,17 @@
  */
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { fullName } from '../accounts/accounts.ts';
-import { confirmedContacts } from '../accounts/contacts.ts';
-import { hashPassword } from '../accounts/password-hash.ts';
-import { checkPassword, personalWords } from '../accounts/password-policy.ts';
-import type { Services } from '../services.ts';
-import { UserError } from '../web/errors.ts';
-import type { FlowRecords } from '../web/flow-records.ts';
-import { parseForm, text } from '../web/form.ts';
-import { hasEnrolledFactor } from '../methods/second-factor.ts';
-import { isMultiFactor } from '../oidc/acr.ts';
-import type { Account } from '../store.ts';
+import { fullName } from '../../accounts/accounts.ts';
+import { confirmedContacts } from '../../accounts/contacts.ts';
+import { hashPassword } from '../../accounts/password-hash.ts';
+import { checkPassword, personalWords } from '../../accounts/password-policy.ts';
+import type { Services } from '../../services.ts';
+import { UserError } from '../../web/errors.ts';
+import type { FlowRecords } from '../../web/flow-records.ts';
+import { parseForm, text } from '../../web/form.ts';
+import { hasEnrolledFactor } from '../../methods/second-factor.ts';
+import { isMultiFactor } from '../../oidc/acr.ts';
+import type { Account } from '../../store.ts';
 import { welcomeIntoCabinet } from './registration-welcome.ts';
 
 /**

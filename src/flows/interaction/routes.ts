@@ -3,25 +3,25 @@
  * when it needs a sign-in or consent; registration and recovery can run inside it and return.
  */
 import Router from '@koa/router';
-import type { Services } from '../services.ts';
-import { UserError } from '../web/errors.ts';
+import type { Services } from '../../services.ts';
+import { UserError } from '../../web/errors.ts';
 import { showConsent, submitConsent } from './consent.ts';
-import type { ContactFlow } from './contact-flow.ts';
-import { finishInteraction, loadInteraction } from './interaction-context.ts';
-import { showLogin, submitLogin } from './login.ts';
-import { bankLinkRoutes } from './bank-link.ts';
-import { bankSignInRoutes } from './bank-sign-in.ts';
-import { enrolmentRoutes } from './enrolment.ts';
-import { esignLinkRoutes } from './esign-link.ts';
-import { esignSignInRoutes } from './esign-sign-in.ts';
-import { upgradeRoutes } from './upgrade.ts';
-import { pendingSignIns } from './pending-sign-in.ts';
-import { restoreRoutes } from './deletion-restore.ts';
-import { resumeWelcome } from './registration-welcome.ts';
-import { secondFactorRoutes } from './second-factor.ts';
-import { advance } from './sign-in/advance.ts';
-import { showUnmet } from './sign-in-result.ts';
-import { parseForm, raw, text } from '../web/form.ts';
+import type { ContactFlow } from '../contact/contact-flow.ts';
+import { finishInteraction, loadInteraction } from './context.ts';
+import { showLogin, submitLogin } from '../sign-in/login.ts';
+import { bankLinkRoutes } from '../federation/bank-link.ts';
+import { bankSignInRoutes } from '../federation/bank-sign-in.ts';
+import { enrolmentRoutes } from '../sign-in/enrolment.ts';
+import { esignLinkRoutes } from '../federation/esign-link.ts';
+import { esignSignInRoutes } from '../federation/esign-sign-in.ts';
+import { upgradeRoutes } from '../sign-in/upgrade.ts';
+import { pendingSignIns } from '../sign-in/pending-sign-in.ts';
+import { restoreRoutes } from '../sign-in/deletion-restore.ts';
+import { resumeWelcome } from '../contact/registration-welcome.ts';
+import { secondFactorRoutes } from '../sign-in/second-factor.ts';
+import { advance } from '../sign-in/advance.ts';
+import { showUnmet } from '../sign-in/sign-in-result.ts';
+import { parseForm, raw, text } from '../../web/form.ts';
 
 export function interactionRoutes(services: Services, flows: ContactFlow[]): Router {
   const router = new Router({ prefix: '/interaction/:uid' });

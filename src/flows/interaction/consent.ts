@@ -3,10 +3,10 @@
  * (oidc/consents.ts; each sign-in gets its own grant from it), refusable. Refusal ends the request with access_denied for the relying party.
  */
 import type { Context } from 'koa';
-import type { Services } from '../services.ts';
-import { rememberConsent } from '../oidc/consents.ts';
-import { clientOf, finishInteraction, type InteractionDetails } from './interaction-context.ts';
-import { parseForm, text } from '../web/form.ts';
+import type { Services } from '../../services.ts';
+import { rememberConsent } from '../../oidc/consents.ts';
+import { clientOf, finishInteraction, type InteractionDetails } from './context.ts';
+import { parseForm, text } from '../../web/form.ts';
 
 interface ConsentDetails {
   missingOIDCScope?: string[];

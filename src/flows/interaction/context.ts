@@ -5,8 +5,8 @@
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
-import { UserError } from '../web/errors.ts';
-import type { PageState } from '../web/views.ts';
+import { UserError } from '../../web/errors.ts';
+import type { PageState } from '../../web/views.ts';
 
 export type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 

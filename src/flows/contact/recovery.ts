@@ -4,15 +4,15 @@
  * gets a notice instead of a code; the pages look the same either way.
  */
 import type { Context } from 'koa';
-import { fullName } from '../accounts/accounts.ts';
-import { checkPassword, personalWords } from '../accounts/password-policy.ts';
-import { hashPassword } from '../accounts/password-hash.ts';
-import type { Services } from '../services.ts';
-import { bankLabel } from './federated-sign-in.ts';
+import { fullName } from '../../accounts/accounts.ts';
+import { checkPassword, personalWords } from '../../accounts/password-policy.ts';
+import { hashPassword } from '../../accounts/password-hash.ts';
+import type { Services } from '../../services.ts';
+import { bankLabel } from '../../federation/linking.ts';
 import { liftLockoutAfterRecovery } from './recovered-password.ts';
 import { RECOVER_BANK_BINDING } from './recovery-bank.ts';
 import { ContactFlow, contactFlows, type FlowRecord } from './contact-flow.ts';
-import { parseForm, text } from '../web/form.ts';
+import { parseForm, text } from '../../web/form.ts';
 
 export function recoveryFlow(services: Services): ContactFlow {
   const { views, accounts, config } = services;

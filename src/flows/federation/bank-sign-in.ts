@@ -12,15 +12,16 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { conflicts, findByProfile, matchedOnlyByTypedNumbers } from '../accounts/external-identity.ts';
-import { LinkError } from '../accounts/linked-identities.ts';
-import { earnedVerification, FED_AMR, type BankIdentity } from '../methods/bank.ts';
-import type { Services } from '../services.ts';
-import { UserError } from '../web/errors.ts';
-import { bankProblemOf, pendingBank, sendToBank, showBankProblem } from './bank-round-trip.ts';
+import { conflicts, findByProfile, matchedOnlyByTypedNumbers } from '../../accounts/external-identity.ts';
+import { LinkError } from '../../accounts/linked-identities.ts';
+import { earnedVerification, FED_AMR, type BankIdentity } from '../../methods/bank.ts';
+import type { Services } from '../../services.ts';
+import { UserError } from '../../web/errors.ts';
+import { bankProblemOf, pendingBank, sendToBank, showBankProblem } from '../../federation/round-trip.ts';
 import { savePendingLink } from './bank-link.ts';
-import { bankLabel, finishFederatedSignIn, linkedIdentities, notifyCitizen } from './federated-sign-in.ts';
-import { loadInteraction, type InteractionDetails } from './interaction-context.ts';
+import { finishFederatedSignIn } from './federated-sign-in.ts';
+import { bankLabel, linkedIdentities, notifyCitizen } from '../../federation/linking.ts';
+import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
 
 function backToLogin(services: Services, ctx: Context, details: InteractionDetails) {
   return { href: `/interaction/${details.uid}`, label: services.views.t(ctx, 'bank.back_to_login') };

@@ -6,16 +6,16 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { maskContact } from '../accounts/contacts.ts';
-import { availableFactors, type SecondFactorResult } from '../methods/second-factor.ts';
-import { combineAmr } from '../oidc/acr.ts';
-import type { Services } from '../services.ts';
-import type { Account } from '../store.ts';
-import { UserError } from '../web/errors.ts';
-import type { InteractionDetails } from './interaction-context.ts';
+import { maskContact } from '../../accounts/contacts.ts';
+import { availableFactors, type SecondFactorResult } from '../../methods/second-factor.ts';
+import { combineAmr } from '../../oidc/acr.ts';
+import type { Services } from '../../services.ts';
+import type { Account } from '../../store.ts';
+import { UserError } from '../../web/errors.ts';
+import type { InteractionDetails } from '../interaction/context.ts';
 import { discardPending, loadPending, savePending, type PendingSignIn } from './pending-sign-in.ts';
 import { completeSignIn } from './sign-in-result.ts';
-import { parseForm, raw, text } from '../web/form.ts';
+import { parseForm, raw, text } from '../../web/form.ts';
 
 /** Finishes with the combined amr once the second factor is proven. */
 export async function finishSecondFactor(

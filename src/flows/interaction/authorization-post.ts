@@ -7,7 +7,7 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { UserError } from '../web/errors.ts';
+import { UserError } from '../../web/errors.ts';
 
 function postedAsQuery(ctx: Context): string {
   if (!ctx.is('application/x-www-form-urlencoded')) throw new UserError(415, 'errors.bad_request');
