@@ -37,7 +37,8 @@ import { AuditTrail } from './security/audit.ts';
 import { Csrf } from './security/csrf.ts';
 import { Limits } from './security/limits.ts';
 import { SecretBox } from './security/secret-box.ts';
-import type { Account, Store } from './store.ts';
+import type { Store } from './store.ts';
+import type { Account } from './accounts/account.ts';
 import { Views } from './web/views.ts';
 
 export interface Services {

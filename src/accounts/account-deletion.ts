@@ -8,7 +8,8 @@
  * cancel); the erasure frees them (`softDelete`) and removes the record (`erase`). The audit
  * trail keeps only the events, which never hold documents; `account.erased` says when and why.
  */
-import type { Account, Store } from '../store.ts';
+import type { Store } from '../store.ts';
+import type { Account } from './account.ts';
 import type { AuditTrail } from '../security/audit.ts';
 import type { Accounts } from './accounts.ts';
 

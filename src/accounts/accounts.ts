@@ -4,15 +4,8 @@
  * in the same transaction.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  DuplicateKeyError,
-  VersionConflictError,
-  type Account,
-  type AccountKey,
-  type AuditEvent,
-  type PersonName,
-  type Store,
-} from '../store.ts';
+import { DuplicateKeyError, VersionConflictError, type AccountKey, type AuditEvent, type Store } from '../store.ts';
+import type { Account, PersonName } from './account.ts';
 import { auditEvent, type AuditInput } from '../security/audit.ts';
 import type { Contact } from './contacts.ts';
 import { passportKey } from './passport.ts';

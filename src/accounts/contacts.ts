@@ -3,7 +3,7 @@
  * address. Each normalizer returns the canonical form or undefined for input that is not one.
  */
 import { z } from 'zod';
-import type { Account } from '../store.ts';
+import type { Account } from './account.ts';
 
 /** Any common notation (+7…, 8…, 7…, bare 10 digits; spaces, dashes, brackets) → +79XXXXXXXXX. */
 export function normalizePhone(input: string): string | undefined {

@@ -2,7 +2,7 @@
  * Identity data that comes from outside (a bank, a qualified certificate): normalized with the
  * same validators as typed data, matched against accounts, and merged into an account.
  */
-import type { Account, Passport, PersonName, VerifiedItem } from '../store.ts';
+import type { Account, Passport, PersonName, VerifiedItem } from './account.ts';
 import type { Accounts } from './accounts.ts';
 import { heldNumbers } from './identity-numbers.ts';
 import { passportKey } from './passport.ts';

@@ -3,7 +3,8 @@
  * is a unique key. A number typed in but not verified never blocks its real owner: when another
  * account gets it verified, it is taken from every account that only typed it in.
  */
-import type { Account, AccountKey, VerifiedItem } from '../store.ts';
+import type { AccountKey } from '../store.ts';
+import type { Account, VerifiedItem } from './account.ts';
 import { passportKey } from './passport.ts';
 import { verifiedItems } from './verification.ts';
 

@@ -2,7 +2,7 @@
  * Identity data a citizen enters to raise the account (DESIGN §2): validated field by field with
  * a problem key per field (texts in views/locales, `identity.problems.*`).
  */
-import type { IdentityData, Passport, PersonName } from '../store.ts';
+import type { IdentityData, Passport, PersonName } from './account.ts';
 import { checkName } from './names.ts';
 import { ageOn, looksLikeDate, parseDate, today } from './dates.ts';
 import { normalizeInn } from './inn.ts';

@@ -2,14 +2,8 @@
  * Raising and dropping the account level (DESIGN §2). Every change of level is a verification
  * event kept on the account and an audit event, written in one transaction; the citizen is told.
  */
-import {
-  DuplicateKeyError,
-  type Account,
-  type IdentityData,
-  type PersonName,
-  type VerificationEvent,
-  type VerifiedItem,
-} from '../store.ts';
+import { DuplicateKeyError } from '../store.ts';
+import type { Account, IdentityData, PersonName, VerificationEvent, VerifiedItem } from './account.ts';
 import { heldNumbers, numberKey, withoutNumber, type NumberKind } from './identity-numbers.ts';
 import type { AccountEvent, Accounts } from './accounts.ts';
 import { REGISTRY_ITEMS, type RegistryVerifier } from './registry.ts';

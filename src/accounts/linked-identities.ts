@@ -5,7 +5,8 @@
  * audit events in the same transaction.
  */
 import { randomUUID } from 'node:crypto';
-import { DuplicateKeyError, type Account, type AuditEvent, type Store, type VerificationEvent, type VerifiedItem } from '../store.ts';
+import { DuplicateKeyError, type AuditEvent, type Store } from '../store.ts';
+import type { Account, VerificationEvent, VerifiedItem } from './account.ts';
 import { auditEvent } from '../security/audit.ts';
 import type { Accounts } from './accounts.ts';
 import { profileItems, withProfile, type ExternalProfile } from './external-identity.ts';

@@ -4,7 +4,7 @@
  */
 import type { PasswordClass } from '../../config/load.ts';
 import { COMMON_PASSWORDS } from './common-passwords.ts';
-import type { Account } from '../store.ts';
+import type { Account } from './account.ts';
 import { transliterate } from './transliterate.ts';
 
 export interface PasswordPolicy {

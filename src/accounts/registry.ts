@@ -4,7 +4,7 @@
  * check is asynchronous: submit returns a ticket, the ticket's status goes from pending to
  * approved or rejected (with a reason). A production connector implements this interface.
  */
-import type { Passport, PersonName, VerifiedItem } from '../store.ts';
+import type { Passport, PersonName, VerifiedItem } from './account.ts';
 
 export interface RegistryRequest {
   name: PersonName;

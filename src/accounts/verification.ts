@@ -15,7 +15,7 @@
  * level over a SNILS or passport that was only typed in.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Account, AccountLevel, VerificationEvent, VerificationMethod, VerifiedItem } from '../store.ts';
+import type { Account, AccountLevel, VerificationEvent, VerificationMethod, VerifiedItem } from './account.ts';
 
 /** The items a level is made of. */
 export const CORE_ITEMS: readonly VerifiedItem[] = ['name', 'birthdate', 'snils', 'id_doc'];

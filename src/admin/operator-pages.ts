@@ -8,7 +8,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Services } from '../services.ts';
-import type { Account } from '../store.ts';
+import type { Account } from '../accounts/account.ts';
 import { UserError } from '../web/errors.ts';
 import { citizenQuery, confirmationSchema, parseOrRefuse } from './input.ts';
 import { LetterQueue, VOID_REASONS, type LetterView } from './letter-queue.ts';

@@ -22,7 +22,8 @@ import {
 import { afterFactorRemoval, hasEnrolledFactor } from '../methods/second-factor.ts';
 import { DeliveryError } from '../notify/notifier.ts';
 import type { Services } from '../services.ts';
-import { DuplicateKeyError, type Account } from '../store.ts';
+import { DuplicateKeyError } from '../store.ts';
+import type { Account } from '../accounts/account.ts';
 import { UserError } from '../web/errors.ts';
 import { FlowRecords } from '../web/flow-records.ts';
 import { cabinetBinding, isFresh, requireCabinetSession, type CabinetSession } from './session.ts';

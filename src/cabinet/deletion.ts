@@ -13,7 +13,7 @@ import { fullName } from '../accounts/accounts.ts';
 import { confirmedContacts, maskContact, type Contact } from '../accounts/contacts.ts';
 import { verifyPassword } from '../accounts/password-hash.ts';
 import type { Services } from '../services.ts';
-import type { Account } from '../store.ts';
+import type { Account } from '../accounts/account.ts';
 import { FlowRecords } from '../web/flow-records.ts';
 import { parseForm, text } from '../web/form.ts';
 import { isFresh, requireCabinetSession, cabinetBinding, type CabinetSession } from './session.ts';

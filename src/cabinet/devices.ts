@@ -11,7 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Context, Middleware } from 'koa';
 import type { Services } from '../services.ts';
-import type { Account } from '../store.ts';
+import type { Account } from '../accounts/account.ts';
 import { deviceLabel } from './user-agent.ts';
 
 export const DEVICE_MODEL = 'VkhodSessionDevice';

@@ -10,7 +10,7 @@ import type { FactorChange } from '../methods/factor-changes.ts';
 import { afterFactorRemoval, availableFactors, hasEnrolledFactor } from '../methods/second-factor.ts';
 import { PASSKEY_NAME_MAX } from '../methods/webauthn.ts';
 import type { Services } from '../services.ts';
-import type { Account, SecondFactorKind } from '../store.ts';
+import type { Account, SecondFactorKind } from '../accounts/account.ts';
 import { UserError } from '../web/errors.ts';
 import { FlowRecords } from '../web/flow-records.ts';
 import { isFresh, type CabinetSession, requireCabinetSession, cabinetBinding } from './session.ts';

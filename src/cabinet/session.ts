@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import { RECENT_SIGN_IN_SECONDS } from '../accounts/levels.ts';
 import type { Services } from '../services.ts';
-import type { Account } from '../store.ts';
+import type { Account } from '../accounts/account.ts';
 import { UserError } from '../web/errors.ts';
 
 import { CABINET_CLIENT_ID } from './client.ts';

@@ -10,7 +10,7 @@ import { confirmedContacts } from '../accounts/contacts.ts';
 import { LinkedIdentities } from '../accounts/linked-identities.ts';
 import { uncoveredItems } from '../accounts/verification.ts';
 import type { Services } from '../services.ts';
-import type { Account } from '../store.ts';
+import type { Account } from '../accounts/account.ts';
 
 export function linkedIdentities(services: Services): LinkedIdentities {
   return new LinkedIdentities(services.store, services.accounts, services.levels);

@@ -6,7 +6,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ChallengeRepository, PersonName } from '../store.ts';
+import type { ChallengeRepository } from '../store.ts';
+import type { PersonName } from '../accounts/account.ts';
 import type { SignatureSuite } from './esign/algorithms.ts';
 import {
   certificateOrganisation,

@@ -5,7 +5,7 @@
  */
 import type { Accounts } from '../accounts/accounts.ts';
 import type { Notifier } from '../notify/notifier.ts';
-import type { Account } from '../store.ts';
+import type { Account } from '../accounts/account.ts';
 
 export type FactorChange =
   | 'totp_added'

@@ -8,7 +8,7 @@ import { decoyHash, verifyPassword } from '../accounts/password-hash.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { AuditTrail } from '../security/audit.ts';
 import type { Limits } from '../security/limits.ts';
-import type { Account } from '../store.ts';
+import type { Account } from '../accounts/account.ts';
 
 export interface PasswordInput {
   identifier: string;

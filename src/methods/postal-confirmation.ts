@@ -12,7 +12,8 @@ import { identityFingerprint } from '../accounts/verification.ts';
 import type { Limits } from '../security/limits.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import { REGISTRY_ITEMS } from '../accounts/registry.ts';
-import type { Account, Letter, LetterRepository, VerifiedItem } from '../store.ts';
+import type { Letter, LetterRepository } from '../store.ts';
+import type { Account, VerifiedItem } from '../accounts/account.ts';
 import type { OneTimeCodes, VerifyOutcome } from './one-time-code.ts';
 
 export const POST_CODE_TTL_SECONDS = 30 * 86400;

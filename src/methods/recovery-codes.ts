@@ -5,7 +5,7 @@
 import { randomInt } from 'node:crypto';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { SecretBox } from '../security/secret-box.ts';
-import type { Account } from '../store.ts';
+import type { Account } from '../accounts/account.ts';
 import type { SecondFactorResult } from './factors/factor.ts';
 
 const ALPHABET = 'abcdefghjkmnpqrstuvwxyz23456789';

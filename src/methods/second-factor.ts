@@ -2,7 +2,7 @@
  * Second factors: which ones an account has, and the shared shape of their verification.
  * A second factor is asked after the password (or to step up an existing session).
  */
-import type { Account, SecondFactorKind } from '../store.ts';
+import type { Account, SecondFactorKind } from '../accounts/account.ts';
 import { FACTORS } from './factors/registry.ts';
 
 export type { SecondFactorResult } from './factors/factor.ts';

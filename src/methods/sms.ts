@@ -3,7 +3,7 @@
  * one-time code (DESIGN §6).
  */
 import type { Context } from 'koa';
-import type { Account } from '../store.ts';
+import type { Account } from '../accounts/account.ts';
 import type { OneTimeCodes, CodeMessage } from './one-time-code.ts';
 import type { SecondFactorResult } from './factors/factor.ts';
 

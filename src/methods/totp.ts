@@ -7,7 +7,7 @@ import { generateSecret, generateURI, verify } from 'otplib';
 import QRCode from 'qrcode';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { SecretBox } from '../security/secret-box.ts';
-import type { Account } from '../store.ts';
+import type { Account } from '../accounts/account.ts';
 import type { SecondFactorResult } from './factors/factor.ts';
 
 const SEAL_CONTEXT = 'totp-seed';

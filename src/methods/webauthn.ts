@@ -15,7 +15,8 @@ import {
 } from '@simplewebauthn/server';
 import type { Accounts } from '../accounts/accounts.ts';
 import { fullName } from '../accounts/accounts.ts';
-import type { Account, ChallengeRepository, Passkey } from '../store.ts';
+import type { ChallengeRepository } from '../store.ts';
+import type { Account, Passkey } from '../accounts/account.ts';
 
 export const WEBAUTHN_CHALLENGE_SECONDS = 120;
 export const PASSKEY_NAME_MAX = 60;

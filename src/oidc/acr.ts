@@ -2,7 +2,7 @@
  * Assurance to relying parties (DESIGN §3): the account level and the strength of this sign-in
  * combined into one acr value; amr per RFC 8176.
  */
-import type { AccountLevel } from '../store.ts';
+import type { AccountLevel } from '../accounts/account.ts';
 
 export const ACR_PREFIX = 'urn:vkhod:loa:';
 

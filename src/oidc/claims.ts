@@ -4,7 +4,7 @@
  * Connect for Identity Assurance `verified_claims`, never for data that was not verified.
  * oidc-provider filters by the granted scopes; `verified_claims` is filtered here by scope too.
  */
-import type { Account, VerificationEvent, VerifiedItem } from '../store.ts';
+import type { Account, VerificationEvent, VerifiedItem } from '../accounts/account.ts';
 import { fullName } from '../accounts/accounts.ts';
 import { formatSnils } from '../accounts/snils.ts';
 import { verifiedItems } from '../accounts/verification.ts';

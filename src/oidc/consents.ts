@@ -6,7 +6,7 @@
  * remembered consent survives all of them.
  */
 import type { Accounts } from '../accounts/accounts.ts';
-import type { Account } from '../store.ts';
+import type { Account } from '../accounts/account.ts';
 
 export interface RememberedConsent {
   scopes: string[];

@@ -8,7 +8,7 @@ import type { IdentitySubmission } from '../accounts/identity.ts';
 import type { LevelDrop } from '../accounts/levels.ts';
 import { formatSnils } from '../accounts/snils.ts';
 import { presentItems, verifiedItems } from '../accounts/verification.ts';
-import type { Account } from '../store.ts';
+import type { Account } from '../accounts/account.ts';
 import type { Views } from './views.ts';
 
 function storedValues(account: Account): Record<string, string> {

@@ -17,7 +17,7 @@ import type { FlowRecords } from '../../web/flow-records.ts';
 import { parseForm, text } from '../../web/form.ts';
 import { hasEnrolledFactor } from '../../methods/second-factor.ts';
 import { isMultiFactor } from '../../oidc/acr.ts';
-import type { Account } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import { welcomeIntoCabinet } from './registration-welcome.ts';
 
 /**

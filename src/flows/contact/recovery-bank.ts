@@ -19,7 +19,7 @@ import type { Context } from 'koa';
 import { conflicts, findByProfile, matchedOnlyByTypedNumbers } from '../../accounts/external-identity.ts';
 import { earnedVerification, FED_AMR, type BankIdentity } from '../../methods/bank.ts';
 import type { Services } from '../../services.ts';
-import type { Account } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import { UserError } from '../../web/errors.ts';
 import { FlowRecords } from '../../web/flow-records.ts';
 import { bankProblemOf, pendingBank, sendToBank, showBankProblem } from '../../federation/round-trip.ts';

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Contact } from '../../accounts/contacts.ts';
 import type { Services } from '../../services.ts';
-import type { Account } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import { FlowRecords } from '../../web/flow-records.ts';
 import type { InteractionDetails } from '../interaction/context.ts';
 import { advance } from '../sign-in/advance.ts';

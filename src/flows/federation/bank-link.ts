@@ -14,7 +14,7 @@ import { earnedVerification, FED_AMR } from '../../methods/bank.ts';
 import type { SecondFactorResult } from '../../methods/second-factor.ts';
 import { isMultiFactor } from '../../oidc/acr.ts';
 import type { Services } from '../../services.ts';
-import type { Account } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import { UserError } from '../../web/errors.ts';
 import { FlowRecords } from '../../web/flow-records.ts';
 import { showBankProblem } from '../../federation/round-trip.ts';

@@ -14,7 +14,7 @@ import { LinkError } from '../../accounts/linked-identities.ts';
 import { verifyPassword } from '../../accounts/password-hash.ts';
 import { combineAmr } from '../../oidc/acr.ts';
 import type { Services } from '../../services.ts';
-import type { Account } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import { UserError } from '../../web/errors.ts';
 import { showBankProblem } from '../../federation/round-trip.ts';
 import { confirmByCertificate, pendingEsignLinks, signInWithNewAccount, type PendingEsignLink } from './esign-sign-in.ts';

@@ -26,7 +26,7 @@ import {
   type EsignPage,
 } from '../../federation/esign-page.ts';
 import type { Services } from '../../services.ts';
-import type { Account } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import { UserError } from '../../web/errors.ts';
 import { FlowRecords } from '../../web/flow-records.ts';
 import { showBankProblem } from '../../federation/round-trip.ts';

@@ -6,7 +6,7 @@
 import type { Context } from 'koa';
 import type { Services } from '../../services.ts';
 import { bankLabel } from '../../federation/linking.ts';
-import type { Account } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import type { InteractionDetails } from '../interaction/context.ts';
 import { advance, type AdvanceOptions } from '../sign-in/advance.ts';
 

@@ -9,7 +9,7 @@ import type { Config } from '../../../config/load.ts';
 import { chooseAcr, isMultiFactor, requestedAcrs, satisfiableWith, satisfiedAcrs, type Acr } from '../../oidc/acr.ts';
 import { availableFactors, hasEnrolledFactor } from '../../methods/second-factor.ts';
 import type { Services } from '../../services.ts';
-import type { Account } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import type { InteractionDetails } from '../interaction/context.ts';
 import { discardPending, savePending, type PendingSignIn } from './pending-sign-in.ts';
 import { completeSignIn, type SignIn, type SignInStep } from './sign-in-result.ts';

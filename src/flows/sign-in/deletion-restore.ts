@@ -7,7 +7,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Services } from '../../services.ts';
-import type { Account } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import { confirmedContacts } from '../../accounts/contacts.ts';
 import { UserError } from '../../web/errors.ts';
 import { FlowRecords } from '../../web/flow-records.ts';

@@ -16,7 +16,7 @@ import type { VerifyOutcome } from '../../methods/one-time-code.ts';
 import { availableFactors, hasEnrolledFactor, type SecondFactorResult } from '../../methods/second-factor.ts';
 import { DeliveryError } from '../../notify/notifier.ts';
 import type { Services } from '../../services.ts';
-import type { Account, SecondFactorKind } from '../../store.ts';
+import type { Account, SecondFactorKind } from '../../accounts/account.ts';
 import { UserError } from '../../web/errors.ts';
 import type { InteractionDetails } from '../interaction/context.ts';
 import { failSecondFactor, finishSecondFactor } from './second-factor.ts';

@@ -5,7 +5,7 @@
  */
 import type { Context } from 'koa';
 import type { Services } from '../../services.ts';
-import type { Account } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import { UserError } from '../../web/errors.ts';
 import { FlowRecords } from '../../web/flow-records.ts';
 import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';

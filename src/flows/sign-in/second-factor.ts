@@ -10,7 +10,7 @@ import { maskContact } from '../../accounts/contacts.ts';
 import { availableFactors, type SecondFactorResult } from '../../methods/second-factor.ts';
 import { combineAmr } from '../../oidc/acr.ts';
 import type { Services } from '../../services.ts';
-import type { Account } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import { UserError } from '../../web/errors.ts';
 import type { InteractionDetails } from '../interaction/context.ts';
 import { discardPending, loadPending, savePending, type PendingSignIn } from './pending-sign-in.ts';

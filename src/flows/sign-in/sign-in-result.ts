@@ -6,7 +6,7 @@
 import type { Context } from 'koa';
 import { chooseAcr, requestedAcrs, satisfiableWith, satisfiedAcrs, type Acr } from '../../oidc/acr.ts';
 import type { Services } from '../../services.ts';
-import type { Account } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import { confirmWays } from './confirm-ways.ts';
 import type { InteractionDetails } from '../interaction/context.ts';
 import { savePending } from './pending-sign-in.ts';

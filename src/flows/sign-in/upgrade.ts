@@ -11,7 +11,8 @@ import { LevelError, Levels, RECENT_SIGN_IN_SECONDS, type LevelDrop } from '../.
 import { verifyPassword } from '../../accounts/password-hash.ts';
 import { chooseAcr, requestedAcrs, satisfiableWith } from '../../oidc/acr.ts';
 import type { Services } from '../../services.ts';
-import { DuplicateKeyError, type Account } from '../../store.ts';
+import { DuplicateKeyError } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import { UserError } from '../../web/errors.ts';
 import { identityFormModel } from '../../web/identity-form.ts';
 import type { InteractionDetails } from '../interaction/context.ts';

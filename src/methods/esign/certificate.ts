@@ -9,7 +9,7 @@ import * as pkijs from 'pkijs';
 import { normalizeInn } from '../../accounts/inn.ts';
 import { checkName } from '../../accounts/names.ts';
 import { normalizeSnils } from '../../accounts/snils.ts';
-import type { PersonName } from '../../store.ts';
+import type { PersonName } from '../../accounts/account.ts';
 import { OID } from './algorithms.ts';
 
 export const SUBJECT_OID = {

@@ -6,7 +6,7 @@
  * methods one by one. A factor knows no HTTP.
  */
 import type { LimitRule } from '../../security/limits.ts';
-import type { Account } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import type { CodeMessage } from '../one-time-code.ts';
 
 export type FactorKind = 'totp' | 'sms' | 'webauthn' | 'recovery';

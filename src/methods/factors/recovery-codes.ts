@@ -1,5 +1,5 @@
 /** Single-use recovery codes, standing in for a lost factor: the method is methods/recovery-codes.ts. */
-import type { Account } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import type { RecoveryCodesMethod } from '../recovery-codes.ts';
 import type { FactorDescriptor, SecondFactor } from './factor.ts';
 

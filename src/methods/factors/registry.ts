@@ -3,7 +3,7 @@
  * them to their methods. `availableFactors` (methods/second-factor.ts) and every page that lists
  * or checks factors go through here.
  */
-import type { Account } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import type { RecoveryCodesMethod } from '../recovery-codes.ts';
 import type { SmsMethod } from '../sms.ts';
 import type { TotpMethod } from '../totp.ts';

@@ -1,5 +1,5 @@
 /** A code by SMS to the account's confirmed mobile: the method is methods/sms.ts. */
-import type { Account } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import type { SmsMethod } from '../sms.ts';
 import type { FactorDescriptor, SecondFactor } from './factor.ts';
 

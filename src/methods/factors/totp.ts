@@ -1,5 +1,5 @@
 /** An authenticator app (TOTP): the method is methods/totp.ts. */
-import type { Account } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import type { TotpMethod } from '../totp.ts';
 import type { FactorDescriptor, SecondFactor } from './factor.ts';
 

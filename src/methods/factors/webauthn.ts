@@ -1,5 +1,5 @@
 /** A passkey or security key (WebAuthn): the method is methods/webauthn.ts. */
-import type { Account } from '../../store.ts';
+import type { Account } from '../../accounts/account.ts';
 import type { WebAuthnMethod } from '../webauthn.ts';
 import type { FactorDescriptor, SecondFactor } from './factor.ts';
 
