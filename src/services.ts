@@ -33,6 +33,8 @@ import { DevOutbox, Notifier, type MailTransport, type SmsGateway } from './noti
 import { SmtpMailTransport } from './notify/smtp-mail-transport.ts';
 import { SigningKeys } from './oidc/keys.ts';
 import { createProvider } from './oidc/provider.ts';
+import { LetterQueue } from './admin/letter-queue.ts';
+import { ServiceCentre } from './admin/service-centre.ts';
 import { AuditTrail } from './security/audit.ts';
 import { Csrf } from './security/csrf.ts';
 import { Limits } from './security/limits.ts';
@@ -66,6 +68,10 @@ export interface Services {
   factors: SecondFactors;
   factorChanges: FactorChanges;
   postal: PostalConfirmation;
+  /** the service centre's work (search, confirm in person), for the operator pages and the admin API */
+  serviceCentre: ServiceCentre;
+  /** letters to print and send, for the operator pages and the admin API */
+  letterQueue: LetterQueue;
   /** operator accounts (service centre, post, admin): src/admin */
   operators: Operators;
   /** sign-in through banks (upstream OpenID providers) */
@@ -171,6 +177,7 @@ export async function buildServices(
     }),
     recoveryCodes: new RecoveryCodesMethod(box, accounts),
   };
+  const postal = new PostalConfirmation(accounts, levels, codes, store.letters, box, limits);
   return {
     config,
     store,
@@ -190,7 +197,9 @@ export async function buildServices(
     ...factorMethods,
     factors: new SecondFactors(factorMethods),
     factorChanges: new FactorChanges(accounts, notifier),
-    postal: new PostalConfirmation(accounts, levels, codes, store.letters, box, limits),
+    postal,
+    serviceCentre: new ServiceCentre(accounts, levels, audit),
+    letterQueue: new LetterQueue(store.letters, postal, audit),
     operators: new Operators(store.settings, limits, audit),
     bank: new BankMethod(config.banks, `${config.issuer}/federation/callback`, logger),
     esignature: new EsignatureMethod(

@@ -14,9 +14,8 @@ import { UserError } from '../web/errors.ts';
 import { isCompressed } from '../web/request-gate.ts';
 import { contactResetSchema, resetContact } from './contact-reset.ts';
 import { citizenQuery, confirmationSchema, deletionSchema, letterStatus, parseOrRefuse } from './input.ts';
-import { LetterQueue } from './letter-queue.ts';
 import { hasRole, operatorActor, type Operator, type OperatorRole } from './operators.ts';
-import { citizenCard, ServiceCentre } from './service-centre.ts';
+import { citizenCard } from './service-centre.ts';
 
 export const ADMIN_API_PREFIX = '/admin/api';
 export const ADMIN_JSON_LIMIT = '16kb';
@@ -49,8 +48,7 @@ const STATUS_ERRORS: Record<number, string> = {
 
 export function adminApi(services: Services): Middleware {
   const { views, logger, operators, audit } = services;
-  const centre = new ServiceCentre(services.accounts, services.levels, audit);
-  const queue = new LetterQueue(services.store.letters, services.postal, audit);
+  const { serviceCentre: centre, letterQueue: queue } = services;
   // Not strict: a JSON string or number is read, then refused by the schema as "not an object".
   const readJson = bodyParser({
     enableTypes: ['json'],

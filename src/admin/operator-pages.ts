@@ -11,7 +11,7 @@ import type { Services } from '../services.ts';
 import type { Account } from '../accounts/account.ts';
 import { UserError } from '../web/errors.ts';
 import { citizenQuery, confirmationSchema, parseOrRefuse } from './input.ts';
-import { LetterQueue, VOID_REASONS, type LetterView } from './letter-queue.ts';
+import { VOID_REASONS, type LetterView } from './letter-queue.ts';
 import {
   endOperatorSession,
   operatorBinding,
@@ -21,7 +21,7 @@ import {
   type OperatorSession,
 } from './operator-session.ts';
 import { hasRole, operatorActor, type OperatorRole } from './operators.ts';
-import { citizenCard, ServiceCentre } from './service-centre.ts';
+import { citizenCard } from './service-centre.ts';
 
 const LOGIN_BINDING = 'operator:login';
 const NOTICES: Record<string, string> = {
@@ -43,8 +43,7 @@ function text(body: unknown, name: string, max = 256): string {
 export function operatorPages(services: Services): Router {
   const router = new Router({ prefix: OPERATOR_PATH });
   const { views, csrf, operators, audit } = services;
-  const centre = new ServiceCentre(services.accounts, services.levels, audit);
-  const queue = new LetterQueue(services.store.letters, services.postal, audit);
+  const { serviceCentre: centre, letterQueue: queue } = services;
 
   const date = (ctx: Context, iso: string | undefined, time = false) =>
     iso
