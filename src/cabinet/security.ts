@@ -7,6 +7,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { maskContact } from '../accounts/contacts.ts';
 import type { FactorChange } from '../methods/factor-changes.ts';
+import type { EnrolmentView } from '../methods/factors/factor.ts';
 import { afterFactorRemoval, availableFactors, hasEnrolledFactor } from '../methods/second-factor.ts';
 import { PASSKEY_NAME_MAX } from '../methods/webauthn.ts';
 import type { Services } from '../services.ts';
@@ -16,14 +17,15 @@ import { FlowRecords } from '../web/flow-records.ts';
 import { isFresh, type CabinetSession, requireCabinetSession, cabinetBinding } from './session.ts';
 import { parseForm, raw, text } from '../web/form.ts';
 
-const TOTP_SEAL = 'cabinet-totp';
+/** The authenticator app's secret is sealed to the cabinet session that began it. */
+const totpBinding = (s: CabinetSession) => `cabinet-totp:${s.uid}`;
 /** An authenticator app being added in the cabinet: its secret, sealed; keyed by the session uid. */
 const totpEnrolments = new FlowRecords<{ sealed?: string }>('cabinet-totp', 900);
 const FACTORS: SecondFactorKind[] = ['totp', 'sms', 'webauthn'];
 
 export function securityRoutes(services: Services): Router {
   const router = new Router({ prefix: '/account/security' });
-  const { views, box, totp } = services;
+  const { views } = services;
   const binding = cabinetBinding;
   const totpFlow = (s: CabinetSession) => s.uid;
 
@@ -105,16 +107,20 @@ export function securityRoutes(services: Services): Router {
     if (!s) return;
     const flows = totpEnrolments.in(services.store);
     const saved = await flows.load(totpFlow(s));
-    const label = s.account.phone ?? s.account.email ?? s.account.id;
-    const enrolment = saved?.sealed
-      ? await totp.describe(box.decrypt(saved.sealed, `${TOTP_SEAL}:${s.uid}`), label)
-      : await totp.start(label);
-    if (!saved?.sealed) await flows.save(totpFlow(s), { sealed: box.encrypt(enrolment.secret, `${TOTP_SEAL}:${s.uid}`) });
+    const app = services.factors.secretEnrolment;
+    let enrolment: EnrolmentView;
+    if (saved?.sealed) {
+      enrolment = await app.view(s.account, saved.sealed, totpBinding(s));
+    } else {
+      const begun = await app.begin(s.account, totpBinding(s));
+      await flows.save(totpFlow(s), { sealed: begun.sealed });
+      enrolment = begun.view;
+    }
     views.render(ctx, 'totp-enrol', {
       title: 'security.totp_title',
       csrf: ctx.state.csrf(binding(s)),
       qr: enrolment.qr,
-      secret: enrolment.secret.replace(/(.{4})/g, '$1 ').trim(),
+      secret: enrolment.secret,
       error: ctx.query.error === 'code' ? views.t(ctx, 'mfa.errors.invalid') : undefined,
     });
   });
@@ -125,17 +131,13 @@ export function securityRoutes(services: Services): Router {
     const flows = totpEnrolments.in(services.store);
     const saved = await flows.load(totpFlow(s));
     if (!saved?.sealed) throw new UserError(410, 'security.totp_expired');
-    const secret = box.decrypt(saved.sealed, `${TOTP_SEAL}:${s.uid}`);
-    const step = await totp.check(secret, parseForm(ctx, { code: text(32) }).code);
-    if (step === undefined) {
+    const code = parseForm(ctx, { code: text(32) }).code;
+    const setUp = await services.factors.secretEnrolment.confirm(saved.sealed, totpBinding(s), code);
+    if (!setUp) {
       ctx.status = 303;
       return ctx.redirect('/account/security/totp?error=code');
     }
-    const now = new Date().toISOString();
-    await change(ctx, s, 'totp_added', (a) => ({
-      ...a,
-      totp: { sealedSecret: totp.seal(secret, a.id), createdAt: now, lastTimeStep: step },
-    }));
+    await change(ctx, s, 'totp_added', setUp);
     await flows.discard(totpFlow(s));
     done(ctx, 'totp_added');
   });

@@ -8,7 +8,7 @@ import QRCode from 'qrcode';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import type { Account } from '../accounts/account.ts';
-import type { SecondFactorResult } from './factors/factor.ts';
+import type { EnrolmentView, SecondFactorResult, SecretEnrolment } from './factors/factor.ts';
 
 const SEAL_CONTEXT = 'totp-seed';
 
@@ -34,6 +34,26 @@ export class TotpMethod {
   async describe(secret: string, label: string): Promise<TotpEnrolment> {
     const uri = generateURI({ issuer: this.issuerName, label, secret });
     return { secret, uri, qr: await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 1, width: 220 }) };
+  }
+
+  /** Enrolment behind the factor interface: the secret sealed to the flow that began it, then to the account. */
+  enrolment(): SecretEnrolment {
+    const label = (account: Account) => account.phone ?? account.email ?? account.id;
+    const view = (e: TotpEnrolment): EnrolmentView => ({ qr: e.qr, secret: e.secret.replace(/(.{4})/g, '$1 ').trim() });
+    return {
+      begin: async (account, binding) => {
+        const enrolment = await this.start(label(account));
+        return { sealed: this.box.encrypt(enrolment.secret, binding), view: view(enrolment) };
+      },
+      view: async (account, sealed, binding) => view(await this.describe(this.box.decrypt(sealed, binding), label(account))),
+      confirm: async (sealed, binding, code) => {
+        const secret = this.box.decrypt(sealed, binding);
+        const step = await this.check(secret, code);
+        if (step === undefined) return undefined;
+        const createdAt = new Date().toISOString();
+        return (a) => ({ ...a, totp: { sealedSecret: this.seal(secret, a.id), createdAt, lastTimeStep: step } });
+      },
+    };
   }
 
   seal(secret: string, accountId: string): string {

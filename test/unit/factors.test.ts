@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { FACTORS, SecondFactors } from '../../src/methods/factors/registry.ts';
 import { availableFactors } from '../../src/methods/second-factor.ts';
+import { TotpMethod } from '../../src/methods/totp.ts';
+import { SecretBox } from '../../src/security/secret-box.ts';
+import { generate } from 'otplib';
 import type { Account } from '../../src/store.ts';
 
 const account = (over: Partial<Account>): Account =>
@@ -35,6 +38,7 @@ describe('second factors: one interface, one registry', () => {
       totp: {
         verify: async (_a: Account, code: string) => (calls.push(`totp ${code}`), { ok: true, amr: ['otp'], method: 'totp' }),
         start: async () => ({}),
+        enrolment: () => ({}),
       } as never,
       sms: {
         verify: async (_a: Account, id: string, code: string) => (
@@ -61,5 +65,25 @@ describe('second factors: one interface, one registry', () => {
     expect(await registry.get('webauthn')!.verify(a, { ip: '::1' })).to.deep.equal({ ok: false, reason: 'invalid', detail: 'unknown_key' });
     expect(calls).to.deep.equal(['totp 123456', 'recovery abcde-fghij', 'sms c1 111111']);
     expect(registry.availableTo(a).map((f) => f.kind)).to.deep.equal(['recovery']);
+  });
+
+  it('sets an authenticator app up through the registry: the secret sealed to the flow that began it, proven by a code', async () => {
+    const totp = new TotpMethod(new SecretBox(Buffer.alloc(32, 7)), {} as never, 'vkhod');
+    const app = new SecondFactors({ totp, sms: {} as never, webauthn: {} as never, recoveryCodes: {} as never }).secretEnrolment;
+    const a = account({ phone: '+79990000000' });
+    const begun = await app.begin(a, 'enrol-totp:uid1');
+    expect(begun.view.qr).to.match(/^data:image\/png;base64,/);
+    expect(begun.sealed).to.not.include(begun.view.secret.replace(/ /g, ''));
+    expect((await app.view(a, begun.sealed, 'enrol-totp:uid1')).secret).to.equal(begun.view.secret);
+    const secret = begun.view.secret.replace(/ /g, '');
+    const code = await generate({ secret });
+    expect(await app.confirm(begun.sealed, 'enrol-totp:uid1', code === '000000' ? '111111' : '000000')).to.equal(undefined);
+    let otherFlow: unknown;
+    await app.confirm(begun.sealed, 'enrol-totp:uid2', code).catch((err) => (otherFlow = err));
+    expect(otherFlow, 'a secret sealed to one flow does not open in another').to.be.instanceOf(Error);
+    const setUp = await app.confirm(begun.sealed, 'enrol-totp:uid1', code);
+    const withApp = setUp!(a);
+    expect(withApp.totp?.lastTimeStep).to.be.a('number');
+    expect((await totp.verify(withApp, code)).ok, 'the code that proved the enrolment is not accepted again').to.equal(false);
   });
 });

@@ -13,6 +13,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { maskContact, type Contact } from '../../accounts/contacts.ts';
 import type { VerifyOutcome } from '../../methods/one-time-code.ts';
+import type { EnrolmentView } from '../../methods/factors/factor.ts';
 import { availableFactors, hasEnrolledFactor, type SecondFactorResult } from '../../methods/second-factor.ts';
 import { DeliveryError } from '../../notify/notifier.ts';
 import type { Services } from '../../services.ts';
@@ -23,7 +24,8 @@ import { failSecondFactor, finishSecondFactor } from './second-factor.ts';
 import { loadPending, savePending, type PendingSignIn } from './pending-sign-in.ts';
 import { parseForm, raw, text } from '../../web/form.ts';
 
-const TOTP_CONTEXT = 'enrol-totp';
+/** The authenticator app's secret is sealed to the interaction that began it. */
+const totpBinding = (uid: string) => `enrol-totp:${uid}`;
 export const ENROL_CONTACT_PURPOSE = 'mfa-enrol';
 
 /** Where the code before enrolment goes: the confirmed mobile, else the confirmed e-mail. */
@@ -64,21 +66,21 @@ async function showEnrol(
   account: Account,
   form: { error?: string; status?: number } = {},
 ): Promise<void> {
-  const { box, totp, views } = services;
+  const { views } = services;
+  const app = services.factors.secretEnrolment;
   const proof = proofContact(account);
   const proven = pending.contactProven;
   // The factors are offered once the contact is proven; the TOTP seed is made only then.
-  let enrolment: { qr: string; secret: string } | undefined;
+  let enrolment: EnrolmentView | undefined;
   if (proven) {
     if (!pending.enrolSecret) {
-      const { secret } = await totp.start(account.phone ?? account.email ?? account.id);
-      pending.enrolSecret = box.encrypt(secret, `${TOTP_CONTEXT}:${details.uid}`);
+      const begun = await app.begin(account, totpBinding(details.uid));
+      pending.enrolSecret = begun.sealed;
       await savePending(services, details.uid, pending);
+      enrolment = begun.view;
+    } else {
+      enrolment = await app.view(account, pending.enrolSecret, totpBinding(details.uid));
     }
-    enrolment = await totp.describe(
-      box.decrypt(pending.enrolSecret, `${TOTP_CONTEXT}:${details.uid}`),
-      account.phone ?? account.email ?? account.id,
-    );
   }
   const noContact = !proven && !proof;
   views.render(
@@ -94,7 +96,7 @@ async function showEnrol(
       contactSms: proof?.amr === 'sms',
       contactSent: Boolean(pending.contactChallengeId),
       qr: enrolment?.qr,
-      secret: enrolment?.secret.replace(/(.{4})/g, '$1 ').trim(),
+      secret: enrolment?.secret,
       // SMS codes as the factor: offered when this sign-in has just proven the mobile.
       phone: proven === 'sms' && account.phone && account.phoneVerified ? maskContact({ kind: 'phone', value: account.phone }) : undefined,
       mandatory: services.config.requireSecondFactor,
@@ -126,7 +128,7 @@ async function enable(
 
 export function enrolmentRoutes(services: Services): Router {
   const router = new Router({ prefix: '/mfa/enrol' });
-  const { csrf, views, box, totp } = services;
+  const { csrf, views } = services;
 
   router.get('/', async (ctx) => {
     const { details, pending, account } = await loadEnrolment(services, ctx);
@@ -196,21 +198,13 @@ export function enrolmentRoutes(services: Services): Router {
     csrf.verify(ctx, details.uid);
     const proven = provenContact(pending);
     if (!pending.enrolSecret) throw new UserError(400, 'errors.interaction_step');
-    const secret = box.decrypt(pending.enrolSecret, `${TOTP_CONTEXT}:${details.uid}`);
-    const step = await totp.check(secret, parseForm(ctx, { code: text(32) }).code);
-    if (step === undefined) {
+    const code = parseForm(ctx, { code: text(32) }).code;
+    const setUp = await services.factors.secretEnrolment.confirm(pending.enrolSecret, totpBinding(details.uid), code);
+    if (!setUp) {
       const failure = await failSecondFactor(services, ctx, account, { ok: false, reason: 'invalid' }, 'totp-enrol');
       return showEnrol(services, ctx, details, pending, account, failure);
     }
-    const now = new Date().toISOString();
-    await enable(
-      services,
-      ctx,
-      account,
-      'totp',
-      (a) => ({ ...a, totp: { sealedSecret: totp.seal(secret, a.id), createdAt: now, lastTimeStep: step } }),
-      'totp_added',
-    );
+    await enable(services, ctx, account, 'totp', setUp, 'totp_added');
     await finishSecondFactor(services, ctx, details, pending, account, [proven], 'totp-enrol');
   });
 

@@ -46,6 +46,28 @@ export interface SecondFactor extends FactorDescriptor {
   /** Sends what must be answered (an SMS code); how long to wait when the limit is reached. */
   challenge?(account: Account, ip: string, message: CodeMessage): Promise<{ challengeId?: string; retryAfter?: number }>;
   verify(account: Account, answer: FactorAnswer): Promise<SecondFactorResult>;
-  /** Starts setting the factor up for this account (what the page shows or the browser needs). */
+  /** A passkey: starts setting one up for this account (the options the browser needs). */
   enrol?(account: Account, binding: string): Promise<unknown>;
+  /** An authenticator app: set up from a secret shown once and proven by a typed code. */
+  secretEnrolment?: SecretEnrolment;
+}
+
+/** What the enrolment page shows for a secret: the secret in groups of four, and its QR code (PNG data URL). */
+export interface EnrolmentView {
+  secret: string;
+  qr: string;
+}
+
+/**
+ * Setting up a factor from a shared secret. The secret is made once per enrolment and kept sealed
+ * to `binding` (the interaction or cabinet session that began it: no other flow can finish it);
+ * the flow keeps the sealed value between the page and the answer.
+ */
+export interface SecretEnrolment {
+  /** A new secret for this account: sealed for the flow, and the page's view of it. */
+  begin(account: Account, binding: string): Promise<{ sealed: string; view: EnrolmentView }>;
+  /** The page's view again for a secret already begun. */
+  view(account: Account, sealed: string, binding: string): Promise<EnrolmentView>;
+  /** The typed code against the begun secret: the change that sets the factor up, or undefined for a wrong code. */
+  confirm(sealed: string, binding: string, code: string): Promise<((account: Account) => Account) | undefined>;
 }

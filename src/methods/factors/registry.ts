@@ -8,7 +8,7 @@ import type { RecoveryCodesMethod } from '../recovery-codes.ts';
 import type { SmsMethod } from '../sms.ts';
 import type { TotpMethod } from '../totp.ts';
 import type { WebAuthnMethod } from '../webauthn.ts';
-import type { FactorDescriptor, FactorKind, SecondFactor } from './factor.ts';
+import type { FactorDescriptor, FactorKind, SecondFactor, SecretEnrolment } from './factor.ts';
 import { recoveryCodesFactor, RECOVERY } from './recovery-codes.ts';
 import { smsFactor, SMS } from './sms.ts';
 import { totpFactor, TOTP } from './totp.ts';
@@ -37,6 +37,11 @@ export class SecondFactors {
   /** The factor of this kind; undefined for anything else (a value from a form is not trusted). */
   get(kind: unknown): SecondFactor | undefined {
     return typeof kind === 'string' ? this.byKind.get(kind as FactorKind) : undefined;
+  }
+
+  /** How the authenticator app is set up (the one factor enrolled from a shared secret). */
+  get secretEnrolment(): SecretEnrolment {
+    return this.byKind.get('totp')!.secretEnrolment!;
   }
 
   /** The factors this account can use now (recovery codes included when it has some left). */

@@ -16,6 +16,6 @@ export function totpFactor(totp: TotpMethod): SecondFactor {
   return {
     ...TOTP,
     verify: (account, answer) => totp.verify(account, answer.code ?? ''),
-    enrol: (account) => totp.start(account.phone ?? account.email ?? account.id),
+    secretEnrolment: totp.enrolment(),
   };
 }
