@@ -6,7 +6,6 @@ import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { ClientMetadata } from '../config/clients.ts';
 import type { Config } from '../config/load.ts';
-import { confirmedContacts } from './accounts/contacts.ts';
 import { Operators } from './admin/operators.ts';
 import { Accounts } from './accounts/accounts.ts';
 import { AccountDeletion } from './accounts/account-deletion.ts';
@@ -40,8 +39,8 @@ import { Csrf } from './security/csrf.ts';
 import { Limits } from './security/limits.ts';
 import { SecretBox } from './security/secret-box.ts';
 import type { Store } from './store.ts';
-import type { Account } from './accounts/account.ts';
 import { Views } from './web/views.ts';
+import { CitizenNotices } from './notify/citizen-notices.ts';
 
 export interface Services {
   config: Config;
@@ -57,6 +56,8 @@ export interface Services {
   /** deleting accounts: deactivate now, erase after the grace (src/accounts/account-deletion.ts) */
   accountDeletion: AccountDeletion;
   notifier: Notifier;
+  /** messages vkhod sends a citizen on its own initiative (lockout, level, links) */
+  notices: CitizenNotices;
   outbox?: DevOutbox;
   codes: OneTimeCodes;
   password: PasswordMethod;
@@ -123,12 +124,10 @@ export async function buildServices(
   const accounts = new Accounts(store, (event) => audit.published(event));
   // A lockout by wrong passwords or codes is told on every confirmed contact of the account
   // (once per lockout; in Russian: the citizen locked out may not be the one typing).
+  const notices = new CitizenNotices(notifier, (key, params) => views.messages.t('ru', key, params));
   const limits = new Limits(store, config.limits, async (accountId) => {
     const account = await accounts.findActive(accountId);
-    if (!account) return;
-    const to = confirmedContacts(account);
-    const message = { subject: views.messages.t('ru', 'messages.lockout.subject'), text: views.messages.t('ru', 'messages.lockout.text') };
-    await Promise.all(to.map((contact) => notifier.send(contact, message).catch(() => undefined)));
+    if (account) await notices.lockout(account);
   });
   const configured = config.clients.filter((c) => c.client_id !== DEMO_CLIENT_ID && c.client_id !== CABINET_CLIENT_ID);
   const clients = [
@@ -140,20 +139,11 @@ export async function buildServices(
   const cookieKeys = [box.key('cookies').toString('base64url')];
 
   const codes = new OneTimeCodes(store.challenges, notifier, limits, box);
-  // A change of level is told to the citizen on their confirmed contact (in Russian: it happens
-  // outside any request, e.g. when the registry answers).
-  const tell = async (account: Account, key: string) => {
-    const to = confirmedContacts(account)[0];
-    if (to)
-      await notifier
-        .send(to, { subject: views.messages.t('ru', 'messages.level.subject'), text: views.messages.t('ru', key) })
-        .catch(() => undefined);
-  };
   const levels = new Levels(
     accounts,
     new DevelopmentRegistry(config.registry.delaySeconds),
-    (account, from) => tell(account, account.level !== from ? `messages.level.${account.level}` : 'messages.level.rejected'),
-    (account, kind) => tell(account, `messages.level.number_removed.${kind}`),
+    (account, from) => notices.levelChanged(account, from),
+    (account, kind) => notices.numberRemoved(account, kind),
   );
   const issuerUrl = new URL(config.issuer);
   const provider = createProvider({
@@ -191,6 +181,7 @@ export async function buildServices(
     levels,
     accountDeletion: new AccountDeletion(store, accounts, audit, config.deletionGraceDays),
     notifier,
+    notices,
     outbox,
     codes,
     password: new PasswordMethod(accounts, limits, audit),

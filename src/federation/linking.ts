@@ -6,7 +6,6 @@
  */
 import type { Context } from 'koa';
 import type { BankConfig } from '../../config/federation.ts';
-import { confirmedContacts } from '../accounts/contacts.ts';
 import { LinkedIdentities } from '../accounts/linked-identities.ts';
 import { uncoveredItems } from '../accounts/verification.ts';
 import type { Services } from '../services.ts';
@@ -50,8 +49,5 @@ export async function notifyCitizen(
   key: string,
   params: Record<string, unknown> = {},
 ): Promise<void> {
-  const to = confirmedContacts(account)[0];
-  if (!to) return;
-  const t = (k: string) => services.views.messages.t('ru', k, params);
-  await services.notifier.send(to, { subject: t('federation.messages.subject'), text: t(key) }).catch(() => undefined);
+  await services.notices.linked(account, key, params);
 }
