@@ -17,6 +17,12 @@ import { citizenQuery, confirmationSchema, deletionSchema, letterStatus, parseOr
 import { hasRole, operatorActor, type Operator, type OperatorRole } from './operators.ts';
 import { citizenCard } from './service-centre.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  'accountDeletion' | 'accounts' | 'audit' | 'letterQueue' | 'logger' | 'notifier' | 'operators' | 'serviceCentre' | 'store' | 'views'
+>;
+
 export const ADMIN_API_PREFIX = '/admin/api';
 export const ADMIN_JSON_LIMIT = '16kb';
 const REALM = 'Basic realm="vkhod admin", charset="UTF-8"';
@@ -46,7 +52,7 @@ const STATUS_ERRORS: Record<number, string> = {
   501: 'admin.errors.method',
 };
 
-export function adminApi(services: Services): Middleware {
+export function adminApi(services: Deps): Middleware {
   const { views, logger, operators, audit } = services;
   const { serviceCentre: centre, letterQueue: queue } = services;
   // Not strict: a JSON string or number is read, then refused by the schema as "not an object".

@@ -23,6 +23,9 @@ import {
 import { hasRole, operatorActor, type OperatorRole } from './operators.ts';
 import { citizenCard } from './service-centre.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'audit' | 'config' | 'csrf' | 'letterQueue' | 'operators' | 'serviceCentre' | 'views'>;
+
 const LOGIN_BINDING = 'operator:login';
 const NOTICES: Record<string, string> = {
   signed_out: 'operator.notices.signed_out',
@@ -40,7 +43,7 @@ function text(body: unknown, name: string, max = 256): string {
   return typeof value === 'string' ? value.slice(0, max) : '';
 }
 
-export function operatorPages(services: Services): Router {
+export function operatorPages(services: Deps): Router {
   const router = new Router({ prefix: OPERATOR_PATH });
   const { views, csrf, operators, audit } = services;
   const { serviceCentre: centre, letterQueue: queue } = services;

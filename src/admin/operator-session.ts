@@ -9,6 +9,9 @@ import type { Context } from 'koa';
 import type { Services } from '../services.ts';
 import type { Operator } from './operators.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'config' | 'operators'>;
+
 export const OPERATOR_COOKIE = 'vkhod.operator';
 export const OPERATOR_SESSION_SECONDS = 8 * 3600;
 export const OPERATOR_PATH = '/operator';
@@ -26,7 +29,7 @@ interface Saved {
   iat: number;
 }
 
-function cookieOptions(services: Services) {
+function cookieOptions(services: Deps) {
   return {
     httpOnly: true,
     sameSite: 'strict' as const,
@@ -37,7 +40,7 @@ function cookieOptions(services: Services) {
   };
 }
 
-export function startOperatorSession(services: Services, ctx: Context, operator: Operator): OperatorSession {
+export function startOperatorSession(services: Deps, ctx: Context, operator: Operator): OperatorSession {
   const saved: Saved = { login: operator.login, sid: randomBytes(16).toString('base64url'), iat: Date.now() };
   ctx.cookies.set(OPERATOR_COOKIE, Buffer.from(JSON.stringify(saved)).toString('base64url'), {
     ...cookieOptions(services),
@@ -46,12 +49,12 @@ export function startOperatorSession(services: Services, ctx: Context, operator:
   return { operator, sid: saved.sid };
 }
 
-export function endOperatorSession(services: Services, ctx: Context): void {
+export function endOperatorSession(services: Deps, ctx: Context): void {
   ctx.cookies.set(OPERATOR_COOKIE, null, cookieOptions(services));
 }
 
 /** The signed-in operator, or undefined (no cookie, bad signature, expired, operator gone or password changed). */
-export async function operatorSession(services: Services, ctx: Context): Promise<OperatorSession | undefined> {
+export async function operatorSession(services: Deps, ctx: Context): Promise<OperatorSession | undefined> {
   const raw = ctx.cookies.get(OPERATOR_COOKIE, { signed: true });
   if (!raw || raw.length > 1024) return undefined;
   let saved: Saved;

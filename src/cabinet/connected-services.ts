@@ -12,7 +12,10 @@ import { cabinetBinding, requireCabinetSession } from './session.ts';
 import { formatTime } from './sessions.ts';
 import { CABINET_CLIENT_ID } from './session.ts';
 
-export function connectedServicesRoutes(services: Services): Router {
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'accounts' | 'audit' | 'config' | 'csrf' | 'logger' | 'notifier' | 'provider' | 'store' | 'views'>;
+
+export function connectedServicesRoutes(services: Deps): Router {
   const router = new Router({ prefix: '/account/services' });
   const { views, store } = services;
 

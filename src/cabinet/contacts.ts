@@ -29,6 +29,9 @@ import { FlowRecords } from '../web/flow-records.ts';
 import { cabinetBinding, isFresh, requireCabinetSession, type CabinetSession } from './session.ts';
 import { parseForm, text } from '../web/form.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'accounts' | 'audit' | 'codes' | 'config' | 'csrf' | 'notifier' | 'provider' | 'store' | 'views'>;
+
 const KINDS: readonly ContactKind[] = ['phone', 'email'];
 /** The purpose of the codes sent to a new contact (a code for another purpose does not answer). */
 export const CONTACT_CODE_PURPOSE = 'contact-change';
@@ -79,7 +82,7 @@ function parseContactOf(kind: ContactKind, raw: string): { value?: string; error
 
 const display = (c: Contact) => (c.kind === 'phone' ? formatPhone(c.value) : c.value);
 
-export function contactsRoutes(services: Services): Router {
+export function contactsRoutes(services: Deps): Router {
   const router = new Router({ prefix: '/account/contacts' });
   const { views, notifier } = services;
   const flows = () => pendingChanges.in(services.store);

@@ -18,6 +18,12 @@ import { FlowRecords } from '../web/flow-records.ts';
 import { parseForm, text } from '../web/form.ts';
 import { isFresh, requireCabinetSession, cabinetBinding, type CabinetSession } from './session.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  'accountDeletion' | 'accounts' | 'audit' | 'codes' | 'config' | 'csrf' | 'limits' | 'notifier' | 'provider' | 'store' | 'views'
+>;
+
 /** The one-time codes' purpose: its own send budget per recipient. */
 export const DELETION_CODE_PURPOSE = 'account-deletion';
 
@@ -34,7 +40,7 @@ function codeContact(account: Account): Contact | undefined {
   return account.passwordHash ? undefined : confirmedContacts(account)[0];
 }
 
-export function deletionRoutes(services: Services): Router {
+export function deletionRoutes(services: Deps): Router {
   const router = new Router({ prefix: '/account/delete' });
   const { views, config } = services;
   const codes = () => deletionCodes.in(services.store);

@@ -14,6 +14,9 @@ import type { Services } from '../services.ts';
 import type { Account } from '../accounts/account.ts';
 import { deviceLabel } from './user-agent.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'accounts' | 'audit' | 'config' | 'logger' | 'notifier' | 'provider' | 'store' | 'views'>;
+
 export const DEVICE_MODEL = 'VkhodSessionDevice';
 const DEVICE_COOKIE = 'vkhod.device';
 const KNOWN_MAX = 20;
@@ -54,7 +57,7 @@ interface OidcCtx {
  * Hooks `authorization.success` and answers only once the record (and any alert) is written, so
  * the cabinet lists the session as soon as the browser lands there. Mounted just before the provider.
  */
-export function deviceTracking(services: Services): Middleware {
+export function deviceTracking(services: Deps): Middleware {
   const { provider, store, config } = services;
   provider.on('authorization.success', (ctx: Context & OidcCtx) => {
     const session = ctx.oidc?.session;
@@ -92,7 +95,7 @@ export function deviceTracking(services: Services): Middleware {
     if (work) await work;
   };
 
-  async function record(services: Services, ctx: Context, device: SessionDevice, deviceId: string): Promise<void> {
+  async function record(services: Deps, ctx: Context, device: SessionDevice, deviceId: string): Promise<void> {
     const devices = store.oidcAdapter(DEVICE_MODEL);
     const saved = (await devices.find(device.uid)) as SessionDevice | undefined;
     if (saved && saved.accountId === device.accountId && saved.loginTs === device.loginTs) return;
@@ -111,7 +114,7 @@ export function deviceTracking(services: Services): Middleware {
   }
 }
 
-async function alertNewDevice(services: Services, ctx: Context, account: Account, device: SessionDevice): Promise<void> {
+async function alertNewDevice(services: Deps, ctx: Context, account: Account, device: SessionDevice): Promise<void> {
   const { views, notifier, config } = services;
   const settings = alertSettings(account);
   const locale = views.locale(ctx) === 'en' ? 'en-GB' : 'ru-RU';
@@ -138,7 +141,7 @@ async function alertNewDevice(services: Services, ctx: Context, account: Account
 }
 
 /** The device records of the account's live sessions, joined with the sessions themselves. */
-export async function listSessions(services: Services, accountId: string) {
+export async function listSessions(services: Deps, accountId: string) {
   const { store } = services;
   const sessions = await store.listOidcByAccountId('Session', accountId);
   const devices = new Map(
@@ -164,7 +167,7 @@ export async function listSessions(services: Services, accountId: string) {
 }
 
 /** Ends one session of the account: the session, its device record and every grant (refresh tokens included) issued in it. */
-export async function endSession(services: Services, session: { id: string; uid: string; grants: string[] }): Promise<void> {
+export async function endSession(services: Deps, session: { id: string; uid: string; grants: string[] }): Promise<void> {
   const { store } = services;
   for (const grantId of session.grants) {
     await store.oidcAdapter('Grant').revokeByGrantId(grantId);
@@ -179,7 +182,7 @@ export async function endSession(services: Services, session: { id: string; uid:
  * password change, "end all other sessions"). Grants issued in the kept session are revoked too
  * when `tokensToo` (their tokens were issued under the old password).
  */
-export async function endOtherSessions(services: Services, accountId: string, keepUid: string, tokensToo: boolean): Promise<number> {
+export async function endOtherSessions(services: Deps, accountId: string, keepUid: string, tokensToo: boolean): Promise<number> {
   const sessions = await listSessions(services, accountId);
   const kept = sessions.find((s) => s.uid === keepUid);
   let ended = 0;

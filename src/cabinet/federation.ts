@@ -25,7 +25,13 @@ import {
 import { bankLabel, linkedIdentities, notifyCitizen, showUnconfirmed } from '../federation/linking.ts';
 import { cabinetSession, isFresh, type CabinetSession, requireCabinetSession, cabinetBinding } from './session.ts';
 
-export function federationCabinetRoutes(services: Services): Router {
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  'accounts' | 'audit' | 'bank' | 'config' | 'csrf' | 'esignature' | 'levels' | 'limits' | 'notices' | 'provider' | 'store' | 'views'
+>;
+
+export function federationCabinetRoutes(services: Deps): Router {
   const router = new Router({ prefix: '/account/federation' });
   const { views } = services;
   const binding = cabinetBinding;

@@ -10,6 +10,9 @@ import { requireCabinetSession } from './session.ts';
 import { formatTime } from './sessions.ts';
 import { deviceLabel } from './user-agent.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'accounts' | 'audit' | 'config' | 'csrf' | 'logger' | 'notifier' | 'provider' | 'store' | 'views'>;
+
 export const HISTORY_DAYS = 90;
 const PAGE = 20;
 const SCAN = 2000;
@@ -18,7 +21,7 @@ const SCAN = 2000;
 const SHOWN =
   /^(signin|lockout|account\.|mfa|factor|totp|passkey|recovery|contact|level|identity|verification|consent|sessions\.|alerts\.|federation)/;
 
-export function historyRoutes(services: Services): Router {
+export function historyRoutes(services: Deps): Router {
   const router = new Router({ prefix: '/account/history' });
   const { views, store } = services;
 

@@ -17,7 +17,10 @@ import type { IdentitySubmission } from '../accounts/identity.ts';
 import { isFresh, type CabinetSession, requireCabinetSession, cabinetBinding } from './session.ts';
 import { flatForm, parseForm, text } from '../web/form.ts';
 
-export function identityRoutes(services: Services): Router {
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'accounts' | 'config' | 'csrf' | 'levels' | 'postal' | 'provider' | 'views'>;
+
+export function identityRoutes(services: Deps): Router {
   const router = new Router({ prefix: '/account/identity' });
   const { views, levels, postal } = services;
   const binding = cabinetBinding;

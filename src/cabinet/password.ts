@@ -18,12 +18,18 @@ import { parseForm, text } from '../web/form.ts';
 import { endOtherSessions } from './devices.ts';
 import { cabinetBinding, isFresh, requireCabinetSession, type CabinetSession } from './session.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  'accounts' | 'audit' | 'codes' | 'config' | 'csrf' | 'limits' | 'logger' | 'notifier' | 'provider' | 'store' | 'views'
+>;
+
 const FIRST_PURPOSE = 'first-password';
 
 /** A first password's code, sent to a confirmed contact and waiting (per cabinet session). */
 export const firstPasswordCodes = new FlowRecords<{ challengeId: string; recipient: string }>('first-password', 900);
 
-export function passwordRoutes(services: Services): Router {
+export function passwordRoutes(services: Deps): Router {
   const router = new Router({ prefix: '/account/password' });
   const { views, config } = services;
   const codes = () => firstPasswordCodes.in(services.store);

@@ -18,7 +18,30 @@ import { passwordRoutes } from './password.ts';
 import { sessionsRoutes } from './sessions.ts';
 import { cabinetSession, CABINET_CLIENT_ID, finishCabinetSignIn, localPath, loginHintOf, startCabinetSignIn } from './session.ts';
 
-export function cabinetRoutes(services: Services): Router {
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  | 'accountDeletion'
+  | 'accounts'
+  | 'audit'
+  | 'codes'
+  | 'config'
+  | 'csrf'
+  | 'factorChanges'
+  | 'factors'
+  | 'levels'
+  | 'limits'
+  | 'logger'
+  | 'notifier'
+  | 'postal'
+  | 'provider'
+  | 'recoveryCodes'
+  | 'store'
+  | 'views'
+  | 'webauthn'
+>;
+
+export function cabinetRoutes(services: Deps): Router {
   const router = new Router();
   const { views, config } = services;
 

@@ -17,13 +17,19 @@ import { FlowRecords } from '../web/flow-records.ts';
 import { isFresh, type CabinetSession, requireCabinetSession, cabinetBinding } from './session.ts';
 import { parseForm, raw, text } from '../web/form.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  'accounts' | 'codes' | 'config' | 'csrf' | 'factorChanges' | 'factors' | 'provider' | 'recoveryCodes' | 'store' | 'views' | 'webauthn'
+>;
+
 /** The authenticator app's secret is sealed to the cabinet session that began it. */
 const totpBinding = (s: CabinetSession) => `cabinet-totp:${s.uid}`;
 /** An authenticator app being added in the cabinet: its secret, sealed; keyed by the session uid. */
 const totpEnrolments = new FlowRecords<{ sealed?: string }>('cabinet-totp', 900);
 const FACTORS: SecondFactorKind[] = ['totp', 'sms', 'webauthn'];
 
-export function securityRoutes(services: Services): Router {
+export function securityRoutes(services: Deps): Router {
   const router = new Router({ prefix: '/account/security' });
   const { views } = services;
   const binding = cabinetBinding;

@@ -12,6 +12,9 @@ import { UserError } from '../web/errors.ts';
 
 import { CABINET_CLIENT_ID } from './client.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'accounts' | 'config' | 'csrf' | 'provider'>;
+
 export { CABINET_CLIENT_ID, cabinetClient } from './client.ts';
 /** Shared with the in-flow upgrade page (flows/sign-in/upgrade.ts): one rule for changing identity data. */
 export const FRESH_SECONDS = RECENT_SIGN_IN_SECONDS;
@@ -27,7 +30,7 @@ export interface CabinetSession {
   acr?: string;
 }
 
-export async function cabinetSession(services: Services, ctx: Context): Promise<CabinetSession | undefined> {
+export async function cabinetSession(services: Deps, ctx: Context): Promise<CabinetSession | undefined> {
   const session = await services.provider.Session.get(ctx as never);
   if (!session.accountId) return undefined;
   const account = await services.accounts.findActive(session.accountId);
@@ -55,7 +58,7 @@ export function loginHintOf(account: Account): string | undefined {
  * Sends the browser through vkhod's sign-in (a fresh one when `fresh`) and back to `returnTo`;
  * `loginHint` pre-fills the login of a re-sign-in.
  */
-export function startCabinetSignIn(services: Services, ctx: Context, returnTo: string, fresh: boolean, loginHint?: string): void {
+export function startCabinetSignIn(services: Deps, ctx: Context, returnTo: string, fresh: boolean, loginHint?: string): void {
   const state = randomBytes(16).toString('base64url');
   ctx.cookies.set(COOKIE, Buffer.from(JSON.stringify({ state, returnTo: localPath(returnTo) })).toString('base64url'), {
     httpOnly: true,
@@ -79,7 +82,7 @@ export function startCabinetSignIn(services: Services, ctx: Context, returnTo: s
 }
 
 /** The redirect back from the sign-in: checks state and returns where to go, or undefined. */
-export function finishCabinetSignIn(services: Services, ctx: Context): string | undefined {
+export function finishCabinetSignIn(services: Deps, ctx: Context): string | undefined {
   const raw = ctx.cookies.get(COOKIE, { signed: true });
   ctx.cookies.set(COOKIE, null, { path: '/account', signed: true, overwrite: true });
   if (!raw) return undefined;
@@ -99,7 +102,7 @@ export const cabinetBinding = (s: CabinetSession) => `cabinet:${s.uid}`;
  * sign-in when `fresh`). POSTs without a session or freshness get a 401/403 page, and every POST
  * must carry the CSRF token bound to the session.
  */
-export async function requireCabinetSession(services: Services, ctx: Context, fresh: boolean): Promise<CabinetSession | undefined> {
+export async function requireCabinetSession(services: Deps, ctx: Context, fresh: boolean): Promise<CabinetSession | undefined> {
   const s = await cabinetSession(services, ctx);
   if (!s || (fresh && !isFresh(s))) {
     if (ctx.method === 'GET') {

@@ -12,9 +12,12 @@ import { alertSettings, endOtherSessions, endSession, listSessions } from './dev
 import { cabinetBinding, requireCabinetSession } from './session.ts';
 import { deviceLabel } from './user-agent.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'accounts' | 'audit' | 'config' | 'csrf' | 'logger' | 'notifier' | 'provider' | 'store' | 'views'>;
+
 const AMR = new Set(['pwd', 'otp', 'sms', 'sc', 'mfa', 'hwk', 'swk', 'fed', 'user', 'pin']);
 
-export function formatTime(services: Services, ctx: Context, at: number | string): string {
+export function formatTime(services: Deps, ctx: Context, at: number | string): string {
   const locale = services.views.locale(ctx) === 'en' ? 'en-GB' : 'ru-RU';
   return new Date(at).toLocaleString(locale, {
     timeZone: 'Europe/Moscow',
@@ -26,7 +29,7 @@ export function formatTime(services: Services, ctx: Context, at: number | string
   });
 }
 
-export function amrWords(services: Services, ctx: Context, amr: string[]): string {
+export function amrWords(services: Deps, ctx: Context, amr: string[]): string {
   return (
     amr
       .filter((m) => AMR.has(m))
@@ -35,7 +38,7 @@ export function amrWords(services: Services, ctx: Context, amr: string[]): strin
   );
 }
 
-export function sessionsRoutes(services: Services): Router {
+export function sessionsRoutes(services: Deps): Router {
   const router = new Router({ prefix: '/account/sessions' });
   const { views } = services;
   const done = (ctx: Context, notice: string) => {

@@ -13,6 +13,9 @@ import { UserError } from '../web/errors.ts';
 import { parseForm, raw } from '../web/form.ts';
 import { fileUpload, uploadedFile } from '../web/multipart.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'audit' | 'config' | 'esignature' | 'limits' | 'views'>;
+
 /** The upload middleware for e-signature forms. */
 export const signatureUpload = () =>
   fileUpload({ field: 'signature_file', maxFile: MAX_SIGNATURE_BYTES, maxField: MAX_SIGNATURE_BYTES * 2 });
@@ -73,7 +76,7 @@ export interface EsignPage {
 }
 
 /** The page with a fresh challenge (every showing issues a new one; each is good for one try). */
-export async function showEsignPage(services: Services, ctx: Context, page: EsignPage): Promise<void> {
+export async function showEsignPage(services: Deps, ctx: Context, page: EsignPage): Promise<void> {
   const challenge = await services.esignature.challenge(page.binding);
   services.views.render(
     ctx,
@@ -97,7 +100,7 @@ export async function showEsignPage(services: Services, ctx: Context, page: Esig
 }
 
 /** Reads the submitted signature and checks it; a refusal is audited and counted against the address. */
-export async function submittedSignature(services: Services, ctx: Context, binding: string, accountId?: string): Promise<EsignResult> {
+export async function submittedSignature(services: Deps, ctx: Context, binding: string, accountId?: string): Promise<EsignResult> {
   const blocked = await services.limits.peek('login-failures-ip', ctx.ip);
   if (blocked.blocked) throw new UserError(429, 'login.locked', { minutes: Math.ceil(blocked.retryAfter / 60) });
   const body = parseForm(ctx, { signature: raw(), handle: raw() });
@@ -113,10 +116,6 @@ export async function submittedSignature(services: Services, ctx: Context, bindi
   return result;
 }
 
-export function esignError(
-  services: Services,
-  ctx: Context,
-  result: Extract<EsignResult, { ok: false }>,
-): { error: string; status: number } {
+export function esignError(services: Deps, ctx: Context, result: Extract<EsignResult, { ok: false }>): { error: string; status: number } {
   return { error: services.views.t(ctx, `esign.errors.${result.reason}`), status: STATUS[result.reason] ?? 403 };
 }

@@ -11,11 +11,14 @@ import { uncoveredItems } from '../accounts/verification.ts';
 import type { Services } from '../services.ts';
 import type { Account } from '../accounts/account.ts';
 
-export function linkedIdentities(services: Services): LinkedIdentities {
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'accounts' | 'levels' | 'notices' | 'store' | 'views'>;
+
+export function linkedIdentities(services: Deps): LinkedIdentities {
   return new LinkedIdentities(services.store, services.accounts, services.levels);
 }
 
-export function bankLabel(services: Services, ctx: Context, bank: BankConfig): string {
+export function bankLabel(services: Deps, ctx: Context, bank: BankConfig): string {
   return services.views.locale(ctx) === 'en' && bank.name_en ? bank.name_en : bank.name;
 }
 
@@ -24,7 +27,7 @@ export function bankLabel(services: Services, ctx: Context, bank: BankConfig): s
  * items it could not confirm (it did not carry them and the registry has not checked them).
  */
 export function showUnconfirmed(
-  services: Services,
+  services: Deps,
   ctx: Context,
   account: Account,
   source: string,
@@ -43,11 +46,6 @@ export function showUnconfirmed(
 }
 
 /** Best effort: a message to the citizen's confirmed contact (a failed notice never undoes anything). */
-export async function notifyCitizen(
-  services: Services,
-  account: Account,
-  key: string,
-  params: Record<string, unknown> = {},
-): Promise<void> {
+export async function notifyCitizen(services: Deps, account: Account, key: string, params: Record<string, unknown> = {}): Promise<void> {
   await services.notices.linked(account, key, params);
 }

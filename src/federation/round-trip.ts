@@ -9,6 +9,9 @@ import { BankError, type BankRequest } from '../methods/bank.ts';
 import type { Services } from '../services.ts';
 import { FlowRecords } from '../web/flow-records.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'audit' | 'bank' | 'config' | 'store' | 'views'>;
+
 const COOKIE = 'vkhod.fed';
 const TTL_SECONDS = 900;
 
@@ -23,12 +26,7 @@ export interface PendingBank extends Omit<BankRequest, 'url'> {
 const bankTrips = new FlowRecords<PendingBank>('fed', TTL_SECONDS);
 
 /** Starts the round trip: remembers it, binds it to this browser, and sends the browser to the bank. */
-export async function sendToBank(
-  services: Services,
-  ctx: Context,
-  bankId: string,
-  binding: Pick<PendingBank, 'mode' | 'uid'>,
-): Promise<void> {
+export async function sendToBank(services: Deps, ctx: Context, bankId: string, binding: Pick<PendingBank, 'mode' | 'uid'>): Promise<void> {
   const request = await services.bank.start(bankId, services.views.locale(ctx));
   const pending: PendingBank = { ...binding, bankId, state: request.state, nonce: request.nonce, verifier: request.verifier };
   await bankTrips.in(services.store).save(request.state, pending);
@@ -56,7 +54,7 @@ export async function sendToBank(
  * (the cookie's state equals the response's state). `take` also ends it: one response per trip —
  * of two racing with one state, only one gets the trip.
  */
-export async function pendingBank(services: Services, ctx: Context, take: boolean): Promise<PendingBank | undefined> {
+export async function pendingBank(services: Deps, ctx: Context, take: boolean): Promise<PendingBank | undefined> {
   const state = typeof ctx.query.state === 'string' ? ctx.query.state : undefined;
   const cookie = ctx.cookies.get(COOKIE, { signed: true });
   if (!state || !cookie || cookie !== state || state.length > 128) return undefined;
@@ -83,7 +81,7 @@ const STATUS: Record<string, number> = {
 
 /** A page the citizen can act on: what happened and the way back. Never a 500. */
 export function showBankProblem(
-  services: Services,
+  services: Deps,
   ctx: Context,
   problem: string,
   back: { href: string; label: string },

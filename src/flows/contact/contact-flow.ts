@@ -16,6 +16,9 @@ import { FlowRecords } from '../../web/flow-records.ts';
 import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
 import { parseForm, text } from '../../web/form.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'codes' | 'csrf' | 'provider' | 'store' | 'views'>;
+
 export const FLOW_TTL_SECONDS = 1800;
 
 export interface FlowRecord {
@@ -49,7 +52,7 @@ export interface ContactFlowSpec {
 
 export class ContactFlow {
   constructor(
-    private readonly services: Services,
+    private readonly services: Deps,
     readonly spec: ContactFlowSpec,
   ) {}
 

@@ -20,6 +20,12 @@ import { isMultiFactor } from '../../oidc/acr.ts';
 import type { Account } from '../../accounts/account.ts';
 import { welcomeIntoCabinet } from './registration-welcome.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  'accounts' | 'audit' | 'bank' | 'config' | 'csrf' | 'esignature' | 'limits' | 'notifier' | 'provider' | 'store' | 'views'
+>;
+
 /**
  * A recovery lifts the account's lockout only when it leaves nothing to guess: it proved two
  * factors, or the account has no second factor of its own. Otherwise the count of wrong secrets
@@ -48,7 +54,7 @@ export interface RecoveredPasswordStep<T extends { accountId: string }> {
 
 /** Adds GET and POST `step.path` to `router`: the new-password page of a proven recovery. */
 export function recoveredPasswordRoutes<T extends { accountId: string }>(
-  services: Services,
+  services: Deps,
   router: Router,
   step: RecoveredPasswordStep<T>,
 ): void {

@@ -26,6 +26,25 @@ import { bankProblemOf, pendingBank, sendToBank, showBankProblem } from '../../f
 import { bankLabel } from '../../federation/linking.ts';
 import { recoveredPasswordRoutes } from './recovered-password.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  | 'accounts'
+  | 'audit'
+  | 'bank'
+  | 'config'
+  | 'csrf'
+  | 'esignature'
+  | 'levels'
+  | 'limits'
+  | 'logger'
+  | 'notices'
+  | 'notifier'
+  | 'provider'
+  | 'store'
+  | 'views'
+>;
+
 /** The CSRF binding of the recovery page's bank buttons. */
 export const RECOVER_BANK_BINDING = 'recover-bank';
 const BINDING = RECOVER_BANK_BINDING;
@@ -43,7 +62,7 @@ export const bankRecoveries = new FlowRecords<BankRecovery>('recover-bank', 900)
  * the linked subject, or (an accredited bank's confirmable data) a verified SNILS / passport with
  * the same name and birth date, without a conflicting SNILS or birth date.
  */
-export async function accountKnownToBank(services: Services, identity: BankIdentity): Promise<Account | undefined> {
+export async function accountKnownToBank(services: Deps, identity: BankIdentity): Promise<Account | undefined> {
   const linked = await services.accounts.findByKey({ kind: `fed:${identity.bank.id}`, value: identity.subject });
   if (linked) return linked;
   if (!earnedVerification(identity)) return undefined;
@@ -52,7 +71,7 @@ export async function accountKnownToBank(services: Services, identity: BankIdent
   return match;
 }
 
-export function recoveryBankRoutes(services: Services): Router {
+export function recoveryBankRoutes(services: Deps): Router {
   const router = new Router({ prefix: '/recover' });
   const { views, csrf } = services;
   const records = () => bankRecoveries.in(services.store);

@@ -16,6 +16,12 @@ import { FlowRecords } from '../../web/flow-records.ts';
 import { esignError, showEsignPage, signatureUpload, submittedSignature, type EsignPage } from '../../federation/esign-page.ts';
 import { recoveredPasswordRoutes } from './recovered-password.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  'accounts' | 'audit' | 'bank' | 'config' | 'csrf' | 'esignature' | 'limits' | 'notifier' | 'provider' | 'store' | 'views'
+>;
+
 const BINDING = 'recover-esign';
 
 interface EsignRecovery {
@@ -26,7 +32,7 @@ interface EsignRecovery {
 /** A signature accepted, waiting for the new password (single use). */
 export const esignRecoveries = new FlowRecords<EsignRecovery>('recover-esign', 900);
 
-export function recoveryEsignRoutes(services: Services): Router {
+export function recoveryEsignRoutes(services: Deps): Router {
   const router = new Router({ prefix: '/recover/esign' });
   const { views, csrf } = services;
   const records = () => esignRecoveries.in(services.store);

@@ -14,7 +14,27 @@ import { RECOVER_BANK_BINDING } from './recovery-bank.ts';
 import { ContactFlow, contactFlows, type FlowRecord } from './contact-flow.ts';
 import { parseForm, text } from '../../web/form.ts';
 
-export function recoveryFlow(services: Services): ContactFlow {
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  | 'accounts'
+  | 'audit'
+  | 'bank'
+  | 'codes'
+  | 'config'
+  | 'csrf'
+  | 'esignature'
+  | 'levels'
+  | 'limits'
+  | 'logger'
+  | 'notices'
+  | 'notifier'
+  | 'provider'
+  | 'store'
+  | 'views'
+>;
+
+export function recoveryFlow(services: Deps): ContactFlow {
   const { views, accounts, config } = services;
 
   const showFinal = async (ctx: Context, flow: FlowRecord, form: { errors?: string[]; status?: number }) => {

@@ -16,6 +16,9 @@ import type { InteractionDetails } from '../interaction/context.ts';
 import { advance } from '../sign-in/advance.ts';
 import type { SignIn } from '../sign-in/sign-in-result.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'accounts' | 'audit' | 'bank' | 'config' | 'esignature' | 'limits' | 'provider' | 'store' | 'views'>;
+
 const COOKIE = 'vkhod.welcome';
 const TTL_SECONDS = 120;
 
@@ -31,7 +34,7 @@ interface WelcomeTicket {
 export const welcomeTickets = new FlowRecords<WelcomeTicket>('welcome', TTL_SECONDS);
 
 export async function welcomeIntoCabinet(
-  services: Services,
+  services: Deps,
   ctx: Context,
   account: Account,
   contactKind: Contact['kind'] | undefined,
@@ -54,7 +57,7 @@ export async function welcomeIntoCabinet(
 }
 
 /** At an interaction's sign-in: a ticket left by this browser's registration signs it in. True when it did. */
-export async function resumeWelcome(services: Services, ctx: Context, details: InteractionDetails): Promise<boolean> {
+export async function resumeWelcome(services: Deps, ctx: Context, details: InteractionDetails): Promise<boolean> {
   const ticket = ctx.cookies.get(COOKIE, { signed: true });
   if (!ticket) return false;
   ctx.cookies.set(COOKIE, null, { path: '/interaction', signed: true, overwrite: true });

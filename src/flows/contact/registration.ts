@@ -16,9 +16,15 @@ import type { SignIn } from '../sign-in/sign-in-result.ts';
 import { welcomeIntoCabinet } from './registration-welcome.ts';
 import { flatForm, parseForm } from '../../web/form.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  'accounts' | 'audit' | 'bank' | 'codes' | 'config' | 'csrf' | 'esignature' | 'limits' | 'provider' | 'store' | 'views'
+>;
+
 const FIELDS = ['family', 'given', 'middle'] as const;
 
-export function registrationFlow(services: Services): ContactFlow {
+export function registrationFlow(services: Deps): ContactFlow {
   const { views, accounts, config } = services;
 
   const showFinal = async (

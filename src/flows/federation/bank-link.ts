@@ -23,6 +23,24 @@ import { bankLabel, linkedIdentities, notifyCitizen } from '../../federation/lin
 import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
 import { parseForm, text } from '../../web/form.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  | 'accounts'
+  | 'audit'
+  | 'bank'
+  | 'config'
+  | 'csrf'
+  | 'esignature'
+  | 'factors'
+  | 'levels'
+  | 'limits'
+  | 'notices'
+  | 'provider'
+  | 'store'
+  | 'views'
+>;
+
 export interface PendingLink {
   accountId: string;
   identity: { bankId: string; subject: string; profile: ExternalProfile; claimNames: string[] };
@@ -35,12 +53,12 @@ export interface PendingLink {
 /** Keyed by the interaction uid. */
 const pendingLinks = new FlowRecords<PendingLink>('fedlink', 900);
 
-export async function savePendingLink(services: Services, uid: string, pending: PendingLink): Promise<void> {
+export async function savePendingLink(services: Deps, uid: string, pending: PendingLink): Promise<void> {
   await pendingLinks.in(services.store).save(uid, pending);
 }
 
 async function loadPendingLink(
-  services: Services,
+  services: Deps,
   ctx: Context,
 ): Promise<{ details: InteractionDetails; pending: PendingLink; account: Account }> {
   const details = await loadInteraction(services.provider, ctx);
@@ -51,7 +69,7 @@ async function loadPendingLink(
 }
 
 function showLinkPage(
-  services: Services,
+  services: Deps,
   ctx: Context,
   details: InteractionDetails,
   pending: PendingLink,
@@ -87,7 +105,7 @@ function showLinkPage(
   );
 }
 
-export function bankLinkRoutes(services: Services): Router {
+export function bankLinkRoutes(services: Deps): Router {
   const router = new Router({ prefix: '/bank-link' });
   const { csrf, views, limits } = services;
 

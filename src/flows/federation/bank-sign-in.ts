@@ -23,12 +23,30 @@ import { finishFederatedSignIn } from './federated-sign-in.ts';
 import { bankLabel, linkedIdentities, notifyCitizen } from '../../federation/linking.ts';
 import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
 
-function backToLogin(services: Services, ctx: Context, details: InteractionDetails) {
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  | 'accounts'
+  | 'audit'
+  | 'bank'
+  | 'config'
+  | 'csrf'
+  | 'esignature'
+  | 'factors'
+  | 'levels'
+  | 'limits'
+  | 'notices'
+  | 'provider'
+  | 'store'
+  | 'views'
+>;
+
+function backToLogin(services: Deps, ctx: Context, details: InteractionDetails) {
   return { href: `/interaction/${details.uid}`, label: services.views.t(ctx, 'bank.back_to_login') };
 }
 
 /** What follows a checked bank response inside an interaction. */
-async function afterBank(services: Services, ctx: Context, details: InteractionDetails, identity: BankIdentity): Promise<void> {
+async function afterBank(services: Deps, ctx: Context, details: InteractionDetails, identity: BankIdentity): Promise<void> {
   const { bank, subject, profile } = identity;
   const linked = linkedIdentities(services);
   const verification = earnedVerification(identity);
@@ -104,7 +122,7 @@ async function afterBank(services: Services, ctx: Context, details: InteractionD
   }
 }
 
-export function bankSignInRoutes(services: Services): Router {
+export function bankSignInRoutes(services: Deps): Router {
   const router = new Router();
   const { provider, csrf } = services;
 

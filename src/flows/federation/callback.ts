@@ -10,7 +10,10 @@ import Router from '@koa/router';
 import type { Services } from '../../services.ts';
 import { pendingBank, showBankProblem } from '../../federation/round-trip.ts';
 
-export function federationCallbackRoutes(services: Services): Router {
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'audit' | 'bank' | 'config' | 'logger' | 'store' | 'views'>;
+
+export function federationCallbackRoutes(services: Deps): Router {
   const router = new Router();
 
   router.get('/federation/callback', async (ctx) => {

@@ -22,8 +22,14 @@ import { finishFederatedSignIn } from './federated-sign-in.ts';
 import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
 import { parseForm, text } from '../../web/form.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  'accounts' | 'audit' | 'bank' | 'config' | 'csrf' | 'esignature' | 'levels' | 'limits' | 'notices' | 'provider' | 'store' | 'views'
+>;
+
 async function loadPendingLink(
-  services: Services,
+  services: Deps,
   ctx: Context,
 ): Promise<{ details: InteractionDetails; pending: PendingEsignLink; account: Account }> {
   const details = await loadInteraction(services.provider, ctx);
@@ -36,7 +42,7 @@ async function loadPendingLink(
 }
 
 function showLinkPage(
-  services: Services,
+  services: Deps,
   ctx: Context,
   details: InteractionDetails,
   account: Account,
@@ -59,7 +65,7 @@ function showLinkPage(
   );
 }
 
-export function esignLinkRoutes(services: Services): Router {
+export function esignLinkRoutes(services: Deps): Router {
   const router = new Router({ prefix: '/esign-link' });
   const { csrf, views, limits } = services;
 

@@ -34,6 +34,12 @@ import { finishFederatedSignIn } from './federated-sign-in.ts';
 import { linkedIdentities, notifyCitizen } from '../../federation/linking.ts';
 import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  'accounts' | 'audit' | 'bank' | 'config' | 'csrf' | 'esignature' | 'levels' | 'limits' | 'notices' | 'provider' | 'store' | 'views'
+>;
+
 /** A certificate sign-in waiting for the password of the account its SNILS is typed into (esign-link.ts). */
 export interface PendingEsignLink {
   accountId: string;
@@ -45,12 +51,7 @@ export interface PendingEsignLink {
 export const pendingEsignLinks = new FlowRecords<PendingEsignLink>('esignlink', 900);
 
 /** The account, confirmed by the certificate (which is then remembered on it) when the names match. */
-export async function confirmByCertificate(
-  services: Services,
-  account: Account,
-  identity: CertificateIdentity,
-  ip: string,
-): Promise<Account> {
+export async function confirmByCertificate(services: Deps, account: Account, identity: CertificateIdentity, ip: string): Promise<Account> {
   if (!identity.name || !sameName(account.name, identity.name)) return account;
   const profile = { snils: identity.snils, ...(identity.inn ? { inn: identity.inn } : {}) };
   return linkedIdentities(services).confirm(account, profile, esignVerification(identity), ip, (a) =>
@@ -60,7 +61,7 @@ export async function confirmByCertificate(
 
 /** Holds the sign-in until the account's password is given (the SNILS in it is not proven to be its holder's). */
 async function holdForPassword(
-  services: Services,
+  services: Deps,
   ctx: Context,
   details: InteractionDetails,
   account: Account,
@@ -81,7 +82,7 @@ async function holdForPassword(
 }
 
 /** A certificate sign-in the account rules refused (LinkError): audited, and its page; anything else is thrown on. */
-async function refuseLink(services: Services, ctx: Context, details: InteractionDetails, err: unknown): Promise<void> {
+async function refuseLink(services: Deps, ctx: Context, details: InteractionDetails, err: unknown): Promise<void> {
   if (!(err instanceof LinkError)) throw err;
   const clientId = String(details.params.client_id);
   await services.audit.record({ type: 'esign.signin', ip: ctx.ip, outcome: 'failure', clientId, details: { reason: err.code } });
@@ -94,7 +95,7 @@ async function refuseLink(services: Services, ctx: Context, details: Interaction
  * then the sign-in finishes. Shared by the direct sign-in and "not my account" (esign-link.ts).
  */
 export async function signInWithNewAccount(
-  services: Services,
+  services: Deps,
   ctx: Context,
   details: InteractionDetails,
   identity: CertificateIdentity,
@@ -116,7 +117,7 @@ export async function signInWithNewAccount(
   }
 }
 
-export function esignSignInRoutes(services: Services): Router {
+export function esignSignInRoutes(services: Deps): Router {
   const router = new Router({ prefix: '/esign' });
   const { provider, csrf, views } = services;
   const page = (uid: string, ctx: Context, form: { error?: string; status?: number } = {}): EsignPage => ({

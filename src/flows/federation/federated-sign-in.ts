@@ -10,9 +10,15 @@ import type { Account } from '../../accounts/account.ts';
 import type { InteractionDetails } from '../interaction/context.ts';
 import { advance, type AdvanceOptions } from '../sign-in/advance.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  'accounts' | 'audit' | 'bank' | 'config' | 'esignature' | 'levels' | 'limits' | 'notices' | 'provider' | 'store' | 'views'
+>;
+
 /** The other ways in, for the sign-in page: a button per bank, and the e-signature. */
 export function signInAlternatives(
-  services: Services,
+  services: Deps,
   ctx: Context,
 ): { banks: Array<{ id: string; label: string }>; esign: boolean } | undefined {
   const banks = services.bank.list().map((b) => ({ id: b.id, label: bankLabel(services, ctx, b) }));
@@ -22,7 +28,7 @@ export function signInAlternatives(
 
 /** Ends a bank or e-signature sign-in like any other: a second factor when one is due, then the login result. */
 export async function finishFederatedSignIn(
-  services: Services,
+  services: Deps,
   ctx: Context,
   details: InteractionDetails,
   account: Account,

@@ -8,13 +8,16 @@ import { rememberConsent } from '../../oidc/consents.ts';
 import { clientOf, finishInteraction, type InteractionDetails } from './context.ts';
 import { parseForm, text } from '../../web/form.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'accounts' | 'audit' | 'provider' | 'views'>;
+
 interface ConsentDetails {
   missingOIDCScope?: string[];
   missingOIDCClaims?: string[];
   missingResourceScopes?: Record<string, string[]>;
 }
 
-export async function showConsent(services: Services, ctx: Context, details: InteractionDetails): Promise<void> {
+export async function showConsent(services: Deps, ctx: Context, details: InteractionDetails): Promise<void> {
   const { clientName } = await clientOf(services.provider, details);
   const missing = details.prompt.details as ConsentDetails;
   const { views } = services;
@@ -30,7 +33,7 @@ export async function showConsent(services: Services, ctx: Context, details: Int
   views.render(ctx, 'consent', { title: 'consent.title', uid: details.uid, clientName, items, csrf: ctx.state.csrf(details.uid) });
 }
 
-export async function submitConsent(services: Services, ctx: Context, details: InteractionDetails): Promise<void> {
+export async function submitConsent(services: Deps, ctx: Context, details: InteractionDetails): Promise<void> {
   const body = parseForm(ctx, { decision: text() });
   const accountId = details.session?.accountId;
   const clientId = String(details.params.client_id);

@@ -23,7 +23,31 @@ import { advance } from '../sign-in/advance.ts';
 import { showUnmet } from '../sign-in/sign-in-result.ts';
 import { parseForm, raw, text } from '../../web/form.ts';
 
-export function interactionRoutes(services: Services, flows: ContactFlow[]): Router {
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  | 'accountDeletion'
+  | 'accounts'
+  | 'audit'
+  | 'bank'
+  | 'codes'
+  | 'config'
+  | 'csrf'
+  | 'esignature'
+  | 'factorChanges'
+  | 'factors'
+  | 'levels'
+  | 'limits'
+  | 'notices'
+  | 'notifier'
+  | 'password'
+  | 'provider'
+  | 'store'
+  | 'views'
+  | 'webauthn'
+>;
+
+export function interactionRoutes(services: Deps, flows: ContactFlow[]): Router {
   const router = new Router({ prefix: '/interaction/:uid' });
   const { provider, csrf } = services;
 

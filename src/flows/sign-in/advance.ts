@@ -14,6 +14,9 @@ import type { InteractionDetails } from '../interaction/context.ts';
 import { discardPending, savePending, type PendingSignIn } from './pending-sign-in.ts';
 import { completeSignIn, type SignIn, type SignInStep } from './sign-in-result.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'accounts' | 'audit' | 'bank' | 'config' | 'esignature' | 'limits' | 'provider' | 'store' | 'views'>;
+
 export interface AdvanceOptions {
   /** `json` answers `{ redirect }` for script-driven steps (a passkey) instead of redirecting. */
   mode?: 'html' | 'json';
@@ -81,7 +84,7 @@ export function decide(
  * keeps it pending for the second step or enrolment of a factor. Returns the step taken.
  */
 export async function advance(
-  services: Services,
+  services: Deps,
   ctx: Context,
   details: InteractionDetails,
   signIn: SignIn,

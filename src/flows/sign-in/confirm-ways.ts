@@ -7,6 +7,9 @@
 import type { Context } from 'koa';
 import type { Services } from '../../services.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'bank' | 'esignature' | 'views'>;
+
 export interface ConfirmWays {
   banks: Array<{ id: string; label: string }>;
   esign: boolean;
@@ -14,7 +17,7 @@ export interface ConfirmWays {
   cabinet: string;
 }
 
-export function confirmWays(services: Services, ctx: Context): ConfirmWays {
+export function confirmWays(services: Deps, ctx: Context): ConfirmWays {
   // (as federated-sign-in.ts's signInAlternatives; not imported: that module imports sign-in-result.ts, which uses this)
   const en = services.views.locale(ctx) === 'en';
   const banks = services.bank.list().map((b) => ({ id: b.id, label: en && b.name_en ? b.name_en : b.name }));

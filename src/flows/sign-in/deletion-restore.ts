@@ -15,6 +15,23 @@ import { loadInteraction, type InteractionDetails } from '../interaction/context
 import { advance } from './advance.ts';
 import type { SignIn } from './sign-in-result.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  | 'accountDeletion'
+  | 'accounts'
+  | 'audit'
+  | 'bank'
+  | 'config'
+  | 'csrf'
+  | 'esignature'
+  | 'limits'
+  | 'notifier'
+  | 'provider'
+  | 'store'
+  | 'views'
+>;
+
 interface RestoreRecord {
   accountId: string;
   remember: boolean;
@@ -25,7 +42,7 @@ export const pendingRestores = new FlowRecords<RestoreRecord>('restore', 600);
 
 /** The password was right but the account is deactivated: offer to restore it. */
 export async function offerRestore(
-  services: Services,
+  services: Deps,
   ctx: Context,
   details: InteractionDetails,
   account: Account,
@@ -54,7 +71,7 @@ export async function offerRestore(
   );
 }
 
-export function restoreRoutes(services: Services): Router {
+export function restoreRoutes(services: Deps): Router {
   const router = new Router();
 
   router.post('/restore', async (ctx) => {

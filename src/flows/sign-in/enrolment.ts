@@ -24,6 +24,25 @@ import { failSecondFactor, finishSecondFactor } from './second-factor.ts';
 import { loadPending, savePending, type PendingSignIn } from './pending-sign-in.ts';
 import { parseForm, raw, text } from '../../web/form.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  | 'accounts'
+  | 'audit'
+  | 'bank'
+  | 'codes'
+  | 'config'
+  | 'csrf'
+  | 'esignature'
+  | 'factorChanges'
+  | 'factors'
+  | 'limits'
+  | 'provider'
+  | 'store'
+  | 'views'
+  | 'webauthn'
+>;
+
 /** The authenticator app's secret is sealed to the interaction that began it. */
 const totpBinding = (uid: string) => `enrol-totp:${uid}`;
 export const ENROL_CONTACT_PURPOSE = 'mfa-enrol';
@@ -50,7 +69,7 @@ function codeFailure(outcome: Exclude<VerifyOutcome, 'ok'>): Exclude<SecondFacto
  * An account that already has a factor is asked for it on /mfa: enrolling another one here
  * would let someone who knows only the password skip it.
  */
-async function loadEnrolment(services: Services, ctx: Context) {
+async function loadEnrolment(services: Deps, ctx: Context) {
   const loaded = await loadPending(services, ctx);
   const { account } = loaded;
   const mustEnrol = (services.config.requireSecondFactor && !hasEnrolledFactor(account)) || availableFactors(account).length === 0;
@@ -59,7 +78,7 @@ async function loadEnrolment(services: Services, ctx: Context) {
 }
 
 async function showEnrol(
-  services: Services,
+  services: Deps,
   ctx: Context,
   details: InteractionDetails,
   pending: PendingSignIn,
@@ -108,7 +127,7 @@ async function showEnrol(
 
 /** Turns on sign-in with confirmation with `preferred` and the factor `mutate` adds. */
 async function enable(
-  services: Services,
+  services: Deps,
   ctx: Context,
   account: Account,
   preferred: SecondFactorKind,
@@ -126,7 +145,7 @@ async function enable(
   });
 }
 
-export function enrolmentRoutes(services: Services): Router {
+export function enrolmentRoutes(services: Deps): Router {
   const router = new Router({ prefix: '/mfa/enrol' });
   const { csrf, views } = services;
 

@@ -12,11 +12,31 @@ import { advance } from './advance.ts';
 import type { SignIn } from './sign-in-result.ts';
 import { parseForm, text } from '../../web/form.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  | 'accountDeletion'
+  | 'accounts'
+  | 'audit'
+  | 'bank'
+  | 'config'
+  | 'csrf'
+  | 'esignature'
+  | 'levels'
+  | 'limits'
+  | 'notices'
+  | 'notifier'
+  | 'password'
+  | 'provider'
+  | 'store'
+  | 'views'
+>;
+
 /** Interaction reasons that only say the session's acr is not the one asked for. */
 const ACR_REASONS = new Set(['acr_not_satisfied', 'essential_acr', 'essential_acrs']);
 
 export async function showLogin(
-  services: Services,
+  services: Deps,
   ctx: Context,
   details: InteractionDetails,
   form: { identifier?: string; error?: string; status?: number } = {},
@@ -55,7 +75,7 @@ export async function showLogin(
   );
 }
 
-export async function submitLogin(services: Services, ctx: Context, details: InteractionDetails): Promise<void> {
+export async function submitLogin(services: Deps, ctx: Context, details: InteractionDetails): Promise<void> {
   const body = parseForm(ctx, { identifier: text(), password: text(), foreign: text() });
   const identifier = typeof body.identifier === 'string' ? body.identifier.slice(0, 256) : '';
   const password = typeof body.password === 'string' ? body.password : '';

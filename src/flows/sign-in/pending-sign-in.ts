@@ -10,6 +10,9 @@ import { UserError } from '../../web/errors.ts';
 import { FlowRecords } from '../../web/flow-records.ts';
 import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'accounts' | 'provider' | 'store'>;
+
 export interface PendingSignIn {
   accountId: string;
   /** what the first step proved */
@@ -42,17 +45,17 @@ export interface PendingSignIn {
 /** Keyed by the interaction uid. */
 export const pendingSignIns = new FlowRecords<PendingSignIn>('mfa', 900);
 
-export async function savePending(services: Services, uid: string, pending: PendingSignIn): Promise<void> {
+export async function savePending(services: Deps, uid: string, pending: PendingSignIn): Promise<void> {
   await pendingSignIns.in(services.store).save(uid, pending);
 }
 
 /** The sign-in is over (or abandoned): its pending record goes. */
-export async function discardPending(services: Services, uid: string): Promise<void> {
+export async function discardPending(services: Deps, uid: string): Promise<void> {
   await pendingSignIns.in(services.store).discard(uid);
 }
 
 export async function loadPending(
-  services: Services,
+  services: Deps,
   ctx: Context,
 ): Promise<{ details: InteractionDetails; pending: PendingSignIn; account: Account }> {
   const details = await loadInteraction(services.provider, ctx);

@@ -17,9 +17,15 @@ import { discardPending, loadPending, savePending, type PendingSignIn } from './
 import { completeSignIn } from './sign-in-result.ts';
 import { parseForm, raw, text } from '../../web/form.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  'accounts' | 'audit' | 'bank' | 'csrf' | 'esignature' | 'factors' | 'limits' | 'provider' | 'store' | 'views' | 'webauthn'
+>;
+
 /** Finishes with the combined amr once the second factor is proven. */
 export async function finishSecondFactor(
-  services: Services,
+  services: Deps,
   ctx: Context,
   details: InteractionDetails,
   pending: PendingSignIn,
@@ -44,7 +50,7 @@ export async function finishSecondFactor(
  * the message to show (locked or try again).
  */
 export async function failSecondFactor(
-  services: Services,
+  services: Deps,
   ctx: Context,
   account: Account,
   result: Exclude<SecondFactorResult, { ok: true }>,
@@ -68,14 +74,14 @@ export async function failSecondFactor(
 }
 
 /** The factor asked for when this account has it, else its preferred one (recovery codes when it has none). */
-function methodOf(services: Services, account: Account, requested: unknown): string {
+function methodOf(services: Deps, account: Account, requested: unknown): string {
   const factor = services.factors.get(requested);
   if (factor?.available(account)) return factor.kind;
   return availableFactors(account)[0] ?? 'recovery';
 }
 
 async function showSecondFactor(
-  services: Services,
+  services: Deps,
   ctx: Context,
   details: InteractionDetails,
   pending: PendingSignIn,
@@ -111,7 +117,7 @@ async function showSecondFactor(
   );
 }
 
-export function secondFactorRoutes(services: Services): Router {
+export function secondFactorRoutes(services: Deps): Router {
   const router = new Router({ prefix: '/mfa' });
   const { csrf, views } = services;
 

@@ -11,6 +11,9 @@ import { confirmWays } from './confirm-ways.ts';
 import type { InteractionDetails } from '../interaction/context.ts';
 import { savePending } from './pending-sign-in.ts';
 
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<Services, 'accounts' | 'audit' | 'bank' | 'esignature' | 'provider' | 'store' | 'views'>;
+
 export interface SignIn {
   account: Account;
   amr: string[];
@@ -24,7 +27,7 @@ export interface SignIn {
 export type SignInStep = 'complete' | 'second_factor' | 'enrol' | 'unmet';
 
 /** The explanation page for a requirement this sign-in cannot meet. */
-export function showUnmet(services: Services, ctx: Context, details: InteractionDetails, account?: Account): void {
+export function showUnmet(services: Deps, ctx: Context, details: InteractionDetails, account?: Account): void {
   const requested = requestedAcrs(details.params);
   const needsLevel = Boolean(account) && !requested.some((a) => satisfiableWith(account!.level).includes(a));
   // Standard is reachable inside the flow (registry check); confirmed needs a visit or a letter.
@@ -52,7 +55,7 @@ export function showUnmet(services: Services, ctx: Context, details: Interaction
  * advance already worked out for this sign-in (the acr is computed once).
  */
 export async function completeSignIn(
-  services: Services,
+  services: Deps,
   ctx: Context,
   details: InteractionDetails,
   signIn: SignIn,

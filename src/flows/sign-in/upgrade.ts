@@ -20,7 +20,13 @@ import { loadPending, savePending, type PendingSignIn } from './pending-sign-in.
 import { advance } from './advance.ts';
 import { flatForm, parseForm } from '../../web/form.ts';
 
-export function upgradeRoutes(services: Services): Router {
+/** What this module uses of the services (the composition root's bundle). */
+export type Deps = Pick<
+  Services,
+  'accounts' | 'audit' | 'bank' | 'config' | 'csrf' | 'esignature' | 'levels' | 'limits' | 'provider' | 'store' | 'views'
+>;
+
+export function upgradeRoutes(services: Deps): Router {
   // Mounted inside the interaction router (prefix /interaction/:uid).
   const router = new Router({ prefix: '/upgrade' });
   const { views, csrf, levels } = services;
