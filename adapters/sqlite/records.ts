@@ -75,8 +75,8 @@ export class SqliteSettings implements SettingRepository {
   }
 
   async put(name: string, value: string, expectedVersion: number): Promise<boolean> {
-    const res = await this.writes.run(() =>
-      expectedVersion === 0 ? this.s.insert.run(name, value) : this.s.update.run(value, name, expectedVersion),
+    const res = await this.writes.run(
+      () => (expectedVersion === 0 ? this.s.insert.run(name, value) : this.s.update.run(value, name, expectedVersion)),
       DURABLE,
     );
     return res.changes === 1;
@@ -144,6 +144,8 @@ export class SqliteLetters implements LetterRepository {
     const letter = await this.find(id);
     if (!letter || letter.status !== 'queued') return false;
     const { sealedCode: _dropped, ...rest } = letter;
-    return (await this.writes.run(() => this.s.close.run(change.status, JSON.stringify({ ...rest, ...change }), id), DURABLE)).changes === 1;
+    return (
+      (await this.writes.run(() => this.s.close.run(change.status, JSON.stringify({ ...rest, ...change }), id), DURABLE)).changes === 1
+    );
   }
 }

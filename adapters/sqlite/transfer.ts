@@ -51,10 +51,18 @@ export class SqliteTransfer implements StoreTransfer {
       ];
       return { kind: 'account', account: JSON.parse(row.doc) as Account, keys };
     });
-    yield* this.pages(this.s.audit, (row: { id: string; event: string }) => ({ kind: 'audit', event: JSON.parse(row.event) as AuditEvent }));
+    yield* this.pages(this.s.audit, (row: { id: string; event: string }) => ({
+      kind: 'audit',
+      event: JSON.parse(row.event) as AuditEvent,
+    }));
     yield* this.pages(
       this.s.settings,
-      (row: { name: string; value: string; version: number }) => ({ kind: 'setting', name: row.name, value: row.value, version: row.version }),
+      (row: { name: string; value: string; version: number }) => ({
+        kind: 'setting',
+        name: row.name,
+        value: row.value,
+        version: row.version,
+      }),
       (row) => row.name,
     );
     yield* this.pages(this.s.letters, (row: { id: string; doc: string }) => ({ kind: 'letter', letter: JSON.parse(row.doc) as Letter }));
