@@ -15,6 +15,8 @@
  *   operators remove LOGIN
  *   operators reset-password LOGIN
  *   accounts delete ACCOUNT_ID --reason "..."  |  accounts restore ACCOUNT_ID  |  accounts erase-due
+ *   audit [--account ID] [--type TYPE|family.*] [--since …] [--until …] [--limit N] [--cursor C] [--json]
+ *   store export FILE  |  store import FILE [--force]  |  store version
  *
  * Clients live in the clients file (VKHOD_CLIENTS_FILE, default ./config/clients.json); restart
  * vkhod after a change. Keys live in the store; restart every process after a rotation.
@@ -32,6 +34,8 @@ import { clientScopeProblem } from './cli/scopes.ts';
 import { esignCommand, ESIGN_USAGE } from './cli/esign.ts';
 import { operatorsCommand, OPERATORS_USAGE } from './cli/operators.ts';
 import { accountsCommand, ACCOUNTS_USAGE } from './cli/accounts.ts';
+import { auditCommand, AUDIT_USAGE } from './cli/audit.ts';
+import { storeCommand, STORE_USAGE } from './cli/store.ts';
 
 class UsageError extends Error {}
 
@@ -47,6 +51,8 @@ const USAGE = `usage: npm run cli -- <command>
   keys rotate
 ${OPERATORS_USAGE}
 ${ACCOUNTS_USAGE}
+${AUDIT_USAGE}
+${STORE_USAGE}
 ${ESIGN_USAGE}`;
 
 function readClientFile(file: string): ClientMetadata[] {
@@ -163,6 +169,8 @@ async function run(argv: string[]): Promise<void> {
   if (group === 'keys') return keys(config, action);
   if (group === 'operators') return operatorsCommand(config, action, rest, (message) => new UsageError(message));
   if (group === 'accounts') return accountsCommand(config, action, rest, (message) => new UsageError(message));
+  if (group === 'audit') return auditCommand(config, argv.slice(1), (message) => new UsageError(message));
+  if (group === 'store') return storeCommand(config, action, rest, (message) => new UsageError(message));
   throw new UsageError(`unknown command: ${argv.join(' ')}`);
 }
 

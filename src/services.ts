@@ -117,6 +117,7 @@ export async function buildServices(
   // A lockout by wrong passwords or codes is told on every confirmed contact of the account
   // (once per lockout; in Russian: the citizen locked out may not be the one typing).
   const limits = new Limits(store, config.limits, async (accountId) => {
+    await audit.record({ type: 'account.locked', accountId, actor: 'system', outcome: 'success', reason: 'too_many_failures' });
     const account = await accounts.findActive(accountId);
     if (!account) return;
     const to = confirmedContacts(account);
@@ -159,6 +160,7 @@ export async function buildServices(
     cookieKeys,
     pages: providerPages(views),
     logger,
+    audit: (input) => audit.record(input),
   });
   const factorMethods = {
     totp: new TotpMethod(box, accounts, config.serviceName),
