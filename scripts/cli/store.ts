@@ -105,21 +105,17 @@ function isRecord(value: unknown): value is TransferRecord {
   return typeof r === 'object' && r !== null && ['account', 'audit', 'setting', 'letter'].includes(r.kind as string);
 }
 
-async function importFrom(store: Store, file: string, force: boolean): Promise<void> {
-  if (!existsSync(file)) throw new Error(`${file}: no such file`);
-  const before = await store.transfer.counts();
-  const held = Object.values(before).reduce((a, b) => a + b, 0);
-  if (held > 0 && !force)
-    throw new Error(
-      `the ${store.kind} store is not empty (${before.account} accounts, ${before.audit} audit events, ${before.setting} settings, ${before.letter} letters): import into an empty store, or pass --force to replace records with the same ids`,
-    );
-  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
-  const digest = new TransferDigest();
+/**
+ * Reads an export, handing each record to `onRecord`; throws on a damaged file (not JSON, no
+ * header or end marker, records that do not match the end marker's counts and checksum).
+ */
+async function readExport(file: string, onRecord: (record: TransferRecord) => Promise<void>): Promise<TransferDigest> {
   type Header = { format?: unknown; version?: unknown };
   type Trailer = { end?: unknown; counts?: Counts; checksum?: string };
+  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  const digest = new TransferDigest();
   let header: Header | undefined;
   let trailer: Trailer | undefined;
-  let batch: TransferRecord[] = [];
   let lineNo = 0;
   for await (const text of lines) {
     lineNo += 1;
@@ -144,17 +140,33 @@ async function importFrom(store: Store, file: string, force: boolean): Promise<v
     }
     if (!isRecord(value)) throw new Error(`${file}:${lineNo}: not a record of a store export`);
     digest.add(value);
-    batch.push(value);
-    if (batch.length >= BATCH) {
-      await store.transfer.importRecords(batch);
-      batch = [];
-    }
+    await onRecord(value);
   }
   if (!header) throw new Error(`${file}: empty file`);
   if (!trailer) throw new Error(`${file}: no end marker: the export was cut short`);
-  if (batch.length) await store.transfer.importRecords(batch);
   if (trailer.checksum !== digest.checksum || canonicalJson(trailer.counts) !== canonicalJson(digest.counts))
     throw new Error(`${file}: the records do not match the export's counts and checksum: the file is damaged`);
+  return digest;
+}
+
+async function importFrom(store: Store, file: string, force: boolean): Promise<void> {
+  if (!existsSync(file)) throw new Error(`${file}: no such file`);
+  const before = await store.transfer.counts();
+  const held = Object.values(before).reduce((a, b) => a + b, 0);
+  if (held > 0 && !force)
+    throw new Error(
+      `the ${store.kind} store is not empty (${before.account} accounts, ${before.audit} audit events, ${before.setting} settings, ${before.letter} letters): import into an empty store, or pass --force to replace records with the same ids`,
+    );
+  // First the whole file is checked against its end marker: a damaged file writes nothing.
+  await readExport(file, async () => undefined);
+  let batch: TransferRecord[] = [];
+  const digest = await readExport(file, async (record) => {
+    batch.push(record);
+    if (batch.length < BATCH) return;
+    await store.transfer.importRecords(batch);
+    batch = [];
+  });
+  if (batch.length) await store.transfer.importRecords(batch);
   console.log(`imported ${digest.describe()} into the ${store.kind} store`);
   console.log(`checksum ${digest.checksum}`);
   const target = await digestOf(store);
