@@ -30,6 +30,8 @@ import { ConfigError, loadConfig, type Config } from '../config/load.ts';
 import { openStore } from '../adapters/open.ts';
 import { SigningKeys } from '../src/oidc/keys.ts';
 import { SecretBox } from '../src/security/secret-box.ts';
+import { settingChangeEvent } from '../src/security/audit.ts';
+import { userInfo } from 'node:os';
 import { clientScopeProblem } from './cli/scopes.ts';
 import { esignCommand, ESIGN_USAGE } from './cli/esign.ts';
 import { operatorsCommand, OPERATORS_USAGE } from './cli/operators.ts';
@@ -136,6 +138,14 @@ function clientsRemove(config: Config, id: string | undefined): void {
   console.log(`client ${id} removed; restart vkhod to apply`);
 }
 
+function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
 async function keys(config: Config, action: string | undefined): Promise<void> {
   const store = await openStore(config.store);
   try {
@@ -143,6 +153,13 @@ async function keys(config: Config, action: string | undefined): Promise<void> {
     if (action === 'rotate') {
       await signingKeys.load(config.ttl.refreshToken);
       const result = await signingKeys.rotate(config.ttl.refreshToken);
+      // issue 14: a key change is an audited operator action (the kids only, never key material)
+      await store.audit.append(
+        settingChangeEvent('key.rotated', {
+          actor: cliActor(),
+          details: { active: result.active, retired: result.retired, dropped: result.dropped },
+        }),
+      );
       console.log(`new signing keys: ${result.active.join(', ')}`);
       if (result.retired.length) console.log(`retired (still published until their tokens expire): ${result.retired.join(', ')}`);
       if (result.dropped.length) console.log(`no longer published: ${result.dropped.join(', ')}`);

@@ -128,6 +128,25 @@ describe('CLI: vkhod store export / import, vkhod audit', function () {
     }
   });
 
+  it('`keys rotate` is audited as key.rotated with the kids, by the CLI user', async () => {
+    const fresh = cliSandbox();
+    try {
+      const run = await fresh.run('keys', 'rotate');
+      expect(run.code, run.stderr).to.equal(0);
+      const listed = await fresh.run('audit', '--type', 'key.*', '--json');
+      const [event] = listed.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(event).to.include({ type: 'key.rotated', outcome: 'success' });
+      expect(event.actor).to.match(/^cli/);
+      expect(event.details.active).to.be.an('array').with.length.greaterThan(0);
+      expect(JSON.stringify(event)).not.to.match(/"d":|PRIVATE/);
+    } finally {
+      fresh.close();
+    }
+  });
+
   it('`vkhod audit` lists by account and type, newest first, with a cursor for the next page', async () => {
     const run = await target.run('audit', '--account', account.id, '--limit', '1');
     expect(run.code, run.stderr).to.equal(0);
