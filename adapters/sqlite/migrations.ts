@@ -49,11 +49,11 @@ export function schemaVersionOf(db: Db): number {
 export function migrate(db: Db): { from: number; to: number } {
   const from = schemaVersionOf(db);
   if (from > SCHEMA_VERSION) throw new StoreVersionError(from, SCHEMA_VERSION);
-  db.exec(SCHEMA);
   const waited = (db.prepare('PRAGMA busy_timeout').get() as { timeout: number }).timeout;
-  // Opening is not on the request path: another process migrating the same file is waited for.
+  // Opening is not on the request path: another process creating or migrating the same file is waited for.
   db.pragma('busy_timeout = 10000');
   try {
+    db.exec(SCHEMA);
     for (const migration of MIGRATIONS) {
       db.exec('BEGIN IMMEDIATE');
       try {
