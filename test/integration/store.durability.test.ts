@@ -115,6 +115,35 @@ describe('store durability (SQLite, issue 14)', function () {
     expect(openAt(path).schemaVersion).to.equal(SCHEMA_VERSION);
   });
 
+  it('several processes starting at once on an old store: every one opens it at the current version', async () => {
+    const path = join(dir, 'shared.sqlite');
+    writeV1Store(path);
+    const script = `
+      import { openSqliteStore } from ${JSON.stringify(join(ROOT, 'adapters/sqlite/index.ts'))};
+      const store = openSqliteStore({ path: ${JSON.stringify(path)}, sweepIntervalMs: 0, backgroundCheckpoints: false });
+      console.log(store.schemaVersion);
+      await store.close();`;
+    const runs = await Promise.all(
+      [1, 2, 3].map(
+        () =>
+          new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+            execFile(
+              process.execPath,
+              ['--import', 'tsx', '--no-warnings=ExperimentalWarning', '--input-type=module', '-e', script],
+              { cwd: ROOT, timeout: 60_000 },
+              (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+            );
+          }),
+      ),
+    );
+    for (const run of runs) {
+      expect(run.code, run.stderr).to.equal(0);
+      expect(run.stdout.trim()).to.equal(String(SCHEMA_VERSION));
+    }
+    const store = openAt(path);
+    expect((await store.audit.query({ accountId: V1_ACCOUNT_ID, limit: 10 })).events).to.have.length(2);
+  });
+
   it('refuses a store written by a newer vkhod, and leaves the file as it was', () => {
     const path = join(dir, 'newer.sqlite');
     const db = new Database(path);
