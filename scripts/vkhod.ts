@@ -15,6 +15,8 @@
  *   operators remove LOGIN
  *   operators reset-password LOGIN
  *   accounts delete ACCOUNT_ID --reason "..."  |  accounts restore ACCOUNT_ID  |  accounts erase-due
+ *   audit [--account ID] [--type TYPE|family.*] [--since …] [--until …] [--limit N] [--cursor C] [--json]
+ *   store export FILE  |  store import FILE [--force]  |  store version
  *
  * Clients live in the clients file (VKHOD_CLIENTS_FILE, default ./config/clients.json); restart
  * vkhod after a change. Keys live in the store; restart every process after a rotation.
@@ -28,10 +30,14 @@ import { ConfigError, loadConfig, type Config } from '../config/load.ts';
 import { openStore } from '../adapters/open.ts';
 import { SigningKeys } from '../src/oidc/keys.ts';
 import { SecretBox } from '../src/security/secret-box.ts';
+import { settingChangeEvent } from '../src/security/audit.ts';
+import { userInfo } from 'node:os';
 import { clientScopeProblem } from './cli/scopes.ts';
 import { esignCommand, ESIGN_USAGE } from './cli/esign.ts';
 import { operatorsCommand, OPERATORS_USAGE } from './cli/operators.ts';
 import { accountsCommand, ACCOUNTS_USAGE } from './cli/accounts.ts';
+import { auditCommand, AUDIT_USAGE } from './cli/audit.ts';
+import { storeCommand, STORE_USAGE } from './cli/store.ts';
 
 class UsageError extends Error {}
 
@@ -47,6 +53,8 @@ const USAGE = `usage: npm run cli -- <command>
   keys rotate
 ${OPERATORS_USAGE}
 ${ACCOUNTS_USAGE}
+${AUDIT_USAGE}
+${STORE_USAGE}
 ${ESIGN_USAGE}`;
 
 function readClientFile(file: string): ClientMetadata[] {
@@ -130,6 +138,14 @@ function clientsRemove(config: Config, id: string | undefined): void {
   console.log(`client ${id} removed; restart vkhod to apply`);
 }
 
+function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli';
+  }
+}
+
 async function keys(config: Config, action: string | undefined): Promise<void> {
   const store = await openStore(config.store);
   try {
@@ -137,6 +153,13 @@ async function keys(config: Config, action: string | undefined): Promise<void> {
     if (action === 'rotate') {
       await signingKeys.load(config.ttl.refreshToken);
       const result = await signingKeys.rotate(config.ttl.refreshToken);
+      // issue 14: a key change is an audited operator action (the kids only, never key material)
+      await store.audit.append(
+        settingChangeEvent('key.rotated', {
+          actor: cliActor(),
+          details: { active: result.active, retired: result.retired, dropped: result.dropped },
+        }),
+      );
       console.log(`new signing keys: ${result.active.join(', ')}`);
       if (result.retired.length) console.log(`retired (still published until their tokens expire): ${result.retired.join(', ')}`);
       if (result.dropped.length) console.log(`no longer published: ${result.dropped.join(', ')}`);
@@ -163,6 +186,8 @@ async function run(argv: string[]): Promise<void> {
   if (group === 'keys') return keys(config, action);
   if (group === 'operators') return operatorsCommand(config, action, rest, (message) => new UsageError(message));
   if (group === 'accounts') return accountsCommand(config, action, rest, (message) => new UsageError(message));
+  if (group === 'audit') return auditCommand(config, argv.slice(1), (message) => new UsageError(message));
+  if (group === 'store') return storeCommand(config, action, rest, (message) => new UsageError(message));
   throw new UsageError(`unknown command: ${argv.join(' ')}`);
 }
 

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type Config } from '../config/load.ts';
 import { buildApp } from './app.ts';
 import { createLogger } from './logger.ts';
 import { openStore } from '../adapters/open.ts';
+import { StoreVersionError } from './store.ts';
 
 let config: Config;
 try {
@@ -21,6 +22,11 @@ try {
 
 const logger = createLogger(config.logLevel);
 const store = await openStore(config.store, (data, message) => logger.warn(data, message)).catch((err: Error) => {
+  // A store written by a newer vkhod: one plain line, like a configuration error (issue 14).
+  if (err instanceof StoreVersionError) {
+    process.stderr.write(`vkhod: ${err.message}\n`);
+    process.exit(1);
+  }
   logger.fatal({ err: { message: err.message } }, 'cannot open the store');
   process.exit(1);
 });

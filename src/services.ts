@@ -126,6 +126,7 @@ export async function buildServices(
   // (once per lockout; in Russian: the citizen locked out may not be the one typing).
   const notices = new CitizenNotices(notifier, (key, params) => views.messages.t('ru', key, params));
   const limits = new Limits(store, config.limits, async (accountId) => {
+    await audit.record({ type: 'account.locked', accountId, actor: 'system', outcome: 'success', reason: 'too_many_failures' });
     const account = await accounts.findActive(accountId);
     if (account) await notices.lockout(account);
   });
@@ -156,6 +157,7 @@ export async function buildServices(
     cookieKeys,
     pages: providerPages(views),
     logger,
+    audit: (input) => audit.record(input),
   });
   const factorMethods = {
     totp: new TotpMethod(box, accounts, config.serviceName),

@@ -239,3 +239,90 @@ export interface Store {
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 14: an audit trail that can be read, schema versions, moving between stores.
+// (Interface merging: the members below join AuditLog and Store declared above.)
+// ---------------------------------------------------------------------------------------------
+
+/** The largest page an audit query returns, whatever it asks for. */
+export const AUDIT_PAGE_MAX = 500;
+
+/** A page of the audit trail: newest first (`at`, then `id`, both descending). */
+export interface AuditQuery {
+  accountId?: string;
+  /** An exact event type (`signin.password`), or a family with a trailing `*` (`admin.*`). */
+  type?: string;
+  /** ISO instant: events at or after it. */
+  since?: string;
+  /** ISO instant: events before it. */
+  until?: string;
+  /** Page size, 1..AUDIT_PAGE_MAX. */
+  limit: number;
+  /** `next` of the previous page. */
+  cursor?: string;
+}
+
+export interface AuditPage {
+  events: AuditEvent[];
+  /** Present when there may be more: pass it as `cursor` for the next page. */
+  next?: string;
+}
+
+export interface AuditEvent {
+  /** Why it failed (or what made it happen): a short code such as `wrong_password`, `replay`. */
+  reason?: string;
+}
+
+export interface AuditLog {
+  /** Newest first, filtered by account, type and time; paged by an opaque cursor. */
+  query(query: AuditQuery): Promise<AuditPage>;
+  /** Deletes at most `limit` events older than `before` (retention); returns how many. */
+  deleteBefore(before: string, limit: number): Promise<number>;
+}
+
+/** The cursor both adapters use: the last event's (at, id), so both page the same way. */
+export interface AuditCursor {
+  at: string;
+  id: string;
+}
+
+/**
+ * The store was written by a newer vkhod (its schema version is past what this one knows):
+ * refused at start with one line, never opened (an old binary could corrupt what it does not know).
+ */
+export class StoreVersionError extends Error {
+  constructor(
+    readonly found: number,
+    readonly known: number,
+  ) {
+    super(`the store has schema version ${found}, newer than this vkhod knows (${known}): run a newer vkhod or restore a backup`);
+    this.name = 'StoreVersionError';
+  }
+}
+
+/**
+ * One record of what outlives a session (accounts with their keys and consents, audit, settings —
+ * signing keys, operators, clients — and letters); short-lived tokens, codes and counters are not
+ * moved. `store export` / `store import` copy these between adapters.
+ */
+export type TransferRecord =
+  | { kind: 'account'; account: Account; keys: AccountKey[] }
+  | { kind: 'audit'; event: AuditEvent }
+  | { kind: 'setting'; name: string; value: string; version: number }
+  | { kind: 'letter'; letter: Letter };
+
+export interface StoreTransfer {
+  /** Every record, kind by kind (account, audit, setting, letter), each kind by id ascending. */
+  exportRecords(): AsyncIterable<TransferRecord>;
+  /** Writes the records as they are (a record with the same id is replaced), durably, all or none. */
+  importRecords(records: TransferRecord[]): Promise<void>;
+  /** How many records of each kind the store holds. */
+  counts(): Promise<Record<TransferRecord['kind'], number>>;
+}
+
+export interface Store {
+  /** The schema version the store is at (after the migrations run at open). */
+  readonly schemaVersion: number;
+  readonly transfer: StoreTransfer;
+}

@@ -11,7 +11,10 @@ import {
   type AccountRepository,
   type AuditEvent,
   type AuditLog,
+  type AuditPage,
+  type AuditQuery,
 } from '../../src/store.ts';
+import { decodeCursor, encodeCursor, pageSize, typeFilter } from '../audit-query.ts';
 import { isDuplicateKey, isKey, plain, type AccountDoc, type AccountKeyDoc, type AuditDoc, type Collections } from './collections.ts';
 
 /** A fresh copy with `atDate` for the retention index. */
@@ -29,6 +32,36 @@ export class MongoAuditLog implements AuditLog {
 
   async append(event: AuditEvent): Promise<void> {
     await this.audit.insertOne(auditDoc(event));
+  }
+
+  async query(q: AuditQuery): Promise<AuditPage> {
+    const limit = pageSize(q);
+    const cursor = decodeCursor(q.cursor);
+    const type = typeFilter(q.type);
+    const filter: mongo.Filter<AuditDoc> = {};
+    if (q.accountId !== undefined) filter.accountId = isKey(q.accountId) ? q.accountId : '\u0000';
+    if (type) filter.type = 'exact' in type ? type.exact : { $gte: type.from, $lt: type.to };
+    if (q.since !== undefined || q.until !== undefined)
+      filter.at = { ...(q.since !== undefined ? { $gte: q.since } : {}), ...(q.until !== undefined ? { $lt: q.until } : {}) };
+    if (cursor) filter.$or = [{ at: { $lt: cursor.at } }, { at: cursor.at, id: { $lt: cursor.id } }];
+    const docs = await this.audit
+      .find(filter, { projection: { _id: 0, atDate: 0 } })
+      .sort({ at: -1, id: -1 })
+      .limit(limit + 1)
+      .toArray();
+    const events = docs.slice(0, limit) as AuditEvent[];
+    const last = events[events.length - 1];
+    return docs.length > limit && last ? { events, next: encodeCursor({ at: last.at, id: last.id }) } : { events };
+  }
+
+  async deleteBefore(before: string, limit: number): Promise<number> {
+    const oldest = await this.audit
+      .find({ at: { $lt: before } }, { projection: { _id: 1 } })
+      .sort({ at: 1, id: 1 })
+      .limit(limit)
+      .toArray();
+    if (!oldest.length) return 0;
+    return (await this.audit.deleteMany({ _id: { $in: oldest.map((d) => d._id) } })).deletedCount;
   }
 
   async listForAccount(accountId: string, limit = 100): Promise<AuditEvent[]> {

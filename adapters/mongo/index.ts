@@ -16,7 +16,11 @@ import type {
   RateLimiterOptions,
   SettingRepository,
   Store,
+  StoreTransfer,
 } from '../../src/store.ts';
+import { DURABLE_CONNECTION, retried } from './durability.ts';
+import { migrate, schemaVersionOf } from './migrations.ts';
+import { MongoTransfer } from './transfer.ts';
 import { MongoAccounts, MongoAuditLog } from './accounts.ts';
 import { collections, COLLECTIONS, ensureIndexes, type Collections } from './collections.ts';
 import { listOidcByAccountId, MongoOidcAdapter, revokeOidcByAccountId } from './oidc-adapter.ts';
@@ -39,17 +43,19 @@ export async function openMongoStore(options: MongoStoreOptions): Promise<MongoS
       autoIndex: false,
       autoCreate: false,
       bufferCommands: false,
+      // majority write and read concern, journaled, retryable (durability.ts)
+      ...DURABLE_CONNECTION,
     })
     .asPromise();
   try {
     const db = database(connection);
     await requireTransactions(db);
-    await ensureIndexes(db, { auditRetentionDays: options.auditRetentionDays ?? 0 });
+    const { to } = await migrate(db, () => ensureIndexes(db, { auditRetentionDays: options.auditRetentionDays ?? 0 }));
+    return new MongoStore(connection, to);
   } catch (err) {
     await connection.close().catch(() => {});
     throw err;
   }
-  return new MongoStore(connection);
 }
 
 /** Fails fast at boot rather than at the first account write: transactions need a replica set or mongos. */
@@ -72,12 +78,17 @@ export class MongoStore implements Store {
   readonly audit: AuditLog;
   readonly settings: SettingRepository;
   readonly letters: LetterRepository;
+  readonly transfer: StoreTransfer;
   readonly db: mongo.Db;
   private readonly collections: Collections;
   private readonly adapters = new Map<string, OidcAdapter>();
   private closed = false;
 
-  constructor(readonly connection: Connection) {
+  constructor(
+    readonly connection: Connection,
+    /** The schema version found (after migrations) at open. */
+    readonly schemaVersion: number,
+  ) {
     this.db = database(connection);
     this.collections = collections(this.db);
     const audit = new MongoAuditLog(this.collections.audit);
@@ -86,6 +97,12 @@ export class MongoStore implements Store {
     this.challenges = new MongoChallenges(this.collections.challenges);
     this.settings = new MongoSettings(this.collections.settings);
     this.letters = new MongoLetters(this.collections.letters);
+    this.transfer = new MongoTransfer(connection, this.collections);
+  }
+
+  /** The version stored now (another process may have migrated since this one opened). */
+  async storedSchemaVersion(): Promise<number> {
+    return schemaVersionOf(this.db);
   }
 
   oidcAdapter(model: string): OidcAdapter {
@@ -98,7 +115,7 @@ export class MongoStore implements Store {
   }
 
   async revokeOidcByAccountId(accountId: string): Promise<number> {
-    return revokeOidcByAccountId(this.collections.oidc, accountId);
+    return retried(() => revokeOidcByAccountId(this.collections.oidc, accountId));
   }
 
   async listOidcByAccountId(model: string, accountId: string) {

@@ -2,6 +2,7 @@
 import type { mongo } from 'mongoose';
 import type { OidcAdapter, OidcPayload } from '../../src/store.ts';
 import { isDuplicateKey, isKey, plain, type OidcDoc } from './collections.ts';
+import { retried } from './durability.ts';
 
 /** Rows past `expiresAt` are absent even before the TTL monitor (every ~60 s) removes them. */
 const live = () => ({ $or: [{ expiresAt: { $exists: false } }, { expiresAt: { $gt: new Date() } }] });
@@ -67,12 +68,13 @@ export class MongoOidcAdapter implements OidcAdapter {
 
   async destroy(id: string): Promise<void> {
     if (!isKey(id)) return;
-    await this.oidc.deleteOne({ model: this.model, id });
+    await retried(() => this.oidc.deleteOne({ model: this.model, id }));
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
     if (!isKey(grantId)) return;
-    await this.oidc.deleteMany({ grantId });
+    // a revocation: retried through a failover (deleteMany is not a retryable write by itself)
+    await retried(() => this.oidc.deleteMany({ grantId }));
   }
 }
 

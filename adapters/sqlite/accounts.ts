@@ -9,22 +9,64 @@ import {
   type AccountRepository,
   type AuditEvent,
   type AuditLog,
+  type AuditPage,
+  type AuditQuery,
 } from '../../src/store.ts';
+import { decodeCursor, encodeCursor, pageSize, typeFilter } from '../audit-query.ts';
 
 type Db = InstanceType<typeof Database>;
+
+/** Accounts and the audit are written with full durability (group-commit.ts). */
+const DURABLE = { durable: true } as const;
 
 const isUniqueViolation = (err: unknown): boolean => err instanceof Error && /UNIQUE constraint failed/i.test(err.message);
 
 export class SqliteAuditLog implements AuditLog {
   private readonly insert;
   private readonly list;
+  private readonly oldest;
+  private readonly queries = new Map<string, Database.Statement<unknown[]>>();
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly writes: GroupCommit,
   ) {
     this.insert = db.prepare('INSERT INTO audit (id, at, type, account_id, event) VALUES (?, ?, ?, ?, ?)');
     this.list = db.prepare('SELECT event FROM audit WHERE account_id = ? ORDER BY at DESC, seq DESC LIMIT ?');
+    // The oldest by time (the audit_time index), at most `limit` of them.
+    this.oldest = db.prepare('DELETE FROM audit WHERE seq IN (SELECT seq FROM audit WHERE at < ? ORDER BY at, id LIMIT ?)');
+  }
+
+  async query(q: AuditQuery): Promise<AuditPage> {
+    const limit = pageSize(q);
+    const cursor = decodeCursor(q.cursor);
+    const type = typeFilter(q.type);
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const add = (clause: string, ...values: unknown[]) => {
+      where.push(clause);
+      args.push(...values);
+    };
+    if (q.accountId !== undefined) add('account_id = ?', q.accountId);
+    if (type && 'exact' in type) add('type = ?', type.exact);
+    if (type && 'from' in type) add('type >= ? AND type < ?', type.from, type.to);
+    if (q.since !== undefined) add('at >= ?', q.since);
+    if (q.until !== undefined) add('at < ?', q.until);
+    if (cursor) add('(at < ? OR (at = ? AND id < ?))', cursor.at, cursor.at, cursor.id);
+    const sql = `SELECT event FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`;
+    let stmt = this.queries.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.queries.set(sql, stmt);
+    }
+    const rows = stmt.all(...args, limit + 1) as { event: string }[];
+    const events = rows.slice(0, limit).map((r) => JSON.parse(r.event) as AuditEvent);
+    const last = events[events.length - 1];
+    return rows.length > limit && last ? { events, next: encodeCursor({ at: last.at, id: last.id }) } : { events };
+  }
+
+  async deleteBefore(before: string, limit: number): Promise<number> {
+    return (await this.writes.run(() => this.oldest.run(before, limit))).changes;
   }
 
   appendSync(event: AuditEvent): void {
@@ -32,7 +74,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async append(event: AuditEvent): Promise<void> {
-    await this.writes.run(() => this.appendSync(event));
+    await this.writes.run(() => this.appendSync(event), DURABLE);
   }
 
   async listForAccount(accountId: string, limit = 100): Promise<AuditEvent[]> {
@@ -110,7 +152,7 @@ export class SqliteAccounts implements AccountRepository {
   }
 
   async create(account: Account, keys: AccountKey[], events: AuditEvent[] = []): Promise<void> {
-    await this.writes.run(() => this.createTx(account, keys, events));
+    await this.writes.run(() => this.createTx(account, keys, events), DURABLE);
   }
 
   async findById(id: string): Promise<Account | undefined> {
@@ -134,7 +176,7 @@ export class SqliteAccounts implements AccountRepository {
 
   async update(account: Account, expectedVersion: number, keys?: AccountKey[], events: AuditEvent[] = []): Promise<Account> {
     const next: Account = { ...account, version: expectedVersion + 1 };
-    await this.writes.run(() => this.updateTx(next, expectedVersion, keys, events));
+    await this.writes.run(() => this.updateTx(next, expectedVersion, keys, events), DURABLE);
     return next;
   }
 
@@ -149,7 +191,7 @@ export class SqliteAccounts implements AccountRepository {
       this.s.deleteKeys.run(id);
       this.s.deleteSharedKeys.run(id);
       this.s.erase.run(id);
-    });
+    }, DURABLE);
   }
 
   async dueForErasure(at: string, limit: number): Promise<string[]> {

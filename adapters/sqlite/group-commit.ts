@@ -17,6 +17,12 @@
  *   rolled back alone and fails only its caller; the others commit.
  * - A full disk or an I/O error fails the batch with StoreUnavailableError('full' | 'io'); the
  *   next batch tries again, so service resumes by itself once space returns.
+ * - Durability per write (issue 14): the connection runs at `synchronous = NORMAL` (in WAL mode a
+ *   commit survives a process crash; an OS crash or power loss may lose the last ones). A write
+ *   asked `durable` (accounts, settings, audit, letters) makes its batch commit at `synchronous =
+ *   FULL`: the WAL is synced before the commit returns, so it survives power loss — and so does
+ *   everything committed before it. SQLite refuses to change the level inside a transaction, so it
+ *   is set between batches; tokens and counters alone stay on the fast path.
  */
 import { StoreUnavailableError } from '../../src/store.ts';
 
@@ -27,6 +33,12 @@ interface Pending {
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
   deadline: number;
+  durable: boolean;
+}
+
+export interface WriteOptions {
+  /** Commit with `synchronous = FULL` (see the file comment). */
+  durable?: boolean;
 }
 
 export interface WriterOptions {
@@ -69,10 +81,19 @@ export class GroupCommit {
     this.busyDeadlineMs = options.busyDeadlineMs ?? 3000;
   }
 
-  /** Queues a write; resolves with its result once committed. */
-  run<T>(write: () => T): Promise<T> {
+  /** Batches committed at `synchronous = FULL` so far. */
+  durableCommits = 0;
+
+  /** Queues a write; resolves with its result once committed (synced to disk when `durable`). */
+  run<T>(write: () => T, options: WriteOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ write, resolve: resolve as (v: unknown) => void, reject, deadline: Date.now() + this.busyDeadlineMs });
+      this.queue.push({
+        write,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        deadline: Date.now() + this.busyDeadlineMs,
+        durable: options.durable === true,
+      });
       this.schedule();
     });
   }
@@ -112,8 +133,28 @@ export class GroupCommit {
     }
   }
 
-  /** One transaction. False when the lock was busy (nothing ran; try again later). */
+  /** One transaction, at FULL when a write in it asked to be durable. */
   private commitBatch(): boolean {
+    const durable = this.queue.slice(0, MAX_BATCH).some((p) => p.durable);
+    if (!durable) return this.commitOnce();
+    this.setSynchronous('FULL');
+    try {
+      return this.commitOnce();
+    } finally {
+      this.setSynchronous('NORMAL');
+    }
+  }
+
+  private setSynchronous(level: 'FULL' | 'NORMAL'): void {
+    try {
+      this.db.exec(`PRAGMA synchronous = ${level}`);
+    } catch {
+      // only refused inside a transaction someone left open: commitOnce ends it, the next batch sets it
+    }
+  }
+
+  /** One transaction. False when the lock was busy (nothing ran; try again later). */
+  private commitOnce(): boolean {
     try {
       this.db.exec('BEGIN IMMEDIATE');
     } catch (err) {
@@ -180,6 +221,7 @@ export class GroupCommit {
       this.failAll(batch, fatal);
       return true;
     }
+    if (batch.some((p) => p.durable)) this.durableCommits += 1;
     this.options.onOutcome?.({ ok: true });
     for (const item of batch) {
       const r = results.get(item)!;

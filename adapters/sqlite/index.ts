@@ -4,12 +4,13 @@
  * (group-commit.ts) that takes the lock without waiting in SQLite's busy handler, so a lock held
  * elsewhere costs 503s with Retry-After, never a frozen event loop or a poisoned connection.
  */
-import { mkdirSync, statfsSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statfsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'libsql';
 import { createRequire } from 'node:module';
 import {
   StoreUnavailableError,
+  StoreVersionError,
   type AccountRepository,
   type AuditLog,
   type ChallengeRepository,
@@ -19,6 +20,7 @@ import {
   type RateLimiterOptions,
   type SettingRepository,
   type Store,
+  type StoreTransfer,
 } from '../../src/store.ts';
 import { SqliteAccounts, SqliteAuditLog } from './accounts.ts';
 import { SqliteOidcAdapter } from './oidc-adapter.ts';
@@ -26,7 +28,8 @@ import { SqliteChallenges, SqliteLetters, SqliteSettings } from './records.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SafeRateLimiterSQLite } from './rate-limiter.ts';
-import { SCHEMA } from './schema.ts';
+import { migrate, SCHEMA_VERSION, schemaVersionOf } from './migrations.ts';
+import { SqliteTransfer } from './transfer.ts';
 
 type Db = InstanceType<typeof Database>;
 
@@ -56,8 +59,15 @@ export interface SqliteStoreOptions {
 
 export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const file = options.path !== ':memory:';
-  if (file) mkdirSync(dirname(options.path), { recursive: true });
+  if (file) createPrivately(options.path);
   const db = new Database(options.path);
+  try {
+    // A newer file is refused before anything is written to it (not even the journal mode).
+    migrateOrRefuse(db);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   db.pragma('journal_mode = WAL');
   // WAL + NORMAL: durable across process crashes; an OS crash may lose the last commits, never
   // corrupt the file.
@@ -66,7 +76,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   // are retried on timers by the writer.
   db.pragma('busy_timeout = 5');
   db.pragma('foreign_keys = ON');
-  db.exec(SCHEMA);
+  migrate(db);
   const walMaxBytes = options.walMaxBytes ?? 64 * 1024 * 1024;
   // After a checkpoint resets the WAL, the file is cut back to this size.
   db.pragma(`journal_size_limit = ${Math.floor(walMaxBytes / 2)}`);
@@ -80,6 +90,21 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   return new SqliteStore(db, options.sweepIntervalMs ?? 60_000, checkpointer, { ...options, walMaxBytes });
 }
 
+/**
+ * The data file is created 0600 in a directory created 0700 (issue 14): it holds personal data and
+ * the sealed keys. SQLite creates the -wal and -shm files with the database file's mode.
+ */
+function createPrivately(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+}
+
+/** Only the version check, before WAL mode is set: a file newer than this code is left as it is. */
+function migrateOrRefuse(db: Db): void {
+  const found = schemaVersionOf(db);
+  if (found > SCHEMA_VERSION) throw new StoreVersionError(found, SCHEMA_VERSION);
+}
+
 /** Rows deleted per transaction by the sweep: short lock holds, requests interleave. */
 const SWEEP_BATCH = 500;
 
@@ -90,6 +115,7 @@ export class SqliteStore implements Store {
   readonly audit: AuditLog;
   readonly settings: SettingRepository;
   readonly letters: LetterRepository;
+  readonly transfer: StoreTransfer;
   private readonly adapters = new Map<string, OidcAdapter>();
   /** Every write (tokens, sessions, accounts, codes, counters, sweeps) is group-committed. */
   readonly writes: GroupCommit;
@@ -131,6 +157,7 @@ export class SqliteStore implements Store {
     this.challenges = new SqliteChallenges(db, this.writes);
     this.settings = new SqliteSettings(db, this.writes);
     this.letters = new SqliteLetters(db, this.writes);
+    this.transfer = new SqliteTransfer(db, this.writes);
     this.sweepStmts = {
       expired: db.prepare(
         'DELETE FROM oidc WHERE rowid IN (SELECT rowid FROM oidc WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)',
@@ -142,8 +169,6 @@ export class SqliteStore implements Store {
       limits: db.prepare(
         'DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits WHERE expire IS NOT NULL AND expire <= ? LIMIT ?)',
       ),
-      // The oldest rows first, by their sequence (no index on `at` needed): stops at the first young one.
-      audit: db.prepare('DELETE FROM audit WHERE seq IN (SELECT seq FROM audit ORDER BY seq LIMIT ?) AND at < ?'),
     };
     this.probeStmt = db.prepare(
       "INSERT INTO settings (name, value, version) VALUES ('vkhod.probe', ?, 1) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -152,6 +177,10 @@ export class SqliteStore implements Store {
       this.sweeper = setInterval(() => void this.sweep().catch(() => undefined), sweepIntervalMs);
       this.sweeper.unref();
     }
+  }
+
+  get schemaVersion(): number {
+    return schemaVersionOf(this.db);
   }
 
   oidcAdapter(model: string): OidcAdapter {
@@ -166,7 +195,8 @@ export class SqliteStore implements Store {
   async revokeOidcByAccountId(accountId: string): Promise<number> {
     // Queued behind every write already requested: nothing issued before this survives it.
     const stmt = this.db.prepare('DELETE FROM oidc WHERE account_id = ?');
-    return (await this.writes.run(() => stmt.run(accountId))).changes;
+    // Durable: a revocation lost to a power cut would bring the account's sessions back.
+    return (await this.writes.run(() => stmt.run(accountId), { durable: true })).changes;
   }
 
   async listOidcByAccountId(model: string, accountId: string): Promise<Array<{ id: string; payload: OidcPayload }>> {
@@ -215,7 +245,6 @@ export class SqliteStore implements Store {
       () => this.sweepStmts.consumed.run(consumedBefore, SWEEP_BATCH),
       () => this.sweepStmts.challenges.run(nowIso, usedCodesBefore, SWEEP_BATCH),
       () => this.sweepStmts.limits.run(now, SWEEP_BATCH),
-      ...(retentionDays > 0 ? [() => this.sweepStmts.audit.run(SWEEP_BATCH, auditBefore)] : []),
     ];
     for (const batch of batches) {
       for (;;) {
@@ -224,6 +253,12 @@ export class SqliteStore implements Store {
         if (changes < SWEEP_BATCH) break;
         await new Promise((resolve) => setImmediate(resolve));
       }
+    }
+    // Audit retention: the oldest by time (the audit_time index), a batch per durable transaction.
+    while (retentionDays > 0 && !this.closed) {
+      const changes = await this.audit.deleteBefore(auditBefore, SWEEP_BATCH);
+      if (changes < SWEEP_BATCH) break;
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 

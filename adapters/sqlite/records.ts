@@ -6,6 +6,9 @@ import type { GroupCommit } from './group-commit.ts';
 
 type Db = InstanceType<typeof Database>;
 
+/** Settings (signing keys, operators) and letters are written with full durability (group-commit.ts). */
+const DURABLE = { durable: true } as const;
+
 export class SqliteChallenges implements ChallengeRepository {
   private readonly s;
 
@@ -72,8 +75,9 @@ export class SqliteSettings implements SettingRepository {
   }
 
   async put(name: string, value: string, expectedVersion: number): Promise<boolean> {
-    const res = await this.writes.run(() =>
-      expectedVersion === 0 ? this.s.insert.run(name, value) : this.s.update.run(value, name, expectedVersion),
+    const res = await this.writes.run(
+      () => (expectedVersion === 0 ? this.s.insert.run(name, value) : this.s.update.run(value, name, expectedVersion)),
+      DURABLE,
     );
     return res.changes === 1;
   }
@@ -97,7 +101,7 @@ export class SqliteLetters implements LetterRepository {
   }
 
   async create(letter: Letter): Promise<void> {
-    await this.writes.run(() => this.s.insert.run(letter.id, letter.status, letter.createdAt, JSON.stringify(letter)));
+    await this.writes.run(() => this.s.insert.run(letter.id, letter.status, letter.createdAt, JSON.stringify(letter)), DURABLE);
   }
 
   async find(id: string): Promise<Letter | undefined> {
@@ -129,7 +133,8 @@ export class SqliteLetters implements LetterRepository {
         ...(letter.status === 'queued' ? { status: 'cancelled', cancelledAt: at, cancelReason: 'erased' } : {}),
       };
       // guarded by the status read: a letter marked sent meanwhile is redacted on the next pass
-      changed += (await this.writes.run(() => this.s.redact.run(next.status, JSON.stringify(next), letter.id, letter.status))).changes;
+      changed += (await this.writes.run(() => this.s.redact.run(next.status, JSON.stringify(next), letter.id, letter.status), DURABLE))
+        .changes;
     }
     return changed;
   }
@@ -139,6 +144,8 @@ export class SqliteLetters implements LetterRepository {
     const letter = await this.find(id);
     if (!letter || letter.status !== 'queued') return false;
     const { sealedCode: _dropped, ...rest } = letter;
-    return (await this.writes.run(() => this.s.close.run(change.status, JSON.stringify({ ...rest, ...change }), id))).changes === 1;
+    return (
+      (await this.writes.run(() => this.s.close.run(change.status, JSON.stringify({ ...rest, ...change }), id), DURABLE)).changes === 1
+    );
   }
 }

@@ -92,9 +92,21 @@ export class AccountDeletion {
    * from several processes at once: each step is a no-op on an account already erased.
    */
   async eraseDue(now = new Date()): Promise<number> {
+    // Bounded batches off the request path (issue 14): the event loop serves requests in between.
+    let erased = 0;
+    for (;;) {
+      const batch = await this.eraseBatch(now);
+      erased += batch.erased;
+      if (batch.seen < ERASE_BATCH || batch.erased === 0) return erased;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private async eraseBatch(now: Date): Promise<{ seen: number; erased: number }> {
     const at = now.toISOString();
     let erased = 0;
-    for (const id of await this.store.accounts.dueForErasure(at, ERASE_BATCH)) {
+    const due = await this.store.accounts.dueForErasure(at, ERASE_BATCH);
+    for (const id of due) {
       const account = await this.deactivated(id);
       if (!account || account.deletion!.eraseAfter > at) continue;
       await this.store.accounts.softDelete(id, at);
@@ -111,6 +123,6 @@ export class AccountDeletion {
       });
       erased += 1;
     }
-    return erased;
+    return { seen: due.length, erased };
   }
 }

@@ -12,6 +12,7 @@ import type { Context, Middleware, Next } from 'koa';
 import type { Services } from '../services.ts';
 import { UserError } from '../web/errors.ts';
 import { isCompressed } from '../web/request-gate.ts';
+import { auditQuery, readAudit } from './audit-query.ts';
 import { contactResetSchema, resetContact } from './contact-reset.ts';
 import { citizenQuery, confirmationSchema, deletionSchema, letterStatus, parseOrRefuse } from './input.ts';
 import { hasRole, operatorActor, type Operator, type OperatorRole } from './operators.ts';
@@ -149,6 +150,21 @@ export function adminApi(services: Deps): Middleware {
 
   router.post('/letters/:id/sent', requires('post'), async (ctx) => {
     ctx.body = { letter: await queue.markSent(ctx.params.id!, ctx.state.operator, ctx.ip) };
+  });
+
+  // The audit trail (issue 14): admins only (it names accounts, addresses and clients); the read is itself recorded.
+  router.get('/audit', requires('admin'), async (ctx) => {
+    const query = auditQuery(ctx.query);
+    const page = await readAudit(services.store.audit, query);
+    const { limit: _limit, cursor: _cursor, ...filters } = query;
+    await audit.record({
+      type: 'admin.audit_read',
+      actor: operatorActor(ctx.state.operator),
+      ip: ctx.ip,
+      outcome: 'success',
+      details: { ...filters, count: page.events.length },
+    });
+    ctx.body = { events: page.events, ...(page.next ? { next: page.next } : {}) };
   });
 
   function answerError(ctx: Context, err: unknown): void {

@@ -39,12 +39,36 @@ async function lost(store: Store, model: string, id: string, inner: OidcAdapter,
   throw new errors.InvalidGrant(`${GRANT_SOURCES[model] ?? 'grant'} already consumed`);
 }
 
+/**
+ * What the provider last read of a code or refresh token in a request (its account, grant and
+ * model): the audit of a replay names the account even after the replay revoked everything.
+ */
+const lastFound = new WeakMap<object, { model: string; accountId?: string; grantId?: string }>();
+
+export function foundGrantSource(ctx: object): { model: string; accountId?: string; grantId?: string } | undefined {
+  return lastFound.get(ctx);
+}
+
+function noteFound(model: string, payload: OidcPayload | undefined): void {
+  const ctx = Provider.ctx;
+  if (!ctx || !payload) return;
+  lastFound.set(ctx, {
+    model,
+    ...(typeof payload.accountId === 'string' ? { accountId: payload.accountId } : {}),
+    ...(typeof payload.grantId === 'string' ? { grantId: payload.grantId } : {}),
+  });
+}
+
 /** The store's adapter for one model, with consume deciding the race (see the file comment). */
 export function oneTimeAdapter(store: Store, model: string, grace: RefreshGrace): Adapter {
   const inner = store.oidcAdapter(model);
   const adapter: Adapter = {
     upsert: (id, payload, expiresIn) => inner.upsert(id, payload as OidcPayload, expiresIn ?? 0),
-    find: (id) => inner.find(id),
+    find: async (id) => {
+      const payload = await inner.find(id);
+      if (model === 'AuthorizationCode' || model === 'RefreshToken') noteFound(model, payload);
+      return payload;
+    },
     findByUid: (uid) => inner.findByUid(uid),
     findByUserCode: (userCode) => inner.findByUserCode(userCode),
     destroy: (id) => inner.destroy(id),

@@ -22,6 +22,8 @@ import { oneTimeAdapter } from './one-time.ts';
 import { RefreshGrace } from './refresh-grace.ts';
 import { useMachineScopeGrant } from './client-credentials.ts';
 import { authorizationRequestChecks } from './request-checks.ts';
+import { auditProviderEvents } from './security-events.ts';
+import type { AuditInput } from '../security/audit.ts';
 import { machineScopeProblem, unknownScopes } from './scope-names.ts';
 
 /** The pages node-oidc-provider renders itself, drawn by vkhod's views. */
@@ -310,7 +312,12 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
   };
 }
 
-export function createProvider(deps: ProviderDependencies & { logger?: Logger }): Provider {
+export function createProvider(
+  deps: ProviderDependencies & {
+    logger?: Logger;
+    /** issue 14: replays, reuse, revocations, sign-outs */ audit?: (input: AuditInput) => Promise<unknown>;
+  },
+): Provider {
   const refreshGrace = deps.refreshGrace ?? new RefreshGrace(deps.store, deps.config.ttl.refreshReuseGrace);
   const provider = new Provider(deps.config.issuer, providerConfiguration({ ...deps, refreshGrace }));
   provider.use(refreshGrace.responseMiddleware);
@@ -318,5 +325,6 @@ export function createProvider(deps: ProviderDependencies & { logger?: Logger })
   provider.on('server_error', (_ctx: unknown, err: Error) => deps.logger?.error({ err }, 'oidc server_error'));
   provider.proxy = deps.config.trustProxy;
   useMachineScopeGrant(provider);
+  if (deps.audit) auditProviderEvents(provider, deps.audit);
   return provider;
 }

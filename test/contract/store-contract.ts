@@ -10,6 +10,7 @@ import { accountsContract } from './accounts-contract.ts';
 import { uniq } from './fixtures.ts';
 import { oidcContract } from './oidc-contract.ts';
 import { auditContract, challengesContract, lettersContract, settingsContract } from './records-contract.ts';
+import { auditQueryContract } from './audit-query-contract.ts';
 
 export function storeContract(name: string, open: () => Promise<Store>): void {
   describe(`Store contract: ${name}`, function () {
@@ -38,6 +39,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     settingsContract(getStore);
     lettersContract(getStore);
     rateLimiterContract(getStore);
+    auditQueryContract(getStore);
 
     describe('lifecycle', () => {
       it('ping resolves on an open store', async () => {

@@ -1,0 +1,92 @@
+/**
+ * Security events that happen inside node-oidc-provider's own endpoints, into the audit trail
+ * (issue 14): a replayed authorization code, a reused (rotated-out) refresh token — both revoke
+ * the grant —, a token revoked by the service (RFC 7009), and a sign-out at the end-session
+ * endpoint. The account is the one the token or code belonged to; nothing of the token is kept.
+ */
+import type Provider from 'oidc-provider';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { AuditInput } from '../security/audit.ts';
+import { foundGrantSource } from './one-time.ts';
+
+type Record_ = (input: AuditInput) => Promise<unknown>;
+
+interface TokenLike {
+  accountId?: string;
+  clientId?: string;
+  kind?: string;
+}
+
+const ipOf = (ctx: KoaContextWithOIDC): string | undefined => (typeof ctx.ip === 'string' ? ctx.ip : undefined);
+
+/** Audit writes started during a request: the response waits for them (the event is stored before the answer). */
+const pending = new WeakMap<object, Promise<unknown>[]>();
+
+/**
+ * Subscribes to the provider's events; `record` is the AuditTrail's (it never throws). Each write
+ * is awaited before the provider's response goes out.
+ */
+export function auditProviderEvents(provider: Provider, recordEvent: Record_): void {
+  const record = (ctx: object, input: AuditInput) => {
+    const writes = pending.get(ctx) ?? [];
+    writes.push(recordEvent(input).catch(() => undefined));
+    pending.set(ctx, writes);
+  };
+  provider.use(async (ctx, next) => {
+    try {
+      await next();
+    } finally {
+      const writes = pending.get(ctx);
+      if (writes) await Promise.all(writes);
+    }
+  });
+  provider.on('grant.error', (ctx: KoaContextWithOIDC, err: Error) => {
+    if (!(err instanceof errors.InvalidGrant)) return;
+    // the reason is in `error_detail` (the description is the generic "grant request is invalid")
+    const description = `${(err as { error_detail?: string }).error_detail ?? ''} ${err.message}`;
+    const refresh = /refresh token already used/.test(description);
+    const code = /already consumed/.test(description);
+    if (!refresh && !code) return;
+    const entities = ctx.oidc.entities as { RefreshToken?: TokenLike };
+    const found = foundGrantSource(ctx);
+    record(ctx, {
+      type: refresh ? 'token.refresh_reuse' : 'token.code_replay',
+      accountId: entities.RefreshToken?.accountId ?? found?.accountId,
+      actor: ctx.oidc.client?.clientId ? `client:${ctx.oidc.client.clientId}` : 'anonymous',
+      clientId: ctx.oidc.client?.clientId,
+      ip: ipOf(ctx),
+      outcome: 'failure',
+      reason: refresh ? 'refresh_token_reuse' : 'code_replay',
+      details: { grantRevoked: true, ...(found?.model ? { model: found.model } : {}) },
+    });
+  });
+
+  provider.on('grant.revoked', (ctx: KoaContextWithOIDC | undefined) => {
+    // Only the revocation endpoint: replays are recorded above, the cabinet records its own.
+    if (!ctx?.oidc || ctx.oidc.route !== 'revocation') return;
+    const entities = ctx.oidc.entities as { AccessToken?: TokenLike; RefreshToken?: TokenLike };
+    const token = entities.RefreshToken ?? entities.AccessToken;
+    record(ctx, {
+      type: 'token.revoked',
+      accountId: token?.accountId,
+      actor: `client:${ctx.oidc.client?.clientId ?? 'unknown'}`,
+      clientId: ctx.oidc.client?.clientId,
+      ip: ipOf(ctx),
+      outcome: 'success',
+      details: { kind: entities.RefreshToken ? 'refresh_token' : 'access_token' },
+    });
+  });
+
+  provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
+    const session = ctx.oidc.session as { accountId?: string } | undefined;
+    const accountId = session?.accountId;
+    record(ctx, {
+      type: 'signout',
+      accountId,
+      clientId: ctx.oidc.client?.clientId,
+      ip: ipOf(ctx),
+      outcome: 'success',
+      details: { everywhere: Boolean((ctx.oidc.params as { logout?: unknown } | undefined)?.logout) },
+    });
+  });
+}
