@@ -21,6 +21,7 @@ import { MongoAccounts, MongoAuditLog } from './accounts.ts';
 import { collections, COLLECTIONS, ensureIndexes, type Collections } from './collections.ts';
 import { listOidcByAccountId, MongoOidcAdapter, revokeOidcByAccountId } from './oidc-adapter.ts';
 import { MongoChallenges, MongoLetters, MongoSettings } from './records.ts';
+import { MongoEsia } from './esia.ts';
 
 export interface MongoStoreOptions {
   /** A MongoDB connection string (a replica set: transactions are used). */
@@ -72,6 +73,8 @@ export class MongoStore implements Store {
   readonly audit: AuditLog;
   readonly settings: SettingRepository;
   readonly letters: LetterRepository;
+  /** ESIA profile: oids and used states (adapters/mongo/esia.ts) */
+  readonly esia: MongoEsia;
   readonly db: mongo.Db;
   private readonly collections: Collections;
   private readonly adapters = new Map<string, OidcAdapter>();
@@ -86,6 +89,7 @@ export class MongoStore implements Store {
     this.challenges = new MongoChallenges(this.collections.challenges);
     this.settings = new MongoSettings(this.collections.settings);
     this.letters = new MongoLetters(this.collections.letters);
+    this.esia = new MongoEsia(this.db);
   }
 
   oidcAdapter(model: string): OidcAdapter {

@@ -23,6 +23,7 @@ import {
 import { SqliteAccounts, SqliteAuditLog } from './accounts.ts';
 import { SqliteOidcAdapter } from './oidc-adapter.ts';
 import { SqliteChallenges, SqliteLetters, SqliteSettings } from './records.ts';
+import { SqliteEsia } from './esia.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SafeRateLimiterSQLite } from './rate-limiter.ts';
@@ -90,6 +91,8 @@ export class SqliteStore implements Store {
   readonly audit: AuditLog;
   readonly settings: SettingRepository;
   readonly letters: LetterRepository;
+  /** ESIA profile: oids and used states (adapters/sqlite/esia.ts) */
+  readonly esia: SqliteEsia;
   private readonly adapters = new Map<string, OidcAdapter>();
   /** Every write (tokens, sessions, accounts, codes, counters, sweeps) is group-committed. */
   readonly writes: GroupCommit;
@@ -131,6 +134,7 @@ export class SqliteStore implements Store {
     this.challenges = new SqliteChallenges(db, this.writes);
     this.settings = new SqliteSettings(db, this.writes);
     this.letters = new SqliteLetters(db, this.writes);
+    this.esia = new SqliteEsia(db, this.writes);
     this.sweepStmts = {
       expired: db.prepare(
         'DELETE FROM oidc WHERE rowid IN (SELECT rowid FROM oidc WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)',
@@ -215,6 +219,8 @@ export class SqliteStore implements Store {
       () => this.sweepStmts.consumed.run(consumedBefore, SWEEP_BATCH),
       () => this.sweepStmts.challenges.run(nowIso, usedCodesBefore, SWEEP_BATCH),
       () => this.sweepStmts.limits.run(now, SWEEP_BATCH),
+      // used ESIA states past their window (one statement: a short-lived, small table)
+      () => ({ changes: this.esia.sweep(nowIso) && 0 }),
       ...(retentionDays > 0 ? [() => this.sweepStmts.audit.run(SWEEP_BATCH, auditBefore)] : []),
     ];
     for (const batch of batches) {
