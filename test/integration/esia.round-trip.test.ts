@@ -6,29 +6,12 @@
 import { expect } from 'chai';
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import request from 'supertest';
-import { Browser } from '../support/browser.ts';
-import { EsiaRelyingParty, ESIA_RP_REDIRECT, type EsiaKeyKind } from '../support/esia-rp.ts';
-import { GOOD_PASSWORD } from '../support/flows.ts';
+import { EsiaRelyingParty, esiaSignIn, type EsiaKeyKind } from '../support/esia-rp.ts';
 import { defaultClients, startHarness, type Harness } from '../support/harness.ts';
 import { gostEngineAvailable, skipWithoutGostEngine } from '../support/openssl-gost.ts';
 import { createAccount, resetStore } from './fixtures.ts';
 
 const PHONE = '+79123456789';
-
-/** Signs in through the hosted pages from an ESIA authorization request; returns the RP's redirect. */
-export async function esiaSignIn(h: Harness, rp: EsiaRelyingParty, path: string, phone = PHONE): Promise<URL> {
-  const browser = new Browser(h);
-  let page = await browser.get(path);
-  if (!page.location) {
-    expect(page.html, 'the hosted sign-in page').to.include('name="identifier"');
-    page = await browser.submit(page, '/login', { identifier: phone, password: GOOD_PASSWORD });
-    if (!page.location && page.html.includes('/consent')) page = await browser.submit(page, '/consent', { decision: 'allow' });
-  }
-  expect(page.location, page.html.slice(0, 400)).to.be.a('string');
-  const url = new URL(page.location!);
-  expect(url.origin + url.pathname).to.equal(ESIA_RP_REDIRECT);
-  return url;
-}
 
 for (const kind of ['rsa', 'gost'] as EsiaKeyKind[]) {
   describe(`ESIA profile: the round trip with a ${kind.toUpperCase()}-signing relying party`, function () {
@@ -53,7 +36,7 @@ for (const kind of ['rsa', 'gost'] as EsiaKeyKind[]) {
     for (const version of [1, 2] as const) {
       it(`v${version}: authorization through the hosted sign-in, then a code, tokens in ESIA's shape`, async () => {
         const { path, state } = rp.authorizePath({ scope: 'openid fullname snils', version });
-        const back = await esiaSignIn(h, rp, path);
+        const back = await esiaSignIn(h, path, PHONE);
         expect(back.searchParams.get('state')).to.equal(state);
         expect(back.searchParams.get('error'), back.href).to.equal(null);
         const code = back.searchParams.get('code')!;
@@ -84,7 +67,7 @@ for (const kind of ['rsa', 'gost'] as EsiaKeyKind[]) {
     it('the oid is stable: a second sign-in gets the same one', async () => {
       const oids = [];
       for (let i = 0; i < 2; i++) {
-        const back = await esiaSignIn(h, rp, rp.authorizePath({ scope: 'openid' }).path);
+        const back = await esiaSignIn(h, rp.authorizePath({ scope: 'openid' }).path, PHONE);
         const res = await rp.tokenRequest(h.url, rp.tokenForm({ code: back.searchParams.get('code')! }, { scope: 'openid' }));
         oids.push(decodeJwt(res.body.access_token)['urn:esia:sbj_id']);
       }
@@ -92,7 +75,7 @@ for (const kind of ['rsa', 'gost'] as EsiaKeyKind[]) {
     });
 
     it('access_type=offline: a refresh token, rotated on use', async () => {
-      const back = await esiaSignIn(h, rp, rp.authorizePath({ scope: 'openid fullname', accessType: 'offline' }).path);
+      const back = await esiaSignIn(h, rp.authorizePath({ scope: 'openid fullname', accessType: 'offline' }).path, PHONE);
       const first = await rp.tokenRequest(h.url, rp.tokenForm({ code: back.searchParams.get('code')! }, { scope: 'openid fullname' }));
       expect(first.status, first.text).to.equal(200);
       expect(first.body.refresh_token).to.be.a('string');
@@ -108,7 +91,7 @@ for (const kind of ['rsa', 'gost'] as EsiaKeyKind[]) {
     });
 
     it('access_type=online: no refresh token', async () => {
-      const back = await esiaSignIn(h, rp, rp.authorizePath({ scope: 'openid' }).path);
+      const back = await esiaSignIn(h, rp.authorizePath({ scope: 'openid' }).path, PHONE);
       const res = await rp.tokenRequest(h.url, rp.tokenForm({ code: back.searchParams.get('code')! }, { scope: 'openid' }));
       expect(res.body).to.not.have.property('refresh_token');
     });

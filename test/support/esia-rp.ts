@@ -9,6 +9,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import { expect } from 'chai';
+import { Browser } from './browser.ts';
+import { GOOD_PASSWORD } from './flows.ts';
+import type { Harness } from './harness.ts';
 import { openssl } from './openssl-gost.ts';
 
 export type EsiaKeyKind = 'rsa' | 'gost';
@@ -162,3 +166,19 @@ export class EsiaRelyingParty {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** Signs in through the hosted pages from an ESIA authorization request; returns the RP's redirect. */
+export async function esiaSignIn(h: Harness, path: string, phone: string): Promise<URL> {
+  const browser = new Browser(h);
+  let page = await browser.get(path);
+  if (!page.location) {
+    expect(page.html, 'the hosted sign-in page').to.include('name="identifier"');
+    page = await browser.submit(page, '/login', { identifier: phone, password: GOOD_PASSWORD });
+    if (!page.location && page.html.includes('/consent')) page = await browser.submit(page, '/consent', { decision: 'allow' });
+  }
+  expect(page.location, page.html.slice(0, 400)).to.be.a('string');
+  const url = new URL(page.location!);
+  expect(url.origin + url.pathname).to.equal(ESIA_RP_REDIRECT);
+  return url;
+}
+
