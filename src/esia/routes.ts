@@ -1,24 +1,42 @@
 /**
  * The ESIA profile's endpoints (docs/esia-migration.md): authorization, token, the person REST
- * API, logout and the published token-signing certificate. Machine endpoints answer JSON; the
- * browser endpoints draw vkhod's pages for what cannot be redirected.
+ * API, logout and the published GOST token-signing certificate. Machine endpoints answer JSON;
+ * the browser endpoints draw vkhod's pages for what cannot be redirected.
  */
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Services } from '../services.ts';
 import { esiaAuthorizationRoutes } from './authorize.ts';
+import { esiaTokenVerifier, GOST_ALG, GOST_CERTIFICATE_PATH, gostTokenKey, type EsiaTokenVerifier, type GostTokenKey } from './gost-signer.ts';
+import { esiaLogoutRoutes } from './logout.ts';
+import { esiaPersonRoutes, rsaVerifyKeys } from './person.ts';
 import { esiaTokenRoutes } from './token.ts';
 import { EsiaTokens, rsaSigner, type EsiaJwtSigner } from './tokens.ts';
 
+interface Keys {
+  tokens: EsiaTokens;
+  verifier: EsiaTokenVerifier;
+  gost: GostTokenKey;
+}
+
 export function esiaRoutes(services: Services): Router {
   const router = new Router();
-  let tokens: Promise<EsiaTokens> | undefined;
-  const tokensOnce = () =>
-    (tokens ??= (async () => {
-      const signers = new Map<string, EsiaJwtSigner>([['RS256', await rsaSigner(services.jwks)]]);
-      return new EsiaTokens(services.config.issuer, signers, services.config.ttl);
+  // Built on first use (the GOST key is created then, once per store).
+  let keys: Promise<Keys> | undefined;
+  const keysOnce = () =>
+    (keys ??= (async () => {
+      const gost = await gostTokenKey(services.store.settings, services.box, services.config.issuer);
+      const signers = new Map<string, EsiaJwtSigner>([
+        ['RS256', await rsaSigner(services.jwks)],
+        [GOST_ALG, gost.signer],
+      ]);
+      return {
+        gost,
+        tokens: new EsiaTokens(services.config.issuer, signers, services.config.ttl),
+        verifier: esiaTokenVerifier(await rsaVerifyKeys(services.jwks), gost),
+      };
     })().catch((err) => {
-      tokens = undefined;
+      keys = undefined;
       throw err;
     }));
   router.use(
@@ -33,6 +51,13 @@ export function esiaRoutes(services: Services): Router {
     }),
   );
   router.use(esiaAuthorizationRoutes(services).routes());
-  router.use(esiaTokenRoutes(services, tokensOnce).routes());
+  router.use(esiaTokenRoutes(services, async () => (await keysOnce()).tokens).routes());
+  router.use(esiaPersonRoutes(services, async () => (await keysOnce()).verifier).routes());
+  router.use(esiaLogoutRoutes(services).routes());
+  router.get(GOST_CERTIFICATE_PATH, async (ctx) => {
+    ctx.type = 'application/x-pem-file';
+    ctx.set('cache-control', 'public, max-age=3600');
+    ctx.body = (await keysOnce()).gost.certificatePem;
+  });
   return router;
 }
