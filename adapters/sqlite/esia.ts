@@ -29,9 +29,7 @@ export class SqliteEsia implements EsiaRepository {
       oid: db.prepare('SELECT oid FROM esia_oids WHERE account_id = ?'),
       account: db.prepare('SELECT account_id FROM esia_oids WHERE oid = ?'),
       // One statement: the next number and the row together (SQLite has one writer at a time).
-      allocate: db.prepare(
-        'INSERT OR IGNORE INTO esia_oids (account_id, oid) SELECT ?, COALESCE(MAX(oid), ?) + 1 FROM esia_oids',
-      ),
+      allocate: db.prepare('INSERT OR IGNORE INTO esia_oids (account_id, oid) SELECT ?, COALESCE(MAX(oid), ?) + 1 FROM esia_oids'),
       sweep: db.prepare('DELETE FROM esia_used_states WHERE expires_at <= ?'),
       use: db.prepare('INSERT OR IGNORE INTO esia_used_states (key, expires_at) VALUES (?, ?)'),
       revive: db.prepare('UPDATE esia_used_states SET expires_at = ? WHERE key = ? AND expires_at <= ?'),

@@ -38,9 +38,10 @@ function redirectWith(ctx: Context, redirectUri: string, fields: Record<string, 
 /** `client_certificate_hash` (v2): the registered certificate's hash, hex (Streebog-256 as ESIA's tool makes it, or SHA-256). */
 function certificateHashMatches(client: EsiaClient, hash: string): boolean {
   const given = hash.trim().toLowerCase();
-  return [Buffer.from(streebog256(client.certificateDer)).toString('hex'), createHash('sha256').update(client.certificateDer).digest('hex')].includes(
-    given,
-  );
+  return [
+    Buffer.from(streebog256(client.certificateDer)).toString('hex'),
+    createHash('sha256').update(client.certificateDer).digest('hex'),
+  ].includes(given);
 }
 
 export function esiaAuthorizationRoutes(services: Services): Router {
@@ -58,16 +59,19 @@ export function esiaAuthorizationRoutes(services: Services): Router {
     const client = services.esiaClients.get(params.client_id ?? '');
     // Without a known client and one of its redirect URIs there is nowhere safe to send an error: a page.
     if (!client) throw new UserError(400, 'esia.errors.unknown_client');
-    if (!params.redirect_uri || !client.redirectUris.includes(params.redirect_uri)) throw new UserError(400, 'esia.errors.bad_redirect_uri');
+    if (!params.redirect_uri || !client.redirectUris.includes(params.redirect_uri))
+      throw new UserError(400, 'esia.errors.bad_redirect_uri');
     const redirectUri = params.redirect_uri;
     try {
       if (params.response_type !== 'code') throw new EsiaError('unsupported_response_type', 'response_type must be code');
       required(params, 'scope', 'state', 'timestamp', 'client_secret');
       const scopes = [...new Set(params.scope!.split(/\s+/).filter(Boolean))];
       const refused = scopes.filter((s) => !client.scopes.has(s));
-      if (!scopes.length || refused.length) throw new EsiaError('invalid_scope', `scope not registered for the client: ${refused.join(' ')}`);
+      if (!scopes.length || refused.length)
+        throw new EsiaError('invalid_scope', `scope not registered for the client: ${refused.join(' ')}`);
       const accessType = params.access_type ?? 'online';
-      if (accessType !== 'online' && accessType !== 'offline') throw new EsiaError('missing_parameter', 'access_type must be online or offline');
+      if (accessType !== 'online' && accessType !== 'offline')
+        throw new EsiaError('missing_parameter', 'access_type must be online or offline');
       if (version === 2) {
         required(params, 'client_certificate_hash');
         if (!certificateHashMatches(client, params.client_certificate_hash!))
@@ -115,7 +119,11 @@ export function esiaAuthorizationRoutes(services: Services): Router {
       return back(err.fields());
     }
     const issued = await services.provider.AuthorizationCode.find(code).catch(() => undefined);
-    const won = issued && issued.clientId === request.clientId && !(issued as { consumed?: unknown }).consumed && (await services.store.oidcAdapter('AuthorizationCode').consume(code));
+    const won =
+      issued &&
+      issued.clientId === request.clientId &&
+      !(issued as { consumed?: unknown }).consumed &&
+      (await services.store.oidcAdapter('AuthorizationCode').consume(code));
     if (!issued || !won || !issued.accountId || !issued.grantId) {
       const err = new EsiaError('access_denied', 'the sign-in could not be completed');
       return back(err.fields());

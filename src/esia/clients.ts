@@ -60,7 +60,8 @@ export function readEsiaClients(clients: ClientMetadata[]): Map<string, EsiaClie
     const esia = client.esia;
     if (!esia) continue;
     const unknown = unknownEsiaScopes(esia.scope);
-    if (unknown.length) throw new Error(`client ${client.client_id}: esia.scope: unknown ${unknown.join(', ')} (known: ${ESIA_SCOPES.join(' ')})`);
+    if (unknown.length)
+      throw new Error(`client ${client.client_id}: esia.scope: unknown ${unknown.join(', ')} (known: ${ESIA_SCOPES.join(' ')})`);
     let parsed;
     try {
       parsed = parseCertificatePem(esia.certificate);

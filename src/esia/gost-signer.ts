@@ -15,7 +15,17 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { GOST_CURVES, GOST_OID, encodePublicKey, generatePrivateKey, gostPublicKey, gostSign, gostVerify, publicKeyOf, streebog256 } from '../methods/esign/gost/index.ts';
+import {
+  GOST_CURVES,
+  GOST_OID,
+  encodePublicKey,
+  generatePrivateKey,
+  gostPublicKey,
+  gostSign,
+  gostVerify,
+  publicKeyOf,
+  streebog256,
+} from '../methods/esign/gost/index.ts';
 import { gostKeyAlgorithm, type GostPrivateKey } from '../methods/esign/gost/keys.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import type { SettingRepository } from '../store.ts';
@@ -41,7 +51,10 @@ export interface EsiaTokenVerifier {
 }
 
 function pem(der: ArrayBuffer): string {
-  const body = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const body = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN CERTIFICATE-----\n${body}\n-----END CERTIFICATE-----\n`;
 }
 
@@ -87,7 +100,11 @@ async function loadOrCreate(settings: SettingRepository, box: SecretBox, issuer:
     if (stored) return JSON.parse(box.decrypt(stored.value, SETTING)) as StoredGostKey;
     const curve = GOST_CURVES.get(CURVE_OID)!;
     const key: GostPrivateKey = { curve, curveOid: CURVE_OID, d: generatePrivateKey(curve) };
-    const fresh: StoredGostKey = { curveOid: CURVE_OID, d: key.d.toString(16), certificatePem: selfSigned(key, `vkhod ${new URL(issuer).host} ESIA token signing`) };
+    const fresh: StoredGostKey = {
+      curveOid: CURVE_OID,
+      d: key.d.toString(16),
+      certificatePem: selfSigned(key, `vkhod ${new URL(issuer).host} ESIA token signing`),
+    };
     // two processes racing: the first write wins, the other reads it
     if (await settings.put(SETTING, box.encrypt(JSON.stringify(fresh), SETTING), 0)) return fresh;
   }

@@ -20,7 +20,14 @@ export function esiaLogoutRoutes(services: Services): Router {
     const session = await services.provider.Session.get(ctx as never);
     if (session.accountId) {
       services.logger.info({ client: clientId }, 'esia logout');
-      await services.audit.record({ type: 'logout', accountId: session.accountId, clientId, ip: ctx.ip, outcome: 'success', details: { esia: true } });
+      await services.audit.record({
+        type: 'logout',
+        accountId: session.accountId,
+        clientId,
+        ip: ctx.ip,
+        outcome: 'success',
+        details: { esia: true },
+      });
     }
     await session.destroy();
     ctx.cookies.set('vkhod.session', null);

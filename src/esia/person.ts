@@ -53,7 +53,13 @@ const COLLECTIONS: Record<string, Collection> = {
     elements(account, scopes) {
       const out: Json[] = [];
       if (account.phone && has(scopes, 'mobile', 'contacts'))
-        out.push({ stateFacts: ['Identifiable'], id: 1, type: 'MBT', vrfStu: vrfStu(account.phoneVerified), value: esiaPhone(account.phone) });
+        out.push({
+          stateFacts: ['Identifiable'],
+          id: 1,
+          type: 'MBT',
+          vrfStu: vrfStu(account.phoneVerified),
+          value: esiaPhone(account.phone),
+        });
       if (account.email && has(scopes, 'email', 'contacts'))
         out.push({ stateFacts: ['Identifiable'], id: 2, type: 'EML', vrfStu: vrfStu(account.emailVerified), value: account.email });
       return out;
@@ -105,11 +111,16 @@ function person(account: Account, scopes: ReadonlySet<string>): Json {
   const i = account.identity ?? {};
   const out: Json = { stateFacts: ['EntityRoot'] };
   if (scopes.has('fullname'))
-    Object.assign(out, { firstName: account.name.given, lastName: account.name.family, ...(account.name.middle ? { middleName: account.name.middle } : {}) });
+    Object.assign(out, {
+      firstName: account.name.given,
+      lastName: account.name.family,
+      ...(account.name.middle ? { middleName: account.name.middle } : {}),
+    });
   if (scopes.has('birthdate') && i.birthDate) out.birthDate = esiaDate(i.birthDate);
   if (scopes.has('gender') && i.gender) out.gender = i.gender === 'male' ? 'M' : 'F';
   if (scopes.has('birthplace') && i.birthPlace) out.birthPlace = i.birthPlace;
-  if (scopes.has('snils') && account.snils) out.snils = `${account.snils.slice(0, 3)}-${account.snils.slice(3, 6)}-${account.snils.slice(6, 9)} ${account.snils.slice(9)}`;
+  if (scopes.has('snils') && account.snils)
+    out.snils = `${account.snils.slice(0, 3)}-${account.snils.slice(3, 6)}-${account.snils.slice(6, 9)} ${account.snils.slice(9)}`;
   if (scopes.has('inn') && i.inn) out.inn = i.inn;
   if (scopes.has('id_doc') && i.passport) out.citizenship = 'RUS';
   Object.assign(out, { trusted: account.level === 'confirmed', verifying: false, status: 'REGISTERED' });
@@ -117,7 +128,19 @@ function person(account: Account, scopes: ReadonlySet<string>): Json {
 }
 
 /** The scopes that open the person's own record (anything about the person, not only `openid`). */
-const PERSON_SCOPES = ['fullname', 'birthdate', 'gender', 'birthplace', 'snils', 'inn', 'id_doc', 'email', 'mobile', 'contacts', 'addresses'];
+const PERSON_SCOPES = [
+  'fullname',
+  'birthdate',
+  'gender',
+  'birthplace',
+  'snils',
+  'inn',
+  'id_doc',
+  'email',
+  'mobile',
+  'contacts',
+  'addresses',
+];
 
 function forbidden(ctx: Context, message: string): void {
   ctx.status = 403;
@@ -133,7 +156,12 @@ function notFound(ctx: Context): void {
 function embeds(ctx: Context): Set<string> {
   const raw = typeof ctx.query.embed === 'string' ? ctx.query.embed : '';
   const m = /^\((.*)\)$/.exec(raw.trim());
-  return new Set((m ? m[1]! : raw).split(',').map((s) => s.trim()).filter(Boolean));
+  return new Set(
+    (m ? m[1]! : raw)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 }
 
 const PERSON_EMBEDS: Record<string, string> = { 'contacts.elements': 'ctts', 'addresses.elements': 'addrs', 'documents.elements': 'docs' };
@@ -146,7 +174,10 @@ export function esiaPersonRoutes(services: Services, verifier: () => Promise<Esi
     ctx.set({ 'cache-control': 'no-store' });
     const match = /^Bearer\s+([A-Za-z0-9._-]+)$/.exec(ctx.get('authorization'));
     const claims = match ? await (await verifier()).verify(match[1]!).catch(() => undefined) : undefined;
-    const record = claims && typeof claims.jti === 'string' ? ((await services.store.oidcAdapter(ACCESS_TOKEN_MODEL).find(claims.jti)) as EsiaTokenRecord | undefined) : undefined;
+    const record =
+      claims && typeof claims.jti === 'string'
+        ? ((await services.store.oidcAdapter(ACCESS_TOKEN_MODEL).find(claims.jti)) as EsiaTokenRecord | undefined)
+        : undefined;
     if (!claims || !record) {
       ctx.status = 401;
       ctx.set('www-authenticate', 'Bearer error="invalid_token"');
@@ -196,7 +227,13 @@ export function esiaPersonRoutes(services: Services, verifier: () => Promise<Esi
     const ok = await authorized(ctx);
     if (!ok) return;
     if (!has(ok.scopes, ...collection.scopes)) return forbidden(ctx, 'no scope grants this collection');
-    ctx.body = collectionBody(ctx, ok.record.oid, ctx.params.collection!, collection.elements(ok.account, ok.scopes), embeds(ctx).has('elements'));
+    ctx.body = collectionBody(
+      ctx,
+      ok.record.oid,
+      ctx.params.collection!,
+      collection.elements(ok.account, ok.scopes),
+      embeds(ctx).has('elements'),
+    );
   });
 
   router.get('/:oid/:collection/:id', async (ctx) => {

@@ -7,7 +7,14 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Services } from '../services.ts';
 import { esiaAuthorizationRoutes } from './authorize.ts';
-import { esiaTokenVerifier, GOST_ALG, GOST_CERTIFICATE_PATH, gostTokenKey, type EsiaTokenVerifier, type GostTokenKey } from './gost-signer.ts';
+import {
+  esiaTokenVerifier,
+  GOST_ALG,
+  GOST_CERTIFICATE_PATH,
+  gostTokenKey,
+  type EsiaTokenVerifier,
+  type GostTokenKey,
+} from './gost-signer.ts';
 import { esiaLogoutRoutes } from './logout.ts';
 import { esiaPersonRoutes, rsaVerifyKeys } from './person.ts';
 import { esiaTokenRoutes } from './token.ts';

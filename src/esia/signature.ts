@@ -52,7 +52,8 @@ export async function checkRequestSignature(client: EsiaClient, clientSecret: st
   // Only the registered certificate can be the signer, whatever the signature carries.
   signed.certificates = [client.certificate];
   const { notBefore, notAfter } = validity(client.certificate);
-  if (now < notBefore || now > notAfter) throw new EsiaError('invalid_signature', 'the registered certificate is outside its validity period');
+  if (now < notBefore || now > notAfter)
+    throw new EsiaError('invalid_signature', 'the registered certificate is outside its validity period');
   const info = signed.signerInfos[0]!;
   const suite = SUITES.find((s) => s.supports(keyAlgorithm(client.certificate), info.digestAlgorithm.algorithmId));
   if (!suite) throw new EsiaError('invalid_signature', 'the signature algorithm is not supported');

@@ -22,7 +22,7 @@ export function parseEsiaTimestamp(raw: string): EsiaTimestamp | undefined {
   if (check.getUTCMonth() !== Number(mo) - 1 || check.getUTCDate() !== Number(d) || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59)
     return undefined;
   const spellings = [raw];
-  if (sign === ' ') spellings.push(raw.replace(/ (\d{2}:?\d{2})$/, ' +$1').replace(/  \+/, ' +'));
+  if (sign === ' ') spellings.push(raw.replace(/ (\d{2}:?\d{2})$/, '+$1'));
   return { at: utc - offsetMinutes * 60_000, spellings: [...new Set(spellings)] };
 }
 

@@ -88,7 +88,8 @@ export function esiaTokenRoutes(services: Services, tokens: () => Promise<EsiaTo
       required(params, 'client_id', 'grant_type', 'client_secret', 'state', 'scope', 'timestamp');
       const client = services.esiaClients.get(params.client_id!);
       if (!client) throw new EsiaError('unauthorized_client', 'unknown client_id');
-      if (params.token_type !== undefined && params.token_type !== 'Bearer') throw new EsiaError('missing_parameter', 'token_type must be Bearer');
+      if (params.token_type !== undefined && params.token_type !== 'Bearer')
+        throw new EsiaError('missing_parameter', 'token_type must be Bearer');
       const grantType = params.grant_type;
       if (grantType !== 'authorization_code' && grantType !== 'refresh_token')
         throw new EsiaError('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token');
@@ -102,7 +103,10 @@ export function esiaTokenRoutes(services: Services, tokens: () => Promise<EsiaTo
         'te',
         version === 1
           ? [(ts) => scope + ts + clientId + params.state]
-          : [(ts) => clientId + scope + ts + params.state + redirectUri + tail, (ts) => scope + ts + clientId + params.state + redirectUri + tail],
+          : [
+              (ts) => clientId + scope + ts + params.state + redirectUri + tail,
+              (ts) => scope + ts + clientId + params.state + redirectUri + tail,
+            ],
       );
       ctx.body = grantType === 'authorization_code' ? await byCode(client, params) : await byRefreshToken(client, params);
     } catch (err) {

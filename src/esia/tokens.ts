@@ -8,11 +8,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { importJWK, SignJWT, type JWK } from 'jose';
+import { ESIA_SUBJECT_CLAIM, esiaSubject } from '../oidc/claims.ts';
 import type { AccountLevel } from '../store.ts';
 import type { EsiaClient } from './clients.ts';
 import type { EsiaSignIn } from './records.ts';
-
-export const ESIA_SUBJECT = 'urn:esia:sbj';
 
 /** Signs a JWS compact serialization for one algorithm. */
 export interface EsiaJwtSigner {
@@ -42,15 +41,6 @@ export function esiaAmd(amr: readonly string[]): string {
 /** `fullname?oid=1000000123 snils?oid=1000000123 openid`: ESIA names the subject in each person scope. */
 export function esiaScopeString(scopes: readonly string[], oid: number): string {
   return scopes.map((s) => (s === 'openid' ? s : `${s}?oid=${oid}`)).join(' ');
-}
-
-export function esiaSubjectClaim(oid: number, level: AccountLevel): Record<string, unknown> {
-  return {
-    'urn:esia:sbj:typ': 'P',
-    'urn:esia:sbj:oid': oid,
-    'urn:esia:sbj:nam': `OID.${oid}`,
-    ...(level === 'confirmed' ? { 'urn:esia:sbj:is_tru': true } : {}),
-  };
 }
 
 export interface MintedTokens {
@@ -105,7 +95,7 @@ export class EsiaTokens {
         amr: amd,
         'urn:esia:amd': amd,
         'urn:esia:sid': signIn.sid,
-        [ESIA_SUBJECT]: esiaSubjectClaim(oid, level),
+        [ESIA_SUBJECT_CLAIM]: esiaSubject(oid, level),
         ...(signIn.acr ? { acr: signIn.acr } : {}),
       },
     );

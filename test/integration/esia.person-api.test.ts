@@ -33,7 +33,11 @@ describe('ESIA profile: the person REST API, logout, GOST-signed tokens', functi
     rp = new EsiaRelyingParty('ESIA_RP', 'rsa');
     if (gostEngineAvailable()) gostRp = new EsiaRelyingParty('ESIA_GOST', 'gost', 'openid fullname');
     h = await startHarness({
-      clients: [...defaultClients(), rp.registration(), ...(gostRp ? [gostRp.registration({ token_signing_alg: 'GOST3410_2012_256' })] : [])],
+      clients: [
+        ...defaultClients(),
+        rp.registration(),
+        ...(gostRp ? [gostRp.registration({ token_signing_alg: 'GOST3410_2012_256' })] : []),
+      ],
     });
   });
   after(async () => {
@@ -43,7 +47,11 @@ describe('ESIA profile: the person REST API, logout, GOST-signed tokens', functi
   });
   beforeEach(async () => {
     resetStore(h);
-    const account = await createAccount(h, { phone: PHONE, name: { family: 'Иванова', given: 'Мария', middle: 'Петровна' }, snils: '11223344595' });
+    const account = await createAccount(h, {
+      phone: PHONE,
+      name: { family: 'Иванова', given: 'Мария', middle: 'Петровна' },
+      snils: '11223344595',
+    });
     accountId = account.id;
     await h.services.accounts.modify(account.id, (a) => {
       const withData = {
@@ -54,11 +62,22 @@ describe('ESIA profile: the person REST API, logout, GOST-signed tokens', functi
           birthDate: '1990-04-12',
           gender: 'female' as const,
           inn: '500100732259',
-          passport: { series: '4510', number: '123456', issueDate: '2010-05-20', issuer: 'ОВД Тверского района г. Москвы', departmentCode: '770-001' },
+          passport: {
+            series: '4510',
+            number: '123456',
+            issueDate: '2010-05-20',
+            issuer: 'ОВД Тверского района г. Москвы',
+            departmentCode: '770-001',
+          },
           address: { formatted: 'г. Москва, ул. Тверская, д. 1, кв. 2', postalCode: '125009' },
         },
       };
-      return { ...withData, verifications: [newVerification(withData, { method: 'registry', level: 'standard', actor: 'test', evidence: {}, items: ['snils', 'id_doc'] })] };
+      return {
+        ...withData,
+        verifications: [
+          newVerification(withData, { method: 'registry', level: 'standard', actor: 'test', evidence: {}, items: ['snils', 'id_doc'] }),
+        ],
+      };
     });
     await createAccount(h, { phone: OTHER_PHONE });
   });
@@ -194,15 +213,31 @@ describe('ESIA profile: the person REST API, logout, GOST-signed tokens', functi
     const dir = mkdtempSync(join(tmpdir(), 'vkhod-esia-gost-'));
     try {
       writeFileSync(join(dir, 'cert.pem'), cert.text);
-      const pub = spawnSync('openssl', ['x509', '-engine', 'gost', '-in', join(dir, 'cert.pem'), '-pubkey', '-noout'], { encoding: 'utf8' });
+      const pub = spawnSync('openssl', ['x509', '-engine', 'gost', '-in', join(dir, 'cert.pem'), '-pubkey', '-noout'], {
+        encoding: 'utf8',
+      });
       writeFileSync(join(dir, 'pub.pem'), pub.stdout);
       for (const token of [access, id]) {
         const [hd, pl, sig] = token.split('.');
         writeFileSync(join(dir, 'input'), `${hd}.${pl}`);
         writeFileSync(join(dir, 'sig'), Buffer.from(sig!, 'base64url'));
-        const verified = spawnSync('openssl', ['dgst', '-engine', 'gost', '-md_gost12_256', '-verify', join(dir, 'pub.pem'), '-signature', join(dir, 'sig'), join(dir, 'input')], {
-          encoding: 'utf8',
-        });
+        const verified = spawnSync(
+          'openssl',
+          [
+            'dgst',
+            '-engine',
+            'gost',
+            '-md_gost12_256',
+            '-verify',
+            join(dir, 'pub.pem'),
+            '-signature',
+            join(dir, 'sig'),
+            join(dir, 'input'),
+          ],
+          {
+            encoding: 'utf8',
+          },
+        );
         expect(verified.stdout + verified.stderr).to.include('Verified OK');
       }
     } finally {

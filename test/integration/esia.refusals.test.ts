@@ -19,7 +19,11 @@ function errorOf(location: string | undefined): { error: string | null; descript
   expect(location, 'a redirect to the relying party').to.be.a('string');
   const url = new URL(location!);
   expect(url.origin + url.pathname).to.equal(ESIA_RP_REDIRECT);
-  return { error: url.searchParams.get('error'), description: url.searchParams.get('error_description'), state: url.searchParams.get('state') };
+  return {
+    error: url.searchParams.get('error'),
+    description: url.searchParams.get('error_description'),
+    state: url.searchParams.get('state'),
+  };
 }
 
 describe('ESIA profile: refusals', function () {
@@ -131,7 +135,9 @@ describe('ESIA profile: refusals', function () {
 
     it('v2 with another certificate’s hash: ESIA-007014', async () => {
       const { params } = rp.authorizePath({ version: 2 });
-      const res = await authorize(`/aas/oauth2/v2/ac?${new URLSearchParams({ ...params, client_certificate_hash: other.certificateHash() })}`);
+      const res = await authorize(
+        `/aas/oauth2/v2/ac?${new URLSearchParams({ ...params, client_certificate_hash: other.certificateHash() })}`,
+      );
       expect(errorOf(res.headers.location).description).to.match(/^ESIA-007014/);
     });
 
@@ -172,7 +178,10 @@ describe('ESIA profile: refusals', function () {
       const c = await code();
       const forms = Array.from({ length: 6 }, () => rp.tokenForm({ code: c }));
       const answers = await Promise.all(forms.map((f) => rp.tokenRequest(h.url, f)));
-      expect(answers.filter((r) => r.status === 200), answers.map((r) => r.text).join('\n')).to.have.length(1);
+      expect(
+        answers.filter((r) => r.status === 200),
+        answers.map((r) => r.text).join('\n'),
+      ).to.have.length(1);
       for (const r of answers.filter((x) => x.status !== 200)) expect(r.body.error_description).to.match(/^ESIA-007011/);
     });
 
@@ -217,7 +226,10 @@ describe('ESIA profile: refusals', function () {
     });
 
     it('the standard OIDC token endpoint does not take the ESIA client’s internal codes', async () => {
-      const res = await request(h.url).post('/token').type('form').send({ grant_type: 'authorization_code', code: 'x', client_id: rp.clientId });
+      const res = await request(h.url)
+        .post('/token')
+        .type('form')
+        .send({ grant_type: 'authorization_code', code: 'x', client_id: rp.clientId });
       expect(res.status).to.be.oneOf([400, 401]);
     });
   });

@@ -40,7 +40,11 @@ for (const kind of ['rsa', 'gost'] as EsiaKeyKind[]) {
         expect(back.searchParams.get('state')).to.equal(state);
         expect(back.searchParams.get('error'), back.href).to.equal(null);
         const code = back.searchParams.get('code')!;
-        const res = await rp.tokenRequest(h.url, rp.tokenForm({ code }, { scope: 'openid fullname snils', version: version === 2 ? 3 : 1 }), version === 2 ? 3 : 1);
+        const res = await rp.tokenRequest(
+          h.url,
+          rp.tokenForm({ code }, { scope: 'openid fullname snils', version: version === 2 ? 3 : 1 }),
+          version === 2 ? 3 : 1,
+        );
         expect(res.status, res.text).to.equal(200);
         expect(res.body).to.have.keys('access_token', 'id_token', 'state', 'token_type', 'expires_in');
         expect(res.body.token_type).to.equal('Bearer');
@@ -59,7 +63,10 @@ for (const kind of ['rsa', 'gost'] as EsiaKeyKind[]) {
         // checkable offline with vkhod's published keys
         const jwks = (await request(h.url).get('/jwks')).body.keys as Array<Record<string, unknown>>;
         const header = decodeProtectedHeader(res.body.access_token);
-        const key = await importJWK(jwks.find((k) => k.kid === header.kid)!, 'RS256');
+        const key = await importJWK(
+          jwks.find((k) => k.kid === header.kid)!,
+          'RS256',
+        );
         await jwtVerify(res.body.access_token, key);
       });
     }

@@ -103,7 +103,14 @@ export class EsiaRelyingParty {
 
   /** The authorization request URL path (v1 `/aas/oauth2/ac`, or v2 with client_certificate_hash). */
   authorizePath(
-    options: { scope?: string; state?: string; timestamp?: string; accessType?: 'online' | 'offline'; version?: 1 | 2; signer?: EsiaRelyingParty } = {},
+    options: {
+      scope?: string;
+      state?: string;
+      timestamp?: string;
+      accessType?: 'online' | 'offline';
+      version?: 1 | 2;
+      signer?: EsiaRelyingParty;
+    } = {},
   ): { path: string; state: string; params: Record<string, string> } {
     const scope = options.scope ?? this.scope;
     const state = options.state ?? randomUUID();
@@ -148,7 +155,9 @@ export class EsiaRelyingParty {
         : this.clientId + scope + timestamp + state + ESIA_RP_REDIRECT + tail;
     return {
       client_id: this.clientId,
-      ...('code' in grant ? { code: grant.code, grant_type: 'authorization_code' } : { refresh_token: grant.refresh_token, grant_type: 'refresh_token' }),
+      ...('code' in grant
+        ? { code: grant.code, grant_type: 'authorization_code' }
+        : { refresh_token: grant.refresh_token, grant_type: 'refresh_token' }),
       client_secret: (options.signer ?? this).sign(content),
       state,
       redirect_uri: ESIA_RP_REDIRECT,
@@ -159,7 +168,10 @@ export class EsiaRelyingParty {
   }
 
   tokenRequest(url: string, form: Record<string, string>, version: 1 | 3 = 1) {
-    return request(url).post(version === 3 ? '/aas/oauth2/v3/te' : '/aas/oauth2/te').type('form').send(form);
+    return request(url)
+      .post(version === 3 ? '/aas/oauth2/v3/te' : '/aas/oauth2/te')
+      .type('form')
+      .send(form);
   }
 
   close(): void {
@@ -181,4 +193,3 @@ export async function esiaSignIn(h: Harness, path: string, phone: string): Promi
   expect(url.origin + url.pathname).to.equal(ESIA_RP_REDIRECT);
   return url;
 }
-
