@@ -119,9 +119,11 @@ function person(account: Account, scopes: ReadonlySet<string>): Json {
   if (scopes.has('birthdate') && i.birthDate) out.birthDate = esiaDate(i.birthDate);
   if (scopes.has('gender') && i.gender) out.gender = i.gender === 'male' ? 'M' : 'F';
   if (scopes.has('birthplace') && i.birthPlace) out.birthPlace = i.birthPlace;
-  if (scopes.has('snils') && account.snils)
+  // ESIA's SNILS and INN are always checked ones (with the Pension Fund, the tax service): here only a verified one
+  const verified = verifiedItems(account);
+  if (scopes.has('snils') && account.snils && verified.has('snils'))
     out.snils = `${account.snils.slice(0, 3)}-${account.snils.slice(3, 6)}-${account.snils.slice(6, 9)} ${account.snils.slice(9)}`;
-  if (scopes.has('inn') && i.inn) out.inn = i.inn;
+  if (scopes.has('inn') && i.inn && verified.has('inn')) out.inn = i.inn;
   if (scopes.has('id_doc') && i.passport) out.citizenship = 'RUS';
   Object.assign(out, { trusted: account.level === 'confirmed', verifying: false, status: 'REGISTERED' });
   return withTag(out);

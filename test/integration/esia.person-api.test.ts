@@ -109,6 +109,19 @@ describe('ESIA profile: the person REST API, logout, GOST-signed tokens', functi
     expect(res.body.eTag).to.be.a('string');
   });
 
+  it('a SNILS or INN typed in but not verified is not released (ESIA’s are always checked ones)', async () => {
+    const { access, oid } = await tokensFor('openid fullname snils inn', rp, OTHER_PHONE);
+    await h.services.accounts.modify((await h.services.store.esia.accountOfOid(oid))!, (a) => ({
+      ...a,
+      snils: '11223344595',
+      identity: { ...a.identity, inn: '500100732259' },
+    }));
+    const res = await get(`/rs/prns/${oid}`, access);
+    expect(res.status, res.text).to.equal(200);
+    expect(res.body).to.include({ lastName: 'Иванова' });
+    expect(res.body).to.not.have.any.keys('snils', 'inn');
+  });
+
   it('contacts, addresses and documents: references, ?embed=(elements), and each element', async () => {
     const { access, oid } = await tokensFor('openid fullname contacts addresses id_doc');
     const refs = await get(`/rs/prns/${oid}/ctts`, access);
