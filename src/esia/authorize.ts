@@ -82,7 +82,6 @@ export function esiaAuthorizationRoutes(services: Services): Router {
         services,
         client,
         params,
-        'ac',
         version === 1
           ? [(ts) => scope + ts + clientId + state]
           : [(ts) => clientId + scope + ts + state + redirectUri, (ts) => scope + ts + clientId + state + redirectUri],

@@ -32,13 +32,12 @@ export function required(params: Params, ...names: string[]): void {
 
 /**
  * Checks `timestamp`, the signature `client_secret` over each concatenation `orders` builds (one
- * spelling of the timestamp each), then spends `state` (once per client and endpoint kind).
+ * spelling of the timestamp each), then spends `state` (once per client, across both endpoints).
  */
 export async function checkSignedRequest(
   services: Services,
   client: EsiaClient,
   params: Params,
-  kind: 'ac' | 'te',
   orders: Array<(timestamp: string) => string>,
 ): Promise<void> {
   if (!UUID.test(params.state ?? '')) throw new EsiaError('missing_parameter', 'state must be a UUID');
@@ -49,8 +48,10 @@ export async function checkSignedRequest(
   const contents = [...new Set(timestamp.spellings.flatMap((spelling) => orders.map((order) => order(spelling))))];
   await checkRequestSignature(client, params.client_secret ?? '', contents);
   // Once signed and in its window, the state is spent (a replay of this very request fails here).
-  // It is remembered past the window, so the same request can never come back inside it.
+  // It is remembered past the window, so the same request can never come back inside it. One
+  // namespace for both endpoints: v1 signs the same concatenation at both, so the signature of an
+  // authorization request (it passes through the browser) must not authenticate a token request.
   const until = new Date(timestamp.at + windowMs + 60_000).toISOString();
-  if (!(await services.store.esia.useOnce(`${kind}.${client.clientId}.${params.state!.toLowerCase()}`, until)))
+  if (!(await services.store.esia.useOnce(`${client.clientId}.${params.state!.toLowerCase()}`, until)))
     throw new EsiaError('invalid_signature', 'this state was already used');
 }

@@ -100,7 +100,6 @@ export function esiaTokenRoutes(services: Services, tokens: () => Promise<EsiaTo
         services,
         client,
         params,
-        'te',
         version === 1
           ? [(ts) => scope + ts + clientId + params.state]
           : [

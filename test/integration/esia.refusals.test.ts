@@ -204,6 +204,21 @@ describe('ESIA profile: refusals', function () {
       expect(reused.body.error_description).to.match(/^ESIA-007014/);
     });
 
+    it('the signature of an authorization request (seen by the browser) replayed at the token endpoint: ESIA-007014', async () => {
+      const scope = 'openid fullname snils';
+      const { path, params } = rp.authorizePath({ scope });
+      const back = await esiaSignIn(h, path, PHONE);
+      // v1 signs scope + timestamp + client_id + state at both endpoints: the same bytes
+      const res = await rp.tokenRequest(h.url, {
+        ...rp.tokenForm({ code: back.searchParams.get('code')! }, { scope }),
+        client_secret: params.client_secret!,
+        state: params.state!,
+        timestamp: params.timestamp!,
+      });
+      expect(res.status).to.equal(400);
+      expect(res.body.error_description).to.match(/^ESIA-007014: .*state/);
+    });
+
     it('a bad signature, a stale timestamp, an unknown client, an unsupported grant type', async () => {
       const c = await code();
       const bad = await rp.tokenRequest(h.url, rp.tokenForm({ code: c }, { signer: other }));
