@@ -153,6 +153,28 @@ describe('ESIA profile: refusals', function () {
     });
   });
 
+  it('the internal callback raced (the browser’s return from the sign-in, sent several times at once): exactly one ESIA code', async () => {
+    const browser = new Browser(h);
+    // a first sign-in leaves a session and the consent: the next authorization needs no page
+    await esiaSignIn(h, rp.authorizePath().path, PHONE);
+    let page = await browser.get(rp.authorizePath().path);
+    page = await browser.submit(page, '/login', { identifier: PHONE, password: GOOD_PASSWORD });
+    if (!page.location) page = await browser.submit(page, '/consent', { decision: 'allow' });
+    let next = rp.authorizePath().path;
+    let callback: string | undefined;
+    for (let i = 0; i < 10 && !callback; i++) {
+      const res = await browser.agent.get(next);
+      const location = new URL(res.headers.location, h.url);
+      if (location.pathname === '/aas/oauth2/internal/callback') callback = location.pathname + location.search;
+      else next = location.pathname + location.search;
+    }
+    expect(callback, 'the provider’s redirect to the internal callback').to.be.a('string');
+    const answers = await Promise.all(Array.from({ length: 5 }, () => browser.agent.get(callback!)));
+    const codes = answers.map((r) => String(r.headers.location ?? '')).filter((l) => l.startsWith(ESIA_RP_REDIRECT) && l.includes('code='));
+    expect(codes, answers.map((r) => `${r.status} ${r.headers.location ?? ''}`).join('\n')).to.have.length(1);
+    expect(answers.filter((r) => r.status === 400)).to.have.length(4);
+  });
+
   describe('the token request', () => {
     async function code(scope = 'openid fullname snils'): Promise<string> {
       return (await esiaSignIn(h, rp.authorizePath({ scope }).path, PHONE)).searchParams.get('code')!;
