@@ -219,8 +219,11 @@ export class SqliteStore implements Store {
       () => this.sweepStmts.consumed.run(consumedBefore, SWEEP_BATCH),
       () => this.sweepStmts.challenges.run(nowIso, usedCodesBefore, SWEEP_BATCH),
       () => this.sweepStmts.limits.run(now, SWEEP_BATCH),
-      // used ESIA states past their window (one statement: a short-lived, small table)
-      () => ({ changes: this.esia.sweep(nowIso) && 0 }),
+      // used ESIA states past their window, in one statement (a small table); never repeated
+      () => {
+        this.esia.sweep(nowIso);
+        return { changes: 0 };
+      },
       ...(retentionDays > 0 ? [() => this.sweepStmts.audit.run(SWEEP_BATCH, auditBefore)] : []),
     ];
     for (const batch of batches) {
