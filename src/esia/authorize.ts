@@ -85,6 +85,7 @@ export function esiaAuthorizationRoutes(services: Services): Router {
         version === 1
           ? [(ts) => scope + ts + clientId + state]
           : [(ts) => clientId + scope + ts + state + redirectUri, (ts) => scope + ts + clientId + state + redirectUri],
+        ctx.ip,
       );
       const key = randomBytes(24).toString('base64url');
       await pending.save(key, { clientId, redirectUri, state, scopes, accessType });

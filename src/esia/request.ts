@@ -39,6 +39,8 @@ export async function checkSignedRequest(
   client: EsiaClient,
   params: Params,
   orders: Array<(timestamp: string) => string>,
+  /** the client IP (per-IP limit on failed signatures) */
+  ip: string,
 ): Promise<void> {
   if (!UUID.test(params.state ?? '')) throw new EsiaError('missing_parameter', 'state must be a UUID');
   const timestamp = parseEsiaTimestamp(params.timestamp ?? '');
@@ -46,7 +48,16 @@ export async function checkSignedRequest(
   const windowMs = services.config.esia.timestampWindowSeconds * 1000;
   if (Math.abs(Date.now() - timestamp.at) > windowMs) throw new EsiaError('invalid_timestamp', 'timestamp is outside the allowed window');
   const contents = [...new Set(timestamp.spellings.flatMap((spelling) => orders.map((order) => order(spelling))))];
-  await checkRequestSignature(client, params.client_secret ?? '', contents);
+  // A signature check costs CPU (GOST in particular): an address whose requests keep failing it is
+  // turned away before the check, on the per-IP rule of authorization requests.
+  if ((await services.limits.peek('authorize-ip', ip)).blocked)
+    throw new EsiaError('temporarily_unavailable', 'too many requests, try later');
+  try {
+    await checkRequestSignature(client, params.client_secret ?? '', contents);
+  } catch (err) {
+    await services.limits.hit('authorize-ip', ip);
+    throw err;
+  }
   // Once signed and in its window, the state is spent (a replay of this very request fails here).
   // It is remembered past the window, so the same request can never come back inside it. One
   // namespace for both endpoints: v1 signs the same concatenation at both, so the signature of an

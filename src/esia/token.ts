@@ -106,12 +106,13 @@ export function esiaTokenRoutes(services: Services, tokens: () => Promise<EsiaTo
               (ts) => clientId + scope + ts + params.state + redirectUri + tail,
               (ts) => scope + ts + clientId + params.state + redirectUri + tail,
             ],
+        ctx.ip,
       );
       ctx.body = grantType === 'authorization_code' ? await byCode(client, params) : await byRefreshToken(client, params);
     } catch (err) {
       if (!(err instanceof EsiaError)) throw err;
       services.logger.info({ code: err.code, detail: err.detail }, 'esia token request refused');
-      ctx.status = err.problem === 'unauthorized_client' ? 401 : 400;
+      ctx.status = err.problem === 'unauthorized_client' ? 401 : err.problem === 'temporarily_unavailable' ? 429 : 400;
       ctx.body = { ...err.fields(), ...(state ? { state } : {}) };
     }
   };

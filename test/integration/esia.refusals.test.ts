@@ -175,6 +175,19 @@ describe('ESIA profile: refusals', function () {
     expect(answers.filter((r) => r.status === 400)).to.have.length(4);
   });
 
+  it('failed signatures count against the address: once over the per-IP rule, even a good request is turned away before the check', async () => {
+    // 599 authorization requests from this address already (the rule allows 600 per 10 minutes)
+    await Promise.all(Array.from({ length: 599 }, () => h.services.limits.hit('authorize-ip', '127.0.0.1')));
+    expect(String((await authorize(rp.authorizePath().path)).headers.location)).to.match(/^\/auth\?/);
+    const bad = await authorize(rp.authorizePath({ signer: other }).path);
+    expect(errorOf(bad.headers.location).description).to.match(/^ESIA-007014/);
+    const good = await authorize(rp.authorizePath().path);
+    expect(errorOf(good.headers.location)).to.deep.include({ error: 'temporarily_unavailable' });
+    expect(errorOf(good.headers.location).description).to.match(/^ESIA-007008/);
+    const token = await rp.tokenRequest(h.url, rp.tokenForm({ code: 'whatever' }));
+    expect(token.status).to.equal(429);
+  });
+
   describe('the token request', () => {
     async function code(scope = 'openid fullname snils'): Promise<string> {
       return (await esiaSignIn(h, rp.authorizePath({ scope }).path, PHONE)).searchParams.get('code')!;
