@@ -7,6 +7,24 @@ import { z } from 'zod';
 
 const uri = z.url({ protocol: /^https?$/ });
 
+/* ESIA profile (src/esia, docs/esia-migration.md): a relying party written against ESIA. */
+export const ESIA_TOKEN_ALGS = ['RS256', 'GOST3410_2012_256'] as const;
+export const esiaClientSchema = z
+  .object({
+    /** The certificate (PEM; GOST R 34.10-2012 or RSA) whose key signs the client's requests (`client_secret`). */
+    certificate: z.string().includes('-----BEGIN CERTIFICATE-----', { message: 'esia.certificate: a PEM certificate' }),
+    /** Where codes (and errors) go: ESIA's redirect_uri, matched exactly. */
+    redirect_uris: z.array(uri).min(1, 'esia.redirect_uris: at least one'),
+    /** Where the logout may send the browser back (`redirect_url`); redirect_uris are allowed too. */
+    logout_redirect_uris: z.array(uri).optional(),
+    /** Space-separated ESIA scopes the client may ask for (openid fullname birthdate gender snils inn id_doc …). */
+    scope: z.string().min(1),
+    /** How its tokens are signed: RS256 (default) or GOST R 34.10-2012 (256 bit) as ESIA does. */
+    token_signing_alg: z.enum(ESIA_TOKEN_ALGS).default('RS256'),
+  })
+  .strict();
+export type EsiaClientSettings = z.infer<typeof esiaClientSchema>;
+
 export const clientSchema = z
   .object({
     client_id: z.string().regex(/^[A-Za-z0-9._-]{3,64}$/, 'client_id: 3–64 letters, digits, dot, dash or underscore'),
@@ -31,11 +49,13 @@ export const clientSchema = z
     vkhod_pkce_optional: z.boolean().optional(),
     /** Space-separated resource scopes its client_credentials tokens may carry (machine use). */
     vkhod_machine_scope: z.string().max(2000).optional(),
+    /** ESIA profile: this client talks ESIA's dialect at /aas/oauth2/… (src/esia); the block holds all of it. */
+    esia: esiaClientSchema.optional(),
   })
   .loose()
   .superRefine((c, ctx) => {
     const needsSecret = c.token_endpoint_auth_method === 'client_secret_basic' || c.token_endpoint_auth_method === 'client_secret_post';
-    if (needsSecret && !c.client_secret)
+    if (needsSecret && !c.client_secret && !c.esia)
       ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: client_secret required for ${c.token_endpoint_auth_method}` });
     if (c.token_endpoint_auth_method === 'private_key_jwt' && !c.jwks && !c.jwks_uri) {
       ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: jwks or jwks_uri required for private_key_jwt` });
@@ -49,7 +69,7 @@ export const clientSchema = z
     if (c.vkhod_machine_scope && !c.grant_types.includes('client_credentials')) {
       ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: vkhod_machine_scope needs the client_credentials grant` });
     }
-    if (c.grant_types.includes('authorization_code') && c.redirect_uris.length === 0) {
+    if (c.grant_types.includes('authorization_code') && c.redirect_uris.length === 0 && !c.esia) {
       ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: redirect_uris required for authorization_code` });
     }
   });

@@ -72,6 +72,8 @@ export interface Config {
   };
   /** refreshReuseGrace: seconds in which a rotated-out refresh token still yields its successor (0: never). */
   ttl: { accessToken: number; idToken: number; refreshToken: number; session: number; refreshReuseGrace: number };
+  /** ESIA profile (src/esia): the allowed clock difference of a request's `timestamp`, either way. */
+  esia: { timestampWindowSeconds: number };
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -203,5 +205,6 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       session: env.VKHOD_SESSION_TTL,
       refreshReuseGrace: env.VKHOD_REFRESH_REUSE_GRACE,
     },
+    esia: { timestampWindowSeconds: env.VKHOD_ESIA_TIMESTAMP_WINDOW_SECONDS },
   };
 }

@@ -111,6 +111,10 @@ export const envSchema = z.object({
   VKHOD_ESIGN_CRL_FILE: z.string().min(1).optional(),
   /** Seconds a challenge to sign stays valid. */
   VKHOD_ESIGN_CHALLENGE_SECONDS: int(60, 3600).default(600),
+  /* ESIA profile (src/esia, docs/esia-migration.md) */
+  /** How far an ESIA request's `timestamp` may be from vkhod's clock, either way (seconds). */
+  VKHOD_ESIA_TIMESTAMP_WINDOW_SECONDS: int(60, 86400).default(3600),
+
   /** Fetch CRLs from the certificates' CRL distribution points (off: CRL files only). */
   VKHOD_ESIGN_CRL_FETCH: bool.default(false),
   VKHOD_ESIGN_CRL_FETCH_TIMEOUT_MS: int(100, 60000).default(5000),

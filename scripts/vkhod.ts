@@ -7,6 +7,8 @@
  *               [--grant authorization_code|refresh_token|client_credentials …]
  *               [--post-logout-uri URL …] [--jwks-file FILE] [--scope "openid profile …"]
  *               [--machine-scope "resource:scope …"] [--pkce-optional]
+ *   clients add-esia --id MNEMONIC --certificate FILE.pem --redirect-uri URL … --scope "openid fullname …"
+ *               [--logout-uri URL …] [--name NAME] [--gost-tokens]   (ESIA profile: docs/esia-migration.md)
  *   clients remove ID
  *   keys list
  *   keys rotate
@@ -38,6 +40,7 @@ import { operatorsCommand, OPERATORS_USAGE } from './cli/operators.ts';
 import { accountsCommand, ACCOUNTS_USAGE } from './cli/accounts.ts';
 import { auditCommand, AUDIT_USAGE } from './cli/audit.ts';
 import { storeCommand, STORE_USAGE } from './cli/store.ts';
+import { esiaClientFromArgs, ESIA_USAGE } from './cli/esia.ts';
 
 class UsageError extends Error {}
 
@@ -48,6 +51,7 @@ const USAGE = `usage: npm run cli -- <command>
               [--grant authorization_code|refresh_token|client_credentials ...]
               [--post-logout-uri URL ...] [--jwks-file FILE] [--scope "openid profile ..."]
               [--machine-scope "resource:scope ..."] [--pkce-optional]
+${ESIA_USAGE}
   clients remove ID
   keys list
   keys rotate
@@ -124,7 +128,9 @@ function clientsList(config: Config): void {
   if (!clients.length) return console.log(`no clients in ${config.clientsFile}`);
   for (const c of clients) {
     console.log(
-      `${c.client_id}\t${c.token_endpoint_auth_method}\t${c.grant_types.join(',')}\t${c.redirect_uris.join(' ')}${c.client_name ? `\t${c.client_name}` : ''}`,
+      c.esia
+        ? `${c.client_id}\tesia (${c.esia.token_signing_alg})\t${c.esia.scope}\t${c.esia.redirect_uris.join(' ')}${c.client_name ? `\t${c.client_name}` : ''}`
+        : `${c.client_id}\t${c.token_endpoint_auth_method}\t${c.grant_types.join(',')}\t${c.redirect_uris.join(' ')}${c.client_name ? `\t${c.client_name}` : ''}`,
     );
   }
 }
@@ -183,6 +189,11 @@ async function run(argv: string[]): Promise<void> {
   if (group === 'clients' && action === 'add') return clientsAdd(config, rest);
   if (group === 'clients' && action === 'list') return clientsList(config);
   if (group === 'clients' && action === 'remove') return clientsRemove(config, rest[0]);
+  if (group === 'clients' && action === 'add-esia') {
+    const clients = esiaClientFromArgs(rest, readClientFile(config.clientsFile), (message) => new UsageError(message));
+    writeClientFile(config.clientsFile, clients);
+    return console.log(`ESIA client ${clients.at(-1)!.client_id} added to ${config.clientsFile}\nrestart vkhod to load it`);
+  }
   if (group === 'keys') return keys(config, action);
   if (group === 'operators') return operatorsCommand(config, action, rest, (message) => new UsageError(message));
   if (group === 'accounts') return accountsCommand(config, action, rest, (message) => new UsageError(message));

@@ -17,6 +17,7 @@ import { federationCabinetRoutes } from './cabinet/federation.ts';
 import { cabinetRoutes } from './cabinet/routes.ts';
 import { deviceTracking } from './cabinet/devices.ts';
 import { DEMO_CLIENT_ID, demoRoutes } from './demo/relying-party.ts';
+import { esiaRoutes } from './esia/routes.ts';
 import { anonymousRequestLimits } from './flows/interaction/anonymous-requests.ts';
 import { authorizationPostRoutes } from './flows/interaction/authorization-post.ts';
 import { federationCallbackRoutes } from './flows/federation/callback.ts';
@@ -87,6 +88,11 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
 
   // The admin API answers JSON only and reads its own bodies (see src/admin/api.ts).
   app.use(adminApi(services));
+
+  // The ESIA profile (/aas/oauth2/…, /rs/prns/…, /idp/ext/Logout): its own bodies, JSON or pages (src/esia).
+  const esia = esiaRoutes(services);
+  app.use(esia.routes());
+  app.use(esia.allowedMethods());
 
   const pages = new Router();
   pages.use(

@@ -2,6 +2,7 @@
  * What the HTTP layers (flows, cabinet, admin) are given, and how it is built from the
  * configuration and the store: the composition root. `app.ts` wires it into koa.
  */
+import { randomBytes } from 'node:crypto';
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { ClientMetadata } from '../config/clients.ts';
@@ -13,6 +14,7 @@ import { Levels } from './accounts/levels.ts';
 import { DevelopmentRegistry } from './accounts/registry.ts';
 import { cabinetClient, CABINET_CLIENT_ID } from './cabinet/client.ts';
 import { demoClient, DEMO_CLIENT_ID } from './demo/relying-party.ts';
+import { esiaProviderClient, readEsiaClients, type EsiaClient } from './esia/clients.ts';
 import { providerPages } from './flows/interaction/provider-pages.ts';
 import { BankMethod } from './methods/bank.ts';
 import { TrustStore } from './methods/esign/trust-store.ts';
@@ -84,6 +86,11 @@ export interface Services {
   clients: ClientMetadata[];
   /** the cookie-signing keys (koa and node-oidc-provider) */
   cookieKeys: string[];
+  /* ESIA profile (src/esia) */
+  /** the token signing keys (private JWKs; /jwks publishes their public parts) */
+  jwks: { keys: object[] };
+  /** clients registered for the ESIA profile, by client_id (mnemonic) */
+  esiaClients: ReadonlyMap<string, EsiaClient>;
 }
 
 /** Replaceable parts (tests swap the gateways to capture messages or simulate failures). */
@@ -131,8 +138,12 @@ export async function buildServices(
     if (account) await notices.lockout(account);
   });
   const configured = config.clients.filter((c) => c.client_id !== DEMO_CLIENT_ID && c.client_id !== CABINET_CLIENT_ID);
+  // ESIA profile: such a client is known to node-oidc-provider by its internal registration (src/esia/clients.ts).
+  const esiaClients = readEsiaClients(configured);
+  // never used: the provider's token endpoint is closed to these clients (each process may pick its own)
+  const esiaInternalSecret = randomBytes(32).toString('base64url');
   const clients = [
-    ...configured,
+    ...configured.map((c) => (c.esia ? esiaProviderClient(c, config.issuer, esiaInternalSecret) : c)),
     cabinetClient(config.issuer) as unknown as ClientMetadata,
     ...(config.demoRp ? [demoClient(config.issuer, box)] : []),
   ];
@@ -204,5 +215,7 @@ export async function buildServices(
     provider,
     clients,
     cookieKeys,
+    jwks,
+    esiaClients,
   };
 }

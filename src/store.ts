@@ -212,6 +212,26 @@ export interface SettingRepository {
   put(name: string, value: string, expectedVersion: number): Promise<boolean>;
 }
 
+/* ESIA profile (src/esia): the numeric oid of each account and the requests' single-use `state`s. */
+
+/** The first oid handed out is above this (ESIA's own oids are 9–10 digits; ours never look like small test numbers). */
+export const ESIA_OID_BASE = 1_000_000_000;
+
+export interface EsiaRepository {
+  /**
+   * The account's numeric oid: the one it has, or the next one, allocated once (stable, unique,
+   * never reused — not even after the account is erased). Parallel calls for one account get one oid.
+   */
+  oidOf(accountId: string): Promise<number>;
+  /** The account an oid was allocated to. */
+  accountOfOid(oid: number): Promise<string | undefined>;
+  /**
+   * Records a request's `key` (client + state) as used until `expiresAt` (ISO): true for exactly
+   * one caller, false when it was already used (a replay). Expired keys may be swept.
+   */
+  useOnce(key: string, expiresAt: string): Promise<boolean>;
+}
+
 export interface RateLimiterOptions {
   keyPrefix: string;
   points: number;
@@ -233,6 +253,8 @@ export interface Store {
   readonly audit: AuditLog;
   readonly settings: SettingRepository;
   readonly letters: LetterRepository;
+  /** ESIA profile: oids and single-use request states (src/esia). */
+  readonly esia: EsiaRepository;
   /** A rate-limiter-flexible limiter whose counters live in this store. */
   rateLimiter(options: RateLimiterOptions): RateLimiterAbstract;
   /** Resolves when the store answers; rejects otherwise (used by /readyz). */

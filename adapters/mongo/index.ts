@@ -25,6 +25,7 @@ import { MongoAccounts, MongoAuditLog } from './accounts.ts';
 import { collections, COLLECTIONS, ensureIndexes, type Collections } from './collections.ts';
 import { listOidcByAccountId, MongoOidcAdapter, revokeOidcByAccountId } from './oidc-adapter.ts';
 import { MongoChallenges, MongoLetters, MongoSettings } from './records.ts';
+import { MongoEsia } from './esia.ts';
 
 export interface MongoStoreOptions {
   /** A MongoDB connection string (a replica set: transactions are used). */
@@ -79,6 +80,8 @@ export class MongoStore implements Store {
   readonly settings: SettingRepository;
   readonly letters: LetterRepository;
   readonly transfer: StoreTransfer;
+  /** ESIA profile: oids and used states (adapters/mongo/esia.ts) */
+  readonly esia: MongoEsia;
   readonly db: mongo.Db;
   private readonly collections: Collections;
   private readonly adapters = new Map<string, OidcAdapter>();
@@ -98,6 +101,7 @@ export class MongoStore implements Store {
     this.settings = new MongoSettings(this.collections.settings);
     this.letters = new MongoLetters(this.collections.letters);
     this.transfer = new MongoTransfer(connection, this.collections);
+    this.esia = new MongoEsia(this.db);
   }
 
   /** The version stored now (another process may have migrated since this one opened). */

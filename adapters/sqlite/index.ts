@@ -25,6 +25,7 @@ import {
 import { SqliteAccounts, SqliteAuditLog } from './accounts.ts';
 import { SqliteOidcAdapter } from './oidc-adapter.ts';
 import { SqliteChallenges, SqliteLetters, SqliteSettings } from './records.ts';
+import { SqliteEsia } from './esia.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { GroupCommit } from './group-commit.ts';
 import { SafeRateLimiterSQLite } from './rate-limiter.ts';
@@ -116,6 +117,8 @@ export class SqliteStore implements Store {
   readonly settings: SettingRepository;
   readonly letters: LetterRepository;
   readonly transfer: StoreTransfer;
+  /** ESIA profile: oids and used states (adapters/sqlite/esia.ts) */
+  readonly esia: SqliteEsia;
   private readonly adapters = new Map<string, OidcAdapter>();
   /** Every write (tokens, sessions, accounts, codes, counters, sweeps) is group-committed. */
   readonly writes: GroupCommit;
@@ -158,6 +161,7 @@ export class SqliteStore implements Store {
     this.settings = new SqliteSettings(db, this.writes);
     this.letters = new SqliteLetters(db, this.writes);
     this.transfer = new SqliteTransfer(db, this.writes);
+    this.esia = new SqliteEsia(db, this.writes);
     this.sweepStmts = {
       expired: db.prepare(
         'DELETE FROM oidc WHERE rowid IN (SELECT rowid FROM oidc WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)',
@@ -245,6 +249,11 @@ export class SqliteStore implements Store {
       () => this.sweepStmts.consumed.run(consumedBefore, SWEEP_BATCH),
       () => this.sweepStmts.challenges.run(nowIso, usedCodesBefore, SWEEP_BATCH),
       () => this.sweepStmts.limits.run(now, SWEEP_BATCH),
+      // used ESIA states past their window, in one statement (a small table); never repeated
+      () => {
+        this.esia.sweep(nowIso);
+        return { changes: 0 };
+      },
     ];
     for (const batch of batches) {
       for (;;) {

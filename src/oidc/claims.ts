@@ -61,8 +61,6 @@ export const SCOPES = ['openid', 'offline_access', ...Object.keys(SCOPE_CLAIMS).
 /** What a client may ask for when its registration names no `scope`: nothing from an identity document. */
 export const DEFAULT_CLIENT_SCOPE = 'openid offline_access profile email phone';
 
-const LEVEL_LETTER = { simplified: 'S', standard: 'P', confirmed: 'C' } as const;
-
 function itemClaims(account: Account, item: VerifiedItem): Record<string, unknown> {
   const i = account.identity ?? {};
   switch (item) {
@@ -163,23 +161,19 @@ export function verifiedClaims(account: Account, scopes: ReadonlySet<string>): R
   }));
 }
 
-/** Whether the granted scopes release the person's name (the `fullname` consent, or `profile` which includes it). */
-function releasesName(scopes: ReadonlySet<string>): boolean {
-  return [...scopes].some((scope) => SCOPE_ITEMS[scope]?.includes('name'));
-}
-
 /**
- * ESIA's subject claim for clients registered with the compatibility switch. It rides on
- * `openid`, so `nam` is the real name only for a client that holds the consent to the name
- * (`fullname`); any other client gets a pseudonym derived from the account id it already has.
+ * ESIA's subject claim, in ESIA's own shape: `urn:esia:sbj:typ` "P", `urn:esia:sbj:oid` the
+ * account's numeric oid (the one the ESIA profile uses, src/esia), `urn:esia:sbj:nam` the
+ * pseudonym "OID.<oid>" (never the name: the name is released by `fullname` only, as its own
+ * claims), and `urn:esia:sbj:is_tru` only for a confirmed account. Shared by the OIDC side
+ * (clients with `vkhod_esia_compat`) and the ESIA profile's ID token.
  */
-export function esiaSubject(account: Account, scopes: ReadonlySet<string>): Record<string, unknown> {
+export function esiaSubject(oid: number, level: Account['level']): Record<string, unknown> {
   return {
-    typ: 'P',
-    oid: account.id,
-    nam: releasesName(scopes) ? fullName(account.name) : `user-${account.id.replace(/-/g, '').slice(0, 12)}`,
-    lvl: LEVEL_LETTER[account.level],
-    ...(account.level === 'confirmed' ? { is_tru: true } : {}),
+    'urn:esia:sbj:typ': 'P',
+    'urn:esia:sbj:oid': oid,
+    'urn:esia:sbj:nam': `OID.${oid}`,
+    ...(level === 'confirmed' ? { 'urn:esia:sbj:is_tru': true } : {}),
   };
 }
 
@@ -187,13 +181,14 @@ export function esiaSubject(account: Account, scopes: ReadonlySet<string>): Reco
 export function accountClaims(
   account: Account,
   scopes: ReadonlySet<string>,
-  options: { esiaCompat?: boolean } = {},
+  /** `esiaOid`: the account's oid, for a client registered with `vkhod_esia_compat` (urn:esia:sbj) */
+  options: { esiaOid?: number } = {},
 ): Record<string, unknown> {
   const items: VerifiedItem[] = ['name', 'birthdate', 'gender', 'birthplace', 'snils', 'inn', 'id_doc', 'address'];
   return {
     sub: account.id,
     account_level: account.level,
-    ...(options.esiaCompat ? { [ESIA_SUBJECT_CLAIM]: esiaSubject(account, scopes) } : {}),
+    ...(options.esiaOid !== undefined ? { [ESIA_SUBJECT_CLAIM]: esiaSubject(options.esiaOid, account.level) } : {}),
     ...Object.assign({}, ...items.map((item) => itemClaims(account, item))),
     updated_at: Math.floor(Date.parse(account.updatedAt) / 1000),
     email: account.email,

@@ -298,11 +298,12 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       const { acr, amr } = (token ?? {}) as { acr?: unknown; amr?: unknown };
       if (typeof acr === 'string' && isKnownAcr(acr) && !satisfiedAcrs(account.level, Array.isArray(amr) ? amr : []).includes(acr))
         return undefined;
+      const esiaCompat = (ctx.oidc?.client as unknown as Record<string, unknown> | undefined)?.vkhod_esia_compat === true;
       return {
         accountId: account.id,
         claims: async (_use, scope) =>
           accountClaims(account, new Set(String(scope ?? '').split(' ')), {
-            esiaCompat: (ctx.oidc?.client as unknown as Record<string, unknown> | undefined)?.vkhod_esia_compat === true,
+            esiaOid: esiaCompat ? await store.esia.oidOf(account.id) : undefined,
           }) as { sub: string } & UnknownObject,
       };
     },

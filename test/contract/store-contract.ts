@@ -9,6 +9,7 @@ import type { Store } from '../../src/store.ts';
 import { accountsContract } from './accounts-contract.ts';
 import { uniq } from './fixtures.ts';
 import { oidcContract } from './oidc-contract.ts';
+import { esiaContract } from './esia-contract.ts';
 import { auditContract, challengesContract, lettersContract, settingsContract } from './records-contract.ts';
 import { auditQueryContract } from './audit-query-contract.ts';
 
@@ -40,6 +41,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     lettersContract(getStore);
     rateLimiterContract(getStore);
     auditQueryContract(getStore);
+    esiaContract(getStore);
 
     describe('lifecycle', () => {
       it('ping resolves on an open store', async () => {

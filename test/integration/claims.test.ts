@@ -401,23 +401,19 @@ describe('claims: scopes, verified_claims, levels', function () {
       expect(confirmed.userinfo.account_level).to.equal('confirmed');
     });
 
-    it('urn:esia:sbj only for a client registered with vkhod_esia_compat; is_tru only when confirmed', async () => {
+    it("urn:esia:sbj (ESIA's shape) only for a client registered with vkhod_esia_compat; is_tru only when confirmed", async () => {
+      const oid = await h.services.store.esia.oidOf(accountId);
+      const shape = { 'urn:esia:sbj:typ': 'P', 'urn:esia:sbj:oid': oid, 'urn:esia:sbj:nam': `OID.${oid}` };
       const simplified = await tokens('rp-esia', 'openid fullname');
-      expect(simplified.idToken['urn:esia:sbj']).to.deep.equal({ typ: 'P', oid: accountId, nam: 'Иванова Мария', lvl: 'S' });
+      expect(simplified.idToken['urn:esia:sbj']).to.deep.equal(shape);
       await makeStandard(h, accountId);
       const standard = await tokens('rp-esia', 'openid fullname');
-      expect(standard.idToken['urn:esia:sbj']).to.deep.equal({ typ: 'P', oid: accountId, nam: 'Иванова Мария Петровна', lvl: 'P' });
+      expect(standard.idToken['urn:esia:sbj']).to.deep.equal(shape);
       expect(standard.userinfo['urn:esia:sbj']).to.deep.equal(standard.idToken['urn:esia:sbj']);
       await h.services.levels.confirm(accountId, { method: 'service_centre', actor: 'operator:test', evidence: {} });
       const confirmed = await tokens('rp-esia', 'openid fullname');
-      expect(confirmed.idToken['urn:esia:sbj']).to.deep.equal({
-        typ: 'P',
-        oid: accountId,
-        nam: 'Иванова Мария Петровна',
-        lvl: 'C',
-        is_tru: true,
-      });
-      expect(confirmed.userinfo['urn:esia:sbj']).to.deep.include({ lvl: 'C', is_tru: true });
+      expect(confirmed.idToken['urn:esia:sbj']).to.deep.equal({ ...shape, 'urn:esia:sbj:is_tru': true });
+      expect(confirmed.userinfo['urn:esia:sbj']).to.deep.include({ 'urn:esia:sbj:is_tru': true });
 
       const other = await tokens('rp-all', 'openid fullname');
       expect(other.idToken).to.not.have.property('urn:esia:sbj');

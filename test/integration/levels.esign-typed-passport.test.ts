@@ -63,7 +63,7 @@ describe("levels: one's own e-signature does not confirm a passport typed in", f
 
     const userinfo = (await request(h.url).get('/me').set('authorization', `Bearer ${body.access_token}`)).body as Record<string, unknown>;
     expect(userinfo.account_level).to.equal('simplified');
-    expect(userinfo['urn:esia:sbj']).to.not.have.property('is_tru');
+    expect(userinfo['urn:esia:sbj']).to.be.an('object').and.not.have.property('urn:esia:sbj:is_tru');
     const verified = (userinfo.verified_claims ?? []) as Array<{ claims: Record<string, unknown> }>;
     expect(
       verified.some((v) => 'snils' in v.claims),
