@@ -12,12 +12,14 @@ import type {
   AccountRepository,
   AuditLog,
   ChallengeRepository,
+  ClientRepository,
   OidcAdapter,
   RateLimiterOptions,
   SettingRepository,
   Store,
 } from '../../src/store.ts';
 import { MongoAccounts, MongoAuditLog } from './accounts.ts';
+import { MongoClients } from './clients.ts';
 import { collections, COLLECTIONS, ensureIndexes, type Collections } from './collections.ts';
 import { listOidcByAccountId, MongoOidcAdapter, revokeOidcByAccountId } from './oidc-adapter.ts';
 import { MongoChallenges, MongoLetters, MongoSettings } from './records.ts';
@@ -72,6 +74,7 @@ export class MongoStore implements Store {
   readonly audit: AuditLog;
   readonly settings: SettingRepository;
   readonly letters: LetterRepository;
+  readonly clients: ClientRepository;
   readonly db: mongo.Db;
   private readonly collections: Collections;
   private readonly adapters = new Map<string, OidcAdapter>();
@@ -86,6 +89,7 @@ export class MongoStore implements Store {
     this.challenges = new MongoChallenges(this.collections.challenges);
     this.settings = new MongoSettings(this.collections.settings);
     this.letters = new MongoLetters(this.collections.letters);
+    this.clients = new MongoClients(this.db);
   }
 
   oidcAdapter(model: string): OidcAdapter {

@@ -13,6 +13,7 @@ import {
   type AccountRepository,
   type AuditLog,
   type ChallengeRepository,
+  type ClientRepository,
   type LetterRepository,
   type OidcAdapter,
   type OidcPayload,
@@ -21,6 +22,7 @@ import {
   type Store,
 } from '../../src/store.ts';
 import { SqliteAccounts, SqliteAuditLog } from './accounts.ts';
+import { SqliteClients } from './clients.ts';
 import { SqliteOidcAdapter } from './oidc-adapter.ts';
 import { SqliteChallenges, SqliteLetters, SqliteSettings } from './records.ts';
 import { Checkpointer } from './checkpointer.ts';
@@ -90,6 +92,7 @@ export class SqliteStore implements Store {
   readonly audit: AuditLog;
   readonly settings: SettingRepository;
   readonly letters: LetterRepository;
+  readonly clients: ClientRepository;
   private readonly adapters = new Map<string, OidcAdapter>();
   /** Every write (tokens, sessions, accounts, codes, counters, sweeps) is group-committed. */
   readonly writes: GroupCommit;
@@ -131,6 +134,7 @@ export class SqliteStore implements Store {
     this.challenges = new SqliteChallenges(db, this.writes);
     this.settings = new SqliteSettings(db, this.writes);
     this.letters = new SqliteLetters(db, this.writes);
+    this.clients = new SqliteClients(db, this.writes);
     this.sweepStmts = {
       expired: db.prepare(
         'DELETE FROM oidc WHERE rowid IN (SELECT rowid FROM oidc WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)',
