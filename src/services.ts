@@ -32,7 +32,11 @@ import { HttpSmsGateway } from './notify/http-sms-gateway.ts';
 import { DevOutbox, Notifier, type MailTransport, type SmsGateway } from './notify/notifier.ts';
 import { SmtpMailTransport } from './notify/smtp-mail-transport.ts';
 import { SigningKeys } from './oidc/keys.ts';
-import { createProvider } from './oidc/provider.ts';
+import { ClientRegistrations } from './oidc/client-registrations.ts';
+import { ClientSecretHasher } from './oidc/client-secrets.ts';
+import { ClientRegistry } from './oidc/clients.ts';
+import { LiveSigningKeys } from './oidc/live-keys.ts';
+import { clientMetadataValidator, createProvider } from './oidc/provider.ts';
 import { AuditTrail } from './security/audit.ts';
 import { Csrf } from './security/csrf.ts';
 import { Limits } from './security/limits.ts';
@@ -72,8 +76,12 @@ export interface Services {
   /** sign-in with a qualified e-signature */
   esignature: EsignatureMethod;
   provider: Provider;
-  /** every client the provider knows: configured ones, the cabinet, the demo */
+  /** vkhod's own clients, static in the provider: the cabinet, the demo (relying parties live in the store) */
   clients: ClientMetadata[];
+  /** relying parties in the store: create, update, rotate secrets, disable, delete (issue 14) */
+  clientRegistrations: ClientRegistrations;
+  /** the signing keys, following the store: rotate, activate, withdraw (issue 14) */
+  signingKeys: LiveSigningKeys;
   /** the cookie-signing keys (koa and node-oidc-provider) */
   cookieKeys: string[];
 }
@@ -124,12 +132,20 @@ export async function buildServices(
     await Promise.all(to.map((contact) => notifier.send(contact, message).catch(() => undefined)));
   });
   const configured = config.clients.filter((c) => c.client_id !== DEMO_CLIENT_ID && c.client_id !== CABINET_CLIENT_ID);
-  const clients = [
-    ...configured,
-    cabinetClient(config.issuer) as unknown as ClientMetadata,
-    ...(config.demoRp ? [demoClient(config.issuer, box)] : []),
-  ];
-  const jwks = await new SigningKeys(store.settings, box).load(config.ttl.refreshToken);
+  const clients = [cabinetClient(config.issuer) as unknown as ClientMetadata, ...(config.demoRp ? [demoClient(config.issuer, box)] : [])];
+  // Relying parties live in the store, seeded from the clients file below; keys follow the store (issue 14).
+  const clientRegistry = new ClientRegistry(
+    store.clients,
+    new ClientSecretHasher(box.key('client-secrets')),
+    config.clientRegistry.cacheSeconds * 1000,
+  );
+  const signingKeys = new LiveSigningKeys(
+    new SigningKeys(store.settings, box),
+    config.ttl.refreshToken,
+    config.signingKeys.refreshSeconds * 1000,
+    logger,
+  );
+  const jwks = await signingKeys.initial();
   const cookieKeys = [box.key('cookies').toString('base64url')];
 
   const codes = new OneTimeCodes(store.challenges, notifier, limits, box);
@@ -159,7 +175,18 @@ export async function buildServices(
     cookieKeys,
     pages: providerPages(views),
     logger,
+    clientRegistry,
+    liveKeys: signingKeys,
   });
+  const clientRegistrations = new ClientRegistrations({
+    registry: clientRegistry,
+    audit,
+    validate: clientMetadataValidator(provider),
+    reserved: [CABINET_CLIENT_ID, DEMO_CLIENT_ID],
+    secretOverlapSeconds: config.clientRegistry.secretOverlapSeconds,
+    digest: (data) => box.mac('client-secrets', `clients-file\0${data}`),
+  });
+  await clientRegistrations.seed(configured, (data, message) => logger.warn(data, message));
   const factorMethods = {
     totp: new TotpMethod(box, accounts, config.serviceName),
     sms: new SmsMethod(codes),
@@ -200,6 +227,8 @@ export async function buildServices(
     ),
     provider,
     clients,
+    clientRegistrations,
+    signingKeys,
     cookieKeys,
   };
 }

@@ -22,6 +22,8 @@ import { oneTimeAdapter } from './one-time.ts';
 import { RefreshGrace } from './refresh-grace.ts';
 import { useMachineScopeGrant } from './client-credentials.ts';
 import { authorizationRequestChecks } from './request-checks.ts';
+import type { ClientRegistry } from './clients.ts';
+import type { LiveSigningKeys } from './live-keys.ts';
 import { machineScopeProblem, unknownScopes } from './scope-names.ts';
 
 /** The pages node-oidc-provider renders itself, drawn by vkhod's views. */
@@ -43,6 +45,10 @@ export interface ProviderDependencies {
   pages: ProviderPages;
   /** The refresh-token reuse grace; createProvider builds one (its response step is provider middleware). */
   refreshGrace?: RefreshGrace;
+  /** Relying parties kept in the store (issue 14): loaded through the adapter's `Client` model. */
+  clientRegistry?: ClientRegistry;
+  /** Signing keys that follow the store (issue 14): the provider's keystore is rebuilt when they change. */
+  liveKeys?: LiveSigningKeys;
 }
 
 /** Where node-oidc-provider sends the browser for an interaction; flows are mounted there. */
@@ -115,7 +121,7 @@ const PROVIDER_CLAIMS: Record<string, string[]> = { ...SCOPE_CLAIMS, openid: [..
  * A client that never uses the authorization endpoint (client_credentials only) has no response
  * types; otherwise the default `code` makes node-oidc-provider demand redirect_uris and refuse it.
  */
-function providerClient(client: ClientMetadata): ClientMetadata {
+export function providerClient(client: ClientMetadata): ClientMetadata {
   assertClientScopes(client);
   const withScope = { ...client, scope: client.scope ?? DEFAULT_CLIENT_SCOPE };
   if (client.response_types === undefined && !client.grant_types?.includes('authorization_code'))
@@ -211,7 +217,10 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
   const grace = deps.refreshGrace ?? new RefreshGrace(store, config.ttl.refreshReuseGrace);
   return {
     // Single-use artefacts are consumed by a conditional write; the loser gets a replay's answer.
-    adapter: (name: string) => oneTimeAdapter(store, name, grace),
+    adapter: (name: string) =>
+      name === 'Client' && deps.clientRegistry
+        ? deps.clientRegistry.providerAdapter((metadata) => providerClient(metadata as ClientMetadata))
+        : oneTimeAdapter(store, name, grace),
     clients: deps.clients.map(providerClient) as Configuration['clients'],
     extraClientMetadata: {
       properties: ['vkhod_resource_server', 'vkhod_esia_compat', 'vkhod_pkce_optional', 'vkhod_machine_scope'],
@@ -318,5 +327,21 @@ export function createProvider(deps: ProviderDependencies & { logger?: Logger })
   provider.on('server_error', (_ctx: unknown, err: Error) => deps.logger?.error({ err }, 'oidc server_error'));
   provider.proxy = deps.config.trustProxy;
   useMachineScopeGrant(provider);
+  deps.clientRegistry?.installSecretCheck(provider);
+  if (deps.liveKeys) {
+    deps.liveKeys.attach(provider);
+    provider.use(deps.liveKeys.middleware());
+  }
   return provider;
+}
+
+/**
+ * The check a client registration passes before it is stored (issue 14): vkhod's scope rules, then
+ * node-oidc-provider's own validation of the metadata, so a bad registration is refused when it is
+ * made rather than failing at its first use.
+ */
+export function clientMetadataValidator(provider: Provider): (metadata: Record<string, unknown>) => Promise<void> {
+  return async (metadata) => {
+    await provider.Client.validate(providerClient(metadata as ClientMetadata) as never);
+  };
 }
