@@ -17,6 +17,7 @@ import { citizenQuery, confirmationSchema, deletionSchema, letterStatus, parseOr
 import { LetterQueue } from './letter-queue.ts';
 import { hasRole, operatorActor, type Operator, type OperatorRole } from './operators.ts';
 import { citizenCard, ServiceCentre } from './service-centre.ts';
+import { registryRoutes } from './registry-routes.ts';
 
 export const ADMIN_API_PREFIX = '/admin/api';
 export const ADMIN_JSON_LIMIT = '16kb';
@@ -146,6 +147,9 @@ export function adminApi(services: Services): Middleware {
   router.post('/letters/:id/sent', requires('post'), async (ctx) => {
     ctx.body = { letter: await queue.markSent(ctx.params.id!, ctx.state.operator, ctx.ip) };
   });
+
+  // Relying parties and signing keys (issue 14): src/admin/registry-routes.ts.
+  registryRoutes(router, services, requires, jsonBody);
 
   function answerError(ctx: Context, err: unknown): void {
     const e = err as Error & { status?: number; type?: string };
