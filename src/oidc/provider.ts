@@ -255,11 +255,14 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       claimsParameter: { enabled: true, assertClaimsParameter: claimsWithinClientScope as never },
       clientCredentials: { enabled: true },
       // A client introspects its own tokens; a resource server (registered with
-      // `vkhod_resource_server: true`) introspects any token presented to it.
+      // `vkhod_resource_server: true`) introspects any token presented to it — inactive once the
+      // client it was issued to is disabled or deleted (issue 14).
       introspection: {
         enabled: true,
-        allowedPolicy: async (_ctx, client, token) =>
-          (token.clientId === client.clientId || (client as unknown as Record<string, unknown>).vkhod_resource_server === true) &&
+        allowedPolicy: async (ctx, client, token) =>
+          (token.clientId === client.clientId ||
+            ((client as unknown as Record<string, unknown>).vkhod_resource_server === true &&
+              (await ctx.oidc.provider.Client.find(String(token.clientId))) !== undefined)) &&
           (await tokenAcrStillHolds(accounts, token as never)),
       },
       // Only the client a token was issued to may revoke it (RFC 7009 §2.1).

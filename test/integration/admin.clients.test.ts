@@ -304,3 +304,43 @@ describe('the clients file seeds the store', function () {
     }
   });
 });
+
+describe("a disabled client's tokens", function () {
+  this.timeout(60_000);
+
+  it('no longer answer at userinfo, and a resource server introspects them as inactive (never a 500)', async () => {
+    const two = await startTwoInstances();
+    const call = adminCall(two.a, two.admin);
+    try {
+      const { createAccount } = await import('./fixtures.ts');
+      const { Browser } = await import('../support/browser.ts');
+      const { passConsent, pkce, redeem, submitPassword } = await import('../support/flows.ts');
+      await createAccount(two.a, { phone: '+79123456789' });
+      const browser = new Browser(two.b);
+      const { verifier, challenge } = pkce();
+      const page = await passConsent(browser, await submitPassword(browser, '+79123456789', authorizePath({ scope: 'openid' }, challenge)));
+      const access = (await redeem(two.b, page.location, verifier)).body.access_token as string;
+      const rs = await call('post', '/clients', {
+        client_id: 'api-gateway',
+        grant_types: ['client_credentials'],
+        vkhod_resource_server: true,
+      });
+      expect(rs.status, rs.text).to.equal(201);
+      const introspect = () =>
+        request(two.b.url).post('/token/introspection').auth('api-gateway', rs.body.client_secret).type('form').send({ token: access });
+      const userinfo = () => request(two.b.url).get('/me').set('authorization', `Bearer ${access}`);
+      await eventually(async () => expect((await introspect()).body).to.include({ active: true }));
+      expect((await userinfo()).status).to.equal(200);
+
+      expect((await call('post', '/clients/rp-basic/disable')).status).to.equal(200);
+      await eventually(async () => {
+        const res = await introspect();
+        expect(res.status, res.text).to.equal(200);
+        expect(res.body).to.deep.equal({ active: false });
+      });
+      expect((await userinfo()).status).to.equal(401);
+    } finally {
+      await two.close();
+    }
+  });
+});

@@ -69,7 +69,7 @@ describe('unknown scopes', function () {
       ),
     );
     const cli = (file: string, ...args: string[]) =>
-      run('npx', ['tsx', 'scripts/vkhod.ts', 'clients', 'add', ...args], {
+      run('npx', ['tsx', 'scripts/vkhod.ts', 'clients', ...args], {
         env: {
           ...inherited,
           NODE_ENV: 'test',
@@ -79,23 +79,28 @@ describe('unknown scopes', function () {
           VKHOD_DEV_SECRET_FILE: join(dir, 'dev-secret.key'),
         },
       }).then(
-        (r) => ({ code: 0, out: r.stdout + r.stderr }),
-        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr }),
+        (r) => ({ code: 0, out: r.stdout + r.stderr, stdout: r.stdout }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, out: e.stdout + e.stderr, stdout: e.stdout }),
       );
 
     it('refuses a scope vkhod does not know, and a citizen scope as a machine scope', async () => {
       const file = join(dir, 'clients.json');
       writeFileSync(file, '[]');
-      const typo = await cli(file, '--id', 'rp-new', '--redirect-uri', 'https://rp.example.test/cb', '--scope', 'openid fulname');
+      const typo = await cli(file, 'add', '--id', 'rp-new', '--redirect-uri', 'https://rp.example.test/cb', '--scope', 'openid fulname');
       expect(typo.code).to.not.equal(0);
       expect(typo.out).to.include('fulname');
-      const machine = await cli(file, '--id', 'svc-new', '--grant', 'client_credentials', '--machine-scope', 'openid');
+      const machine = await cli(file, 'add', '--id', 'svc-new', '--grant', 'client_credentials', '--machine-scope', 'openid');
       expect(machine.code).to.not.equal(0);
       expect(machine.out).to.include('openid');
-      expect(JSON.parse(readFileSync(file, 'utf8'))).to.deep.equal([]);
-      const ok = await cli(file, '--id', 'svc-ok', '--grant', 'client_credentials', '--machine-scope', 'notifications:send');
+      expect((await cli(file, 'list')).out, 'nothing was stored')
+        .to.not.include('rp-new')
+        .and.not.include('svc-new');
+      const ok = await cli(file, 'add', '--id', 'svc-ok', '--grant', 'client_credentials', '--machine-scope', 'notifications:send');
       expect(ok.code, ok.out).to.equal(0);
-      expect(JSON.parse(readFileSync(file, 'utf8'))[0]).to.include({ client_id: 'svc-ok', vkhod_machine_scope: 'notifications:send' });
+      // clients live in the store (issue 14): the file is only read to seed it
+      expect(JSON.parse(readFileSync(file, 'utf8'))).to.deep.equal([]);
+      const shown = await cli(file, 'show', 'svc-ok');
+      expect(JSON.parse(shown.stdout).metadata).to.include({ client_id: 'svc-ok', vkhod_machine_scope: 'notifications:send' });
     });
   });
 });
