@@ -85,16 +85,17 @@ export class ClientRegistry {
 
   /** Stored clients' secrets are checked against their hashes; static clients keep the plain comparison. */
   installSecretCheck(provider: Provider): void {
-    const registry = this;
+    const lookup = (clientId: string) => this.lookup(clientId);
+    const hasher = this.hasher;
     const prototype = provider.Client.prototype as unknown as {
       clientId: string;
       compareClientSecret(this: { clientId: string }, actual: string): boolean | Promise<boolean>;
     };
     const plain = prototype.compareClientSecret;
     prototype.compareClientSecret = async function compareStoredClientSecret(actual: string) {
-      const stored = await registry.lookup(this.clientId);
+      const stored = await lookup(this.clientId);
       if (!stored) return plain.call(this, actual);
-      return stored.status === 'active' && registry.hasher.accepts(stored.secrets, actual);
+      return stored.status === 'active' && hasher.accepts(stored.secrets, actual);
     };
   }
 }
