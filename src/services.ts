@@ -33,6 +33,7 @@ import { DevOutbox, Notifier, type MailTransport, type SmsGateway } from './noti
 import { SmtpMailTransport } from './notify/smtp-mail-transport.ts';
 import { SigningKeys } from './oidc/keys.ts';
 import { ClientRegistrations } from './oidc/client-registrations.ts';
+import { seedClients } from './oidc/client-seeding.ts';
 import { ClientSecretHasher } from './oidc/client-secrets.ts';
 import { ClientRegistry } from './oidc/clients.ts';
 import { LiveSigningKeys } from './oidc/live-keys.ts';
@@ -186,7 +187,7 @@ export async function buildServices(
     secretOverlapSeconds: config.clientRegistry.secretOverlapSeconds,
     digest: (data) => box.mac('client-secrets', `clients-file\0${data}`),
   });
-  await clientRegistrations.seed(configured, (data, message) => logger.warn(data, message));
+  await seedClients(clientRegistrations, configured, (data, message) => logger.warn(data, message));
   const factorMethods = {
     totp: new TotpMethod(box, accounts, config.serviceName),
     sms: new SmsMethod(codes),

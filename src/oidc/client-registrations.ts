@@ -1,16 +1,11 @@
 /**
  * Managing relying parties (issue 14): create, update, rotate the secret with an overlap, end the
- * overlap, disable, enable, delete — for the admin API and the CLI alike — and seeding the store
- * from the clients file at start. Every change is a compare-and-set on the stored client (retried
+ * overlap, disable, enable, delete — for the admin API and the CLI alike. Every change is a compare-and-set on the stored client (retried
  * on a concurrent change), is audited (`client.*`), and is seen by every process within the
  * registry's cache time (clients.ts).
- *
- * The clients file seeds the store (docs/relying-parties.md): a file client missing from the store
- * is inserted; one still managed by the file (never changed through the API or CLI) follows the file
- * when its entry changes; once changed through the API or CLI — or deleted there — the store is its
- * master and the file entry is ignored (with a warning at start), so a restart never reverts it.
+ * Seeding the store from the clients file: client-seeding.ts.
  */
-import { clientSchema, type ClientMetadata } from '../../config/clients.ts';
+import { clientSchema } from '../../config/clients.ts';
 import type { AuditInput } from '../security/audit.ts';
 import type { ClientSecretHash, StoredClient } from '../store.ts';
 import { ClientSecretHasher } from './client-secrets.ts';
@@ -88,7 +83,7 @@ function describe(issue: { path: PropertyKey[]; message: string }): string {
 }
 
 export class ClientRegistrations {
-  constructor(private readonly deps: ClientRegistrationsDependencies) {}
+  constructor(readonly deps: ClientRegistrationsDependencies) {}
 
   private get repository() {
     return this.deps.registry.repository;
@@ -98,7 +93,7 @@ export class ClientRegistrations {
    * The registration checked as the clients file is (config/clients.ts), then by node-oidc-provider
    * itself. `secret` stands in for the client's secret (the schema wants one for the secret methods).
    */
-  private async checked(input: Record<string, unknown>, secret: string | undefined): Promise<Record<string, unknown>> {
+  async checked(input: Record<string, unknown>, secret: string | undefined): Promise<Record<string, unknown>> {
     const parsed = clientSchema.safeParse({ ...input, ...(secret ? { client_secret: secret } : {}) });
     if (!parsed.success) throw new ClientRegistrationError('invalid', describe(parsed.error.issues[0]!));
     const { client_secret: _secret, ...metadata } = parsed.data;
@@ -288,58 +283,5 @@ export class ClientRegistrations {
       result: undefined,
     }));
     await this.deps.audit.record({ type: 'client.deleted', actor: by.actor, ip: by.ip, clientId, outcome: 'success' });
-  }
-
-  /**
-   * The clients file into the store, at start (the rule is in the header). A bad entry throws (the
-   * process refuses to start, as before); `warn` is told about file entries that are ignored.
-   */
-  async seed(fileClients: readonly ClientMetadata[], warn: (data: Record<string, unknown>, message: string) => void): Promise<void> {
-    for (const entry of fileClients) {
-      const clientId = entry.client_id;
-      if (this.deps.reserved.includes(clientId)) continue;
-      const digest = this.deps.digest(JSON.stringify(entry));
-      const { client_secret: secret, ...given } = entry;
-      let metadata: Record<string, unknown>;
-      try {
-        metadata = await this.checked(given, secret);
-      } catch (err) {
-        const detail = (err as ClientRegistrationError).detail ?? (err as Error).message;
-        throw new Error(`clients file: ${detail.startsWith(`client ${clientId}`) ? detail : `client ${clientId}: ${detail}`}`);
-      }
-      const stored = await this.repository.find(clientId);
-      const at = new Date().toISOString();
-      const secrets = secret ? [{ hash: this.deps.registry.hasher.hash(secret), createdAt: at }] : [];
-      const record = { clientId, status: 'active' as const, metadata, secrets, source: 'file' as const, fileDigest: digest };
-      if (!stored) {
-        if (await this.repository.create({ ...record, version: 1, createdAt: at, updatedAt: at }))
-          await this.deps.audit.record({
-            type: 'client.created',
-            actor: 'system',
-            clientId,
-            outcome: 'success',
-            details: { source: 'file' },
-          });
-      } else if (stored.fileDigest === digest) {
-        continue;
-      } else if (stored.source === 'file') {
-        if (await this.repository.update({ ...stored, ...record, updatedAt: at }, stored.version))
-          await this.deps.audit.record({
-            type: 'client.updated',
-            actor: 'system',
-            clientId,
-            outcome: 'success',
-            details: { source: 'file' },
-          });
-      } else {
-        warn(
-          { clientId, status: stored.status, changedAt: stored.updatedAt },
-          stored.status === 'deleted'
-            ? 'the clients file names a client deleted through the admin API or CLI: the file entry is ignored'
-            : 'the clients file entry of a client changed through the admin API or CLI is ignored: the store is its master now',
-        );
-      }
-      this.deps.registry.forget(clientId);
-    }
   }
 }
