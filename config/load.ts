@@ -47,6 +47,10 @@ export interface Config {
   secretKey: Buffer;
   clients: ClientMetadata[];
   clientsFile: string;
+  /** Clients live in the store (issue 14): the per-process cache and the default secret overlap, seconds. */
+  clientRegistry: { cacheSeconds: number; secretOverlapSeconds: number };
+  /** Signing keys (issue 14): the delay before a rotated key signs, and how often each process re-reads them, seconds. */
+  signingKeys: { activationDelaySeconds: number; refreshSeconds: number };
   demoRp: boolean;
   sms: { gateway: 'console'; sender: string } | { gateway: 'http'; url: string; token?: string; sender: string };
   mail: { transport: 'console'; from: string } | { transport: 'smtp'; url: string; from: string };
@@ -173,6 +177,8 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
     secretKey,
     clients: readClients(env),
     clientsFile: env.VKHOD_CLIENTS_FILE,
+    clientRegistry: { cacheSeconds: env.VKHOD_CLIENT_CACHE_SECONDS, secretOverlapSeconds: env.VKHOD_CLIENT_SECRET_OVERLAP_SECONDS },
+    signingKeys: { activationDelaySeconds: env.VKHOD_KEY_ACTIVATION_DELAY, refreshSeconds: env.VKHOD_KEY_REFRESH_SECONDS },
     demoRp: env.VKHOD_DEMO_RP ?? !production,
     sms:
       env.VKHOD_SMS_GATEWAY === 'http'

@@ -69,6 +69,14 @@ export const envSchema = z.object({
   /** Relying parties as a JSON array of client metadata; when unset, VKHOD_CLIENTS_FILE is read. */
   VKHOD_CLIENTS: z.string().optional(),
   VKHOD_CLIENTS_FILE: z.string().default('./config/clients.json'),
+  /** How long a process may use a client it read from the store before reading it again, in seconds (0 = every request). */
+  VKHOD_CLIENT_CACHE_SECONDS: int(0, 300).default(5),
+  /** After a secret rotation, how long the replaced client secret still works, in seconds (0 = it stops at once). */
+  VKHOD_CLIENT_SECRET_OVERLAP_SECONDS: int(0, 90 * 86400).default(86400),
+  /** A rotated signing key is published at once and signs only this many seconds later. */
+  VKHOD_KEY_ACTIVATION_DELAY: int(0, 30 * 86400).default(3600),
+  /** How often a process re-reads the signing keys from the store, in seconds. */
+  VKHOD_KEY_REFRESH_SECONDS: int(1, 300).default(5),
   /** Serve the demo relying party at /demo (development default). */
   VKHOD_DEMO_RP: bool.optional(),
 

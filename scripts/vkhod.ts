@@ -1,17 +1,11 @@
 /**
  * The vkhod CLI: `npm run cli -- <command>`.
  *
- *   clients list
- *   clients add --id ID --redirect-uri URL [--redirect-uri URL …] [--name NAME]
- *               [--auth client_secret_basic|client_secret_post|private_key_jwt|none]
- *               [--grant authorization_code|refresh_token|client_credentials …]
- *               [--post-logout-uri URL …] [--jwks-file FILE] [--scope "openid profile …"]
- *               [--machine-scope "resource:scope …"] [--pkce-optional]
+ *   clients list | show ID | add … | update ID … | rotate-secret ID [--overlap S] | end-overlap ID
+ *   clients disable ID | enable ID | delete ID
  *   clients add-esia --id MNEMONIC --certificate FILE.pem --redirect-uri URL … --scope "openid fullname …"
  *               [--logout-uri URL …] [--name NAME] [--gost-tokens]   (ESIA profile: docs/esia-migration.md)
- *   clients remove ID
- *   keys list
- *   keys rotate
+ *   keys list | rotate [--delay S] | activate KID | withdraw KID
  *   operators add --login LOGIN --name "Full Name" --role service_centre|post|admin [--role …]
  *   operators list
  *   operators remove LOGIN
@@ -20,41 +14,28 @@
  *   audit [--account ID] [--type TYPE|family.*] [--since …] [--until …] [--limit N] [--cursor C] [--json]
  *   store export FILE  |  store import FILE [--force]  |  store version
  *
- * Clients live in the clients file (VKHOD_CLIENTS_FILE, default ./config/clients.json); restart
- * vkhod after a change. Keys live in the store; restart every process after a rotation.
+ * Clients and signing keys live in the store (issue 14): a change reaches every running vkhod
+ * process within seconds, no restart. The clients file (VKHOD_CLIENTS_FILE) seeds the store, and
+ * holds the ESIA-profile clients (issue 13), which are read at start.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseArgs } from 'node:util';
 import { clientListSchema, type ClientMetadata } from '../config/clients.ts';
-import { ConfigError, loadConfig, type Config } from '../config/load.ts';
-import { openStore } from '../adapters/open.ts';
-import { SigningKeys } from '../src/oidc/keys.ts';
-import { SecretBox } from '../src/security/secret-box.ts';
-import { settingChangeEvent } from '../src/security/audit.ts';
-import { userInfo } from 'node:os';
-import { clientScopeProblem } from './cli/scopes.ts';
+import { ConfigError, loadConfig } from '../config/load.ts';
+import { auditCommand, AUDIT_USAGE } from './cli/audit.ts';
+import { clientsCommand, CLIENTS_USAGE, keysCommand, KEYS_USAGE } from './cli/clients.ts';
+import { esiaClientFromArgs, ESIA_USAGE } from './cli/esia.ts';
 import { esignCommand, ESIGN_USAGE } from './cli/esign.ts';
 import { operatorsCommand, OPERATORS_USAGE } from './cli/operators.ts';
 import { accountsCommand, ACCOUNTS_USAGE } from './cli/accounts.ts';
-import { auditCommand, AUDIT_USAGE } from './cli/audit.ts';
 import { storeCommand, STORE_USAGE } from './cli/store.ts';
-import { esiaClientFromArgs, ESIA_USAGE } from './cli/esia.ts';
 
 class UsageError extends Error {}
 
 const USAGE = `usage: npm run cli -- <command>
-  clients list
-  clients add --id ID --redirect-uri URL [--redirect-uri URL ...] [--name NAME]
-              [--auth client_secret_basic|client_secret_post|private_key_jwt|none]
-              [--grant authorization_code|refresh_token|client_credentials ...]
-              [--post-logout-uri URL ...] [--jwks-file FILE] [--scope "openid profile ..."]
-              [--machine-scope "resource:scope ..."] [--pkce-optional]
+${CLIENTS_USAGE}
 ${ESIA_USAGE}
-  clients remove ID
-  keys list
-  keys rotate
+${KEYS_USAGE}
 ${OPERATORS_USAGE}
 ${ACCOUNTS_USAGE}
 ${AUDIT_USAGE}
@@ -75,126 +56,18 @@ function writeClientFile(file: string, clients: ClientMetadata[]): void {
   renameSync(tmp, file);
 }
 
-function clientsAdd(config: Config, args: string[]): void {
-  const { values } = parseArgs({
-    args,
-    options: {
-      id: { type: 'string' },
-      name: { type: 'string' },
-      'redirect-uri': { type: 'string', multiple: true },
-      'post-logout-uri': { type: 'string', multiple: true },
-      auth: { type: 'string' },
-      grant: { type: 'string', multiple: true },
-      'jwks-file': { type: 'string' },
-      scope: { type: 'string' },
-      'machine-scope': { type: 'string' },
-      'pkce-optional': { type: 'boolean' },
-    },
-    strict: true,
-  });
-  if (!values.id) throw new UsageError('--id is required');
-  const scopeProblem = clientScopeProblem(values.scope, values['machine-scope']);
-  if (scopeProblem) throw new UsageError(scopeProblem);
-  const auth = values.auth ?? 'client_secret_basic';
-  const secret = auth.startsWith('client_secret') ? randomBytes(32).toString('base64url') : undefined;
-  const candidate = {
-    client_id: values.id,
-    ...(values.name ? { client_name: values.name } : {}),
-    ...(secret ? { client_secret: secret } : {}),
-    redirect_uris: values['redirect-uri'] ?? [],
-    ...(values['post-logout-uri'] ? { post_logout_redirect_uris: values['post-logout-uri'] } : {}),
-    grant_types: values.grant ?? ['authorization_code'],
-    token_endpoint_auth_method: auth,
-    ...(values.scope ? { scope: values.scope } : {}),
-    ...(values['machine-scope'] ? { vkhod_machine_scope: values['machine-scope'] } : {}),
-    ...(values['pkce-optional'] ? { vkhod_pkce_optional: true } : {}),
-    ...(values['jwks-file'] ? { jwks: JSON.parse(readFileSync(values['jwks-file'], 'utf8')) } : {}),
-  };
-  const clients = readClientFile(config.clientsFile);
-  if (clients.some((c) => c.client_id === values.id)) throw new UsageError(`client ${values.id} already exists; remove it first`);
-  const parsed = clientListSchema.safeParse([...clients, candidate]);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new UsageError(`${issue.path.slice(1).join('.') || 'client'}: ${issue.message}`);
-  }
-  writeClientFile(config.clientsFile, parsed.data);
-  console.log(`client ${values.id} added to ${config.clientsFile}`);
-  if (secret) console.log(`client_secret: ${secret}\n(shown once: store it in the relying party's secret storage now)`);
-  console.log('restart vkhod to load it');
-}
-
-function clientsList(config: Config): void {
-  const clients = [...config.clients];
-  if (!clients.length) return console.log(`no clients in ${config.clientsFile}`);
-  for (const c of clients) {
-    console.log(
-      c.esia
-        ? `${c.client_id}\tesia (${c.esia.token_signing_alg})\t${c.esia.scope}\t${c.esia.redirect_uris.join(' ')}${c.client_name ? `\t${c.client_name}` : ''}`
-        : `${c.client_id}\t${c.token_endpoint_auth_method}\t${c.grant_types.join(',')}\t${c.redirect_uris.join(' ')}${c.client_name ? `\t${c.client_name}` : ''}`,
-    );
-  }
-}
-
-function clientsRemove(config: Config, id: string | undefined): void {
-  if (!id) throw new UsageError('which client? clients remove ID');
-  const clients = readClientFile(config.clientsFile);
-  const rest = clients.filter((c) => c.client_id !== id);
-  if (rest.length === clients.length) throw new UsageError(`no client ${id} in ${config.clientsFile}`);
-  writeClientFile(config.clientsFile, rest);
-  console.log(`client ${id} removed; restart vkhod to apply`);
-}
-
-function cliActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
-}
-
-async function keys(config: Config, action: string | undefined): Promise<void> {
-  const store = await openStore(config.store);
-  try {
-    const signingKeys = new SigningKeys(store.settings, new SecretBox(config.secretKey));
-    if (action === 'rotate') {
-      await signingKeys.load(config.ttl.refreshToken);
-      const result = await signingKeys.rotate(config.ttl.refreshToken);
-      // issue 14: a key change is an audited operator action (the kids only, never key material)
-      await store.audit.append(
-        settingChangeEvent('key.rotated', {
-          actor: cliActor(),
-          details: { active: result.active, retired: result.retired, dropped: result.dropped },
-        }),
-      );
-      console.log(`new signing keys: ${result.active.join(', ')}`);
-      if (result.retired.length) console.log(`retired (still published until their tokens expire): ${result.retired.join(', ')}`);
-      if (result.dropped.length) console.log(`no longer published: ${result.dropped.join(', ')}`);
-      console.log('restart every vkhod process to sign with the new keys');
-    } else if (action === 'list') {
-      const list = await signingKeys.list();
-      if (!list.length) console.log('no keys yet: they are generated at the first start');
-      for (const k of list)
-        console.log(`${k.kid}\t${k.alg}\tcreated ${k.createdAt}${k.retiredAt ? `\tretired ${k.retiredAt}` : '\tactive'}`);
-    } else throw new UsageError(`unknown keys command ${action ?? ''}`);
-  } finally {
-    await store.close();
-  }
-}
-
 async function run(argv: string[]): Promise<void> {
   const [group, action, ...rest] = argv;
   if (!group || group === 'help' || group === '--help') return console.log(USAGE);
   if (group === 'esign') return esignCommand(action, rest, (message) => new UsageError(message));
   const config = loadConfig();
-  if (group === 'clients' && action === 'add') return clientsAdd(config, rest);
-  if (group === 'clients' && action === 'list') return clientsList(config);
-  if (group === 'clients' && action === 'remove') return clientsRemove(config, rest[0]);
   if (group === 'clients' && action === 'add-esia') {
     const clients = esiaClientFromArgs(rest, readClientFile(config.clientsFile), (message) => new UsageError(message));
     writeClientFile(config.clientsFile, clients);
     return console.log(`ESIA client ${clients.at(-1)!.client_id} added to ${config.clientsFile}\nrestart vkhod to load it`);
   }
-  if (group === 'keys') return keys(config, action);
+  if (group === 'clients') return clientsCommand(config, action, rest, (message) => new UsageError(message));
+  if (group === 'keys') return keysCommand(config, action, rest, (message) => new UsageError(message));
   if (group === 'operators') return operatorsCommand(config, action, rest, (message) => new UsageError(message));
   if (group === 'accounts') return accountsCommand(config, action, rest, (message) => new UsageError(message));
   if (group === 'audit') return auditCommand(config, argv.slice(1), (message) => new UsageError(message));

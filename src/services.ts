@@ -33,9 +33,14 @@ import { HttpSmsGateway } from './notify/http-sms-gateway.ts';
 import { DevOutbox, Notifier, type MailTransport, type SmsGateway } from './notify/notifier.ts';
 import { SmtpMailTransport } from './notify/smtp-mail-transport.ts';
 import { SigningKeys } from './oidc/keys.ts';
-import { createProvider } from './oidc/provider.ts';
 import { LetterQueue } from './admin/letter-queue.ts';
 import { ServiceCentre } from './admin/service-centre.ts';
+import { ClientRegistrations } from './oidc/client-registrations.ts';
+import { seedClients } from './oidc/client-seeding.ts';
+import { ClientSecretHasher } from './oidc/client-secrets.ts';
+import { ClientRegistry } from './oidc/clients.ts';
+import { LiveSigningKeys } from './oidc/live-keys.ts';
+import { clientMetadataValidator, createProvider } from './oidc/provider.ts';
 import { AuditTrail } from './security/audit.ts';
 import { Csrf } from './security/csrf.ts';
 import { Limits } from './security/limits.ts';
@@ -82,8 +87,12 @@ export interface Services {
   /** sign-in with a qualified e-signature */
   esignature: EsignatureMethod;
   provider: Provider;
-  /** every client the provider knows: configured ones, the cabinet, the demo */
+  /** vkhod's own clients, static in the provider: the cabinet, the demo (relying parties live in the store) */
   clients: ClientMetadata[];
+  /** relying parties in the store: create, update, rotate secrets, disable, delete (issue 14) */
+  clientRegistrations: ClientRegistrations;
+  /** the signing keys, following the store: rotate, activate, withdraw (issue 14) */
+  signingKeys: LiveSigningKeys;
   /** the cookie-signing keys (koa and node-oidc-provider) */
   cookieKeys: string[];
   /* ESIA profile (src/esia) */
@@ -138,16 +147,29 @@ export async function buildServices(
     if (account) await notices.lockout(account);
   });
   const configured = config.clients.filter((c) => c.client_id !== DEMO_CLIENT_ID && c.client_id !== CABINET_CLIENT_ID);
-  // ESIA profile: such a client is known to node-oidc-provider by its internal registration (src/esia/clients.ts).
+  // ESIA profile: such a client is known to node-oidc-provider by its internal registration (src/esia/clients.ts),
+  // static from the clients file; the other relying parties live in the store.
   const esiaClients = readEsiaClients(configured);
   // never used: the provider's token endpoint is closed to these clients (each process may pick its own)
   const esiaInternalSecret = randomBytes(32).toString('base64url');
   const clients = [
-    ...configured.map((c) => (c.esia ? esiaProviderClient(c, config.issuer, esiaInternalSecret) : c)),
+    ...configured.filter((c) => c.esia).map((c) => esiaProviderClient(c, config.issuer, esiaInternalSecret)),
     cabinetClient(config.issuer) as unknown as ClientMetadata,
     ...(config.demoRp ? [demoClient(config.issuer, box)] : []),
   ];
-  const jwks = await new SigningKeys(store.settings, box).load(config.ttl.refreshToken);
+  // Relying parties live in the store, seeded from the clients file below; keys follow the store (issue 14).
+  const clientRegistry = new ClientRegistry(
+    store.clients,
+    new ClientSecretHasher(box.key('client-secrets')),
+    config.clientRegistry.cacheSeconds * 1000,
+  );
+  const signingKeys = new LiveSigningKeys(
+    new SigningKeys(store.settings, box),
+    config.ttl.refreshToken,
+    config.signingKeys.refreshSeconds * 1000,
+    logger,
+  );
+  const jwks = await signingKeys.initial();
   const cookieKeys = [box.key('cookies').toString('base64url')];
 
   const codes = new OneTimeCodes(store.challenges, notifier, limits, box);
@@ -169,7 +191,23 @@ export async function buildServices(
     pages: providerPages(views),
     logger,
     audit: (input) => audit.record(input),
+    clientRegistry,
+    liveKeys: signingKeys,
   });
+  const clientRegistrations = new ClientRegistrations({
+    registry: clientRegistry,
+    audit,
+    validate: clientMetadataValidator(provider),
+    reserved: [CABINET_CLIENT_ID, DEMO_CLIENT_ID],
+    secretOverlapSeconds: config.clientRegistry.secretOverlapSeconds,
+    digest: (data) => box.mac('client-secrets', `clients-file\0${data}`),
+  });
+  // ESIA-profile clients stay static (above); the other file clients seed the store.
+  await seedClients(
+    clientRegistrations,
+    configured.filter((c) => !c.esia),
+    (data, message) => logger.warn(data, message),
+  );
   const factorMethods = {
     totp: new TotpMethod(box, accounts, config.serviceName),
     sms: new SmsMethod(codes),
@@ -214,6 +252,8 @@ export async function buildServices(
     ),
     provider,
     clients,
+    clientRegistrations,
+    signingKeys,
     cookieKeys,
     jwks,
     esiaClients,

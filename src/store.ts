@@ -232,6 +232,46 @@ export interface EsiaRepository {
   useOnce(key: string, expiresAt: string): Promise<boolean>;
 }
 
+/* ---- Relying parties (clients) kept in the store (issue 14): every process reads them from here ---- */
+
+/** One client secret: only its keyed hash is kept (src/oidc/client-secrets.ts). */
+export interface ClientSecretHash {
+  hash: string;
+  createdAt: string;
+  /** Set when a newer secret replaced it: accepted until then (the overlap), refused after. */
+  expiresAt?: string;
+}
+
+/**
+ * A registered relying party. `metadata` is the registration as given (OIDC client metadata plus
+ * vkhod's own members and any profile block, e.g. `esia`), never the plain secret.
+ */
+export interface StoredClient {
+  clientId: string;
+  /** `deleted` is a tombstone: the clients file does not bring the client back on the next start. */
+  status: 'active' | 'disabled' | 'deleted';
+  metadata: Record<string, unknown>;
+  secrets: ClientSecretHash[];
+  /** `file`: seeded from the clients file and not changed since; `store`: created or changed by the admin API or CLI. */
+  source: 'file' | 'store';
+  /** A keyed digest of the file entry it was last seeded from (source `file`). */
+  fileDigest?: string;
+  /** Optimistic concurrency: incremented by every successful update. */
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ClientRepository {
+  find(clientId: string): Promise<StoredClient | undefined>;
+  /** Every client, tombstones included, ordered by client id. */
+  list(): Promise<StoredClient[]>;
+  /** Stores a new client with version 1; false when the id is taken (a tombstone too: update it instead). */
+  create(client: StoredClient): Promise<boolean>;
+  /** Writes when the stored version equals `expectedVersion`; the stored version becomes `expectedVersion + 1`. */
+  update(client: StoredClient, expectedVersion: number): Promise<boolean>;
+}
+
 export interface RateLimiterOptions {
   keyPrefix: string;
   points: number;
@@ -255,6 +295,8 @@ export interface Store {
   readonly letters: LetterRepository;
   /** ESIA profile: oids and single-use request states (src/esia). */
   readonly esia: EsiaRepository;
+  /** Relying parties (issue 14). */
+  readonly clients: ClientRepository;
   /** A rate-limiter-flexible limiter whose counters live in this store. */
   rateLimiter(options: RateLimiterOptions): RateLimiterAbstract;
   /** Resolves when the store answers; rejects otherwise (used by /readyz). */

@@ -12,6 +12,7 @@ import type {
   AccountRepository,
   AuditLog,
   ChallengeRepository,
+  ClientRepository,
   OidcAdapter,
   RateLimiterOptions,
   SettingRepository,
@@ -22,6 +23,7 @@ import { DURABLE_CONNECTION, retried } from './durability.ts';
 import { migrate, schemaVersionOf } from './migrations.ts';
 import { MongoTransfer } from './transfer.ts';
 import { MongoAccounts, MongoAuditLog } from './accounts.ts';
+import { MongoClients } from './clients.ts';
 import { collections, COLLECTIONS, ensureIndexes, type Collections } from './collections.ts';
 import { listOidcByAccountId, MongoOidcAdapter, revokeOidcByAccountId } from './oidc-adapter.ts';
 import { MongoChallenges, MongoLetters, MongoSettings } from './records.ts';
@@ -82,6 +84,7 @@ export class MongoStore implements Store {
   readonly transfer: StoreTransfer;
   /** ESIA profile: oids and used states (adapters/mongo/esia.ts) */
   readonly esia: MongoEsia;
+  readonly clients: ClientRepository;
   readonly db: mongo.Db;
   private readonly collections: Collections;
   private readonly adapters = new Map<string, OidcAdapter>();
@@ -102,6 +105,7 @@ export class MongoStore implements Store {
     this.letters = new MongoLetters(this.collections.letters);
     this.transfer = new MongoTransfer(connection, this.collections);
     this.esia = new MongoEsia(this.db);
+    this.clients = new MongoClients(this.db);
   }
 
   /** The version stored now (another process may have migrated since this one opened). */

@@ -14,6 +14,7 @@ import {
   type AccountRepository,
   type AuditLog,
   type ChallengeRepository,
+  type ClientRepository,
   type LetterRepository,
   type OidcAdapter,
   type OidcPayload,
@@ -23,6 +24,7 @@ import {
   type StoreTransfer,
 } from '../../src/store.ts';
 import { SqliteAccounts, SqliteAuditLog } from './accounts.ts';
+import { SqliteClients } from './clients.ts';
 import { SqliteOidcAdapter } from './oidc-adapter.ts';
 import { SqliteChallenges, SqliteLetters, SqliteSettings } from './records.ts';
 import { SqliteEsia } from './esia.ts';
@@ -119,6 +121,7 @@ export class SqliteStore implements Store {
   readonly transfer: StoreTransfer;
   /** ESIA profile: oids and used states (adapters/sqlite/esia.ts) */
   readonly esia: SqliteEsia;
+  readonly clients: ClientRepository;
   private readonly adapters = new Map<string, OidcAdapter>();
   /** Every write (tokens, sessions, accounts, codes, counters, sweeps) is group-committed. */
   readonly writes: GroupCommit;
@@ -162,6 +165,7 @@ export class SqliteStore implements Store {
     this.letters = new SqliteLetters(db, this.writes);
     this.transfer = new SqliteTransfer(db, this.writes);
     this.esia = new SqliteEsia(db, this.writes);
+    this.clients = new SqliteClients(db, this.writes);
     this.sweepStmts = {
       expired: db.prepare(
         'DELETE FROM oidc WHERE rowid IN (SELECT rowid FROM oidc WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)',

@@ -17,11 +17,24 @@ import { contactResetSchema, resetContact } from './contact-reset.ts';
 import { citizenQuery, confirmationSchema, deletionSchema, letterStatus, parseOrRefuse } from './input.ts';
 import { hasRole, operatorActor, type Operator, type OperatorRole } from './operators.ts';
 import { citizenCard } from './service-centre.ts';
+import { registryRoutes } from './registry-routes.ts';
 
 /** What this module uses of the services (the composition root's bundle). */
 export type Deps = Pick<
   Services,
-  'accountDeletion' | 'accounts' | 'audit' | 'letterQueue' | 'logger' | 'notifier' | 'operators' | 'serviceCentre' | 'store' | 'views'
+  | 'accountDeletion'
+  | 'accounts'
+  | 'audit'
+  | 'clientRegistrations'
+  | 'config'
+  | 'letterQueue'
+  | 'logger'
+  | 'notifier'
+  | 'operators'
+  | 'serviceCentre'
+  | 'signingKeys'
+  | 'store'
+  | 'views'
 >;
 
 export const ADMIN_API_PREFIX = '/admin/api';
@@ -166,6 +179,9 @@ export function adminApi(services: Deps): Middleware {
     });
     ctx.body = { events: page.events, ...(page.next ? { next: page.next } : {}) };
   });
+
+  // Relying parties and signing keys (issue 14): src/admin/registry-routes.ts.
+  registryRoutes(router, services, requires, jsonBody);
 
   function answerError(ctx: Context, err: unknown): void {
     const e = err as Error & { status?: number; type?: string };

@@ -24,6 +24,8 @@ import { useMachineScopeGrant } from './client-credentials.ts';
 import { authorizationRequestChecks } from './request-checks.ts';
 import { auditProviderEvents } from './security-events.ts';
 import type { AuditInput } from '../security/audit.ts';
+import type { ClientRegistry } from './clients.ts';
+import type { LiveSigningKeys } from './live-keys.ts';
 import { machineScopeProblem, unknownScopes } from './scope-names.ts';
 
 /** The pages node-oidc-provider renders itself, drawn by vkhod's views. */
@@ -45,6 +47,10 @@ export interface ProviderDependencies {
   pages: ProviderPages;
   /** The refresh-token reuse grace; createProvider builds one (its response step is provider middleware). */
   refreshGrace?: RefreshGrace;
+  /** Relying parties kept in the store (issue 14): loaded through the adapter's `Client` model. */
+  clientRegistry?: ClientRegistry;
+  /** Signing keys that follow the store (issue 14): the provider's keystore is rebuilt when they change. */
+  liveKeys?: LiveSigningKeys;
 }
 
 /** Where node-oidc-provider sends the browser for an interaction; flows are mounted there. */
@@ -117,7 +123,7 @@ const PROVIDER_CLAIMS: Record<string, string[]> = { ...SCOPE_CLAIMS, openid: [..
  * A client that never uses the authorization endpoint (client_credentials only) has no response
  * types; otherwise the default `code` makes node-oidc-provider demand redirect_uris and refuse it.
  */
-function providerClient(client: ClientMetadata): ClientMetadata {
+export function providerClient(client: ClientMetadata): ClientMetadata {
   assertClientScopes(client);
   const withScope = { ...client, scope: client.scope ?? DEFAULT_CLIENT_SCOPE };
   if (client.response_types === undefined && !client.grant_types?.includes('authorization_code'))
@@ -213,7 +219,10 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
   const grace = deps.refreshGrace ?? new RefreshGrace(store, config.ttl.refreshReuseGrace);
   return {
     // Single-use artefacts are consumed by a conditional write; the loser gets a replay's answer.
-    adapter: (name: string) => oneTimeAdapter(store, name, grace),
+    adapter: (name: string) =>
+      name === 'Client' && deps.clientRegistry
+        ? deps.clientRegistry.providerAdapter((metadata) => providerClient(metadata as ClientMetadata))
+        : oneTimeAdapter(store, name, grace),
     clients: deps.clients.map(providerClient) as Configuration['clients'],
     extraClientMetadata: {
       properties: ['vkhod_resource_server', 'vkhod_esia_compat', 'vkhod_pkce_optional', 'vkhod_machine_scope'],
@@ -248,11 +257,14 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       claimsParameter: { enabled: true, assertClaimsParameter: claimsWithinClientScope as never },
       clientCredentials: { enabled: true },
       // A client introspects its own tokens; a resource server (registered with
-      // `vkhod_resource_server: true`) introspects any token presented to it.
+      // `vkhod_resource_server: true`) introspects any token presented to it — inactive once the
+      // client it was issued to is disabled or deleted (issue 14).
       introspection: {
         enabled: true,
-        allowedPolicy: async (_ctx, client, token) =>
-          (token.clientId === client.clientId || (client as unknown as Record<string, unknown>).vkhod_resource_server === true) &&
+        allowedPolicy: async (ctx, client, token) =>
+          (token.clientId === client.clientId ||
+            ((client as unknown as Record<string, unknown>).vkhod_resource_server === true &&
+              (await ctx.oidc.provider.Client.find(String(token.clientId))) !== undefined)) &&
           (await tokenAcrStillHolds(accounts, token as never)),
       },
       // Only the client a token was issued to may revoke it (RFC 7009 §2.1).
@@ -327,5 +339,21 @@ export function createProvider(
   provider.proxy = deps.config.trustProxy;
   useMachineScopeGrant(provider);
   if (deps.audit) auditProviderEvents(provider, deps.audit);
+  deps.clientRegistry?.installSecretCheck(provider);
+  if (deps.liveKeys) {
+    deps.liveKeys.attach(provider);
+    provider.use(deps.liveKeys.middleware());
+  }
   return provider;
+}
+
+/**
+ * The check a client registration passes before it is stored (issue 14): vkhod's scope rules, then
+ * node-oidc-provider's own validation of the metadata, so a bad registration is refused when it is
+ * made rather than failing at its first use.
+ */
+export function clientMetadataValidator(provider: Provider): (metadata: Record<string, unknown>) => Promise<void> {
+  return async (metadata) => {
+    await provider.Client.validate(providerClient(metadata as ClientMetadata) as never);
+  };
 }

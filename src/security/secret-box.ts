@@ -4,7 +4,7 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 
-export type KeyPurpose = 'at-rest' | 'cookies' | 'csrf' | 'codes';
+export type KeyPurpose = 'at-rest' | 'cookies' | 'csrf' | 'codes' | 'client-secrets';
 
 export class SecretBox {
   private readonly keys = new Map<KeyPurpose, Buffer>();

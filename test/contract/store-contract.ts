@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Store } from '../../src/store.ts';
 import { accountsContract } from './accounts-contract.ts';
+import { clientsContract } from './clients-contract.ts';
 import { uniq } from './fixtures.ts';
 import { oidcContract } from './oidc-contract.ts';
 import { esiaContract } from './esia-contract.ts';
@@ -39,6 +40,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     auditContract(getStore);
     settingsContract(getStore);
     lettersContract(getStore);
+    clientsContract(getStore);
     rateLimiterContract(getStore);
     auditQueryContract(getStore);
     esiaContract(getStore);

@@ -52,7 +52,7 @@ export function sqlite(h: Harness): SqliteStore['db'] {
 }
 
 /**
- * Empties the store except its settings (the signing keys) and forgets the messages sent: a
+ * Empties the store except its settings (the signing keys) and the clients, and forgets the messages sent: a
  * harness started once per file behaves like a fresh one in every test, without paying for new
  * signing keys each time.
  */
@@ -60,7 +60,7 @@ export function resetStore(h: Harness): void {
   const db = sqlite(h);
   const tables = (
     db
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('settings') AND name NOT LIKE 'sqlite_%'")
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('settings', 'clients') AND name NOT LIKE 'sqlite_%'")
       .all() as Array<{ name: string }>
   ).map((t) => t.name);
   db.pragma('foreign_keys = OFF');

@@ -1,0 +1,101 @@
+/**
+ * Relying parties as every process sees them (issue 14): kept in the store, read through a short
+ * per-process cache (`VKHOD_CLIENT_CACHE_SECONDS`), and handed to node-oidc-provider through its
+ * adapter for the `Client` model — its documented way to load clients dynamically: every client id
+ * that is not a static client is looked up there, and a new `Client` is built whenever the stored
+ * properties change. A client created, changed, disabled or deleted through one process is thus
+ * seen by every other within the cache time, without a restart. vkhod's own clients (the cabinet,
+ * the demo) stay static.
+ *
+ * Secrets: node-oidc-provider compares `client_secret_basic`/`_post` secrets with
+ * `Client#compareClientSecret` (awaited), the hook its maintainer points to for hashed secrets
+ * (panva/node-oidc-provider#631). `installSecretCheck` replaces it for stored clients with a check
+ * against the stored hashes (the current secret, and the replaced one during its overlap); the
+ * provider itself is only given a random stand-in that matches nothing.
+ */
+import { randomBytes } from 'node:crypto';
+import type Provider from 'oidc-provider';
+import type { Adapter, AdapterPayload } from 'oidc-provider';
+import type { ClientRepository, StoredClient } from '../store.ts';
+import type { ClientSecretHasher } from './client-secrets.ts';
+
+/** At most this many client ids are remembered per process (unknown ids included). */
+const MAX_CACHED = 1000;
+
+/**
+ * What node-oidc-provider holds as `client_secret` of a stored client: it requires one for the
+ * secret methods, but never sees the real secret. Random per process; HS* algorithms (the only
+ * other use of a client secret) are not enabled.
+ */
+const STAND_IN_SECRET = randomBytes(32).toString('base64url');
+
+export class ClientRegistry {
+  private readonly cache = new Map<string, { at: number; client: StoredClient | undefined }>();
+
+  constructor(
+    readonly repository: ClientRepository,
+    readonly hasher: ClientSecretHasher,
+    private readonly cacheMs: number,
+  ) {}
+
+  /** The stored client (any status) as this process sees it: at most `cacheMs` old. */
+  async lookup(clientId: string): Promise<StoredClient | undefined> {
+    const hit = this.cache.get(clientId);
+    if (hit && Date.now() - hit.at < this.cacheMs) return hit.client;
+    const client = await this.repository.find(clientId);
+    if (this.cache.size >= MAX_CACHED) this.cache.clear();
+    this.cache.set(clientId, { at: Date.now(), client });
+    return client;
+  }
+
+  /** After a change made by this process: it sees its own change at once. */
+  forget(clientId: string): void {
+    this.cache.delete(clientId);
+  }
+
+  /** The metadata node-oidc-provider gets for an active client (never the secret); undefined otherwise. */
+  async providerMetadata(clientId: string): Promise<Record<string, unknown> | undefined> {
+    const client = await this.lookup(clientId);
+    if (!client || client.status !== 'active') return undefined;
+    return { ...client.metadata, client_id: client.clientId, ...(client.secrets.length ? { client_secret: STAND_IN_SECRET } : {}) };
+  }
+
+  /**
+   * node-oidc-provider's adapter for the `Client` model. `toProvider` shapes the stored registration
+   * the way static clients are shaped (default scope, response types). Dynamic registration is off:
+   * nothing writes through it.
+   */
+  providerAdapter(toProvider: (metadata: Record<string, unknown>) => Record<string, unknown>): Adapter {
+    const refuse = async () => {
+      throw new Error('clients are managed through the admin API and the CLI');
+    };
+    return {
+      find: async (id: string) => {
+        const metadata = await this.providerMetadata(id);
+        return metadata ? (toProvider(metadata) as AdapterPayload) : undefined;
+      },
+      findByUid: async () => undefined,
+      findByUserCode: async () => undefined,
+      upsert: refuse,
+      consume: refuse,
+      destroy: refuse,
+      revokeByGrantId: refuse,
+    };
+  }
+
+  /** Stored clients' secrets are checked against their hashes; static clients keep the plain comparison. */
+  installSecretCheck(provider: Provider): void {
+    const lookup = (clientId: string) => this.lookup(clientId);
+    const hasher = this.hasher;
+    const prototype = provider.Client.prototype as unknown as {
+      clientId: string;
+      compareClientSecret(this: { clientId: string }, actual: string): boolean | Promise<boolean>;
+    };
+    const plain = prototype.compareClientSecret;
+    prototype.compareClientSecret = async function compareStoredClientSecret(actual: string) {
+      const stored = await lookup(this.clientId);
+      if (!stored) return plain.call(this, actual);
+      return stored.status === 'active' && hasher.accepts(stored.secrets, actual);
+    };
+  }
+}
