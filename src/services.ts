@@ -39,6 +39,8 @@ import { Limits } from './security/limits.ts';
 import { SecretBox } from './security/secret-box.ts';
 import type { Account, Store } from './store.ts';
 import { Views } from './web/views.ts';
+import { instrumentStore } from './observability/instrumented-store.ts';
+import { Metrics } from './observability/metrics.ts';
 
 export interface Services {
   config: Config;
@@ -76,6 +78,8 @@ export interface Services {
   clients: ClientMetadata[];
   /** the cookie-signing keys (koa and node-oidc-provider) */
   cookieKeys: string[];
+  /** Prometheus metrics (issue 14; served by main.ts on the metrics listener) */
+  metrics: Metrics;
 }
 
 /** Replaceable parts (tests swap the gateways to capture messages or simulate failures). */
@@ -106,6 +110,9 @@ export async function buildServices(
   viewsDir: string,
   overrides: ServiceOverrides = {},
 ): Promise<Services> {
+  // Issue 14: the store is wrapped once, here, so every operation is timed.
+  const metrics = new Metrics({ process: Boolean(config.metrics) });
+  store = instrumentStore(store, (...op) => metrics.storeOperation(...op));
   const box = new SecretBox(config.secretKey);
   const views = new Views(viewsDir);
   const outbox = config.devOutbox && !config.production ? new DevOutbox(100, store.settings) : undefined;
@@ -113,6 +120,7 @@ export async function buildServices(
   const { sms, mail } = gateways(config, logger, overrides);
   const notifier = new Notifier(sms, mail, logger, outbox);
   const audit = new AuditTrail(store.audit, logger);
+  audit.subscribe((event) => metrics.observeAudit(event));
   const accounts = new Accounts(store, (event) => audit.published(event));
   // A lockout by wrong passwords or codes is told on every confirmed contact of the account
   // (once per lockout; in Russian: the citizen locked out may not be the one typing).
@@ -121,6 +129,7 @@ export async function buildServices(
     if (!account) return;
     const to = confirmedContacts(account);
     const message = { subject: views.messages.t('ru', 'messages.lockout.subject'), text: views.messages.t('ru', 'messages.lockout.text') };
+    metrics.lockouts.inc();
     await Promise.all(to.map((contact) => notifier.send(contact, message).catch(() => undefined)));
   });
   const configured = config.clients.filter((c) => c.client_id !== DEMO_CLIENT_ID && c.client_id !== CABINET_CLIENT_ID);
@@ -132,7 +141,7 @@ export async function buildServices(
   const jwks = await new SigningKeys(store.settings, box).load(config.ttl.refreshToken);
   const cookieKeys = [box.key('cookies').toString('base64url')];
 
-  const codes = new OneTimeCodes(store.challenges, notifier, limits, box);
+  const codes = new OneTimeCodes(store.challenges, notifier, limits, box, (purpose, channel) => metrics.codeSent(purpose, channel));
   // A change of level is told to the citizen on their confirmed contact (in Russian: it happens
   // outside any request, e.g. when the registry answers).
   const tell = async (account: Account, key: string) => {
@@ -160,6 +169,7 @@ export async function buildServices(
     pages: providerPages(views),
     logger,
   });
+  metrics.observeProvider(provider);
   const factorMethods = {
     totp: new TotpMethod(box, accounts, config.serviceName),
     sms: new SmsMethod(codes),
@@ -201,5 +211,6 @@ export async function buildServices(
     provider,
     clients,
     cookieKeys,
+    metrics,
   };
 }

@@ -13,6 +13,9 @@ export function auditEvent(input: AuditInput): AuditEvent {
 }
 
 export class AuditTrail {
+  /** Issue 14: who else hears of every event (the metrics). */
+  private readonly listeners: Array<(event: AuditEvent) => void> = [];
+
   constructor(
     private readonly log: AuditLog,
     private readonly logger: Logger,
@@ -30,8 +33,13 @@ export class AuditTrail {
     return event;
   }
 
+  subscribe(listener: (event: AuditEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
   /** Mirrors events written by a store transaction to the log. */
   published(event: AuditEvent): void {
+    for (const listener of this.listeners) listener(event);
     this.logger.info(
       { audit: { type: event.type, accountId: event.accountId, outcome: event.outcome, clientId: event.clientId } },
       'audit',
