@@ -5,13 +5,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import net from 'node:net';
 import { ConfigError, loadConfig, type Config } from '../config/load.ts';
 import { startupChecks } from '../config/startup-checks.ts';
-import { buildApp, type VkhodApp } from './app.ts';
+import type { VkhodApp } from './app.ts';
 import { createLogger } from './logger.ts';
-import { openStore } from '../adapters/open.ts';
-import { metricsRequestHandler } from './observability/metrics.ts';
-import { masterKeyOpensStore } from './security/master-key-check.ts';
-import { SecretBox } from './security/secret-box.ts';
-import { adminListenerHandler } from './web/admin-listener.ts';
 
 /** A start that cannot go on: one line on stderr, exit code 1 (docs/configuration.md). */
 function refuse(message: string): never {
@@ -29,6 +24,16 @@ try {
 const checks = startupChecks(config);
 if (checks.refusal) refuse(checks.refusal);
 
+// The application is loaded only once the configuration passed: a refusal is immediate.
+const [{ buildApp }, { openStore }, { metricsRequestHandler }, { masterKeyOpensStore }, { SecretBox }, { adminListenerHandler }] =
+  await Promise.all([
+    import('./app.ts'),
+    import('../adapters/open.ts'),
+    import('./observability/metrics.ts'),
+    import('./security/master-key-check.ts'),
+    import('./security/secret-box.ts'),
+    import('./web/admin-listener.ts'),
+  ]);
 const logger = createLogger(config.logLevel);
 for (const warning of checks.warnings) logger.warn({ setting: warning.setting }, warning.message);
 const store = await openStore(config.store, (data, message) => logger.warn(data, message)).catch((err: Error) => {
