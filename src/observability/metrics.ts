@@ -106,7 +106,8 @@ export class Metrics {
   /** Sign-ins, read from the audit events every sign-in already writes. */
   observeAudit(event: AuditEvent): void {
     const outcome = event.outcome === 'failure' ? 'failure' : 'success';
-    if (event.type === 'signin') this.signIns.inc({ method: word(event.details?.method), outcome });
+    // `password+totp`, `bank:<id>+password`: labelled by the first method, without the bank's id.
+    if (event.type === 'signin') this.signIns.inc({ method: word(String(event.details?.method ?? '').split(/[+:]/)[0]), outcome });
     else if (event.type === 'admin.signin') this.signIns.inc({ method: 'operator', outcome });
     else if (outcome === 'failure' && FAILED_STEP_METHOD[event.type])
       this.signIns.inc({ method: FAILED_STEP_METHOD[event.type]!, outcome });
