@@ -25,22 +25,29 @@ const checks = startupChecks(config);
 if (checks.refusal) refuse(checks.refusal);
 
 // The application is loaded only once the configuration passed: a refusal is immediate.
-const [{ buildApp }, { openStore }, { metricsRequestHandler }, { masterKeyOpensStore }, { SecretBox }, { adminListenerHandler }] =
-  await Promise.all([
-    import('./app.ts'),
-    import('../adapters/open.ts'),
-    import('./observability/metrics.ts'),
-    import('./security/master-key-check.ts'),
-    import('./security/secret-box.ts'),
-    import('./web/admin-listener.ts'),
-  ]);
+const [
+  { buildApp },
+  { openStore },
+  { metricsRequestHandler },
+  { masterKeyCheck, sealMasterKeyCheck },
+  { SecretBox },
+  { adminListenerHandler },
+] = await Promise.all([
+  import('./app.ts'),
+  import('../adapters/open.ts'),
+  import('./observability/metrics.ts'),
+  import('./security/master-key-check.ts'),
+  import('./security/secret-box.ts'),
+  import('./web/admin-listener.ts'),
+]);
 const logger = createLogger(config.logLevel);
 for (const warning of checks.warnings) logger.warn({ setting: warning.setting }, warning.message);
 const store = await openStore(config.store, (data, message) => logger.warn(data, message)).catch((err: Error) => {
   logger.fatal({ err: { message: err.message } }, 'cannot open the store');
   process.exit(1);
 });
-if (!(await masterKeyOpensStore(store.settings, new SecretBox(config.secretKey)))) {
+const box = new SecretBox(config.secretKey);
+if ((await masterKeyCheck(store.settings, box)) === 'other-key') {
   await store.close().catch(() => undefined);
   refuse('VKHOD_SECRET_KEY: the data in the store was encrypted under another master key (use the key it was created with)');
 }
@@ -48,6 +55,8 @@ const { app, services } = await buildApp(config, store, logger).catch(async (err
   await store.close().catch(() => undefined);
   refuse(err.message.replace(/\s+/g, ' '));
 });
+// The key opened the store's signing keys (or made them): from now on a start checks the marker.
+await sealMasterKeyCheck(store.settings, box);
 const handle = app.callback();
 /** Set on SIGTERM: /readyz answers 503 at once and every response closes its connection. */
 let draining = false;

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { openSqliteStore } from '../../adapters/sqlite/index.ts';
 import { ConfigError, loadConfig } from '../../config/load.ts';
-import { masterKeyOpensStore } from '../../src/security/master-key-check.ts';
+import { SigningKeys } from '../../src/oidc/keys.ts';
+import { masterKeyCheck, sealMasterKeyCheck } from '../../src/security/master-key-check.ts';
 import { SecretBox } from '../../src/security/secret-box.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -88,12 +89,30 @@ describe('start refusals: one line, exit code 1 (issue 14)', function () {
   it('refuses a master key that does not open the data in the store', async () => {
     const other = join(dir, 'other.sqlite');
     const store = openSqliteStore({ path: other, sweepIntervalMs: 0, backgroundCheckpoints: false });
-    expect(await masterKeyOpensStore(store.settings, new SecretBox(randomBytes(32)))).to.equal(true);
+    await sealMasterKeyCheck(store.settings, new SecretBox(randomBytes(32)));
     await store.close();
     await refused(
       { ...base, VKHOD_SQLITE_PATH: other },
       /^vkhod: configuration error: VKHOD_SECRET_KEY: the data in the store was encrypted under another master key/,
     );
+  });
+
+  it('refuses another master key on a store from before the marker, and leaves no marker under the wrong key', async () => {
+    const older = join(dir, 'older.sqlite');
+    const right = new SecretBox(randomBytes(32));
+    let store = openSqliteStore({ path: older, sweepIntervalMs: 0, backgroundCheckpoints: false });
+    await new SigningKeys(store.settings, right).load(3600);
+    await store.close();
+    await refused(
+      { ...base, VKHOD_SQLITE_PATH: older },
+      /^vkhod: configuration error: signing keys in the store cannot be decrypted: VKHOD_SECRET_KEY differs/,
+    );
+    store = openSqliteStore({ path: older, sweepIntervalMs: 0, backgroundCheckpoints: false });
+    try {
+      expect(await masterKeyCheck(store.settings, right)).to.equal('absent');
+    } finally {
+      await store.close();
+    }
   });
 
   it('refuses an issuer with a query or a fragment', async () => {
@@ -144,7 +163,8 @@ describe('start refusals: one line, exit code 1 (issue 14)', function () {
 
   it('starts in production with the secret from a file, and warns in the JSON log about a missing trusted-CA file', async () => {
     const file = join(dir, 'secret-key');
-    writeFileSync(file, `${randomBytes(32).toString('base64')}\n`);
+    const key = randomBytes(32);
+    writeFileSync(file, `${key.toString('base64')}\n`);
     const env: Record<string, string> = {
       ...production(),
       VKHOD_SQLITE_PATH: join(dir, 'production.sqlite'),
@@ -162,6 +182,13 @@ describe('start refusals: one line, exit code 1 (issue 14)', function () {
     expect(warning, run.stdout).to.not.equal(undefined);
     expect(warning!.level).to.equal(40);
     expect(warning!.msg).to.include('no-such-ca.pem');
+    // The start sealed the marker under the key from the file: the next start checks it.
+    const store = openSqliteStore({ path: env.VKHOD_SQLITE_PATH!, sweepIntervalMs: 0, backgroundCheckpoints: false });
+    try {
+      expect(await masterKeyCheck(store.settings, new SecretBox(key))).to.equal('opens');
+    } finally {
+      await store.close();
+    }
   });
 });
 
