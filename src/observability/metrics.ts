@@ -22,14 +22,18 @@ const GRANT_TYPES = new Set([
 /** A label value written by vkhod's own code (a method, a purpose): kept when it looks like one. */
 const word = (value: unknown): string => (typeof value === 'string' && /^[a-z][a-z0-9_-]{0,31}$/.test(value) ? value : 'other');
 
-/** Failed first steps of a sign-in are audited by the method; a finished sign-in is one `signin` event. */
-const FAILED_STEP_METHOD: Record<string, string> = {
-  'signin.password': 'password',
-  'signin.passkey': 'passkey',
-  'signin.second_factor': 'second_factor',
-  'federation.signin': 'bank',
-  'esign.signin': 'esignature',
-};
+/**
+ * A finished sign-in is one `signin` event; failed steps are audited by their method (failures
+ * only); operators sign in with their own event, both outcomes.
+ */
+const SIGN_IN_EVENTS: Array<{ type: string; method: string; failuresOnly: boolean }> = [
+  { type: 'signin.password', method: 'password', failuresOnly: true },
+  { type: 'signin.passkey', method: 'passkey', failuresOnly: true },
+  { type: 'signin.second_factor', method: 'second_factor', failuresOnly: true },
+  { type: 'federation.signin', method: 'bank', failuresOnly: true },
+  { type: 'esign.signin', method: 'esignature', failuresOnly: true },
+  { type: 'admin.signin', method: 'operator', failuresOnly: false },
+];
 
 export class Metrics {
   readonly registry = new Registry();
@@ -107,10 +111,12 @@ export class Metrics {
   observeAudit(event: AuditEvent): void {
     const outcome = event.outcome === 'failure' ? 'failure' : 'success';
     // `password+totp`, `bank:<id>+password`: labelled by the first method, without the bank's id.
-    if (event.type === 'signin') this.signIns.inc({ method: word(String(event.details?.method ?? '').split(/[+:]/)[0]), outcome });
-    else if (event.type === 'admin.signin') this.signIns.inc({ method: 'operator', outcome });
-    else if (outcome === 'failure' && FAILED_STEP_METHOD[event.type])
-      this.signIns.inc({ method: FAILED_STEP_METHOD[event.type]!, outcome });
+    if (event.type === 'signin') {
+      this.signIns.inc({ method: word(String(event.details?.method ?? '').split(/[+:]/)[0]), outcome });
+      return;
+    }
+    const step = SIGN_IN_EVENTS.find((e) => e.type === event.type);
+    if (step && (outcome === 'failure' || !step.failuresOnly)) this.signIns.inc({ method: step.method, outcome });
   }
 
   codeSent(purpose: string, channel: string): void {
