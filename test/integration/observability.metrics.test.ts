@@ -103,6 +103,18 @@ describe('metrics (issue 14)', function () {
     expect(after).to.match(/vkhod_codes_sent_total\{channel="phone",purpose="[a-z_-]+"\} \d/);
   });
 
+  it('adds the process metrics and the event-loop lag when the metrics listener is configured', async () => {
+    expect(await scrape()).to.not.include('nodejs_eventloop_lag_seconds');
+    const withListener = await startHarness({ env: { VKHOD_METRICS_PORT: '39464' } });
+    try {
+      const res = await request(metricsRequestHandler(withListener.services.metrics)).get('/metrics');
+      expect(res.text).to.match(/^nodejs_eventloop_lag_p99_seconds \d/m);
+      expect(res.text).to.match(/^process_resident_memory_bytes \d/m);
+    } finally {
+      await withListener.close();
+    }
+  });
+
   it('answers only GET /metrics on the metrics listener', async () => {
     const handler = metricsRequestHandler(h.services.metrics);
     expect((await request(handler).get('/')).status).to.equal(404);
