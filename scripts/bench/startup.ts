@@ -23,8 +23,17 @@ export interface StartupRow {
   variant: string;
   command: string;
   readyMs: number;
+  /** CPU time (user + system) the process spent until ready: the steadier figure on a busy machine. */
+  readyCpuMs: number;
   idleRssMb: number;
   rounds: number;
+}
+
+/** User + system CPU time of a Linux process so far, from /proc/<pid>/stat (clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 const VARIANTS = [
@@ -44,7 +53,7 @@ const freePort = () =>
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** One start: ms from spawn to the first 200 on /readyz, and the RSS after idling. */
-async function startOnce(args: string[], idleMs: number): Promise<{ readyMs: number; rssMb: number }> {
+async function startOnce(args: string[], idleMs: number): Promise<{ readyMs: number; cpuMs: number; rssMb: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'vkhod-bench-startup-'));
   const port = await freePort();
   const started = performance.now();
@@ -81,10 +90,11 @@ async function startOnce(args: string[], idleMs: number): Promise<{ readyMs: num
       await sleep(10);
     }
     const readyMs = performance.now() - started;
+    const cpuMs = cpuMsOf(child.pid!);
     await sleep(idleMs);
     const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
     const rssKb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]);
-    return { readyMs, rssMb: rssKb / 1024 };
+    return { readyMs, cpuMs, rssMb: rssKb / 1024 };
   } finally {
     child.kill('SIGTERM');
     await Promise.race([exited, sleep(10_000)]);
@@ -102,12 +112,14 @@ export async function measureStartup(): Promise<StartupRow[]> {
     process.stderr.write('bench: building dist/ (npm run build)\n');
     execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
   }
-  const results = new Map<string, Array<{ readyMs: number; rssMb: number }>>(VARIANTS.map((v) => [v.variant, []]));
+  const results = new Map<string, Array<{ readyMs: number; cpuMs: number; rssMb: number }>>(VARIANTS.map((v) => [v.variant, []]));
   // Alternating, so a noisy neighbour hurts both alike.
   for (let round = 0; round < rounds; round += 1)
     for (const v of VARIANTS) {
       const result = await startOnce(v.args, idleMs);
-      process.stderr.write(`  start ${v.variant}: ready in ${result.readyMs.toFixed(0)} ms, RSS ${result.rssMb.toFixed(0)} MB\n`);
+      process.stderr.write(
+        `  start ${v.variant}: ready in ${result.readyMs.toFixed(0)} ms (${result.cpuMs} ms CPU), RSS ${result.rssMb.toFixed(0)} MB\n`,
+      );
       results.get(v.variant)!.push(result);
     }
   return VARIANTS.map((v) => {
@@ -116,6 +128,7 @@ export async function measureStartup(): Promise<StartupRow[]> {
       variant: v.variant,
       command: v.command,
       readyMs: median(runs.map((r) => r.readyMs)),
+      readyCpuMs: median(runs.map((r) => r.cpuMs)),
       idleRssMb: median(runs.map((r) => r.rssMb)),
       rounds,
     };
@@ -128,13 +141,18 @@ export function printStartup(rows: StartupRow[]): void {
     `Start to ready (first 200 on /readyz) and RSS at idle — production settings, SQLite, median of ${rows[0]?.rounds ?? 0}`,
     '',
   ];
-  out.push(`${'variant'.padEnd(8)}${'ready ms'.padStart(10)}${'idle RSS MB'.padStart(13)}  command`);
+  out.push(`${'variant'.padEnd(8)}${'ready ms'.padStart(10)}${'CPU ms'.padStart(8)}${'idle RSS MB'.padStart(13)}  command`);
   for (const r of rows)
-    out.push(`${r.variant.padEnd(8)}${r.readyMs.toFixed(0).padStart(10)}${r.idleRssMb.toFixed(0).padStart(13)}  ${r.command}`);
+    out.push(
+      `${r.variant.padEnd(8)}${r.readyMs.toFixed(0).padStart(10)}${String(r.readyCpuMs).padStart(8)}${r.idleRssMb.toFixed(0).padStart(13)}  ${r.command}`,
+    );
   const dist = rows.find((r) => r.variant === 'dist');
   const tsx = rows.find((r) => r.variant === 'tsx');
   if (dist && tsx)
-    out.push('', `dist/tsx: ready ${(dist.readyMs / tsx.readyMs).toFixed(2)}×, idle RSS ${(dist.idleRssMb / tsx.idleRssMb).toFixed(2)}×`);
+    out.push(
+      '',
+      `dist/tsx: ready ${(dist.readyMs / tsx.readyMs).toFixed(2)}×, CPU to ready ${(dist.readyCpuMs / tsx.readyCpuMs).toFixed(2)}×, idle RSS ${(dist.idleRssMb / tsx.idleRssMb).toFixed(2)}×`,
+    );
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
