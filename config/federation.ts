@@ -4,7 +4,9 @@
  * or trusted CA is a configuration change, never a code change.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
+import { VIEWS_DIR } from './package-root.ts';
 import type { Env } from './schema.ts';
 
 /** What vkhod reads from a bank, and the claim (a dotted path) that holds it by default. */
@@ -155,7 +157,7 @@ export interface EsignConfig {
 }
 
 /** Where a deployment puts CryptoPro's own plug-in API script (its licence keeps it out of vkhod). */
-const VENDORED_CADES_API = new URL('../views/static/vendor/cadesplugin_api.js', import.meta.url);
+const VENDORED_CADES_API = join(VIEWS_DIR, 'static', 'vendor', 'cadesplugin_api.js');
 
 /** Where the development test CA is written (`npm run cli -- esign make-test-ca`). */
 export const DEV_ESIGN_DIR = './data/esign-test-ca';

@@ -3,11 +3,11 @@
  * the setting; `src/main.ts` prints it and exits with code 1.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { ProxyTrust } from './proxy-trust.ts';
-import { envSchema, type Env } from './schema.ts';
+import { envSchema, SECRET_SETTINGS, type Env } from './schema.ts';
 import { clientListSchema, type ClientMetadata } from './clients.ts';
 import { esignSettings, FederationConfigError, readBanks, type BankConfig, type EsignConfig } from './federation.ts';
 
@@ -78,6 +78,32 @@ export interface Config {
   ttl: { accessToken: number; idToken: number; refreshToken: number; session: number; refreshReuseGrace: number };
   /** ESIA profile (src/esia): the allowed clock difference of a request's `timestamp`, either way. */
   esia: { timestampWindowSeconds: number };
+  /** Prometheus metrics listener (issue 14); absent: off. */
+  metrics?: { port: number; host: string };
+  /** The listener that alone serves /admin and /operator (issue 14); absent: the public one serves them. */
+  adminListener?: { port: number; host: string };
+}
+
+/**
+ * `<NAME>_FILE` for every secret setting: the value is read from the file (a Docker or Kubernetes
+ * secret), without its trailing newline. Setting both forms is a mistake, not a preference.
+ */
+function withSecretFiles(environment: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out = { ...environment };
+  for (const name of SECRET_SETTINGS) {
+    const file = out[`${name}_FILE`];
+    if (file === undefined) continue;
+    if (out[name] !== undefined) throw new ConfigError(`${name}_FILE: set either ${name} or ${name}_FILE, not both`);
+    let value: string;
+    try {
+      value = readFileSync(file, 'utf8').replace(/[\r\n]+$/, '');
+    } catch (err) {
+      throw new ConfigError(`${name}_FILE: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    if (!value) throw new ConfigError(`${name}_FILE: ${file} is empty`);
+    out[name] = value;
+  }
+  return out;
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {
@@ -102,13 +128,17 @@ function devSecret(file: string): Buffer {
 export function readClients(env: Env): ClientMetadata[] {
   let raw: unknown = [];
   let source = 'VKHOD_CLIENTS';
+  if (!env.VKHOD_CLIENTS && existsSync(env.VKHOD_CLIENTS_FILE) && statSync(env.VKHOD_CLIENTS_FILE).isDirectory())
+    throw new ConfigError(`VKHOD_CLIENTS_FILE: ${env.VKHOD_CLIENTS_FILE} is a directory; give the path of the clients JSON file`);
   try {
     if (env.VKHOD_CLIENTS) raw = JSON.parse(env.VKHOD_CLIENTS);
     else if (existsSync(env.VKHOD_CLIENTS_FILE)) {
       source = 'VKHOD_CLIENTS_FILE';
       raw = JSON.parse(readFileSync(env.VKHOD_CLIENTS_FILE, 'utf8'));
     }
-  } catch {
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code) throw new ConfigError(`${source}: cannot read ${env.VKHOD_CLIENTS_FILE} (${code})`);
     throw new ConfigError(`${source}: not valid JSON`);
   }
   const parsed = clientListSchema.safeParse(raw);
@@ -128,7 +158,8 @@ function federation<T>(read: () => T): T {
 
 export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config {
   // An empty variable (compose passes `${X:-}`) means "not set", not "set to nothing".
-  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(environment).filter(([, v]) => v !== '')));
+  const given = withSecretFiles(Object.fromEntries(Object.entries(environment).filter(([, v]) => v !== '')));
+  const parsed = envSchema.safeParse(given);
   if (!parsed.success) throw new ConfigError(describeIssue(parsed.error.issues[0]!));
   const env = parsed.data;
   const production = env.NODE_ENV === 'production';
@@ -137,6 +168,24 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
   if (production && !env.VKHOD_SECRET_KEY) throw new ConfigError('VKHOD_SECRET_KEY: required in production');
   if (production && !issuer.startsWith('https://')) throw new ConfigError('VKHOD_ISSUER: must be an https:// URL in production');
   if (production && env.VKHOD_DEV_OUTBOX) throw new ConfigError('VKHOD_DEV_OUTBOX: cannot be enabled in production');
+  // Issue 14: refusals that would otherwise surface later as strange behaviour.
+  const issuerUrl = new URL(issuer);
+  if (issuerUrl.search || issuerUrl.hash || issuer.includes('?') || issuer.includes('#'))
+    throw new ConfigError('VKHOD_ISSUER: must not have a query or a fragment (the issuer is a base URL: https://host[/path])');
+  if (issuerUrl.username || issuerUrl.password) throw new ConfigError('VKHOD_ISSUER: must not carry a user name or password');
+  if (production && env.VKHOD_DEMO_RP) throw new ConfigError('VKHOD_DEMO_RP: the demo relying party cannot be on in production');
+  if (production && env.VKHOD_SMS_GATEWAY === 'http' && env.VKHOD_SMS_HTTP_URL && !env.VKHOD_SMS_HTTP_URL.startsWith('https://'))
+    throw new ConfigError(
+      'VKHOD_SMS_HTTP_URL: must be an https:// URL in production (the token and the codes would cross the network in clear)',
+    );
+  const listeners = [
+    ['PORT', env.PORT],
+    ['VKHOD_METRICS_PORT', env.VKHOD_METRICS_PORT],
+    ['VKHOD_ADMIN_PORT', env.VKHOD_ADMIN_PORT],
+  ] as const;
+  for (const [name, port] of listeners.slice(1))
+    if (port !== undefined && listeners.some(([other, p]) => other !== name && p === port))
+      throw new ConfigError(`${name}: ${port} is already the port of another listener`);
   if (env.VKHOD_SMS_GATEWAY === 'http' && !env.VKHOD_SMS_HTTP_URL) {
     throw new ConfigError('VKHOD_SMS_HTTP_URL: required when VKHOD_SMS_GATEWAY=http');
   }
@@ -212,5 +261,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       refreshReuseGrace: env.VKHOD_REFRESH_REUSE_GRACE,
     },
     esia: { timestampWindowSeconds: env.VKHOD_ESIA_TIMESTAMP_WINDOW_SECONDS },
+    ...(env.VKHOD_METRICS_PORT !== undefined ? { metrics: { port: env.VKHOD_METRICS_PORT, host: env.VKHOD_METRICS_HOST } } : {}),
+    ...(env.VKHOD_ADMIN_PORT !== undefined ? { adminListener: { port: env.VKHOD_ADMIN_PORT, host: env.VKHOD_ADMIN_HOST } } : {}),
   };
 }

@@ -3,6 +3,7 @@
  * Validated once at start; a bad value stops the process with one line naming the setting.
  * docs/configuration.md is the reference for operators.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseProxyTrust } from './proxy-trust.ts';
 
@@ -15,11 +16,20 @@ const list = z.string().transform((v) =>
     .filter(Boolean),
 );
 
+/** A listen address: an IP address or a host name (no scheme, no port). */
+const listenHost = z
+  .string()
+  .min(1)
+  .refine(
+    (v) => isIP(v) !== 0 || /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(v),
+    'must be an IP address or a host name to listen on (e.g. 0.0.0.0, ::, 127.0.0.1, localhost), without scheme or port',
+  );
+
 /** Environment variables → typed settings. Keys are the variable names. */
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: int(0, 65535).default(3000),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  HOST: listenHost.default('0.0.0.0'),
   /** Public base URL; the OIDC issuer. */
   VKHOD_ISSUER: z.url({ protocol: /^https?$/ }).optional(),
   /**
@@ -152,6 +162,22 @@ export const envSchema = z.object({
   VKHOD_REFRESH_TOKEN_TTL: int(300, 365 * 86400).default(30 * 86400),
   VKHOD_REFRESH_REUSE_GRACE: int(0, 120).default(10),
   VKHOD_SESSION_TTL: int(300, 30 * 86400).default(8 * 3600),
+
+  /* Operations (issue 14): the metrics and admin listeners, secrets read from files. */
+  /** Prometheus metrics at /metrics on their own listener; unset: off. */
+  VKHOD_METRICS_PORT: int(1, 65535).optional(),
+  VKHOD_METRICS_HOST: listenHost.default('127.0.0.1'),
+  /** /admin and /operator on their own listener (and 404 on the public one); unset: served on the public listener. */
+  VKHOD_ADMIN_PORT: int(1, 65535).optional(),
+  VKHOD_ADMIN_HOST: listenHost.default('127.0.0.1'),
+  /** Files holding a secret setting's value (Docker/Kubernetes secrets); the trailing newline is dropped. */
+  VKHOD_SECRET_KEY_FILE: z.string().min(1).optional(),
+  VKHOD_SMS_HTTP_TOKEN_FILE: z.string().min(1).optional(),
+  VKHOD_SMTP_URL_FILE: z.string().min(1).optional(),
+  MONGODB_URI_FILE: z.string().min(1).optional(),
 });
+
+/** The secret settings that may also be given as `<NAME>_FILE` (a path to a file holding the value). */
+export const SECRET_SETTINGS = ['VKHOD_SECRET_KEY', 'VKHOD_SMS_HTTP_TOKEN', 'VKHOD_SMTP_URL', 'MONGODB_URI'] as const;
 
 export type Env = z.infer<typeof envSchema>;

@@ -3,7 +3,6 @@
  * files, health, the hosted flows, the demo relying party and node-oidc-provider. Tests build it
  * exactly the same way with their own store and configuration.
  */
-import { fileURLToPath } from 'node:url';
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
@@ -11,6 +10,7 @@ import mount from 'koa-mount';
 import serve from 'koa-static';
 import type { Logger } from 'pino';
 import type { Config } from '../config/load.ts';
+import { VIEWS_DIR } from '../config/package-root.ts';
 import { ADMIN_API_PREFIX, adminApi } from './admin/api.ts';
 import { operatorPages } from './admin/operator-pages.ts';
 import { federationCabinetRoutes } from './cabinet/federation.ts';
@@ -33,6 +33,9 @@ import type { Store } from './store.ts';
 import { errorPages, retryAfterOn503 } from './web/errors.ts';
 import { operationalRoutes } from './web/operational-routes.ts';
 import { requestGate } from './web/request-gate.ts';
+import { trustedProxyPeer } from './security/client-ip.ts';
+import { adminListenerOnly, noAdminOnPublicListener } from './web/admin-listener.ts';
+import { requestIds } from './web/request-context.ts';
 
 /** node-oidc-provider's endpoints that relying parties call directly (never a browser page). */
 const API_PATHS = new Set([
@@ -45,7 +48,7 @@ const API_PATHS = new Set([
   '/.well-known/openid-configuration',
 ]);
 
-export const VIEWS_DIR = fileURLToPath(new URL('../views', import.meta.url));
+export { VIEWS_DIR };
 
 /** Replaceable parts (tests swap the gateways to capture messages or simulate failures). */
 export type AppOverrides = ServiceOverrides;
@@ -61,6 +64,11 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
   app.silent = true;
   app.on('error', (err: Error) => logger.error({ err }, 'koa error'));
+  // Issue 14: a request id on every request and log line; metrics by route template; the admin
+  // listener serves only the admin paths (src/web/admin-listener.ts).
+  app.use(requestIds(trustedProxyPeer(config.proxyTrust)));
+  app.use(services.metrics.httpMiddleware());
+  app.use(adminListenerOnly(Boolean(config.adminListener)));
   // One client IP for everything after this (limits, audit, the provider): never a value the
   // client chose (src/security/client-ip.ts).
   app.use(clientIp(config.proxyTrust));
@@ -83,6 +91,7 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
     return providerApp(ctx, next);
   });
   app.use(errorPages(views, logger));
+  app.use(noAdminOnPublicListener(Boolean(config.adminListener)));
   app.use(securityHeaders({ hsts: config.production }));
   app.use(mount('/static', serve(`${VIEWS_DIR}/static`, { maxage: config.production ? 86400_000 : 0, gzip: false })));
 

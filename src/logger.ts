@@ -1,5 +1,6 @@
 /** Structured logs (pino). Secrets never reach them: these paths are redacted wherever they appear. */
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { currentRequestId } from './web/request-context.ts';
 
 export const REDACTED_PATHS = [
   'password',
@@ -14,6 +15,18 @@ export const REDACTED_PATHS = [
   '*.id_token',
 ];
 
-export function createLogger(level: string): Logger {
-  return pino({ level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' }, base: { service: 'vkhod' } });
+/** Every line written while a request is served carries its id (`reqId`, src/web/request-context.ts). */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      base: { service: 'vkhod' },
+      mixin: () => {
+        const reqId = currentRequestId();
+        return reqId ? { reqId } : {};
+      },
+    },
+    destination,
+  );
 }

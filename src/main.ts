@@ -1,26 +1,48 @@
 /**
  * The process: configuration → store → app → listen → graceful stop on SIGTERM/SIGINT.
  */
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import { ConfigError, loadConfig, type Config } from '../config/load.ts';
-import { buildApp } from './app.ts';
+import { startupChecks } from '../config/startup-checks.ts';
+import type { VkhodApp } from './app.ts';
 import { createLogger } from './logger.ts';
-import { openStore } from '../adapters/open.ts';
 import { StoreVersionError } from './store.ts';
+
+/** A start that cannot go on: one line on stderr, exit code 1 (docs/configuration.md). */
+function refuse(message: string): never {
+  process.stderr.write(`vkhod: configuration error: ${message}\n`);
+  process.exit(1);
+}
 
 let config: Config;
 try {
   config = loadConfig();
 } catch (err) {
-  if (err instanceof ConfigError) {
-    process.stderr.write(`vkhod: configuration error: ${err.message}\n`);
-    process.exit(1);
-  }
+  if (err instanceof ConfigError) refuse(err.message);
   throw err;
 }
+const checks = startupChecks(config);
+if (checks.refusal) refuse(checks.refusal);
 
+// The application is loaded only once the configuration passed: a refusal is immediate.
+const [
+  { buildApp },
+  { openStore },
+  { metricsRequestHandler },
+  { masterKeyCheck, sealMasterKeyCheck },
+  { SecretBox },
+  { adminListenerHandler },
+] = await Promise.all([
+  import('./app.ts'),
+  import('../adapters/open.ts'),
+  import('./observability/metrics.ts'),
+  import('./security/master-key-check.ts'),
+  import('./security/secret-box.ts'),
+  import('./web/admin-listener.ts'),
+]);
 const logger = createLogger(config.logLevel);
+for (const warning of checks.warnings) logger.warn({ setting: warning.setting }, warning.message);
 const store = await openStore(config.store, (data, message) => logger.warn(data, message)).catch((err: Error) => {
   // A store written by a newer vkhod: one plain line, like a configuration error (issue 14).
   if (err instanceof StoreVersionError) {
@@ -30,11 +52,21 @@ const store = await openStore(config.store, (data, message) => logger.warn(data,
   logger.fatal({ err: { message: err.message } }, 'cannot open the store');
   process.exit(1);
 });
-const { app, services } = await buildApp(config, store, logger);
+const box = new SecretBox(config.secretKey);
+if ((await masterKeyCheck(store.settings, box)) === 'other-key') {
+  await store.close().catch(() => undefined);
+  refuse('VKHOD_SECRET_KEY: the data in the store was encrypted under another master key (use the key it was created with)');
+}
+const { app, services } = await buildApp(config, store, logger).catch(async (err: Error): Promise<VkhodApp> => {
+  await store.close().catch(() => undefined);
+  refuse(err.message.replace(/\s+/g, ' '));
+});
+// The key opened the store's signing keys (or made them): from now on a start checks the marker.
+await sealMasterKeyCheck(store.settings, box);
 const handle = app.callback();
 /** Set on SIGTERM: /readyz answers 503 at once and every response closes its connection. */
 let draining = false;
-const server = createServer((req, res) => {
+const serve = (handler: (req: IncomingMessage, res: ServerResponse) => unknown) => (req: IncomingMessage, res: ServerResponse) => {
   if (draining) {
     res.setHeader('connection', 'close');
     if (req.url === '/readyz' || req.url?.startsWith('/readyz?')) {
@@ -43,9 +75,31 @@ const server = createServer((req, res) => {
       return;
     }
   }
-  void handle(req, res);
-});
+  void handler(req, res);
+};
+const server = createServer(serve(handle));
 server.keepAliveTimeout = 65_000;
+/** Issue 14: the admin listener (only /admin and /operator) and the metrics listener, when set. */
+const extraServers: Server[] = [];
+if (config.adminListener) {
+  const { port, host } = config.adminListener;
+  const admin = createServer(serve(adminListenerHandler(handle)));
+  admin.keepAliveTimeout = 65_000;
+  admin.listen(port, host, () => logger.info({ port, host }, 'admin listener (/admin, /operator)'));
+  extraServers.push(admin);
+}
+if (config.metrics) {
+  const { port, host } = config.metrics;
+  const metrics = createServer(metricsRequestHandler(services.metrics));
+  metrics.listen(port, host, () => logger.info({ port, host }, 'metrics listener (/metrics)'));
+  extraServers.push(metrics);
+}
+for (const listener of [server, ...extraServers])
+  listener.on('error', (err: NodeJS.ErrnoException) => {
+    // EADDRINUSE, EACCES, a HOST that is no address of this machine: one line, exit 1.
+    if (!listener.listening) refuse(`cannot listen (${err.code ?? err.message}): check HOST, PORT, VKHOD_ADMIN_PORT, VKHOD_METRICS_PORT`);
+    logger.error({ err: { message: err.message } }, 'listener error');
+  });
 
 /**
  * Erasure of deleted accounts whose grace has ended: a job of the app (not the store's sweep,
@@ -92,6 +146,11 @@ async function stop(signal: string) {
   // Stop listening, but do not yet cut idle keep-alive connections (net.Server#close: http.Server's
   // own close would close them at once, racing a request a client is sending right now).
   net.Server.prototype.close.call(server, () => void exit(0));
+  // The admin and metrics listeners take no part in the drain: they just close.
+  for (const extra of extraServers) {
+    extra.close();
+    extra.closeIdleConnections();
+  }
   const idle = setTimeout(
     () => {
       server.closeIdleConnections();

@@ -48,6 +48,8 @@ import { SecretBox } from './security/secret-box.ts';
 import type { Store } from './store.ts';
 import { Views } from './web/views.ts';
 import { CitizenNotices } from './notify/citizen-notices.ts';
+import { instrumentStore } from './observability/instrumented-store.ts';
+import { Metrics } from './observability/metrics.ts';
 
 export interface Services {
   config: Config;
@@ -100,6 +102,8 @@ export interface Services {
   jwks: { keys: object[] };
   /** clients registered for the ESIA profile, by client_id (mnemonic) */
   esiaClients: ReadonlyMap<string, EsiaClient>;
+  /** Prometheus metrics (issue 14; served by main.ts on the metrics listener) */
+  metrics: Metrics;
 }
 
 /** Replaceable parts (tests swap the gateways to capture messages or simulate failures). */
@@ -130,6 +134,9 @@ export async function buildServices(
   viewsDir: string,
   overrides: ServiceOverrides = {},
 ): Promise<Services> {
+  // Issue 14: the store is wrapped once, here, so every operation is timed.
+  const metrics = new Metrics({ process: Boolean(config.metrics) });
+  store = instrumentStore(store, (...op) => metrics.storeOperation(...op));
   const box = new SecretBox(config.secretKey);
   const views = new Views(viewsDir);
   const outbox = config.devOutbox && !config.production ? new DevOutbox(100, store.settings) : undefined;
@@ -137,6 +144,7 @@ export async function buildServices(
   const { sms, mail } = gateways(config, logger, overrides);
   const notifier = new Notifier(sms, mail, logger, outbox);
   const audit = new AuditTrail(store.audit, logger);
+  audit.subscribe((event) => metrics.observeAudit(event));
   const accounts = new Accounts(store, (event) => audit.published(event));
   // A lockout by wrong passwords or codes is told on every confirmed contact of the account
   // (once per lockout; in Russian: the citizen locked out may not be the one typing).
@@ -144,6 +152,7 @@ export async function buildServices(
   const limits = new Limits(store, config.limits, async (accountId) => {
     await audit.record({ type: 'account.locked', accountId, actor: 'system', outcome: 'success', reason: 'too_many_failures' });
     const account = await accounts.findActive(accountId);
+    metrics.lockouts.inc();
     if (account) await notices.lockout(account);
   });
   const configured = config.clients.filter((c) => c.client_id !== DEMO_CLIENT_ID && c.client_id !== CABINET_CLIENT_ID);
@@ -172,7 +181,7 @@ export async function buildServices(
   const jwks = await signingKeys.initial();
   const cookieKeys = [box.key('cookies').toString('base64url')];
 
-  const codes = new OneTimeCodes(store.challenges, notifier, limits, box);
+  const codes = new OneTimeCodes(store.challenges, notifier, limits, box, (purpose, channel) => metrics.codeSent(purpose, channel));
   const levels = new Levels(
     accounts,
     new DevelopmentRegistry(config.registry.delaySeconds),
@@ -208,6 +217,7 @@ export async function buildServices(
     configured.filter((c) => !c.esia),
     (data, message) => logger.warn(data, message),
   );
+  metrics.observeProvider(provider);
   const factorMethods = {
     totp: new TotpMethod(box, accounts, config.serviceName),
     sms: new SmsMethod(codes),
@@ -257,5 +267,6 @@ export async function buildServices(
     cookieKeys,
     jwks,
     esiaClients,
+    metrics,
   };
 }

@@ -29,6 +29,8 @@ export class OneTimeCodes {
     private readonly notifier: Notifier,
     private readonly limits: Limits,
     private readonly box: SecretBox,
+    /** Told of every code sent (issue 14: metrics by channel and purpose). */
+    private readonly onSent?: (purpose: string, channel: string) => void,
   ) {}
 
   private hash(challengeId: string, code: string): string {
@@ -65,6 +67,7 @@ export class OneTimeCodes {
       unanswerable: params.answerable === false,
     });
     await this.notifier.send(params.to, { subject: params.message.subject, text: params.message.text(code) });
+    this.onSent?.(params.purpose, params.to.kind);
     return { sent: true, challengeId };
   }
 

@@ -82,7 +82,13 @@ export class RefreshGrace {
         if (!payload || typeof payload.consumed !== 'number') return payload;
         const ctx = this.tokenRequest(id);
         if (!ctx || Date.now() / 1000 - payload.consumed > this.seconds) return payload;
-        const successor = await this.liveSuccessor(id);
+        let successor = await this.liveSuccessor(id);
+        // Consumed a moment ago by a parallel request that is still writing the link: wait for it,
+        // as a loser of the consume does (otherwise an honest retry would read as reuse and revoke).
+        for (let attempt = 0; !successor && attempt < JOIN_ATTEMPTS && Date.now() / 1000 - payload.consumed < 2; attempt += 1) {
+          await new Promise((resolve) => setTimeout(resolve, JOIN_STEP_MS));
+          successor = await this.liveSuccessor(id);
+        }
         if (!successor) return payload;
         this.successors.set(ctx, successor);
         const { consumed: _consumed, ...unconsumed } = payload;

@@ -77,6 +77,9 @@ export function settingChangeEvent(change: SettingChange, input: SettingChangeIn
 }
 
 export class AuditTrail {
+  /** Issue 14: who else hears of every event (the metrics). */
+  private readonly listeners: Array<(event: AuditEvent) => void> = [];
+
   constructor(
     private readonly log: AuditLog,
     private readonly logger: Logger,
@@ -99,8 +102,14 @@ export class AuditTrail {
     return this.record({ type: change, outcome: 'success', ...input });
   }
 
+  /** Calls `listener` with every event recorded (metrics count sign-ins from them). */
+  subscribe(listener: (event: AuditEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
   /** Mirrors events written by a store transaction to the log. */
   published(event: AuditEvent): void {
+    for (const listener of this.listeners) listener(event);
     this.logger.info(
       {
         audit: {

@@ -58,3 +58,22 @@ export function clientIp(trust: ProxyTrust | null) {
     return next();
   };
 }
+
+/**
+ * Issue 14: whether the socket's peer is a proxy we trust (it may then pass on headers such as
+ * `X-Request-Id`). With a hop count every peer is the nearest proxy; with a list, only listed ones.
+ */
+export function trustedProxyPeer(trust: ProxyTrust | null): (peer: string) => boolean {
+  if (!trust) return () => false;
+  if ('hops' in trust) return () => trust.hops > 0;
+  const list = new BlockList();
+  for (const n of trust.networks) {
+    const net = parseNetwork(n)!;
+    list.addSubnet(plain(net.address), net.prefix, isIP(plain(net.address)) === 4 ? 'ipv4' : 'ipv6');
+  }
+  return (peer) => {
+    const a = plain(peer);
+    const kind = isIP(a);
+    return kind !== 0 && list.check(a, kind === 4 ? 'ipv4' : 'ipv6');
+  };
+}

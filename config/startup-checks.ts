@@ -1,0 +1,31 @@
+/**
+ * What the server (not the CLI) checks before it serves (issue 14): a production process with no
+ * relying party to serve refuses to start — the CLI must still run then, to add the first one —
+ * and settings that point at missing files are warned about in the log.
+ */
+import { existsSync } from 'node:fs';
+import { DEV_ESIGN_DIR } from './federation.ts';
+import type { Config } from './load.ts';
+
+export interface StartupChecks {
+  /** One line naming the setting; the process exits 1. */
+  refusal?: string;
+  /** Logged as warnings (JSON log) and the process starts. */
+  warnings: Array<{ setting: string; message: string }>;
+}
+
+export function startupChecks(config: Config): StartupChecks {
+  const warnings: StartupChecks['warnings'] = [];
+  const cas = config.esign.trustedCas;
+  if (cas && (config.production || cas !== DEV_ESIGN_DIR) && !existsSync(cas))
+    warnings.push({
+      setting: 'VKHOD_ESIGN_TRUSTED_CAS_FILE',
+      message: `trusted CA file ${cas} does not exist: e-signature sign-in refuses every certificate until it does`,
+    });
+  if (config.production && config.clients.length === 0)
+    return {
+      refusal: `VKHOD_CLIENTS_FILE: no relying party in ${config.clientsFile} (nor VKHOD_CLIENTS); production refuses to start without a client (npm run cli -- clients add …)`,
+      warnings,
+    };
+  return { warnings };
+}

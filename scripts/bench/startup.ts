@@ -1,0 +1,161 @@
+/**
+ * Start to ready and RSS at idle (issue 14): the compiled build (`node dist/src/main.js`, what
+ * `npm start` runs in production and the Docker image runs) against the sources through tsx
+ * (`node --import tsx src/main.ts`, the development start). Each variant is started
+ * BENCH_STARTUP_ROUNDS times (3) with production settings and the embedded store in a fresh temp
+ * folder; "ready" is the first 200 on /readyz (polled every 10 ms); RSS is read from
+ * /proc/<pid>/status after BENCH_STARTUP_IDLE_SECONDS (2) of idling once ready. Medians are printed.
+ *
+ * Run alone with `npm run bench:startup`; `npm run bench` prints it after the throughput table.
+ * Builds dist/ first when it is missing (BENCH_STARTUP_BUILD=1: always).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface StartupRow {
+  variant: string;
+  command: string;
+  readyMs: number;
+  /** CPU time (user + system) the process spent until ready: the steadier figure on a busy machine. */
+  readyCpuMs: number;
+  idleRssMb: number;
+  rounds: number;
+}
+
+/** User + system CPU time of a Linux process so far, from /proc/<pid>/stat (clock ticks of 10 ms). */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+const VARIANTS = [
+  { variant: 'dist', args: ['dist/src/main.js'], command: 'node dist/src/main.js' },
+  { variant: 'tsx', args: ['--import', 'tsx', 'src/main.ts'], command: 'node --import tsx src/main.ts' },
+];
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** One start: ms from spawn to the first 200 on /readyz, and the RSS after idling. */
+async function startOnce(args: string[], idleMs: number): Promise<{ readyMs: number; cpuMs: number; rssMb: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'vkhod-bench-startup-'));
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--no-warnings', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      VKHOD_ISSUER: 'https://id.example.test',
+      VKHOD_SECRET_KEY: randomBytes(32).toString('base64'),
+      VKHOD_SQLITE_PATH: join(dir, 'vkhod.sqlite'),
+      VKHOD_CLIENTS_FILE: join(dir, 'clients.json'),
+      VKHOD_CLIENTS: JSON.stringify([{ client_id: 'bench', client_secret: 'b'.repeat(40), redirect_uris: ['https://rp.example.test/cb'] }]),
+      VKHOD_SMS_GATEWAY: 'console',
+      VKHOD_MAIL_TRANSPORT: 'console',
+    },
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited with ${child.exitCode}: ${stderr}`);
+      if (performance.now() - started > 120_000) throw new Error(`${args.join(' ')}: not ready after 120 s`);
+      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+        (res) => res.status === 200,
+        () => false,
+      );
+      if (ok) break;
+      await sleep(10);
+    }
+    const readyMs = performance.now() - started;
+    const cpuMs = cpuMsOf(child.pid!);
+    await sleep(idleMs);
+    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    const rssKb = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1]);
+    return { readyMs, cpuMs, rssMb: rssKb / 1024 };
+  } finally {
+    child.kill('SIGTERM');
+    await Promise.race([exited, sleep(10_000)]);
+    if (child.exitCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+export async function measureStartup(): Promise<StartupRow[]> {
+  const rounds = Math.max(1, Number(process.env.BENCH_STARTUP_ROUNDS ?? 3) || 3);
+  const idleMs = Math.max(0, Number(process.env.BENCH_STARTUP_IDLE_SECONDS ?? 2) || 0) * 1000;
+  if (process.env.BENCH_STARTUP_BUILD === '1' || !existsSync(join(ROOT, 'dist/src/main.js'))) {
+    process.stderr.write('bench: building dist/ (npm run build)\n');
+    execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  }
+  const results = new Map<string, Array<{ readyMs: number; cpuMs: number; rssMb: number }>>(VARIANTS.map((v) => [v.variant, []]));
+  // Alternating, so a noisy neighbour hurts both alike.
+  for (let round = 0; round < rounds; round += 1)
+    for (const v of VARIANTS) {
+      const result = await startOnce(v.args, idleMs);
+      process.stderr.write(
+        `  start ${v.variant}: ready in ${result.readyMs.toFixed(0)} ms (${result.cpuMs} ms CPU), RSS ${result.rssMb.toFixed(0)} MB\n`,
+      );
+      results.get(v.variant)!.push(result);
+    }
+  return VARIANTS.map((v) => {
+    const runs = results.get(v.variant)!;
+    return {
+      variant: v.variant,
+      command: v.command,
+      readyMs: median(runs.map((r) => r.readyMs)),
+      readyCpuMs: median(runs.map((r) => r.cpuMs)),
+      idleRssMb: median(runs.map((r) => r.rssMb)),
+      rounds,
+    };
+  });
+}
+
+export function printStartup(rows: StartupRow[]): void {
+  const out = [
+    '',
+    `Start to ready (first 200 on /readyz) and RSS at idle — production settings, SQLite, median of ${rows[0]?.rounds ?? 0}`,
+    '',
+  ];
+  out.push(`${'variant'.padEnd(8)}${'ready ms'.padStart(10)}${'CPU ms'.padStart(8)}${'idle RSS MB'.padStart(13)}  command`);
+  for (const r of rows)
+    out.push(
+      `${r.variant.padEnd(8)}${r.readyMs.toFixed(0).padStart(10)}${String(r.readyCpuMs).padStart(8)}${r.idleRssMb.toFixed(0).padStart(13)}  ${r.command}`,
+    );
+  const dist = rows.find((r) => r.variant === 'dist');
+  const tsx = rows.find((r) => r.variant === 'tsx');
+  if (dist && tsx)
+    out.push(
+      '',
+      `dist/tsx: ready ${(dist.readyMs / tsx.readyMs).toFixed(2)}×, CPU to ready ${(dist.readyCpuMs / tsx.readyCpuMs).toFixed(2)}×, idle RSS ${(dist.idleRssMb / tsx.idleRssMb).toFixed(2)}×`,
+    );
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  printStartup(await measureStartup());
+}
