@@ -58,6 +58,9 @@ export interface Registration {
   pdConsentVersion?: string;
 }
 
+/** How often `modify` re-reads and retries a change that met a concurrent one. */
+const MODIFY_ATTEMPTS = 16;
+
 export class Accounts {
   constructor(
     private readonly store: Store,
@@ -176,7 +179,9 @@ export class Accounts {
       } catch (err) {
         // An identity number held unique by an account that never verified it (older data): heal it and try again.
         if (err instanceof DuplicateKeyError && err.key && attempt < 2 && (await this.findByKey(err.key)) === undefined) continue;
-        if (options.expect || attempt >= 2 || !(err instanceof VersionConflictError)) throw err;
+        // Each round of concurrent changes commits at least one of them, so N racing changes (tabs
+        // of one citizen allowing at once) need at most N tries; bounded all the same.
+        if (options.expect || attempt >= MODIFY_ATTEMPTS - 1 || !(err instanceof VersionConflictError)) throw err;
       }
     }
   }
