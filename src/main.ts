@@ -1,12 +1,16 @@
 /**
  * The process: configuration → store → app → listen → graceful stop on SIGTERM/SIGINT.
+ * With VKHOD_WORKERS > 1 this process supervises that many workers (src/cluster.ts), each of
+ * which runs the rest of this file.
  */
+import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import net from 'node:net';
 import { ConfigError, loadConfig, type Config } from '../config/load.ts';
 import { buildApp } from './app.ts';
 import { createLogger } from './logger.ts';
 import { openStore } from '../adapters/open.ts';
+import { clusterReady, superviseWorkers, workerIndex } from './cluster.ts';
 
 let config: Config;
 try {
@@ -20,7 +24,12 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
-const store = await openStore(config.store, (data, message) => logger.warn(data, message)).catch((err: Error) => {
+// The supervisor never gets past this line (it exits by itself after its workers).
+if (config.workers > 1 && cluster.isPrimary) await superviseWorkers({ workers: config.workers, drainSeconds: config.drainSeconds, logger });
+/** In a cluster, worker 0 alone runs the background work (sweeps, WAL checkpoints, erasure). */
+const inCluster = cluster.isWorker;
+const backgroundWork = workerIndex() === 0;
+const store = await openStore(config.store, (data, message) => logger.warn(data, message), { backgroundWork }).catch((err: Error) => {
   logger.fatal({ err: { message: err.message } }, 'cannot open the store');
   process.exit(1);
 });
@@ -29,9 +38,20 @@ const handle = app.callback();
 /** Set on SIGTERM: /readyz answers 503 at once and every response closes its connection. */
 let draining = false;
 const server = createServer((req, res) => {
+  const readyz = req.url === '/readyz' || req.url?.startsWith('/readyz?');
+  if (inCluster) {
+    // Which worker answered (operators and the cluster test tell them apart by it).
+    res.setHeader('vkhod-worker', String(workerIndex()));
+    const workers = clusterReady();
+    if (readyz && !workers.ready && !draining) {
+      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ status: 'starting', store: store.kind, workers: workers.workers }));
+      return;
+    }
+  }
   if (draining) {
     res.setHeader('connection', 'close');
-    if (req.url === '/readyz' || req.url?.startsWith('/readyz?')) {
+    if (readyz) {
       res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
       res.end(JSON.stringify({ status: 'draining', store: store.kind }));
       return;
@@ -48,6 +68,7 @@ server.keepAliveTimeout = 65_000;
  */
 const ERASURE_INTERVAL_MS = 10 * 60_000;
 const erasure = setInterval(() => {
+  if (!backgroundWork) return;
   services.accountDeletion.eraseDue().then(
     (erased) => erased && logger.info({ erased }, 'deleted accounts erased'),
     (err: Error) => logger.error({ err: { message: err.message } }, 'erasing deleted accounts failed'),
@@ -55,7 +76,10 @@ const erasure = setInterval(() => {
 }, ERASURE_INTERVAL_MS);
 erasure.unref();
 server.listen(config.port, config.host, () => {
-  logger.info({ issuer: config.issuer, store: store.kind, port: config.port }, 'vkhod is listening');
+  logger.info(
+    { issuer: config.issuer, store: store.kind, port: config.port, ...(inCluster ? { worker: workerIndex() } : {}) },
+    'vkhod is listening',
+  );
   if (config.demoRp) logger.info(`demo relying party: ${config.issuer}/demo`);
   if (services.outbox) logger.info(`dev outbox (SMS and e-mail): ${config.issuer}/dev/outbox`);
 });

@@ -71,10 +71,13 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   // After a checkpoint resets the WAL, the file is cut back to this size.
   db.pragma(`journal_size_limit = ${Math.floor(walMaxBytes / 2)}`);
   let checkpointer: Checkpointer | undefined;
-  if (file && options.backgroundCheckpoints !== false) {
-    // Checkpoints happen in a worker; this connection's own is only a safety net at the bound.
+  if (file) {
+    // Checkpoints happen in a worker thread (this process's, or in a cluster another process's:
+    // src/cluster.ts); this connection's own is only a safety net at the bound.
     const pageSize = (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
     db.pragma(`wal_autocheckpoint = ${Math.max(1000, Math.floor(walMaxBytes / pageSize))}`);
+  }
+  if (file && options.backgroundCheckpoints !== false) {
     checkpointer = new Checkpointer(options.path, createRequire(import.meta.url).resolve('libsql'), walMaxBytes);
   }
   return new SqliteStore(db, options.sweepIntervalMs ?? 60_000, checkpointer, { ...options, walMaxBytes });

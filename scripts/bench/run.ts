@@ -149,14 +149,15 @@ async function startVkhod(workers: number): Promise<{ server: ServerProcess; cle
   await seed.close();
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const profile = process.env.BENCH_CPU_PROF === 'vkhod' ? `--cpu-prof --cpu-prof-dir=${profileDir}` : '';
+  // node's profiler flags go right after `node` (NODE_OPTIONS refuses them); cluster workers inherit them.
+  const profile = process.env.BENCH_CPU_PROF === 'vkhod' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const command = vkhodCommand[0] === process.execPath ? [vkhodCommand[0], ...profile, ...vkhodCommand.slice(1)] : vkhodCommand;
   const server = await ServerProcess.start(
     `vkhod ×${workers}`,
-    vkhodCommand,
+    command,
     {
       // NODE_ENV=test for vkhod's config (production demands an https issuer).
       NODE_ENV: 'test',
-      ...(profile ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${profile}`.trim() } : {}),
       PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
