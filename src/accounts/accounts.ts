@@ -157,16 +157,19 @@ export class Accounts {
    * transaction. `events` is one event, or a function of (before, after) giving several — e.g. a
    * level change noticed only once the new state is known. With `expect` the change applies only
    * to that version (a concurrent change fails with VersionConflictError — used where a race must
-   * lose, e.g. a TOTP code used twice); otherwise it retries on the fresh version.
+   * lose, e.g. a TOTP code used twice); otherwise it retries on the fresh version. `first` saves
+   * the first read when the caller has just read the account (a stale one only costs a retry).
    */
   async modify(
     accountId: string,
     mutate: (current: Account) => Account,
     events?: AccountEvents,
-    options: { expect?: Account } = {},
+    options: { expect?: Account; first?: Account } = {},
   ): Promise<Account> {
     for (let attempt = 0; ; attempt += 1) {
-      const current = options.expect ?? (await this.findActive(accountId));
+      // `first`: the caller's fresh read, for the first try (a conflict re-reads).
+      const current =
+        options.expect ?? (attempt === 0 && options.first?.id === accountId ? options.first : await this.findActive(accountId));
       if (!current) throw new Error('account not found');
       const now = new Date().toISOString();
       const next = { ...mutate(current), updatedAt: now };
