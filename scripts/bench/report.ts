@@ -103,7 +103,7 @@ export function printReport(rows: Row[], servers: ServerInfo[], info: RunInfo): 
   out.push('', 'ratios and targets (issue 15):');
   const find = (server: string, scenario: string) => rows.find((row) => row.server === server && row.scenario === scenario);
   const argon = find('argon2id', 'verify');
-  const vkhods = servers.filter((s) => s.server.startsWith('vkhod'));
+  const vkhods = servers.filter((s) => s.server.startsWith('vkhod') || s.server.startsWith('base'));
   for (const { server } of vkhods) {
     const signIn = find(server, 'sign-in');
     if (signIn && argon) {
@@ -124,7 +124,7 @@ export function printReport(rows: Row[], servers: ServerInfo[], info: RunInfo): 
       );
     }
   }
-  const [one, two] = [vkhods.find((s) => s.workers === 1), vkhods.find((s) => s.workers === 2)];
+  const [one, two] = [vkhods.find((s) => s.server === 'vkhod ×1'), vkhods.find((s) => s.server === 'vkhod ×2')];
   if (one && two) {
     for (const scenario of ['sign-in', 'client_credentials', 'refresh_token', 'userinfo']) {
       const [a, b] = [find(one.server, scenario), find(two.server, scenario)];

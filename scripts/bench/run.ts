@@ -48,8 +48,14 @@ const signInConcurrency = int('BENCH_SIGNIN_CONCURRENCY', 8);
 const workerCounts = (process.env.BENCH_WORKERS ?? '1,2').split(',').map((w) => Number(w.trim()));
 if (workerCounts.some((w) => !Number.isInteger(w) || w <= 0))
   throw new Error(`BENCH_WORKERS: positive integers, got ${process.env.BENCH_WORKERS}`);
-const vkhodCommand = (process.env.BENCH_VKHOD_COMMAND ?? 'node --import tsx src/main.ts').split(/\s+/).filter(Boolean);
-if (vkhodCommand[0] === 'node') vkhodCommand[0] = process.execPath;
+const commandOf = (text: string) => {
+  const argv = text.split(/\s+/).filter(Boolean);
+  if (argv[0] === 'node') argv[0] = process.execPath;
+  return argv;
+};
+const vkhodCommand = commandOf(process.env.BENCH_VKHOD_COMMAND ?? 'node --import tsx src/main.ts');
+/** Another build to compare with in the same run (e.g. the sources before a change), as `base ×1`. */
+const baselineCommand = process.env.BENCH_BASELINE_COMMAND ? commandOf(process.env.BENCH_BASELINE_COMMAND) : undefined;
 const ALL = ['sign-in', 'client_credentials', 'refresh_token', 'userinfo'] as const;
 type ScenarioName = (typeof ALL)[number];
 const wanted = new Set((process.env.BENCH_SCENARIOS ?? ALL.join(',')).split(',').map((s) => s.trim()) as ScenarioName[]);
@@ -65,7 +71,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.exit(130);
   });
 }
-const phases = 1 + workerCounts.length * wanted.size + (wanted.size - (wanted.has('sign-in') ? 1 : 0));
+const phases = 1 + (workerCounts.length + (baselineCommand ? 1 : 0)) * wanted.size + (wanted.size - (wanted.has('sign-in') ? 1 : 0));
 const budgetMs =
   (process.env.BENCH_TIME_LIMIT_SECONDS ? int('BENCH_TIME_LIMIT_SECONDS', 1) : 120 + phases * (warmup + seconds + 25)) * 1000;
 const deadline = setTimeout(() => {
@@ -134,7 +140,7 @@ async function argon2Row(): Promise<Row> {
 }
 
 /** A fresh store with the citizens (one per concurrent sign-in), and vkhod started on it with `workers` processes. */
-async function startVkhod(workers: number): Promise<{ server: ServerProcess; cleanup: () => void }> {
+async function startVkhod(workers: number, label: string, vkhodCommand: string[]): Promise<{ server: ServerProcess; cleanup: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), 'vkhod-bench-'));
   const path = join(dir, 'vkhod.sqlite');
   const seed = openSqliteStore({ path, sweepIntervalMs: 0, backgroundCheckpoints: false });
@@ -153,7 +159,7 @@ async function startVkhod(workers: number): Promise<{ server: ServerProcess; cle
   const profile = process.env.BENCH_CPU_PROF === 'vkhod' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const command = vkhodCommand[0] === process.execPath ? [vkhodCommand[0], ...profile, ...vkhodCommand.slice(1)] : vkhodCommand;
   const server = await ServerProcess.start(
-    `vkhod ×${workers}`,
+    `${label} ×${workers}`,
     command,
     {
       // NODE_ENV=test for vkhod's config (production demands an https issuer).
@@ -240,8 +246,8 @@ async function apiScenarios(
   return rows;
 }
 
-async function benchVkhod(workers: number): Promise<{ rows: Row[]; info: ServerInfo }> {
-  const { server, cleanup } = await startVkhod(workers);
+async function benchVkhod(workers: number, label = 'vkhod', command = vkhodCommand): Promise<{ rows: Row[]; info: ServerInfo }> {
+  const { server, cleanup } = await startVkhod(workers, label, command);
   const name = server.name;
   process.stderr.write(`  ${name} at ${server.url}: ready in ${server.startToReadyMs.toFixed(0)} ms\n`);
   try {
@@ -339,8 +345,10 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const infos: ServerInfo[] = [];
   if (wanted.has('sign-in')) rows.push(await argon2Row());
-  for (const workers of workerCounts) {
-    const { rows: r, info } = await benchVkhod(workers);
+  const runs: Array<[number, string, string[]]> = workerCounts.map((w) => [w, 'vkhod', vkhodCommand]);
+  if (baselineCommand) runs.unshift([1, 'base', baselineCommand]);
+  for (const [workers, label, command] of runs) {
+    const { rows: r, info } = await benchVkhod(workers, label, command);
     rows.push(...r);
     infos.push(info);
   }

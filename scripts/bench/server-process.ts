@@ -98,7 +98,7 @@ export class ServerProcess {
     command: string[],
     env: Record<string, string>,
     url: string,
-    timeoutMs = 60_000,
+    timeoutMs = 180_000,
   ): Promise<ServerProcess> {
     const started = performance.now();
     const child = spawn(command[0]!, command.slice(1), {
