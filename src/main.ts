@@ -7,7 +7,6 @@ import cluster from 'node:cluster';
 import { createServer } from 'node:http';
 import net from 'node:net';
 import { ConfigError, loadConfig, type Config } from '../config/load.ts';
-import { buildApp } from './app.ts';
 import { createLogger } from './logger.ts';
 import { openStore } from '../adapters/open.ts';
 import { clusterReady, superviseWorkers, workerIndex } from './cluster.ts';
@@ -33,6 +32,8 @@ const store = await openStore(config.store, (data, message) => logger.warn(data,
   logger.fatal({ err: { message: err.message } }, 'cannot open the store');
   process.exit(1);
 });
+// Imported here, not at the top: the supervisor of a cluster never loads the app (it stays small).
+const { buildApp } = await import('./app.ts');
 const { app, services } = await buildApp(config, store, logger);
 const handle = app.callback();
 /** Set on SIGTERM: /readyz answers 503 at once and every response closes its connection. */
