@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import type { ProxyTrust } from './proxy-trust.ts';
@@ -44,6 +45,8 @@ export interface Config {
     | { kind: 'mongo'; uri: string; auditRetentionDays: number };
   /** SIGTERM: seconds in-flight requests get before the process exits. */
   drainSeconds: number;
+  /** Worker processes behind one listener (1: no cluster); `auto` is resolved to the cores. */
+  workers: number;
   secretKey: Buffer;
   clients: ClientMetadata[];
   clientsFile: string;
@@ -223,6 +226,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
           consumedRetentionSeconds: env.VKHOD_CONSUMED_RETENTION_SECONDS,
         },
     drainSeconds: env.VKHOD_DRAIN_SECONDS,
+    workers: env.VKHOD_WORKERS === 'auto' ? availableParallelism() : env.VKHOD_WORKERS,
     secretKey,
     clients: readClients(env),
     clientsFile: env.VKHOD_CLIENTS_FILE,

@@ -63,6 +63,20 @@ export const envSchema = z.object({
   VKHOD_CONSUMED_RETENTION_SECONDS: int(60, 365 * 86400).default(86400),
   /** On SIGTERM: how long in-flight requests may take before the process exits anyway, in seconds. */
   VKHOD_DRAIN_SECONDS: int(1, 300).default(8),
+  /**
+   * Worker processes behind one listener (node:cluster), sharing the store: a number, or `auto`
+   * for one per core. 1 (the default) runs one process and no cluster. Issue 15.
+   */
+  VKHOD_WORKERS: z
+    .string()
+    .default('1')
+    .transform((v, ctx) => {
+      if (v.trim().toLowerCase() === 'auto') return 'auto' as const;
+      const n = Number(v);
+      if (Number.isInteger(n) && n >= 1 && n <= 64) return n;
+      ctx.addIssue({ code: 'custom', message: 'a number of worker processes 1–64, or auto (one per core)' });
+      return z.NEVER;
+    }),
   MONGODB_URI: z
     .string()
     .regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')

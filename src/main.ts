@@ -1,6 +1,9 @@
 /**
  * The process: configuration → store → app → listen → graceful stop on SIGTERM/SIGINT.
+ * With VKHOD_WORKERS > 1 this process supervises that many workers (src/cluster.ts), each of
+ * which runs the rest of this file.
  */
+import cluster from 'node:cluster';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import { ConfigError, loadConfig, type Config } from '../config/load.ts';
@@ -8,6 +11,7 @@ import { startupChecks } from '../config/startup-checks.ts';
 import type { VkhodApp } from './app.ts';
 import { createLogger } from './logger.ts';
 import { StoreVersionError } from './store.ts';
+import { clusterReady, superviseWorkers, workerIndex } from './cluster.ts';
 
 /** A start that cannot go on: one line on stderr, exit code 1 (docs/configuration.md). */
 function refuse(message: string): never {
@@ -25,6 +29,14 @@ try {
 const checks = startupChecks(config);
 if (checks.refusal) refuse(checks.refusal);
 
+const logger = createLogger(config.logLevel);
+for (const warning of checks.warnings) logger.warn({ setting: warning.setting }, warning.message);
+// The supervisor never gets past this line (it exits by itself after its workers) and never loads the app.
+if (config.workers > 1 && cluster.isPrimary) await superviseWorkers({ workers: config.workers, drainSeconds: config.drainSeconds, logger });
+/** In a cluster, worker 0 alone runs the background work (sweeps, WAL checkpoints, erasure). */
+const inCluster = cluster.isWorker;
+const backgroundWork = workerIndex() === 0;
+
 // The application is loaded only once the configuration passed: a refusal is immediate.
 const [
   { buildApp },
@@ -41,9 +53,7 @@ const [
   import('./security/secret-box.ts'),
   import('./web/admin-listener.ts'),
 ]);
-const logger = createLogger(config.logLevel);
-for (const warning of checks.warnings) logger.warn({ setting: warning.setting }, warning.message);
-const store = await openStore(config.store, (data, message) => logger.warn(data, message)).catch((err: Error) => {
+const store = await openStore(config.store, (data, message) => logger.warn(data, message), { backgroundWork }).catch((err: Error) => {
   // A store written by a newer vkhod: one plain line, like a configuration error (issue 14).
   if (err instanceof StoreVersionError) {
     process.stderr.write(`vkhod: ${err.message}\n`);
@@ -67,9 +77,20 @@ const handle = app.callback();
 /** Set on SIGTERM: /readyz answers 503 at once and every response closes its connection. */
 let draining = false;
 const serve = (handler: (req: IncomingMessage, res: ServerResponse) => unknown) => (req: IncomingMessage, res: ServerResponse) => {
+  const readyz = req.url === '/readyz' || req.url?.startsWith('/readyz?');
+  if (inCluster) {
+    // Which worker answered (operators and the cluster test tell them apart by it).
+    res.setHeader('vkhod-worker', String(workerIndex()));
+    const workers = clusterReady();
+    if (readyz && !workers.ready && !draining) {
+      res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ status: 'starting', store: store.kind, workers: workers.workers }));
+      return;
+    }
+  }
   if (draining) {
     res.setHeader('connection', 'close');
-    if (req.url === '/readyz' || req.url?.startsWith('/readyz?')) {
+    if (readyz) {
       res.writeHead(503, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
       res.end(JSON.stringify({ status: 'draining', store: store.kind }));
       return;
@@ -108,6 +129,7 @@ for (const listener of [server, ...extraServers])
  */
 const ERASURE_INTERVAL_MS = 10 * 60_000;
 const erasure = setInterval(() => {
+  if (!backgroundWork) return;
   services.accountDeletion.eraseDue().then(
     (erased) => erased && logger.info({ erased }, 'deleted accounts erased'),
     (err: Error) => logger.error({ err: { message: err.message } }, 'erasing deleted accounts failed'),
@@ -115,7 +137,10 @@ const erasure = setInterval(() => {
 }, ERASURE_INTERVAL_MS);
 erasure.unref();
 server.listen(config.port, config.host, () => {
-  logger.info({ issuer: config.issuer, store: store.kind, port: config.port }, 'vkhod is listening');
+  logger.info(
+    { issuer: config.issuer, store: store.kind, port: config.port, ...(inCluster ? { worker: workerIndex() } : {}) },
+    'vkhod is listening',
+  );
   if (config.demoRp) logger.info(`demo relying party: ${config.issuer}/demo`);
   if (services.outbox) logger.info(`dev outbox (SMS and e-mail): ${config.issuer}/dev/outbox`);
 });

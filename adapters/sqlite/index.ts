@@ -84,10 +84,13 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   // After a checkpoint resets the WAL, the file is cut back to this size.
   db.pragma(`journal_size_limit = ${Math.floor(walMaxBytes / 2)}`);
   let checkpointer: Checkpointer | undefined;
-  if (file && options.backgroundCheckpoints !== false) {
-    // Checkpoints happen in a worker; this connection's own is only a safety net at the bound.
+  if (file) {
+    // Checkpoints happen in a worker thread (this process's, or in a cluster another process's:
+    // src/cluster.ts); this connection's own is only a safety net at the bound.
     const pageSize = (db.prepare('PRAGMA page_size').get() as { page_size: number }).page_size;
     db.pragma(`wal_autocheckpoint = ${Math.max(1000, Math.floor(walMaxBytes / pageSize))}`);
+  }
+  if (file && options.backgroundCheckpoints !== false) {
     checkpointer = new Checkpointer(options.path, createRequire(import.meta.url).resolve('libsql'), walMaxBytes);
   }
   return new SqliteStore(db, options.sweepIntervalMs ?? 60_000, checkpointer, { ...options, walMaxBytes });
@@ -108,8 +111,17 @@ function migrateOrRefuse(db: Db): void {
   if (found > SCHEMA_VERSION) throw new StoreVersionError(found, SCHEMA_VERSION);
 }
 
-/** Rows deleted per transaction by the sweep: short lock holds, requests interleave. */
-const SWEEP_BATCH = 500;
+/**
+ * The sweep deletes in slices, each its own short transaction with the event loop free in between
+ * (requests interleave): a slice starts at SWEEP_BATCH rows and is halved while one takes longer
+ * than SWEEP_SLICE_MS, doubled (up to SWEEP_BATCH_MAX) while one takes less than half of it — a
+ * sweep never holds the event loop for long, whatever the machine (issue 15: 500 rows at once took
+ * 30 ms on a busy 2-core machine).
+ */
+const SWEEP_BATCH = 100;
+const SWEEP_BATCH_MIN = 10;
+const SWEEP_BATCH_MAX = 1000;
+const SWEEP_SLICE_MS = 2;
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -248,22 +260,34 @@ export class SqliteStore implements Store {
     const usedCodesBefore = new Date(now - 3600_000).toISOString();
     const retentionDays = this.options.auditRetentionDays ?? 365;
     const auditBefore = new Date(now - retentionDays * 86400_000).toISOString();
-    const batches: Array<() => { changes: number }> = [
-      () => this.sweepStmts.expired.run(now, SWEEP_BATCH),
-      () => this.sweepStmts.consumed.run(consumedBefore, SWEEP_BATCH),
-      () => this.sweepStmts.challenges.run(nowIso, usedCodesBefore, SWEEP_BATCH),
-      () => this.sweepStmts.limits.run(now, SWEEP_BATCH),
+    const batches: Array<(limit: number) => { changes: number }> = [
+      (limit) => this.sweepStmts.expired.run(now, limit),
+      (limit) => this.sweepStmts.consumed.run(consumedBefore, limit),
+      (limit) => this.sweepStmts.challenges.run(nowIso, usedCodesBefore, limit),
+      (limit) => this.sweepStmts.limits.run(now, limit),
       // used ESIA states past their window, in one statement (a small table); never repeated
       () => {
         this.esia.sweep(nowIso);
         return { changes: 0 };
       },
     ];
+    let limit = SWEEP_BATCH;
     for (const batch of batches) {
       for (;;) {
         if (this.closed) return;
-        const { changes } = await this.writes.run(batch);
-        if (changes < SWEEP_BATCH) break;
+        let tookMs = 0;
+        const size = limit;
+        const { changes } = await this.writes.run(() => {
+          const started = performance.now();
+          try {
+            return batch(size);
+          } finally {
+            tookMs = performance.now() - started;
+          }
+        });
+        if (tookMs > SWEEP_SLICE_MS) limit = Math.max(SWEEP_BATCH_MIN, Math.floor(limit / 2));
+        else if (tookMs < SWEEP_SLICE_MS / 2) limit = Math.min(SWEEP_BATCH_MAX, limit * 2);
+        if (changes < size) break;
         await new Promise((resolve) => setImmediate(resolve));
       }
     }

@@ -96,6 +96,14 @@ export class ServerChild {
     return (await this.request({ cmd: 'mint', n })).tokens!;
   }
 
+  async mintAccess(n: number): Promise<string[]> {
+    return (await this.request({ cmd: 'mint-access', n })).tokens!;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   async stats(): Promise<ProcessStats> {
     return (await this.request({ cmd: 'stats' })).stats!;
   }

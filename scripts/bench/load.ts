@@ -50,11 +50,16 @@ function summarize(result: Result, faults: Faults, latencies: number[]): Measure
   };
 }
 
-function run(options: LoadOptions, requests: Parameters<typeof autocannon>[0]['requests'] & object, faults: Faults): Promise<Measurement> {
+function run(
+  options: LoadOptions,
+  requests: Parameters<typeof autocannon>[0]['requests'] & object,
+  faults: Faults,
+  path = '/token',
+): Promise<Measurement> {
   const latencies: number[] = [];
   return new Promise((resolve, reject) => {
     autocannon(
-      { url: `${options.url}/token`, connections: options.connections, duration: options.seconds, pipelining: 1, timeout: 10, requests },
+      { url: `${options.url}${path}`, connections: options.connections, duration: options.seconds, pipelining: 1, timeout: 10, requests },
       (err, result) => (err ? reject(err) : resolve(summarize(result, faults, latencies))),
     ).on('response', (_client, status, _bytes, ms) => {
       if (status >= 200 && status < 300) latencies.push(ms);
@@ -75,14 +80,13 @@ export function clientCredentials(options: LoadOptions): Promise<Measurement> {
 }
 
 /**
- * Refresh tokens rotate: every token is used once. A shared queue starts with freshly minted
- * tokens; each 200 response puts the rotated token back, each request takes one. With more
+ * Refresh tokens rotate: every token is used once. `queue` (changed in place) starts with freshly
+ * minted tokens; each 200 response puts the rotated token back, each request takes one. With more
  * tokens than connections the queue never runs dry unless requests fail (then a bogus token is
- * sent and shows up as an error).
+ * sent and shows up as an error). What is left in it after a phase can be used by the next.
  */
-export function refreshTokens(options: LoadOptions, pool: string[]): Promise<Measurement> {
+export function refreshTokens(options: LoadOptions, queue: string[]): Promise<Measurement> {
   const faults: Faults = { samples: [], extra: 0 };
-  const queue = [...pool];
   return run(
     options,
     [
@@ -106,6 +110,29 @@ export function refreshTokens(options: LoadOptions, pool: string[]): Promise<Mea
       },
     ],
     faults,
+  );
+}
+
+/** GET /me with a bearer access token, round-robin over `tokens` (none is used up). */
+export function userinfo(options: LoadOptions, tokens: string[]): Promise<Measurement> {
+  const faults: Faults = { samples: [], extra: 0 };
+  let next = 0;
+  return run(
+    options,
+    [
+      {
+        method: 'GET',
+        setupRequest: (request) => ({
+          ...request,
+          headers: { accept: 'application/json', authorization: `Bearer ${tokens[next++ % tokens.length]}` },
+        }),
+        onResponse: (status, body) => {
+          if (status !== 200) note(faults, `${status} ${body}`);
+        },
+      },
+    ],
+    faults,
+    '/me',
   );
 }
 

@@ -1,17 +1,30 @@
-/** The benchmark's printed result: one row per server and scenario, then vkhod/bare ratios. */
+/** The benchmark's printed result: one table of phases, one of processes, then the ratios against the targets of issue 15. */
 import type { Measurement } from './load.ts';
 
 export interface Row {
+  /** `vkhod ×1`, `vkhod ×2`, `bare`, `argon2id` */
   server: string;
   scenario: string;
   result: Measurement;
   rssMb: number;
-  /** The server process's CPU time over the measured phase, as % of one core. */
+  /** The server's CPU time over the measured phase, as % of one core (all its processes). */
   serverCpuPct: number;
-  /** Server CPU time per successful request, in µs. */
+  /** Server CPU time per successful operation, in µs. */
   cpuUsPerRequest: number;
-  /** This process's (the load generator's) CPU, as % of one core. */
-  loadgenCpuPct: number;
+}
+
+export interface ServerInfo {
+  server: string;
+  workers: number;
+  startToReadyMs: number;
+  idleRssMb: number;
+  loadedRssMb: number;
+  processes: number;
+  /** /healthz latencies sampled during the sign-in load, ms */
+  healthP50: number;
+  healthP99: number;
+  healthMax: number;
+  healthSamples: number;
 }
 
 export interface RunInfo {
@@ -20,47 +33,66 @@ export interface RunInfo {
   seconds: number;
   warmup: number;
   connections: number;
-  rounds: number;
+  signInConcurrency: number;
   /** 1-minute load average when the run started. */
   loadAverage: number;
+  command: string;
 }
 
-const TARGET = 0.7;
-
-function table(header: string[], lines: string[][]): string {
+function table(header: string[], lines: string[][], textColumns = 2): string {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((line) => line[i]!.length)));
-  const format = (cells: string[]) => cells.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
+  const format = (cells: string[]) =>
+    cells.map((cell, i) => (i < textColumns ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ');
   return [format(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(format)].join('\n');
 }
 
-export function printReport(rows: Row[], info: RunInfo): void {
+const fixed = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+const mark = (ok: boolean) => (ok ? 'ok' : 'MISSED');
+
+export function printReport(rows: Row[], servers: ServerInfo[], info: RunInfo): void {
   const out: string[] = [];
-  const rounds = info.rounds > 1 ? `, median of ${info.rounds} alternating rounds` : '';
   out.push(
     '',
-    `POST /token, client_secret_basic — ${info.connections} connections, ${info.seconds} s after ${info.warmup} s warm-up${rounds}`,
+    `vkhod benchmark — ${info.seconds} s per phase after ${info.warmup} s warm-up; ${info.connections} connections (API), ${info.signInConcurrency} concurrent sign-ins and argon2id verifies`,
+    `node ${info.node}, ${info.cpu}, load average ${info.loadAverage.toFixed(1)} at start; vkhod started as: ${info.command}`,
+    "server CPU = user+system time of all the server's processes over the phase (100% = one core); CPU µs/op is the steady figure on a busy machine",
+    '',
   );
-  out.push(
-    `node ${info.node}, ${info.cpu}, load average ${info.loadAverage.toFixed(1)} at start; 127.0.0.1, each server in its own process`,
-  );
-  out.push('srv CPU% is the server process over the phase (100 = one core); CPU µs/req is the steadier figure on a busy machine', '');
   out.push(
     table(
-      ['server', 'scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'RSS MB', 'srv CPU%', 'CPU µs/req', 'loadgen CPU%'],
-      rows.map(({ server, scenario, result, rssMb, serverCpuPct, cpuUsPerRequest, loadgenCpuPct }) => [
+      ['server', 'scenario', 'ops/s', 'p50 ms', 'p99 ms', 'errors', 'RSS MB', 'srv CPU%', 'CPU µs/op'],
+      rows.map(({ server, scenario, result, rssMb, serverCpuPct, cpuUsPerRequest }) => [
         server,
         scenario,
-        result.rps.toFixed(0),
-        result.p50.toFixed(2),
-        result.p99.toFixed(2),
+        fixed(result.rps, 1),
+        fixed(result.p50, 2),
+        fixed(result.p99, 2),
         String(result.errors),
-        rssMb.toFixed(0),
-        serverCpuPct.toFixed(0),
-        cpuUsPerRequest.toFixed(0),
-        loadgenCpuPct.toFixed(0),
+        fixed(rssMb),
+        fixed(serverCpuPct),
+        fixed(cpuUsPerRequest),
       ]),
     ),
   );
+  out.push('');
+  out.push(
+    table(
+      ['server', 'start→ready ms', 'RSS idle MB', 'RSS after MB', 'processes', '/healthz p50 ms', 'p99 ms', 'max ms', 'samples'],
+      servers.map((s) => [
+        s.server,
+        fixed(s.startToReadyMs),
+        fixed(s.idleRssMb),
+        fixed(s.loadedRssMb),
+        String(s.processes),
+        fixed(s.healthP50, 1),
+        fixed(s.healthP99, 1),
+        fixed(s.healthMax, 1),
+        String(s.healthSamples),
+      ]),
+      1,
+    ),
+  );
+  out.push("(/healthz is sampled every 50 ms during the sign-in load; RSS and processes are the sum over the server's process tree)");
 
   const failing = rows.filter((row) => row.result.errors > 0);
   for (const { server, scenario, result } of failing) {
@@ -68,19 +100,47 @@ export function printReport(rows: Row[], info: RunInfo): void {
     for (const sample of result.samples) out.push(`  ${sample}`);
   }
 
-  out.push('');
-  for (const scenario of [...new Set(rows.map((row) => row.scenario))]) {
-    const find = (server: string) => rows.find((row) => row.server === server && row.scenario === scenario);
-    const [vkhod, bare] = [find('vkhod'), find('bare')];
-    if (!vkhod || !bare || bare.result.rps === 0) continue;
-    const ratio = vkhod.result.rps / bare.result.rps;
-    const verdict = scenario === 'client_credentials' ? (ratio >= TARGET ? ' (meets the aim)' : ' (BELOW the aim)') : '';
-    const cpu = vkhod.cpuUsPerRequest / bare.cpuUsPerRequest;
+  out.push('', 'ratios and targets (issue 15):');
+  const find = (server: string, scenario: string) => rows.find((row) => row.server === server && row.scenario === scenario);
+  const argon = find('argon2id', 'verify');
+  const vkhods = servers.filter((s) => s.server.startsWith('vkhod') || s.server.startsWith('base'));
+  for (const { server } of vkhods) {
+    const signIn = find(server, 'sign-in');
+    if (signIn && argon) {
+      const ratio = signIn.result.rps / argon.result.rps;
+      const beyond = signIn.cpuUsPerRequest - argon.cpuUsPerRequest;
+      out.push(
+        `  ${server}: sign-ins/s ÷ argon2id verifies/s = ${fixed(ratio, 2)} (target ≥ 0.75: ${mark(ratio >= 0.75)}); ` +
+          `CPU per sign-in ${fixed(signIn.cpuUsPerRequest)} µs − argon2id verify ${fixed(argon.cpuUsPerRequest)} µs = ${fixed(beyond)} µs (target ≤ 3000: ${mark(beyond <= 3000)})`,
+      );
+    }
+    for (const scenario of ['client_credentials', 'refresh_token', 'userinfo']) {
+      const [mine, bare] = [find(server, scenario), find('bare', scenario)];
+      if (!mine || !bare) continue;
+      const cpu = mine.cpuUsPerRequest / bare.cpuUsPerRequest;
+      const target = scenario === 'userinfo' ? '' : ` (target ≤ 1.1: ${mark(cpu <= 1.1)})`;
+      out.push(
+        `  ${server}/bare ${scenario}: ${fixed(cpu, 2)}× bare's CPU per request${target}; ${fixed((100 * mine.result.rps) / bare.result.rps)}% of bare's req/s`,
+      );
+    }
+  }
+  const [one, two] = [vkhods.find((s) => s.server === 'vkhod ×1'), vkhods.find((s) => s.server === 'vkhod ×2')];
+  if (one && two) {
+    for (const scenario of ['sign-in', 'client_credentials', 'refresh_token', 'userinfo']) {
+      const [a, b] = [find(one.server, scenario), find(two.server, scenario)];
+      if (!a || !b) continue;
+      const growth = b.cpuUsPerRequest / a.cpuUsPerRequest;
+      out.push(
+        `  2 workers vs 1, ${scenario}: CPU per op ${fixed(a.cpuUsPerRequest)} → ${fixed(b.cpuUsPerRequest)} µs (${fixed(growth, 2)}×, target ≤ 1.10: ${mark(growth <= 1.1)}); ops/s ${fixed(a.result.rps, 1)} → ${fixed(b.result.rps, 1)}`,
+      );
+    }
+  }
+  for (const s of vkhods) {
     out.push(
-      `vkhod/bare ${scenario}: ${(ratio * 100).toFixed(0)}% of bare req/s${verdict}; ${cpu.toFixed(1)}× bare's server CPU per request`,
+      `  ${s.server}: RSS idle ${fixed(s.idleRssMb)} MB (target ≤ 110 per process: ${mark(s.idleRssMb / s.processes <= 110)}), after load ${fixed(s.loadedRssMb)} MB (≤ 160: ${mark(s.loadedRssMb / s.processes <= 160)}); ` +
+        `start→ready ${fixed(s.startToReadyMs)} ms (≤ 1000 for the compiled build: ${mark(s.startToReadyMs <= 1000)}); /healthz p99 under sign-in load ${fixed(s.healthP99, 1)} ms (< 20: ${mark(s.healthP99 < 20)})`,
     );
   }
-  out.push(`aim: vkhod ≥ ${TARGET * 100}% of bare on client_credentials`);
-  if (failing.length) out.push('WARNING: some scenarios had errors; their figures are not meaningful.');
+  if (failing.length) out.push('WARNING: some phases had errors; their figures are not meaningful.');
   process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -1,22 +1,41 @@
 /**
- * `npm run bench`: vkhod against a bare node-oidc-provider on POST /token, on 127.0.0.1.
+ * `npm run bench`: what citizens and services do, each against its floor, in one run on 127.0.0.1.
  *
- * Each server runs in its own child process (serve-vkhod.ts, serve-bare.ts); this process only
- * generates load (autocannon). Scenarios: client_credentials, then refresh_token (rotating,
- * single-use tokens minted by the server's own models), each after a short warm-up; then the
- * server's RSS and CPU time. Prints a table and vkhod/bare ratios.
+ * - argon2id: password verifies per second with vkhod's own parameters, at the sign-in
+ *   concurrency, in this process (the floor of a password sign-in).
+ * - vkhod, the real process (`src/main.ts` under tsx, or BENCH_VKHOD_COMMAND), with
+ *   VKHOD_WORKERS=1 and then 2 (BENCH_WORKERS="1,2"): start to ready, RSS at idle; full password
+ *   code flows with a fresh cookie jar each (consent remembered) with /healthz sampled alongside;
+ *   client_credentials; refresh_token (rotating); userinfo; RSS after the load.
+ * - bare: node-oidc-provider on its own (serve-bare.ts) on client_credentials, refresh_token and
+ *   userinfo.
+ * Server CPU time is read from /proc for the server's process tree (primary and workers) over
+ * each measured phase, never the load generator's. Prints one table and the ratios; asserts
+ * nothing about time.
  *
- * Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (20),
- * BENCH_ROUNDS (1; with more, each row is the round with the median req/s),
- * BENCH_TIME_LIMIT_SECONDS (default: computed from the above; the run is killed past it),
- * BENCH_CPU_PROF=vkhod|bare (write a .cpuprofile of that child into BENCH_CPU_PROF_DIR,
- * default $TMPDIR/vkhod-bench-profiles; open it in Chrome DevTools or speedscope).
+ * Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (20, autocannon
+ * scenarios), BENCH_SIGNIN_CONCURRENCY (8; also the argon2id concurrency), BENCH_WORKERS ("1,2"),
+ * BENCH_VKHOD_COMMAND (the command that starts vkhod, split on spaces; default
+ * "node --import tsx src/main.ts"), BENCH_SCENARIOS (comma list to run a subset of sign-in,
+ * client_credentials, refresh_token, userinfo), BENCH_TIME_LIMIT_SECONDS (default computed),
+ * BENCH_CPU_PROF=vkhod|bare (write a .cpuprofile of that server into BENCH_CPU_PROF_DIR, default
+ * $TMPDIR/vkhod-bench-profiles; with workers, one per process; open in Chrome DevTools or speedscope).
  */
-import { cpus, loadavg } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqliteStore } from '../../adapters/sqlite/index.ts';
+import { Accounts } from '../../src/accounts/accounts.ts';
+import { hashPassword } from '../../src/accounts/password-hash.ts';
 import { ServerChild } from './children.ts';
-import { clientCredentials, probe, refreshTokens, type LoadOptions, type Measurement } from './load.ts';
-import { printReport, type Row } from './report.ts';
+import { clientCredentials, probe, refreshTokens, userinfo, type LoadOptions, type Measurement } from './load.ts';
+import { printReport, type Row, type ServerInfo } from './report.ts';
+import { ServerProcess } from './server-process.ts';
 import { measureStartup, printStartup } from './startup.ts';
+import { BENCH_CLIENT } from './shared.ts';
+import { argon2Load, BENCH_PASSWORD, benchPhone, healthSampler, passwordCodeFlow, percentile, signInLoad, type Closed } from './sign-in.ts';
 
 const int = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -26,36 +45,170 @@ const int = (name: string, fallback: number) => {
 const seconds = int('BENCH_SECONDS', 10);
 const warmup = int('BENCH_WARMUP_SECONDS', 2);
 const connections = int('BENCH_CONNECTIONS', 20);
-const roundCount = int('BENCH_ROUNDS', 1);
+const signInConcurrency = int('BENCH_SIGNIN_CONCURRENCY', 8);
+const workerCounts = (process.env.BENCH_WORKERS ?? '1,2').split(',').map((w) => Number(w.trim()));
+if (workerCounts.some((w) => !Number.isInteger(w) || w <= 0))
+  throw new Error(`BENCH_WORKERS: positive integers, got ${process.env.BENCH_WORKERS}`);
+const commandOf = (text: string) => {
+  const argv = text.split(/\s+/).filter(Boolean);
+  if (argv[0] === 'node') argv[0] = process.execPath;
+  return argv;
+};
+const vkhodCommand = commandOf(process.env.BENCH_VKHOD_COMMAND ?? 'node --import tsx src/main.ts');
+/** Another build to compare with in the same run (e.g. the sources before a change), as `base ×1`. */
+const baselineCommand = process.env.BENCH_BASELINE_COMMAND ? commandOf(process.env.BENCH_BASELINE_COMMAND) : undefined;
+const ALL = ['sign-in', 'client_credentials', 'refresh_token', 'userinfo'] as const;
+type ScenarioName = (typeof ALL)[number];
+const wanted = new Set((process.env.BENCH_SCENARIOS ?? ALL.join(',')).split(',').map((s) => s.trim()) as ScenarioName[]);
 const poolSize = Math.max(100, connections * 5);
+const profileDir = process.env.BENCH_CPU_PROF_DIR ?? join(tmpdir(), 'vkhod-bench-profiles');
 
-const SERVERS = [
-  { name: 'vkhod', script: './serve-vkhod.ts' },
-  { name: 'bare', script: './serve-bare.ts' },
-] as const;
-
-const children: ServerChild[] = [];
-process.on('exit', () => children.forEach((child) => child.kill()));
+const stoppers: Array<() => void> = [];
+process.on('exit', () => stoppers.forEach((stop) => stop()));
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     process.stderr.write(`bench: ${signal}, stopping servers\n`);
-    void Promise.allSettled(children.map((child) => child.stop(1_000))).then(() => process.exit(130));
+    stoppers.forEach((stop) => stop());
+    process.exit(130);
   });
 }
-
-/** The start-to-ready measurement at the end (scripts/bench/startup.ts): six starts and a build at most. */
-const STARTUP_BUDGET_SECONDS = 240;
-// Hard bound: startup, every warm-up and measurement, plus slack for minting and shutdown.
-// BENCH_TIME_LIMIT_SECONDS replaces the computed bound.
+const phases = 1 + (workerCounts.length + (baselineCommand ? 1 : 0)) * wanted.size + (wanted.size - (wanted.has('sign-in') ? 1 : 0));
 const budgetMs =
   (process.env.BENCH_TIME_LIMIT_SECONDS
     ? int('BENCH_TIME_LIMIT_SECONDS', 1)
-    : 60 + STARTUP_BUDGET_SECONDS + SERVERS.length * 2 * (warmup + 10 + roundCount * (seconds + 5))) * 1000;
+    : 120 + 240 /* start-up table */ + phases * (warmup + seconds + 25)) * 1000;
 const deadline = setTimeout(() => {
   process.stderr.write(`bench: still running after ${budgetMs / 1000} s; killing the servers\n`);
-  children.forEach((child) => child.kill());
   process.exit(2);
 }, budgetMs);
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What a phase cost the server: CPU of its process tree around `phase`, RSS after. */
+interface Measured {
+  stats(): { cpuUs: number; rssBytes: number } | Promise<{ cpuUs: number; rssBytes: number }>;
+}
+
+function fromClosed(result: Closed): Measurement {
+  return {
+    requests: result.ops,
+    rps: result.ops / result.seconds,
+    p50: percentile(result.latencies, 50),
+    p99: percentile(result.latencies, 99),
+    errors: result.errors,
+    statuses: {},
+    samples: result.samples,
+  };
+}
+
+async function recorded(server: string, scenario: string, target: Measured, phase: () => Promise<Measurement>): Promise<Row> {
+  const before = await target.stats();
+  const wallStart = performance.now();
+  const result = await phase();
+  const wallUs = (performance.now() - wallStart) * 1000;
+  const after = await target.stats();
+  const serverCpuUs = after.cpuUs - before.cpuUs;
+  process.stderr.write(
+    `  ${server} ${scenario}: ${result.rps.toFixed(1)}/s, ${result.errors} errors, ${(serverCpuUs / result.requests).toFixed(0)} µs CPU/op\n`,
+  );
+  return {
+    server,
+    scenario,
+    result,
+    rssMb: after.rssBytes / 2 ** 20,
+    serverCpuPct: (100 * serverCpuUs) / wallUs,
+    cpuUsPerRequest: result.requests ? serverCpuUs / result.requests : NaN,
+  };
+}
+
+/** argon2id in this process: its own CPU is the "server" of this phase. */
+async function argon2Row(): Promise<Row> {
+  await argon2Load(Math.min(warmup, 2), signInConcurrency);
+  const self: Measured = {
+    stats: () => {
+      const cpu = process.cpuUsage();
+      return { cpuUs: cpu.user + cpu.system, rssBytes: process.memoryUsage().rss };
+    },
+  };
+  return recorded('argon2id', 'verify', self, async () => fromClosed(await argon2Load(seconds, signInConcurrency)));
+}
+
+/** A fresh store with the citizens (one per concurrent sign-in), and vkhod started on it with `workers` processes. */
+async function startVkhod(workers: number, label: string, vkhodCommand: string[]): Promise<{ server: ServerProcess; cleanup: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'vkhod-bench-'));
+  const path = join(dir, 'vkhod.sqlite');
+  const seed = openSqliteStore({ path, sweepIntervalMs: 0, backgroundCheckpoints: false });
+  const passwordHash = await hashPassword(BENCH_PASSWORD);
+  for (let i = 0; i < signInConcurrency; i += 1) {
+    await new Accounts(seed).register({
+      name: { family: 'Нагрузочный', given: 'Тест' },
+      contact: { kind: 'phone', value: benchPhone(i) },
+      passwordHash,
+    });
+  }
+  await seed.close();
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  // node's profiler flags go right after `node` (NODE_OPTIONS refuses them); cluster workers inherit them.
+  const profile = process.env.BENCH_CPU_PROF === 'vkhod' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const command = vkhodCommand[0] === process.execPath ? [vkhodCommand[0], ...profile, ...vkhodCommand.slice(1)] : vkhodCommand;
+  const server = await ServerProcess.start(
+    `${label} ×${workers}`,
+    command,
+    {
+      // NODE_ENV=test for vkhod's config (production demands an https issuer).
+      NODE_ENV: 'test',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      VKHOD_ISSUER: url,
+      VKHOD_SQLITE_PATH: path,
+      VKHOD_SECRET_KEY: randomBytes(32).toString('base64'),
+      VKHOD_CLIENTS: JSON.stringify([BENCH_CLIENT]),
+      VKHOD_DEMO_RP: 'false',
+      VKHOD_DEV_OUTBOX: 'false',
+      // Each simulated browser has its own address behind this trusted proxy (sign-in.ts).
+      VKHOD_TRUST_PROXY: '127.0.0.1',
+      VKHOD_WORKERS: String(workers),
+    },
+    url,
+  );
+  const cleanup = () => {
+    server.kill();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  stoppers.push(cleanup);
+  return { server, cleanup };
+}
+
+/** Tokens from real sign-ins (vkhod has no back door to mint them). */
+async function tokensFromSignIns(url: string, n: number, kind: 'refresh' | 'access'): Promise<string[]> {
+  const out: string[] = [];
+  // node-oidc-provider issues refresh tokens for offline_access only with prompt=consent.
+  const options = kind === 'refresh' ? { scope: 'openid offline_access', prompt: 'consent' } : { scope: 'openid' };
+  while (out.length < n) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(signInConcurrency, n - out.length) }, (_, citizen) => passwordCodeFlow(url, { ...options, citizen })),
+    );
+    for (const flow of batch) {
+      const token = kind === 'refresh' ? flow.refreshToken : flow.accessToken;
+      if (!token) throw new Error(`minting ${kind} tokens by sign-in: ${flow.failure ?? 'no token'}`);
+      out.push(token);
+    }
+  }
+  return out;
+}
+
+const load = (url: string, s: number): LoadOptions => ({ url, seconds: s, connections });
 
 function check(server: string, scenario: string, result: { status: number; body: Record<string, unknown> }, fields: string[]): void {
   const missing = fields.filter((field) => !(field in result.body));
@@ -66,108 +219,159 @@ function check(server: string, scenario: string, result: { status: number; body:
   }
 }
 
-/** Runs one measured phase and records it with the server's CPU use over it and its RSS after. */
-async function recorded(server: ServerChild, scenario: string, phase: () => Promise<Measurement>): Promise<Row> {
-  const before = await server.stats();
-  const ownBefore = process.cpuUsage();
-  const wallStart = performance.now();
-  const result = await phase();
-  const wallUs = (performance.now() - wallStart) * 1000;
-  const own = process.cpuUsage(ownBefore);
-  const after = await server.stats();
-  const serverCpuUs = after.cpu.user + after.cpu.system - before.cpu.user - before.cpu.system;
-  process.stderr.write(`  ${server.name} ${scenario}: ${result.rps.toFixed(0)} req/s, ${result.errors} errors\n`);
-  return {
-    server: server.name,
-    scenario,
-    result,
-    rssMb: after.memory.rss / 2 ** 20,
-    serverCpuPct: (100 * serverCpuUs) / wallUs,
-    cpuUsPerRequest: result.requests ? serverCpuUs / result.requests : NaN,
-    loadgenCpuPct: (100 * (own.user + own.system)) / wallUs,
-  };
-}
-
-interface Scenario {
-  name: string;
-  /** One request outside the load that must succeed with these fields before measuring. */
-  probe(server: ServerChild): Promise<void>;
-  /** Whatever a phase needs that must not be counted in it (refresh tokens to use). */
-  prepare(server: ServerChild): Promise<string[]>;
-  run(server: ServerChild, seconds: number, prepared: string[]): Promise<Measurement>;
-}
-
-const load = (server: ServerChild, s: number): LoadOptions => ({ url: server.url, seconds: s, connections });
-
-const SCENARIOS: Scenario[] = [
-  {
-    name: 'client_credentials',
-    probe: async (server) =>
-      check(server.name, 'client_credentials', await probe(server.url, 'grant_type=client_credentials'), ['access_token']),
-    prepare: async () => [],
-    run: (server, s) => clientCredentials(load(server, s)),
-  },
-  {
-    name: 'refresh_token',
-    probe: async (server) => {
-      const [token] = await server.mint(1);
-      const body = `grant_type=refresh_token&refresh_token=${encodeURIComponent(token!)}`;
-      check(server.name, 'refresh_token', await probe(server.url, body), ['access_token', 'refresh_token', 'id_token']);
-    },
-    // A fresh pool each phase: tokens in flight when a phase stops are consumed but never returned.
-    prepare: (server) => server.mint(poolSize),
-    run: (server, s, pool) => refreshTokens(load(server, s), pool),
-  },
-];
-
-/** The round with the median req/s. */
-const median = (rows: Row[]) => [...rows].sort((a, b) => a.result.rps - b.result.rps)[Math.floor(rows.length / 2)]!;
-
-/**
- * Scenario by scenario, the servers take turns (vkhod, bare, vkhod, bare… for BENCH_ROUNDS
- * rounds) so that a noisy neighbour hurts both alike; each gets its warm-up first.
- */
-async function measure(servers: ServerChild[]): Promise<Row[]> {
+/** The token endpoint and userinfo scenarios on either server. */
+async function apiScenarios(
+  name: string,
+  url: string,
+  target: Measured,
+  mint: { refresh(n: number): Promise<string[]>; access(n: number): Promise<string[]> },
+): Promise<Row[]> {
   const rows: Row[] = [];
-  for (const scenario of SCENARIOS) {
-    const rounds = new Map<ServerChild, Row[]>(servers.map((server) => [server, []]));
-    for (const server of servers) {
-      await scenario.probe(server);
-      await scenario.run(server, warmup, await scenario.prepare(server));
-    }
-    for (let round = 0; round < roundCount; round += 1) {
-      for (const server of servers) {
-        const prepared = await scenario.prepare(server);
-        rounds.get(server)!.push(await recorded(server, scenario.name, () => scenario.run(server, seconds, prepared)));
-      }
-    }
-    for (const server of servers) rows.push(median(rounds.get(server)!));
+  if (wanted.has('client_credentials')) {
+    check(name, 'client_credentials', await probe(url, 'grant_type=client_credentials'), ['access_token']);
+    await clientCredentials(load(url, warmup));
+    rows.push(await recorded(name, 'client_credentials', target, () => clientCredentials(load(url, seconds))));
+  }
+  if (wanted.has('refresh_token')) {
+    const pool = await mint.refresh(poolSize + 1);
+    const body = `grant_type=refresh_token&refresh_token=${encodeURIComponent(pool.pop()!)}`;
+    check(name, 'refresh_token', await probe(url, body), ['access_token', 'refresh_token', 'id_token']);
+    // The same pool (changed in place) through warm-up and measurement: rotated tokens return to it.
+    await refreshTokens(load(url, warmup), pool);
+    if (pool.length < connections) pool.push(...(await mint.refresh(poolSize)));
+    rows.push(await recorded(name, 'refresh_token', target, () => refreshTokens(load(url, seconds), pool)));
+  }
+  if (wanted.has('userinfo')) {
+    const tokens = await mint.access(Math.max(20, connections));
+    await userinfo(load(url, warmup), tokens);
+    rows.push(await recorded(name, 'userinfo', target, () => userinfo(load(url, seconds), tokens)));
   }
   return rows;
 }
 
+async function benchVkhod(workers: number, label = 'vkhod', command = vkhodCommand): Promise<{ rows: Row[]; info: ServerInfo }> {
+  const { server, cleanup } = await startVkhod(workers, label, command);
+  const name = server.name;
+  process.stderr.write(`  ${name} at ${server.url}: ready in ${server.startToReadyMs.toFixed(0)} ms\n`);
+  try {
+    await settle(2000);
+    const idle = server.stats();
+    const rows: Row[] = [];
+    let health: Float64Array = new Float64Array();
+    if (wanted.has('sign-in')) {
+      // Each citizen's first sign-in: the consent is remembered from then on.
+      for (let citizen = 0; citizen < signInConcurrency; citizen += 1) {
+        const first = await passwordCodeFlow(server.url, { citizen });
+        if (!first.ok) throw new Error(`${name} sign-in probe: ${first.failure}`);
+      }
+      await signInLoad(server.url, warmup, signInConcurrency);
+      let sampler: ReturnType<typeof healthSampler> | undefined;
+      rows.push(
+        await recorded(name, 'sign-in', server, async () => {
+          sampler = healthSampler(server.url);
+          const result = fromClosed(await signInLoad(server.url, seconds, signInConcurrency));
+          health = await sampler.stop();
+          return result;
+        }),
+      );
+    }
+    rows.push(
+      ...(await apiScenarios(name, server.url, server, {
+        refresh: (n) => tokensFromSignIns(server.url, n, 'refresh'),
+        access: (n) => tokensFromSignIns(server.url, n, 'access'),
+      })),
+    );
+    const loaded = server.stats();
+    return {
+      rows,
+      info: {
+        server: name,
+        workers,
+        startToReadyMs: server.startToReadyMs,
+        idleRssMb: idle.rssBytes / 2 ** 20,
+        loadedRssMb: loaded.rssBytes / 2 ** 20,
+        processes: loaded.processes,
+        healthP50: percentile(health, 50),
+        healthP99: percentile(health, 99),
+        healthMax: health.length ? health[health.length - 1]! : NaN,
+        healthSamples: health.length,
+      },
+    };
+  } catch (err) {
+    process.stderr.write(`${name} stderr:\n${server.diagnostics}\n`);
+    throw err;
+  } finally {
+    await server.stop();
+    cleanup();
+  }
+}
+
+async function benchBare(): Promise<{ rows: Row[]; info: ServerInfo }> {
+  const started = performance.now();
+  const bare = await ServerChild.start('bare', './serve-bare.ts');
+  const startToReadyMs = performance.now() - started;
+  stoppers.push(() => bare.kill());
+  try {
+    await settle(2000);
+    const stats = async () => {
+      const s = await bare.stats();
+      return { cpuUs: s.cpu.user + s.cpu.system, rssBytes: s.memory.rss };
+    };
+    const idle = await stats();
+    const rows = await apiScenarios('bare', bare.url, { stats }, { refresh: (n) => bare.mint(n), access: (n) => bare.mintAccess(n) });
+    const loaded = await stats();
+    return {
+      rows,
+      info: {
+        server: 'bare',
+        workers: 1,
+        startToReadyMs,
+        idleRssMb: idle.rssBytes / 2 ** 20,
+        loadedRssMb: loaded.rssBytes / 2 ** 20,
+        processes: 1,
+        healthP50: NaN,
+        healthP99: NaN,
+        healthMax: NaN,
+        healthSamples: 0,
+      },
+    };
+  } finally {
+    await bare.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const load1 = loadavg()[0]!;
-  process.stderr.write(`bench: ${seconds} s per scenario × ${roundCount} round(s) after ${warmup} s warm-up, ${connections} connections\n`);
-  const started = await Promise.allSettled(SERVERS.map(({ name, script }) => ServerChild.start(name, script)));
-  for (const outcome of started) if (outcome.status === 'fulfilled') children.push(outcome.value);
-  const failed = started.find((outcome) => outcome.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
-  for (const child of children) process.stderr.write(`  ${child.name} at ${child.url}\n`);
-
-  const rows = await measure(children);
-  printReport(rows, {
+  process.stderr.write(
+    `bench: ${seconds} s per phase after ${warmup} s warm-up; ${connections} connections, sign-in concurrency ${signInConcurrency}; workers ${workerCounts.join(', ')}\n`,
+  );
+  const rows: Row[] = [];
+  const infos: ServerInfo[] = [];
+  if (wanted.has('sign-in')) rows.push(await argon2Row());
+  const runs: Array<[number, string, string[]]> = workerCounts.map((w) => [w, 'vkhod', vkhodCommand]);
+  if (baselineCommand) runs.unshift([1, 'base', baselineCommand]);
+  for (const [workers, label, command] of runs) {
+    const { rows: r, info } = await benchVkhod(workers, label, command);
+    rows.push(...r);
+    infos.push(info);
+  }
+  if ([...wanted].some((s) => s !== 'sign-in')) {
+    const { rows: r, info } = await benchBare();
+    rows.push(...r);
+    infos.push(info);
+  }
+  printReport(rows, infos, {
     node: process.version,
     cpu: `${cpus()[0]?.model ?? 'unknown CPU'} ×${cpus().length}`,
     seconds,
     warmup,
     connections,
-    rounds: roundCount,
+    signInConcurrency,
     loadAverage: load1,
+    command: vkhodCommand.join(' ').replace(process.execPath, 'node'),
   });
-  // Issue 14: start to ready and idle RSS, compiled build against tsx (scripts/bench/startup.ts).
-  await Promise.allSettled(children.map((child) => child.stop()));
-  printStartup(await measureStartup());
+  // Issue 14: start to ready and idle RSS, the compiled build against tsx (scripts/bench/startup.ts; BENCH_STARTUP=0 skips it).
+  if (process.env.BENCH_STARTUP !== '0') printStartup(await measureStartup());
 }
 
 try {
@@ -176,6 +380,5 @@ try {
   process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`);
   process.exitCode = 1;
 } finally {
-  await Promise.allSettled(children.map((child) => child.stop()));
   clearTimeout(deadline);
 }

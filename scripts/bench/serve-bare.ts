@@ -6,7 +6,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
-import { BENCH_CLIENT, mintRefreshTokens, serveCommands } from './shared.ts';
+import { BENCH_CLIENT, mintAccessTokens, mintRefreshTokens, serveCommands } from './shared.ts';
 
 const ACCOUNT_ID = 'bench-account';
 
@@ -29,4 +29,9 @@ const provider = new Provider(url, {
 });
 server.on('request', provider.callback());
 
-serveCommands(url, (n) => mintRefreshTokens(provider, ACCOUNT_ID, n));
+serveCommands(
+  url,
+  (n) => mintRefreshTokens(provider, ACCOUNT_ID, n),
+  undefined,
+  (n) => mintAccessTokens(provider, ACCOUNT_ID, n),
+);

@@ -20,7 +20,7 @@ export const BASIC_AUTH = `Basic ${Buffer.from(
 export const REFRESH_SCOPE = 'openid offline_access';
 
 /** Runner → child. */
-export type Command = { id: number; cmd: 'mint'; n: number } | { id: number; cmd: 'stats' };
+export type Command = { id: number; cmd: 'mint'; n: number } | { id: number; cmd: 'mint-access'; n: number } | { id: number; cmd: 'stats' };
 /** Child → runner. */
 export type Reply =
   { type: 'ready'; url: string; tempDir?: string } | { type: 'reply'; id: number; tokens?: string[]; stats?: ProcessStats; error?: string };
@@ -61,16 +61,43 @@ export async function mintRefreshTokens(provider: Provider, accountId: string, n
   return tokens;
 }
 
+/** Mints `n` opaque access tokens for userinfo (scope openid), each on its own grant. */
+export async function mintAccessTokens(provider: Provider, accountId: string, n: number): Promise<string[]> {
+  const client = await provider.Client.find(BENCH_CLIENT.client_id);
+  if (!client) throw new Error(`client ${BENCH_CLIENT.client_id} not found`);
+  const tokens: string[] = [];
+  for (let i = 0; i < n; i += 1) {
+    const grant = new provider.Grant({ accountId, clientId: client.clientId });
+    grant.addOIDCScope('openid');
+    const grantId = await grant.save();
+    const token = new provider.AccessToken({
+      client,
+      accountId,
+      grantId,
+      scope: 'openid',
+      gty: 'authorization_code',
+    } as ConstructorParameters<typeof provider.AccessToken>[0]);
+    tokens.push(await token.save());
+  }
+  return tokens;
+}
+
 /**
  * The child side: report the URL (stdout for people, IPC for the runner; with the temp folder
  * to remove should the child be killed), answer `mint` and `stats`, and exit as soon as the
  * runner goes away so no server outlives a run.
  */
-export function serveCommands(url: string, mint: (n: number) => Promise<string[]>, tempDir?: string): void {
+export function serveCommands(
+  url: string,
+  mint: (n: number) => Promise<string[]>,
+  tempDir?: string,
+  mintAccess?: (n: number) => Promise<string[]>,
+): void {
   const send = (reply: Reply) => process.send?.(reply);
   process.on('message', async (message: Command) => {
     try {
       if (message.cmd === 'mint') send({ type: 'reply', id: message.id, tokens: await mint(message.n) });
+      else if (message.cmd === 'mint-access') send({ type: 'reply', id: message.id, tokens: await mintAccess!(message.n) });
       else send({ type: 'reply', id: message.id, stats: { memory: process.memoryUsage(), cpu: process.cpuUsage() } });
     } catch (err) {
       send({ type: 'reply', id: message.id, error: (err as Error).stack ?? String(err) });

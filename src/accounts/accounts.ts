@@ -51,6 +51,9 @@ export interface Registration {
   pdConsentVersion?: string;
 }
 
+/** How often `modify` re-reads and retries a change that met a concurrent one. */
+const MODIFY_ATTEMPTS = 16;
+
 export class Accounts {
   constructor(
     private readonly store: Store,
@@ -147,16 +150,19 @@ export class Accounts {
    * transaction. `events` is one event, or a function of (before, after) giving several — e.g. a
    * level change noticed only once the new state is known. With `expect` the change applies only
    * to that version (a concurrent change fails with VersionConflictError — used where a race must
-   * lose, e.g. a TOTP code used twice); otherwise it retries on the fresh version.
+   * lose, e.g. a TOTP code used twice); otherwise it retries on the fresh version. `first` saves
+   * the first read when the caller has just read the account (a stale one only costs a retry).
    */
   async modify(
     accountId: string,
     mutate: (current: Account) => Account,
     events?: AccountEvents,
-    options: { expect?: Account } = {},
+    options: { expect?: Account; first?: Account } = {},
   ): Promise<Account> {
     for (let attempt = 0; ; attempt += 1) {
-      const current = options.expect ?? (await this.findActive(accountId));
+      // `first`: the caller's fresh read, for the first try (a conflict re-reads).
+      const current =
+        options.expect ?? (attempt === 0 && options.first?.id === accountId ? options.first : await this.findActive(accountId));
       if (!current) throw new Error('account not found');
       const now = new Date().toISOString();
       const next = { ...mutate(current), updatedAt: now };
@@ -169,7 +175,9 @@ export class Accounts {
       } catch (err) {
         // An identity number held unique by an account that never verified it (older data): heal it and try again.
         if (err instanceof DuplicateKeyError && err.key && attempt < 2 && (await this.findByKey(err.key)) === undefined) continue;
-        if (options.expect || attempt >= 2 || !(err instanceof VersionConflictError)) throw err;
+        // Each round of concurrent changes commits at least one of them, so N racing changes (tabs
+        // of one citizen allowing at once) need at most N tries; bounded all the same.
+        if (options.expect || attempt >= MODIFY_ATTEMPTS - 1 || !(err instanceof VersionConflictError)) throw err;
       }
     }
   }

@@ -104,14 +104,30 @@ export function deviceTracking(services: Deps): Middleware {
     const current = await services.accounts.findActive(device.accountId);
     if (!current || (Array.isArray(current.extra?.knownDevices) && (current.extra!.knownDevices as string[]).includes(hash))) return;
     let seenBefore = true;
-    const account = await services.accounts.modify(device.accountId, (a) => {
-      const known = Array.isArray(a.extra?.knownDevices) ? (a.extra!.knownDevices as string[]) : [];
-      seenBefore = known.length === 0 || known.includes(hash);
-      if (known.includes(hash)) return a;
-      return { ...a, extra: { ...a.extra, knownDevices: [...known, hash].slice(-KNOWN_MAX) } };
-    });
+    const account = await services.accounts.modify(
+      device.accountId,
+      (a) => {
+        const known = Array.isArray(a.extra?.knownDevices) ? (a.extra!.knownDevices as string[]) : [];
+        seenBefore = known.length === 0 || known.includes(hash);
+        if (known.includes(hash)) return a;
+        return { ...a, extra: { ...a.extra, knownDevices: [...known, hash].slice(-KNOWN_MAX) } };
+      },
+      undefined,
+      { first: current },
+    );
     if (!seenBefore) await alertNewDevice(services, ctx, account, device);
   }
+}
+
+/** Formatters are costly to build (about a millisecond each): one per locale, kept. */
+const timeFormats = new Map<string, Intl.DateTimeFormat>();
+function moscowTime(locale: string, at: Date): string {
+  let format = timeFormats.get(locale);
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale, { timeZone: 'Europe/Moscow', dateStyle: 'short', timeStyle: 'short' });
+    timeFormats.set(locale, format);
+  }
+  return format.format(at);
 }
 
 async function alertNewDevice(services: Deps, ctx: Context, account: Account, device: SessionDevice): Promise<void> {
@@ -119,7 +135,7 @@ async function alertNewDevice(services: Deps, ctx: Context, account: Account, de
   const settings = alertSettings(account);
   const locale = views.locale(ctx) === 'en' ? 'en-GB' : 'ru-RU';
   const text = views.t(ctx, 'messages.new_device.text', {
-    time: new Date(device.loginTs * 1000).toLocaleString(locale, { timeZone: 'Europe/Moscow', dateStyle: 'short', timeStyle: 'short' }),
+    time: moscowTime(locale, new Date(device.loginTs * 1000)),
     device: deviceLabel(device.ua, views.t(ctx, 'sessions.unknown_device')),
     service: device.clientName ?? '',
     link: `${config.issuer}/account/sessions`,

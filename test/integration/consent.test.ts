@@ -123,4 +123,38 @@ describe('consent', function () {
     expect(other.html).to.include('consent-list');
     expect(consentItems(other)).to.deep.equal([item('profile')]);
   });
+
+  it('remembers the consents of many tabs allowing at once: each goes back to the service, none fails', async () => {
+    // One citizen, eight browser tabs, each on the consent page; every "allow" is a change of the
+    // same account at the same moment (a version conflict for all but one at each try).
+    const tabs: Array<{ browser: Browser; page: Page }> = [];
+    for (let i = 0; i < 8; i += 1) {
+      const browser = new Browser(h);
+      tabs.push({ browser, page: await signInOnly(browser, authorizePath({ scope: 'openid profile offline_access', prompt: 'consent' })) });
+    }
+    for (const { page } of tabs) expect(page.html).to.include('consent-list');
+    // Every tab has read the account before any of them writes (no timing involved).
+    const accounts = h.services.store.accounts;
+    const update = accounts.update;
+    let held: Array<() => void> | undefined = [];
+    accounts.update = async (...args: Parameters<typeof update>) => {
+      const queue = held;
+      if (queue)
+        await new Promise<void>((resolve) => {
+          queue.push(resolve);
+          if (queue.length === tabs.length) {
+            held = undefined;
+            queue.forEach((release) => release());
+          }
+        });
+      return update.apply(accounts, args);
+    };
+    const results = await Promise.all(tabs.map(({ browser, page }) => browser.submit(page, '/consent', { decision: 'allow' }))).finally(
+      () => (accounts.update = update),
+    );
+    for (const back of results) {
+      expect(back.status, back.html.slice(0, 200)).to.be.within(300, 399);
+      expect(new URL(back.location!).searchParams.get('code')).to.be.a('string');
+    }
+  });
 });

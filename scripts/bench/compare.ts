@@ -1,0 +1,109 @@
+/**
+ * Before/after on a busy machine: two vkhod builds side by side, measured in alternating rounds
+ * (A, B, A, B…) so that a noisy neighbour hurts both alike; each round runs `BENCH_FLOWS`
+ * password code flows one after another (no contention inside the server) and reads each
+ * server's CPU time over it. Prints the median server CPU per flow of each, and the difference.
+ *
+ *   node --import tsx scripts/bench/compare.ts "node --import tsx /tmp/before/src/main.ts" "node --import tsx src/main.ts"
+ *
+ * Environment: BENCH_ROUNDS (9), BENCH_FLOWS (20 per round), BENCH_OP (sign-in | client_credentials).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openSqliteStore } from '../../adapters/sqlite/index.ts';
+import { Accounts } from '../../src/accounts/accounts.ts';
+import { hashPassword } from '../../src/accounts/password-hash.ts';
+import { ServerProcess } from './server-process.ts';
+import { BASIC_AUTH, BENCH_CLIENT } from './shared.ts';
+import { BENCH_PASSWORD, benchPhone, passwordCodeFlow } from './sign-in.ts';
+
+const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
+const flows = Number(process.env.BENCH_FLOWS ?? 20);
+const op = process.env.BENCH_OP ?? 'sign-in';
+const commands = process.argv.slice(2, 4);
+if (commands.length !== 2) throw new Error('usage: compare.ts "<command A>" "<command B>"');
+
+async function start(label: string, text: string): Promise<{ server: ServerProcess; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'vkhod-compare-'));
+  const path = join(dir, 'vkhod.sqlite');
+  const seed = openSqliteStore({ path, sweepIntervalMs: 0, backgroundCheckpoints: false });
+  await new Accounts(seed).register({
+    name: { family: 'Нагрузочный', given: 'Тест' },
+    contact: { kind: 'phone', value: benchPhone(0) },
+    passwordHash: await hashPassword(BENCH_PASSWORD),
+  });
+  await seed.close();
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const argv = text.split(/\s+/).filter(Boolean);
+  if (argv[0] === 'node') argv[0] = process.execPath;
+  const server = await ServerProcess.start(
+    label,
+    argv,
+    {
+      NODE_ENV: 'test',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      VKHOD_ISSUER: url,
+      VKHOD_SQLITE_PATH: path,
+      VKHOD_SECRET_KEY: randomBytes(32).toString('base64'),
+      VKHOD_CLIENTS: JSON.stringify([BENCH_CLIENT]),
+      VKHOD_DEMO_RP: 'false',
+      VKHOD_DEV_OUTBOX: 'false',
+      VKHOD_TRUST_PROXY: '127.0.0.1',
+    },
+    url,
+  );
+  return { server, dir };
+}
+
+async function once(url: string): Promise<void> {
+  if (op === 'sign-in') {
+    const flow = await passwordCodeFlow(url);
+    if (!flow.ok) throw new Error(flow.failure);
+    return;
+  }
+  const res = await fetch(`${url}/token`, {
+    method: 'POST',
+    headers: { authorization: BASIC_AUTH, 'content-type': 'application/x-www-form-urlencoded' },
+    body: 'grant_type=client_credentials',
+  });
+  if (res.status !== 200) throw new Error(`client_credentials: ${res.status}`);
+  await res.arrayBuffer();
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+const servers = [await start('A', commands[0]!), await start('B', commands[1]!)];
+try {
+  const perFlow: number[][] = [[], []];
+  for (const { server } of servers) for (let i = 0; i < flows; i += 1) await once(server.url); // warm-up
+  for (let round = 0; round < rounds; round += 1) {
+    for (const [i, { server }] of servers.entries()) {
+      const before = server.stats().cpuUs;
+      for (let n = 0; n < flows; n += 1) await once(server.url);
+      perFlow[i]!.push((server.stats().cpuUs - before) / flows);
+    }
+  }
+  const [a, b] = perFlow.map(median) as [number, number];
+  process.stdout.write(
+    `${op}, server CPU per op, median of ${rounds} alternating rounds of ${flows}:\n` +
+      `  A ${a.toFixed(0)} µs  (${commands[0]})\n  B ${b.toFixed(0)} µs  (${commands[1]})\n` +
+      `  B − A = ${(b - a).toFixed(0)} µs (${((100 * (b - a)) / a).toFixed(1)}%)\n` +
+      `  rounds A: ${perFlow[0]!.map((v) => v.toFixed(0)).join(' ')}\n  rounds B: ${perFlow[1]!.map((v) => v.toFixed(0)).join(' ')}\n`,
+  );
+} finally {
+  for (const { server, dir } of servers) {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
