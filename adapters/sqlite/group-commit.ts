@@ -269,6 +269,7 @@ export class GroupCommit {
       this.failAll([item], err);
       return true;
     }
+    if (item.durable) this.durableCommits += 1;
     this.options.onOutcome?.({ ok: true });
     item.resolve(value);
     return true;

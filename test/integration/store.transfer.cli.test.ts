@@ -140,7 +140,7 @@ describe('CLI: vkhod store export / import, vkhod audit', function () {
         .map((l) => JSON.parse(l));
       expect(event).to.include({ type: 'key.rotated', outcome: 'success' });
       expect(event.actor).to.match(/^cli/);
-      expect(event.details.active).to.be.an('array').with.length.greaterThan(0);
+      expect(event.details.pending, 'the kids published by the rotation').to.be.an('array').with.length.greaterThan(0);
       expect(JSON.stringify(event)).not.to.match(/"d":|PRIVATE/);
     } finally {
       fresh.close();
