@@ -4,7 +4,7 @@
  *   clients list
  *   clients add --id ID --redirect-uri URL [--redirect-uri URL …] [--name NAME]
  *               [--auth client_secret_basic|client_secret_post|private_key_jwt|none]
- *               [--grant authorization_code|refresh_token|client_credentials …]
+ *               [--grant authorization_code|refresh_token|client_credentials|urn:ietf:params:oauth:grant-type:device_code …]
  *               [--post-logout-uri URL …] [--jwks-file FILE] [--scope "openid profile …"]
  *               [--machine-scope "resource:scope …"] [--pkce-optional]
  *   clients remove ID
@@ -39,7 +39,7 @@ const USAGE = `usage: npm run cli -- <command>
   clients list
   clients add --id ID --redirect-uri URL [--redirect-uri URL ...] [--name NAME]
               [--auth client_secret_basic|client_secret_post|private_key_jwt|none]
-              [--grant authorization_code|refresh_token|client_credentials ...]
+              [--grant authorization_code|refresh_token|client_credentials|urn:ietf:params:oauth:grant-type:device_code ...]
               [--post-logout-uri URL ...] [--jwks-file FILE] [--scope "openid profile ..."]
               [--machine-scope "resource:scope ..."] [--pkce-optional]
   clients remove ID

@@ -156,6 +156,7 @@ export async function buildServices(
     cookieKeys,
     pages: providerPages(views),
     logger,
+    devicePollTooSoon: async (key) => (await limits.hit('device-polls', key)).blocked,
   });
   const factorMethods = {
     totp: new TotpMethod(box, accounts, config.serviceName),

@@ -20,6 +20,9 @@ function ruleFor(ctx: Context): LimitRule | undefined {
   if (read && ctx.path === '/auth') return 'authorize-ip';
   if (ctx.method === 'POST' && ctx.path === '/request') return 'authorize-ip';
   if (read && ctx.path === '/session/end') return 'end-session-ip';
+  // Device authorization grant: a device code per request, a session per showing of the code page.
+  if (ctx.method === 'POST' && ctx.path === '/device/auth') return 'authorize-ip';
+  if (read && ctx.path === '/device') return 'authorize-ip';
   if (read && ctx.path === '/federation/callback') return 'federation-callback-ip';
   // A recovery through a bank starts a round trip (a flow record) like an authorization request does.
   if (ctx.method === 'POST' && /^\/recover\/bank\/[^/]+$/.test(ctx.path)) return 'authorize-ip';
