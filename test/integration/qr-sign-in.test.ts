@@ -80,7 +80,9 @@ describe('QR sign-in over HTTP (computer and phone)', function () {
   it('the phone sees the computer, the service and the code, approves; the computer signs in with amr pwd + mca', async () => {
     const { verifier, challenge } = pkce();
     const qr = await openQr(h, computer, authorizePath({}, challenge));
-    expect(decodeEntities(qr.page.html), 'no-JS refresh').to.match(/<meta http-equiv="refresh" content="5; url=\/interaction\/[^"]+\/qr\?r=/);
+    expect(decodeEntities(qr.page.html), 'no-JS refresh').to.match(
+      /<meta http-equiv="refresh" content="5; url=\/interaction\/[^"]+\/qr\?r=/,
+    );
     expect(await status(computer, qr)).to.equal('pending');
     // Refreshing the page keeps the same request (one pending per page).
     expect(qrOf(h, await computer.get(`/interaction/${qr.uid}/qr?r=${qr.id}`)).approval).to.equal(qr.approval);
