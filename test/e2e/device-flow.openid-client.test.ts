@@ -124,6 +124,11 @@ describe('device authorization grant (RFC 8628) with openid-client v6', function
     const info = await oidc.fetchUserInfo(tv, tokens.access_token, claims.sub);
     expect(info).to.include({ family_name: 'Петрова', given_name: 'Анна' });
 
+    // The citizen is told that a device got access, and the cabinet's history shows it.
+    expect(h.gateway.last(PHONE)?.text).to.match(/выполнен вход на устройстве .* в сервис «Госуслуги на ТВ»/);
+    const history = await browser.get('/account/history');
+    expect(history.html).to.include('Вход на телевизоре или другом устройстве по коду');
+
     // The code is used: typed again, it is refused; polled again, it gets nothing.
     const again = await enterCode(new Browser(h), started.user_code);
     expect(alerts(again.html)).to.deep.equal(['Этот код уже использован. Запросите новый код на устройстве.']);

@@ -112,6 +112,15 @@ describe('QR sign-in over HTTP (computer and phone)', function () {
 
     // Used: the QR code's address now leads nowhere.
     expect((await phone.get(qr.approval)).status).to.equal(410);
+
+    // The citizen is told, and the cabinet's history shows both sides.
+    expect(h.gateway.last(PHONE)?.text).to.match(
+      /вход по QR-коду на устройстве Chrome 121, Windows \(IP 127\.0\.0\.1\) в сервис «Тестовый сервис»/,
+    );
+    const history = decodeEntities((await phone.get('/account/history')).html);
+    expect(history).to.include('Вход по QR-коду подтверждён на этом телефоне для устройства Chrome 121, Windows (IP 127.0.0.1)');
+    expect(history).to.include('Вход по QR-коду, подтверждённый с телефона');
+    expect(history).to.include('Вход на компьютере по QR-коду');
   });
 
   it('refused on the phone: both sides say so, and the computer can show a new code', async () => {
@@ -127,6 +136,9 @@ describe('QR sign-in over HTTP (computer and phone)', function () {
     const again = qrOf(h, await computer.get(`/interaction/${qr.uid}/qr`));
     expect(again.approval).to.not.equal(qr.approval);
     expect(auditOfType(h, 'signin.qr').map((e) => [e.outcome, e.details?.decision])).to.deep.equal([['failure', 'denied']]);
+    expect(decodeEntities((await phone.get('/account/history')).html)).to.include(
+      'Вход по QR-коду отклонён на этом телефоне для устройства Chrome 121, Windows (IP 127.0.0.1)',
+    );
     // A refused request cannot be approved afterwards.
     expect((await phone.post(`${qr.approval}/approve`, { _csrf: /name="_csrf" value="([^"]+)"/.exec(ask.html)![1]! })).status).to.equal(
       410,
