@@ -187,6 +187,16 @@ describe('device authorization grant (RFC 8628) with openid-client v6', function
     expect(otherPoll.body.error).to.equal('authorization_pending');
   });
 
+  it("a code-entry form without the provider's xsrf token is refused with a message (400), and counts as no guess", async () => {
+    const started = await oidc.initiateDeviceAuthorization(tv, { scope: 'openid' });
+    const browser = new Browser(h);
+    await browser.get('/device');
+    const forged = await browser.post('/device', { xsrf: 'forged', user_code: started.user_code });
+    expect(forged.status).to.equal(400);
+    expect(alerts(forged.html)).to.deep.equal(['Не удалось проверить код. Попробуйте ещё раз.']);
+    expect(forged.html, 'a fresh form to try again').to.match(/name="xsrf" value="[^"]+"/);
+  });
+
   it('a wrong user code: a message; after the limit of wrong codes per address (even in parallel) every entry is refused', async () => {
     const started = await oidc.initiateDeviceAuthorization(tv, { scope: 'openid' });
     const guesser = new Browser(h);

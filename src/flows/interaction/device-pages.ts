@@ -21,8 +21,9 @@ export function devicePages(views: Views): DevicePages {
       const c = ctx as unknown as Context;
       if (problem === 'not_found') c.state.deviceCodeOutcome = 'wrong' satisfies DeviceCodeOutcome;
       else if (problem) c.state.deviceCodeOutcome = 'found' satisfies DeviceCodeOutcome;
-      const status =
-        problem === 'not_found' || problem === 'no_code' ? 400 : problem === 'expired' || problem === 'already_used' ? 410 : 200;
+      // A refused request (aborted) is an answer, not an error; a form the provider could not
+      // check (its xsrf) is the sender's mistake like a wrong code.
+      const status = problem === 'expired' || problem === 'already_used' ? 410 : problem && problem !== 'aborted' ? 400 : 200;
       views.render(
         c,
         'device-code',
