@@ -10,6 +10,8 @@
   function ask() {
     fetch(poll, { credentials: 'same-origin', headers: { accept: 'application/json' } })
       .then(function (res) {
+        // 4xx: the sign-in itself has ended or expired — the page says what happened.
+        if (res.status >= 400 && res.status < 500) return { status: 'gone' };
         return res.ok ? res.json() : { status: 'pending' };
       })
       .then(function (body) {
