@@ -10,7 +10,7 @@ import { hashPassword } from '../../src/accounts/password-hash.ts';
 import { DEVICE_CODE_LIMITS } from '../../src/security/limits.ts';
 import { Browser, decodeEntities, type Page } from '../support/browser.ts';
 import { defaultClients, startHarness, type Harness } from '../support/harness.ts';
-import { GOOD_PASSWORD } from '../support/flows.ts';
+import { addTotp, GOOD_PASSWORD, passConsent, totpCode } from '../support/flows.ts';
 import { sqlite } from '../integration/fixtures.ts';
 
 const PHONE = '+79123456780';
@@ -134,6 +134,21 @@ describe('device authorization grant (RFC 8628) with openid-client v6', function
     expect(alerts(again.html)).to.deep.equal(['Этот код уже использован. Запросите новый код на устройстве.']);
     const replay = await rejection(oidc.pollDeviceAuthorizationGrant(tv, { ...started, interval: 0 }));
     expect(replay.error).to.equal('invalid_grant');
+  });
+
+  it('a device that asks for -mfa: the citizen adds the second factor in the same hosted sign-in; the poll gets …-mfa', async () => {
+    const secret = await addTotp(h, accountId);
+    const started = await oidc.initiateDeviceAuthorization(tv, { scope: 'openid', acr_values: 'urn:vkhod:loa:simplified-mfa' });
+    const browser = new Browser(h);
+    const confirm = await enterCode(browser, started.user_code);
+    const login = await browser.post('/device', { xsrf: xsrfOf(confirm), user_code: started.user_code, confirm: 'yes' });
+    const mfa = await browser.submit(login, '/login', { identifier: PHONE, password: GOOD_PASSWORD });
+    expect(mfa.html).to.include('/mfa/verify');
+    const done = await passConsent(browser, await browser.submit(mfa, '/mfa/verify', { code: await totpCode(secret) }));
+    expect(done.html).to.include('устройство вошло в сервис');
+    const claims = (await oidc.pollDeviceAuthorizationGrant(tv, { ...started, interval: 0 })).claims()!;
+    expect(claims.acr).to.equal('urn:vkhod:loa:simplified-mfa');
+    expect(claims.amr).to.have.members(['pwd', 'otp', 'mfa']);
   });
 
   it('refusing on the confirm page: the page says so and the device gets access_denied', async () => {
