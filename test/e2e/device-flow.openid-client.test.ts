@@ -212,6 +212,18 @@ describe('device authorization grant (RFC 8628) with openid-client v6', function
     expect(forged.html, 'a fresh form to try again').to.match(/name="xsrf" value="[^"]+"/);
   });
 
+  it('the resume address without its cookie, and the device endpoint with GET, get a 4xx page — never a 500', async () => {
+    for (const [method, path] of [
+      ['get', '/device/auth'],
+      ['head', '/device/auth'],
+      ['get', '/device/some-uid'],
+      ['post', '/device/some-uid'],
+    ] as const) {
+      const res = await request(h.url)[method](path).set('accept', 'text/html');
+      expect(res.status, `${method} ${path}`).to.be.within(400, 499);
+    }
+  });
+
   it('a wrong user code: a message; after the limit of wrong codes per address (even in parallel) every entry is refused', async () => {
     const started = await oidc.initiateDeviceAuthorization(tv, { scope: 'openid' });
     const guesser = new Browser(h);
