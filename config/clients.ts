@@ -32,7 +32,9 @@ export const clientSchema = z
     client_secret: z.string().min(32, 'client_secret: at least 32 characters').optional(),
     redirect_uris: z.array(uri).default([]),
     post_logout_redirect_uris: z.array(uri).optional(),
-    grant_types: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).default(['authorization_code']),
+    grant_types: z
+      .array(z.enum(['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code']))
+      .default(['authorization_code']),
     response_types: z.array(z.literal('code')).optional(),
     token_endpoint_auth_method: z
       .enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'])

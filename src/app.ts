@@ -20,6 +20,7 @@ import { DEMO_CLIENT_ID, demoRoutes } from './demo/relying-party.ts';
 import { esiaRoutes } from './esia/routes.ts';
 import { anonymousRequestLimits } from './flows/interaction/anonymous-requests.ts';
 import { authorizationPostRoutes } from './flows/interaction/authorization-post.ts';
+import { deviceCodeEntryLimit } from './flows/interaction/device-code-entry.ts';
 import { federationCallbackRoutes } from './flows/federation/callback.ts';
 import { interactionRoutes } from './flows/interaction/routes.ts';
 import { recoveryFlow } from './flows/contact/recovery.ts';
@@ -143,6 +144,8 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   app.use(pages.allowedMethods());
   // Records the device of each new sign-in (and alerts on a new one) before the answer leaves.
   app.use(deviceTracking(services));
+  // Wrong user codes of the device authorization grant, counted per address.
+  app.use(deviceCodeEntryLimit(services));
   app.use(providerApp);
 
   return { app, services };

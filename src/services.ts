@@ -202,6 +202,7 @@ export async function buildServices(
     audit: (input) => audit.record(input),
     clientRegistry,
     liveKeys: signingKeys,
+    devicePollTooSoon: async (key) => (await limits.hit('device-polls', key)).blocked,
   });
   const clientRegistrations = new ClientRegistrations({
     registry: clientRegistry,

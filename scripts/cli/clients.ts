@@ -22,7 +22,7 @@ export const CLIENTS_USAGE = `  clients list
   clients show ID
   clients add --id ID [--redirect-uri URL ...] [--name NAME]
               [--auth client_secret_basic|client_secret_post|private_key_jwt|none]
-              [--grant authorization_code|refresh_token|client_credentials ...]
+              [--grant authorization_code|refresh_token|client_credentials|urn:ietf:params:oauth:grant-type:device_code ...]
               [--post-logout-uri URL ...] [--jwks-file FILE] [--scope "openid profile ..."]
               [--machine-scope "resource:scope ..."] [--pkce-optional] [--metadata-file FILE]
   clients update ID [the options of add, each replacing that field] [--metadata-file FILE]

@@ -50,7 +50,26 @@ interface OidcCtx {
   oidc?: {
     session?: { uid?: string; accountId?: string; loginTs?: number; amr?: string[] };
     client?: { clientId?: string; clientName?: string };
+    entities?: { DeviceCode?: { deviceInfo?: { ua?: unknown; ip?: unknown } } };
   };
+}
+
+/**
+ * Sign-ins that hand access to another device are always told to the citizen, whether or not this
+ * browser is known: a TV or kiosk through the device grant (the browser only confirmed it), and a
+ * computer through a QR code approved on the phone (`mca` in its amr).
+ */
+export type HandedOver = { kind: 'device'; ua: string; ip: string } | { kind: 'qr' };
+
+function handedOver(ctx: OidcCtx, amr: readonly string[]): HandedOver | undefined {
+  const info = ctx.oidc?.entities?.DeviceCode?.deviceInfo;
+  if (ctx.oidc?.entities?.DeviceCode)
+    return {
+      kind: 'device',
+      ua: typeof info?.ua === 'string' ? info.ua.slice(0, 512) : '',
+      ip: typeof info?.ip === 'string' ? info.ip : '',
+    };
+  return amr.includes('mca') ? { kind: 'qr' } : undefined;
 }
 
 /**
@@ -85,7 +104,7 @@ export function deviceTracking(services: Deps): Middleware {
       clientId: ctx.oidc?.client?.clientId,
       clientName: ctx.oidc?.client?.clientName ?? ctx.oidc?.client?.clientId,
     };
-    (ctx as unknown as Record<symbol, unknown>)[WORK] = record(services, ctx, device, deviceId!).catch((err) =>
+    (ctx as unknown as Record<symbol, unknown>)[WORK] = record(services, ctx, device, deviceId!, handedOver(ctx, device.amr)).catch((err) =>
       services.logger.error({ err }, 'session device record failed'),
     );
   });
@@ -95,13 +114,19 @@ export function deviceTracking(services: Deps): Middleware {
     if (work) await work;
   };
 
-  async function record(services: Deps, ctx: Context, device: SessionDevice, deviceId: string): Promise<void> {
+  async function record(services: Deps, ctx: Context, device: SessionDevice, deviceId: string, handed?: HandedOver): Promise<void> {
     const devices = store.oidcAdapter(DEVICE_MODEL);
     const saved = (await devices.find(device.uid)) as SessionDevice | undefined;
+    // A device grant may be confirmed from a browser whose session already exists: told all the same.
+    if (handed?.kind === 'device') {
+      const account = await services.accounts.findActive(device.accountId);
+      if (account) await alertHandedOver(services, ctx, account, device, handed);
+    }
     if (saved && saved.accountId === device.accountId && saved.loginTs === device.loginTs) return;
     await devices.upsert(device.uid, { ...device }, config.ttl.session);
     const hash = hashOf(deviceId);
     const current = await services.accounts.findActive(device.accountId);
+    if (current && handed?.kind === 'qr') await alertHandedOver(services, ctx, current, device, handed);
     if (!current || (Array.isArray(current.extra?.knownDevices) && (current.extra!.knownDevices as string[]).includes(hash))) return;
     let seenBefore = true;
     const account = await services.accounts.modify(
@@ -115,8 +140,46 @@ export function deviceTracking(services: Deps): Middleware {
       undefined,
       { first: current },
     );
-    if (!seenBefore) await alertNewDevice(services, ctx, account, device);
+    if (!seenBefore && !handed) await alertNewDevice(services, ctx, account, device);
   }
+}
+
+/** The confirmed contacts the citizen wants sign-in alerts on. */
+function alertContacts(account: Account) {
+  const settings = alertSettings(account);
+  return [
+    ...(settings.sms && account.phone && account.phoneVerified ? [{ kind: 'phone' as const, value: account.phone }] : []),
+    ...(settings.email && account.email && account.emailVerified ? [{ kind: 'email' as const, value: account.email }] : []),
+  ];
+}
+
+/**
+ * A sign-in that gave another device access (device grant, QR code): the alert names that device
+ * and the one that confirmed it; audited as `signin.handover` (which contacts were told).
+ */
+async function alertHandedOver(services: Deps, ctx: Context, account: Account, device: SessionDevice, handed: HandedOver): Promise<void> {
+  const { views, notifier, config } = services;
+  const unknown = views.t(ctx, 'sessions.unknown_device');
+  const key = handed.kind === 'device' ? 'messages.device_sign_in' : 'messages.qr_sign_in';
+  const text = views.t(ctx, `${key}.text`, {
+    time: alertTime(services, ctx, device.loginTs),
+    device: deviceLabel(handed.kind === 'device' ? handed.ua : device.ua, unknown),
+    ip: handed.kind === 'device' ? handed.ip : device.ip,
+    browser: deviceLabel(device.ua, unknown),
+    service: device.clientName ?? '',
+    link: `${config.issuer}/account/sessions`,
+  });
+  const subject = views.t(ctx, `${key}.subject`);
+  const to = alertContacts(account);
+  for (const contact of to) await notifier.send(contact, { subject, text }).catch(() => undefined);
+  await services.audit.record({
+    type: 'signin.handover',
+    accountId: account.id,
+    clientId: device.clientId,
+    ip: handed.kind === 'device' ? handed.ip : device.ip,
+    outcome: 'success',
+    details: { via: handed.kind, ua: (handed.kind === 'device' ? handed.ua : device.ua).slice(0, 200), alerted: to.map((c) => c.kind) },
+  });
 }
 
 /** Formatters are costly to build (about a millisecond each): one per locale, kept. */
@@ -130,21 +193,21 @@ function moscowTime(locale: string, at: Date): string {
   return format.format(at);
 }
 
+/** The sign-in's time for an alert, in Moscow time, in the page's language. */
+function alertTime(services: Deps, ctx: Context, loginTs: number): string {
+  return moscowTime(services.views.locale(ctx) === 'en' ? 'en-GB' : 'ru-RU', new Date(loginTs * 1000));
+}
+
 async function alertNewDevice(services: Deps, ctx: Context, account: Account, device: SessionDevice): Promise<void> {
   const { views, notifier, config } = services;
-  const settings = alertSettings(account);
-  const locale = views.locale(ctx) === 'en' ? 'en-GB' : 'ru-RU';
   const text = views.t(ctx, 'messages.new_device.text', {
-    time: moscowTime(locale, new Date(device.loginTs * 1000)),
+    time: alertTime(services, ctx, device.loginTs),
     device: deviceLabel(device.ua, views.t(ctx, 'sessions.unknown_device')),
     service: device.clientName ?? '',
     link: `${config.issuer}/account/sessions`,
   });
   const subject = views.t(ctx, 'messages.new_device.subject');
-  const to = [
-    ...(settings.sms && account.phone && account.phoneVerified ? [{ kind: 'phone' as const, value: account.phone }] : []),
-    ...(settings.email && account.email && account.emailVerified ? [{ kind: 'email' as const, value: account.email }] : []),
-  ];
+  const to = alertContacts(account);
   for (const contact of to) await notifier.send(contact, { subject, text }).catch(() => undefined);
   await services.audit.record({
     type: 'signin.new_device',

@@ -26,10 +26,32 @@ export function historyRoutes(services: Deps): Router {
   const { views, store } = services;
 
   const describe = (ctx: Parameters<typeof views.t>[0], e: AuditEvent) => {
+    const special = crossDevice(ctx, e);
+    if (special) return special;
     const key = `history.events.${e.type}${e.outcome === 'failure' ? '_failure' : ''}`;
     if (views.messages.has(key)) return views.t(ctx, key);
     const base = `history.events.${e.type}`;
     return views.messages.has(base) ? views.t(ctx, base) : views.t(ctx, 'history.events.other', { type: e.type });
+  };
+
+  /**
+   * Sign-ins across devices, in words with the other device: a QR code approved or refused on the
+   * phone (which computer asked), a sign-in finished by a QR approval, and access handed to a TV or
+   * another computer (device grant, QR code).
+   */
+  const crossDevice = (ctx: Parameters<typeof views.t>[0], e: AuditEvent): string | undefined => {
+    const unknown = views.t(ctx, 'sessions.unknown_device');
+    if (e.type === 'signin.qr') {
+      const computer = e.details?.computer as { ua?: string; ip?: string } | undefined;
+      return views.t(ctx, `history.events.signin_qr_${e.outcome === 'failure' ? 'denied' : 'approved'}`, {
+        device: deviceLabel(computer?.ua, unknown),
+        ip: computer?.ip ?? '—',
+      });
+    }
+    if (e.type === 'signin' && e.outcome !== 'failure' && e.details?.method === 'qr') return views.t(ctx, 'history.events.signin_by_qr');
+    if (e.type === 'signin.handover')
+      return views.t(ctx, `history.events.signin_handover_${e.details?.via === 'device' ? 'device' : 'qr'}`);
+    return undefined;
   };
 
   router.get('/', async (ctx) => {

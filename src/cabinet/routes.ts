@@ -14,6 +14,7 @@ import { identityRoutes } from './identity.ts';
 import { securityRoutes } from './security.ts';
 import { connectedServicesRoutes } from './connected-services.ts';
 import { historyRoutes } from './history.ts';
+import { qrApprovalRoutes } from './qr-approval.ts';
 import { passwordRoutes } from './password.ts';
 import { sessionsRoutes } from './sessions.ts';
 import { cabinetSession, CABINET_CLIENT_ID, finishCabinetSignIn, localPath, loginHintOf, startCabinetSignIn } from './session.ts';
@@ -87,5 +88,6 @@ export function cabinetRoutes(services: Deps): Router {
   router.use(identityRoutes(services).routes());
   router.use(deletionRoutes(services).routes());
   for (const r of [passwordRoutes, sessionsRoutes, historyRoutes, connectedServicesRoutes]) router.use(r(services).routes());
+  router.use(qrApprovalRoutes(services).routes());
   return router;
 }

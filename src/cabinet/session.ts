@@ -56,9 +56,17 @@ export function loginHintOf(account: Account): string | undefined {
 
 /**
  * Sends the browser through vkhod's sign-in (a fresh one when `fresh`) and back to `returnTo`;
- * `loginHint` pre-fills the login of a re-sign-in.
+ * `loginHint` pre-fills the login of a re-sign-in; `acrValues` asks the session for more (step-up).
  */
-export function startCabinetSignIn(services: Deps, ctx: Context, returnTo: string, fresh: boolean, loginHint?: string): void {
+export function startCabinetSignIn(
+  services: Deps,
+  ctx: Context,
+  returnTo: string,
+  fresh: boolean,
+  loginHint?: string,
+  /** an acr the session must reach (a second factor asked of a one-factor session) */
+  acrValues?: string,
+): void {
   const state = randomBytes(16).toString('base64url');
   ctx.cookies.set(COOKIE, Buffer.from(JSON.stringify({ state, returnTo: localPath(returnTo) })).toString('base64url'), {
     httpOnly: true,
@@ -77,6 +85,7 @@ export function startCabinetSignIn(services: Deps, ctx: Context, returnTo: strin
     state,
     ...(fresh ? { max_age: '0' } : {}),
     ...(loginHint ? { login_hint: loginHint } : {}),
+    ...(acrValues ? { acr_values: acrValues } : {}),
   });
   ctx.redirect(`/auth?${params}`);
 }

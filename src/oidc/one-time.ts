@@ -59,11 +59,22 @@ function noteFound(model: string, payload: OidcPayload | undefined): void {
   });
 }
 
+/**
+ * A device code stays in the store this long after it expired, so a late poll or a late code
+ * entry is told `expired_token` / "the code has expired" (RFC 8628 §3.5) rather than "not found".
+ */
+export const DEVICE_CODE_AFTERLIFE_SECONDS = 3600;
+
 /** The store's adapter for one model, with consume deciding the race (see the file comment). */
 export function oneTimeAdapter(store: Store, model: string, grace: RefreshGrace): Adapter {
   const inner = store.oidcAdapter(model);
   const adapter: Adapter = {
-    upsert: (id, payload, expiresIn) => inner.upsert(id, payload as OidcPayload, expiresIn ?? 0),
+    upsert: (id, payload, expiresIn) =>
+      inner.upsert(
+        id,
+        payload as OidcPayload,
+        model === 'DeviceCode' && expiresIn ? expiresIn + DEVICE_CODE_AFTERLIFE_SECONDS : (expiresIn ?? 0),
+      ),
     find: async (id) => {
       const payload = await inner.find(id);
       if (model === 'AuthorizationCode' || model === 'RefreshToken') noteFound(model, payload);

@@ -10,10 +10,12 @@ import Provider, {
   type UnknownObject,
   type ErrorOut,
 } from 'oidc-provider';
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/load.ts';
 import type { ClientMetadata } from '../../config/clients.ts';
 import type { Accounts } from '../accounts/accounts.ts';
+import { DEVICE_CODE_LIMITS } from '../security/limits.ts';
 import type { Store } from '../store.ts';
 import { ACR_VALUES, chooseAcr, isKnownAcr, requestedAcrs, satisfiedAcrs, type Acr } from './acr.ts';
 import { accountClaims, DEFAULT_CLIENT_SCOPE, SCOPE_CLAIMS, SCOPES } from './claims.ts';
@@ -33,6 +35,62 @@ export interface ProviderPages {
   error(ctx: KoaContextWithOIDC, out: ErrorOut, error: Error): Promise<void>;
   logout(ctx: KoaContextWithOIDC, form: string): Promise<void>;
   loggedOut(ctx: KoaContextWithOIDC): Promise<void>;
+  /** Device authorization grant (RFC 8628): the page where the citizen types the code a device shows. */
+  deviceCodeInput(ctx: KoaContextWithOIDC, entry: DeviceCodeEntry, error?: DeviceCodeProblem): Promise<void>;
+  /** The code was found: which service and device asks, confirm or refuse. */
+  deviceCodeConfirm(ctx: KoaContextWithOIDC, entry: DeviceCodeEntry, request: DeviceRequest): Promise<void>;
+  /** Signed in and consented: the device gets its tokens at its next poll. */
+  deviceSuccess(ctx: KoaContextWithOIDC): Promise<void>;
+}
+
+/** The provider's own form for a user code, as fields: its action, `xsrf` token and the code typed. */
+export interface DeviceCodeEntry {
+  action: string;
+  xsrf: string;
+  userCode?: string;
+}
+
+/** Why the code page is shown again: node-oidc-provider's re-render errors, named. */
+export type DeviceCodeProblem = 'not_found' | 'expired' | 'already_used' | 'aborted' | 'no_code' | 'other';
+
+/** What the confirm page shows of a device's request. */
+export interface DeviceRequest {
+  clientName: string;
+  userCode: string;
+  /** the device's address and User-Agent when it asked (node-oidc-provider's `deviceInfo`) */
+  deviceIp?: string;
+  deviceUserAgent?: string;
+}
+
+/** The user-code format: digits (a Russian keyboard needs no layout switch), 9 of them — 10⁹ codes. */
+export const USER_CODE_MASK = '***-***-***';
+
+/** The interval (seconds) a device must leave between polls; polling faster gets `slow_down`. */
+export const DEVICE_POLL_INTERVAL = DEVICE_CODE_LIMITS.pollInterval;
+
+const PROBLEMS: Record<string, DeviceCodeProblem> = {
+  NotFoundError: 'not_found',
+  ExpiredError: 'expired',
+  AlreadyUsedError: 'already_used',
+  AbortedError: 'aborted',
+  NoCodeError: 'no_code',
+};
+
+/** The fields of node-oidc-provider's user-code form (its markup is replaced by vkhod's page). */
+function deviceCodeEntry(form: string): DeviceCodeEntry {
+  const field = (name: string) => form.match(new RegExp(`name="${name}"[^>]*?value="([^"]*)"|value="([^"]*)"[^>]*?name="${name}"`));
+  const value = (name: string) => {
+    const m = field(name);
+    return m ? decodeHtml(m[1] ?? m[2] ?? '') : undefined;
+  };
+  return { action: decodeHtml(form.match(/action="([^"]*)"/)?.[1] ?? '/device'), xsrf: value('xsrf') ?? '', userCode: value('user_code') };
+}
+
+function decodeHtml(s: string): string {
+  return s.replace(
+    /&(amp|lt|gt|quot|#39|#x27);/g,
+    (_m, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'", '#x27': "'" })[e]!,
+  );
 }
 
 export interface ProviderDependencies {
@@ -45,6 +103,11 @@ export interface ProviderDependencies {
   jwks: { keys: object[] };
   cookieKeys: string[];
   pages: ProviderPages;
+  /**
+   * Counts one poll of a device code (key: its hash) and says whether it came sooner than
+   * DEVICE_POLL_INTERVAL after the last one; such a poll is answered `slow_down` (RFC 8628 §3.5).
+   */
+  devicePollTooSoon?: (key: string) => Promise<boolean>;
   /** The refresh-token reuse grace; createProvider builds one (its response step is provider middleware). */
   refreshGrace?: RefreshGrace;
   /** Relying parties kept in the store (issue 14): loaded through the adapter's `Client` model. */
@@ -271,6 +334,23 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       userinfo: { enabled: true },
       pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
+      // RFC 8628 for devices without a browser (TVs, kiosks): a client registered with the
+      // urn:ietf:params:oauth:grant-type:device_code grant; the citizen enters the code at /device.
+      deviceFlow: {
+        enabled: true,
+        charset: 'digits',
+        mask: USER_CODE_MASK,
+        userCodeInputSource: (ctx, form, _out, err) =>
+          pages.deviceCodeInput(ctx, deviceCodeEntry(form), err ? (PROBLEMS[err.name] ?? 'other') : undefined),
+        userCodeConfirmSource: (ctx, form, client, deviceInfo, userCode) =>
+          pages.deviceCodeConfirm(ctx, deviceCodeEntry(form), {
+            clientName: client.clientName ?? client.clientId,
+            userCode,
+            deviceIp: typeof deviceInfo?.ip === 'string' ? deviceInfo.ip : undefined,
+            deviceUserAgent: typeof deviceInfo?.ua === 'string' ? deviceInfo.ua : undefined,
+          }),
+        successSource: (ctx) => pages.deviceSuccess(ctx),
+      },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: (ctx, form) => pages.logout(ctx, form),
@@ -325,6 +405,32 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
   };
 }
 
+const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/**
+ * RFC 8628 §3.2/§3.5, which node-oidc-provider leaves to the deployment: the device authorization
+ * response names the polling interval, and a device that polls a pending code faster gets
+ * `slow_down` instead of `authorization_pending` (it must then add 5 seconds). Only a pending
+ * answer is rewritten — a poll that gets tokens or a final error is never held back.
+ */
+function devicePollPace(tooSoon: ProviderDependencies['devicePollTooSoon']) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    await next();
+    const body = ctx.body as Record<string, unknown> | undefined;
+    if (!body || typeof body !== 'object') return;
+    if (ctx.oidc?.route === 'device_authorization' && typeof body.device_code === 'string') {
+      body.interval = DEVICE_POLL_INTERVAL;
+      return;
+    }
+    const params = ctx.oidc?.params as Record<string, unknown> | undefined;
+    if (!tooSoon || ctx.oidc?.route !== 'token' || params?.grant_type !== DEVICE_CODE_GRANT) return;
+    if (body.error !== 'authorization_pending' || typeof params.device_code !== 'string') return;
+    if (await tooSoon(createHash('sha256').update(params.device_code).digest('base64url'))) {
+      ctx.body = { error: 'slow_down', error_description: `poll at most once every ${DEVICE_POLL_INTERVAL} seconds` };
+    }
+  };
+}
+
 export function createProvider(
   deps: ProviderDependencies & {
     logger?: Logger;
@@ -344,6 +450,7 @@ export function createProvider(
     deps.liveKeys.attach(provider);
     provider.use(deps.liveKeys.middleware());
   }
+  provider.use(devicePollPace(deps.devicePollTooSoon));
   return provider;
 }
 

@@ -37,7 +37,11 @@ export type LimitRule =
   /** end-session requests (`/session/end`) per client IP: each may store a session */
   | 'end-session-ip'
   /** returns at the federation callback per client IP */
-  | 'federation-callback-ip';
+  | 'federation-callback-ip'
+  /** wrong user codes typed at /device (device authorization grant) per client IP → blocked for a while */
+  | 'device-code-failures-ip'
+  /** polls of one device code (key: its hash): more than one per interval → `slow_down` */
+  | 'device-polls';
 
 export interface LimitState {
   blocked: boolean;
@@ -57,6 +61,13 @@ export interface Reservation {
 export const POST_LETTERS_PER_30_DAYS = 3;
 /** Wrong postal codes per account, over all its letters, before the postal path is locked. */
 export const POST_CODE_MAX_FAILURES = 10;
+
+/**
+ * The device authorization grant (RFC 8628): a user code is 9 digits (10⁹ values) and lives 10
+ * minutes; 10 wrong codes per address and 15 minutes make guessing a live one hopeless. A device
+ * polls a pending code at most once per `pollInterval` seconds.
+ */
+export const DEVICE_CODE_LIMITS = { wrongCodesPerIp: 10, wrongCodesWindow: 900, pollInterval: 5 } as const;
 
 const OPEN: LimitState = { blocked: false, retryAfter: 0 };
 
@@ -117,6 +128,13 @@ export class Limits {
       }),
       'operator-failures-ip': store.rateLimiter({ keyPrefix: 'ofi', points: limits.loginMaxPerIp, duration: 900, blockDuration: 900 }),
       ...anonymousRequestLimiters(store),
+      'device-code-failures-ip': store.rateLimiter({
+        keyPrefix: 'dcf',
+        points: DEVICE_CODE_LIMITS.wrongCodesPerIp,
+        duration: DEVICE_CODE_LIMITS.wrongCodesWindow,
+        blockDuration: DEVICE_CODE_LIMITS.wrongCodesWindow,
+      }),
+      'device-polls': store.rateLimiter({ keyPrefix: 'dcp', points: 1, duration: DEVICE_CODE_LIMITS.pollInterval }),
     };
   }
 

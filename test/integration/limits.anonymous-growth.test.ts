@@ -39,6 +39,20 @@ describe('anonymous requests cannot grow the store without bound', function () {
     expect(oidcRows(h)).to.equal(stored);
   });
 
+  it('device authorization requests and code-entry pages per IP share the authorization budget (each may store a device code or a session)', async () => {
+    await spend('authorize-ip', 1);
+    const browser = new Browser(h);
+    expect((await browser.agent.post('/device/auth').type('form').send({ client_id: 'rp-public', scope: 'openid' })).status).to.not.equal(
+      429,
+    );
+    const stored = oidcRows(h);
+    const device = await browser.agent.post('/device/auth').type('form').send({ client_id: 'rp-public', scope: 'openid' });
+    expect(device.status).to.equal(429);
+    expect(Number(device.headers['retry-after'])).to.be.greaterThan(0);
+    expect((await browser.agent.get('/device')).status).to.equal(429);
+    expect(oidcRows(h)).to.equal(stored);
+  });
+
   it('e-signature pages per IP: each showing stores a challenge, so they share the authorization budget', async () => {
     const trust = mkdtempSync(join(tmpdir(), 'vkhod-trust-'));
     const esign = await startHarness({ env: { VKHOD_ESIGN_TRUSTED_CAS_FILE: trust } });

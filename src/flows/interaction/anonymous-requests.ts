@@ -1,7 +1,8 @@
 /**
  * Anonymous requests that make the store keep something are counted per client IP (DESIGN §6:
  * anonymous requests can never grow the store without bound): authorization requests (`/auth`,
- * PAR at `/request`) each may store an interaction, `/session/end` a session, a federation
+ * PAR at `/request`) each may store an interaction, a device authorization (`/device/auth`) a
+ * device code and the code-entry page (`/device`) a session, `/session/end` a session, a federation
  * callback a look-up, a bank recovery's start (`POST /recover/bank/:bank`) a round trip, every showing
  * of an e-signature page (`…/esign`) a challenge. Over the limit: 429 with Retry-After. `/session/end` parameters are capped
  * in length here too (node-oidc-provider keeps its state in the session); the authorization
@@ -20,6 +21,9 @@ function ruleFor(ctx: Context): LimitRule | undefined {
   if (read && ctx.path === '/auth') return 'authorize-ip';
   if (ctx.method === 'POST' && ctx.path === '/request') return 'authorize-ip';
   if (read && ctx.path === '/session/end') return 'end-session-ip';
+  // Device authorization grant: a device code per request, a session per showing of the code page.
+  if (ctx.method === 'POST' && ctx.path === '/device/auth') return 'authorize-ip';
+  if (read && ctx.path === '/device') return 'authorize-ip';
   if (read && ctx.path === '/federation/callback') return 'federation-callback-ip';
   // A recovery through a bank starts a round trip (a flow record) like an authorization request does.
   if (ctx.method === 'POST' && /^\/recover\/bank\/[^/]+$/.test(ctx.path)) return 'authorize-ip';

@@ -5,6 +5,7 @@
 import type { Context } from 'koa';
 import type { ProviderPages } from '../../oidc/provider.ts';
 import type { Views } from '../../web/views.ts';
+import { devicePages } from './device-pages.ts';
 
 const KNOWN_ERRORS = new Set([
   'invalid_request',
@@ -23,10 +24,12 @@ const KNOWN_ERRORS = new Set([
   'invalid_request_object',
   'invalid_target',
   'unmet_authentication_requirements',
+  'expired_token',
 ]);
 
 export function providerPages(views: Views): ProviderPages {
   return {
+    ...devicePages(views),
     async error(ctx, out) {
       const c = ctx as unknown as Context;
       const code = String(out.error ?? 'server_error');

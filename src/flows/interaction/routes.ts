@@ -19,6 +19,7 @@ import { pendingSignIns } from '../sign-in/pending-sign-in.ts';
 import { restoreRoutes } from '../sign-in/deletion-restore.ts';
 import { resumeWelcome } from '../contact/registration-welcome.ts';
 import { secondFactorRoutes } from '../sign-in/second-factor.ts';
+import { qrSignInRoutes } from '../sign-in/qr-sign-in.ts';
 import { advance } from '../sign-in/advance.ts';
 import { showUnmet } from '../sign-in/sign-in-result.ts';
 import { parseForm, raw, text } from '../../web/form.ts';
@@ -131,5 +132,6 @@ export function interactionRoutes(services: Deps, flows: ContactFlow[]): Router 
   router.use(esignLinkRoutes(services).routes());
   router.use(upgradeRoutes(services).routes());
   router.use(restoreRoutes(services).routes());
+  router.use(qrSignInRoutes(services).routes());
   return router;
 }
