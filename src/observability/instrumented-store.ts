@@ -9,12 +9,14 @@ export type StoreObserver = (repository: string, operation: string, seconds: num
 
 /** Times every method call of `target` (sync or async) under `repository`. */
 function timed<T extends object>(target: T, repository: string, observe: StoreObserver): T {
-  const wrapped = new Map<PropertyKey, unknown>();
+  // Keyed by the method itself, not its name: a method replaced on the target later (a test's hook,
+  // a hot swap) is what gets called and timed, never a wrapper of the one read first.
+  const wrapped = new WeakMap<object, unknown>();
   return new Proxy(target, {
     get(t, prop) {
       const value = Reflect.get(t, prop, t) as unknown;
       if (typeof value !== 'function' || typeof prop !== 'string' || prop === 'constructor') return value;
-      let fn = wrapped.get(prop);
+      let fn = wrapped.get(value);
       if (!fn) {
         const method = value as (...args: unknown[]) => unknown;
         fn = (...args: unknown[]) => {
@@ -37,7 +39,7 @@ function timed<T extends object>(target: T, repository: string, observe: StoreOb
           else done(true);
           return result;
         };
-        wrapped.set(prop, fn);
+        wrapped.set(value, fn);
       }
       return fn;
     },
