@@ -269,6 +269,8 @@ export class GroupCommit {
       this.failAll([item], err);
       return true;
     }
+    // (counted here too: a durable write alone in its batch is committed at FULL by commitBatch)
+    if (item.durable) this.durableCommits += 1;
     this.options.onOutcome?.({ ok: true });
     item.resolve(value);
     return true;
