@@ -188,7 +188,9 @@ describe('CLI: vkhod store export / import, vkhod audit', function () {
         .map((l) => JSON.parse(l));
       expect(event).to.include({ type: 'key.rotated', outcome: 'success' });
       expect(event.actor).to.match(/^cli/);
-      expect(event.details.active).to.be.an('array').with.length.greaterThan(0);
+      // a rotation publishes new keys now and signs with them later (issue 14 item 5): the kids are the pending ones
+      expect(event.details.pending).to.be.an('array').with.length.greaterThan(0);
+      expect(event.details.activatesAt).to.be.a('string');
       expect(JSON.stringify(event)).not.to.match(/"d":|PRIVATE/);
     } finally {
       fresh.close();
