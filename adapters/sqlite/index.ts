@@ -122,6 +122,8 @@ const SWEEP_BATCH = 100;
 const SWEEP_BATCH_MIN = 10;
 const SWEEP_BATCH_MAX = 1000;
 const SWEEP_SLICE_MS = 2;
+/** Audit events deleted per durable transaction (each costs a disk sync: fewer, larger ones; the index makes each quick). */
+const AUDIT_SWEEP_BATCH = 500;
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -294,8 +296,8 @@ export class SqliteStore implements Store {
     }
     // Audit retention: the oldest by time (the audit_time index), a batch per durable transaction.
     while (retentionDays > 0 && !this.closed) {
-      const changes = await this.audit.deleteBefore(auditBefore, SWEEP_BATCH);
-      if (changes < SWEEP_BATCH) break;
+      const changes = await this.audit.deleteBefore(auditBefore, AUDIT_SWEEP_BATCH);
+      if (changes < AUDIT_SWEEP_BATCH) break;
       await new Promise((resolve) => setImmediate(resolve));
     }
   }

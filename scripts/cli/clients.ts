@@ -144,8 +144,14 @@ export async function clientsCommand(config: Config, action: string | undefined,
     try {
       if (action === 'list') {
         const list = await clients.list();
-        if (!list.length) console.log('no clients yet: clients add --id … (or list them in the clients file)');
+        // ESIA-profile clients are read from the clients file at start (issue 13), not kept in the store.
+        const esia = config.clients.filter((c) => c.esia);
+        if (!list.length && !esia.length) console.log('no clients yet: clients add --id … (or list them in the clients file)');
         list.forEach(printClient);
+        for (const c of esia)
+          console.log(
+            `${c.client_id}\tesia (${c.esia!.token_signing_alg})\t${c.esia!.scope}\t${c.esia!.redirect_uris.join(' ')}${c.client_name ? `\t${c.client_name}` : ''}`,
+          );
       } else if (action === 'show') {
         console.log(JSON.stringify(await clients.get(id!), null, 2));
       } else if (action === 'add') {

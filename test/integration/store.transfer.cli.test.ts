@@ -188,9 +188,7 @@ describe('CLI: vkhod store export / import, vkhod audit', function () {
         .map((l) => JSON.parse(l));
       expect(event).to.include({ type: 'key.rotated', outcome: 'success' });
       expect(event.actor).to.match(/^cli/);
-      // a rotation publishes new keys now and signs with them later (issue 14 item 5): the kids are the pending ones
-      expect(event.details.pending).to.be.an('array').with.length.greaterThan(0);
-      expect(event.details.activatesAt).to.be.a('string');
+      expect(event.details.pending, 'the kids published by the rotation').to.be.an('array').with.length.greaterThan(0);
       expect(JSON.stringify(event)).not.to.match(/"d":|PRIVATE/);
     } finally {
       fresh.close();
