@@ -28,7 +28,8 @@ export const STORE_USAGE = `  store export FILE
   store version`;
 
 const FORMAT = 'vkhod-store-export';
-const FORMAT_VERSION = 1;
+/** 2: relying parties and ESIA oids too (an older vkhod refuses the file by its version; this one still reads version 1). */
+const FORMAT_VERSION = 2;
 const BATCH = 500;
 
 type Kind = TransferRecord['kind'];
