@@ -22,10 +22,15 @@ export function startupChecks(config: Config): StartupChecks {
       setting: 'VKHOD_ESIGN_TRUSTED_CAS_FILE',
       message: `trusted CA file ${cas} does not exist: e-signature sign-in refuses every certificate until it does`,
     });
-  if (config.production && config.clients.length === 0)
-    return {
-      refusal: `VKHOD_CLIENTS_FILE: no relying party in ${config.clientsFile} (nor VKHOD_CLIENTS); production refuses to start without a client (npm run cli -- clients add …)`,
-      warnings,
-    };
   return { warnings };
+}
+
+/**
+ * Production refuses to start without any relying party. Clients live in the store (seeded from the
+ * clients file, or added by the admin API / CLI), so this is checked once the store is open (src/main.ts):
+ * `activeInStore` is how many active clients the store holds.
+ */
+export function noClientRefusal(config: Config, activeInStore: number): string | undefined {
+  if (!config.production || config.clients.length > 0 || activeInStore > 0) return undefined;
+  return `VKHOD_CLIENTS_FILE: no relying party in ${config.clientsFile} (nor VKHOD_CLIENTS) nor in the store; production refuses to start without a client (npm run cli -- clients add …)`;
 }

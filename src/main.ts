@@ -7,7 +7,7 @@ import cluster from 'node:cluster';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import { ConfigError, loadConfig, type Config } from '../config/load.ts';
-import { startupChecks } from '../config/startup-checks.ts';
+import { noClientRefusal, startupChecks } from '../config/startup-checks.ts';
 import type { VkhodApp } from './app.ts';
 import { createLogger } from './logger.ts';
 import { StoreVersionError } from './store.ts';
@@ -62,6 +62,12 @@ const store = await openStore(config.store, (data, message) => logger.warn(data,
   logger.fatal({ err: { message: err.message } }, 'cannot open the store');
   process.exit(1);
 });
+// Production without any relying party, in the clients file or in the store (issue 14: clients live in the store).
+const noClient = noClientRefusal(config, (await store.clients.list()).filter((c) => c.status === 'active').length);
+if (noClient) {
+  await store.close().catch(() => undefined);
+  refuse(noClient);
+}
 const box = new SecretBox(config.secretKey);
 if ((await masterKeyCheck(store.settings, box)) === 'other-key') {
   await store.close().catch(() => undefined);

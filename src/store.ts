@@ -367,17 +367,23 @@ export class StoreVersionError extends Error {
 
 /**
  * One record of what outlives a session (accounts with their keys and consents, audit, settings —
- * signing keys, operators, clients — and letters); short-lived tokens, codes and counters are not
- * moved. `store export` / `store import` copy these between adapters.
+ * signing keys, operators — letters, relying parties with their tombstones and secret hashes, and
+ * the ESIA oids with the oid sequence); short-lived tokens, codes, counters and used ESIA states are
+ * not moved. `store export` / `store import` copy these between adapters.
  */
 export type TransferRecord =
   | { kind: 'account'; account: Account; keys: AccountKey[] }
   | { kind: 'audit'; event: AuditEvent }
   | { kind: 'setting'; name: string; value: string; version: number }
-  | { kind: 'letter'; letter: Letter };
+  | { kind: 'letter'; letter: Letter }
+  // glue: relying parties (tombstones and secret hashes too) and the ESIA oids move with the data
+  | { kind: 'client'; client: StoredClient }
+  | { kind: 'esia-oid'; accountId: string; oid: number }
+  /** The highest oid ever handed out (absent when none was): an oid is never reused after a move. */
+  | { kind: 'esia-oid-sequence'; last: number };
 
 export interface StoreTransfer {
-  /** Every record, kind by kind (account, audit, setting, letter), each kind by id ascending. */
+  /** Every record, kind by kind (account, audit, setting, letter, client, esia-oid, esia-oid-sequence), each kind by id ascending. */
   exportRecords(): AsyncIterable<TransferRecord>;
   /** Writes the records as they are (a record with the same id is replaced), durably, all or none. */
   importRecords(records: TransferRecord[]): Promise<void>;

@@ -1,11 +1,10 @@
 /** Relying parties (clients): one document per client, `_id` = client id, a version for compare-and-set. */
 import type { mongo } from 'mongoose';
 import type { ClientRepository, StoredClient } from '../../src/store.ts';
-import { isDuplicateKey, isKey, plain } from './collections.ts';
+import { COLLECTIONS, isDuplicateKey, isKey, plain, type ClientDoc } from './collections.ts';
 
-export const CLIENTS_COLLECTION = 'clients';
-
-export type ClientDoc = StoredClient & { _id: string };
+export const CLIENTS_COLLECTION = COLLECTIONS.clients;
+export type { ClientDoc };
 
 export class MongoClients implements ClientRepository {
   private readonly clients: mongo.Collection<ClientDoc>;

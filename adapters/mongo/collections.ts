@@ -4,7 +4,7 @@
  * added only where a TTL index needs one.
  */
 import type { mongo } from 'mongoose';
-import type { Account, AuditEvent, Challenge, Letter, OidcPayload } from '../../src/store.ts';
+import type { Account, AuditEvent, Challenge, Letter, OidcPayload, StoredClient } from '../../src/store.ts';
 
 export const COLLECTIONS = {
   oidc: 'oidc',
@@ -16,7 +16,24 @@ export const COLLECTIONS = {
   settings: 'settings',
   letters: 'letters',
   rateLimits: 'rate_limits',
+  // relying parties (adapters/mongo/clients.ts) and the ESIA profile (adapters/mongo/esia.ts)
+  clients: 'clients',
+  esiaOids: 'esia_oids',
+  esiaCounters: 'esia_counters',
+  esiaUsedStates: 'esia_used_states',
 } as const;
+
+export type ClientDoc = StoredClient & { _id: string };
+/** An account's ESIA oid: `_id` is the account id, `oid` unique. */
+export interface EsiaOidDoc {
+  _id: string;
+  oid: number;
+}
+/** `{ _id: 'oid', value }`: the oid handed out last is ESIA_OID_BASE + value. */
+export interface EsiaCounterDoc {
+  _id: string;
+  value: number;
+}
 
 export interface OidcDoc {
   model: string;
@@ -65,6 +82,9 @@ export interface Collections {
   audit: mongo.Collection<AuditDoc>;
   settings: mongo.Collection<SettingDoc>;
   letters: mongo.Collection<LetterDoc>;
+  clients: mongo.Collection<ClientDoc>;
+  esiaOids: mongo.Collection<EsiaOidDoc>;
+  esiaCounters: mongo.Collection<EsiaCounterDoc>;
 }
 
 export function collections(db: mongo.Db): Collections {
@@ -77,6 +97,9 @@ export function collections(db: mongo.Db): Collections {
     audit: db.collection<AuditDoc>(COLLECTIONS.audit),
     settings: db.collection<SettingDoc>(COLLECTIONS.settings),
     letters: db.collection<LetterDoc>(COLLECTIONS.letters),
+    clients: db.collection<ClientDoc>(COLLECTIONS.clients),
+    esiaOids: db.collection<EsiaOidDoc>(COLLECTIONS.esiaOids),
+    esiaCounters: db.collection<EsiaCounterDoc>(COLLECTIONS.esiaCounters),
   };
 }
 
@@ -113,9 +136,22 @@ export async function ensureIndexes(db: mongo.Db, options: { auditRetentionDays:
     // the two indexes RateLimiterMongo.createIndexes() would build (our limiters are told not to)
     () => rateLimits.createIndex({ expire: -1 }, { expireAfterSeconds: 0 }),
     () => rateLimits.createIndex({ key: 1 }, { unique: true }),
+    // clients and the ESIA profile: created here so that a transaction (store import) may write them
+    ...clientsAndEsiaSteps(db),
   ];
   for (const step of steps) await step();
   await auditRetention(db, options.auditRetentionDays);
+}
+
+/** The clients and ESIA collections and their indexes (idempotent; also migration 3). */
+export function clientsAndEsiaSteps(db: mongo.Db): (() => Promise<unknown>)[] {
+  const c = collections(db);
+  return [
+    () => db.createCollection(COLLECTIONS.clients).catch(ignoreExists),
+    () => db.createCollection(COLLECTIONS.esiaCounters).catch(ignoreExists),
+    () => c.esiaOids.createIndex({ oid: 1 }, { unique: true }),
+    () => db.collection(COLLECTIONS.esiaUsedStates).createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 }),
+  ];
 }
 
 /**

@@ -4,16 +4,8 @@
  */
 import type { mongo } from 'mongoose';
 import { ESIA_OID_BASE, type EsiaRepository } from '../../src/store.ts';
-import { isDuplicateKey, isKey } from './collections.ts';
+import { COLLECTIONS, isDuplicateKey, isKey, type EsiaCounterDoc as CounterDoc, type EsiaOidDoc as OidDoc } from './collections.ts';
 
-interface OidDoc {
-  _id: string;
-  oid: number;
-}
-interface CounterDoc {
-  _id: string;
-  value: number;
-}
 interface UsedStateDoc {
   _id: string;
   expiresAt: Date;
@@ -26,9 +18,9 @@ export class MongoEsia implements EsiaRepository {
   private indexes?: Promise<unknown>;
 
   constructor(db: mongo.Db) {
-    this.oids = db.collection<OidDoc>('esia_oids');
-    this.counters = db.collection<CounterDoc>('esia_counters');
-    this.used = db.collection<UsedStateDoc>('esia_used_states');
+    this.oids = db.collection<OidDoc>(COLLECTIONS.esiaOids);
+    this.counters = db.collection<CounterDoc>(COLLECTIONS.esiaCounters);
+    this.used = db.collection<UsedStateDoc>(COLLECTIONS.esiaUsedStates);
   }
 
   private ready(): Promise<unknown> {

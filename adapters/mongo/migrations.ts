@@ -7,7 +7,7 @@
  */
 import type { mongo } from 'mongoose';
 import { StoreVersionError } from '../../src/store.ts';
-import { COLLECTIONS } from './collections.ts';
+import { clientsAndEsiaSteps, COLLECTIONS } from './collections.ts';
 
 interface Migration {
   version: number;
@@ -24,6 +24,13 @@ const MIGRATIONS: Migration[] = [
       await audit.createIndex({ at: -1, id: -1 }, { name: 'audit_time' });
       await audit.createIndex({ type: 1, at: -1, id: -1 }, { name: 'audit_type' });
       await audit.createIndex({ accountId: 1, at: -1, id: -1 }, { name: 'audit_account_time' });
+    },
+  },
+  {
+    version: 3,
+    why: 'relying parties and ESIA oids live in the store: their collections exist before a transaction (store import) writes them, oids unique',
+    async up(db) {
+      for (const step of clientsAndEsiaSteps(db)) await step();
     },
   },
 ];

@@ -1,10 +1,18 @@
 /**
  * Export and import of what outlives a session (src/store.ts TransferRecord) in the MongoDB store:
  * the same records, in the same order, as the SQLite store's, so a copy between them can be
- * checked by counts and a checksum. An import is one transaction per call.
+ * checked by counts and a checksum (relying parties and ESIA oids with the oid sequence included). An import is one transaction per call.
  */
 import type { Connection, mongo } from 'mongoose';
-import type { Account, AccountKey, AuditEvent, Letter, StoreTransfer, TransferRecord } from '../../src/store.ts';
+import {
+  ESIA_OID_BASE,
+  type Account,
+  type AccountKey,
+  type AuditEvent,
+  type Letter,
+  type StoreTransfer,
+  type TransferRecord,
+} from '../../src/store.ts';
 import { plain, type Collections } from './collections.ts';
 
 const PAGE = 500;
@@ -42,6 +50,23 @@ export class MongoTransfer implements StoreTransfer {
     for await (const page of this.pages(this.c.letters, {}, '_id')) {
       for (const { _id: _id, ...letter } of page) yield { kind: 'letter', letter: letter as Letter };
     }
+    for await (const page of this.pages(this.c.clients, {}, '_id')) {
+      for (const { _id: _id, ...client } of page) yield { kind: 'client', client };
+    }
+    for await (const page of this.pages(this.c.esiaOids, {}, '_id')) {
+      for (const o of page) yield { kind: 'esia-oid', accountId: o._id, oid: o.oid };
+    }
+    const last = await this.lastOid();
+    if (last > ESIA_OID_BASE) yield { kind: 'esia-oid-sequence', last };
+  }
+
+  /** The highest oid handed out: the counter's, or a row's above it (rows imported from SQLite). */
+  private async lastOid(): Promise<number> {
+    const [counter, top] = await Promise.all([
+      this.c.esiaCounters.findOne({ _id: 'oid' }),
+      this.c.esiaOids.find().sort({ oid: -1 }).limit(1).next(),
+    ]);
+    return Math.max(ESIA_OID_BASE + (counter?.value ?? 0), top?.oid ?? 0);
   }
 
   /** Keyset pagination by `field` ascending (binary string order, as SQLite's). */
@@ -92,17 +117,32 @@ export class MongoTransfer implements StoreTransfer {
       case 'letter':
         await c.letters.replaceOne({ _id: r.letter.id }, plain(r.letter), { upsert: true, session });
         return;
+      case 'client':
+        await c.clients.replaceOne({ _id: r.client.clientId }, plain(r.client), { upsert: true, session });
+        return;
+      case 'esia-oid':
+        // an oid held by another account fails the import (the unique index): never moved to another account
+        await c.esiaOids.replaceOne({ _id: r.accountId }, { oid: r.oid }, { upsert: true, session });
+        // the counter never falls behind an oid in the store: the next allocation is above it
+        await c.esiaCounters.updateOne({ _id: 'oid' }, { $max: { value: r.oid - ESIA_OID_BASE } }, { upsert: true, session });
+        return;
+      case 'esia-oid-sequence':
+        await c.esiaCounters.updateOne({ _id: 'oid' }, { $max: { value: r.last - ESIA_OID_BASE } }, { upsert: true, session });
+        return;
     }
   }
 
   async counts(): Promise<Record<TransferRecord['kind'], number>> {
-    const [account, audit, setting, letter] = await Promise.all([
+    const [account, audit, setting, letter, client, esiaOid, last] = await Promise.all([
       this.c.accounts.countDocuments(),
       this.c.audit.countDocuments(),
       this.c.settings.countDocuments({ _id: { $nin: LOCAL_SETTINGS } }),
       this.c.letters.countDocuments(),
+      this.c.clients.countDocuments(),
+      this.c.esiaOids.countDocuments(),
+      this.lastOid(),
     ]);
-    return { account, audit, setting, letter };
+    return { account, audit, setting, letter, client, 'esia-oid': esiaOid, 'esia-oid-sequence': last > ESIA_OID_BASE ? 1 : 0 };
   }
 }
 

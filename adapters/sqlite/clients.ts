@@ -4,6 +4,8 @@ import type { ClientRepository, StoredClient } from '../../src/store.ts';
 import type { GroupCommit } from './group-commit.ts';
 
 type Db = InstanceType<typeof Database>;
+/** A registration, a secret rotation or a tombstone survives power loss, like accounts and settings. */
+const DURABLE = { durable: true } as const;
 
 /** Idempotent: run at every open (kept beside the repository that owns the table). */
 export const CLIENTS_SCHEMA = `
@@ -46,11 +48,11 @@ export class SqliteClients implements ClientRepository {
 
   async create(client: StoredClient): Promise<boolean> {
     const doc = JSON.stringify({ ...client, version: 1 });
-    return (await this.writes.run(() => this.s.insert.run(client.clientId, client.status, doc))).changes === 1;
+    return (await this.writes.run(() => this.s.insert.run(client.clientId, client.status, doc), DURABLE)).changes === 1;
   }
 
   async update(client: StoredClient, expectedVersion: number): Promise<boolean> {
     const doc = JSON.stringify({ ...client, version: expectedVersion + 1 });
-    return (await this.writes.run(() => this.s.update.run(client.status, doc, client.clientId, expectedVersion))).changes === 1;
+    return (await this.writes.run(() => this.s.update.run(client.status, doc, client.clientId, expectedVersion), DURABLE)).changes === 1;
   }
 }

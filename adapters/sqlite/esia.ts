@@ -15,7 +15,17 @@ CREATE TABLE IF NOT EXISTS esia_used_states (
   expires_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS esia_used_states_expiry ON esia_used_states (expires_at);
+-- the highest oid handed out, when it is past every row's (brought by \`store import\` from a store
+-- whose sequence ran ahead, e.g. MongoDB's counter after a race): allocation continues above it
+CREATE TABLE IF NOT EXISTS esia_oid_sequence (
+  name TEXT PRIMARY KEY,
+  last INTEGER NOT NULL
+);
 `;
+
+/** The highest oid handed out so far (rows and the imported sequence), or ESIA_OID_BASE when none was. */
+export const ESIA_LAST_OID_SQL = `SELECT MAX(COALESCE((SELECT MAX(oid) FROM esia_oids), ?),
+  COALESCE((SELECT last FROM esia_oid_sequence WHERE name = 'oid'), 0)) AS last`;
 
 export class SqliteEsia implements EsiaRepository {
   private readonly s;
@@ -29,7 +39,7 @@ export class SqliteEsia implements EsiaRepository {
       oid: db.prepare('SELECT oid FROM esia_oids WHERE account_id = ?'),
       account: db.prepare('SELECT account_id FROM esia_oids WHERE oid = ?'),
       // One statement: the next number and the row together (SQLite has one writer at a time).
-      allocate: db.prepare('INSERT OR IGNORE INTO esia_oids (account_id, oid) SELECT ?, COALESCE(MAX(oid), ?) + 1 FROM esia_oids'),
+      allocate: db.prepare(`INSERT OR IGNORE INTO esia_oids (account_id, oid) SELECT ?, last + 1 FROM (${ESIA_LAST_OID_SQL})`),
       sweep: db.prepare('DELETE FROM esia_used_states WHERE expires_at <= ?'),
       use: db.prepare('INSERT OR IGNORE INTO esia_used_states (key, expires_at) VALUES (?, ?)'),
       revive: db.prepare('UPDATE esia_used_states SET expires_at = ? WHERE key = ? AND expires_at <= ?'),
@@ -39,7 +49,8 @@ export class SqliteEsia implements EsiaRepository {
   async oidOf(accountId: string): Promise<number> {
     const found = this.s.oid.get(accountId) as { oid: number } | undefined;
     if (found) return Number(found.oid);
-    await this.writes.run(() => this.s.allocate.run(accountId, ESIA_OID_BASE));
+    // durable: an oid handed to a relying party must survive power loss (it is never handed out again)
+    await this.writes.run(() => this.s.allocate.run(accountId, ESIA_OID_BASE), { durable: true });
     return Number((this.s.oid.get(accountId) as { oid: number }).oid);
   }
 

@@ -19,7 +19,7 @@
  *   next batch tries again, so service resumes by itself once space returns.
  * - Durability per write (issue 14): the connection runs at `synchronous = NORMAL` (in WAL mode a
  *   commit survives a process crash; an OS crash or power loss may lose the last ones). A write
- *   asked `durable` (accounts, settings, audit, letters) makes its batch commit at `synchronous =
+ *   asked `durable` (accounts, settings, audit, letters, clients, ESIA oids) makes its batch commit at `synchronous =
  *   FULL`: the WAL is synced before the commit returns, so it survives power loss — and so does
  *   everything committed before it. SQLite refuses to change the level inside a transaction, so it
  *   is set between batches; tokens and counters alone stay on the fast path.

@@ -177,9 +177,10 @@ export class SqliteStore implements Store {
     this.challenges = new SqliteChallenges(db, this.writes);
     this.settings = new SqliteSettings(db, this.writes);
     this.letters = new SqliteLetters(db, this.writes);
-    this.transfer = new SqliteTransfer(db, this.writes);
     this.esia = new SqliteEsia(db, this.writes);
     this.clients = new SqliteClients(db, this.writes);
+    // after the repositories that create the clients and ESIA tables it reads
+    this.transfer = new SqliteTransfer(db, this.writes);
     this.sweepStmts = {
       expired: db.prepare(
         'DELETE FROM oidc WHERE rowid IN (SELECT rowid FROM oidc WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)',

@@ -1,10 +1,20 @@
 /**
  * Export and import of what outlives a session (src/store.ts TransferRecord): accounts with their
- * keys, the audit, settings and letters. Reads page through each table by id (a bounded memory
+ * keys, the audit, settings, letters, relying parties and ESIA oids (with the oid sequence). Reads page through each table by id (a bounded memory
  * footprint, the event loop yields between pages); an import is one durable transaction per call.
  */
 import type Database from 'libsql';
-import type { Account, AccountKey, AuditEvent, Letter, StoreTransfer, TransferRecord } from '../../src/store.ts';
+import {
+  ESIA_OID_BASE,
+  type Account,
+  type AccountKey,
+  type AuditEvent,
+  type Letter,
+  type StoredClient,
+  type StoreTransfer,
+  type TransferRecord,
+} from '../../src/store.ts';
+import { ESIA_LAST_OID_SQL } from './esia.ts';
 import type { GroupCommit } from './group-commit.ts';
 
 type Db = InstanceType<typeof Database>;
@@ -30,7 +40,18 @@ export class SqliteTransfer implements StoreTransfer {
       letters: db.prepare('SELECT id, doc FROM letters WHERE id > ? ORDER BY id LIMIT ?'),
       counts: db.prepare(
         `SELECT (SELECT count(*) FROM accounts) AS account, (SELECT count(*) FROM audit) AS audit,
-                (SELECT count(*) FROM settings WHERE name NOT IN (${local})) AS setting, (SELECT count(*) FROM letters) AS letter`,
+                (SELECT count(*) FROM settings WHERE name NOT IN (${local})) AS setting, (SELECT count(*) FROM letters) AS letter,
+                (SELECT count(*) FROM clients) AS client, (SELECT count(*) FROM esia_oids) AS esiaOid`,
+      ),
+      // clients and ESIA oids (tables made by SqliteClients / SqliteEsia, built before this)
+      clients: db.prepare('SELECT id, doc, version FROM clients WHERE id > ? ORDER BY id LIMIT ?'),
+      oids: db.prepare('SELECT account_id, oid FROM esia_oids WHERE account_id > ? ORDER BY account_id LIMIT ?'),
+      lastOid: db.prepare(ESIA_LAST_OID_SQL),
+      putClient: db.prepare('INSERT OR REPLACE INTO clients (id, version, status, doc) VALUES (?, ?, ?, ?)'),
+      // an oid held by another account is a conflict that fails the import (never moved to another account)
+      putOid: db.prepare('INSERT INTO esia_oids (account_id, oid) VALUES (?, ?) ON CONFLICT (account_id) DO UPDATE SET oid = excluded.oid'),
+      putLastOid: db.prepare(
+        `INSERT INTO esia_oid_sequence (name, last) VALUES ('oid', ?) ON CONFLICT (name) DO UPDATE SET last = MAX(last, excluded.last)`,
       ),
       putAccount: db.prepare('INSERT OR REPLACE INTO accounts (id, version, status, doc) VALUES (?, ?, ?, ?)'),
       dropKeys: db.prepare('DELETE FROM account_keys WHERE account_id = ?'),
@@ -66,6 +87,21 @@ export class SqliteTransfer implements StoreTransfer {
       (row) => row.name,
     );
     yield* this.pages(this.s.letters, (row: { id: string; doc: string }) => ({ kind: 'letter', letter: JSON.parse(row.doc) as Letter }));
+    yield* this.pages(this.s.clients, (row: { id: string; doc: string; version: number }) => ({
+      kind: 'client',
+      client: { ...(JSON.parse(row.doc) as StoredClient), version: row.version },
+    }));
+    yield* this.pages(
+      this.s.oids,
+      (row: { account_id: string; oid: number }) => ({ kind: 'esia-oid', accountId: row.account_id, oid: Number(row.oid) }),
+      (row) => row.account_id,
+    );
+    const last = this.lastOid();
+    if (last > ESIA_OID_BASE) yield { kind: 'esia-oid-sequence', last };
+  }
+
+  private lastOid(): number {
+    return Number((this.s.lastOid.get(ESIA_OID_BASE) as { last: number }).last);
   }
 
   /** Keyset pagination by the table's key: each page a fresh statement run, the loop yields in between. */
@@ -111,11 +147,28 @@ export class SqliteTransfer implements StoreTransfer {
       case 'letter':
         s.putLetter.run(r.letter.id, r.letter.status, r.letter.createdAt, JSON.stringify(r.letter));
         return;
+      case 'client':
+        s.putClient.run(r.client.clientId, r.client.version, r.client.status, JSON.stringify(r.client));
+        return;
+      case 'esia-oid':
+        s.putOid.run(r.accountId, r.oid);
+        return;
+      case 'esia-oid-sequence':
+        s.putLastOid.run(r.last);
+        return;
     }
   }
 
   async counts(): Promise<Record<TransferRecord['kind'], number>> {
-    const row = this.s.counts.get() as Record<TransferRecord['kind'], number>;
-    return { account: row.account, audit: row.audit, setting: row.setting, letter: row.letter };
+    const row = this.s.counts.get() as Record<'account' | 'audit' | 'setting' | 'letter' | 'client' | 'esiaOid', number>;
+    return {
+      account: row.account,
+      audit: row.audit,
+      setting: row.setting,
+      letter: row.letter,
+      client: row.client,
+      'esia-oid': row.esiaOid,
+      'esia-oid-sequence': this.lastOid() > ESIA_OID_BASE ? 1 : 0,
+    };
   }
 }

@@ -3,7 +3,8 @@
  * embedded SQLite default to a MongoDB replica set (docs/operations.md), or between two files.
  *
  *   store export FILE            every account (with its keys and consents), audit event, setting
- *                                (signing keys, operators, clients) and letter of the configured store
+ *                                (signing keys, operators), letter, relying party (tombstones and
+ *                                secret hashes too) and ESIA oid (with the oid sequence) of the store
  *   store import FILE [--force]  into the configured store; refuses one that holds data unless --force
  *   store version                the schema version of the configured store
  *
@@ -11,7 +12,7 @@
  * record per line, and a trailer with the counts and a checksum. The checksum is the XOR of the
  * SHA-256 of each record's canonical JSON (keys sorted), so it does not depend on the order: the
  * export prints it, the import checks the file against it and then recomputes it from the target.
- * Short-lived things (sessions, tokens, codes, rate-limit counters) are not moved.
+ * Short-lived things (sessions, tokens, codes, rate-limit counters, used ESIA states) are not moved.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
@@ -27,12 +28,17 @@ export const STORE_USAGE = `  store export FILE
   store version`;
 
 const FORMAT = 'vkhod-store-export';
-const FORMAT_VERSION = 1;
+/** 2: relying parties and ESIA oids too (an older vkhod refuses the file by its version; this one still reads version 1). */
+const FORMAT_VERSION = 2;
 const BATCH = 500;
 
 type Kind = TransferRecord['kind'];
 type Counts = Record<Kind, number>;
-const zero = (): Counts => ({ account: 0, audit: 0, setting: 0, letter: 0 });
+const zero = (): Counts => ({ account: 0, audit: 0, setting: 0, letter: 0, client: 0, 'esia-oid': 0, 'esia-oid-sequence': 0 });
+const KINDS = Object.keys(zero());
+/** What a store holds, in words (the oid sequence goes with the oids). */
+const describeCounts = (c: Counts): string =>
+  `${c.account} accounts, ${c.audit} audit events, ${c.setting} settings, ${c.letter} letters, ${c.client} clients, ${c['esia-oid']} ESIA oids`;
 
 /** JSON with object keys sorted at every level: one text per value, whichever store produced it. */
 export function canonicalJson(value: unknown): string {
@@ -62,8 +68,7 @@ export class TransferDigest {
   }
 
   describe(): string {
-    const c = this.counts;
-    return `${c.account} accounts, ${c.audit} audit events, ${c.setting} settings, ${c.letter} letters`;
+    return describeCounts(this.counts);
   }
 }
 
@@ -102,7 +107,7 @@ async function exportTo(store: Store, file: string): Promise<void> {
 
 function isRecord(value: unknown): value is TransferRecord {
   const r = value as { kind?: unknown } | null;
-  return typeof r === 'object' && r !== null && ['account', 'audit', 'setting', 'letter'].includes(r.kind as string);
+  return typeof r === 'object' && r !== null && KINDS.includes(r.kind as string);
 }
 
 /**
@@ -144,7 +149,9 @@ async function readExport(file: string, onRecord: (record: TransferRecord) => Pr
   }
   if (!header) throw new Error(`${file}: empty file`);
   if (!trailer) throw new Error(`${file}: no end marker: the export was cut short`);
-  if (trailer.checksum !== digest.checksum || canonicalJson(trailer.counts) !== canonicalJson(digest.counts))
+  // an export made before clients and ESIA oids were moved has no count for them: zero
+  const counts = { ...zero(), ...trailer.counts };
+  if (trailer.checksum !== digest.checksum || canonicalJson(counts) !== canonicalJson(digest.counts))
     throw new Error(`${file}: the records do not match the export's counts and checksum: the file is damaged`);
   return digest;
 }
@@ -155,7 +162,7 @@ async function importFrom(store: Store, file: string, force: boolean): Promise<v
   const held = Object.values(before).reduce((a, b) => a + b, 0);
   if (held > 0 && !force)
     throw new Error(
-      `the ${store.kind} store is not empty (${before.account} accounts, ${before.audit} audit events, ${before.setting} settings, ${before.letter} letters): import into an empty store, or pass --force to replace records with the same ids`,
+      `the ${store.kind} store is not empty (${describeCounts(before)}): import into an empty store, or pass --force to replace records with the same ids`,
     );
   // First the whole file is checked against its end marker: a damaged file writes nothing.
   await readExport(file, async () => undefined);

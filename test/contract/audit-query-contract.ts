@@ -4,7 +4,7 @@
  * The store is shared with the other contract tests: every test uses its own ids and types.
  */
 import { expect } from 'chai';
-import { AUDIT_PAGE_MAX, type AuditEvent, type AuditQuery, type Store, type TransferRecord } from '../../src/store.ts';
+import { AUDIT_PAGE_MAX, type AuditEvent, type AuditQuery, type Store, type StoredClient, type TransferRecord } from '../../src/store.ts';
 import { fakeAccount, fakeEvent, keysFor, sortedKeys, uniq } from './fixtures.ts';
 
 export function auditQueryContract(getStore: () => Store): void {
@@ -129,12 +129,25 @@ export function auditQueryContract(getStore: () => Store): void {
         recipient: { name: 'И. И. Иванов', address: { formatted: 'Москва' } },
         sealedCode: 'sealed',
       };
+      const client: StoredClient = {
+        clientId: uniq('rp'),
+        status: 'deleted',
+        metadata: { client_name: 'Удалённый', redirect_uris: ['https://rp.example.test/cb'] },
+        secrets: [{ hash: 'h1', createdAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-02-01T00:00:00.000Z' }],
+        source: 'store',
+        version: 4,
+        createdAt: '2026-01-01T00:00:00.000Z',
+        updatedAt: '2026-01-02T00:00:00.000Z',
+      };
+      const oid = (await store.esia.oidOf(uniq('acc'))) + 100;
       const before = await store.transfer.counts();
       const records: TransferRecord[] = [
         { kind: 'account', account, keys },
         { kind: 'audit', event },
         { kind: 'setting', name: setting, value: '{"a":1}', version: 7 },
         { kind: 'letter', letter },
+        { kind: 'client', client },
+        { kind: 'esia-oid', accountId: account.id, oid },
       ];
       await store.transfer.importRecords(records);
       const after = await store.transfer.counts();
@@ -143,25 +156,61 @@ export function auditQueryContract(getStore: () => Store): void {
         audit: before.audit + 1,
         setting: before.setting + 1,
         letter: before.letter + 1,
+        client: before.client + 1,
+        'esia-oid': before['esia-oid'] + 1,
+        'esia-oid-sequence': 1,
       });
       expect(await store.accounts.findById(account.id)).to.deep.equal(account);
       expect(sortedKeys(await store.accounts.keysOf(account.id))).to.deep.equal(sortedKeys(keys));
       expect(await store.settings.get(setting)).to.deep.equal({ value: '{"a":1}', version: 7 });
       expect(await store.letters.find(letter.id)).to.deep.equal(letter);
+      expect(await store.clients.find(client.clientId)).to.deep.equal(client);
+      expect(await store.esia.oidOf(account.id)).to.equal(oid);
+      expect(await store.esia.accountOfOid(oid)).to.equal(account.id);
 
       const kinds: string[] = [];
       const ids = new Map<string, string[]>();
       let mine: TransferRecord[] = [];
       for await (const r of store.transfer.exportRecords()) {
         if (kinds[kinds.length - 1] !== r.kind) kinds.push(r.kind);
-        const id = r.kind === 'account' ? r.account.id : r.kind === 'audit' ? r.event.id : r.kind === 'setting' ? r.name : r.letter.id;
+        const id =
+          r.kind === 'account'
+            ? r.account.id
+            : r.kind === 'audit'
+              ? r.event.id
+              : r.kind === 'setting'
+                ? r.name
+                : r.kind === 'letter'
+                  ? r.letter.id
+                  : r.kind === 'client'
+                    ? r.client.clientId
+                    : r.kind === 'esia-oid'
+                      ? r.accountId
+                      : 'sequence';
         ids.set(r.kind, [...(ids.get(r.kind) ?? []), id]);
-        if ([account.id, event.id, setting, letter.id].includes(id)) mine.push(r);
+        if ([account.id, event.id, setting, letter.id, client.clientId].includes(id)) mine.push(r);
       }
-      expect(kinds).to.deep.equal(['account', 'audit', 'setting', 'letter']);
+      expect(kinds).to.deep.equal(['account', 'audit', 'setting', 'letter', 'client', 'esia-oid', 'esia-oid-sequence']);
       for (const list of ids.values()) expect(list).to.deep.equal([...list].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
       mine = mine.map((r) => (r.kind === 'account' ? { ...r, keys: sortedKeys(r.keys) } : r));
       expect(mine).to.deep.equal([{ kind: 'account', account, keys: sortedKeys(keys) }, ...records.slice(1)]);
+    });
+
+    it('after an import of the oid sequence (or an oid above it), no oid at or below it is handed out again', async () => {
+      const store = getStore();
+      const last = (await store.esia.oidOf(uniq('acc'))) + 1000;
+      await store.transfer.importRecords([{ kind: 'esia-oid-sequence', last }]);
+      expect(await store.esia.oidOf(uniq('acc'))).to.be.greaterThan(last);
+      const moved = uniq('acc');
+      await store.transfer.importRecords([{ kind: 'esia-oid', accountId: moved, oid: last + 500 }]);
+      expect(await store.esia.oidOf(moved)).to.equal(last + 500);
+      expect(await store.esia.oidOf(uniq('acc'))).to.be.greaterThan(last + 500);
+      // an oid already held by another account is never moved to the imported one: the import fails, all or none
+      const other = uniq('acc');
+      let failed = false;
+      await store.transfer.importRecords([{ kind: 'esia-oid', accountId: other, oid: last + 500 }]).catch(() => (failed = true));
+      expect(failed).to.equal(true);
+      expect(await store.esia.accountOfOid(last + 500)).to.equal(moved);
     });
 
     it('an import replaces a record with the same id (and the account keys with it)', async () => {

@@ -138,6 +138,35 @@ describe('start refusals: one line, exit code 1 (issue 14)', function () {
     await refused(env, /^vkhod: configuration error: VKHOD_CLIENTS_FILE: no relying party .* production refuses to start without a client/);
   });
 
+  it('starts in production with an empty clients file when the store holds a client; refuses with neither', async () => {
+    const path = join(dir, 'clients-in-store.sqlite');
+    const file = join(dir, 'empty-clients.json');
+    writeFileSync(file, '[]\n');
+    const env: Record<string, string> = { ...production(), VKHOD_SQLITE_PATH: path, VKHOD_CLIENTS_FILE: file };
+    delete env.VKHOD_CLIENTS;
+    // neither in the file nor in the store: refused, after the store was opened
+    await refused(env, /^vkhod: configuration error: VKHOD_CLIENTS_FILE: no relying party .* nor in the store; production refuses/);
+    const store = openSqliteStore({ path, sweepIntervalMs: 0, backgroundCheckpoints: false });
+    try {
+      const at = new Date().toISOString();
+      await store.clients.create({
+        clientId: 'tax',
+        status: 'active',
+        metadata: { redirect_uris: ['https://tax.example.gov/cb'] },
+        secrets: [],
+        source: 'store',
+        version: 1,
+        createdAt: at,
+        updatedAt: at,
+      });
+    } finally {
+      await store.close();
+    }
+    const run = await startServer(env, /vkhod is listening/);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(ownLines(run.stderr)).to.deep.equal([]);
+  });
+
   it('refuses production with the demo relying party on', async () => {
     await refused(
       { ...production(), VKHOD_DEMO_RP: 'true' },

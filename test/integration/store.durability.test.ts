@@ -95,6 +95,30 @@ describe('store durability (SQLite, issue 14)', function () {
     expect(await durableCommits(() => store.rateLimiter({ keyPrefix: 'x', points: 5, duration: 60 }).consume('k'))).to.equal(0);
   });
 
+  it('relying parties and ESIA oids are durable; used ESIA states are not', async () => {
+    const store = openAt(join(dir, 'vkhod.sqlite'));
+    const durableCommits = async (write: () => Promise<unknown>) => {
+      const before = store.writes.durableCommits;
+      await write();
+      return store.writes.durableCommits - before;
+    };
+    const at = new Date().toISOString();
+    const client = {
+      clientId: 'rp-durable',
+      status: 'active' as const,
+      metadata: { redirect_uris: ['https://rp.example.test/cb'] },
+      secrets: [{ hash: 'h', createdAt: at }],
+      source: 'store' as const,
+      version: 1,
+      createdAt: at,
+      updatedAt: at,
+    };
+    expect(await durableCommits(() => store.clients.create(client))).to.equal(1);
+    expect(await durableCommits(() => store.clients.update({ ...client, status: 'deleted' }, 1))).to.equal(1);
+    expect(await durableCommits(() => store.esia.oidOf('acc-durable'))).to.equal(1);
+    expect(await durableCommits(() => store.esia.useOnce('rp|state', new Date(Date.now() + 60_000).toISOString()))).to.equal(0);
+  });
+
   it('migrates a store written before schema versions, keeping its data, and reads its audit by type', async () => {
     const path = join(dir, 'old.sqlite');
     const { eventIds } = writeV1Store(path);

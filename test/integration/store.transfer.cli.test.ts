@@ -1,8 +1,9 @@
 /**
  * `vkhod store export` / `store import` (issue 14), run as an operator runs them, SQLite to SQLite
  * (the MongoDB side is the same port, covered by the contract suite when MONGODB_URI is set): a
- * round trip copies accounts with their keys and consents, audit, settings and letters, and no
- * tokens; both print the same counts and checksum; an import refuses a store that holds data
+ * round trip copies accounts with their keys and consents, audit, settings, letters, relying parties
+ * (tombstones and secret hashes too) and ESIA oids (an oid never changes nor is reused), and no
+ * tokens nor used ESIA states; both print the same counts and checksum; an import refuses a store that holds data
  * unless --force, and a damaged file. Also `vkhod audit`, the CLI's reading of the trail.
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { openSqliteStore } from '../../adapters/sqlite/index.ts';
 import { cliSandbox, type CliSandbox } from '../support/cli.ts';
 import { fakeAccount, fakeEvent, keysFor } from '../contract/fixtures.ts';
 import { digestOf } from '../../scripts/cli/store.ts';
+import { ESIA_OID_BASE, type StoredClient } from '../../src/store.ts';
 
 describe('CLI: vkhod store export / import, vkhod audit', function () {
   // Each run starts a Node process that compiles the CLI: slow on a loaded machine.
@@ -27,6 +29,22 @@ describe('CLI: vkhod store export / import, vkhod audit', function () {
     fakeEvent(account.id, { type: 'consent', at: '2026-01-03T00:00:00.000Z' }),
     fakeEvent(undefined, { type: 'admin.signed_in', at: '2026-01-04T00:00:00.000Z', actor: 'operator:ivanova' }),
   ];
+  // relying parties in the store: a live one with its secret hashes (one in its overlap), and a tombstone
+  const rp = (clientId: string, status: StoredClient['status']): StoredClient => ({
+    clientId,
+    status,
+    metadata: { client_name: clientId, redirect_uris: [`https://${clientId}.example.test/cb`] },
+    secrets: [
+      { hash: `${clientId}-old`, createdAt: '2026-01-01T00:00:00.000Z', expiresAt: '2026-01-02T00:00:00.000Z' },
+      { hash: `${clientId}-new`, createdAt: '2026-01-02T00:00:00.000Z' },
+    ],
+    source: 'store',
+    version: 1,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+  });
+  const clients = [rp('rp-live', 'active'), { ...rp('rp-gone', 'deleted'), version: 2 }];
+  const oids: number[] = [];
 
   before(async () => {
     source = cliSandbox();
@@ -40,6 +58,12 @@ describe('CLI: vkhod store export / import, vkhod audit', function () {
       await store.letters.create({ id: 'letter-1', accountId: account.id, status: 'sent', createdAt: '2026-01-05T00:00:00.000Z' });
       await store.oidcAdapter('RefreshToken').upsert('rt-1', { accountId: account.id, grantId: 'g1' }, 3600);
       await store.oidcAdapter('Session').upsert('s-1', { accountId: account.id }, 3600);
+      await store.clients.create(clients[0]!);
+      await store.clients.create({ ...clients[1]!, status: 'active' });
+      await store.clients.update(clients[1]!, 1);
+      // ESIA oids: the account's, and one of an account since erased (its oid is never handed out again)
+      oids.push(await store.esia.oidOf(account.id), await store.esia.oidOf('erased-account'));
+      await store.esia.useOnce('rp-live|state-1', new Date(Date.now() + 600_000).toISOString());
     } finally {
       await store.close();
     }
@@ -54,12 +78,16 @@ describe('CLI: vkhod store export / import, vkhod audit', function () {
   it('exports to a new 0600 file and prints the counts and checksum', async () => {
     const run = await source.run('store', 'export', file);
     expect(run.code, run.stderr).to.equal(0);
-    expect(run.stdout).to.include('exported 1 accounts, 3 audit events, 1 settings, 1 letters from the sqlite store');
+    expect(run.stdout).to.include(
+      'exported 1 accounts, 3 audit events, 1 settings, 1 letters, 2 clients, 2 ESIA oids from the sqlite store',
+    );
     expect(checksumOf(run.stdout)).to.be.a('string');
     expect(statSync(file).mode & 0o777).to.equal(0o600);
     const text = readFileSync(file, 'utf8');
     expect(text).not.to.include('rt-1');
     expect(text).not.to.include('"s-1"');
+    // used ESIA states are short-lived: not moved
+    expect(text).not.to.include('state-1');
     // an existing file is never overwritten
     const again = await source.run('store', 'export', file);
     expect(again.code).to.equal(1);
@@ -71,7 +99,9 @@ describe('CLI: vkhod store export / import, vkhod audit', function () {
     expect(exported.stdout).to.match(/sqlite store, schema version \d+/);
     const run = await target.run('store', 'import', file);
     expect(run.code, run.stderr).to.equal(0);
-    expect(run.stdout).to.include('imported 1 accounts, 3 audit events, 1 settings, 1 letters into the sqlite store');
+    expect(run.stdout).to.include(
+      'imported 1 accounts, 3 audit events, 1 settings, 1 letters, 2 clients, 2 ESIA oids into the sqlite store',
+    );
     expect(run.stdout).to.include('verified: the store holds exactly what was exported');
     const exportChecksum = checksumOf((await source.run('store', 'export', `${file}.2`)).stdout);
     expect(checksumOf(run.stdout)).to.equal(exportChecksum);
@@ -85,6 +115,14 @@ describe('CLI: vkhod store export / import, vkhod audit', function () {
       expect(await store.settings.get('signing-keys')).to.deep.equal({ value: '{"sealed":"…"}', version: 1 });
       expect(await store.oidcAdapter('RefreshToken').find('rt-1')).to.equal(undefined);
       expect((await digestOf(store)).checksum).to.equal(exportChecksum);
+      // the relying parties, tombstone and secret hashes included
+      expect(await store.clients.list()).to.deep.equal([clients[1], clients[0]]);
+      // an oid never changes after a move, nor is one handed out again (not even the erased account's)
+      expect(oids[0]).to.be.greaterThan(ESIA_OID_BASE);
+      expect(await store.esia.oidOf(account.id)).to.equal(oids[0]);
+      expect(await store.esia.accountOfOid(oids[1]!)).to.equal('erased-account');
+      expect(await store.esia.oidOf('new-account')).to.be.greaterThan(Math.max(...oids));
+      expect(await store.esia.useOnce('rp-live|state-1', new Date(Date.now() + 600_000).toISOString())).to.equal(true);
     } finally {
       await store.close();
     }
@@ -93,12 +131,14 @@ describe('CLI: vkhod store export / import, vkhod audit', function () {
   it('refuses to import into a store that holds data, unless --force', async () => {
     const refused = await target.run('store', 'import', file);
     expect(refused.code).to.equal(1);
-    expect(refused.stderr).to.include('the sqlite store is not empty (1 accounts, 3 audit events, 1 settings, 1 letters)');
+    expect(refused.stderr).to.include(
+      'the sqlite store is not empty (1 accounts, 3 audit events, 1 settings, 1 letters, 2 clients, 3 ESIA oids)',
+    );
     expect(refused.stderr).to.include('--force');
     const forced = await target.run('store', 'import', file, '--force');
     expect(forced.code, forced.stderr).to.equal(0);
     expect(forced.stdout).to.include(
-      'the store held data before (--force): it now holds 1 accounts, 3 audit events, 1 settings, 1 letters',
+      'the store held data before (--force): it now holds 1 accounts, 3 audit events, 1 settings, 1 letters, 2 clients, 3 ESIA oids',
     );
   });
 
@@ -119,7 +159,15 @@ describe('CLI: vkhod store export / import, vkhod audit', function () {
       expect((await empty.run('store', 'import', `${file}.other`)).stderr).to.include('not a vkhod store export');
       const store = openSqliteStore({ path: String(empty.env.VKHOD_SQLITE_PATH), sweepIntervalMs: 0 });
       try {
-        expect(await store.transfer.counts()).to.deep.equal({ account: 0, audit: 0, setting: 0, letter: 0 });
+        expect(await store.transfer.counts()).to.deep.equal({
+          account: 0,
+          audit: 0,
+          setting: 0,
+          letter: 0,
+          client: 0,
+          'esia-oid': 0,
+          'esia-oid-sequence': 0,
+        });
       } finally {
         await store.close();
       }
