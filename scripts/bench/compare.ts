@@ -8,17 +8,13 @@
  *
  * Environment: BENCH_ROUNDS (9), BENCH_FLOWS (20 per round), BENCH_OP (sign-in | client_credentials).
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSqliteStore } from '../../adapters/sqlite/index.ts';
-import { Accounts } from '../../src/accounts/accounts.ts';
-import { hashPassword } from '../../src/accounts/password-hash.ts';
 import { ServerProcess } from './server-process.ts';
-import { BASIC_AUTH, BENCH_CLIENT } from './shared.ts';
+import { BASIC_AUTH } from './shared.ts';
 import { BENCH_PASSWORD, benchPhone, passwordCodeFlow } from './sign-in.ts';
+import { benchServerEnv, freePort, seedCitizens } from './local-server.ts';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
 const flows = Number(process.env.BENCH_FLOWS ?? 20);
@@ -29,40 +25,12 @@ if (commands.length !== 2) throw new Error('usage: compare.ts "<command A>" "<co
 async function start(label: string, text: string): Promise<{ server: ServerProcess; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'vkhod-compare-'));
   const path = join(dir, 'vkhod.sqlite');
-  const seed = openSqliteStore({ path, sweepIntervalMs: 0, backgroundCheckpoints: false });
-  await new Accounts(seed).register({
-    name: { family: 'Нагрузочный', given: 'Тест' },
-    contact: { kind: 'phone', value: benchPhone(0) },
-    passwordHash: await hashPassword(BENCH_PASSWORD),
-  });
-  await seed.close();
-  const port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
+  await seedCitizens(path, [benchPhone(0)], BENCH_PASSWORD);
+  const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const argv = text.split(/\s+/).filter(Boolean);
   if (argv[0] === 'node') argv[0] = process.execPath;
-  const server = await ServerProcess.start(
-    label,
-    argv,
-    {
-      NODE_ENV: 'test',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      VKHOD_ISSUER: url,
-      VKHOD_SQLITE_PATH: path,
-      VKHOD_SECRET_KEY: randomBytes(32).toString('base64'),
-      VKHOD_CLIENTS: JSON.stringify([BENCH_CLIENT]),
-      VKHOD_DEMO_RP: 'false',
-      VKHOD_DEV_OUTBOX: 'false',
-      VKHOD_TRUST_PROXY: '127.0.0.1',
-    },
-    url,
-  );
+  const server = await ServerProcess.start(label, argv, { ...benchServerEnv(port, path), VKHOD_TRUST_PROXY: '127.0.0.1' }, url);
   return { server, dir };
 }
 

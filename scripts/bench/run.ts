@@ -21,21 +21,16 @@
  * BENCH_CPU_PROF=vkhod|bare (write a .cpuprofile of that server into BENCH_CPU_PROF_DIR, default
  * $TMPDIR/vkhod-bench-profiles; with workers, one per process; open in Chrome DevTools or speedscope).
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openSqliteStore } from '../../adapters/sqlite/index.ts';
-import { Accounts } from '../../src/accounts/accounts.ts';
-import { hashPassword } from '../../src/accounts/password-hash.ts';
 import { ServerChild } from './children.ts';
 import { clientCredentials, probe, refreshTokens, userinfo, type LoadOptions, type Measurement } from './load.ts';
 import { printReport, type Row, type ServerInfo } from './report.ts';
 import { ServerProcess } from './server-process.ts';
 import { measureStartup, printStartup } from './startup.ts';
-import { BENCH_CLIENT } from './shared.ts';
 import { argon2Load, BENCH_PASSWORD, benchPhone, healthSampler, passwordCodeFlow, percentile, signInLoad, type Closed } from './sign-in.ts';
+import { benchServerEnv, freePort, seedCitizens } from './local-server.ts';
 
 const int = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -81,15 +76,6 @@ const deadline = setTimeout(() => {
   process.stderr.write(`bench: still running after ${budgetMs / 1000} s; killing the servers\n`);
   process.exit(2);
 }, budgetMs);
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -146,16 +132,11 @@ async function argon2Row(): Promise<Row> {
 async function startVkhod(workers: number, label: string, vkhodCommand: string[]): Promise<{ server: ServerProcess; cleanup: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), 'vkhod-bench-'));
   const path = join(dir, 'vkhod.sqlite');
-  const seed = openSqliteStore({ path, sweepIntervalMs: 0, backgroundCheckpoints: false });
-  const passwordHash = await hashPassword(BENCH_PASSWORD);
-  for (let i = 0; i < signInConcurrency; i += 1) {
-    await new Accounts(seed).register({
-      name: { family: 'Нагрузочный', given: 'Тест' },
-      contact: { kind: 'phone', value: benchPhone(i) },
-      passwordHash,
-    });
-  }
-  await seed.close();
+  await seedCitizens(
+    path,
+    Array.from({ length: signInConcurrency }, (_, i) => benchPhone(i)),
+    BENCH_PASSWORD,
+  );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   // node's profiler flags go right after `node` (NODE_OPTIONS refuses them); cluster workers inherit them.
@@ -165,17 +146,7 @@ async function startVkhod(workers: number, label: string, vkhodCommand: string[]
     `${label} ×${workers}`,
     command,
     {
-      // NODE_ENV=test for vkhod's config (production demands an https issuer).
-      NODE_ENV: 'test',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      VKHOD_ISSUER: url,
-      VKHOD_SQLITE_PATH: path,
-      VKHOD_SECRET_KEY: randomBytes(32).toString('base64'),
-      VKHOD_CLIENTS: JSON.stringify([BENCH_CLIENT]),
-      VKHOD_DEMO_RP: 'false',
-      VKHOD_DEV_OUTBOX: 'false',
+      ...benchServerEnv(port, path),
       // Each simulated browser has its own address behind this trusted proxy (sign-in.ts).
       VKHOD_TRUST_PROXY: '127.0.0.1',
       VKHOD_WORKERS: String(workers),

@@ -20,17 +20,14 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'libsql';
-import { openSqliteStore } from '../../adapters/sqlite/index.ts';
-import { Accounts } from '../../src/accounts/accounts.ts';
-import { hashPassword } from '../../src/accounts/password-hash.ts';
 import { Browser } from '../../test/support/browser.ts';
 import type { Harness } from '../../test/support/harness.ts';
 import { BASIC_AUTH, BENCH_CLIENT } from './shared.ts';
+import { benchServerEnv, freePort, seedCitizens } from './local-server.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -54,36 +51,14 @@ const path = join(dir, 'vkhod.sqlite');
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 
 // The citizen who signs in, seeded before the server starts.
-{
-  const seed = openSqliteStore({ path, sweepIntervalMs: 0, backgroundCheckpoints: false });
-  await new Accounts(seed).register({
-    name: { family: 'Нагрузочный', given: 'Тест' },
-    contact: { kind: 'phone', value: PHONE },
-    passwordHash: await hashPassword(PASSWORD),
-  });
-  await seed.close();
-}
+await seedCitizens(path, [PHONE], PASSWORD);
 
-const port = await new Promise<number>((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = (s.address() as AddressInfo).port;
-    s.close(() => resolve(p));
-  });
-});
+const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
 const child = spawn(process.execPath, ['--import', 'tsx', '--no-warnings', 'src/main.ts'], {
   env: {
     ...process.env,
-    NODE_ENV: 'test',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    VKHOD_ISSUER: url,
-    VKHOD_SQLITE_PATH: path,
-    VKHOD_SECRET_KEY: randomBytes(32).toString('base64'),
-    VKHOD_CLIENTS: JSON.stringify([BENCH_CLIENT]),
-    VKHOD_DEMO_RP: 'false',
-    VKHOD_DEV_OUTBOX: 'false',
+    ...benchServerEnv(port, path),
     VKHOD_SQLITE_WAL_MAX_MB: args['wal-max-mb'],
     VKHOD_LOGIN_MAX_PER_IP: '100000',
   },
