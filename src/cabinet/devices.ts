@@ -158,27 +158,42 @@ function alertContacts(account: Account) {
  * and the one that confirmed it; audited as `signin.handover` (which contacts were told).
  */
 async function alertHandedOver(services: Deps, ctx: Context, account: Account, device: SessionDevice, handed: HandedOver): Promise<void> {
+  const unknown = services.views.t(ctx, 'sessions.unknown_device');
+  const other = handed.kind === 'device' ? { ua: handed.ua, ip: handed.ip } : { ua: device.ua, ip: device.ip };
+  await sendAlert(services, ctx, account, device, {
+    key: handed.kind === 'device' ? 'messages.device_sign_in' : 'messages.qr_sign_in',
+    params: { device: deviceLabel(other.ua, unknown), ip: other.ip, browser: deviceLabel(device.ua, unknown) },
+    type: 'signin.handover',
+    ip: other.ip,
+    details: { via: handed.kind, ua: other.ua.slice(0, 200) },
+  });
+}
+
+/** The alert on the contacts the citizen chose, then its audit event naming which contacts were told. */
+async function sendAlert(
+  services: Deps,
+  ctx: Context,
+  account: Account,
+  device: SessionDevice,
+  alert: { key: string; params: Record<string, unknown>; type: string; ip: string; details: Record<string, unknown> },
+): Promise<void> {
   const { views, notifier, config } = services;
-  const unknown = views.t(ctx, 'sessions.unknown_device');
-  const key = handed.kind === 'device' ? 'messages.device_sign_in' : 'messages.qr_sign_in';
-  const text = views.t(ctx, `${key}.text`, {
+  const text = views.t(ctx, `${alert.key}.text`, {
     time: alertTime(services, ctx, device.loginTs),
-    device: deviceLabel(handed.kind === 'device' ? handed.ua : device.ua, unknown),
-    ip: handed.kind === 'device' ? handed.ip : device.ip,
-    browser: deviceLabel(device.ua, unknown),
     service: device.clientName ?? '',
     link: `${config.issuer}/account/sessions`,
+    ...alert.params,
   });
-  const subject = views.t(ctx, `${key}.subject`);
+  const subject = views.t(ctx, `${alert.key}.subject`);
   const to = alertContacts(account);
   for (const contact of to) await notifier.send(contact, { subject, text }).catch(() => undefined);
   await services.audit.record({
-    type: 'signin.handover',
+    type: alert.type,
     accountId: account.id,
     clientId: device.clientId,
-    ip: handed.kind === 'device' ? handed.ip : device.ip,
+    ip: alert.ip,
     outcome: 'success',
-    details: { via: handed.kind, ua: (handed.kind === 'device' ? handed.ua : device.ua).slice(0, 200), alerted: to.map((c) => c.kind) },
+    details: { ...alert.details, alerted: to.map((c) => c.kind) },
   });
 }
 
@@ -199,23 +214,12 @@ function alertTime(services: Deps, ctx: Context, loginTs: number): string {
 }
 
 async function alertNewDevice(services: Deps, ctx: Context, account: Account, device: SessionDevice): Promise<void> {
-  const { views, notifier, config } = services;
-  const text = views.t(ctx, 'messages.new_device.text', {
-    time: alertTime(services, ctx, device.loginTs),
-    device: deviceLabel(device.ua, views.t(ctx, 'sessions.unknown_device')),
-    service: device.clientName ?? '',
-    link: `${config.issuer}/account/sessions`,
-  });
-  const subject = views.t(ctx, 'messages.new_device.subject');
-  const to = alertContacts(account);
-  for (const contact of to) await notifier.send(contact, { subject, text }).catch(() => undefined);
-  await services.audit.record({
+  await sendAlert(services, ctx, account, device, {
+    key: 'messages.new_device',
+    params: { device: deviceLabel(device.ua, services.views.t(ctx, 'sessions.unknown_device')) },
     type: 'signin.new_device',
-    accountId: account.id,
-    clientId: device.clientId,
     ip: device.ip,
-    outcome: 'success',
-    details: { ua: device.ua.slice(0, 200), alerted: to.map((c) => c.kind) },
+    details: { ua: device.ua.slice(0, 200) },
   });
 }
 
