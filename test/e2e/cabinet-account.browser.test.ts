@@ -4,15 +4,8 @@
  * on what the pages say.
  */
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import {
-  authorizationRequest,
-  chromiumAvailable,
-  CHROMIUM,
-  launchChromium,
-  newRussianPage,
-  standInRelyingParty,
-} from '../support/browser-helpers.ts';
+import type { Page } from 'playwright-core';
+import { authorizationRequest, newRussianPage, useChromium, standInRelyingParty } from '../support/browser-helpers.ts';
 import { GOOD_PASSWORD } from '../support/flows.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { createAccount } from '../integration/fixtures.ts';
@@ -23,31 +16,18 @@ const NEW_PASSWORD = 'Синий-Слон-77?';
 describe("the cabinet's account pages in a real browser (Chromium)", function () {
   this.timeout(60000);
   let h: Harness;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  before(async function () {
-    if (!chromiumAvailable()) {
-      console.log(`    [browser tests skipped: no Chromium at ${CHROMIUM}]`);
-      this.skip();
-    }
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-  });
+  const chromium = useChromium();
   beforeEach(async () => {
     h = await startHarness({ hostname: 'localhost' });
     await createAccount(h, { phone: PHONE });
   });
   afterEach(async () => {
-    for (const c of contexts.splice(0)) await c.close();
     await h.close();
   });
 
   async function freshPage(): Promise<Page> {
-    const opened = await newRussianPage(browser);
-    contexts.push(opened.context);
+    const opened = await newRussianPage(chromium.browser);
+    chromium.track(opened.context);
     await standInRelyingParty(opened.page);
     return opened.page;
   }

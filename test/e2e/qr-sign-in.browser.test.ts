@@ -4,16 +4,14 @@
  * cabinet session; expiry and a QR relayed to another machine are seen on both screens.
  */
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import {
   authorizationRequest,
-  chromiumAvailable,
-  CHROMIUM,
   codeAtRelyingParty,
   exchangeCode,
-  launchChromium,
   Screenshots,
   standInRelyingParty,
+  useChromium,
 } from '../support/browser-helpers.ts';
 import { GOOD_PASSWORD } from '../support/flows.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
@@ -27,35 +25,22 @@ const LINUX_FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 
 describe('QR sign-in in a real browser (Chromium: computer and phone)', function () {
   this.timeout(60000);
   let h: Harness;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-
-  before(async function () {
-    if (!chromiumAvailable()) {
-      console.log(`    [browser tests skipped: no Chromium at ${CHROMIUM}]`);
-      this.skip();
-    }
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-  });
+  const chromium = useChromium();
   beforeEach(async () => {
     h = await startHarness({ hostname: 'localhost' });
     await createAccount(h, { phone: PHONE });
   });
   afterEach(async () => {
-    for (const c of contexts.splice(0)) await c.close();
     await h.close();
   });
 
   async function device(userAgent: string, mobile = false): Promise<Page> {
-    const context = await browser.newContext({
+    const context = await chromium.browser.newContext({
       locale: 'ru-RU',
       userAgent,
       viewport: mobile ? { width: 390, height: 844 } : { width: 1024, height: 800 },
     });
-    contexts.push(context);
+    chromium.track(context);
     const page = await context.newPage();
     await standInRelyingParty(page);
     return page;

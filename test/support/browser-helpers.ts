@@ -32,6 +32,38 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+/**
+ * Chromium for one describe block: launched before it (the block is skipped, saying so, when there
+ * is no Chromium), closed after it; every context handed to `track` is closed after each test.
+ * Call it first in the block, so its clean-up runs before the block's own.
+ */
+export function useChromium(): { readonly browser: Browser; track(context: BrowserContext): BrowserContext } {
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+  before(async function () {
+    if (!chromiumAvailable()) {
+      console.log(`    [browser tests skipped: no Chromium at ${CHROMIUM}]`);
+      this.skip();
+    }
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  afterEach(async () => {
+    for (const c of contexts.splice(0)) await c.close();
+  });
+  return {
+    get browser() {
+      return browser!;
+    },
+    track(context) {
+      contexts.push(context);
+      return context;
+    },
+  };
+}
+
 /** A fresh context (no cookies) in Russian, the language of the citizen's pages. */
 export async function newRussianPage(browser: Browser): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ locale: 'ru-RU', viewport: { width: 1024, height: 800 } });
