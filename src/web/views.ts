@@ -34,7 +34,9 @@ export class Views {
     this.hbs.registerHelper('array', (...args: unknown[]) => args.slice(0, -1));
     this.hbs.registerHelper('json', (value: unknown) => new Handlebars.SafeString(JSON.stringify(value, null, 2).replace(/</g, '\\u003c')));
     for (const file of readdirSync(join(dir, 'partials'))) {
-      this.hbs.registerPartial(basename(file, '.hbs'), readFileSync(join(dir, 'partials', file), 'utf8'));
+      // Compiled here, once: a partial registered as source is compiled again on every render that
+      // uses it (Handlebars caches it only in that render's own partials table).
+      this.hbs.registerPartial(basename(file, '.hbs'), this.hbs.compile(readFileSync(join(dir, 'partials', file), 'utf8')));
     }
     for (const file of readdirSync(join(dir, 'pages'))) {
       this.pages.set(basename(file, '.hbs'), this.hbs.compile(readFileSync(join(dir, 'pages', file), 'utf8'), { strict: false }));
