@@ -19,10 +19,11 @@
  *   next batch tries again, so service resumes by itself once space returns.
  * - Durability per write (issue 14): the connection runs at `synchronous = NORMAL` (in WAL mode a
  *   commit survives a process crash; an OS crash or power loss may lose the last ones). A write
- *   asked `durable` (accounts, settings, audit, letters, clients, ESIA oids) makes its batch commit at `synchronous =
- *   FULL`: the WAL is synced before the commit returns, so it survives power loss — and so does
- *   everything committed before it. SQLite refuses to change the level inside a transaction, so it
- *   is set between batches; tokens and counters alone stay on the fast path.
+ *   asked `durable` (accounts, settings, audit, letters, clients, ESIA oids) is answered only once
+ *   its commit survives power loss too: with `syncWal` (a file store, wal-sync.ts) after the WAL
+ *   file is fsynced off the event loop, one sync shared by every commit before it (issue 15: at
+ *   `synchronous = FULL` each such commit held the event loop for a disk sync); without it (a
+ *   store in memory) its batch commits at FULL. Tokens and counters alone never wait for a sync.
  */
 import { StoreUnavailableError } from '../../src/store.ts';
 
@@ -46,6 +47,11 @@ export interface WriterOptions {
   busyDeadlineMs?: number;
   /** Told about every commit and every failure for want of space or I/O (readiness, logs). */
   onOutcome?: (outcome: { ok: true } | { ok: false; error: StoreUnavailableError; cause: unknown }) => void;
+  /**
+   * Puts everything committed so far on disk, off the event loop (WalSync.sync); durable writes are
+   * answered after it. Without it they commit at `synchronous = FULL`.
+   */
+  syncWal?: () => Promise<void>;
 }
 
 /** At most this many writes in one transaction (a bounded lock hold). */
@@ -81,7 +87,7 @@ export class GroupCommit {
     this.busyDeadlineMs = options.busyDeadlineMs ?? 3000;
   }
 
-  /** Batches committed at `synchronous = FULL` so far. */
+  /** Batches committed so far that held a durable write (each waited for a sync, or ran at FULL). */
   durableCommits = 0;
 
   /** Queues a write; resolves with its result once committed (synced to disk when `durable`). */
@@ -133,9 +139,9 @@ export class GroupCommit {
     }
   }
 
-  /** One transaction, at FULL when a write in it asked to be durable. */
+  /** One transaction; without `syncWal`, at FULL when a write in it asked to be durable. */
   private commitBatch(): boolean {
-    const durable = this.queue.slice(0, MAX_BATCH).some((p) => p.durable);
+    const durable = !this.options.syncWal && this.queue.slice(0, MAX_BATCH).some((p) => p.durable);
     if (!durable) return this.commitOnce();
     this.setSynchronous('FULL');
     try {
@@ -228,10 +234,27 @@ export class GroupCommit {
     this.options.onOutcome?.({ ok: true });
     for (const item of batch) {
       const r = results.get(item)!;
-      if (r.ok) item.resolve(r.value);
+      if (r.ok) this.settle(item, r.value);
       else item.reject(r.err);
     }
     return true;
+  }
+
+  /** Answers a committed write: a durable one once the commit is on disk. */
+  private settle(item: Pending, value: unknown): void {
+    if (!item.durable || !this.options.syncWal) {
+      item.resolve(value);
+      return;
+    }
+    this.options.syncWal().then(
+      () => item.resolve(value),
+      (err: unknown) => {
+        // Committed, but not known to be on disk: the caller must not treat it as durable.
+        const error = new StoreUnavailableError('io', 30);
+        this.options.onOutcome?.({ ok: false, error, cause: err });
+        item.reject(error);
+      },
+    );
   }
 
   /** The transaction (begun) with one write: commit it, or roll it all back when it fails. */
@@ -271,7 +294,7 @@ export class GroupCommit {
     }
     if (item.durable) this.durableCommits += 1;
     this.options.onOutcome?.({ ok: true });
-    item.resolve(value);
+    this.settle(item, value);
     return true;
   }
 

@@ -30,6 +30,7 @@ import { SqliteChallenges, SqliteLetters, SqliteSettings } from './records.ts';
 import { SqliteEsia } from './esia.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { GroupCommit } from './group-commit.ts';
+import { WalSync } from './wal-sync.ts';
 import { SafeRateLimiterSQLite } from './rate-limiter.ts';
 import { migrate, SCHEMA_VERSION, schemaVersionOf } from './migrations.ts';
 import { SqliteTransfer } from './transfer.ts';
@@ -93,7 +94,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   if (file && options.backgroundCheckpoints !== false) {
     checkpointer = new Checkpointer(options.path, createRequire(import.meta.url).resolve('libsql'), walMaxBytes);
   }
-  return new SqliteStore(db, options.sweepIntervalMs ?? 60_000, checkpointer, { ...options, walMaxBytes });
+  const walSync = file ? new WalSync(`${options.path}-wal`, options.path) : undefined;
+  return new SqliteStore(db, options.sweepIntervalMs ?? 60_000, checkpointer, { ...options, walMaxBytes }, walSync);
 }
 
 /**
@@ -154,9 +156,12 @@ export class SqliteStore implements Store {
     sweepIntervalMs: number,
     private readonly checkpointer?: Checkpointer,
     private readonly options: Partial<SqliteStoreOptions> = {},
+    /** The WAL's fsync off the event loop for durable writes (a file store). */
+    readonly walSync?: WalSync,
   ) {
     this.writes = new GroupCommit(db, {
       busyDeadlineMs: options.busyDeadlineMs,
+      syncWal: walSync && (() => walSync.sync()),
       onOutcome: (outcome) => {
         if (outcome.ok) {
           this.writeFailure = undefined;
@@ -371,6 +376,8 @@ export class SqliteStore implements Store {
     await this.sweeping?.catch(() => undefined);
     this.writes.flush();
     this.writes.abandon(new StoreUnavailableError('closed'));
+    // the durable writes committed last are answered once their sync ends
+    await this.walSync?.idle();
     await this.checkpointer?.stop();
     // A clean shutdown leaves no WAL behind.
     try {

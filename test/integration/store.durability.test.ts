@@ -12,7 +12,7 @@ import { expect } from 'chai';
 import Database from 'libsql';
 import { openSqliteStore, type SqliteStore } from '../../adapters/sqlite/index.ts';
 import { SCHEMA_VERSION } from '../../adapters/sqlite/migrations.ts';
-import { StoreVersionError } from '../../src/store.ts';
+import { StoreUnavailableError, StoreVersionError } from '../../src/store.ts';
 import { fakeAccount, fakeEvent, keysFor } from '../contract/fixtures.ts';
 import { V1_ACCOUNT_ID, writeV1Store } from '../support/store-v1.ts';
 
@@ -54,9 +54,64 @@ describe('store durability (SQLite, issue 14)', function () {
     }
   });
 
-  it('commits a durable write at synchronous=FULL and a token write at NORMAL', async () => {
+  it('answers a durable write only after an fsync of the WAL begun after its commit, never holding the event loop at FULL', async () => {
     const store = openAt(join(dir, 'vkhod.sqlite'));
+    const walSync = store.walSync!;
     const level = () => (store.db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous;
+    // the commit itself runs at NORMAL (FULL would fsync inside COMMIT, on the event loop)
+    expect(await store.writes.run(level, { durable: true })).to.equal(1);
+
+    // hold the sync: the durable write waits for it, a token write committed beside it does not
+    const real = walSync.sync.bind(walSync);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let syncsAsked = 0;
+    walSync.sync = () => {
+      syncsAsked += 1;
+      return held.then(real);
+    };
+    const account = fakeAccount();
+    let durableDone = false;
+    const durable = store.accounts.create(account, keysFor(account)).then(() => (durableDone = true));
+    await store.oidcAdapter('AccessToken').upsert('at-beside', { accountId: account.id }, 60);
+    expect(syncsAsked).to.equal(1);
+    expect(durableDone, 'answered before the WAL was synced').to.equal(false);
+    // committed, though: readable at once
+    expect(await store.accounts.findById(account.id)).to.not.equal(undefined);
+    const syncsBefore = walSync.syncs;
+    release();
+    await durable;
+    expect(walSync.syncs - syncsBefore).to.equal(1);
+    walSync.sync = real;
+    // a token write alone starts no sync
+    const before = walSync.syncs;
+    await store.oidcAdapter('AccessToken').upsert('at-alone', { accountId: account.id }, 60);
+    expect(walSync.syncs).to.equal(before);
+  });
+
+  it('fails a durable write whose WAL sync failed with 503 (io), and keeps serving the writes after it', async () => {
+    const store = openAt(join(dir, 'vkhod.sqlite'));
+    const walSync = store.walSync!;
+    const real = walSync.sync.bind(walSync);
+    walSync.sync = () => Promise.reject(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    const account = fakeAccount();
+    const failed = await store.accounts.create(account, keysFor(account)).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failed).to.be.instanceOf(StoreUnavailableError);
+    expect((failed as StoreUnavailableError).reason).to.equal('io');
+    walSync.sync = real;
+    const other = fakeAccount();
+    await store.accounts.create(other, keysFor(other));
+    expect(await store.accounts.findById(other.id)).to.not.equal(undefined);
+  });
+
+  it('commits a durable write at synchronous=FULL when the store has no file to sync (in memory)', async () => {
+    const store = openSqliteStore({ path: ':memory:', sweepIntervalMs: 0, backgroundCheckpoints: false });
+    open.push(store);
+    const level = () => (store.db.prepare('PRAGMA synchronous').get() as { synchronous: number }).synchronous;
+    expect(store.walSync).to.equal(undefined);
     expect(await store.writes.run(level, { durable: true })).to.equal(2);
     expect(await store.writes.run(level)).to.equal(1);
     // and back to NORMAL between transactions
