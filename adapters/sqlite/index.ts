@@ -377,7 +377,7 @@ export class SqliteStore implements Store {
     this.writes.flush();
     this.writes.abandon(new StoreUnavailableError('closed'));
     // the durable writes committed last are answered once their sync ends
-    await this.walSync?.idle();
+    await this.walSync?.close();
     await this.checkpointer?.stop();
     // A clean shutdown leaves no WAL behind.
     try {

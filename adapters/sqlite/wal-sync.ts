@@ -16,7 +16,12 @@
  * commits wait for the next, which starts when it ends — at most one in flight, so under load a
  * sync is shared by all the durable writes of its few milliseconds.
  */
-import { open } from 'node:fs/promises';
+import { close, fsync, open } from 'node:fs';
+import { promisify } from 'node:util';
+
+const openFile = promisify(open);
+const syncFile = promisify(fsync);
+const closeFile = promisify(close);
 
 export class WalSync {
   private current?: Promise<void>;
@@ -57,19 +62,53 @@ export class WalSync {
     return running;
   }
 
+  /**
+   * The WAL stays open between syncs: while this process's connection is open SQLite never
+   * removes or replaces the file (a checkpoint only truncates it), so the descriptor keeps naming
+   * the live WAL. An error closes it; the next sync opens it again.
+   */
+  private walFd?: number;
+  private closed = false;
+
   private async fsync(): Promise<void> {
-    let file;
+    if (this.walFd === undefined) {
+      let fd: number;
+      try {
+        fd = await openFile(this.walPath, 'r');
+      } catch (err) {
+        // No WAL (checkpointed and removed): the commits are in the database file.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        const db = await openFile(this.dbPath, 'r');
+        try {
+          await syncFile(db);
+        } finally {
+          await closeFile(db);
+        }
+        return;
+      }
+      // a close() that ran while this one was opening wins
+      if (this.closed) {
+        await closeFile(fd);
+        throw new Error('the store is closed');
+      }
+      this.walFd = fd;
+    }
+    const fd = this.walFd;
     try {
-      file = await open(this.walPath, 'r');
+      await syncFile(fd);
     } catch (err) {
-      // No WAL (checkpointed and removed): the commits are in the database file.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      file = await open(this.dbPath, 'r');
+      if (this.walFd === fd) this.walFd = undefined;
+      await closeFile(fd).catch(() => undefined);
+      throw err;
     }
-    try {
-      await file.sync();
-    } finally {
-      await file.close();
-    }
+  }
+
+  /** Waits for the syncs in flight, then closes the WAL descriptor. */
+  async close(): Promise<void> {
+    await this.idle();
+    this.closed = true;
+    const fd = this.walFd;
+    this.walFd = undefined;
+    if (fd !== undefined) await closeFile(fd).catch(() => undefined);
   }
 }

@@ -65,6 +65,12 @@ describe('WalSync (durable commits off the event loop)', () => {
     writeFileSync(join(dir, 'db-wal'), 'y');
     await noWal.sync();
     expect(noWal.syncs).to.equal(2);
+    await noWal.close();
+    const closed = await noWal.sync().then(
+      () => 'synced',
+      () => 'refused',
+    );
+    expect(closed, 'a closed WalSync opens nothing').to.equal('refused');
     const nothing = new WalSync(join(dir, 'none-wal'), join(dir, 'none'));
     const err = await nothing.sync().then(
       () => undefined,
