@@ -289,7 +289,17 @@ async function benchBare(): Promise<{ rows: Row[]; info: ServerInfo }> {
       return { cpuUs: s.cpu.user + s.cpu.system, rssBytes: s.memory.rss };
     };
     const idle = await stats();
-    const rows = await apiScenarios('bare', bare.url, { stats }, { refresh: (n) => bare.mint(n), access: (n) => bare.mintAccess(n) });
+    const rows: Row[] = [];
+    if (wanted.has('sign-in')) {
+      // The floor of a password code flow in node-oidc-provider: its login page is the least one (serve-bare.ts).
+      const first = await passwordCodeFlow(bare.url);
+      if (!first.ok) throw new Error(`bare sign-in probe: ${first.failure}`);
+      await signInLoad(bare.url, warmup, signInConcurrency);
+      rows.push(
+        await recorded('bare', 'sign-in', { stats }, async () => fromClosed(await signInLoad(bare.url, seconds, signInConcurrency))),
+      );
+    }
+    rows.push(...(await apiScenarios('bare', bare.url, { stats }, { refresh: (n) => bare.mint(n), access: (n) => bare.mintAccess(n) })));
     const loaded = await stats();
     return {
       rows,
@@ -326,7 +336,7 @@ async function main(): Promise<void> {
     rows.push(...r);
     infos.push(info);
   }
-  if ([...wanted].some((s) => s !== 'sign-in')) {
+  {
     const { rows: r, info } = await benchBare();
     rows.push(...r);
     infos.push(info);

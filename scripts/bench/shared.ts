@@ -17,6 +17,9 @@ export const BASIC_AUTH = `Basic ${Buffer.from(
   `${encodeURIComponent(BENCH_CLIENT.client_id)}:${encodeURIComponent(BENCH_CLIENT.client_secret)}`,
 ).toString('base64')}`;
 
+/** The password of every benched citizen (and of bare's one login page). */
+export const BENCH_PASSWORD = 'bench-password-Aa1!';
+
 export const REFRESH_SCOPE = 'openid offline_access';
 
 /** Runner → child. */

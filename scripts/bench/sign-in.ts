@@ -10,14 +10,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { hashPassword, verifyPassword } from '../../src/accounts/password-hash.ts';
 import { csrfOf, decodeEntities, formAction } from '../../test/support/browser.ts';
-import { BASIC_AUTH, BENCH_CLIENT } from './shared.ts';
+import { BASIC_AUTH, BENCH_CLIENT, BENCH_PASSWORD } from './shared.ts';
 
 /**
  * The citizens who sign in: one per concurrent loop. Concurrent sign-ins of one account are held
  * to the lockout's budget (each attempt reserves a point before the password is checked).
  */
 export const benchPhone = (i: number) => `+7999${String(10000000 + i).slice(1)}`;
-export const BENCH_PASSWORD = 'bench-password-Aa1!';
+export { BENCH_PASSWORD } from './shared.ts';
 const REDIRECT_URI = BENCH_CLIENT.redirect_uris[0];
 
 export interface FlowResult {
