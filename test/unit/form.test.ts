@@ -52,3 +52,25 @@ describe('parseForm', () => {
     });
   });
 });
+
+describe('form schemas are built once, not per request', () => {
+  it('gives one object schema for the same fields, another for other fields or other limits', async () => {
+    const { objectSchemaOf } = await import('../../src/web/form.ts');
+    const login = objectSchemaOf({ identifier: text(), password: text(), foreign: text() });
+    expect(objectSchemaOf({ identifier: text(), password: text(), foreign: text() })).to.equal(login);
+    expect(text(32)).to.equal(text(32));
+    expect(raw()).to.equal(raw());
+    expect(objectSchemaOf({ identifier: text(), password: text(256), foreign: text() })).to.not.equal(login);
+    expect(objectSchemaOf({ identifier: text(), password: text() })).to.not.equal(login);
+    // a limit is a limit of its own schema: text(6) cuts, text() does not
+    expect(parseForm(ctxWith({ code: '123456789' }), { code: text(6) })).to.deep.equal({ code: '123456' });
+    expect(parseForm(ctxWith({ code: '123456789' }), { code: text() })).to.deep.equal({ code: '123456789' });
+  });
+
+  it('does not keep shapes of field schemas made afresh for each call (bounded)', async () => {
+    const { objectSchemaOf } = await import('../../src/web/form.ts');
+    for (let i = 0; i < 400; i++) expect(parseForm(ctxWith({ n: 'x' }), { n: z.string() })).to.deep.equal({ n: 'x' });
+    // still correct for the kept ones
+    expect(objectSchemaOf({ code: text(6) })).to.equal(objectSchemaOf({ code: text(6) }));
+  });
+});
