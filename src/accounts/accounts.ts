@@ -34,6 +34,14 @@ export function accountKeys(account: Account): AccountKey[] {
   return keys;
 }
 
+/** Whether two key lists hold the same keys (order aside). */
+function sameKeys(a: AccountKey[], b: AccountKey[]): boolean {
+  if (a.length !== b.length) return false;
+  const id = (k: AccountKey) => `${k.kind}\u0000${k.value}\u0000${k.shared ? 1 : 0}`;
+  const seen = new Set(a.map(id));
+  return b.every((k) => seen.has(id(k)));
+}
+
 export function fullName(name: PersonName): string {
   return [name.family, name.given, name.middle].filter(Boolean).join(' ');
 }
@@ -136,7 +144,7 @@ export class Accounts {
     if ((key.kind !== 'snils' && key.kind !== 'passport') || account.status !== 'active') return false;
     const current = accountKeys(account).find((k) => k.kind === key.kind && k.value === key.value);
     if (current && !current.shared) return false;
-    await this.modify(account.id, (a) => a).catch(() => undefined);
+    await this.modify(account.id, (a) => a, undefined, { rewriteKeys: true }).catch(() => undefined);
     return true;
   }
 
@@ -152,12 +160,15 @@ export class Accounts {
    * to that version (a concurrent change fails with VersionConflictError — used where a race must
    * lose, e.g. a TOTP code used twice); otherwise it retries on the fresh version. `first` saves
    * the first read when the caller has just read the account (a stale one only costs a retry).
+   * The lookup keys are written only when the change changes them (most changes — a known
+   * device, a setting — leave them as they are); `rewriteKeys` writes them all the same (healing
+   * keys stored by older code).
    */
   async modify(
     accountId: string,
     mutate: (current: Account) => Account,
     events?: AccountEvents,
-    options: { expect?: Account; first?: Account } = {},
+    options: { expect?: Account; first?: Account; rewriteKeys?: boolean } = {},
   ): Promise<Account> {
     for (let attempt = 0; ; attempt += 1) {
       // `first`: the caller's fresh read, for the first try (a conflict re-reads).
@@ -169,7 +180,9 @@ export class Accounts {
       const inputs = typeof events === 'function' ? events(current, next) : events ? [events] : [];
       const written = inputs.map((e) => auditEvent({ ...e, accountId }));
       try {
-        const stored = await this.store.accounts.update(next, current.version, accountKeys(next), written);
+        const keys = accountKeys(next);
+        const changed = options.rewriteKeys || !sameKeys(accountKeys(current), keys);
+        const stored = await this.store.accounts.update(next, current.version, changed ? keys : undefined, written);
         written.forEach(this.published);
         return stored;
       } catch (err) {
