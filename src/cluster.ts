@@ -15,6 +15,7 @@
  * - SIGTERM/SIGINT: every worker drains; the supervisor exits when they are gone.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { createServer } from 'node:http';
 import type { Logger } from 'pino';
 
 /** What the supervisor tells the workers. */
@@ -52,13 +53,17 @@ export interface SupervisorOptions {
   /** SIGTERM: how long workers get to drain before the supervisor stops waiting, in seconds. */
   drainSeconds: number;
   logger: Logger;
+  /** The metrics listener: the supervisor serves it with every worker's metrics summed (cluster-metrics.ts). */
+  metrics?: { port: number; host: string };
+  /** A listener that cannot start: one line, exit 1 (main.ts). */
+  refuse: (message: string) => never;
 }
 
 /**
  * Runs the supervisor. Never settles: the supervisor ends with process.exit once its workers are
  * gone after SIGTERM/SIGINT (so main.ts's top-level await keeps the rest of main.ts out of it).
  */
-export function superviseWorkers({ workers: wanted, drainSeconds, logger }: SupervisorOptions): Promise<never> {
+export async function superviseWorkers({ workers: wanted, drainSeconds, logger, metrics, refuse }: SupervisorOptions): Promise<never> {
   const slots: Array<Worker | undefined> = new Array(wanted).fill(undefined);
   const indexOf = new Map<Worker, number>();
   const serving = new Set<Worker>();
@@ -171,6 +176,18 @@ export function superviseWorkers({ workers: wanted, drainSeconds, logger }: Supe
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
+  if (metrics) {
+    const { clusterMetricsRequestHandler } = await import('./observability/cluster-metrics.ts');
+    const listener = createServer(clusterMetricsRequestHandler());
+    listener.on('error', (err: NodeJS.ErrnoException) => {
+      if (!listener.listening) refuse(`cannot listen (${err.code ?? err.message}): check VKHOD_METRICS_PORT`);
+      logger.error({ err: { message: err.message } }, 'metrics listener error');
+    });
+    listener.listen(metrics.port, metrics.host, () =>
+      logger.info({ ...metrics, workers: wanted }, 'metrics listener (/metrics, all workers)'),
+    );
+    listener.unref();
+  }
   for (let index = 0; index < wanted; index += 1) slots[index] = fork(index);
   logger.info({ workers: wanted, pid: process.pid }, 'vkhod supervisor started');
   return new Promise<never>(() => undefined);

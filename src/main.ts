@@ -32,7 +32,8 @@ if (checks.refusal) refuse(checks.refusal);
 const logger = createLogger(config.logLevel);
 for (const warning of checks.warnings) logger.warn({ setting: warning.setting }, warning.message);
 // The supervisor never gets past this line (it exits by itself after its workers) and never loads the app.
-if (config.workers > 1 && cluster.isPrimary) await superviseWorkers({ workers: config.workers, drainSeconds: config.drainSeconds, logger });
+if (config.workers > 1 && cluster.isPrimary)
+  await superviseWorkers({ workers: config.workers, drainSeconds: config.drainSeconds, logger, metrics: config.metrics, refuse });
 /** In a cluster, worker 0 alone runs the background work (sweeps, WAL checkpoints, erasure). */
 const inCluster = cluster.isWorker;
 const backgroundWork = workerIndex() === 0;
@@ -115,7 +116,11 @@ if (config.adminListener) {
   admin.listen(port, host, () => logger.info({ port, host }, 'admin listener (/admin, /operator)'));
   extraServers.push(admin);
 }
-if (config.metrics) {
+if (config.metrics && inCluster) {
+  // The supervisor listens and sums every worker's metrics (src/observability/cluster-metrics.ts).
+  const { shareWithSupervisor } = await import('./observability/cluster-metrics.ts');
+  shareWithSupervisor(services.metrics.registry);
+} else if (config.metrics) {
   const { port, host } = config.metrics;
   const metrics = createServer(metricsRequestHandler(services.metrics));
   metrics.listen(port, host, () => logger.info({ port, host }, 'metrics listener (/metrics)'));

@@ -64,6 +64,7 @@ describe('VKHOD_WORKERS=2: two workers behind one listener', function () {
   let dir: string;
   let child: ChildProcess;
   let url: string;
+  let metricsUrl: string;
   let output = '';
   const harness = () => ({ url }) as Harness;
 
@@ -83,6 +84,7 @@ describe('VKHOD_WORKERS=2: two workers behind one listener', function () {
     await seed.close();
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
+    metricsUrl = `http://127.0.0.1:${await freePort()}`;
     child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: {
         ...process.env,
@@ -98,6 +100,7 @@ describe('VKHOD_WORKERS=2: two workers behind one listener', function () {
         VKHOD_DEV_OUTBOX: 'false',
         VKHOD_LOGIN_MAX_PER_IP: '3',
         VKHOD_WORKERS: '2',
+        VKHOD_METRICS_PORT: new URL(metricsUrl).port,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -137,6 +140,32 @@ describe('VKHOD_WORKERS=2: two workers behind one listener', function () {
     const [first, second] = [...bodies.values()].map((body) => JSON.parse(body) as { keys: Array<{ kid: string }> });
     expect(first!.keys.length).to.be.greaterThan(0);
     expect(second).to.deep.equal(first);
+  });
+
+  it('answers a metrics scrape with both workers summed: every request counted once, whichever worker served it', async () => {
+    /** HTTP requests counted so far, over every route and status. */
+    const counted = async () => {
+      const scrape = await get(`${metricsUrl}/metrics`);
+      expect(scrape.status).to.equal(200);
+      expect(scrape.worker, 'answered by the supervisor').to.equal(undefined);
+      return [...scrape.body.matchAll(/^vkhod_http_request_duration_seconds_count\{[^}]*\} (\d+)$/gm)].reduce(
+        (sum, m) => sum + Number(m[1]),
+        0,
+      );
+    };
+    const before = await counted();
+    const workers = new Set<string>();
+    for (let i = 0; i < 12; i += 1) {
+      const res = await get(`${url}/.well-known/openid-configuration`);
+      expect(res.status).to.equal(200);
+      workers.add(res.worker!);
+    }
+    expect([...workers].sort(), 'workers that answered').to.deep.equal(['0', '1']);
+    expect((await counted()) - before).to.equal(12);
+    // and the process metrics of both (resident memory summed over the workers)
+    const body = (await get(`${metricsUrl}/metrics`)).body;
+    expect(body).to.match(/^process_resident_memory_bytes \d+/m);
+    expect((await get(`${metricsUrl}/other`)).status).to.equal(404);
   });
 
   it('signs a citizen in through both workers: sign-in page, password, consent, code, tokens', async () => {
