@@ -121,6 +121,28 @@ export class Accounts {
     return account?.status === 'active' ? account : undefined;
   }
 
+  /** One request's reads of accounts, by an object that lives as long as the request (its IncomingMessage). */
+  private readonly requestReads = new WeakMap<object, Map<string, Promise<Account | undefined>>>();
+
+  /**
+   * `findActive`, read once per request: node-oidc-provider asks for the signed-in account three
+   * times while it resumes a sign-in (the acr check, the account, the grant) — one read serves them
+   * all. Only for the provider's checks, which read and change nothing: a change made later in the
+   * same request is not seen here (vkhod's own changes read afresh, `modify`).
+   */
+  findActiveOnce(request: object, id: string): Promise<Account | undefined> {
+    let reads = this.requestReads.get(request);
+    if (!reads) this.requestReads.set(request, (reads = new Map()));
+    let read = reads.get(id);
+    if (!read) {
+      read = this.findActive(id);
+      reads.set(id, read);
+      // a failed read is not kept: the next check reads again
+      read.catch(() => reads.delete(id));
+    }
+    return read;
+  }
+
   async findByKey(key: AccountKey): Promise<Account | undefined> {
     const account = await this.store.accounts.findByKey(key);
     if (account && (await this.healedIdentityKey(account, key))) return undefined;
