@@ -123,23 +123,31 @@ export function deviceTracking(services: Deps): Middleware {
       if (account) await alertHandedOver(services, ctx, account, device, handed);
     }
     if (saved && saved.accountId === device.accountId && saved.loginTs === device.loginTs) return;
-    await devices.upsert(device.uid, { ...device }, config.ttl.session);
     const hash = hashOf(deviceId);
     const current = await services.accounts.findActive(device.accountId);
-    if (current && handed?.kind === 'qr') await alertHandedOver(services, ctx, current, device, handed);
-    if (!current || (Array.isArray(current.extra?.knownDevices) && (current.extra!.knownDevices as string[]).includes(hash))) return;
+    const record = devices.upsert(device.uid, { ...device }, config.ttl.session);
+    if (!current || (Array.isArray(current.extra?.knownDevices) && (current.extra!.knownDevices as string[]).includes(hash))) {
+      await record;
+      if (current && handed?.kind === 'qr') await alertHandedOver(services, ctx, current, device, handed);
+      return;
+    }
     let seenBefore = true;
-    const account = await services.accounts.modify(
-      device.accountId,
-      (a) => {
-        const known = Array.isArray(a.extra?.knownDevices) ? (a.extra!.knownDevices as string[]) : [];
-        seenBefore = known.length === 0 || known.includes(hash);
-        if (known.includes(hash)) return a;
-        return { ...a, extra: { ...a.extra, knownDevices: [...known, hash].slice(-KNOWN_MAX) } };
-      },
-      undefined,
-      { first: current },
-    );
+    // Asked in the same turn as the device record: both writes go in one transaction (issue 15).
+    const [, account] = await Promise.all([
+      record,
+      services.accounts.modify(
+        device.accountId,
+        (a) => {
+          const known = Array.isArray(a.extra?.knownDevices) ? (a.extra!.knownDevices as string[]) : [];
+          seenBefore = known.length === 0 || known.includes(hash);
+          if (known.includes(hash)) return a;
+          return { ...a, extra: { ...a.extra, knownDevices: [...known, hash].slice(-KNOWN_MAX) } };
+        },
+        undefined,
+        { first: current },
+      ),
+    ]);
+    if (handed?.kind === 'qr') await alertHandedOver(services, ctx, account, device, handed);
     if (!seenBefore && !handed) await alertNewDevice(services, ctx, account, device);
   }
 }
