@@ -91,9 +91,25 @@ export async function advance(
   options: AdvanceOptions = {},
 ): Promise<SignInStep> {
   const decision = decide(services.config, details, signIn.account, signIn.amr, options);
+  // Asked now and awaited with the step: the reset shares a transaction with the step's first
+  // write (the sign-in's audit event, or the pending sign-in) instead of a commit of its own.
+  const forgetting =
+    options.forgetFailures && decision.step !== 'second_factor'
+      ? services.limits.reset('login-failures-account', `account:${signIn.account.id}`)
+      : undefined;
+  const [step] = await Promise.all([takeStep(services, ctx, details, signIn, options, decision), forgetting]);
+  return step;
+}
+
+async function takeStep(
+  services: Deps,
+  ctx: Context,
+  details: InteractionDetails,
+  signIn: SignIn,
+  options: AdvanceOptions,
+  decision: Decision,
+): Promise<SignInStep> {
   const { step } = decision;
-  if (options.forgetFailures && step !== 'second_factor')
-    await services.limits.reset('login-failures-account', `account:${signIn.account.id}`);
   if (step === 'second_factor' || step === 'enrol') {
     const { account, amr, remember, method } = signIn;
     await savePending(services, details.uid, {
