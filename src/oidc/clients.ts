@@ -101,6 +101,34 @@ export class ClientRegistry {
     };
   }
 
+  /** The cached read of a client while it is fresh (no store read, no await). */
+  private fresh(clientId: string): StoredClient | undefined {
+    const hit = this.cache.get(clientId);
+    return hit && Date.now() - hit.at < this.cacheMs ? hit.client : undefined;
+  }
+
+  /**
+   * node-oidc-provider's `Client.find` serialises and hashes a dynamic client's metadata (JSON,
+   * SHA-256) at every call to find the `Client` it built for them: once per token or userinfo
+   * request. The `Client` found for a cached read is kept with that read (WeakMap) and handed out
+   * while the cache hands out the same read; a new read (a change, or the cache time passing) goes
+   * through node-oidc-provider's own find again.
+   */
+  installClientReuse(provider: Provider): void {
+    const Client = provider.Client as unknown as { find(id: unknown): Promise<unknown> };
+    const find = Client.find.bind(Client);
+    const built = new WeakMap<StoredClient, unknown>();
+    Client.find = async (id: unknown) => {
+      const read = typeof id === 'string' ? this.fresh(id) : undefined;
+      const reused = read && built.get(read);
+      if (reused) return reused;
+      const client = await find(id);
+      // Only when the Client was certainly built from this very read (the cache did not move meanwhile).
+      if (client && read && read.status === 'active' && this.fresh(read.clientId) === read) built.set(read, client);
+      return client;
+    };
+  }
+
   /** Stored clients' secrets are checked against their hashes; static clients keep the plain comparison. */
   installSecretCheck(provider: Provider): void {
     const lookup = (clientId: string) => this.lookup(clientId);

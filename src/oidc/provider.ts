@@ -450,6 +450,7 @@ export function createProvider(
   useMachineScopeGrant(provider);
   if (deps.audit) auditProviderEvents(provider, deps.audit);
   deps.clientRegistry?.installSecretCheck(provider);
+  deps.clientRegistry?.installClientReuse(provider);
   if (deps.liveKeys) {
     deps.liveKeys.attach(provider);
     provider.use(deps.liveKeys.middleware());
