@@ -82,13 +82,14 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   // Before anything routes the request or builds a URL from its Host (src/web/request-gate.ts).
   app.use(requestGate(views, { ownAnswers: [ADMIN_API_PREFIX] }));
   app.use(anonymousRequestLimits(services));
-  app.use(async (ctx, next) => {
+  const apiHeaders: Record<string, string> = {
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    ...(config.production ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {}),
+  };
+  app.use((ctx, next) => {
     if (!API_PATHS.has(ctx.path)) return next();
-    ctx.set({
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-      ...(config.production ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {}),
-    });
+    ctx.set(apiHeaders);
     return providerApp(ctx, next);
   });
   app.use(errorPages(views, logger));

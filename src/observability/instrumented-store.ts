@@ -19,24 +19,24 @@ function timed<T extends object>(target: T, repository: string, observe: StoreOb
       let fn = wrapped.get(value);
       if (!fn) {
         const method = value as (...args: unknown[]) => unknown;
+        const done = (start: number, ok: boolean) => observe(repository, prop, (performance.now() - start) / 1000, ok);
         fn = (...args: unknown[]) => {
-          const start = process.hrtime.bigint();
-          const done = (ok: boolean) => observe(repository, prop, Number(process.hrtime.bigint() - start) / 1e9, ok);
+          const start = performance.now();
           let result: unknown;
           try {
             result = method.apply(t, args);
           } catch (err) {
-            done(false);
+            done(start, false);
             throw err;
           }
           // Observed on the side: the caller gets the very promise the store returned, so the wrapper
           // adds no turn of the event loop (the order of parallel requests' store calls stays as it was).
           if (result instanceof Promise)
             result.then(
-              () => done(true),
-              () => done(false),
+              () => done(start, true),
+              () => done(start, false),
             );
-          else done(true);
+          else done(start, true);
           return result;
         };
         wrapped.set(value, fn);
@@ -50,14 +50,14 @@ export function instrumentStore(store: Store, observe: StoreObserver): Store {
   const repositories = new Map<PropertyKey, unknown>();
   const adapters = new Map<string, unknown>();
   const own = timed(store, 'store', observe);
+  const oidcAdapter = (model: string) => {
+    let adapter = adapters.get(model);
+    if (!adapter) adapters.set(model, (adapter = timed(store.oidcAdapter(model), `oidc.${model}`, observe)));
+    return adapter;
+  };
   return new Proxy(store, {
     get(t, prop) {
-      if (prop === 'oidcAdapter')
-        return (model: string) => {
-          let adapter = adapters.get(model);
-          if (!adapter) adapters.set(model, (adapter = timed(t.oidcAdapter(model), `oidc.${model}`, observe)));
-          return adapter;
-        };
+      if (prop === 'oidcAdapter') return oidcAdapter;
       // rate-limiter-flexible limiters keep their own store calls; left as they are.
       if (prop === 'rateLimiter' || prop === 'kind') return Reflect.get(t, prop, t);
       const value = Reflect.get(t, prop, t) as unknown;

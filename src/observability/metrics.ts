@@ -82,17 +82,21 @@ export class Metrics {
 
   /** Koa middleware (outermost): one observation per request, labelled with the matched route template. */
   httpMiddleware() {
-    return async (ctx: Context, next: Next) => {
-      const end = this.http.startTimer();
-      let status: number | undefined;
-      try {
-        await next();
-      } catch (err) {
-        status = Number((err as { status?: number }).status) || 500;
-        throw err;
-      } finally {
-        end({ method: METHODS.has(ctx.method) ? ctx.method : 'other', route: routeOf(ctx), status: String(status ?? ctx.status) });
-      }
+    // Promise callbacks rather than an async function with try/finally: this wraps every request.
+    const observe = (ctx: Context, start: number, status: number) =>
+      this.http.observe(
+        { method: METHODS.has(ctx.method) ? ctx.method : 'other', route: routeOf(ctx), status: String(status) },
+        (performance.now() - start) / 1000,
+      );
+    return (ctx: Context, next: Next): Promise<void> => {
+      const start = performance.now();
+      return next().then(
+        () => observe(ctx, start, ctx.status),
+        (err: unknown) => {
+          observe(ctx, start, Number((err as { status?: number }).status) || 500);
+          throw err;
+        },
+      );
     };
   }
 

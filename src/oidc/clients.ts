@@ -13,11 +13,11 @@
  * against the stored hashes (the current secret, and the replaced one during its overlap); the
  * provider itself is only given a random stand-in that matches nothing.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type Provider from 'oidc-provider';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { ClientRepository, StoredClient } from '../store.ts';
-import type { ClientSecretHasher } from './client-secrets.ts';
+import { ClientSecretHasher } from './client-secrets.ts';
 
 /** At most this many client ids are remembered per process (unknown ids included). */
 const MAX_CACHED = 1000;
@@ -31,6 +31,17 @@ const STAND_IN_SECRET = randomBytes(32).toString('base64url');
 
 export class ClientRegistry {
   private readonly cache = new Map<string, { at: number; client: StoredClient | undefined }>();
+  /**
+   * What node-oidc-provider got for a cached client, built once per read of it from the store (not
+   * per request): the cache hands out the same StoredClient object until it reads the client again.
+   */
+  private readonly providerPayloads = new WeakMap<StoredClient, Record<string, unknown>>();
+  /**
+   * The secret last accepted for a cached client, and until when (the earliest expiry of its live
+   * secrets): a client presents the same secret at every token request, and checking it against the
+   * hashes costs an HMAC each time. Gone with the cached object, so a changed client is checked anew.
+   */
+  private readonly acceptedSecrets = new WeakMap<StoredClient, { secret: Buffer; until: number }>();
 
   constructor(
     readonly repository: ClientRepository,
@@ -57,6 +68,10 @@ export class ClientRegistry {
   async providerMetadata(clientId: string): Promise<Record<string, unknown> | undefined> {
     const client = await this.lookup(clientId);
     if (!client || client.status !== 'active') return undefined;
+    return ClientRegistry.metadataOf(client);
+  }
+
+  private static metadataOf(client: StoredClient): Record<string, unknown> {
     return { ...client.metadata, client_id: client.clientId, ...(client.secrets.length ? { client_secret: STAND_IN_SECRET } : {}) };
   }
 
@@ -71,8 +86,11 @@ export class ClientRegistry {
     };
     return {
       find: async (id: string) => {
-        const metadata = await this.providerMetadata(id);
-        return metadata ? (toProvider(metadata) as AdapterPayload) : undefined;
+        const client = await this.lookup(id);
+        if (!client || client.status !== 'active') return undefined;
+        let payload = this.providerPayloads.get(client);
+        if (!payload) this.providerPayloads.set(client, (payload = toProvider(ClientRegistry.metadataOf(client))));
+        return payload as AdapterPayload;
       },
       findByUid: async () => undefined,
       findByUserCode: async () => undefined,
@@ -83,10 +101,39 @@ export class ClientRegistry {
     };
   }
 
+  /** The cached read of a client while it is fresh (no store read, no await). */
+  private fresh(clientId: string): StoredClient | undefined {
+    const hit = this.cache.get(clientId);
+    return hit && Date.now() - hit.at < this.cacheMs ? hit.client : undefined;
+  }
+
+  /**
+   * node-oidc-provider's `Client.find` serialises and hashes a dynamic client's metadata (JSON,
+   * SHA-256) at every call to find the `Client` it built for them: once per token or userinfo
+   * request. The `Client` found for a cached read is kept with that read (WeakMap) and handed out
+   * while the cache hands out the same read; a new read (a change, or the cache time passing) goes
+   * through node-oidc-provider's own find again.
+   */
+  installClientReuse(provider: Provider): void {
+    const Client = provider.Client as unknown as { find(id: unknown): Promise<unknown> };
+    const find = Client.find.bind(Client);
+    const built = new WeakMap<StoredClient, unknown>();
+    Client.find = async (id: unknown) => {
+      const read = typeof id === 'string' ? this.fresh(id) : undefined;
+      const reused = read && built.get(read);
+      if (reused) return reused;
+      const client = await find(id);
+      // Only when the Client was certainly built from this very read (the cache did not move meanwhile).
+      if (client && read && read.status === 'active' && this.fresh(read.clientId) === read) built.set(read, client);
+      return client;
+    };
+  }
+
   /** Stored clients' secrets are checked against their hashes; static clients keep the plain comparison. */
   installSecretCheck(provider: Provider): void {
     const lookup = (clientId: string) => this.lookup(clientId);
     const hasher = this.hasher;
+    const acceptedSecrets = this.acceptedSecrets;
     const prototype = provider.Client.prototype as unknown as {
       clientId: string;
       compareClientSecret(this: { clientId: string }, actual: string): boolean | Promise<boolean>;
@@ -95,7 +142,15 @@ export class ClientRegistry {
     prototype.compareClientSecret = async function compareStoredClientSecret(actual: string) {
       const stored = await lookup(this.clientId);
       if (!stored) return plain.call(this, actual);
-      return stored.status === 'active' && hasher.accepts(stored.secrets, actual);
+      if (stored.status !== 'active') return false;
+      const now = Date.now();
+      const presented = Buffer.from(actual, 'utf8');
+      const last = acceptedSecrets.get(stored);
+      if (last && now < last.until && last.secret.length === presented.length && timingSafeEqual(last.secret, presented)) return true;
+      if (!hasher.accepts(stored.secrets, actual, now)) return false;
+      const expiries = ClientSecretHasher.live(stored.secrets, now).map((s) => (s.expiresAt ? Date.parse(s.expiresAt) : Infinity));
+      acceptedSecrets.set(stored, { secret: presented, until: Math.min(...expiries) });
+      return true;
     };
   }
 }

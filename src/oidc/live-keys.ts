@@ -64,13 +64,18 @@ export class LiveSigningKeys {
     this.jwks = next;
   }
 
-  /** Provider middleware: the keys are fresh before any endpoint publishes or signs with them. */
+  /**
+   * Provider middleware: the keys are fresh before any endpoint publishes or signs with them. While
+   * they are (nearly every request), the request goes straight on: no promise, no turn of the loop.
+   */
   middleware(): Middleware {
-    return async (_ctx, next) => {
-      await this.refreshIfStale().catch((err: Error) =>
-        this.logger?.error({ err: { message: err.message } }, 'reading the signing keys failed; the previous ones stay in use'),
-      );
-      await next();
+    const failed = (err: Error) =>
+      this.logger?.error({ err: { message: err.message } }, 'reading the signing keys failed; the previous ones stay in use');
+    return (_ctx, next) => {
+      if (Date.now() - this.checkedAt < this.refreshMs) return next();
+      return this.refreshIfStale()
+        .catch(failed)
+        .then(() => next());
     };
   }
 }

@@ -414,21 +414,25 @@ const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
  * answer is rewritten — a poll that gets tokens or a final error is never held back.
  */
 function devicePollPace(tooSoon: ProviderDependencies['devicePollTooSoon']) {
-  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
-    await next();
-    const body = ctx.body as Record<string, unknown> | undefined;
-    if (!body || typeof body !== 'object') return;
-    if (ctx.oidc?.route === 'device_authorization' && typeof body.device_code === 'string') {
-      body.interval = DEVICE_POLL_INTERVAL;
-      return;
-    }
-    const params = ctx.oidc?.params as Record<string, unknown> | undefined;
-    if (!tooSoon || ctx.oidc?.route !== 'token' || params?.grant_type !== DEVICE_CODE_GRANT) return;
-    if (body.error !== 'authorization_pending' || typeof params.device_code !== 'string') return;
-    if (await tooSoon(createHash('sha256').update(params.device_code).digest('base64url'))) {
+  // After every provider request: the common case (no device code involved) adds no await.
+  const pace = async (ctx: KoaContextWithOIDC, deviceCode: string): Promise<void> => {
+    if (await tooSoon!(createHash('sha256').update(deviceCode).digest('base64url'))) {
       ctx.body = { error: 'slow_down', error_description: `poll at most once every ${DEVICE_POLL_INTERVAL} seconds` };
     }
   };
+  const after = (ctx: KoaContextWithOIDC): Promise<void> | undefined => {
+    const body = ctx.body as Record<string, unknown> | undefined;
+    if (!body || typeof body !== 'object') return undefined;
+    if (ctx.oidc?.route === 'device_authorization' && typeof body.device_code === 'string') {
+      body.interval = DEVICE_POLL_INTERVAL;
+      return undefined;
+    }
+    const params = ctx.oidc?.params as Record<string, unknown> | undefined;
+    if (!tooSoon || ctx.oidc?.route !== 'token' || params?.grant_type !== DEVICE_CODE_GRANT) return undefined;
+    if (body.error !== 'authorization_pending' || typeof params.device_code !== 'string') return undefined;
+    return pace(ctx, params.device_code);
+  };
+  return (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => next().then(() => after(ctx));
 }
 
 export function createProvider(
@@ -446,6 +450,7 @@ export function createProvider(
   useMachineScopeGrant(provider);
   if (deps.audit) auditProviderEvents(provider, deps.audit);
   deps.clientRegistry?.installSecretCheck(provider);
+  deps.clientRegistry?.installClientReuse(provider);
   if (deps.liveKeys) {
     deps.liveKeys.attach(provider);
     provider.use(deps.liveKeys.middleware());

@@ -108,10 +108,10 @@ export class RefreshGrace {
   }
 
   /** Provider middleware: a retry's token response carries the existing successor. */
-  readonly responseMiddleware: Middleware = async (ctx, next) => {
-    await next();
-    const successor = this.successors.get(ctx);
-    const body = ctx.body as Record<string, unknown> | undefined;
-    if (successor && body && typeof body === 'object' && typeof body.refresh_token === 'string') body.refresh_token = successor;
-  };
+  readonly responseMiddleware: Middleware = (ctx, next) =>
+    next().then(() => {
+      const successor = this.successors.get(ctx);
+      const body = ctx.body as Record<string, unknown> | undefined;
+      if (successor && body && typeof body === 'object' && typeof body.refresh_token === 'string') body.refresh_token = successor;
+    });
 }

@@ -32,14 +32,23 @@ export function auditProviderEvents(provider: Provider, recordEvent: Record_): v
     writes.push(recordEvent(input).catch(() => undefined));
     pending.set(ctx, writes);
   };
-  provider.use(async (ctx, next) => {
-    try {
-      await next();
-    } finally {
-      const writes = pending.get(ctx);
-      if (writes) await Promise.all(writes);
-    }
-  });
+  // Written as promise callbacks rather than an async function: this runs on every provider request.
+  const written = (ctx: object): Promise<unknown> | undefined => {
+    const writes = pending.get(ctx);
+    return writes && Promise.all(writes);
+  };
+  provider.use((ctx, next) =>
+    next().then(
+      () => written(ctx)?.then(() => undefined),
+      (err: unknown) => {
+        const writes = written(ctx);
+        if (!writes) throw err;
+        return writes.then(() => {
+          throw err;
+        });
+      },
+    ),
+  );
   provider.on('grant.error', (ctx: KoaContextWithOIDC, err: Error) => {
     if (!(err instanceof errors.InvalidGrant)) return;
     // the reason is in `error_detail` (the description is the generic "grant request is invalid")

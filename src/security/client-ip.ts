@@ -27,6 +27,7 @@ export function clientIpResolver(trust: ProxyTrust | null): (peer: string, forwa
       .filter(Boolean);
   if ('hops' in trust) {
     return (peer, forwardedFor) => {
+      if (!forwardedFor) return peer.slice(0, 64);
       // [...forwarded, peer]: the last `hops` addresses are the proxies; the one before them is the client.
       const chain = [...entries(forwardedFor), peer];
       return chain[Math.max(0, chain.length - 1 - trust.hops)]!.slice(0, 64);
@@ -43,6 +44,8 @@ export function clientIpResolver(trust: ProxyTrust | null): (peer: string, forwa
     return kind !== 0 && list.check(a, kind === 4 ? 'ipv4' : 'ipv6');
   };
   return (peer, forwardedFor) => {
+    // No forwarded chain: the peer is the client (the loop below would stop at it at once).
+    if (!forwardedFor) return peer.slice(0, 64);
     const chain = [...entries(forwardedFor), peer];
     let i = chain.length - 1;
     while (i > 0 && trusted(chain[i]!)) i -= 1;
@@ -53,7 +56,7 @@ export function clientIpResolver(trust: ProxyTrust | null): (peer: string, forwa
 /** Koa middleware: sets `ctx.ip` (and `ctx.request.ip`) once, for everything after it. */
 export function clientIp(trust: ProxyTrust | null) {
   const resolve = clientIpResolver(trust);
-  return async (ctx: Context, next: Next) => {
+  return (ctx: Context, next: Next) => {
     ctx.request.ip = resolve(ctx.req.socket.remoteAddress ?? '', ctx.get('x-forwarded-for') || undefined);
     return next();
   };

@@ -27,8 +27,9 @@ const arrivedOnAdmin = (ctx: Context) => (ctx.req as unknown as Record<symbol, b
  * API included): anything but the admin paths, static files and health is 404 there.
  */
 export function adminListenerOnly(enabled: boolean) {
+  if (!enabled) return (_ctx: Context, next: Next) => next();
   return async (ctx: Context, next: Next) => {
-    if (!enabled || !arrivedOnAdmin(ctx) || ADMIN_PATHS.test(ctx.path) || ALSO_ON_ADMIN.test(ctx.path)) return next();
+    if (!arrivedOnAdmin(ctx) || ADMIN_PATHS.test(ctx.path) || ALSO_ON_ADMIN.test(ctx.path)) return next();
     ctx.status = 404;
     ctx.body = 'Not Found';
   };
@@ -39,8 +40,9 @@ export function adminListenerOnly(enabled: boolean) {
  * page of any unknown address): the admin paths are not there. Off when no admin listener is set.
  */
 export function noAdminOnPublicListener(enabled: boolean) {
+  if (!enabled) return (_ctx: Context, next: Next) => next();
   return async (ctx: Context, next: Next) => {
-    if (!enabled || arrivedOnAdmin(ctx) || !ADMIN_PATHS.test(ctx.path)) return next();
+    if (arrivedOnAdmin(ctx) || !ADMIN_PATHS.test(ctx.path)) return next();
     ctx.status = 404;
   };
 }

@@ -82,13 +82,15 @@ export function errorPages(views: Views, logger: Logger) {
  * when the store cannot write: it renders StoreUnavailableError as `temporarily_unavailable`).
  */
 export function retryAfterOn503() {
-  return async function retryAfter(ctx: Context, next: Next): Promise<void> {
-    try {
-      await next();
-    } catch (err) {
-      if (err instanceof StoreUnavailableError) ctx.set('retry-after', String(err.retryAfter));
-      throw err;
-    }
-    if (ctx.status === 503 && !ctx.response.get('retry-after')) ctx.set('retry-after', '1');
+  return function retryAfter(ctx: Context, next: Next): Promise<void> {
+    return next().then(
+      () => {
+        if (ctx.status === 503 && !ctx.response.get('retry-after')) ctx.set('retry-after', '1');
+      },
+      (err: unknown) => {
+        if (err instanceof StoreUnavailableError) ctx.set('retry-after', String(err.retryAfter));
+        throw err;
+      },
+    );
   };
 }

@@ -24,17 +24,14 @@ export function requestIds(fromTrustedProxy: (peer: string) => boolean) {
     const requestId = given && WELL_FORMED.test(given) && fromTrustedProxy(ctx.req.socket.remoteAddress ?? '') ? given : randomUUID();
     ctx.state.requestId = requestId;
     ctx.set('x-request-id', requestId);
-    return context.run({ requestId }, async () => {
-      try {
-        await next();
-      } catch (err) {
-        // koa's own error answer drops the headers set so far; keep the id on it.
-        if (err && typeof err === 'object') {
-          const e = err as { headers?: Record<string, string> };
-          e.headers = { ...e.headers, 'x-request-id': requestId };
-        }
-        throw err;
+    // koa's own error answer drops the headers set so far; keep the id on it.
+    const keepId = (err: unknown) => {
+      if (err && typeof err === 'object') {
+        const e = err as { headers?: Record<string, string> };
+        e.headers = { ...e.headers, 'x-request-id': requestId };
       }
-    });
+      throw err;
+    };
+    return context.run({ requestId }, () => next().catch(keepId));
   };
 }

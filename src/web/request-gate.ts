@@ -55,9 +55,9 @@ function hostsValid(ctx: Context): boolean {
  * own vocabulary (the admin API, in JSON).
  */
 export function requestGate(views: Views, options: { ownAnswers?: string[] } = {}) {
-  const ownAnswers = options.ownAnswers ?? [];
-  const answersItself = (path: string) => ownAnswers.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
-  return async function gateRequest(ctx: Context, next: Next): Promise<void> {
+  const ownAnswers = (options.ownAnswers ?? []).map((prefix) => ({ prefix, under: `${prefix}/` }));
+  const answersItself = (path: string) => ownAnswers.some(({ prefix, under }) => path === prefix || path.startsWith(under));
+  return function gateRequest(ctx: Context, next: Next): Promise<void> | undefined {
     const own = answersItself(ctx.path);
     if (!SERVED.has(ctx.method) && !own) {
       ctx.set('allow', SERVED_METHODS.join(', '));
@@ -80,11 +80,13 @@ export function requestGate(views: Views, options: { ownAnswers?: string[] } = {
       answerError(views, ctx, 400, views.t(ctx, 'errors.bad_request'));
       return;
     }
-    try {
-      await next();
-    } finally {
-      discardUnreadBody(ctx.req);
-    }
+    return next().then(
+      () => discardUnreadBody(ctx.req),
+      (err: unknown) => {
+        discardUnreadBody(ctx.req);
+        throw err;
+      },
+    );
   };
 }
 
