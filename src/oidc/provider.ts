@@ -136,7 +136,7 @@ function interactions(accounts: Accounts): Configuration['interactions'] {
       const requested = requestedAcrs(oidc.params as Record<string, unknown>);
       const acr = oidc.session.acr as Acr | undefined;
       if (requested.length && !requested.includes(acr as Acr)) return Check.REQUEST_PROMPT;
-      const account = await accounts.findActive(oidc.session.accountId);
+      const account = await accounts.findActiveOnce(ctx.req, oidc.session.accountId);
       if (!account) return Check.NO_NEED_TO_PROMPT;
       const satisfied = satisfiedAcrs(account.level, (oidc.session.amr as string[] | undefined) ?? []);
       if (acr && !satisfied.includes(acr)) return Check.REQUEST_PROMPT;
@@ -266,7 +266,7 @@ async function loadSignInGrant(ctx: KoaContextWithOIDC, deps: ProviderDependenci
   if (deps.firstPartyClients.includes(clientId)) {
     grant.addOIDCScope('openid');
   } else {
-    const account = await deps.accounts.findActive(accountId);
+    const account = await deps.accounts.findActiveOnce(ctx.req, accountId);
     const consent =
       account && (rememberedConsent(account, clientId) ?? (await legacyConsent(account, clientId, (id) => oidc.provider.Grant.find(id))));
     if (!consent) return undefined;
@@ -380,7 +380,8 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       PushedAuthorizationRequest: 60,
     },
     async findAccount(ctx, sub, token) {
-      const account = await accounts.findActive(sub);
+      // once per request: the provider asks for the account several times while it resumes a sign-in
+      const account = ctx ? await accounts.findActiveOnce(ctx.req, sub) : await accounts.findActive(sub);
       if (!account) return undefined;
       // Tokens issued before a password reset are dead even if a copy survived revocation.
       const issuedAt = (token as { iat?: number } | undefined)?.iat;

@@ -5,6 +5,10 @@
 import { expect } from 'chai';
 import { openSqliteStore, type SqliteStore } from '../../adapters/sqlite/index.ts';
 import { Accounts } from '../../src/accounts/accounts.ts';
+import { Browser } from '../support/browser.ts';
+import { authorizePath, GOOD_PASSWORD, passConsent, pkce, redeem, signIn } from '../support/flows.ts';
+import { startHarness, type Harness } from '../support/harness.ts';
+import { createAccount } from './fixtures.ts';
 
 describe('account reads once per request', () => {
   let store: SqliteStore;
@@ -53,5 +57,40 @@ describe('account reads once per request', () => {
     expect(failed).to.equal('failed');
     await accounts.findActiveOnce(request, 'a1').catch(() => undefined);
     expect(reads).to.equal(2);
+  });
+});
+
+describe('a sign-in reads the account once per request', function () {
+  this.timeout(60_000);
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+  });
+  after(() => h.close());
+
+  it('one read for the provider while the sign-in resumes (acr check, account, grant), one for the device record, one at /token', async () => {
+    const phone = '+79990003344';
+    await createAccount(h, { phone });
+    const { verifier, challenge } = pkce();
+    const browser = new Browser(h);
+    const store = h.services.store;
+    const findById = store.accounts.findById.bind(store.accounts);
+    let reads = 0;
+    store.accounts.findById = (id) => {
+      reads += 1;
+      return findById(id);
+    };
+    try {
+      // the consent once, then a second sign-in from a fresh browser that resumes without asking
+      await passConsent(browser, await signIn(browser, phone, GOOD_PASSWORD, authorizePath({}, challenge)));
+      const again = new Browser(h);
+      const before = reads;
+      const done = await signIn(again, phone, GOOD_PASSWORD, authorizePath({}, challenge));
+      const { claims } = await redeem(h, done.location, verifier);
+      expect(claims.sub).to.be.a('string');
+      expect(reads - before).to.equal(3);
+    } finally {
+      store.accounts.findById = findById;
+    }
   });
 });
