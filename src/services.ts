@@ -31,7 +31,6 @@ import { WebAuthnMethod } from './methods/webauthn.ts';
 import { ConsoleMailTransport, ConsoleSmsGateway } from './notify/console-gateways.ts';
 import { HttpSmsGateway } from './notify/http-sms-gateway.ts';
 import { DevOutbox, Notifier, type MailTransport, type SmsGateway } from './notify/notifier.ts';
-import { SmtpMailTransport } from './notify/smtp-mail-transport.ts';
 import { SigningKeys } from './oidc/keys.ts';
 import { LetterQueue } from './admin/letter-queue.ts';
 import { ServiceCentre } from './admin/service-centre.ts';
@@ -112,7 +111,13 @@ export interface ServiceOverrides {
   mail?: MailTransport;
 }
 
-function gateways(config: Config, logger: Logger, overrides: ServiceOverrides): { sms: SmsGateway; mail: MailTransport } {
+/** nodemailer (~40 modules) is loaded only when SMTP is configured (issue 15). */
+async function smtpTransport(url: string, from: string): Promise<MailTransport> {
+  const { SmtpMailTransport } = await import('./notify/smtp-mail-transport.ts');
+  return new SmtpMailTransport(url, from);
+}
+
+async function gateways(config: Config, logger: Logger, overrides: ServiceOverrides): Promise<{ sms: SmsGateway; mail: MailTransport }> {
   const showText = !config.production;
   const sms =
     overrides.sms ??
@@ -122,7 +127,7 @@ function gateways(config: Config, logger: Logger, overrides: ServiceOverrides): 
   const mail =
     overrides.mail ??
     (config.mail.transport === 'smtp'
-      ? new SmtpMailTransport(config.mail.url, config.mail.from)
+      ? await smtpTransport(config.mail.url, config.mail.from)
       : new ConsoleMailTransport(logger, showText));
   return { sms, mail };
 }
@@ -141,7 +146,7 @@ export async function buildServices(
   const views = new Views(viewsDir);
   const outbox = config.devOutbox && !config.production ? new DevOutbox(100, store.settings) : undefined;
   await outbox?.restore();
-  const { sms, mail } = gateways(config, logger, overrides);
+  const { sms, mail } = await gateways(config, logger, overrides);
   const notifier = new Notifier(sms, mail, logger, outbox);
   const audit = new AuditTrail(store.audit, logger);
   audit.subscribe((event) => metrics.observeAudit(event));

@@ -3,7 +3,6 @@
  * A code once accepted is refused again (the last accepted step is stored and must grow). The
  * seed is stored sealed with the at-rest key.
  */
-import { generateSecret, generateURI, verify } from 'otplib';
 import QRCode from 'qrcode';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { SecretBox } from '../security/secret-box.ts';
@@ -19,6 +18,10 @@ export interface TotpEnrolment {
   qr: string;
 }
 
+/** otplib (with its hash and base32 packages) is loaded on the first authenticator-app operation, not at start (issue 15). */
+let library: Promise<typeof import('otplib')> | undefined;
+const otplib = () => (library ??= import('otplib'));
+
 export class TotpMethod {
   constructor(
     private readonly box: SecretBox,
@@ -27,11 +30,13 @@ export class TotpMethod {
   ) {}
 
   async start(label: string): Promise<TotpEnrolment> {
+    const { generateSecret } = await otplib();
     const secret = generateSecret({ length: 20 });
     return this.describe(secret, label);
   }
 
   async describe(secret: string, label: string): Promise<TotpEnrolment> {
+    const { generateURI } = await otplib();
     const uri = generateURI({ issuer: this.issuerName, label, secret });
     return { secret, uri, qr: await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 1, width: 220 }) };
   }
@@ -65,6 +70,7 @@ export class TotpMethod {
     const token = code.replace(/\s+/g, '');
     if (!/^\d{6}$/.test(token)) return undefined;
     try {
+      const { verify } = await otplib();
       const result = await verify({ secret, token, epochTolerance: 30, ...(after !== undefined ? { afterTimeStep: after } : {}) });
       return result.valid ? (result as { timeStep: number }).timeStep : undefined;
     } catch {

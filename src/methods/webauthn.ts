@@ -5,18 +5,19 @@
  * minutes; the signature counter must grow.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type RegistrationResponseJSON,
-} from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { Accounts } from '../accounts/accounts.ts';
 import { fullName } from '../accounts/accounts.ts';
 import type { ChallengeRepository } from '../store.ts';
 import type { Account, Passkey } from '../accounts/account.ts';
+
+/**
+ * @simplewebauthn/server (with its ASN.1 and CBOR packages) is loaded on the first passkey
+ * operation, not at start: importing it costs ~0.4 s of CPU and ~10 MB that a process serving
+ * tokens never needs (issue 15).
+ */
+let library: Promise<typeof import('@simplewebauthn/server')> | undefined;
+const simpleWebAuthn = () => (library ??= import('@simplewebauthn/server'));
 
 export const WEBAUTHN_CHALLENGE_SECONDS = 120;
 export const PASSKEY_NAME_MAX = 60;
@@ -76,6 +77,7 @@ export class WebAuthnMethod {
   }
 
   async registrationOptions(account: Account, binding: string) {
+    const { generateRegistrationOptions } = await simpleWebAuthn();
     const options = await generateRegistrationOptions({
       rpName: this.rp.name,
       rpID: this.rp.id,
@@ -105,6 +107,7 @@ export class WebAuthnMethod {
     const taken = await this.take(handle, binding, 'webauthn-register');
     if (!taken || taken.accountId !== account.id) return undefined;
     try {
+      const { verifyRegistrationResponse } = await simpleWebAuthn();
       const result = await verifyRegistrationResponse({
         response,
         expectedChallenge: taken.challenge,
@@ -135,6 +138,7 @@ export class WebAuthnMethod {
 
   /** Options for an assertion: any discoverable passkey (no account), or one of `account`'s. */
   async authenticationOptions(binding: string, account?: Account) {
+    const { generateAuthenticationOptions } = await simpleWebAuthn();
     const options = await generateAuthenticationOptions({
       rpID: this.rp.id,
       userVerification: 'preferred',
@@ -162,6 +166,7 @@ export class WebAuthnMethod {
       return { ok: false, reason: 'wrong_account' };
     let info;
     try {
+      const { verifyAuthenticationResponse } = await simpleWebAuthn();
       const result = await verifyAuthenticationResponse({
         response,
         expectedChallenge: taken.challenge,

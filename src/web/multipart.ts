@@ -3,8 +3,7 @@
  * body parser reads only url-encoded forms and JSON; this runs on those routes alone, in memory,
  * with small limits. A form sent without a file (url-encoded) passes through untouched.
  */
-import multer from '@koa/multer';
-import type { Context, Next } from 'koa';
+import type { Context, Middleware, Next } from 'koa';
 import { UserError } from './errors.ts';
 
 export interface UploadLimits {
@@ -17,12 +16,18 @@ export interface UploadLimits {
 }
 
 export function fileUpload(limits: UploadLimits) {
-  const single = multer({
-    storage: multer.memoryStorage(),
-    limits: { fileSize: limits.maxFile, files: 1, fields: 8, fieldSize: limits.maxField, parts: 10, headerPairs: 50 },
-  }).single(limits.field);
+  // @koa/multer (multer, busboy and their helpers) is loaded on the first upload, not at start (issue 15).
+  let parser: Promise<Middleware> | undefined;
+  const singleFile = () =>
+    (parser ??= import('@koa/multer').then(({ default: multer }) =>
+      multer({
+        storage: multer.memoryStorage(),
+        limits: { fileSize: limits.maxFile, files: 1, fields: 8, fieldSize: limits.maxField, parts: 10, headerPairs: 50 },
+      }).single(limits.field),
+    ));
   return async function parseUpload(ctx: Context, next: Next): Promise<void> {
     if (ctx.is('multipart/form-data')) {
+      const single = await singleFile();
       try {
         await single(ctx, async () => undefined);
       } catch (err) {
