@@ -1,24 +1,34 @@
 /**
- * Repeated account reads (issue 15): node-oidc-provider checks the signed-in account three times
- * while it resumes a sign-in; one read per request serves them.
+ * What an account costs the store (issue 15): a change writes its lookup keys only when it changes
+ * them (a sign-in from a new device rewrote every key of the account before), and
+ * node-oidc-provider's checks of the signed-in account read it once per request.
  */
 import { expect } from 'chai';
 import { openSqliteStore, type SqliteStore } from '../../adapters/sqlite/index.ts';
 import { Accounts } from '../../src/accounts/accounts.ts';
+import type { AccountKey } from '../../src/store.ts';
 import { Browser } from '../support/browser.ts';
 import { authorizePath, GOOD_PASSWORD, passConsent, pkce, redeem, signIn } from '../support/flows.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { createAccount } from './fixtures.ts';
 
-describe('account reads once per request', () => {
+describe('account writes and reads', () => {
   let store: SqliteStore;
   let accounts: Accounts;
+  /** the keys argument of every account update */
+  let written: Array<AccountKey[] | undefined>;
   let reads: number;
 
   beforeEach(() => {
     store = openSqliteStore({ path: ':memory:', sweepIntervalMs: 0, backgroundCheckpoints: false });
     accounts = new Accounts(store);
+    written = [];
     reads = 0;
+    const update = store.accounts.update.bind(store.accounts);
+    store.accounts.update = (account, version, keys, events) => {
+      written.push(keys);
+      return update(account, version, keys, events);
+    };
     const findById = store.accounts.findById.bind(store.accounts);
     store.accounts.findById = (id) => {
       reads += 1;
@@ -26,6 +36,35 @@ describe('account reads once per request', () => {
     };
   });
   afterEach(() => store.close());
+
+  it('leaves the keys alone when the change does not touch them, and writes them when it does', async () => {
+    const account = await accounts.register({
+      name: { family: 'Ключева', given: 'Анна' },
+      contact: { kind: 'phone', value: '+79990001122' },
+      passwordHash: 'x',
+    });
+    await accounts.modify(account.id, (a) => ({ ...a, extra: { ...a.extra, knownDevices: ['d1'] } }));
+    expect(written).to.deep.equal([undefined]);
+    await accounts.modify(account.id, (a) => ({ ...a, email: 'anna@example.test', emailVerified: true }));
+    expect(written[1]).to.deep.include.members([
+      { kind: 'phone', value: '+79990001122' },
+      { kind: 'email', value: 'anna@example.test' },
+    ]);
+    // the new key works, the old one still does
+    expect((await accounts.findByKey({ kind: 'email', value: 'anna@example.test' }))?.id).to.equal(account.id);
+    expect((await accounts.findByKey({ kind: 'phone', value: '+79990001122' }))?.id).to.equal(account.id);
+    expect((await store.accounts.findById(account.id))?.extra?.knownDevices).to.deep.equal(['d1']);
+  });
+
+  it('rewrites them when asked (healing keys written by older code)', async () => {
+    const account = await accounts.register({
+      name: { family: 'Ключева', given: 'Анна' },
+      contact: { kind: 'phone', value: '+79990001123' },
+      passwordHash: 'x',
+    });
+    await accounts.modify(account.id, (a) => a, undefined, { rewriteKeys: true });
+    expect(written).to.deep.equal([[{ kind: 'phone', value: '+79990001123' }]]);
+  });
 
   it('reads an account once for one request, again for the next request', async () => {
     const account = await accounts.register({
