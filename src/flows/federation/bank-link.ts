@@ -10,7 +10,7 @@ import { confirmedContacts, maskContact } from '../../accounts/contacts.ts';
 import { conflicts, type ExternalProfile } from '../../accounts/external-identity.ts';
 import { LinkError } from '../../accounts/linked-identities.ts';
 import { verifyPassword } from '../../accounts/password-hash.ts';
-import { earnedVerification, FED_AMR } from '../../methods/bank.ts';
+import { earnedVerification, FED_AMR, type BankIdentity } from '../../methods/bank.ts';
 import type { SecondFactorResult } from '../../methods/second-factor.ts';
 import { isMultiFactor } from '../../oidc/acr.ts';
 import type { Services } from '../../services.ts';
@@ -20,7 +20,7 @@ import { FlowRecords } from '../../web/flow-records.ts';
 import { showBankProblem } from '../../federation/round-trip.ts';
 import { finishFederatedSignIn } from './federated-sign-in.ts';
 import { bankLabel, linkedIdentities, notifyCitizen } from '../../federation/linking.ts';
-import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
+import { backToSignIn, loadInteraction, type InteractionDetails } from '../interaction/context.ts';
 import { parseForm, text } from '../../web/form.ts';
 
 /** What this module uses of the services (the composition root's bundle). */
@@ -40,6 +40,30 @@ export type Deps = Pick<
   | 'store'
   | 'views'
 >;
+
+/**
+ * No account is the bank customer's: a new one from the bank's data (its verified data confirms
+ * it), the customer told on the bank's contacts, and the sign-in finished with it.
+ */
+export async function signInNewBankCustomer(
+  services: Deps,
+  ctx: Context,
+  details: InteractionDetails,
+  identity: Pick<BankIdentity, 'bank' | 'subject' | 'profile' | 'claimNames'>,
+): Promise<void> {
+  const { bank } = identity;
+  const method = `bank:${bank.id}`;
+  const account = await linkedIdentities(services).create({
+    profile: identity.profile,
+    via: method,
+    link: { provider: bank.id, subject: identity.subject },
+    verification: earnedVerification(identity),
+    ip: ctx.ip,
+    clientId: String(details.params.client_id),
+  });
+  await notifyCitizen(services, account, 'federation.messages.created_by_bank', { bank: bank.name });
+  await finishFederatedSignIn(services, ctx, details, account, [FED_AMR], method);
+}
 
 export interface PendingLink {
   accountId: string;
@@ -146,25 +170,10 @@ export function bankLinkRoutes(services: Deps): Router {
     if (!(await pendingLinks.in(services.store).consume(details.uid))) throw new UserError(400, 'errors.interaction_expired');
     const identity = { ...pending.identity, bank };
     try {
-      const account = await linkedIdentities(services).create({
-        profile: identity.profile,
-        via: `bank:${bank.id}`,
-        link: { provider: bank.id, subject: identity.subject },
-        verification: earnedVerification(identity),
-        ip: ctx.ip,
-        clientId: String(details.params.client_id),
-      });
-      await notifyCitizen(services, account, 'federation.messages.created_by_bank', { bank: bank.name });
-      await finishFederatedSignIn(services, ctx, details, account, [FED_AMR], `bank:${bank.id}`);
+      await signInNewBankCustomer(services, ctx, details, identity);
     } catch (err) {
       if (!(err instanceof LinkError)) throw err;
-      showBankProblem(
-        services,
-        ctx,
-        err.code,
-        { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') },
-        bankLabel(services, ctx, bank),
-      );
+      showBankProblem(services, ctx, err.code, backToSignIn(views, ctx, details.uid), bankLabel(services, ctx, bank));
     }
   });
 
@@ -228,13 +237,7 @@ export function bankLinkRoutes(services: Deps): Router {
       );
     } catch (err) {
       if (!(err instanceof LinkError)) throw err;
-      showBankProblem(
-        services,
-        ctx,
-        err.code,
-        { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') },
-        bankLabel(services, ctx, bank),
-      );
+      showBankProblem(services, ctx, err.code, backToSignIn(views, ctx, details.uid), bankLabel(services, ctx, bank));
     }
   });
 

@@ -18,10 +18,10 @@ import { earnedVerification, FED_AMR, type BankIdentity } from '../../methods/ba
 import type { Services } from '../../services.ts';
 import { UserError } from '../../web/errors.ts';
 import { bankProblemOf, pendingBank, sendToBank, showBankProblem } from '../../federation/round-trip.ts';
-import { savePendingLink } from './bank-link.ts';
+import { savePendingLink, signInNewBankCustomer } from './bank-link.ts';
 import { finishFederatedSignIn } from './federated-sign-in.ts';
-import { bankLabel, linkedIdentities, notifyCitizen } from '../../federation/linking.ts';
-import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
+import { bankLabel, linkedIdentities } from '../../federation/linking.ts';
+import { backToSignIn, loadInteraction, type InteractionDetails } from '../interaction/context.ts';
 
 /** What this module uses of the services (the composition root's bundle). */
 export type Deps = Pick<
@@ -40,10 +40,6 @@ export type Deps = Pick<
   | 'store'
   | 'views'
 >;
-
-function backToLogin(services: Deps, ctx: Context, details: InteractionDetails) {
-  return { href: `/interaction/${details.uid}`, label: services.views.t(ctx, 'bank.back_to_login') };
-}
 
 /** What follows a checked bank response inside an interaction. */
 async function afterBank(services: Deps, ctx: Context, details: InteractionDetails, identity: BankIdentity): Promise<void> {
@@ -76,18 +72,7 @@ async function afterBank(services: Deps, ctx: Context, details: InteractionDetai
       // A different SNILS or birth date on an account matched only by what was typed into it is no
       // reason to refuse the bank's customer: the account is simply not theirs.
       if (conflicts(match, profile) && !(verification && matchedOnlyByTypedNumbers(match, profile))) throw new LinkError('conflict');
-      if (conflicts(match, profile)) {
-        account = await linked.create({
-          profile,
-          via: method,
-          link: { provider: bank.id, subject },
-          verification,
-          ip: ctx.ip,
-          clientId: String(details.params.client_id),
-        });
-        await notifyCitizen(services, account, 'federation.messages.created_by_bank', { bank: bank.name });
-        return await finishFederatedSignIn(services, ctx, details, account, [FED_AMR], method);
-      }
+      if (conflicts(match, profile)) return await signInNewBankCustomer(services, ctx, details, identity);
       if (match.federations?.some((f) => f.provider === bank.id)) throw new LinkError('already_linked');
       // Matched only by numbers typed into that account: it may be a squatter's, and the person may say so.
       const mayDecline = Boolean(verification) && matchedOnlyByTypedNumbers(match, profile);
@@ -99,16 +84,7 @@ async function afterBank(services: Deps, ctx: Context, details: InteractionDetai
       ctx.status = 303;
       return ctx.redirect(`/interaction/${details.uid}/bank-link`);
     }
-    account = await linked.create({
-      profile,
-      via: method,
-      link: { provider: bank.id, subject },
-      verification,
-      ip: ctx.ip,
-      clientId: String(details.params.client_id),
-    });
-    await notifyCitizen(services, account, 'federation.messages.created_by_bank', { bank: bank.name });
-    await finishFederatedSignIn(services, ctx, details, account, [FED_AMR], method);
+    await signInNewBankCustomer(services, ctx, details, identity);
   } catch (err) {
     if (!(err instanceof LinkError)) throw err;
     await services.audit.record({
@@ -118,7 +94,7 @@ async function afterBank(services: Deps, ctx: Context, details: InteractionDetai
       clientId: String(details.params.client_id),
       details: { bank: bank.id, reason: err.code },
     });
-    showBankProblem(services, ctx, err.code, backToLogin(services, ctx, details), bankLabel(services, ctx, bank));
+    showBankProblem(services, ctx, err.code, backToSignIn(services.views, ctx, details.uid), bankLabel(services, ctx, bank));
   }
 }
 
@@ -143,13 +119,13 @@ export function bankSignInRoutes(services: Deps): Router {
         clientId: String(details.params.client_id),
         details: { bank: bank.id, reason: problem },
       });
-      showBankProblem(services, ctx, problem, backToLogin(services, ctx, details), bankLabel(services, ctx, bank));
+      showBankProblem(services, ctx, problem, backToSignIn(services.views, ctx, details.uid), bankLabel(services, ctx, bank));
     }
   });
 
   router.get('/bank-return', async (ctx) => {
     const details = await loadInteraction(provider, ctx);
-    const back = backToLogin(services, ctx, details);
+    const back = backToSignIn(services.views, ctx, details.uid);
     const pending = await pendingBank(services, ctx, true);
     if (!pending || pending.mode !== 'interaction' || pending.uid !== details.uid) {
       await services.audit.record({ type: 'federation.signin', ip: ctx.ip, outcome: 'failure', details: { reason: 'state' } });

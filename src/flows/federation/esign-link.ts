@@ -19,7 +19,7 @@ import { UserError } from '../../web/errors.ts';
 import { showBankProblem } from '../../federation/round-trip.ts';
 import { confirmByCertificate, pendingEsignLinks, signInWithNewAccount, type PendingEsignLink } from './esign-sign-in.ts';
 import { finishFederatedSignIn } from './federated-sign-in.ts';
-import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
+import { backToSignIn, loadInteraction, type InteractionDetails } from '../interaction/context.ts';
 import { parseForm, text } from '../../web/form.ts';
 
 /** What this module uses of the services (the composition root's bundle). */
@@ -128,14 +128,7 @@ export function esignLinkRoutes(services: Deps): Router {
         clientId: String(details.params.client_id),
         details: { reason: err.code },
       });
-      showBankProblem(
-        services,
-        ctx,
-        err.code,
-        { href: `/interaction/${details.uid}`, label: views.t(ctx, 'bank.back_to_login') },
-        undefined,
-        'esign.errors',
-      );
+      showBankProblem(services, ctx, err.code, backToSignIn(views, ctx, details.uid), undefined, 'esign.errors');
     }
   });
 

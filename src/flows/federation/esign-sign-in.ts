@@ -32,7 +32,7 @@ import { FlowRecords } from '../../web/flow-records.ts';
 import { showBankProblem } from '../../federation/round-trip.ts';
 import { finishFederatedSignIn } from './federated-sign-in.ts';
 import { linkedIdentities, notifyCitizen } from '../../federation/linking.ts';
-import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
+import { backToSignIn, loadInteraction, type InteractionDetails } from '../interaction/context.ts';
 
 /** What this module uses of the services (the composition root's bundle). */
 export type Deps = Pick<
@@ -86,8 +86,7 @@ async function refuseLink(services: Deps, ctx: Context, details: InteractionDeta
   if (!(err instanceof LinkError)) throw err;
   const clientId = String(details.params.client_id);
   await services.audit.record({ type: 'esign.signin', ip: ctx.ip, outcome: 'failure', clientId, details: { reason: err.code } });
-  const back = { href: `/interaction/${details.uid}`, label: services.views.t(ctx, 'bank.back_to_login') };
-  showBankProblem(services, ctx, err.code, back, undefined, 'esign.errors');
+  showBankProblem(services, ctx, err.code, backToSignIn(services.views, ctx, details.uid), undefined, 'esign.errors');
 }
 
 /**
@@ -125,7 +124,7 @@ export function esignSignInRoutes(services: Deps): Router {
     csrfBinding: uid,
     action: `/interaction/${uid}/esign`,
     download: (handle) => `/interaction/${uid}/esign/challenge/${handle}`,
-    back: { href: `/interaction/${uid}`, label: views.t(ctx, 'bank.back_to_login') },
+    back: backToSignIn(views, ctx, uid),
     ...form,
   });
 

@@ -10,6 +10,11 @@ import type { PageState } from '../../web/views.ts';
 
 export type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 
+/** The link back to the interaction's sign-in page, on the bank's and the e-signature's problem pages. */
+export function backToSignIn(views: { t(ctx: Context, key: string): string }, ctx: Context, uid: string) {
+  return { href: `/interaction/${uid}`, label: views.t(ctx, 'bank.back_to_login') };
+}
+
 /** The interaction of this browser; a 400 page when it expired or belongs to another browser. */
 export async function loadInteraction(provider: Provider, ctx: Context): Promise<InteractionDetails> {
   let details: InteractionDetails;
