@@ -17,6 +17,7 @@ import {
   certificateOf,
   esignError,
   esignVerification,
+  sendChallenge,
   showEsignPage,
   signatureUpload,
   submittedSignature,
@@ -170,11 +171,7 @@ export function federationCabinetRoutes(services: Deps): Router {
   router.get('/esign/challenge/:handle', async (ctx) => {
     const s = await session(ctx, false);
     if (!s) return;
-    const text = await services.esignature.challengeText(ctx.params.handle!, binding(s));
-    if (!text) throw new UserError(404, 'esign.errors.challenge');
-    ctx.type = 'text/plain; charset=utf-8';
-    ctx.set('content-disposition', 'attachment; filename="vkhod-challenge.txt"');
-    ctx.body = text;
+    await sendChallenge(services, ctx, ctx.params.handle!, binding(s));
   });
 
   router.post('/esign', signatureUpload(), async (ctx) => {

@@ -99,6 +99,19 @@ export async function showEsignPage(services: Deps, ctx: Context, page: EsignPag
   );
 }
 
+/**
+ * The challenge as a text file, for a signing tool outside the browser: 404 when the handle is
+ * unknown, used, expired or another flow's. Never cached: it is good for one signature.
+ */
+export async function sendChallenge(services: Deps, ctx: Context, handle: string, binding: string): Promise<void> {
+  const text = await services.esignature.challengeText(handle, binding);
+  if (!text) throw new UserError(404, 'esign.errors.challenge');
+  ctx.type = 'text/plain; charset=utf-8';
+  ctx.set('content-disposition', 'attachment; filename="vkhod-challenge.txt"');
+  ctx.set('cache-control', 'no-store');
+  ctx.body = text;
+}
+
 /** Reads the submitted signature and checks it; a refusal is audited and counted against the address. */
 export async function submittedSignature(services: Deps, ctx: Context, binding: string, accountId?: string): Promise<EsignResult> {
   const blocked = await services.limits.peek('login-failures-ip', ctx.ip);

@@ -162,6 +162,7 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     const second = await esignPage(newline);
     const download = await newline.agent.get(second.page.html.match(/href="([^"]+\/esign\/challenge\/[^"]+)"/)![1]!);
     expect(download.headers['content-disposition']).to.equal('attachment; filename="vkhod-challenge.txt"');
+    expect(download.headers['cache-control']).to.equal('no-store');
     expect(download.text).to.equal(challengeOn(second.page).text);
     const signed = await signText(`${download.text}\n`, citizen);
     expect((await sendSignature(newline, second.page, signed)).html).to.include('/consent');
@@ -194,6 +195,12 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     );
     expect(page.html).to.include('<title>Подтверждение электронной подписью');
     expect(page.html).to.not.include('Вход с');
+    // the challenge as a file, like on the sign-in page: never cached, and none for an unknown handle
+    const download = await browser.agent.get(page.html.match(/href="(\/account\/federation\/esign\/challenge\/[^"]+)"/)![1]!);
+    expect(download.status).to.equal(200);
+    expect(download.headers['cache-control']).to.equal('no-store');
+    expect(download.text).to.equal(challengeOn(page).text);
+    expect((await browser.agent.get('/account/federation/esign/challenge/unknown-handle')).status).to.equal(404);
     const done = await signAndSend(browser, page, await pki.citizen(ELENA, { kind: 'ecdsa' }));
     expect(done.status).to.equal(200);
     expect(done.html).to.include('Учётная запись пока не подтверждена');

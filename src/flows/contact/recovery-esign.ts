@@ -13,7 +13,14 @@ import { snilsProvenFor } from '../../accounts/linked-identities.ts';
 import type { Services } from '../../services.ts';
 import { UserError } from '../../web/errors.ts';
 import { FlowRecords } from '../../web/flow-records.ts';
-import { esignError, showEsignPage, signatureUpload, submittedSignature, type EsignPage } from '../../federation/esign-page.ts';
+import {
+  esignError,
+  sendChallenge,
+  showEsignPage,
+  signatureUpload,
+  submittedSignature,
+  type EsignPage,
+} from '../../federation/esign-page.ts';
 import { recoveredPasswordRoutes } from './recovered-password.ts';
 
 /** What this module uses of the services (the composition root's bundle). */
@@ -57,12 +64,7 @@ export function recoveryEsignRoutes(services: Deps): Router {
 
   router.get('/challenge/:handle', async (ctx) => {
     enabled();
-    const text = await services.esignature.challengeText(ctx.params.handle!, BINDING);
-    if (!text) throw new UserError(404, 'esign.errors.challenge');
-    ctx.type = 'text/plain; charset=utf-8';
-    ctx.set('content-disposition', 'attachment; filename="vkhod-challenge.txt"');
-    ctx.set('cache-control', 'no-store');
-    ctx.body = text;
+    await sendChallenge(services, ctx, ctx.params.handle!, BINDING);
   });
 
   router.post('/', signatureUpload(), async (ctx) => {

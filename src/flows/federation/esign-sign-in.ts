@@ -20,6 +20,7 @@ import {
   esignError,
   esignProfile,
   esignVerification,
+  sendChallenge,
   showEsignPage,
   signatureUpload,
   submittedSignature,
@@ -142,12 +143,7 @@ export function esignSignInRoutes(services: Deps): Router {
 
   router.get('/challenge/:handle', async (ctx) => {
     const details = await loginStep(ctx);
-    const text = await services.esignature.challengeText(ctx.params.handle!, `interaction:${details.uid}`);
-    if (!text) throw new UserError(404, 'esign.errors.challenge');
-    ctx.type = 'text/plain; charset=utf-8';
-    ctx.set('content-disposition', 'attachment; filename="vkhod-challenge.txt"');
-    ctx.set('cache-control', 'no-store');
-    ctx.body = text;
+    await sendChallenge(services, ctx, ctx.params.handle!, `interaction:${details.uid}`);
   });
 
   router.post('/', signatureUpload(), async (ctx) => {
