@@ -11,7 +11,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { fullName } from '../accounts/accounts.ts';
 import { confirmedContacts, maskContact, type Contact } from '../accounts/contacts.ts';
-import { verifyPassword } from '../accounts/password-hash.ts';
+import { recheckPassword } from '../methods/password.ts';
 import type { Services } from '../services.ts';
 import type { Account } from '../accounts/account.ts';
 import { FlowRecords } from '../web/flow-records.ts';
@@ -104,13 +104,7 @@ export function deletionRoutes(services: Deps): Router {
     if (body.understand !== 'on') return show(ctx, s, { error: views.t(ctx, 'deletion.understand_required'), status: 400 });
     const account = s.account;
     if (account.passwordHash) {
-      const password = body.password;
-      const hash = account.passwordHash;
-      const attempt = await services.limits.accountAttempt(
-        account.id,
-        ctx.ip,
-        async () => Boolean(password) && verifyPassword(hash, password),
-      );
+      const attempt = await recheckPassword(services.limits, account, body.password, ctx.ip);
       if (!attempt.ok) {
         await services.audit.record({
           type: 'account.deletion_requested',

@@ -84,3 +84,18 @@ export class PasswordMethod {
     return { ok: true, account, amr: ['pwd'] };
   }
 }
+
+/**
+ * The account's own password asked again (re-authentication before a change): checked against
+ * the account's lockout and the address like a sign-in (Limits.accountAttempt); an empty password
+ * is a wrong one.
+ */
+export function recheckPassword(
+  limits: Pick<Limits, 'accountAttempt'>,
+  account: Pick<Account, 'id' | 'passwordHash'>,
+  password: string,
+  ip: string,
+): ReturnType<Limits['accountAttempt']> {
+  const hash = account.passwordHash;
+  return limits.accountAttempt(account.id, ip, async () => Boolean(password && hash) && verifyPassword(hash!, password));
+}

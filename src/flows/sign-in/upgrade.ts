@@ -8,7 +8,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { checkIdentitySubmission, type IdentitySubmission } from '../../accounts/identity.ts';
 import { LevelError, Levels, RECENT_SIGN_IN_SECONDS, type LevelDrop } from '../../accounts/levels.ts';
-import { verifyPassword } from '../../accounts/password-hash.ts';
+import { recheckPassword } from '../../methods/password.ts';
 import { chooseAcr, requestedAcrs, satisfiableWith } from '../../oidc/acr.ts';
 import type { Services } from '../../services.ts';
 import { DuplicateKeyError } from '../../store.ts';
@@ -113,12 +113,7 @@ export function upgradeRoutes(services: Deps): Router {
       if (!account.passwordHash)
         return show(ctx, details, account, { submission, error: views.t(ctx, 'upgrade.reauth_no_password'), status: 403 });
       const password = typeof body.current_password === 'string' ? body.current_password.slice(0, 256) : '';
-      const hash = account.passwordHash;
-      const attempt = await services.limits.accountAttempt(
-        account.id,
-        ctx.ip,
-        async () => Boolean(password) && verifyPassword(hash, password),
-      );
+      const attempt = await recheckPassword(services.limits, account, password, ctx.ip);
       if (!attempt.ok) {
         await services.audit.record({
           type: 'identity.reauth',
