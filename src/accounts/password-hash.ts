@@ -1,15 +1,17 @@
-/** argon2id at OWASP's parameters (19 MiB, t=2, p=1), DESIGN §6. */
-import { hash, verify } from '@node-rs/argon2';
+/** argon2id at OWASP's parameters (19 MiB, t=2, p=1), DESIGN §6; computed on low-priority threads (hash-threads.ts). */
+import { HashThreads } from './hash-threads.ts';
 
 const PARAMS = { algorithm: 2 /* Algorithm.Argon2id (a const enum) */, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
+const threads = new HashThreads();
+
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, PARAMS);
+  return threads.hash(password, PARAMS);
 }
 
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
   try {
-    return await verify(passwordHash, password);
+    return await threads.verify(passwordHash, password);
   } catch {
     return false;
   }
@@ -21,6 +23,6 @@ export async function verifyPassword(passwordHash: string, password: string): Pr
  */
 let decoy: Promise<string> | undefined;
 export function decoyHash(): Promise<string> {
-  decoy ??= hash(`decoy-${Math.random()}-${Date.now()}`, PARAMS);
+  decoy ??= hashPassword(`decoy-${Math.random()}-${Date.now()}`);
   return decoy;
 }

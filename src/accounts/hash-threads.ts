@@ -1,0 +1,163 @@
+/**
+ * Password hashing on threads of its own, at a lower CPU priority than the event loop.
+ *
+ * argon2id is deliberately expensive (≈ 20 ms of CPU per hash here). Run on libuv's pool, as
+ * @node-rs/argon2's async calls do, four hashes compete for the cores with the event loop as
+ * equals: under a burst of sign-ins — or of password guesses — every other request, token
+ * endpoint and health probe included, waits behind them, and so does each durable write's fsync
+ * (queued on the same pool). Here instead:
+ * - at most one hash per core runs at a time (`os.availableParallelism()`); more wait their turn;
+ * - each hashing thread lowers its own priority (`nice` +10 on Linux, per thread): when the event
+ *   loop has work it gets the core first, and the hashes take what is left;
+ * - libuv's pool stays free for the file system (the WAL's fsync).
+ * Threads start on the first hash, not with the process, and never keep it alive.
+ */
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+export interface HashParams {
+  algorithm: number;
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+type Job = { op: 'hash'; password: string; params: HashParams } | { op: 'verify'; hash: string; password: string };
+
+interface Pending {
+  job: Job;
+  resolve: (value: string | boolean) => void;
+  reject: (err: Error) => void;
+}
+
+/** Niceness of a hashing thread: the event loop (0) wins the core about nine times in ten. */
+const HASH_NICENESS = 10;
+
+/**
+ * The thread's body (CommonJS, evaluated): lowers its own priority — /proc/thread-self names this
+ * thread's id, and on Linux setpriority() on a thread id applies to that thread alone — then hashes
+ * with the synchronous calls, one message at a time.
+ */
+const THREAD = `
+const { parentPort, workerData } = require('node:worker_threads');
+try {
+  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+  require('node:os').setPriority(tid, workerData.niceness);
+} catch {
+  // not Linux, or not allowed: the thread runs at the process's priority
+}
+const { hashSync, verifySync } = require(workerData.argon2);
+parentPort.on('message', (job) => {
+  try {
+    const value = job.op === 'hash' ? hashSync(job.password, job.params) : verifySync(job.hash, job.password);
+    parentPort.postMessage({ ok: true, value });
+  } catch (err) {
+    parentPort.postMessage({ ok: false, message: String((err && err.message) || err) });
+  }
+});
+`;
+
+class HashThread {
+  private readonly worker: Worker;
+  current?: Pending;
+
+  constructor(argon2: string, onIdle: (thread: HashThread) => void, onGone: (thread: HashThread) => void) {
+    // Plain CommonJS: none of the process's flags (a loader such as tsx, --input-type) apply to it.
+    this.worker = new Worker(THREAD, { eval: true, execArgv: [], workerData: { argon2, niceness: HASH_NICENESS } });
+    // Alive only while it hashes: an idle thread never keeps the process from exiting, a busy one does.
+    this.worker.unref();
+    this.worker.on('message', (reply: { ok: true; value: string | boolean } | { ok: false; message: string }) => {
+      const pending = this.current;
+      this.current = undefined;
+      this.worker.unref();
+      if (pending) {
+        if (reply.ok) pending.resolve(reply.value);
+        else pending.reject(new Error(reply.message));
+      }
+      onIdle(this);
+    });
+    const gone = (err?: Error) => {
+      const pending = this.current;
+      this.current = undefined;
+      pending?.reject(err ?? new Error('the hashing thread stopped'));
+      onGone(this);
+    };
+    this.worker.on('error', gone);
+    this.worker.on('exit', () => gone());
+  }
+
+  run(pending: Pending): void {
+    this.current = pending;
+    this.worker.ref();
+    this.worker.postMessage(pending.job);
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
+
+export class HashThreads {
+  private readonly idle: HashThread[] = [];
+  private readonly all = new Set<HashThread>();
+  private readonly queue: Pending[] = [];
+  private readonly argon2 = createRequire(import.meta.url).resolve('@node-rs/argon2');
+
+  constructor(readonly size = Math.max(1, availableParallelism())) {}
+
+  hash(password: string, params: HashParams): Promise<string> {
+    return this.submit({ op: 'hash', password, params }) as Promise<string>;
+  }
+
+  verify(hash: string, password: string): Promise<boolean> {
+    return this.submit({ op: 'verify', hash, password }) as Promise<boolean>;
+  }
+
+  /** Hashing threads running now (started lazily, at most `size`). */
+  get threads(): number {
+    return this.all.size;
+  }
+
+  /** Stops the threads; a job still running fails, later jobs start new ones. */
+  async close(): Promise<void> {
+    const threads = [...this.all];
+    this.all.clear();
+    this.idle.length = 0;
+    await Promise.all(threads.map((thread) => thread.terminate()));
+  }
+
+  private submit(job: Job): Promise<string | boolean> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ job, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  private dispatch(): void {
+    while (this.queue.length) {
+      const thread = this.idle.pop() ?? (this.all.size < this.size ? this.start() : undefined);
+      if (!thread) return;
+      thread.run(this.queue.shift()!);
+    }
+  }
+
+  private start(): HashThread {
+    const thread = new HashThread(
+      this.argon2,
+      (idle) => {
+        if (!this.all.has(idle)) return;
+        this.idle.push(idle);
+        this.dispatch();
+      },
+      (gone) => {
+        if (!this.all.delete(gone)) return;
+        const at = this.idle.indexOf(gone);
+        if (at >= 0) this.idle.splice(at, 1);
+        this.dispatch();
+      },
+    );
+    this.all.add(thread);
+    return thread;
+  }
+}

@@ -1,0 +1,101 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { HashThreads } from '../../src/accounts/hash-threads.ts';
+import { decoyHash, hashPassword, verifyPassword } from '../../src/accounts/password-hash.ts';
+
+const PARAMS = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 };
+
+/** Niceness of each of this process's threads (field 19 of /proc/self/task/<tid>/stat). */
+function niceness(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const text = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      out.set(Number(tid), Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[16]));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+describe('password hashing threads (issue 15: hashes never crowd out the event loop)', function () {
+  this.timeout(30_000);
+
+  it('hashes with argon2id at vkhod’s parameters and verifies: right password, wrong password, a malformed hash', async () => {
+    const hash = await hashPassword('Верный-пароль-1');
+    expect(hash).to.match(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect(await verifyPassword(hash, 'Верный-пароль-1')).to.equal(true);
+    expect(await verifyPassword(hash, 'Верный-пароль-2')).to.equal(false);
+    expect(await verifyPassword('not a hash', 'x')).to.equal(false);
+    expect(await verifyPassword(await decoyHash(), 'anything')).to.equal(false);
+  });
+
+  it('runs many verifies at once on at most `size` threads, each answered with its own result', async () => {
+    const threads = new HashThreads(2);
+    try {
+      const hash = await threads.hash('пароль', PARAMS);
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => threads.verify(hash, i % 3 ? 'пароль' : 'другой')));
+      expect(results).to.deep.equal(Array.from({ length: 12 }, (_, i) => i % 3 !== 0));
+      expect(threads.threads).to.equal(2);
+    } finally {
+      await threads.close();
+    }
+  });
+
+  it('lowers the priority of its threads (Linux: niceness 10), not of the event loop', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const before = niceness();
+    const threads = new HashThreads(1);
+    try {
+      await threads.hash('пароль', PARAMS);
+      const added = [...niceness()].filter(([tid]) => !before.has(tid));
+      expect(added.map(([, nice]) => nice)).to.include(10);
+      expect(niceness().get(process.pid)).to.equal(before.get(process.pid));
+    } finally {
+      await threads.close();
+    }
+  });
+
+  it('fails a job whose thread is stopped under it, and starts a fresh thread for the next', async () => {
+    const threads = new HashThreads(1);
+    try {
+      const running = threads.hash('пароль', PARAMS);
+      const closing = threads.close();
+      let failure: unknown;
+      await running.catch((err: unknown) => (failure = err));
+      await closing;
+      expect(failure).to.be.instanceOf(Error);
+      const hash = await threads.hash('пароль', PARAMS);
+      expect(await threads.verify(hash, 'пароль')).to.equal(true);
+    } finally {
+      await threads.close();
+    }
+  });
+
+  it('rejects a hash the library refuses (bad parameters) without stopping the thread', async () => {
+    const threads = new HashThreads(1);
+    try {
+      let failure: unknown;
+      await threads.hash('пароль', { ...PARAMS, memoryCost: 1 }).catch((err: unknown) => (failure = err));
+      expect(failure).to.be.instanceOf(Error);
+      expect(await threads.verify(await threads.hash('пароль', PARAMS), 'пароль')).to.equal(true);
+    } finally {
+      await threads.close();
+    }
+  });
+
+  it('keeps a process alive while it hashes, and lets it exit once idle (a CLI that hashes one password ends)', () => {
+    const script = `
+      import { hashPassword } from ${JSON.stringify(new URL('../../src/accounts/password-hash.ts', import.meta.url).pathname)};
+      hashPassword('пароль').then((hash) => process.stdout.write(hash.slice(0, 10)));
+    `;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(child.status, child.stderr).to.equal(0);
+    expect(child.stdout).to.equal('$argon2id$');
+  });
+});
