@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { ServerChild } from './children.ts';
 import { clientCredentials, probe, refreshTokens, userinfo, type LoadOptions, type Measurement } from './load.ts';
 import { printReport, type Row, type ServerInfo } from './report.ts';
-import { ServerProcess } from './server-process.ts';
+import { mainThreadCpuUs, ServerProcess } from './server-process.ts';
 import { measureStartup, printStartup } from './startup.ts';
 import { argon2Load, BENCH_PASSWORD, benchPhone, healthSampler, passwordCodeFlow, percentile, signInLoad, type Closed } from './sign-in.ts';
 import { benchServerEnv, freePort, seedCitizens } from './local-server.ts';
@@ -81,8 +81,10 @@ const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** What a phase cost the server: CPU of its process tree around `phase`, RSS after. */
 interface Measured {
-  stats(): { cpuUs: number; rssBytes: number } | Promise<{ cpuUs: number; rssBytes: number }>;
+  /** `mainThreadCpuUs`: of `cpuUs`, the event loops' own (absent where the server is this process). */
+  stats(): PhaseStats | Promise<PhaseStats>;
 }
+type PhaseStats = { cpuUs: number; rssBytes: number; mainThreadCpuUs?: number };
 
 function fromClosed(result: Closed): Measurement {
   return {
@@ -103,8 +105,11 @@ async function recorded(server: string, scenario: string, target: Measured, phas
   const wallUs = (performance.now() - wallStart) * 1000;
   const after = await target.stats();
   const serverCpuUs = after.cpuUs - before.cpuUs;
+  const mainUs =
+    after.mainThreadCpuUs !== undefined && before.mainThreadCpuUs !== undefined ? after.mainThreadCpuUs - before.mainThreadCpuUs : NaN;
   process.stderr.write(
-    `  ${server} ${scenario}: ${result.rps.toFixed(1)}/s, ${result.errors} errors, ${(serverCpuUs / result.requests).toFixed(0)} µs CPU/op\n`,
+    `  ${server} ${scenario}: ${result.rps.toFixed(1)}/s, ${result.errors} errors, ${(serverCpuUs / result.requests).toFixed(0)} µs CPU/op` +
+      `${Number.isFinite(mainUs) ? ` (${(mainUs / result.requests).toFixed(0)} on the main thread)` : ''}\n`,
   );
   return {
     server,
@@ -113,6 +118,7 @@ async function recorded(server: string, scenario: string, target: Measured, phas
     rssMb: after.rssBytes / 2 ** 20,
     serverCpuPct: (100 * serverCpuUs) / wallUs,
     cpuUsPerRequest: result.requests ? serverCpuUs / result.requests : NaN,
+    mainThreadUsPerRequest: result.requests ? mainUs / result.requests : NaN,
   };
 }
 
@@ -286,7 +292,7 @@ async function benchBare(): Promise<{ rows: Row[]; info: ServerInfo }> {
     await settle(2000);
     const stats = async () => {
       const s = await bare.stats();
-      return { cpuUs: s.cpu.user + s.cpu.system, rssBytes: s.memory.rss };
+      return { cpuUs: s.cpu.user + s.cpu.system, rssBytes: s.memory.rss, mainThreadCpuUs: mainThreadCpuUs(bare.pid) };
     };
     const idle = await stats();
     const rows: Row[] = [];

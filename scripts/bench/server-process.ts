@@ -16,15 +16,20 @@ export interface TreeStats {
   rssBytes: number;
   /** how many processes were counted */
   processes: number;
+  /**
+   * user + system CPU time of the processes' main threads (the event loops), µs: the part of
+   * `cpuUs` that serves requests, apart from libuv's pool (argon2id, fsync) and V8's helper threads.
+   */
+  mainThreadCpuUs: number;
 }
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ: 100 on every Linux distribution). */
 const TICKS = 100;
 const PAGE = 4096;
 
-function readStat(pid: number): { ppid: number; name: string; cpuUs: number; rssBytes: number } | undefined {
+function readStat(pid: number, file = `/proc/${pid}/stat`): { ppid: number; name: string; cpuUs: number; rssBytes: number } | undefined {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = readFileSync(file, 'utf8');
     const name = text.slice(text.indexOf('(') + 1, text.lastIndexOf(')'));
     // The command name (field 2) may hold spaces: the fields after it start past the last ')'.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
@@ -38,6 +43,11 @@ function readStat(pid: number): { ppid: number; name: string; cpuUs: number; rss
   } catch {
     return undefined;
   }
+}
+
+/** CPU time of a process's main thread (its task whose id is the process id), µs. */
+export function mainThreadCpuUs(pid: number): number {
+  return readStat(pid, `/proc/${pid}/task/${pid}/stat`)?.cpuUs ?? 0;
 }
 
 /**
@@ -62,12 +72,13 @@ export function treeStats(root: number): TreeStats {
       }
     }
   }
-  const out: TreeStats = { cpuUs: 0, rssBytes: 0, processes: 0 };
+  const out: TreeStats = { cpuUs: 0, rssBytes: 0, processes: 0, mainThreadCpuUs: 0 };
   for (const pid of members) {
     const stat = readStat(pid);
     if (!stat || stat.name === 'esbuild') continue;
     out.cpuUs += stat.cpuUs;
     out.rssBytes += stat.rssBytes;
+    out.mainThreadCpuUs += mainThreadCpuUs(pid);
     out.processes += 1;
   }
   return out;
