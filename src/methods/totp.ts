@@ -3,11 +3,11 @@
  * A code once accepted is refused again (the last accepted step is stored and must grow). The
  * seed is stored sealed with the at-rest key.
  */
-import QRCode from 'qrcode';
 import type { Accounts } from '../accounts/accounts.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import type { Account } from '../accounts/account.ts';
 import type { EnrolmentView, SecondFactorResult, SecretEnrolment } from './factors/factor.ts';
+import { qrDataUrl } from './qr-code.ts';
 
 const SEAL_CONTEXT = 'totp-seed';
 
@@ -38,7 +38,7 @@ export class TotpMethod {
   async describe(secret: string, label: string): Promise<TotpEnrolment> {
     const { generateURI } = await otplib();
     const uri = generateURI({ issuer: this.issuerName, label, secret });
-    return { secret, uri, qr: await QRCode.toDataURL(uri, { errorCorrectionLevel: 'M', margin: 1, width: 220 }) };
+    return { secret, uri, qr: await qrDataUrl(uri, 220) };
   }
 
   /** Enrolment behind the factor interface: the secret sealed to the flow that began it, then to the account. */

@@ -7,9 +7,9 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import QRCode from 'qrcode';
 import { approvalAmr, QrSignIns, type QrRequest } from '../../federation/qr-sign-in.ts';
 import { requestedAcrs } from '../../oidc/acr.ts';
+import { qrSvg } from '../../methods/qr-code.ts';
 import { deviceLabel } from '../../web/user-agent.ts';
 import { UserError } from '../../web/errors.ts';
 import { clientOf, loadInteraction, type InteractionDetails } from '../interaction/context.ts';
@@ -72,7 +72,7 @@ export function qrSignInRoutes(services: Deps): Router {
         title: 'qr.title',
         uid: details.uid,
         csrf: ctx.state.csrf(details.uid),
-        qr: url ? await QRCode.toString(url, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' }) : undefined,
+        qr: url ? await qrSvg(url) : undefined,
         url,
         code: request?.code,
         device: deviceLabel(ctx.get('user-agent'), views.t(ctx, 'device.unknown_device')),
