@@ -46,6 +46,7 @@ const [
   { masterKeyCheck, sealMasterKeyCheck },
   { SecretBox },
   { adminListenerHandler },
+  { shareHashingCores },
 ] = await Promise.all([
   import('./app.ts'),
   import('../adapters/open.ts'),
@@ -53,7 +54,10 @@ const [
   import('./security/master-key-check.ts'),
   import('./security/secret-box.ts'),
   import('./web/admin-listener.ts'),
+  import('./accounts/password-hash.ts'),
 ]);
+// One argon2id hash per core for the whole cluster, whatever VKHOD_WORKERS is (src/accounts/hash-threads.ts).
+shareHashingCores(config.workers);
 const store = await openStore(config.store, (data, message) => logger.warn(data, message), { backgroundWork }).catch((err: Error) => {
   // A store written by a newer vkhod: one plain line, like a configuration error (issue 14).
   if (err instanceof StoreVersionError) {

@@ -104,7 +104,7 @@ export class HashThreads {
   private readonly queue: Pending[] = [];
   private readonly argon2 = createRequire(import.meta.url).resolve('@node-rs/argon2');
 
-  constructor(readonly size = Math.max(1, availableParallelism())) {}
+  constructor(public size = Math.max(1, availableParallelism())) {}
 
   hash(password: string, params: HashParams): Promise<string> {
     return this.submit({ op: 'hash', password, params }) as Promise<string>;

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { HashThreads } from '../../src/accounts/hash-threads.ts';
-import { decoyHash, hashPassword, verifyPassword } from '../../src/accounts/password-hash.ts';
+import { availableParallelism } from 'node:os';
+import { decoyHash, hashingThreads, hashPassword, shareHashingCores, verifyPassword } from '../../src/accounts/password-hash.ts';
 
 const PARAMS = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 };
 
@@ -83,6 +84,20 @@ describe('password hashing threads (issue 15: hashes never crowd out the event l
       expect(await threads.verify(await threads.hash('пароль', PARAMS), 'пароль')).to.equal(true);
     } finally {
       await threads.close();
+    }
+  });
+
+  it('shares the cores among worker processes: one hash per core for the whole cluster, at least one per process', () => {
+    const cores = availableParallelism();
+    try {
+      shareHashingCores(1);
+      expect(hashingThreads()).to.equal(cores);
+      shareHashingCores(cores);
+      expect(hashingThreads()).to.equal(1);
+      shareHashingCores(cores * 4);
+      expect(hashingThreads()).to.equal(1);
+    } finally {
+      shareHashingCores(1);
     }
   });
 
