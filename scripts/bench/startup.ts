@@ -1,6 +1,6 @@
 /**
- * Start to ready and RSS at idle (issue 14): the compiled build (`node dist/src/main.js`, what
- * `npm start` runs in production and the Docker image runs) against the sources through tsx
+ * Start to ready and RSS at idle (issue 14): the compiled build (`node --max-semi-space-size=4
+ * dist/src/main.js`, what `npm start` runs in production and the Docker image runs) against the sources through tsx
  * (`node --import tsx src/main.ts`, the development start). Each variant is started
  * BENCH_STARTUP_ROUNDS times (3) with production settings and the embedded store in a fresh temp
  * folder; "ready" is the first 200 on /readyz (polled every 10 ms); RSS is read from
@@ -37,7 +37,7 @@ function cpuMsOf(pid: number): number {
 }
 
 const VARIANTS = [
-  { variant: 'dist', args: ['dist/src/main.js'], command: 'node dist/src/main.js' },
+  { variant: 'dist', args: ['--max-semi-space-size=4', 'dist/src/main.js'], command: 'node --max-semi-space-size=4 dist/src/main.js' },
   { variant: 'tsx', args: ['--import', 'tsx', 'src/main.ts'], command: 'node --import tsx src/main.ts' },
 ];
 
