@@ -14,10 +14,9 @@ import { Levels } from './accounts/levels.ts';
 import { DevelopmentRegistry } from './accounts/registry.ts';
 import { cabinetClient, CABINET_CLIENT_ID } from './cabinet/client.ts';
 import { demoClient, DEMO_CLIENT_ID } from './demo/relying-party.ts';
-import { esiaProviderClient, readEsiaClients, type EsiaClient } from './esia/clients.ts';
+import { esiaProviderClient, type EsiaClient } from './esia/registration.ts';
 import { providerPages } from './flows/interaction/provider-pages.ts';
 import { BankMethod } from './methods/bank.ts';
-import { TrustStore } from './methods/esign/trust-store.ts';
 import { EsignatureMethod } from './methods/esignature.ts';
 import { FactorChanges } from './methods/factor-changes.ts';
 import { SecondFactors } from './methods/factors/registry.ts';
@@ -161,9 +160,13 @@ export async function buildServices(
     if (account) await notices.lockout(account);
   });
   const configured = config.clients.filter((c) => c.client_id !== DEMO_CLIENT_ID && c.client_id !== CABINET_CLIENT_ID);
-  // ESIA profile: such a client is known to node-oidc-provider by its internal registration (src/esia/clients.ts),
+  // ESIA profile: such a client is known to node-oidc-provider by its internal registration (src/esia/registration.ts),
   // static from the clients file; the other relying parties live in the store.
-  const esiaClients = readEsiaClients(configured);
+  // Reading their certificates loads pkijs/asn1js, so only a deployment with such a client does it (at start,
+  // so that a bad certificate stops the start with a clear message).
+  const esiaClients: ReadonlyMap<string, EsiaClient> = configured.some((c) => c.esia)
+    ? (await import('./esia/clients.ts')).readEsiaClients(configured)
+    : new Map();
   // never used: the provider's token endpoint is closed to these clients (each process may pick its own)
   const esiaInternalSecret = randomBytes(32).toString('base64url');
   const clients = [
@@ -262,7 +265,7 @@ export async function buildServices(
     bank: new BankMethod(config.banks, `${config.issuer}/federation/callback`, logger),
     esignature: new EsignatureMethod(
       store.challenges,
-      new TrustStore(config.esign.trustedCas, config.esign.crls, logger),
+      { trustedCas: config.esign.trustedCas, crls: config.esign.crls },
       { issuer: config.issuer, challengeSeconds: config.esign.challengeSeconds, crlFetch: config.esign.crlFetch },
       logger,
     ),

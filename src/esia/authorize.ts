@@ -9,10 +9,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { streebog256 } from '../methods/esign/gost/index.ts';
+import { streebog256 } from '../methods/esign/gost/streebog.ts';
 import type { Services } from '../services.ts';
 import { UserError } from '../web/errors.ts';
-import { INTERNAL_CALLBACK_PATH, type EsiaClient } from './clients.ts';
+import { INTERNAL_CALLBACK_PATH, type EsiaClient } from './registration.ts';
 import { EsiaError } from './errors.ts';
 import { esiaCodes, pendingAuthorizations } from './records.ts';
 import { checkSignedRequest, readParams, required } from './request.ts';

@@ -1,43 +1,18 @@
 /**
  * Relying parties registered for the ESIA profile: the `esia` block of a client definition
  * (config/clients.ts) read once at start — the certificate that signs its requests, its redirect
- * URIs, its scopes, how its tokens are signed — and the internal registration each one also gets
- * at node-oidc-provider, through which the citizen signs in on vkhod's own pages.
+ * URIs, its scopes, how its tokens are signed. The internal registration each one also gets at
+ * node-oidc-provider, through which the citizen signs in on vkhod's own pages, is in
+ * registration.ts. This module loads pkijs/asn1js: it is imported only where an ESIA client is
+ * configured (services.ts) or its certificate read.
  */
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import type { ClientMetadata, EsiaClientSettings } from '../../config/clients.ts';
+import type { ClientMetadata } from '../../config/clients.ts';
+import { ESIA_SCOPES, unknownEsiaScopes, type EsiaClient } from './registration.ts';
 
-/** ESIA's person scopes vkhod can answer (each is also a vkhod scope of the same meaning). */
-export const ESIA_SCOPES = [
-  'openid',
-  'fullname',
-  'birthdate',
-  'gender',
-  'snils',
-  'inn',
-  'id_doc',
-  'birthplace',
-  'email',
-  'mobile',
-  'contacts',
-  'addresses',
-] as const;
-const KNOWN = new Set<string>(ESIA_SCOPES);
-
-/** Where node-oidc-provider sends the browser back after the sign-in inside an ESIA authorization. */
-export const INTERNAL_CALLBACK_PATH = '/aas/oauth2/internal/callback';
-
-export interface EsiaClient {
-  clientId: string;
-  name?: string;
-  certificate: pkijs.Certificate;
-  certificateDer: Buffer;
-  redirectUris: string[];
-  logoutRedirectUris: string[];
-  scopes: ReadonlySet<string>;
-  tokenAlg: EsiaClientSettings['token_signing_alg'];
-}
+// named here as before (the CLI and the tests import them from this module)
+export { ESIA_SCOPES, esiaProviderClient, INTERNAL_CALLBACK_PATH, unknownEsiaScopes, type EsiaClient } from './registration.ts';
 
 export function parseCertificatePem(pem: string): { certificate: pkijs.Certificate; der: Buffer } {
   const body = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(pem)?.[1];
@@ -46,11 +21,6 @@ export function parseCertificatePem(pem: string): { certificate: pkijs.Certifica
   const asn = asn1js.fromBER(der.buffer.slice(der.byteOffset, der.byteOffset + der.byteLength) as ArrayBuffer);
   if (asn.offset === -1) throw new Error('the certificate cannot be read');
   return { certificate: new pkijs.Certificate({ schema: asn.result }), der };
-}
-
-/** The scopes of a scope string that ESIA's profile does not know. */
-export function unknownEsiaScopes(scope: string): string[] {
-  return scope.split(/\s+/).filter((s) => s && !KNOWN.has(s));
 }
 
 /** The ESIA clients among the registrations, by client_id (mnemonic). Throws a clear message for a bad one. */
@@ -80,25 +50,4 @@ export function readEsiaClients(clients: ClientMetadata[]): Map<string, EsiaClie
     });
   }
   return out;
-}
-
-/**
- * What node-oidc-provider knows of an ESIA client: the same client_id (consent and the cabinet's
- * "connected services" name it), vkhod's internal callback as its only redirect URI, a secret no
- * one holds (its OIDC token endpoint is closed to it: tokens come from /aas/oauth2/te only) and
- * the ESIA scopes with `openid`.
- */
-export function esiaProviderClient(client: ClientMetadata, issuer: string, internalSecret: string): ClientMetadata {
-  const scopes = new Set(['openid', ...client.esia!.scope.split(/\s+/).filter(Boolean)]);
-  return {
-    client_id: client.client_id,
-    ...(client.client_name ? { client_name: client.client_name } : {}),
-    client_secret: internalSecret,
-    redirect_uris: [`${issuer}${INTERNAL_CALLBACK_PATH}`],
-    grant_types: ['authorization_code'],
-    response_types: ['code'],
-    token_endpoint_auth_method: 'client_secret_basic',
-    scope: [...scopes].join(' '),
-    vkhod_pkce_optional: true,
-  };
 }

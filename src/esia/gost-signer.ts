@@ -33,7 +33,6 @@ import { parseCertificatePem } from './clients.ts';
 import type { EsiaJwtSigner } from './tokens.ts';
 
 export const GOST_ALG = 'GOST3410_2012_256';
-export const GOST_CERTIFICATE_PATH = '/aas/oauth2/certificates/gost2012_256.pem';
 const SETTING = 'esia.gost-signing-key';
 /** id-tc26-gost-3410-12-256-paramSetA */
 const CURVE_OID = '1.2.643.7.1.2.1.1.1';

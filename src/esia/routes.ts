@@ -7,18 +7,14 @@ import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Services } from '../services.ts';
 import { esiaAuthorizationRoutes } from './authorize.ts';
-import {
-  esiaTokenVerifier,
-  GOST_ALG,
-  GOST_CERTIFICATE_PATH,
-  gostTokenKey,
-  type EsiaTokenVerifier,
-  type GostTokenKey,
-} from './gost-signer.ts';
+import type { EsiaTokenVerifier, GostTokenKey } from './gost-signer.ts';
 import { esiaLogoutRoutes } from './logout.ts';
 import { esiaPersonRoutes, rsaVerifyKeys } from './person.ts';
 import { esiaTokenRoutes } from './token.ts';
 import { EsiaTokens, rsaSigner, type EsiaJwtSigner } from './tokens.ts';
+
+/** Where the GOST token-signing certificate is published (gost-signer.ts), as ESIA publishes its own. */
+export const GOST_CERTIFICATE_PATH = '/aas/oauth2/certificates/gost2012_256.pem';
 
 interface Keys {
   tokens: EsiaTokens;
@@ -28,10 +24,12 @@ interface Keys {
 
 export function esiaRoutes(services: Services): Router {
   const router = new Router();
-  // Built on first use (the GOST key is created then, once per store).
+  // Built on first use (the GOST key is created then, once per store). gost-signer.ts is imported
+  // then too: it loads pkijs/asn1js, which a deployment without ESIA clients never needs.
   let keys: Promise<Keys> | undefined;
   const keysOnce = () =>
     (keys ??= (async () => {
+      const { esiaTokenVerifier, GOST_ALG, gostTokenKey } = await import('./gost-signer.ts');
       const gost = await gostTokenKey(services.store.settings, services.box, services.config.issuer);
       const signers = new Map<string, EsiaJwtSigner>([
         ['RS256', await rsaSigner(services.jwks)],

@@ -10,8 +10,7 @@ import * as pkijs from 'pkijs';
 import { OID, webCryptoSuite, type SignatureSuite } from '../methods/esign/algorithms.ts';
 import { keyAlgorithm, validity } from '../methods/esign/certificate.ts';
 import { gostSuite } from '../methods/esign/gost/suite.ts';
-import type { EsiaClient } from './clients.ts';
-import { EsiaError } from './errors.ts';
+import type { EsiaClient } from './registration.ts';
 
 const SUITES: SignatureSuite[] = [webCryptoSuite, gostSuite];
 /** A signature is a few kilobytes; anything longer is not one. */
@@ -41,24 +40,31 @@ function signedDataOf(cms: Uint8Array): pkijs.SignedData | undefined {
 }
 
 /**
- * Throws EsiaError `invalid_signature` unless `clientSecret` is the client's signature of one of
- * `contents` (the concatenations the recommendations and the client libraries use).
+ * Why `clientSecret` is not the client's signature of one of `contents` (the concatenations the
+ * recommendations and the client libraries use), or undefined when it is. A reason, not a thrown
+ * EsiaError: this module is imported on first use (request.ts), and a module imported so can have
+ * its own copy of errors.ts (under the test runner, tsx loads the static graph as CommonJS and
+ * import() as ESM), whose EsiaError the error handlers would not recognise.
  */
-export async function checkRequestSignature(client: EsiaClient, clientSecret: string, contents: string[], now = new Date()): Promise<void> {
+export async function requestSignatureRefusal(
+  client: EsiaClient,
+  clientSecret: string,
+  contents: string[],
+  now = new Date(),
+): Promise<string | undefined> {
   const cms = decodeSignature(clientSecret);
   const signed = cms && signedDataOf(cms);
-  if (!signed || signed.signerInfos.length !== 1) throw new EsiaError('invalid_signature', 'client_secret is not a CMS signature');
-  if (signed.encapContentInfo.eContent) throw new EsiaError('invalid_signature', 'client_secret must be a detached signature');
+  if (!signed || signed.signerInfos.length !== 1) return 'client_secret is not a CMS signature';
+  if (signed.encapContentInfo.eContent) return 'client_secret must be a detached signature';
   // Only the registered certificate can be the signer, whatever the signature carries.
   signed.certificates = [client.certificate];
   const { notBefore, notAfter } = validity(client.certificate);
-  if (now < notBefore || now > notAfter)
-    throw new EsiaError('invalid_signature', 'the registered certificate is outside its validity period');
+  if (now < notBefore || now > notAfter) return 'the registered certificate is outside its validity period';
   const info = signed.signerInfos[0]!;
   const suite = SUITES.find((s) => s.supports(keyAlgorithm(client.certificate), info.digestAlgorithm.algorithmId));
-  if (!suite) throw new EsiaError('invalid_signature', 'the signature algorithm is not supported');
+  if (!suite) return 'the signature algorithm is not supported';
   for (const content of contents) {
-    if (await suite.verifyContent(signed, 0, arrayBuffer(Buffer.from(content, 'utf8')))) return;
+    if (await suite.verifyContent(signed, 0, arrayBuffer(Buffer.from(content, 'utf8')))) return undefined;
   }
-  throw new EsiaError('invalid_signature', 'client_secret is not the registered certificate’s signature of this request');
+  return 'client_secret is not the registered certificate’s signature of this request';
 }

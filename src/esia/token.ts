@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Services } from '../services.ts';
-import type { EsiaClient } from './clients.ts';
+import type { EsiaClient } from './registration.ts';
 import { EsiaError } from './errors.ts';
 import { ACCESS_TOKEN_MODEL, esiaCodes, REFRESH_TOKEN_MODEL, type EsiaSignIn, type EsiaTokenRecord } from './records.ts';
 import { checkSignedRequest, readParams, required, type Params } from './request.ts';

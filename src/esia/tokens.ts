@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { ESIA_SUBJECT_CLAIM, esiaSubject } from '../oidc/claims.ts';
 import type { AccountLevel } from '../store.ts';
-import type { EsiaClient } from './clients.ts';
+import type { EsiaClient } from './registration.ts';
 import type { EsiaSignIn } from './records.ts';
 
 /** Signs a JWS compact serialization for one algorithm. */

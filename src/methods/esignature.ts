@@ -9,23 +9,13 @@ import type { Logger } from 'pino';
 import type { ChallengeRepository } from '../store.ts';
 import type { PersonName } from '../accounts/account.ts';
 import type { SignatureSuite } from './esign/algorithms.ts';
-import {
-  certificateOrganisation,
-  certificatePerson,
-  keyAlgorithm,
-  nameText,
-  serialHex,
-  signTools,
-  validity,
-  type CertificateOrganisation,
-  type SignTools,
-} from './esign/certificate.ts';
-import { GOST_OIDS } from './esign/algorithms.ts';
-import { CrlFetcher, type CrlFetchOptions } from './esign/crl-fetch.ts';
-import { TrustStore } from './esign/trust-store.ts';
-import { CmsVerifier, EsignError, type EsignProblem } from './esign/verify.ts';
+import type { CertificateOrganisation, SignTools } from './esign/certificate.ts';
+import type { CrlFetchOptions } from './esign/crl-fetch.ts';
+import { EsignError, type EsignProblem } from './esign/errors.ts';
+import { GOST_OIDS } from './esign/oids.ts';
+import type { CmsVerifier } from './esign/verify.ts';
 
-export { EsignError, type EsignProblem } from './esign/verify.ts';
+export { EsignError, type EsignProblem } from './esign/errors.ts';
 
 const PURPOSE = 'esign';
 /** The largest signature accepted (a CMS with a certificate chain is a few kilobytes). */
@@ -73,21 +63,60 @@ export function decodeSignature(input: { text?: string; file?: Uint8Array }): Ui
   return bytes[0] === 0x30 ? new Uint8Array(bytes) : undefined;
 }
 
+/** Where the trusted CA certificates and the CRLs are read from (esign/trust-store.ts). */
+export interface EsignTrustPaths {
+  trustedCas?: string;
+  crls?: string;
+}
+
+/** What checking a signature needs: the verifier and the certificate readers (pkijs/asn1js behind them). */
+interface Pki {
+  verifier: CmsVerifier;
+  certificate: typeof import('./esign/certificate.ts');
+  /**
+   * The EsignError class the verifier throws. Not necessarily the one imported above: under the
+   * test runner (tsx loads the static graph as CommonJS and import() as ESM) the loaded modules
+   * have their own copy of esign/errors.ts.
+   */
+  EsignError: typeof EsignError;
+}
+
 export class EsignatureMethod {
-  private readonly verifier: CmsVerifier;
+  private pki?: Promise<Pki>;
 
   constructor(
     private readonly challenges: ChallengeRepository,
-    private readonly trust: TrustStore,
+    private readonly trust: EsignTrustPaths,
     private readonly options: { issuer: string; challengeSeconds: number; crlFetch?: CrlFetchOptions },
     private readonly logger?: Logger,
-    suites?: SignatureSuite[],
-  ) {
-    this.verifier = new CmsVerifier(trust, suites, options.crlFetch ? new CrlFetcher(options.crlFetch, logger) : undefined);
+    private readonly suites?: SignatureSuite[],
+  ) {}
+
+  /**
+   * The PKI side, loaded with the first signature to check: pkijs and asn1js cost megabytes and a
+   * noticeable part of the start-up, and a deployment without a trust store never needs them.
+   * One load shared by concurrent sign-ins; a failed load is tried again next time.
+   */
+  private loadPki(): Promise<Pki> {
+    return (this.pki ??= (async () => {
+      const [{ CmsVerifier, EsignError: LoadedEsignError }, { TrustStore }, certificate] = await Promise.all([
+        import('./esign/verify.ts'),
+        import('./esign/trust-store.ts'),
+        import('./esign/certificate.ts'),
+      ]);
+      const { crlFetch } = this.options;
+      const fetcher = crlFetch ? new (await import('./esign/crl-fetch.ts')).CrlFetcher(crlFetch, this.logger) : undefined;
+      const trust = new TrustStore(this.trust.trustedCas, this.trust.crls, this.logger);
+      return { verifier: new CmsVerifier(trust, this.suites, fetcher), certificate, EsignError: LoadedEsignError };
+    })().catch((err: unknown) => {
+      this.pki = undefined;
+      throw err;
+    }));
   }
 
+  /** E-signature sign-in is offered when a trust store is configured (as TrustStore.configured). */
   get enabled(): boolean {
-    return this.trust.configured;
+    return Boolean(this.trust.trustedCas);
   }
 
   /** A new challenge for `binding` (an interaction or a cabinet session). */
@@ -134,8 +163,10 @@ export class EsignatureMethod {
     const variants = [content, Buffer.concat([content, Buffer.from('\n')]), Buffer.concat([content, Buffer.from('\r\n')])].map(
       (b) => new Uint8Array(b),
     );
+    const pki = await this.loadPki();
     try {
-      const { signer } = await this.verifier.verify(signature, variants);
+      const { certificatePerson, certificateOrganisation, keyAlgorithm, nameText, serialHex, signTools, validity } = pki.certificate;
+      const { signer } = await pki.verifier.verify(signature, variants);
       const person = certificatePerson(signer);
       const issuer = nameText(signer.issuer);
       if (!person.snils) return { ok: false, reason: 'no_snils' };
@@ -158,7 +189,7 @@ export class EsignatureMethod {
         },
       };
     } catch (err) {
-      if (err instanceof EsignError) return { ok: false, reason: err.code, detail: err.detail };
+      if (err instanceof pki.EsignError) return { ok: false, reason: err.code, detail: err.detail };
       this.logger?.error({ err }, 'e-signature verification failed unexpectedly');
       return { ok: false, reason: 'malformed' };
     }

@@ -10,31 +10,11 @@ import { isLegacyGost, OID, type SignatureSuite, webCryptoSuite } from './algori
 import { encapsulatedContent as encapsulated, signerCertificate } from './cms-parts.ts';
 import { gostSuite } from './gost/suite.ts';
 import { allowsSigning, isCa, keyAlgorithm, validity } from './certificate.ts';
+import { EsignError } from './errors.ts';
 import type { CrlFetcher } from './crl-fetch.ts';
 import type { TrustStore } from './trust-store.ts';
 
-export type EsignProblem =
-  | 'malformed'
-  | 'no_certificate'
-  | 'gost_unsupported'
-  | 'unsupported_algorithm'
-  | 'bad_signature'
-  | 'expired'
-  | 'not_yet_valid'
-  | 'key_usage'
-  | 'untrusted'
-  | 'revoked'
-  | 'revocation_unknown';
-
-export class EsignError extends Error {
-  constructor(
-    readonly code: EsignProblem,
-    readonly detail?: string,
-  ) {
-    super(`${code}${detail ? `: ${detail}` : ''}`);
-    this.name = 'EsignError';
-  }
-}
+export { EsignError, type EsignProblem } from './errors.ts';
 
 export interface VerifiedSignature {
   signer: pkijs.Certificate;

@@ -1,0 +1,120 @@
+/**
+ * pkijs and asn1js (~8 MB and >100 ms of start-up) serve only the e-signature sign-in and the ESIA
+ * profile: a deployment with neither configured must not load them. The real process (src/main.ts)
+ * runs as a child with a module-resolution hook that writes down every module it loads; by the time
+ * /readyz answers 200, neither library is among them. A child process, because the test runner's own
+ * process has long loaded both.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { expect } from 'chai';
+
+// Registered with --import in the child; the hooks run on the loader's thread and append each resolved URL.
+const HOOKS = `import { appendFileSync } from 'node:fs';
+let out;
+export async function initialize(data) { out = data.out; }
+export async function resolve(specifier, context, next) {
+  const result = await next(specifier, context);
+  appendFileSync(out, result.url + '\\n');
+  return result;
+}
+`;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function status(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('start-up without e-signature trust store or ESIA clients', function () {
+  this.timeout(180_000);
+  let dir: string;
+  let child: ChildProcess | undefined;
+  let output = '';
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vkhod-lazy-pki-'));
+  });
+
+  after(async () => {
+    if (child && child.exitCode === null) {
+      const gone = new Promise((resolve) => child!.once('exit', resolve));
+      child.kill('SIGTERM');
+      await gone;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('never loads pkijs or asn1js: they load on the first e-signature or ESIA request', async () => {
+    const loaded = join(dir, 'loaded.txt');
+    writeFileSync(loaded, '');
+    writeFileSync(join(dir, 'hooks.mjs'), HOOKS);
+    writeFileSync(
+      join(dir, 'register.mjs'),
+      `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)}, { data: { out: ${JSON.stringify(loaded)} } });\n`,
+    );
+    const port = await freePort();
+    // Only what this start needs: no VKHOD_* of the runner's environment (an e-signature trust store, say).
+    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VKHOD_')));
+    child = spawn(process.execPath, ['--import', 'tsx', '--import', pathToFileURL(join(dir, 'register.mjs')).href, 'src/main.ts'], {
+      env: {
+        ...env,
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'warn',
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        VKHOD_ISSUER: 'https://id.example.test',
+        VKHOD_SECRET_KEY: randomBytes(32).toString('base64'),
+        VKHOD_SQLITE_PATH: join(dir, 'vkhod.sqlite'),
+        VKHOD_CLIENTS_FILE: join(dir, 'clients.json'),
+        VKHOD_CLIENTS: JSON.stringify([
+          { client_id: 'lazy-rp', client_secret: randomBytes(30).toString('base64url'), redirect_uris: ['https://rp.example.test/cb'] },
+        ]),
+        VKHOD_SMS_GATEWAY: 'console',
+        VKHOD_MAIL_TRANSPORT: 'console',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => (output = (output + chunk).slice(-20_000)));
+
+    const end = Date.now() + 150_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`vkhod exited with ${child.exitCode}:\n${output}`);
+      if ((await status(`http://127.0.0.1:${port}/readyz`).catch(() => 0)) === 200) break;
+      if (Date.now() > end) throw new Error(`vkhod was not ready in time:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    const urls = readFileSync(loaded, 'utf8').split('\n').filter(Boolean);
+    // the hook saw the start (else an empty list would prove nothing)
+    expect(
+      urls.some((u) => u.endsWith('/src/app.ts')),
+      'src/app.ts among the loaded modules',
+    ).to.equal(true);
+    expect(
+      urls.some((u) => u.includes('/node_modules/oidc-provider/')),
+      'oidc-provider among the loaded modules',
+    ).to.equal(true);
+    expect([...new Set(urls.filter((u) => /\/node_modules\/(pkijs|asn1js)\//.test(u)))]).to.deep.equal([]);
+  });
+});
