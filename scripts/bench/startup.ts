@@ -10,11 +10,11 @@
  * Builds dist/ first when it is missing (BENCH_STARTUP_BUILD=1: always).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { productionStartEnv } from '../../test/support/production-start.ts';
 import { freePort } from './local-server.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -51,20 +51,7 @@ async function startOnce(args: string[], idleMs: number): Promise<{ readyMs: num
   const child = spawn(process.execPath, ['--no-warnings', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      PATH: process.env.PATH ?? '',
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      VKHOD_ISSUER: 'https://id.example.test',
-      VKHOD_SECRET_KEY: randomBytes(32).toString('base64'),
-      VKHOD_SQLITE_PATH: join(dir, 'vkhod.sqlite'),
-      VKHOD_CLIENTS_FILE: join(dir, 'clients.json'),
-      VKHOD_CLIENTS: JSON.stringify([{ client_id: 'bench', client_secret: 'b'.repeat(40), redirect_uris: ['https://rp.example.test/cb'] }]),
-      VKHOD_SMS_GATEWAY: 'console',
-      VKHOD_MAIL_TRANSPORT: 'console',
-    },
+    env: { PATH: process.env.PATH ?? '', ...productionStartEnv(dir, port, 'bench') },
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));

@@ -9,7 +9,6 @@
  * process has long loaded both.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
@@ -17,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
+import { productionStartEnv } from '../support/production-start.ts';
 
 // Registered with --import in the child; the hooks run on the loader's thread and append each resolved URL.
 const HOOKS = `import { appendFileSync } from 'node:fs';
@@ -80,22 +80,7 @@ describe('start-up without e-signature trust store, ESIA clients or SMTP: on-dem
     // Only what this start needs: no VKHOD_* of the runner's environment (an e-signature trust store, say).
     const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VKHOD_')));
     child = spawn(process.execPath, ['--import', 'tsx', '--import', pathToFileURL(join(dir, 'register.mjs')).href, 'src/main.ts'], {
-      env: {
-        ...env,
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'warn',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        VKHOD_ISSUER: 'https://id.example.test',
-        VKHOD_SECRET_KEY: randomBytes(32).toString('base64'),
-        VKHOD_SQLITE_PATH: join(dir, 'vkhod.sqlite'),
-        VKHOD_CLIENTS_FILE: join(dir, 'clients.json'),
-        VKHOD_CLIENTS: JSON.stringify([
-          { client_id: 'lazy-rp', client_secret: randomBytes(30).toString('base64url'), redirect_uris: ['https://rp.example.test/cb'] },
-        ]),
-        VKHOD_SMS_GATEWAY: 'console',
-        VKHOD_MAIL_TRANSPORT: 'console',
-      },
+      env: { ...env, ...productionStartEnv(dir, port, 'lazy-rp') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => (output = (output + chunk).slice(-20_000)));
