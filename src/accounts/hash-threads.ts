@@ -31,6 +31,17 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/**
+ * A hash that could not be computed because its thread stopped (out of memory, terminated): not an
+ * answer about the password, so a caller must not count it as a wrong one.
+ */
+export class HashThreadError extends Error {
+  constructor() {
+    super('the hashing thread stopped');
+    this.name = 'HashThreadError';
+  }
+}
+
 /** Niceness of a hashing thread: the event loop (0) wins the core about nine times in ten. */
 const HASH_NICENESS = 10;
 
@@ -77,14 +88,14 @@ class HashThread {
       }
       onIdle(this);
     });
-    const gone = (err?: Error) => {
+    const gone = () => {
       const pending = this.current;
       this.current = undefined;
-      pending?.reject(err ?? new Error('the hashing thread stopped'));
+      pending?.reject(new HashThreadError());
       onGone(this);
     };
     this.worker.on('error', gone);
-    this.worker.on('exit', () => gone());
+    this.worker.on('exit', gone);
   }
 
   run(pending: Pending): void {

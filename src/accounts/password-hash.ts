@@ -1,6 +1,6 @@
 /** argon2id at OWASP's parameters (19 MiB, t=2, p=1), DESIGN §6; computed on low-priority threads (hash-threads.ts). */
 import { availableParallelism } from 'node:os';
-import { HashThreads } from './hash-threads.ts';
+import { HashThreadError, HashThreads } from './hash-threads.ts';
 
 const PARAMS = { algorithm: 2 /* Algorithm.Argon2id (a const enum) */, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
 
@@ -22,10 +22,16 @@ export function hashPassword(password: string): Promise<string> {
   return threads.hash(password, PARAMS);
 }
 
+/**
+ * Whether `password` matches `passwordHash`; a hash the library cannot read is no match. A hashing
+ * thread that stopped is thrown, not answered false: the attempt's reservation is then released
+ * (Limits.attempt) instead of counting a right password as a wrong one.
+ */
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
   try {
     return await threads.verify(passwordHash, password);
-  } catch {
+  } catch (err) {
+    if (err instanceof HashThreadError) throw err;
     return false;
   }
 }

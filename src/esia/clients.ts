@@ -11,9 +11,6 @@ import * as pkijs from 'pkijs';
 import type { ClientMetadata } from '../../config/clients.ts';
 import { ESIA_SCOPES, unknownEsiaScopes, type EsiaClient } from './registration.ts';
 
-// named here as before (the CLI and the tests import them from this module)
-export { ESIA_SCOPES, esiaProviderClient, INTERNAL_CALLBACK_PATH, unknownEsiaScopes, type EsiaClient } from './registration.ts';
-
 export function parseCertificatePem(pem: string): { certificate: pkijs.Certificate; der: Buffer } {
   const body = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/.exec(pem)?.[1];
   if (!body) throw new Error('not a PEM certificate');

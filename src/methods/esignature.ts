@@ -114,7 +114,7 @@ export class EsignatureMethod {
     }));
   }
 
-  /** E-signature sign-in is offered when a trust store is configured (as TrustStore.configured). */
+  /** E-signature sign-in is offered when a trust store is configured. */
   get enabled(): boolean {
     return Boolean(this.trust.trustedCas);
   }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { HashThreads } from '../../src/accounts/hash-threads.ts';
+import { HashThreadError, HashThreads } from '../../src/accounts/hash-threads.ts';
 import { availableParallelism } from 'node:os';
 import { decoyHash, hashingThreads, hashPassword, shareHashingCores, verifyPassword } from '../../src/accounts/password-hash.ts';
 
@@ -67,7 +67,7 @@ describe('password hashing threads (issue 15: hashes never crowd out the event l
       let failure: unknown;
       await running.catch((err: unknown) => (failure = err));
       await closing;
-      expect(failure).to.be.instanceOf(Error);
+      expect(failure).to.be.instanceOf(HashThreadError);
       const hash = await threads.hash('пароль', PARAMS);
       expect(await threads.verify(hash, 'пароль')).to.equal(true);
     } finally {
@@ -81,6 +81,7 @@ describe('password hashing threads (issue 15: hashes never crowd out the event l
       let failure: unknown;
       await threads.hash('пароль', { ...PARAMS, memoryCost: 1 }).catch((err: unknown) => (failure = err));
       expect(failure).to.be.instanceOf(Error);
+      expect(failure).to.not.be.instanceOf(HashThreadError);
       expect(await threads.verify(await threads.hash('пароль', PARAMS), 'пароль')).to.equal(true);
     } finally {
       await threads.close();

@@ -65,11 +65,6 @@ export class TrustStore {
     private readonly logger?: Logger,
   ) {}
 
-  /** E-signature sign-in is offered when a trust store is configured. */
-  get configured(): boolean {
-    return Boolean(this.caPath);
-  }
-
   current(): TrustMaterial {
     const caFiles = filesOf(this.caPath, CERT_EXTENSIONS);
     const crlFiles = filesOf(this.crlPath, CRL_EXTENSIONS);
