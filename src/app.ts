@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/load.ts';
 import { VIEWS_DIR } from '../config/package-root.ts';
 import { ADMIN_API_PREFIX, adminApi } from './admin/api.ts';
+import { httpsOnly } from './web/https-only.ts';
 import { operatorPages } from './admin/operator-pages.ts';
 import { federationCabinetRoutes } from './cabinet/federation.ts';
 import { cabinetRoutes } from './cabinet/routes.ts';
@@ -93,6 +94,8 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
     return providerApp(ctx, next);
   });
   app.use(errorPages(views, logger));
+  // Production pages set Secure cookies: a plain-HTTP request gets a 403 that says so, not a 500.
+  if (config.production) app.use(httpsOnly(logger, { adminPrefix: ADMIN_API_PREFIX }));
   app.use(noAdminOnPublicListener(Boolean(config.adminListener)));
   app.use(securityHeaders({ hsts: config.production }));
   app.use(mount('/static', serve(`${VIEWS_DIR}/static`, { maxage: config.production ? 86400_000 : 0, gzip: false })));

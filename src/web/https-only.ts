@@ -1,0 +1,36 @@
+/**
+ * In production vkhod answers over HTTPS only (its issuer is an https:// URL, config/load.ts).
+ * Its cookies — the provider's session and interaction, the CSRF secret, the cabinet's — are
+ * Secure, and koa refuses to set a Secure cookie on a request it sees as plain HTTP: such a request
+ * (a TLS proxy whose X-Forwarded-Proto vkhod does not trust, VKHOD_TRUST_PROXY; a port reached
+ * without the proxy) failed with a 500 on the first page, and the provider's own cookies went out
+ * without the Secure flag. Now it gets a 403 that says to open the https address, and the operator
+ * a warning (at most once a minute) that names the setting.
+ *
+ * Not refused: health and readiness (probed over plain HTTP from the host or the orchestrator) and
+ * the admin API (its own bearer credentials, no cookies; often on the internal admin listener).
+ * The provider's machine endpoints (token, JWKS, discovery, userinfo) are served before this.
+ */
+import type { Context, Next } from 'koa';
+import type { Logger } from 'pino';
+import { UserError } from './errors.ts';
+
+const OPEN_OVER_HTTP = new Set(['/healthz', '/readyz']);
+const WARN_EVERY_MS = 60_000;
+
+export function httpsOnly(logger: Logger, options: { adminPrefix: string }) {
+  let warnedAt = -Infinity;
+  return function refusePlainHttp(ctx: Context, next: Next): Promise<void> {
+    if (ctx.secure || OPEN_OVER_HTTP.has(ctx.path) || ctx.path === options.adminPrefix || ctx.path.startsWith(`${options.adminPrefix}/`))
+      return next();
+    const now = Date.now();
+    if (now - warnedAt >= WARN_EVERY_MS) {
+      warnedAt = now;
+      logger.warn(
+        { path: ctx.path, forwardedProto: ctx.get('x-forwarded-proto') || undefined },
+        'a request reached vkhod over plain HTTP and was refused (403): behind a TLS proxy, set VKHOD_TRUST_PROXY so its X-Forwarded-Proto is trusted',
+      );
+    }
+    throw new UserError(403, 'errors.https_required');
+  };
+}

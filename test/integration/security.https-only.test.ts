@@ -1,0 +1,96 @@
+/**
+ * A production vkhod reached over plain HTTP (a TLS proxy whose X-Forwarded-Proto is not trusted,
+ * or a port reached without the proxy): the pages set Secure cookies, which koa refuses on such a
+ * request — the sign-in page answered 500. Now: 403 with a message that says to use https, health
+ * probes still answer, and behind a trusted proxy that says `X-Forwarded-Proto: https` sign-in works.
+ */
+import { expect } from 'chai';
+import { Writable } from 'node:stream';
+import { startHarness, type Harness } from '../support/harness.ts';
+import { authorizePath } from '../support/flows.ts';
+
+const PRODUCTION = {
+  NODE_ENV: 'production',
+  VKHOD_ISSUER: 'https://id.example.test',
+  VKHOD_SMS_GATEWAY: 'console',
+  VKHOD_MAIL_TRANSPORT: 'console',
+};
+
+async function get(h: Harness, path: string, headers: Record<string, string> = {}) {
+  return fetch(new URL(path, h.url), { redirect: 'manual', headers: { host: 'id.example.test', 'accept-language': 'ru', ...headers } });
+}
+
+describe('production over plain HTTP', function () {
+  this.timeout(60_000);
+
+  describe('no trusted proxy', () => {
+    let h: Harness;
+    before(async () => {
+      h = await startHarness({ env: PRODUCTION });
+    });
+    after(() => h.close());
+
+    for (const path of ['/interaction/some-uid', authorizePath(), '/cabinet', '/register'])
+      it(`GET ${path.split('?')[0]} → 403 that says to open the https address (was a 500 on the sign-in page)`, async () => {
+        const res = await get(h, path);
+        expect(res.status).to.equal(403);
+        const body = await res.text();
+        expect(body).to.include('https://');
+        expect(body).to.include('незащищённому адресу');
+        expect(res.headers.get('set-cookie'), 'no cookie goes out over plain HTTP').to.equal(null);
+      });
+
+    it('health and readiness still answer over plain HTTP (the orchestrator probes them so)', async () => {
+      expect((await get(h, '/healthz')).status).to.equal(200);
+      expect((await get(h, '/readyz')).status).to.equal(200);
+    });
+
+    it('the provider’s machine endpoints are not affected (discovery)', async () => {
+      const res = await get(h, '/.well-known/openid-configuration');
+      expect(res.status).to.equal(200);
+      expect(((await res.json()) as { issuer: string }).issuer).to.equal('https://id.example.test');
+    });
+
+    it('a client’s own X-Forwarded-Proto is not believed without a trusted proxy', async () => {
+      expect((await get(h, authorizePath(), { 'x-forwarded-proto': 'https' })).status).to.equal(403);
+    });
+  });
+
+  describe('behind a trusted TLS proxy', () => {
+    let h: Harness;
+    before(async () => {
+      h = await startHarness({ env: { ...PRODUCTION, VKHOD_TRUST_PROXY: '127.0.0.1' } });
+    });
+    after(() => h.close());
+
+    it('X-Forwarded-Proto: https → /auth leads to the sign-in page, with Secure cookies', async () => {
+      const auth = await get(h, authorizePath(), { 'x-forwarded-proto': 'https' });
+      expect(auth.status).to.equal(303);
+      const location = new URL(auth.headers.get('location')!, 'https://id.example.test');
+      expect(location.origin).to.equal('https://id.example.test');
+      expect(location.pathname).to.match(/^\/interaction\//);
+      const cookies = auth.headers.getSetCookie();
+      expect(cookies.length).to.be.greaterThan(0);
+      for (const c of cookies) expect(c.toLowerCase()).to.include('secure');
+      const page = await get(h, location.pathname, {
+        'x-forwarded-proto': 'https',
+        cookie: cookies.map((c) => c.split(';')[0]).join('; '),
+      });
+      expect(page.status).to.equal(200);
+      expect(await page.text()).to.match(/<form[^>]+method="post"/i);
+    });
+
+    it('without X-Forwarded-Proto from the proxy → 403, and the operator is told which setting to check', async () => {
+      const lines: string[] = [];
+      const pino = (await import('pino')).default;
+      const { httpsOnly } = await import('../../src/web/https-only.ts');
+      const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(String(chunk)), done()) }));
+      const refuse = httpsOnly(logger, { adminPrefix: '/admin' });
+      const ctx = { secure: false, path: '/cabinet', get: () => '' } as never;
+      for (let i = 0; i < 3; i += 1) expect(() => refuse(ctx, () => Promise.resolve())).to.throw('errors.https_required');
+      expect(lines, 'one warning a minute, not one per request').to.have.length(1);
+      expect(lines[0]).to.include('VKHOD_TRUST_PROXY');
+      expect((await get(h, authorizePath())).status).to.equal(403);
+    });
+  });
+});
