@@ -135,7 +135,11 @@ async function argon2Row(): Promise<Row> {
 }
 
 /** A fresh store with the citizens (one per concurrent sign-in), and vkhod started on it with `workers` processes. */
-async function startVkhod(workers: number, label: string, vkhodCommand: string[]): Promise<{ server: ServerProcess; cleanup: () => void }> {
+async function startVkhod(
+  workers: number,
+  label: string,
+  vkhodCommand: string[],
+): Promise<{ server: ServerProcess; metricsUrl: string; cleanup: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), 'vkhod-bench-'));
   const path = join(dir, 'vkhod.sqlite');
   await seedCitizens(
@@ -145,6 +149,7 @@ async function startVkhod(workers: number, label: string, vkhodCommand: string[]
   );
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const metricsPort = await freePort();
   // node's profiler flags go right after `node` (NODE_OPTIONS refuses them); cluster workers inherit them.
   const profile = process.env.BENCH_CPU_PROF === 'vkhod' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const command = vkhodCommand[0] === process.execPath ? [vkhodCommand[0], ...profile, ...vkhodCommand.slice(1)] : vkhodCommand;
@@ -156,6 +161,8 @@ async function startVkhod(workers: number, label: string, vkhodCommand: string[]
       // Each simulated browser has its own address behind this trusted proxy (sign-in.ts).
       VKHOD_TRUST_PROXY: '127.0.0.1',
       VKHOD_WORKERS: String(workers),
+      // Its event-loop-lag metric, read around the sign-in phase.
+      VKHOD_METRICS_PORT: String(metricsPort),
     },
     url,
   );
@@ -164,7 +171,22 @@ async function startVkhod(workers: number, label: string, vkhodCommand: string[]
     rmSync(dir, { recursive: true, force: true });
   };
   stoppers.push(cleanup);
-  return { server, cleanup };
+  return { server, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, cleanup };
+}
+
+/** prom-client's monitorEventLoopDelay resolution (its default eventLoopMonitoringPrecision), ms. */
+const LAG_RESOLUTION_MS = 10;
+
+/**
+ * The server's event-loop lag since the previous read, ms (prom-client resets its
+ * monitorEventLoopDelay histogram on every scrape): p99 and max. The histogram records the time
+ * between two of its 10 ms timer ticks (an idle loop reads 10 ms), so the tick is taken off.
+ */
+async function loopLag(metricsUrl: string): Promise<{ p99: number; max: number }> {
+  const text = await (await fetch(metricsUrl)).text();
+  const gauge = (name: string) =>
+    Math.max(0, Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1]) * 1000 - LAG_RESOLUTION_MS);
+  return { p99: gauge('nodejs_eventloop_lag_p99_seconds'), max: gauge('nodejs_eventloop_lag_max_seconds') };
 }
 
 /** Tokens from real sign-ins (vkhod has no back door to mint them). */
@@ -227,7 +249,7 @@ async function apiScenarios(
 }
 
 async function benchVkhod(workers: number, label = 'vkhod', command = vkhodCommand): Promise<{ rows: Row[]; info: ServerInfo }> {
-  const { server, cleanup } = await startVkhod(workers, label, command);
+  const { server, metricsUrl, cleanup } = await startVkhod(workers, label, command);
   const name = server.name;
   process.stderr.write(`  ${name} at ${server.url}: ready in ${server.startToReadyMs.toFixed(0)} ms\n`);
   try {
@@ -235,6 +257,7 @@ async function benchVkhod(workers: number, label = 'vkhod', command = vkhodComma
     const idle = server.stats();
     const rows: Row[] = [];
     let health: Float64Array = new Float64Array();
+    let lag = { p99: NaN, max: NaN };
     if (wanted.has('sign-in')) {
       // Each citizen's first sign-in: the consent is remembered from then on.
       for (let citizen = 0; citizen < signInConcurrency; citizen += 1) {
@@ -245,9 +268,11 @@ async function benchVkhod(workers: number, label = 'vkhod', command = vkhodComma
       let sampler: ReturnType<typeof healthSampler> | undefined;
       rows.push(
         await recorded(name, 'sign-in', server, async () => {
+          await loopLag(metricsUrl);
           sampler = healthSampler(server.url);
           const result = fromClosed(await signInLoad(server.url, seconds, signInConcurrency));
           health = await sampler.stop();
+          lag = await loopLag(metricsUrl);
           return result;
         }),
       );
@@ -272,6 +297,8 @@ async function benchVkhod(workers: number, label = 'vkhod', command = vkhodComma
         healthP99: percentile(health, 99),
         healthMax: health.length ? health[health.length - 1]! : NaN,
         healthSamples: health.length,
+        loopLagP99: lag.p99,
+        loopLagMax: lag.max,
       },
     };
   } catch (err) {
@@ -320,6 +347,8 @@ async function benchBare(): Promise<{ rows: Row[]; info: ServerInfo }> {
         healthP99: NaN,
         healthMax: NaN,
         healthSamples: 0,
+        loopLagP99: NaN,
+        loopLagMax: NaN,
       },
     };
   } finally {
