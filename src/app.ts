@@ -94,8 +94,6 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
     return providerApp(ctx, next);
   });
   app.use(errorPages(views, logger));
-  // Production pages set Secure cookies: a plain-HTTP request gets a 403 that says so, not a 500.
-  if (config.production) app.use(httpsOnly(logger, { adminPrefix: ADMIN_API_PREFIX }));
   app.use(noAdminOnPublicListener(Boolean(config.adminListener)));
   app.use(securityHeaders({ hsts: config.production }));
   app.use(mount('/static', serve(`${VIEWS_DIR}/static`, { maxage: config.production ? 86400_000 : 0, gzip: false })));
@@ -107,6 +105,10 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   const esia = esiaRoutes(services);
   app.use(esia.routes());
   app.use(esia.allowedMethods());
+
+  // Production pages set Secure cookies: a plain-HTTP request gets a 403 that says so, not a 500.
+  // (The admin API and the ESIA profile above set none; the provider's machine endpoints neither.)
+  if (config.production) app.use(httpsOnly(logger));
 
   const pages = new Router();
   pages.use(

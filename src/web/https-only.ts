@@ -7,9 +7,10 @@
  * without the Secure flag. Now it gets a 403 that says to open the https address, and the operator
  * a warning (at most once a minute) that names the setting.
  *
- * Not refused: health and readiness (probed over plain HTTP from the host or the orchestrator) and
- * the admin API (its own bearer credentials, no cookies; often on the internal admin listener).
- * The provider's machine endpoints (token, JWKS, discovery, userinfo) are served before this.
+ * Not refused: health and readiness (probed over plain HTTP from the host or the orchestrator).
+ * What sets no cookie is served before this middleware (src/app.ts): the provider's machine
+ * endpoints (token, JWKS, discovery, userinfo), the admin API (its own credentials; often on the
+ * internal admin listener) and the ESIA profile's endpoints.
  */
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
@@ -18,11 +19,10 @@ import { UserError } from './errors.ts';
 const OPEN_OVER_HTTP = new Set(['/healthz', '/readyz']);
 const WARN_EVERY_MS = 60_000;
 
-export function httpsOnly(logger: Logger, options: { adminPrefix: string }) {
+export function httpsOnly(logger: Logger) {
   let warnedAt = -Infinity;
   return function refusePlainHttp(ctx: Context, next: Next): Promise<void> {
-    if (ctx.secure || OPEN_OVER_HTTP.has(ctx.path) || ctx.path === options.adminPrefix || ctx.path.startsWith(`${options.adminPrefix}/`))
-      return next();
+    if (ctx.secure || OPEN_OVER_HTTP.has(ctx.path)) return next();
     const now = Date.now();
     if (now - warnedAt >= WARN_EVERY_MS) {
       warnedAt = now;

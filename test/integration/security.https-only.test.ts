@@ -45,10 +45,19 @@ describe('production over plain HTTP', function () {
       expect((await get(h, '/readyz')).status).to.equal(200);
     });
 
-    it('the provider’s machine endpoints are not affected (discovery)', async () => {
+    it('what sets no cookie is not affected: the provider’s machine endpoints, the admin API', async () => {
       const res = await get(h, '/.well-known/openid-configuration');
       expect(res.status).to.equal(200);
       expect(((await res.json()) as { issuer: string }).issuer).to.equal('https://id.example.test');
+      const token = await fetch(new URL('/token', h.url), {
+        method: 'POST',
+        headers: { host: 'id.example.test', 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials&client_id=svc-backend&client_secret=wrong',
+      });
+      expect(token.status).to.equal(401);
+      expect(((await token.json()) as { error: string }).error).to.equal('invalid_client');
+      const admin = await get(h, '/admin/api/clients');
+      expect(admin.status, 'the admin API asks for its credentials').to.equal(401);
     });
 
     it('a client’s own X-Forwarded-Proto is not believed without a trusted proxy', async () => {
@@ -85,7 +94,7 @@ describe('production over plain HTTP', function () {
       const pino = (await import('pino')).default;
       const { httpsOnly } = await import('../../src/web/https-only.ts');
       const logger = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(String(chunk)), done()) }));
-      const refuse = httpsOnly(logger, { adminPrefix: '/admin' });
+      const refuse = httpsOnly(logger);
       const ctx = { secure: false, path: '/cabinet', get: () => '' } as never;
       for (let i = 0; i < 3; i += 1) expect(() => refuse(ctx, () => Promise.resolve())).to.throw('errors.https_required');
       expect(lines, 'one warning a minute, not one per request').to.have.length(1);
