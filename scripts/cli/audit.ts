@@ -8,7 +8,7 @@
  * `next: --cursor …` to pass for the following page. `--json` prints one event per line (JSON
  * Lines) and the cursor on stderr.
  */
-import { fileURLToPath } from 'node:url';
+import { VIEWS_DIR } from '../../config/package-root.ts';
 import { parseArgs } from 'node:util';
 import type { Config } from '../../config/load.ts';
 import { openStore } from '../../adapters/open.ts';
@@ -19,8 +19,6 @@ import { Messages } from '../../src/web/i18n.ts';
 
 export const AUDIT_USAGE = `  audit [--account ID] [--type TYPE|family.*] [--since DATE|DATETIME] [--until DATE|DATETIME]
         [--limit N] [--cursor CURSOR] [--json]`;
-
-const VIEWS = fileURLToPath(new URL('../../views', import.meta.url));
 
 /** One line of the table: time, type, outcome, actor, account, client, IP, reason, event id. */
 function line(e: AuditEvent): string {
@@ -48,13 +46,13 @@ export async function auditCommand(config: Config, args: string[], usage: (messa
   try {
     query = auditQuery(Object.fromEntries(Object.entries(filters).filter(([, v]) => v !== undefined)));
   } catch (err) {
-    if (err instanceof UserError) throw usage(new Messages(VIEWS).t('en', err.messageKey, err.params));
+    if (err instanceof UserError) throw usage(new Messages(VIEWS_DIR).t('en', err.messageKey, err.params));
     throw err;
   }
   const store = await openStore(config.store);
   try {
     const page = await readAudit(store.audit, query).catch((err: unknown) => {
-      if (err instanceof UserError) throw usage(new Messages(VIEWS).t('en', err.messageKey, err.params));
+      if (err instanceof UserError) throw usage(new Messages(VIEWS_DIR).t('en', err.messageKey, err.params));
       throw err;
     });
     if (json) {

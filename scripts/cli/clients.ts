@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { VIEWS_DIR } from '../../config/package-root.ts';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import type { Config } from '../../config/load.ts';
@@ -53,8 +53,6 @@ function cliActor(): string {
     return 'cli';
   }
 }
-
-const VIEWS_DIR = fileURLToPath(new URL('../../views', import.meta.url));
 
 async function withServices(config: Config, work: (services: Services) => Promise<void>): Promise<void> {
   const store = await openStore(config.store);

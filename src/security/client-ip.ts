@@ -56,8 +56,17 @@ export function clientIpResolver(trust: ProxyTrust | null): (peer: string, forwa
 /** Koa middleware: sets `ctx.ip` (and `ctx.request.ip`) once, for everything after it. */
 export function clientIp(trust: ProxyTrust | null) {
   const resolve = clientIpResolver(trust);
+  const fromTrustedProxy = trustedProxyPeer(trust);
   return (ctx: Context, next: Next) => {
-    ctx.request.ip = resolve(ctx.req.socket.remoteAddress ?? '', ctx.get('x-forwarded-for') || undefined);
+    const peer = ctx.req.socket.remoteAddress ?? '';
+    ctx.request.ip = resolve(peer, ctx.get('x-forwarded-for') || undefined);
+    // koa believes X-Forwarded-Proto and -Host from every peer once any proxy is trusted: with a
+    // list of proxies, a client that reaches vkhod directly must not make its request "https"
+    // (the production pages' HTTPS-only check) or name its own host.
+    if (trust && !fromTrustedProxy(peer)) {
+      delete ctx.req.headers['x-forwarded-proto'];
+      delete ctx.req.headers['x-forwarded-host'];
+    }
     return next();
   };
 }

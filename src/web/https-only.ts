@@ -7,8 +7,8 @@
  * without the Secure flag. Now it gets a 403 that says to open the https address, and the operator
  * a warning (at most once a minute) that names the setting.
  *
- * Not refused: health and readiness (probed over plain HTTP from the host or the orchestrator).
- * What sets no cookie is served before this middleware (src/app.ts): the provider's machine
+ * Not refused: health, readiness and the device authorization request (OPEN_OVER_HTTP). What
+ * sets no cookie is served before this middleware (src/app.ts): the provider's machine
  * endpoints (token, JWKS, discovery, userinfo), the admin API (its own credentials; often on the
  * internal admin listener) and the ESIA profile's endpoints.
  */
@@ -16,7 +16,12 @@ import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import { UserError } from './errors.ts';
 
-const OPEN_OVER_HTTP = new Set(['/healthz', '/readyz']);
+/**
+ * Health and readiness (probed over plain HTTP from the host or the orchestrator), and the device
+ * authorization request (RFC 8628 §3.1: the device itself calls it, no browser, no cookie), which
+ * reaches the provider after the pages.
+ */
+const OPEN_OVER_HTTP = new Set(['/healthz', '/readyz', '/device/auth']);
 const WARN_EVERY_MS = 60_000;
 
 export function httpsOnly(logger: Logger) {

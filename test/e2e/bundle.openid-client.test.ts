@@ -46,7 +46,8 @@ describe('the production bundle as a relying party sees it (openid-client)', fun
     for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => (output = (output + chunk).slice(-20_000)));
     const end = Date.now() + 60_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`the bundle exited with ${child.exitCode}:\n${output}`);
+      if (child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`the bundle exited (${child.exitCode ?? child.signalCode}):\n${output}`);
       const ready = await fetch(`${url}/readyz`).then(
         (r) => r.status === 200,
         () => false,
@@ -58,7 +59,7 @@ describe('the production bundle as a relying party sees it (openid-client)', fun
   });
 
   after(async () => {
-    if (child && child.exitCode === null) {
+    if (child && child.exitCode === null && child.signalCode === null) {
       const gone = new Promise((resolve) => child!.once('exit', resolve));
       child.kill('SIGTERM');
       await gone;

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
-import { startHarness, type Harness } from '../support/harness.ts';
+import { defaultClients, startHarness, type Harness } from '../support/harness.ts';
 import { authorizePath } from '../support/flows.ts';
 
 const PRODUCTION = {
@@ -26,7 +26,13 @@ describe('production over plain HTTP', function () {
   describe('no trusted proxy', () => {
     let h: Harness;
     before(async () => {
-      h = await startHarness({ env: PRODUCTION });
+      h = await startHarness({
+        env: PRODUCTION,
+        clients: [
+          ...defaultClients(),
+          { client_id: 'rp-tv', token_endpoint_auth_method: 'none', grant_types: ['urn:ietf:params:oauth:grant-type:device_code'] },
+        ],
+      });
     });
     after(() => h.close());
 
@@ -58,10 +64,32 @@ describe('production over plain HTTP', function () {
       expect(((await token.json()) as { error: string }).error).to.equal('invalid_client');
       const admin = await get(h, '/admin/api/clients');
       expect(admin.status, 'the admin API asks for its credentials').to.equal(401);
+      // the device authorization request: the device calls it, no browser (RFC 8628 §3.1)
+      const device = await fetch(new URL('/device/auth', h.url), {
+        method: 'POST',
+        headers: { host: 'id.example.test', 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'client_id=rp-tv&scope=openid',
+      });
+      expect(device.status).to.equal(200);
+      expect(((await device.json()) as { user_code?: string }).user_code).to.be.a('string');
     });
 
     it('a client’s own X-Forwarded-Proto is not believed without a trusted proxy', async () => {
       expect((await get(h, authorizePath(), { 'x-forwarded-proto': 'https' })).status).to.equal(403);
+    });
+  });
+
+  describe('proxies trusted by address, and a client that reaches vkhod directly', () => {
+    let h: Harness;
+    before(async () => {
+      h = await startHarness({ env: { ...PRODUCTION, VKHOD_TRUST_PROXY: '10.9.9.9' } });
+    });
+    after(() => h.close());
+
+    it('its own X-Forwarded-Proto: https does not make the request secure (koa would believe any peer)', async () => {
+      const res = await get(h, authorizePath(), { 'x-forwarded-proto': 'https' });
+      expect(res.status).to.equal(403);
+      expect(res.headers.get('set-cookie')).to.equal(null);
     });
   });
 

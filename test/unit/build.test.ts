@@ -46,8 +46,12 @@ describe('production bundle (scripts/build.ts)', function () {
     };
     walk(main);
     for (const i of outputs[main].imports) if (!i.external && i.kind === 'dynamic-import') walk(i.path);
+    // …and the store adapter adapters/open.ts picks at start (SQLite, or MongoDB with MONGODB_URI).
+    for (const [file, output] of Object.entries(outputs))
+      if (Object.keys(output.inputs).some((input) => /^adapters\/(sqlite|mongo)\/index\.ts$/.test(input))) walk(file);
     const loaded = [...atStart].flatMap((file) => Object.keys(outputs[file].inputs));
     expect(loaded, 'the app is loaded at start').to.include('src/app.ts');
+    expect(loaded, 'the SQLite adapter is loaded at start').to.include('adapters/sqlite/index.ts');
     expect(
       loaded.some((i) => i.includes('node_modules/oidc-provider/')),
       'oidc-provider is loaded at start',
