@@ -76,6 +76,7 @@ export interface Config {
     loginMaxPerIp: number;
     codeSendsPerRecipient: number;
     codeSendsPerIp: number;
+    authorizeMaxPerIp: number;
   };
   /** refreshReuseGrace: seconds in which a rotated-out refresh token still yields its successor (0: never). */
   ttl: { accessToken: number; idToken: number; refreshToken: number; session: number; refreshReuseGrace: number };
@@ -256,6 +257,7 @@ export function loadConfig(environment: NodeJS.ProcessEnv = process.env): Config
       loginMaxPerIp: env.VKHOD_LOGIN_MAX_PER_IP,
       codeSendsPerRecipient: env.VKHOD_CODE_SENDS_PER_RECIPIENT,
       codeSendsPerIp: env.VKHOD_CODE_SENDS_PER_IP,
+      authorizeMaxPerIp: env.VKHOD_AUTHORIZE_MAX_PER_IP,
     },
     ttl: {
       accessToken: env.VKHOD_ACCESS_TOKEN_TTL,

@@ -170,6 +170,12 @@ export const envSchema = z.object({
   VKHOD_LOGIN_MAX_PER_IP: int(1, 100000).default(100),
   VKHOD_CODE_SENDS_PER_RECIPIENT: int(1, 100).default(3),
   VKHOD_CODE_SENDS_PER_IP: int(1, 100000).default(30),
+  /**
+   * Authorization requests (and PAR, device authorization, e-signature pages) per client IP and
+   * 10 minutes: each may store an interaction or a session. Raise it where many citizens share
+   * one address (an office, a carrier's NAT) behind a proxy that does not pass theirs.
+   */
+  VKHOD_AUTHORIZE_MAX_PER_IP: int(1, 1000000).default(600),
 
   VKHOD_ACCESS_TOKEN_TTL: int(60, 86400).default(600),
   VKHOD_ID_TOKEN_TTL: int(60, 86400).default(600),

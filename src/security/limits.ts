@@ -74,7 +74,8 @@ const OPEN: LimitState = { blocked: false, retryAfter: 0 };
 /**
  * Anonymous requests that make the store write something (an interaction, a session) are counted
  * per client IP, so no one can grow the store without bound. Generous: a whole office behind one
- * address signs in to many services. (Kept apart from the sign-in rules above.)
+ * address signs in to many services. (Kept apart from the sign-in rules above.) The authorization
+ * budget's points are the default of VKHOD_AUTHORIZE_MAX_PER_IP.
  */
 export const ANONYMOUS_REQUEST_LIMITS = {
   'authorize-ip': { points: 600, duration: 600 },
@@ -82,11 +83,14 @@ export const ANONYMOUS_REQUEST_LIMITS = {
   'federation-callback-ip': { points: 120, duration: 600 },
 } as const;
 
-function anonymousRequestLimiters(store: Store): Record<keyof typeof ANONYMOUS_REQUEST_LIMITS, RateLimiterAbstract> {
-  const limiter = (keyPrefix: string, rule: keyof typeof ANONYMOUS_REQUEST_LIMITS) =>
-    store.rateLimiter({ keyPrefix, ...ANONYMOUS_REQUEST_LIMITS[rule] });
+function anonymousRequestLimiters(
+  store: Store,
+  limits: Config['limits'],
+): Record<keyof typeof ANONYMOUS_REQUEST_LIMITS, RateLimiterAbstract> {
+  const limiter = (keyPrefix: string, rule: keyof typeof ANONYMOUS_REQUEST_LIMITS, points?: number) =>
+    store.rateLimiter({ keyPrefix, ...ANONYMOUS_REQUEST_LIMITS[rule], ...(points ? { points } : {}) });
   return {
-    'authorize-ip': limiter('azi', 'authorize-ip'),
+    'authorize-ip': limiter('azi', 'authorize-ip', limits.authorizeMaxPerIp),
     'end-session-ip': limiter('esi', 'end-session-ip'),
     'federation-callback-ip': limiter('fci', 'federation-callback-ip'),
   };
@@ -127,7 +131,7 @@ export class Limits {
         blockDuration: lock,
       }),
       'operator-failures-ip': store.rateLimiter({ keyPrefix: 'ofi', points: limits.loginMaxPerIp, duration: 900, blockDuration: 900 }),
-      ...anonymousRequestLimiters(store),
+      ...anonymousRequestLimiters(store, limits),
       'device-code-failures-ip': store.rateLimiter({
         keyPrefix: 'dcf',
         points: DEVICE_CODE_LIMITS.wrongCodesPerIp,

@@ -39,6 +39,18 @@ describe('anonymous requests cannot grow the store without bound', function () {
     expect(oidcRows(h)).to.equal(stored);
   });
 
+  it('the authorization budget per IP is the operator’s (VKHOD_AUTHORIZE_MAX_PER_IP), also under parallel requests', async () => {
+    const small = await startHarness({ env: { VKHOD_AUTHORIZE_MAX_PER_IP: '4' } });
+    try {
+      const browser = new Browser(small);
+      const statuses = await Promise.all(Array.from({ length: 10 }, () => browser.agent.get(authorizePath()).then((res) => res.status)));
+      expect(statuses.filter((status) => status === 303)).to.have.length(4);
+      expect(statuses.filter((status) => status === 429)).to.have.length(6);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('device authorization requests and code-entry pages per IP share the authorization budget (each may store a device code or a session)', async () => {
     await spend('authorize-ip', 1);
     const browser = new Browser(h);
