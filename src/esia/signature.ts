@@ -7,7 +7,8 @@
  */
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { OID, webCryptoSuite, type SignatureSuite } from '../methods/esign/algorithms.ts';
+import { webCryptoSuite, type SignatureSuite } from '../methods/esign/algorithms.ts';
+import { OID } from '../methods/esign/oids.ts';
 import { keyAlgorithm, validity } from '../methods/esign/certificate.ts';
 import { gostSuite } from '../methods/esign/gost/suite.ts';
 import type { EsiaClient } from './registration.ts';

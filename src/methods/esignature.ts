@@ -15,8 +15,6 @@ import { EsignError, type EsignProblem } from './esign/errors.ts';
 import { GOST_OIDS } from './esign/oids.ts';
 import type { CmsVerifier } from './esign/verify.ts';
 
-export { EsignError, type EsignProblem } from './esign/errors.ts';
-
 const PURPOSE = 'esign';
 /** The largest signature accepted (a CMS with a certificate chain is a few kilobytes). */
 export const MAX_SIGNATURE_BYTES = 64 * 1024;
@@ -99,8 +97,9 @@ export class EsignatureMethod {
    */
   private loadPki(): Promise<Pki> {
     return (this.pki ??= (async () => {
-      const [{ CmsVerifier, EsignError: LoadedEsignError }, { TrustStore }, certificate] = await Promise.all([
+      const [{ CmsVerifier }, { EsignError: LoadedEsignError }, { TrustStore }, certificate] = await Promise.all([
         import('./esign/verify.ts'),
+        import('./esign/errors.ts'),
         import('./esign/trust-store.ts'),
         import('./esign/certificate.ts'),
       ]);

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { CrlFetcher, distributionPoints } from '../../src/methods/esign/crl-fetch.ts';
 import { TrustStore } from '../../src/methods/esign/trust-store.ts';
-import { CmsVerifier, EsignError } from '../../src/methods/esign/verify.ts';
+import { EsignError } from '../../src/methods/esign/errors.ts';
+import { CmsVerifier } from '../../src/methods/esign/verify.ts';
 import { createGostCa, createGostCrl, issueGostCitizen, type GostIssued } from '../../scripts/esign/gost-ca.ts';
 import { signCms } from '../../scripts/esign/sign.ts';
 

@@ -14,7 +14,8 @@ import { GOST_CURVES, generatePrivateKey, gostSign, gostVerify, publicKeyOf, str
 import { decodePublicKey } from '../../src/methods/esign/gost/gost3410.ts';
 import { parseGostPrivateKey } from '../../src/methods/esign/gost/keys.ts';
 import { pemBodies, TrustStore } from '../../src/methods/esign/trust-store.ts';
-import { CmsVerifier, EsignError } from '../../src/methods/esign/verify.ts';
+import { EsignError } from '../../src/methods/esign/errors.ts';
+import { CmsVerifier } from '../../src/methods/esign/verify.ts';
 import { createGostCa, createGostCrl, issueGostCitizen } from '../../scripts/esign/gost-ca.ts';
 import { signCms } from '../../scripts/esign/sign.ts';
 import {

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { pemBodies, TrustStore } from '../../src/methods/esign/trust-store.ts';
-import { CmsVerifier, EsignError } from '../../src/methods/esign/verify.ts';
+import { EsignError } from '../../src/methods/esign/errors.ts';
+import { CmsVerifier } from '../../src/methods/esign/verify.ts';
 import { createGostCa, createGostCrl, issueGostCitizen } from '../../scripts/esign/gost-ca.ts';
 import { signCms } from '../../scripts/esign/sign.ts';
 

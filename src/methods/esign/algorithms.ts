@@ -12,9 +12,6 @@ import { OID } from './oids.ts';
 // pkijs needs a crypto engine in Node; Node's WebCrypto does RSA and ECDSA.
 pkijs.setEngine('node-webcrypto', new pkijs.CryptoEngine({ name: 'node-webcrypto', crypto: webcrypto as unknown as Crypto }));
 
-// the identifiers live in oids.ts, which loads no PKI library; named here as before
-export { GOST_OIDS, isGost, isLegacyGost, OID } from './oids.ts';
-
 /** SHA-2 digests the WebCrypto suite accepts (SHA-1 is not accepted for a signature today). */
 const SHA2_DIGESTS = new Set(['2.16.840.1.101.3.4.2.1', '2.16.840.1.101.3.4.2.2', '2.16.840.1.101.3.4.2.3']);
 

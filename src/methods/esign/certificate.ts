@@ -10,7 +10,7 @@ import { normalizeInn } from '../../accounts/inn.ts';
 import { checkName } from '../../accounts/names.ts';
 import { normalizeSnils } from '../../accounts/snils.ts';
 import type { PersonName } from '../../accounts/account.ts';
-import { OID } from './algorithms.ts';
+import { OID } from './oids.ts';
 
 export const SUBJECT_OID = {
   commonName: '2.5.4.3',

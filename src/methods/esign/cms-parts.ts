@@ -1,7 +1,7 @@
 /** Pieces of a CMS SignedData every suite needs: the signer's certificate and the attached content. */
 import type * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { OID } from './algorithms.ts';
+import { OID } from './oids.ts';
 
 /** The certificate the signer info points to (issuer + serial, or subject key identifier). */
 export function signerCertificate(signed: pkijs.SignedData, info: pkijs.SignerInfo): pkijs.Certificate | undefined {

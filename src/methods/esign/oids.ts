@@ -29,10 +29,6 @@ export const GOST_OIDS: Readonly<Record<string, string>> = {
   '1.2.643.7.1.1.3.3': 'GOST R 34.10-2012 512-bit signature',
 };
 
-export function isGost(oid: string | undefined): boolean {
-  return Boolean(oid && (oid in GOST_OIDS || oid.startsWith('1.2.643.7.1.1.') || oid.startsWith('1.2.643.2.2.')));
-}
-
 /** GOST R 34.10-2001 / 34.10-94 keys and GOST R 34.11-94 digests (CryptoPro's 1.2.643.2.2 arc): not accepted. */
 export function isLegacyGost(oid: string | undefined): boolean {
   return Boolean(oid?.startsWith('1.2.643.2.2.'));

@@ -6,15 +6,14 @@
  */
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { isLegacyGost, OID, type SignatureSuite, webCryptoSuite } from './algorithms.ts';
+import { type SignatureSuite, webCryptoSuite } from './algorithms.ts';
+import { isLegacyGost, OID } from './oids.ts';
 import { encapsulatedContent as encapsulated, signerCertificate } from './cms-parts.ts';
 import { gostSuite } from './gost/suite.ts';
 import { allowsSigning, isCa, keyAlgorithm, validity } from './certificate.ts';
 import { EsignError } from './errors.ts';
 import type { CrlFetcher } from './crl-fetch.ts';
 import type { TrustStore } from './trust-store.ts';
-
-export { EsignError, type EsignProblem } from './errors.ts';
 
 export interface VerifiedSignature {
   signer: pkijs.Certificate;
