@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { ServerProcess } from './server-process.ts';
 import { BASIC_AUTH } from './shared.ts';
 import { BENCH_PASSWORD, benchPhone, passwordCodeFlow } from './sign-in.ts';
-import { benchServerEnv, freePort, seedCitizens } from './local-server.ts';
+import { benchServerEnv, commandOf, freePort, seedCitizens } from './local-server.ts';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
 const flows = Number(process.env.BENCH_FLOWS ?? 20);
@@ -28,9 +28,7 @@ async function start(label: string, text: string): Promise<{ server: ServerProce
   await seedCitizens(path, [benchPhone(0)], BENCH_PASSWORD);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const argv = text.split(/\s+/).filter(Boolean);
-  if (argv[0] === 'node') argv[0] = process.execPath;
-  const server = await ServerProcess.start(label, argv, { ...benchServerEnv(port, path), VKHOD_TRUST_PROXY: '127.0.0.1' }, url);
+  const server = await ServerProcess.start(label, commandOf(text), { ...benchServerEnv(port, path), VKHOD_TRUST_PROXY: '127.0.0.1' }, url);
   return { server, dir };
 }
 

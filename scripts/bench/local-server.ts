@@ -10,6 +10,13 @@ import { Accounts } from '../../src/accounts/accounts.ts';
 import { hashPassword } from '../../src/accounts/password-hash.ts';
 import { BENCH_CLIENT } from './shared.ts';
 
+/** A command line to spawn, `node` meaning this Node (BENCH_VKHOD_COMMAND, BENCH_BASELINE_COMMAND…). */
+export function commandOf(text: string): string[] {
+  const argv = text.split(/\s+/).filter(Boolean);
+  if (argv[0] === 'node') argv[0] = process.execPath;
+  return argv;
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer().listen(0, '127.0.0.1', () => {

@@ -13,16 +13,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServerChild } from './children.ts';
-import { benchServerEnv, freePort, seedCitizens } from './local-server.ts';
+import { benchServerEnv, commandOf, freePort, seedCitizens } from './local-server.ts';
 import { ServerProcess } from './server-process.ts';
 import { BENCH_PASSWORD, benchPhone, passwordCodeFlow } from './sign-in.ts';
 
 const flows = Number(process.env.BENCH_FLOWS ?? 100);
 if (!Number.isInteger(flows) || flows <= 0) throw new Error(`BENCH_FLOWS: a positive integer, got ${process.env.BENCH_FLOWS}`);
-const command = (process.env.BENCH_VKHOD_COMMAND ?? 'node dist/src/main.js')
-  .split(/\s+/)
-  .filter(Boolean)
-  .map((arg, i) => (i === 0 && arg === 'node' ? process.execPath : arg));
+const command = commandOf(process.env.BENCH_VKHOD_COMMAND ?? 'node dist/src/main.js');
 const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A request's name: its method and path with the interaction id left out. */

@@ -30,7 +30,7 @@ import { printReport, type Row, type ServerInfo } from './report.ts';
 import { mainThreadCpuUs, ServerProcess } from './server-process.ts';
 import { measureStartup, printStartup } from './startup.ts';
 import { argon2Load, BENCH_PASSWORD, benchPhone, healthSampler, passwordCodeFlow, percentile, signInLoad, type Closed } from './sign-in.ts';
-import { benchServerEnv, freePort, seedCitizens } from './local-server.ts';
+import { benchServerEnv, commandOf, freePort, seedCitizens } from './local-server.ts';
 
 const int = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -44,11 +44,6 @@ const signInConcurrency = int('BENCH_SIGNIN_CONCURRENCY', 8);
 const workerCounts = (process.env.BENCH_WORKERS ?? '1,2').split(',').map((w) => Number(w.trim()));
 if (workerCounts.some((w) => !Number.isInteger(w) || w <= 0))
   throw new Error(`BENCH_WORKERS: positive integers, got ${process.env.BENCH_WORKERS}`);
-const commandOf = (text: string) => {
-  const argv = text.split(/\s+/).filter(Boolean);
-  if (argv[0] === 'node') argv[0] = process.execPath;
-  return argv;
-};
 const vkhodCommand = commandOf(process.env.BENCH_VKHOD_COMMAND ?? 'node --import tsx src/main.ts');
 /** Another build to compare with in the same run (e.g. the sources before a change), as `base ×1`. */
 const baselineCommand = process.env.BENCH_BASELINE_COMMAND ? commandOf(process.env.BENCH_BASELINE_COMMAND) : undefined;

@@ -9,11 +9,6 @@ import { parseEsiaTimestamp } from './timestamp.ts';
 
 export type Params = Record<string, string | undefined>;
 
-// The signature check loads pkijs/asn1js: on the first ESIA request, not at start (deployments
-// without ESIA clients never load them).
-let signatureModule: Promise<typeof import('./signature.ts')> | undefined;
-const signatures = () => (signatureModule ??= import('./signature.ts'));
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_PARAM = 4096;
 
@@ -56,7 +51,9 @@ export async function checkSignedRequest(
   // turned away before the check, on the per-IP rule of authorization requests.
   if ((await services.limits.peek('authorize-ip', ip)).blocked)
     throw new EsiaError('temporarily_unavailable', 'too many requests, try later');
-  const { requestSignatureRefusal } = await signatures();
+  // The signature check loads pkijs/asn1js: on the first ESIA request, not at start (deployments
+  // without ESIA clients never load them).
+  const { requestSignatureRefusal } = await import('./signature.ts');
   try {
     const refusal = await requestSignatureRefusal(client, params.client_secret ?? '', contents);
     if (refusal) throw new EsiaError('invalid_signature', refusal);
