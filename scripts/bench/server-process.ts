@@ -102,6 +102,7 @@ export class ServerProcess {
 
   /**
    * Spawns `command` (argv; cwd = the repository) with `env` added to this process's environment
+   * (`inheritEnv` false: to PATH alone, so nothing of the caller's VKHOD_* or MONGODB_URI applies)
    * and waits for `${url}/readyz` to answer 200, polling every 10 ms.
    */
   static async start(
@@ -110,12 +111,13 @@ export class ServerProcess {
     env: Record<string, string>,
     url: string,
     timeoutMs = 180_000,
+    inheritEnv = true,
   ): Promise<ServerProcess> {
     const started = performance.now();
     const child = spawn(command[0]!, command.slice(1), {
       cwd: new URL('../..', import.meta.url).pathname,
       stdio: ['ignore', process.env.BENCH_SERVER_STDOUT ? 'inherit' : 'ignore', 'pipe'],
-      env: { ...process.env, ...env },
+      env: { ...(inheritEnv ? process.env : { PATH: process.env.PATH ?? '' }), ...env },
     });
     const server = new ServerProcess(name, url, child);
     child.stderr!.on('data', (chunk: Buffer) => {

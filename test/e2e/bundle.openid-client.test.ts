@@ -7,7 +7,6 @@
  * CSRF, argon2id on its threads, the SQLite store), then openid-client discovers the issuer,
  * validates the ID token of a refresh, reads userinfo and introspects.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import * as oidc from 'openid-client';
 import { buildOptions } from '../../scripts/build.ts';
 import { benchServerEnv, freePort, seedCitizens } from '../../scripts/bench/local-server.ts';
 import { BENCH_CLIENT, BENCH_PASSWORD } from '../../scripts/bench/shared.ts';
+import { ServerProcess } from '../../scripts/bench/server-process.ts';
 import { benchPhone, passwordCodeFlow } from '../../scripts/bench/sign-in.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,9 +26,8 @@ const OUT = join(ROOT, 'node_modules', '.cache', `vkhod-test-bundle-${process.pi
 describe('the production bundle as a relying party sees it (openid-client)', function () {
   this.timeout(120_000);
   let dir: string;
-  let child: ChildProcess | undefined;
+  let server: ServerProcess | undefined;
   let url: string;
-  let output = '';
 
   before(async () => {
     const result = await build({ ...buildOptions(OUT), logLevel: 'silent' });
@@ -38,39 +37,20 @@ describe('the production bundle as a relying party sees it (openid-client)', fun
     await seedCitizens(path, [benchPhone(0)], BENCH_PASSWORD);
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    child = spawn(process.execPath, ['--no-warnings', join(OUT, 'src/main.js')], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '', ...benchServerEnv(port, path), VKHOD_TRUST_PROXY: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => (output = (output + chunk).slice(-20_000)));
-    const end = Date.now() + 60_000;
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null)
-        throw new Error(`the bundle exited (${child.exitCode ?? child.signalCode}):\n${output}`);
-      const ready = await fetch(`${url}/readyz`).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (ready) break;
-      if (Date.now() > end) throw new Error(`the bundle was not ready in time:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    // Only this start's settings: none of the runner's VKHOD_* or MONGODB_URI.
+    const env = { ...benchServerEnv(port, path), VKHOD_TRUST_PROXY: '127.0.0.1' };
+    server = await ServerProcess.start('bundle', [process.execPath, '--no-warnings', join(OUT, 'src/main.js')], env, url, 60_000, false);
   });
 
   after(async () => {
-    if (child && child.exitCode === null && child.signalCode === null) {
-      const gone = new Promise((resolve) => child!.once('exit', resolve));
-      child.kill('SIGTERM');
-      await gone;
-    }
+    await server?.stop();
     rmSync(OUT, { recursive: true, force: true });
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('signs a citizen in, and its tokens refresh, validate, introspect and read userinfo', async () => {
     const flow = await passwordCodeFlow(url, { scope: 'openid offline_access', prompt: 'consent' });
-    expect(flow.failure, output).to.equal(undefined);
+    expect(flow.failure, server?.diagnostics).to.equal(undefined);
     expect(flow.refreshToken).to.be.a('string');
 
     const config = await oidc.discovery(new URL(url), BENCH_CLIENT.client_id, BENCH_CLIENT.client_secret, undefined, {

@@ -8,14 +8,13 @@
  * /readyz answers 200, neither library is among them. A child process, because the test runner's own
  * process has long loaded both.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect } from 'chai';
+import { freePort } from '../../scripts/bench/local-server.ts';
+import { ServerProcess } from '../../scripts/bench/server-process.ts';
 import { productionStartEnv } from '../support/production-start.ts';
 
 // Registered with --import in the child; the hooks run on the loader's thread and append each resolved URL.
@@ -29,42 +28,17 @@ export async function resolve(specifier, context, next) {
 }
 `;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function status(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { agent: false }, (res) => {
-      res.resume();
-      resolve(res.statusCode!);
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 describe('start-up without e-signature trust store, ESIA clients or SMTP: on-demand libraries', function () {
   this.timeout(180_000);
   let dir: string;
-  let child: ChildProcess | undefined;
-  let output = '';
+  let server: ServerProcess | undefined;
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'vkhod-lazy-pki-'));
   });
 
   after(async () => {
-    if (child && child.exitCode === null) {
-      const gone = new Promise((resolve) => child!.once('exit', resolve));
-      child.kill('SIGTERM');
-      await gone;
-    }
+    await server?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -78,20 +52,14 @@ describe('start-up without e-signature trust store, ESIA clients or SMTP: on-dem
     );
     const port = await freePort();
     // Only what this start needs: no VKHOD_* of the runner's environment (an e-signature trust store, say).
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VKHOD_')));
-    child = spawn(process.execPath, ['--import', 'tsx', '--import', pathToFileURL(join(dir, 'register.mjs')).href, 'src/main.ts'], {
-      env: { ...env, ...productionStartEnv(dir, port, 'lazy-rp') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    for (const stream of [child.stdout!, child.stderr!]) stream.on('data', (chunk: Buffer) => (output = (output + chunk).slice(-20_000)));
-
-    const end = Date.now() + 150_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`vkhod exited with ${child.exitCode}:\n${output}`);
-      if ((await status(`http://127.0.0.1:${port}/readyz`).catch(() => 0)) === 200) break;
-      if (Date.now() > end) throw new Error(`vkhod was not ready in time:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    server = await ServerProcess.start(
+      'vkhod',
+      [process.execPath, '--import', 'tsx', '--import', pathToFileURL(join(dir, 'register.mjs')).href, 'src/main.ts'],
+      productionStartEnv(dir, port, 'lazy-rp'),
+      `http://127.0.0.1:${port}`,
+      150_000,
+      false,
+    );
 
     const urls = readFileSync(loaded, 'utf8').split('\n').filter(Boolean);
     // the hook saw the start (else an empty list would prove nothing)
