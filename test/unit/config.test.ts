@@ -64,6 +64,13 @@ describe('loadConfig', () => {
     expect(failure(env({ MONGODB_URI: 'postgres://x' })).message).to.match(/^MONGODB_URI: /);
   });
 
+  it('reads the per-IP authorization budget, and names a bad one', () => {
+    expect(loadConfig(env()).limits.authorizeMaxPerIp).to.equal(600);
+    expect(loadConfig(env({ VKHOD_AUTHORIZE_MAX_PER_IP: '5000' })).limits.authorizeMaxPerIp).to.equal(5000);
+    for (const bad of ['0', '-3', 'many', '2.5'])
+      expect(failure(env({ VKHOD_AUTHORIZE_MAX_PER_IP: bad })).message, bad).to.match(/^VKHOD_AUTHORIZE_MAX_PER_IP: /);
+  });
+
   it('requires VKHOD_SECRET_KEY in production', () => {
     const environment = env({ NODE_ENV: 'production', VKHOD_ISSUER: 'https://id.example.ru', VKHOD_DEV_OUTBOX: 'false' });
     delete environment.VKHOD_SECRET_KEY;
