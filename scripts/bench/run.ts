@@ -19,15 +19,19 @@
  * "node --import tsx src/main.ts"), BENCH_SCENARIOS (comma list to run a subset of sign-in,
  * client_credentials, refresh_token, userinfo), BENCH_TIME_LIMIT_SECONDS (default computed),
  * BENCH_CPU_PROF=vkhod|bare (write a .cpuprofile of that server into BENCH_CPU_PROF_DIR, default
- * $TMPDIR/vkhod-bench-profiles; with workers, one per process; open in Chrome DevTools or speedscope).
+ * $TMPDIR/vkhod-bench-profiles; with workers, one per process; open in Chrome DevTools or speedscope),
+ * BENCH_PERF=vkhod,bare (either or both; each phase of that server recorded with Linux perf over all its threads
+ * and processes, and printed by where the CPU went: perf-profile.ts; the perf.data files are kept
+ * in BENCH_CPU_PROF_DIR for `perf report -i`).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServerChild } from './children.ts';
 import { clientCredentials, probe, refreshTokens, userinfo, type LoadOptions, type Measurement } from './load.ts';
 import { printReport, type Row, type ServerInfo } from './report.ts';
-import { mainThreadCpuUs, ServerProcess } from './server-process.ts';
+import { attribute, formatAttribution, PERF_NODE_FLAGS, PerfRecording, perfWanted, removeJitMaps } from './perf-profile.ts';
+import { mainThreadCpuUs, ServerProcess, treePids } from './server-process.ts';
 import { measureStartup, printStartup } from './startup.ts';
 import { argon2Load, BENCH_PASSWORD, benchPhone, healthSampler, passwordCodeFlow, percentile, signInLoad, type Closed } from './sign-in.ts';
 import { benchServerEnv, commandOf, freePort, seedCitizens } from './local-server.ts';
@@ -78,6 +82,8 @@ const settle = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 interface Measured {
   /** `mainThreadCpuUs`: of `cpuUs`, the event loops' own (absent where the server is this process). */
   stats(): PhaseStats | Promise<PhaseStats>;
+  /** The server's processes (for BENCH_PERF). */
+  pids?(): number[];
 }
 type PhaseStats = { cpuUs: number; rssBytes: number; mainThreadCpuUs?: number };
 
@@ -94,12 +100,22 @@ function fromClosed(result: Closed): Measurement {
 }
 
 async function recorded(server: string, scenario: string, target: Measured, phase: () => Promise<Measurement>): Promise<Row> {
+  let perf: PerfRecording | undefined;
+  const pids = target.pids?.() ?? [];
+  if (perfWanted(server) && pids.length) {
+    mkdirSync(profileDir, { recursive: true });
+    perf = PerfRecording.start(pids, join(profileDir, `${server.replace(/\W+/g, '-')}-${scenario}.perf.data`));
+  }
   const before = await target.stats();
   const wallStart = performance.now();
   const result = await phase();
   const wallUs = (performance.now() - wallStart) * 1000;
   const after = await target.stats();
   const serverCpuUs = after.cpuUs - before.cpuUs;
+  if (perf) {
+    const cpuPerOp = result.requests ? serverCpuUs / result.requests : NaN;
+    process.stderr.write(`${formatAttribution(`${server} ${scenario}`, cpuPerOp, attribute(await perf.stop(), pids))}\n`);
+  }
   const mainUs =
     after.mainThreadCpuUs !== undefined && before.mainThreadCpuUs !== undefined ? after.mainThreadCpuUs - before.mainThreadCpuUs : NaN;
   process.stderr.write(
@@ -146,7 +162,10 @@ async function startVkhod(
   const url = `http://127.0.0.1:${port}`;
   const metricsPort = await freePort();
   // node's profiler flags go right after `node` (NODE_OPTIONS refuses them); cluster workers inherit them.
-  const profile = process.env.BENCH_CPU_PROF === 'vkhod' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const profile = [
+    ...(process.env.BENCH_CPU_PROF === 'vkhod' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+    ...(perfWanted(label) ? PERF_NODE_FLAGS : []),
+  ];
   const command = vkhodCommand[0] === process.execPath ? [vkhodCommand[0], ...profile, ...vkhodCommand.slice(1)] : vkhodCommand;
   const server = await ServerProcess.start(
     `${label} ×${workers}`,
@@ -161,9 +180,11 @@ async function startVkhod(
     },
     url,
   );
+  const pids = perfWanted(label) ? treePids(server.pid) : [];
   const cleanup = () => {
     server.kill();
     rmSync(dir, { recursive: true, force: true });
+    removeJitMaps(pids);
   };
   stoppers.push(cleanup);
   return { server, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, cleanup };
@@ -262,7 +283,7 @@ async function benchVkhod(workers: number, label = 'vkhod', command = vkhodComma
       await signInLoad(server.url, warmup, signInConcurrency);
       let sampler: ReturnType<typeof healthSampler> | undefined;
       rows.push(
-        await recorded(name, 'sign-in', server, async () => {
+        await recorded(name, 'sign-in', measuredTree(server), async () => {
           await loopLag(metricsUrl);
           sampler = healthSampler(server.url);
           const result = fromClosed(await signInLoad(server.url, seconds, signInConcurrency));
@@ -273,7 +294,7 @@ async function benchVkhod(workers: number, label = 'vkhod', command = vkhodComma
       );
     }
     rows.push(
-      ...(await apiScenarios(name, server.url, server, {
+      ...(await apiScenarios(name, server.url, measuredTree(server), {
         refresh: (n) => tokensFromSignIns(server.url, n, 'refresh'),
         access: (n) => tokensFromSignIns(server.url, n, 'access'),
       })),
@@ -305,6 +326,9 @@ async function benchVkhod(workers: number, label = 'vkhod', command = vkhodComma
   }
 }
 
+/** vkhod's process tree as a measured target (its workers included). */
+const measuredTree = (server: ServerProcess): Measured => ({ stats: () => server.stats(), pids: () => treePids(server.pid) });
+
 async function benchBare(): Promise<{ rows: Row[]; info: ServerInfo }> {
   const started = performance.now();
   const bare = await ServerChild.start('bare', './serve-bare.ts');
@@ -317,17 +341,16 @@ async function benchBare(): Promise<{ rows: Row[]; info: ServerInfo }> {
       return { cpuUs: s.cpu.user + s.cpu.system, rssBytes: s.memory.rss, mainThreadCpuUs: mainThreadCpuUs(bare.pid) };
     };
     const idle = await stats();
+    const target: Measured = { stats, pids: () => [bare.pid] };
     const rows: Row[] = [];
     if (wanted.has('sign-in')) {
       // The floor of a password code flow in node-oidc-provider: its login page is the least one (serve-bare.ts).
       const first = await passwordCodeFlow(bare.url);
       if (!first.ok) throw new Error(`bare sign-in probe: ${first.failure}`);
       await signInLoad(bare.url, warmup, signInConcurrency);
-      rows.push(
-        await recorded('bare', 'sign-in', { stats }, async () => fromClosed(await signInLoad(bare.url, seconds, signInConcurrency))),
-      );
+      rows.push(await recorded('bare', 'sign-in', target, async () => fromClosed(await signInLoad(bare.url, seconds, signInConcurrency))));
     }
-    rows.push(...(await apiScenarios('bare', bare.url, { stats }, { refresh: (n) => bare.mint(n), access: (n) => bare.mintAccess(n) })));
+    rows.push(...(await apiScenarios('bare', bare.url, target, { refresh: (n) => bare.mint(n), access: (n) => bare.mintAccess(n) })));
     const loaded = await stats();
     return {
       rows,
@@ -348,6 +371,7 @@ async function benchBare(): Promise<{ rows: Row[]; info: ServerInfo }> {
     };
   } finally {
     await bare.stop();
+    if (perfWanted('bare')) removeJitMaps([bare.pid]);
   }
 }
 

@@ -55,6 +55,20 @@ export function mainThreadCpuUs(pid: number): number {
  * transpiler the sources need and the compiled build has not).
  */
 export function treeStats(root: number): TreeStats {
+  const out: TreeStats = { cpuUs: 0, rssBytes: 0, processes: 0, mainThreadCpuUs: 0 };
+  for (const pid of treePids(root)) {
+    const stat = readStat(pid);
+    if (!stat) continue;
+    out.cpuUs += stat.cpuUs;
+    out.rssBytes += stat.rssBytes;
+    out.mainThreadCpuUs += mainThreadCpuUs(pid);
+    out.processes += 1;
+  }
+  return out;
+}
+
+/** The process and its descendants (cluster workers), without tsx's esbuild service. */
+export function treePids(root: number): number[] {
   const parents = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -72,16 +86,7 @@ export function treeStats(root: number): TreeStats {
       }
     }
   }
-  const out: TreeStats = { cpuUs: 0, rssBytes: 0, processes: 0, mainThreadCpuUs: 0 };
-  for (const pid of members) {
-    const stat = readStat(pid);
-    if (!stat || stat.name === 'esbuild') continue;
-    out.cpuUs += stat.cpuUs;
-    out.rssBytes += stat.rssBytes;
-    out.mainThreadCpuUs += mainThreadCpuUs(pid);
-    out.processes += 1;
-  }
-  return out;
+  return [...members].filter((pid) => readStat(pid)?.name !== 'esbuild');
 }
 
 export class ServerProcess {
