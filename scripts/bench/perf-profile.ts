@@ -168,8 +168,14 @@ export function attribute(perfScript: string, mainThreads: number[] = []): Attri
 /** The attribution as lines: categories and the largest owners, then all vkhod files summed. */
 export function formatAttribution(title: string, cpuUsPerOp: number, { samples, shares, eventLoop }: Attribution, top = 24): string {
   const ownCode = [...shares].filter(([k]) => /^(src|adapters|config)\//.test(k)).reduce((sum, [, s]) => sum + s, 0);
-  const line = (name: string, share: number) =>
-    `    ${(100 * share).toFixed(1).padStart(5)}%  ${Number.isFinite(cpuUsPerOp) ? `${((share * cpuUsPerOp) / 1000).toFixed(2).padStart(7)} ms/op` : ''}  ${name}`;
+  // Sign-ins cost milliseconds, API requests hundreds of microseconds: each in the unit that shows it.
+  const perOp = (share: number) =>
+    !Number.isFinite(cpuUsPerOp)
+      ? ''
+      : cpuUsPerOp >= 5000
+        ? `${((share * cpuUsPerOp) / 1000).toFixed(2).padStart(7)} ms/op`
+        : `${(share * cpuUsPerOp).toFixed(1).padStart(7)} µs/op`;
+  const line = (name: string, share: number) => `    ${(100 * share).toFixed(1).padStart(5)}%  ${perOp(share)}  ${name}`;
   return [
     `  ${title}: where the CPU goes (perf, ${samples} samples over all the server's threads)`,
     ...[...shares].slice(0, top).map(([name, share]) => line(name, share)),

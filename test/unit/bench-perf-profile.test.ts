@@ -56,5 +56,7 @@ describe('bench: perf samples put where their CPU went (BENCH_PERF)', () => {
     expect(report).to.match(/25\.0%\s+2\.00 ms\/op\s+argon2id/);
     expect(report).to.match(/12\.5%\s+1\.00 ms\/op\s+vkhod's own code, all files/);
     expect(report).to.match(/62\.5%\s+5\.00 ms\/op\s+on the event loop/);
+    // A request of a few hundred µs is shown in µs.
+    expect(formatAttribution('vkhod userinfo', 400, { samples, shares, eventLoop })).to.match(/25\.0%\s+100\.0 µs\/op\s+argon2id/);
   });
 });
