@@ -4,10 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PERF_NODE_FLAGS, perfWanted } from './perf-profile.ts';
+import { profilerFlags } from './perf-profile.ts';
 import type { Command, ProcessStats, Reply } from './shared.ts';
 
 type Pending = { resolve: (reply: Extract<Reply, { type: 'reply' }>) => void; reject: (err: Error) => void };
@@ -48,13 +46,7 @@ export class ServerChild {
   /** Starts `script` (relative to this folder) and resolves once it reports its URL. */
   static async start(name: string, script: string, timeoutMs = 30_000): Promise<ServerChild> {
     const file = fileURLToPath(new URL(script, import.meta.url));
-    const extra = [
-      ...(process.env.BENCH_CPU_PROF === name
-        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF_DIR ?? join(tmpdir(), 'vkhod-bench-profiles')}`]
-        : []),
-      ...(perfWanted(name) ? PERF_NODE_FLAGS : []),
-    ];
-    const child = spawn(process.execPath, [...extra, '--import', 'tsx', file], {
+    const child = spawn(process.execPath, [...profilerFlags(name), '--import', 'tsx', file], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, NODE_ENV: 'production' },
     });

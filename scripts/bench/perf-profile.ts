@@ -12,18 +12,59 @@
  * then the innermost JavaScript frame's owner (a vkhod file or a package), then Node's own code, the
  * kernel, anything else.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { SourceMap } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Node's flags that make JIT frames readable to perf (and interpreted ones visible at all). */
-export const PERF_NODE_FLAGS = ['--perf-basic-prof', '--interpreted-frames-native-stack'];
+/** The servers the bench can profile: vkhod, the BENCH_BASELINE_COMMAND build, bare node-oidc-provider. */
+const SERVERS = ['vkhod', 'base', 'bare'];
 
-/** Whether BENCH_PERF (a comma list: vkhod, bare, base) names this server ("vkhod ×2" is vkhod). */
-export function perfWanted(server: string): boolean {
-  const wanted = (process.env.BENCH_PERF ?? '').split(',').map((name) => name.trim());
-  return wanted.includes(server.split(' ')[0]!);
+/** BENCH_CPU_PROF / BENCH_PERF: a comma list of SERVERS (empty: none); anything else is refused before a server starts. */
+export function profiledServers(variable: string, value = process.env[variable]): Set<string> {
+  const names = (value ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
+  const unknown = names.filter((name) => !SERVERS.includes(name));
+  if (unknown.length)
+    throw new Error(`${variable}: ${unknown.join(', ')} is not a server of the bench; name ${SERVERS.join(', ')} (a comma list)`);
+  return new Set(names);
+}
+
+/** Where .cpuprofile and perf.data files go. */
+export const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR ?? join(tmpdir(), 'vkhod-bench-profiles');
+const cpuProfiled = profiledServers('BENCH_CPU_PROF');
+const perfRecorded = profiledServers('BENCH_PERF');
+
+/** Whether BENCH_PERF names this server ("vkhod ×2" is vkhod). */
+export const perfWanted = (server: string): boolean => perfRecorded.has(server.split(' ')[0]!);
+
+/**
+ * Node's flags for the server's profilers, right after `node` (NODE_OPTIONS refuses them; cluster
+ * workers inherit them): V8's sampler for BENCH_CPU_PROF; for BENCH_PERF, JIT frames named for
+ * perf (and interpreted ones visible at all).
+ */
+export function profilerFlags(server: string): string[] {
+  const name = server.split(' ')[0]!;
+  return [
+    ...(cpuProfiled.has(name) ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []),
+    ...(perfRecorded.has(name) ? ['--perf-basic-prof', '--interpreted-frames-native-stack'] : []),
+  ];
+}
+
+/** With BENCH_PERF set: refuses at once, before any server starts, where perf cannot record. */
+export function checkPerfAvailable(): void {
+  if (!perfRecorded.size) return;
+  const probe = spawnSync('perf', ['record', '-q', '-o', '/dev/null', '--', 'true'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0)
+    throw new Error(
+      `BENCH_PERF needs Linux perf (Debian: apt-get install linux-perf) allowed to record (root, or kernel.perf_event_paranoid ≤ 1): ${
+        probe.error?.message ?? probe.stderr.trim().split('\n')[0]
+      }`,
+    );
 }
 
 /** `perf record` of the given processes until `stop`. */
@@ -41,15 +82,13 @@ export class PerfRecording {
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
     const exited = new Promise<number | null>((resolve, reject) => {
-      child.on('error', (err) =>
-        reject(
-          new Error(`BENCH_PERF needs Linux perf (Debian: apt-get install linux-perf) and perf_event_paranoid ≤ 1 or root: ${err.message}`),
-        ),
-      );
+      child.on('error', (err) => reject(new Error(`perf record: ${err.message}`)));
       child.on('exit', (code) =>
         code && code !== 130 && code !== 143 ? reject(new Error(`perf record: exit ${code}\n${stderr}`)) : resolve(code),
       );
     });
+    // A perf that fails mid-phase is reported by stop(), not as an unhandled rejection meanwhile.
+    exited.catch(() => undefined);
     return new PerfRecording(child, file, exited);
   }
 
@@ -89,7 +128,7 @@ function sourceMapOf(url: string): SourceMap | null {
     const file = fileURLToPath(url);
     if (existsSync(`${file}.map`)) map = new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')));
   } catch {
-    map = null;
+    // An unreadable map: the frame keeps its bundle's name.
   }
   maps.set(url, map);
   return map;

@@ -18,11 +18,12 @@
  * BENCH_VKHOD_COMMAND (the command that starts vkhod, split on spaces; default
  * "node --import tsx src/main.ts"), BENCH_SCENARIOS (comma list to run a subset of sign-in,
  * client_credentials, refresh_token, userinfo), BENCH_TIME_LIMIT_SECONDS (default computed),
- * BENCH_CPU_PROF=vkhod|bare (write a .cpuprofile of that server into BENCH_CPU_PROF_DIR, default
- * $TMPDIR/vkhod-bench-profiles; with workers, one per process; open in Chrome DevTools or speedscope),
- * BENCH_PERF=vkhod,bare (either or both; each phase of that server recorded with Linux perf over all its threads
- * and processes, and printed by where the CPU went: perf-profile.ts; the perf.data files are kept
- * in BENCH_CPU_PROF_DIR for `perf report -i`).
+ * BENCH_CPU_PROF and BENCH_PERF, each a comma list of vkhod, base (the BENCH_BASELINE_COMMAND
+ * build), bare: BENCH_CPU_PROF writes a .cpuprofile of those servers into BENCH_CPU_PROF_DIR
+ * (default $TMPDIR/vkhod-bench-profiles; with workers, one per process; open in Chrome DevTools or
+ * speedscope); BENCH_PERF records each of their phases with Linux perf over all their threads and
+ * processes and prints where the CPU went (perf-profile.ts; the perf.data files are kept in
+ * BENCH_CPU_PROF_DIR for `perf report -i`).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -30,7 +31,16 @@ import { join } from 'node:path';
 import { ServerChild } from './children.ts';
 import { clientCredentials, probe, refreshTokens, userinfo, type LoadOptions, type Measurement } from './load.ts';
 import { printReport, type Row, type ServerInfo } from './report.ts';
-import { attribute, formatAttribution, PERF_NODE_FLAGS, PerfRecording, perfWanted, removeJitMaps } from './perf-profile.ts';
+import {
+  attribute,
+  checkPerfAvailable,
+  formatAttribution,
+  PerfRecording,
+  perfWanted,
+  PROFILE_DIR,
+  profilerFlags,
+  removeJitMaps,
+} from './perf-profile.ts';
 import { mainThreadCpuUs, ServerProcess, treePids } from './server-process.ts';
 import { measureStartup, printStartup } from './startup.ts';
 import { argon2Load, BENCH_PASSWORD, benchPhone, healthSampler, passwordCodeFlow, percentile, signInLoad, type Closed } from './sign-in.ts';
@@ -54,8 +64,11 @@ const baselineCommand = process.env.BENCH_BASELINE_COMMAND ? commandOf(process.e
 const ALL = ['sign-in', 'client_credentials', 'refresh_token', 'userinfo'] as const;
 type ScenarioName = (typeof ALL)[number];
 const wanted = new Set((process.env.BENCH_SCENARIOS ?? ALL.join(',')).split(',').map((s) => s.trim()) as ScenarioName[]);
+const unknownScenarios = [...wanted].filter((name) => !ALL.includes(name));
+if (unknownScenarios.length || !wanted.size)
+  throw new Error(`BENCH_SCENARIOS: ${unknownScenarios.join(', ') || 'empty'}; name some of ${ALL.join(', ')} (a comma list)`);
 const poolSize = Math.max(100, connections * 5);
-const profileDir = process.env.BENCH_CPU_PROF_DIR ?? join(tmpdir(), 'vkhod-bench-profiles');
+checkPerfAvailable();
 
 const stoppers: Array<() => void> = [];
 process.on('exit', () => stoppers.forEach((stop) => stop()));
@@ -103,8 +116,8 @@ async function recorded(server: string, scenario: string, target: Measured, phas
   let perf: PerfRecording | undefined;
   const pids = target.pids?.() ?? [];
   if (perfWanted(server) && pids.length) {
-    mkdirSync(profileDir, { recursive: true });
-    perf = PerfRecording.start(pids, join(profileDir, `${server.replace(/\W+/g, '-')}-${scenario}.perf.data`));
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    perf = PerfRecording.start(pids, join(PROFILE_DIR, `${server.replace(/\W+/g, '-')}-${scenario}.perf.data`));
   }
   const before = await target.stats();
   const wallStart = performance.now();
@@ -161,11 +174,7 @@ async function startVkhod(
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const metricsPort = await freePort();
-  // node's profiler flags go right after `node` (NODE_OPTIONS refuses them); cluster workers inherit them.
-  const profile = [
-    ...(process.env.BENCH_CPU_PROF === 'vkhod' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-    ...(perfWanted(label) ? PERF_NODE_FLAGS : []),
-  ];
+  const profile = profilerFlags(label);
   const command = vkhodCommand[0] === process.execPath ? [vkhodCommand[0], ...profile, ...vkhodCommand.slice(1)] : vkhodCommand;
   const server = await ServerProcess.start(
     `${label} ×${workers}`,

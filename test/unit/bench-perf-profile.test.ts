@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { attribute, formatAttribution, ownerOf } from '../../scripts/bench/perf-profile.ts';
+import { attribute, formatAttribution, ownerOf, profiledServers } from '../../scripts/bench/perf-profile.ts';
 
 /** One sample of `perf script`: the header line, then frames innermost first. */
 const sample = (tid: number, ...frames: string[]) =>
@@ -58,5 +58,14 @@ describe('bench: perf samples put where their CPU went (BENCH_PERF)', () => {
     expect(report).to.match(/62\.5%\s+5\.00 ms\/op\s+on the event loop/);
     // A request of a few hundred µs is shown in µs.
     expect(formatAttribution('vkhod userinfo', 400, { samples, shares, eventLoop })).to.match(/25\.0%\s+100\.0 µs\/op\s+argon2id/);
+  });
+
+  it("takes BENCH_PERF and BENCH_CPU_PROF as a list of the bench's servers and refuses a name it does not know, saying which", () => {
+    expect([...profiledServers('BENCH_PERF', ' vkhod, bare ')]).to.deep.equal(['vkhod', 'bare']);
+    expect(profiledServers('BENCH_PERF', undefined).size).to.equal(0);
+    expect(profiledServers('BENCH_CPU_PROF', '').size).to.equal(0);
+    expect(() => profiledServers('BENCH_PERF', 'vkhod,vkod')).to.throw(
+      /^BENCH_PERF: vkod is not a server of the bench; name vkhod, base, bare/,
+    );
   });
 });
