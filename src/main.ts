@@ -16,8 +16,8 @@ import { clusterReady, superviseWorkers, workerIndex } from './cluster.ts';
 
 // After each full collection V8 lets the old generation grow to about twice what survived, and
 // keeps that memory until its memory reducer runs some seconds after the load has gone: after a
-// burst of sign-ins the process held 190–230 MB of which 24 MB was live. Growing by 30% instead
-// keeps it at ~150 MB for the same CPU per request (docs/operations.md, Memory). An operator's own
+// burst of sign-ins the old generation held 70 MB of which 24 MB was live (190–230 MB resident).
+// Growing by 30% instead keeps the process at ~150 MB for the same CPU per request (docs/operations.md, Memory). An operator's own
 // `node --heap-growing-percent=N` wins; the flag is read at each collection, so setting it here works.
 if (!process.execArgv.some((arg) => arg.startsWith('--heap-growing-percent') || arg.startsWith('--heap_growing_percent')))
   v8.setFlagsFromString('--heap-growing-percent=30');
