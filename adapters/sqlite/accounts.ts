@@ -66,7 +66,12 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async deleteBefore(before: string, limit: number): Promise<number> {
-    return (await this.writes.run(() => this.oldest.run(before, limit))).changes;
+    return (await this.writes.run(() => this.deleteBeforeSync(before, limit))).changes;
+  }
+
+  /** The statement alone, inside a write of the caller's (the sweep's slices). */
+  deleteBeforeSync(before: string, limit: number): { changes: number } {
+    return this.oldest.run(before, limit);
   }
 
   appendSync(event: AuditEvent): void {

@@ -17,7 +17,7 @@ const db = new Database(workerData.path);
 db.pragma('busy_timeout = 2000');
 const walSize = () => { try { return statSync(workerData.path + '-wal').size; } catch { return 0; } };
 let truncations = 0;
-const timer = setInterval(() => {
+const checkpoint = () => {
   try {
     db.pragma('wal_checkpoint(PASSIVE)');
     if (walSize() > workerData.walMaxBytes / 2) {
@@ -26,8 +26,10 @@ const timer = setInterval(() => {
       parentPort.postMessage({ truncations, walBytes: walSize() });
     }
   } catch {}
-}, workerData.intervalMs);
+};
+const timer = setInterval(checkpoint, workerData.intervalMs);
 parentPort.on('message', (m) => {
+  if (m === 'now') checkpoint();
   if (m === 'stop') {
     clearInterval(timer);
     try { db.pragma('wal_checkpoint(PASSIVE)'); db.close(); } catch {}
@@ -43,6 +45,11 @@ export class Checkpointer {
     this.worker = new Worker(WORKER, { eval: true, workerData: { path, libsql: libsqlPath, intervalMs, walMaxBytes } });
     this.worker.unref();
     this.worker.on('error', () => undefined);
+  }
+
+  /** A checkpoint now rather than at the next tick (the sweep, when its deletes have grown the WAL past the trigger). */
+  now(): void {
+    this.worker.postMessage('now');
   }
 
   async stop(): Promise<void> {

@@ -78,7 +78,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   db.pragma('synchronous = NORMAL');
   // A few milliseconds at most in SQLite's busy handler (it blocks the event loop); longer waits
   // are retried on timers by the writer.
-  db.pragma('busy_timeout = 5');
+  db.pragma('busy_timeout = 1');
   db.pragma('foreign_keys = ON');
   migrate(db);
   const walMaxBytes = options.walMaxBytes ?? 64 * 1024 * 1024;
@@ -115,17 +115,22 @@ function migrateOrRefuse(db: Db): void {
 
 /**
  * The sweep deletes in slices, each its own short transaction with the event loop free in between
- * (requests interleave): a slice starts at SWEEP_BATCH rows and is halved while one takes longer
- * than SWEEP_SLICE_MS, doubled (up to SWEEP_BATCH_MAX) while one takes less than half of it — a
- * sweep never holds the event loop for long, whatever the machine (issue 15: 500 rows at once took
- * 30 ms on a busy 2-core machine).
+ * (requests interleave). Every kind of row has its own slice size: it starts at SWEEP_BATCH rows
+ * and is halved while a slice — its statement and its commit — takes longer than SWEEP_SLICE_MS,
+ * doubled (up to SWEEP_BATCH_MAX) while one takes less than half of it, so a sweep never holds the
+ * event loop for long whatever the machine and the rows (issue 15: 500 rows at once took 30 ms on
+ * a busy 2-core machine; a size learnt on small counter rows took 15 ms on tokens). Each kind is
+ * found through an index (migration 3). Between slices the sweep also leaves the WAL to the
+ * checkpointer: past the checkpointer's trigger it asks for a checkpoint and waits for it, so a
+ * large backlog cannot push the WAL to the serving connection's own checkpoint, which runs inside
+ * a COMMIT on the event loop (half a second for a 64 MB WAL).
  */
-const SWEEP_BATCH = 100;
-const SWEEP_BATCH_MIN = 10;
+const SWEEP_BATCH = 10;
+const SWEEP_BATCH_MIN = 5;
 const SWEEP_BATCH_MAX = 1000;
-const SWEEP_SLICE_MS = 2;
-/** Audit events deleted per durable transaction (each costs a disk sync: fewer, larger ones; the index makes each quick). */
-const AUDIT_SWEEP_BATCH = 500;
+const SWEEP_SLICE_MS = 1;
+/** How long the sweep waits at most for the checkpointer before going on (its own checkpoint then bounds the WAL). */
+const SWEEP_WAL_WAIT_MS = 5000;
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -149,6 +154,8 @@ export class SqliteStore implements Store {
   private lastSpaceWarning = 0;
   private probe?: { at: number; done: Promise<void> };
   private readonly sweepStmts;
+  /** The audit trail's own class (the sweep deletes through it inside its slices). */
+  private readonly auditLog: SqliteAuditLog;
   private readonly probeStmt;
 
   constructor(
@@ -178,6 +185,7 @@ export class SqliteStore implements Store {
     });
     const audit = new SqliteAuditLog(db, this.writes);
     this.audit = audit;
+    this.auditLog = audit;
     this.accounts = new SqliteAccounts(db, audit, this.writes);
     this.challenges = new SqliteChallenges(db, this.writes);
     this.settings = new SqliteSettings(db, this.writes);
@@ -191,8 +199,10 @@ export class SqliteStore implements Store {
         'DELETE FROM oidc WHERE rowid IN (SELECT rowid FROM oidc WHERE expires_at IS NOT NULL AND expires_at <= ? LIMIT ?)',
       ),
       consumed: db.prepare('DELETE FROM oidc WHERE rowid IN (SELECT rowid FROM oidc WHERE consumed IS NOT NULL AND consumed <= ? LIMIT ?)'),
-      challenges: db.prepare(
-        'DELETE FROM challenges WHERE id IN (SELECT id FROM challenges WHERE expires_at <= ? OR consumed_at <= ? LIMIT ?)',
+      // Two statements, each found by its own index (an OR of the two read the whole table).
+      expiredChallenges: db.prepare('DELETE FROM challenges WHERE id IN (SELECT id FROM challenges WHERE expires_at <= ? LIMIT ?)'),
+      usedChallenges: db.prepare(
+        'DELETE FROM challenges WHERE id IN (SELECT id FROM challenges WHERE consumed_at IS NOT NULL AND consumed_at <= ? LIMIT ?)',
       ),
       limits: db.prepare(
         'DELETE FROM rate_limits WHERE key IN (SELECT key FROM rate_limits WHERE expire IS NOT NULL AND expire <= ? LIMIT ?)',
@@ -271,39 +281,54 @@ export class SqliteStore implements Store {
     const batches: Array<(limit: number) => { changes: number }> = [
       (limit) => this.sweepStmts.expired.run(now, limit),
       (limit) => this.sweepStmts.consumed.run(consumedBefore, limit),
-      (limit) => this.sweepStmts.challenges.run(nowIso, usedCodesBefore, limit),
+      (limit) => this.sweepStmts.expiredChallenges.run(nowIso, limit),
+      (limit) => this.sweepStmts.usedChallenges.run(usedCodesBefore, limit),
       (limit) => this.sweepStmts.limits.run(now, limit),
       // used ESIA states past their window, in one statement (a small table); never repeated
       () => {
         this.esia.sweep(nowIso);
         return { changes: 0 };
       },
+      // audit events past retention, oldest first (the audit_time index)
+      (limit) => (retentionDays > 0 ? this.auditLog.deleteBeforeSync(auditBefore, limit) : { changes: 0 }),
     ];
-    let limit = SWEEP_BATCH;
     for (const batch of batches) {
+      let limit = SWEEP_BATCH;
       for (;;) {
         if (this.closed) return;
-        let tookMs = 0;
+        let started = 0;
         const size = limit;
         const { changes } = await this.writes.run(() => {
-          const started = performance.now();
-          try {
-            return batch(size);
-          } finally {
-            tookMs = performance.now() - started;
-          }
+          started = performance.now();
+          return batch(size);
         });
+        // the statement, its commit and whatever shared the transaction: what the event loop was held for
+        const tookMs = performance.now() - started;
         if (tookMs > SWEEP_SLICE_MS) limit = Math.max(SWEEP_BATCH_MIN, Math.floor(limit / 2));
         else if (tookMs < SWEEP_SLICE_MS / 2) limit = Math.min(SWEEP_BATCH_MAX, limit * 2);
         if (changes < size) break;
-        await new Promise((resolve) => setImmediate(resolve));
+        await this.afterSlice();
       }
     }
-    // Audit retention: the oldest by time (the audit_time index), a batch per durable transaction.
-    while (retentionDays > 0 && !this.closed) {
-      const changes = await this.audit.deleteBefore(auditBefore, AUDIT_SWEEP_BATCH);
-      if (changes < AUDIT_SWEEP_BATCH) break;
-      await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /** Between two slices: the event loop's turn, and the checkpointer's when the WAL is past its trigger. */
+  private async afterSlice(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    const path = this.options.path;
+    const bound = (this.options.walMaxBytes ?? 0) / 2;
+    if (!this.checkpointer || !path || !bound) return;
+    const walBytes = () => {
+      try {
+        return statSync(`${path}-wal`).size;
+      } catch {
+        return 0;
+      }
+    };
+    if (walBytes() <= bound) return;
+    this.checkpointer.now();
+    for (let waited = 0; waited < SWEEP_WAL_WAIT_MS && walBytes() > bound && !this.closed; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }
 

@@ -31,6 +31,17 @@ const MIGRATIONS: Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    why: 'the sweep finds what is due by an index (consumed tokens, used codes, expired counters) instead of reading whole tables on the event loop',
+    up(db) {
+      db.exec(`
+        CREATE INDEX IF NOT EXISTS oidc_consumed ON oidc (consumed) WHERE consumed IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS challenges_consumed ON challenges (consumed_at) WHERE consumed_at IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS rate_limits_expire ON rate_limits (expire) WHERE expire IS NOT NULL;
+      `);
+    },
+  },
 ];
 
 /** The version this code writes. */
