@@ -18,6 +18,8 @@
  * BENCH_VKHOD_COMMAND (the command that starts vkhod, split on spaces; default
  * "node --import tsx src/main.ts"), BENCH_SCENARIOS (comma list to run a subset of sign-in,
  * client_credentials, refresh_token, userinfo), BENCH_TIME_LIMIT_SECONDS (default computed),
+ * BENCH_STARTUP=0 / BENCH_SWEEP=0 (skip the start-up and the store's background-work tables printed
+ * at the end; sweep.ts reads BENCH_SWEEP_LIVE and BENCH_SWEEP_BACKLOG),
  * BENCH_CPU_PROF and BENCH_PERF, each a comma list of vkhod, base (the BENCH_BASELINE_COMMAND
  * build), bare: BENCH_CPU_PROF writes a .cpuprofile of those servers into BENCH_CPU_PROF_DIR
  * (default $TMPDIR/vkhod-bench-profiles; with workers, one per process; open in Chrome DevTools or
@@ -43,6 +45,7 @@ import {
 } from './perf-profile.ts';
 import { mainThreadCpuUs, ServerProcess, treePids } from './server-process.ts';
 import { measureStartup, printStartup } from './startup.ts';
+import { measureSweep, printSweep } from './sweep.ts';
 import { argon2Load, BENCH_PASSWORD, benchPhone, healthSampler, passwordCodeFlow, percentile, signInLoad, type Closed } from './sign-in.ts';
 import { benchServerEnv, commandOf, freePort, seedCitizens } from './local-server.ts';
 
@@ -83,7 +86,7 @@ const phases = 1 + (workerCounts.length + (baselineCommand ? 1 : 0)) * wanted.si
 const budgetMs =
   (process.env.BENCH_TIME_LIMIT_SECONDS
     ? int('BENCH_TIME_LIMIT_SECONDS', 1)
-    : 120 + 240 /* start-up table */ + phases * (warmup + seconds + 25)) * 1000;
+    : 120 + 240 /* start-up table */ + 120 /* background-work table */ + phases * (warmup + seconds + 25)) * 1000;
 const deadline = setTimeout(() => {
   process.stderr.write(`bench: still running after ${budgetMs / 1000} s; killing the servers\n`);
   process.exit(2);
@@ -416,6 +419,8 @@ async function main(): Promise<void> {
   });
   // Issue 14: start to ready and idle RSS, the compiled build against tsx (scripts/bench/startup.ts; BENCH_STARTUP=0 skips it).
   if (process.env.BENCH_STARTUP !== '0') printStartup(await measureStartup());
+  // Issue 15: how long the store's sweeps and checkpoints hold the event loop (scripts/bench/sweep.ts; BENCH_SWEEP=0 skips it).
+  if (process.env.BENCH_SWEEP !== '0') printSweep(await measureSweep());
 }
 
 try {
