@@ -171,4 +171,50 @@ describe('the store never reads a whole large table on the event loop (issue 15)
     expect(slices.length).to.be.above(2);
     expect(Math.max(...slices)).to.be.at.most(1000);
   });
+
+  it('an audit query for a family of types reads at most a page per type, in the order one sort would give', async () => {
+    const store = openSqliteStore({ path: join(dir, 'family.sqlite'), sweepIntervalMs: 0, backgroundCheckpoints: false });
+    open.push(store);
+    const base = Date.parse('2026-06-01T00:00:00.000Z');
+    // three types of one family and one outside it, interleaved in time, several at the same instant
+    const types = ['signin.password', 'signin.sms', 'signin.totp', 'account.created'];
+    const events = Array.from({ length: 400 }, (_, i) =>
+      fakeEvent(`acc-${i % 7}`, { type: types[i % 4]!, at: new Date(base + Math.floor(i / 3) * 1000).toISOString() }),
+    );
+    await store.transfer.importRecords(events.map((event) => ({ kind: 'audit' as const, event })));
+    const expected = events
+      .filter((e) => e.type.startsWith('signin.'))
+      .sort((a, b) => (a.at === b.at ? (a.id < b.id ? 1 : -1) : a.at < b.at ? 1 : -1))
+      .map((e) => e.id);
+
+    const proto = Database.prototype as unknown as { prepare: Prepare };
+    const prepare = proto.prepare;
+    const prepared: string[] = [];
+    proto.prepare = function (this: InstanceType<typeof Database>, sql: string) {
+      prepared.push(sql);
+      return prepare.call(this, sql);
+    };
+    const seen: string[] = [];
+    try {
+      let cursor: string | undefined;
+      do {
+        const page = await store.audit.query({ type: 'signin.*', limit: 25, ...(cursor ? { cursor } : {}) });
+        seen.push(...page.events.map((e) => e.id));
+        cursor = page.next;
+      } while (cursor);
+      await store.audit.query({ type: 'signin.*', accountId: 'acc-3', since: new Date(base).toISOString(), limit: 10 });
+    } finally {
+      proto.prepare = prepare;
+    }
+    expect(seen).to.deep.equal(expected);
+    expect(prepared.length, 'statements prepared for the queries').to.be.above(0);
+    for (const sql of prepared) {
+      const positional = (sql.match(/\?/g) ?? []).length;
+      const plan = (prepare.call(store.db, `EXPLAIN QUERY PLAN ${sql}`).all(Array(positional).fill(null)) as { detail: string }[]).map(
+        (r) => r.detail,
+      );
+      // no sort of everything that matched, and no read of the whole trail
+      expect(plan.join(' | '), sql).not.to.match(/USE TEMP B-TREE FOR ORDER BY|^SCAN audit(?! USING)/);
+    }
+  });
 });
