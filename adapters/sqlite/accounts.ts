@@ -19,6 +19,10 @@ type Db = InstanceType<typeof Database>;
 /** Accounts and the audit are written with full durability (group-commit.ts). */
 const DURABLE = { durable: true } as const;
 
+/** The trail's order: `at` then `id`, both descending (as `ORDER BY at DESC, id DESC`; both are ASCII). */
+const newestFirst = (a: { at: string; id: string }, b: { at: string; id: string }): number =>
+  a.at !== b.at ? (a.at < b.at ? 1 : -1) : a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+
 const isUniqueViolation = (err: unknown): boolean => err instanceof Error && /UNIQUE constraint failed/i.test(err.message);
 
 export class SqliteAuditLog implements AuditLog {
@@ -59,13 +63,19 @@ export class SqliteAuditLog implements AuditLog {
     // then reads every event of the family and sorts them, on the event loop (seconds on a large
     // trail). Each type of the family is read instead through (type, at, id), newest first and at
     // most a page each, and the pages are merged: the work is bounded by the page, not the trail.
-    const types = type === undefined ? [undefined] : 'exact' in type ? [type.exact] : this.typesIn(type.from, type.to);
-    const rows = types
-      .flatMap((exact) =>
-        this.newest(exact === undefined ? where : ['type = ?', ...where], exact === undefined ? args : [exact, ...args], limit + 1),
-      )
-      .sort((a, b) => (a.at === b.at ? (a.id < b.id ? 1 : a.id > b.id ? -1 : 0) : a.at < b.at ? 1 : -1))
-      .slice(0, limit + 1);
+    const pages =
+      type === undefined
+        ? [this.newest(where, args, limit + 1)]
+        : ('exact' in type ? [type.exact] : this.typesIn(type.from, type.to)).map((exact) =>
+            this.newest(['type = ?', ...where], [exact, ...args], limit + 1),
+          );
+    const rows =
+      pages.length === 1
+        ? pages[0]!
+        : pages
+            .flat()
+            .sort(newestFirst)
+            .slice(0, limit + 1);
     const events = rows.slice(0, limit).map((r) => JSON.parse(r.event) as AuditEvent);
     const last = events[events.length - 1];
     return rows.length > limit && last ? { events, next: encodeCursor({ at: last.at, id: last.id }) } : { events };

@@ -12,7 +12,6 @@ import {
   StoreUnavailableError,
   StoreVersionError,
   type AccountRepository,
-  type AuditLog,
   type ChallengeRepository,
   type ClientRepository,
   type LetterRepository,
@@ -76,8 +75,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   // WAL + NORMAL: durable across process crashes; an OS crash may lose the last commits, never
   // corrupt the file.
   db.pragma('synchronous = NORMAL');
-  // A few milliseconds at most in SQLite's busy handler (it blocks the event loop); longer waits
-  // are retried on timers by the writer.
+  // A millisecond at most in SQLite's busy handler (it sleeps on the event loop); longer waits are
+  // retried on timers by the writer.
   db.pragma('busy_timeout = 1');
   db.pragma('foreign_keys = ON');
   migrate(db);
@@ -136,7 +135,8 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   readonly accounts: AccountRepository;
   readonly challenges: ChallengeRepository;
-  readonly audit: AuditLog;
+  /** The SQLite class itself (the sweep deletes through it inside its slices). */
+  readonly audit: SqliteAuditLog;
   readonly settings: SettingRepository;
   readonly letters: LetterRepository;
   readonly transfer: StoreTransfer;
@@ -154,8 +154,6 @@ export class SqliteStore implements Store {
   private lastSpaceWarning = 0;
   private probe?: { at: number; done: Promise<void> };
   private readonly sweepStmts;
-  /** The audit trail's own class (the sweep deletes through it inside its slices). */
-  private readonly auditLog: SqliteAuditLog;
   private readonly probeStmt;
 
   constructor(
@@ -185,7 +183,6 @@ export class SqliteStore implements Store {
     });
     const audit = new SqliteAuditLog(db, this.writes);
     this.audit = audit;
-    this.auditLog = audit;
     this.accounts = new SqliteAccounts(db, audit, this.writes);
     this.challenges = new SqliteChallenges(db, this.writes);
     this.settings = new SqliteSettings(db, this.writes);
@@ -290,7 +287,7 @@ export class SqliteStore implements Store {
         return { changes: 0 };
       },
       // audit events past retention, oldest first (the audit_time index)
-      (limit) => (retentionDays > 0 ? this.auditLog.deleteBeforeSync(auditBefore, limit) : { changes: 0 }),
+      (limit) => (retentionDays > 0 ? this.audit.deleteBeforeSync(auditBefore, limit) : { changes: 0 }),
     ];
     for (const batch of batches) {
       let limit = SWEEP_BATCH;
@@ -315,19 +312,10 @@ export class SqliteStore implements Store {
   /** Between two slices: the event loop's turn, and the checkpointer's when the WAL is past its trigger. */
   private async afterSlice(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
-    const path = this.options.path;
-    const bound = (this.options.walMaxBytes ?? 0) / 2;
-    if (!this.checkpointer || !path || !bound) return;
-    const walBytes = () => {
-      try {
-        return statSync(`${path}-wal`).size;
-      } catch {
-        return 0;
-      }
-    };
-    if (walBytes() <= bound) return;
+    const trigger = (this.options.walMaxBytes ?? 0) / 2;
+    if (!this.checkpointer || !trigger || this.walBytes() <= trigger) return;
     this.checkpointer.now();
-    for (let waited = 0; waited < SWEEP_WAL_WAIT_MS && walBytes() > bound && !this.closed; waited += 20) {
+    for (let waited = 0; waited < SWEEP_WAL_WAIT_MS && this.walBytes() > trigger && !this.closed; waited += 20) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }

@@ -45,7 +45,7 @@ import {
 } from './perf-profile.ts';
 import { mainThreadCpuUs, ServerProcess, treePids } from './server-process.ts';
 import { measureStartup, printStartup } from './startup.ts';
-import { measureSweep, printSweep } from './sweep.ts';
+import { measureSweep, printSweep, sweepSizes } from './sweep.ts';
 import { argon2Load, BENCH_PASSWORD, benchPhone, healthSampler, passwordCodeFlow, percentile, signInLoad, type Closed } from './sign-in.ts';
 import { benchServerEnv, commandOf, freePort, seedCitizens } from './local-server.ts';
 
@@ -72,6 +72,8 @@ if (unknownScenarios.length || !wanted.size)
   throw new Error(`BENCH_SCENARIOS: ${unknownScenarios.join(', ') || 'empty'}; name some of ${ALL.join(', ')} (a comma list)`);
 const poolSize = Math.max(100, connections * 5);
 checkPerfAvailable();
+// Refused now rather than after every other phase.
+const sweep = process.env.BENCH_SWEEP === '0' ? undefined : sweepSizes();
 
 const stoppers: Array<() => void> = [];
 process.on('exit', () => stoppers.forEach((stop) => stop()));
@@ -420,7 +422,7 @@ async function main(): Promise<void> {
   // Issue 14: start to ready and idle RSS, the compiled build against tsx (scripts/bench/startup.ts; BENCH_STARTUP=0 skips it).
   if (process.env.BENCH_STARTUP !== '0') printStartup(await measureStartup());
   // Issue 15: how long the store's sweeps and checkpoints hold the event loop (scripts/bench/sweep.ts; BENCH_SWEEP=0 skips it).
-  if (process.env.BENCH_SWEEP !== '0') printSweep(await measureSweep());
+  if (sweep) printSweep(await measureSweep(sweep));
 }
 
 try {

@@ -56,18 +56,24 @@ export interface SweepReport {
   rows: SweepRow[];
 }
 
-const positive = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  const value = raw === undefined ? fallback : Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name}: a positive integer, got ${raw}`);
-  return value;
-};
+/**
+ * BENCH_SWEEP_LIVE and BENCH_SWEEP_BACKLOG, checked before anything runs (`npm run bench` reads them
+ * at its start, not after its other phases): a value that is not a positive integer is refused.
+ */
+export function sweepSizes(env: NodeJS.ProcessEnv = process.env): { live: number; backlog: number } {
+  const positive = (name: string, fallback: number): number => {
+    const raw = env[name];
+    const value = raw === undefined || raw === '' ? fallback : Number(raw);
+    if (!Number.isInteger(value) || value <= 0) throw new Error(`${name}: a positive integer (rows), got ${JSON.stringify(raw)}`);
+    return value;
+  };
+  return { live: positive('BENCH_SWEEP_LIVE', 200_000), backlog: positive('BENCH_SWEEP_BACKLOG', 50_000) };
+}
 
 /** Fills the file the way vkhod's own writes would leave it, in a few large transactions. */
-function seed(path: string, live: number, backlog: number): void {
+async function seed(path: string, live: number, backlog: number): Promise<void> {
   // The store creates its tables and indexes; closed again before the rows go in.
-  const created = openSqliteStore({ path, sweepIntervalMs: 0, backgroundCheckpoints: false });
-  void created.close();
+  await openSqliteStore({ path, sweepIntervalMs: 0, backgroundCheckpoints: false }).close();
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
@@ -162,13 +168,11 @@ async function watched(phase: string, work: () => Promise<number>): Promise<Swee
   return { phase, rows, seconds, maxBlockMs: ms(histogram.max), p99BlockMs: ms(histogram.percentile(99)), stalls };
 }
 
-export async function measureSweep(): Promise<SweepReport> {
-  const live = positive('BENCH_SWEEP_LIVE', 200_000);
-  const backlog = positive('BENCH_SWEEP_BACKLOG', 50_000);
+export async function measureSweep({ live, backlog } = sweepSizes()): Promise<SweepReport> {
   const dir = mkdtempSync(join(tmpdir(), 'vkhod-bench-sweep-'));
   const path = join(dir, 'vkhod.sqlite');
   try {
-    seed(path, live, backlog);
+    await seed(path, live, backlog);
     const fileMb = statSync(path).size / 1024 / 1024;
     const store = openSqliteStore({ path, sweepIntervalMs: 0 });
     collectGarbage();
@@ -241,4 +245,11 @@ export function printSweep(report: SweepReport): void {
   );
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) printSweep(await measureSweep());
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  try {
+    printSweep(await measureSweep());
+  } catch (err) {
+    process.stderr.write(`bench:sweep: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}

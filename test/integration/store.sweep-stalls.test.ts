@@ -16,7 +16,6 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import Database from 'libsql';
 import { openSqliteStore, type SqliteStore } from '../../adapters/sqlite/index.ts';
-import type { SqliteAuditLog } from '../../adapters/sqlite/accounts.ts';
 import { SCHEMA_VERSION } from '../../adapters/sqlite/migrations.ts';
 import { fakeEvent } from '../contract/fixtures.ts';
 
@@ -31,6 +30,39 @@ const WHOLE_TABLE_BY_DESIGN: Array<[RegExp, string]> = [
   // reads the tiny sequence row and a MAX over the oid index: the plan names a subquery scan only
   [/INSERT OR IGNORE INTO esia_oids/, 'a scan of a one-row subquery'],
 ];
+
+/** Every SQL text the store prepares while `run` runs (libsql's prepare, wrapped for the time). */
+async function preparedDuring(run: () => unknown): Promise<Set<string>> {
+  const proto = Database.prototype as unknown as { prepare: Prepare };
+  const prepare = proto.prepare;
+  const prepared = new Set<string>();
+  proto.prepare = function (this: InstanceType<typeof Database>, sql: string) {
+    prepared.add(sql);
+    return prepare.call(this, sql);
+  };
+  try {
+    await run();
+  } finally {
+    proto.prepare = prepare;
+  }
+  return prepared;
+}
+
+/** SQLite's plan of `sql`, a line per step, with every parameter bound to null. */
+function planOf(db: InstanceType<typeof Database>, sql: string): string[] {
+  const code = sql.replace(/'[^']*'/g, ''); // parameters, not the text of string literals ('$.accountId')
+  const names = [...new Set(code.match(/[@:$][A-Za-z_]\w*/g) ?? [])];
+  const positional = (code.match(/\?/g) ?? []).length;
+  const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`) as unknown as Statement;
+  const rows = (
+    names.length
+      ? plan.all(Object.fromEntries(names.map((n) => [n.slice(1), null])))
+      : positional
+        ? plan.all(Array(positional).fill(null)) // one array: libsql reads a lone argument as named parameters
+        : plan.all()
+  ) as { detail: string }[];
+  return rows.map((r) => r.detail);
+}
 
 /** The tables that grow with the citizens and their traffic. */
 const LARGE = ['oidc', 'accounts', 'account_keys', 'account_shared_keys', 'challenges', 'audit', 'letters', 'rate_limits'];
@@ -49,39 +81,19 @@ describe('the store never reads a whole large table on the event loop (issue 15)
   });
 
   it('every statement prepared at open finds its rows through an index or a key', async () => {
-    const proto = Database.prototype as unknown as { prepare: Prepare };
-    const prepare = proto.prepare;
-    const prepared = new Set<string>();
-    proto.prepare = function (this: InstanceType<typeof Database>, sql: string) {
-      prepared.add(sql);
-      return prepare.call(this, sql);
-    };
-    let store: SqliteStore;
-    try {
+    let store: SqliteStore | undefined;
+    const prepared = await preparedDuring(() => {
       store = openSqliteStore({ path: join(dir, 'plans.sqlite'), sweepIntervalMs: 0, backgroundCheckpoints: false });
       open.push(store);
       for (const model of ['AccessToken', 'RefreshToken', 'Session', 'Grant', 'Interaction']) store.oidcAdapter(model);
-    } finally {
-      proto.prepare = prepare;
-    }
+    });
     const fullScans: string[] = [];
     let planned = 0;
     for (const sql of prepared) {
       if (/^\s*(PRAGMA|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|CREATE|DROP)\b/i.test(sql)) continue;
       if (WHOLE_TABLE_BY_DESIGN.some(([pattern]) => pattern.test(sql))) continue;
-      const code = sql.replace(/'[^']*'/g, ''); // parameters, not the text of string literals ('$.accountId')
-      const names = [...new Set(code.match(/[@:$][A-Za-z_]\w*/g) ?? [])];
-      const plan = prepare.call(store!.db, `EXPLAIN QUERY PLAN ${sql}`);
-      const positional = (code.match(/\?/g) ?? []).length;
-      const rows = (
-        names.length
-          ? plan.all(Object.fromEntries(names.map((n) => [n.slice(1), null])))
-          : positional
-            ? plan.all(Array(positional).fill(null)) // one array: libsql reads a lone argument as named parameters
-            : plan.all()
-      ) as { detail: string }[];
       planned += 1;
-      for (const { detail } of rows) {
+      for (const detail of planOf(store!.db, sql)) {
         const scanned = /^SCAN (\w+)/.exec(detail)?.[1];
         if (scanned && LARGE.includes(scanned) && !/USING (COVERING )?INDEX/.test(detail))
           fullScans.push(`${sql.replace(/\s+/g, ' ')}  →  ${detail}`);
@@ -144,34 +156,6 @@ describe('the store never reads a whole large table on the event loop (issue 15)
     expect(largest, `largest WAL seen: ${largest} bytes`).to.be.below(2 * 1024 * 1024);
   });
 
-  it('each kind of row starts with a small slice: audit events past retention go in several short transactions', async () => {
-    const store = openSqliteStore({
-      path: join(dir, 'audit.sqlite'),
-      sweepIntervalMs: 0,
-      backgroundCheckpoints: false,
-      auditRetentionDays: 30,
-    });
-    open.push(store);
-    const now = Date.parse('2026-06-01T00:00:00.000Z');
-    const old = Array.from({ length: 1500 }, (_, i) =>
-      fakeEvent('acc-old', { at: new Date(now - 31 * 86400_000 - i * 1000).toISOString() }),
-    );
-    const young = fakeEvent('acc-young', { at: new Date(now - 29 * 86400_000).toISOString() });
-    await store.transfer.importRecords([...old, young].map((event) => ({ kind: 'audit' as const, event })));
-    const audit = store.audit as SqliteAuditLog;
-    const slices: number[] = [];
-    const deleteBeforeSync = audit.deleteBeforeSync.bind(audit);
-    audit.deleteBeforeSync = (before, limit) => {
-      slices.push(limit);
-      return deleteBeforeSync(before, limit);
-    };
-    await store.sweep(now);
-    expect((await store.audit.query({ limit: 10 })).events).to.deep.equal([young]);
-    expect(slices[0]).to.equal(10);
-    expect(slices.length).to.be.above(2);
-    expect(Math.max(...slices)).to.be.at.most(1000);
-  });
-
   it('an audit query for a family of types reads at most a page per type, in the order one sort would give', async () => {
     const store = openSqliteStore({ path: join(dir, 'family.sqlite'), sweepIntervalMs: 0, backgroundCheckpoints: false });
     open.push(store);
@@ -187,15 +171,8 @@ describe('the store never reads a whole large table on the event loop (issue 15)
       .sort((a, b) => (a.at === b.at ? (a.id < b.id ? 1 : -1) : a.at < b.at ? 1 : -1))
       .map((e) => e.id);
 
-    const proto = Database.prototype as unknown as { prepare: Prepare };
-    const prepare = proto.prepare;
-    const prepared: string[] = [];
-    proto.prepare = function (this: InstanceType<typeof Database>, sql: string) {
-      prepared.push(sql);
-      return prepare.call(this, sql);
-    };
     const seen: string[] = [];
-    try {
+    const prepared = await preparedDuring(async () => {
       let cursor: string | undefined;
       do {
         const page = await store.audit.query({ type: 'signin.*', limit: 25, ...(cursor ? { cursor } : {}) });
@@ -203,18 +180,12 @@ describe('the store never reads a whole large table on the event loop (issue 15)
         cursor = page.next;
       } while (cursor);
       await store.audit.query({ type: 'signin.*', accountId: 'acc-3', since: new Date(base).toISOString(), limit: 10 });
-    } finally {
-      proto.prepare = prepare;
-    }
+    });
     expect(seen).to.deep.equal(expected);
-    expect(prepared.length, 'statements prepared for the queries').to.be.above(0);
+    expect(prepared.size, 'statements prepared for the queries').to.be.above(0);
     for (const sql of prepared) {
-      const positional = (sql.match(/\?/g) ?? []).length;
-      const plan = (prepare.call(store.db, `EXPLAIN QUERY PLAN ${sql}`).all(Array(positional).fill(null)) as { detail: string }[]).map(
-        (r) => r.detail,
-      );
       // no sort of everything that matched, and no read of the whole trail
-      expect(plan.join(' | '), sql).not.to.match(/USE TEMP B-TREE FOR ORDER BY|^SCAN audit(?! USING)/);
+      expect(planOf(store.db, sql).join(' | '), sql).not.to.match(/USE TEMP B-TREE FOR ORDER BY|^SCAN audit(?! USING)/);
     }
   });
 });

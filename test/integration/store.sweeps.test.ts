@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import pino from 'pino';
 import { openSqliteStore, type SqliteStore } from '../../adapters/sqlite/index.ts';
-import type { SqliteAuditLog } from '../../adapters/sqlite/accounts.ts';
 import { AccountDeletion } from '../../src/accounts/account-deletion.ts';
 import { Accounts } from '../../src/accounts/accounts.ts';
 import { AuditTrail } from '../../src/security/audit.ts';
@@ -59,9 +58,11 @@ describe('store sweeps in bounded batches (issue 14)', function () {
     const young = fakeEvent('acc-young', { at: new Date(now - 29 * 86400_000).toISOString() });
     await store.transfer.importRecords([...old, young].map((event) => ({ kind: 'audit' as const, event })));
     const deleted: number[] = [];
-    const audit = store.audit as SqliteAuditLog;
+    const audit = store.audit;
+    const sizes: number[] = [];
     const deleteBeforeSync = audit.deleteBeforeSync.bind(audit);
     audit.deleteBeforeSync = (before, limit) => {
+      sizes.push(limit);
       const result = deleteBeforeSync(before, limit);
       deleted.push(result.changes);
       return result;
@@ -72,5 +73,8 @@ describe('store sweeps in bounded batches (issue 14)', function () {
     // in short slices (issue 15: each sized to about a millisecond), not one long transaction
     expect(deleted.reduce((a, b) => a + b, 0)).to.equal(1234);
     expect(deleted.length).to.be.above(2);
+    // each kind of row starts with a small slice, and none is larger than the bound
+    expect(sizes[0]).to.equal(10);
+    expect(Math.max(...sizes)).to.be.at.most(1000);
   });
 });
