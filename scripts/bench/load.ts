@@ -19,6 +19,8 @@ export interface Measurement {
   errors: number;
   statuses: Record<string, number>;
   samples: string[];
+  /** Latency of each successful operation, ms, sorted (phases measured in rounds are merged from these). */
+  latencies: Float64Array;
 }
 
 const HEADERS = { authorization: BASIC_AUTH, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' };
@@ -47,6 +49,7 @@ function summarize(result: Result, faults: Faults, latencies: number[]): Measure
     errors: result.non2xx + result.errors + result.timeouts + result.mismatches + faults.extra,
     statuses,
     samples: faults.samples,
+    latencies: sorted,
   };
 }
 

@@ -1,5 +1,6 @@
 /** The benchmark's printed result: one table of phases, one of processes, then the ratios against the targets of issue 15. */
 import type { Measurement } from './load.ts';
+import { percentile } from './sign-in.ts';
 
 export interface Row {
   /** `vkhod ×1`, `vkhod ×2`, `bare`, `argon2id` */
@@ -13,6 +14,27 @@ export interface Row {
   cpuUsPerRequest: number;
   /** Of that, the main threads' (the event loops'), in µs; NaN for the argon2id row (this process). */
   mainThreadUsPerRequest: number;
+  /** What the figures above were computed from (rows measured in rounds are summed from these). */
+  totals: { cpuUs: number; mainThreadCpuUs: number; wallUs: number };
+}
+
+/**
+ * A vkhod server and bare node-oidc-provider measured on one scenario in alternating rounds
+ * (run.ts): each round's ratio of CPU per request compares two phases a few seconds apart, so a
+ * neighbour's load on the machine weighs on both.
+ */
+export interface Pairing {
+  server: string;
+  scenario: string;
+  /** vkhod's CPU per request ÷ bare's, one per round */
+  ratios: number[];
+}
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export interface ServerInfo {
@@ -46,6 +68,40 @@ export interface RunInfo {
   /** 1-minute load average when the run started. */
   loadAverage: number;
   command: string;
+  /** Alternating rounds in which each API scenario was measured beside bare. */
+  rounds: number;
+}
+
+/** The rounds of one server and scenario as one row: sums of operations and CPU, percentiles over every operation. */
+export function mergeRows(rounds: Row[]): Row {
+  const last = rounds[rounds.length - 1]!;
+  const sum = (pick: (row: Row) => number) => rounds.reduce((total, row) => total + pick(row), 0);
+  const requests = sum((row) => row.result.requests);
+  const cpuUs = sum((row) => row.totals.cpuUs);
+  const mainThreadCpuUs = sum((row) => row.totals.mainThreadCpuUs);
+  const wallUs = sum((row) => row.totals.wallUs);
+  const latencies = Float64Array.from(rounds.flatMap((row) => [...row.result.latencies])).sort();
+  const statuses: Record<string, number> = {};
+  for (const row of rounds) for (const [code, n] of Object.entries(row.result.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
+  return {
+    server: last.server,
+    scenario: last.scenario,
+    result: {
+      requests,
+      rps: requests / (wallUs / 1e6),
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      errors: sum((row) => row.result.errors),
+      statuses,
+      samples: rounds.flatMap((row) => row.result.samples).slice(0, 3),
+      latencies,
+    },
+    rssMb: last.rssMb,
+    serverCpuPct: (100 * cpuUs) / wallUs,
+    cpuUsPerRequest: requests ? cpuUs / requests : NaN,
+    mainThreadUsPerRequest: requests ? mainThreadCpuUs / requests : NaN,
+    totals: { cpuUs, mainThreadCpuUs, wallUs },
+  };
 }
 
 function table(header: string[], lines: string[][], textColumns = 2): string {
@@ -58,11 +114,12 @@ function table(header: string[], lines: string[][], textColumns = 2): string {
 const fixed = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
 const mark = (ok: boolean) => (ok ? 'ok' : 'MISSED');
 
-export function printReport(rows: Row[], servers: ServerInfo[], info: RunInfo): void {
+export function printReport(rows: Row[], servers: ServerInfo[], info: RunInfo, pairs: Pairing[] = []): void {
   const out: string[] = [];
   out.push(
     '',
     `vkhod benchmark — ${info.seconds} s per phase after ${info.warmup} s warm-up; ${info.connections} connections (API), ${info.signInConcurrency} concurrent sign-ins and argon2id verifies`,
+    `API scenarios: each vkhod server beside bare in ${info.rounds} alternating rounds of ${fixed(info.seconds / info.rounds, 1)} s (the table sums the rounds; the ratios are the rounds' median)`,
     `node ${info.node}, ${info.cpu}, load average ${info.loadAverage.toFixed(1)} at start; vkhod started as: ${info.command}`,
     "server CPU = user+system time of all the server's processes over the phase (100% = one core); CPU µs/op is the steady figure on a busy machine",
     '',
@@ -159,10 +216,15 @@ export function printReport(rows: Row[], servers: ServerInfo[], info: RunInfo): 
     for (const scenario of ['client_credentials', 'refresh_token', 'userinfo']) {
       const [mine, bare] = [find(server, scenario), find('bare', scenario)];
       if (!mine || !bare) continue;
-      const cpu = mine.cpuUsPerRequest / bare.cpuUsPerRequest;
+      // Paired rounds when there are some: the median of their ratios, not the ratio of two phases minutes apart.
+      const ratios = pairs.find((p) => p.server === server && p.scenario === scenario)?.ratios.filter(Number.isFinite) ?? [];
+      const cpu = ratios.length ? median(ratios) : mine.cpuUsPerRequest / bare.cpuUsPerRequest;
+      const how = ratios.length
+        ? ` (median of ${ratios.length} alternating rounds, ${fixed(Math.min(...ratios), 2)}–${fixed(Math.max(...ratios), 2)})`
+        : '';
       const target = scenario === 'userinfo' ? '' : ` (target ≤ 1.1: ${mark(cpu <= 1.1)})`;
       out.push(
-        `  ${server}/bare ${scenario}: ${fixed(cpu, 2)}× bare's CPU per request${target}; ${fixed((100 * mine.result.rps) / bare.result.rps)}% of bare's req/s`,
+        `  ${server}/bare ${scenario}: ${fixed(cpu, 2)}× bare's CPU per request${how}${target}; ${fixed((100 * mine.result.rps) / bare.result.rps)}% of bare's req/s`,
       );
     }
   }

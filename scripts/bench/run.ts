@@ -7,14 +7,16 @@
  *   VKHOD_WORKERS=1 and then 2 (BENCH_WORKERS="1,2"): start to ready, RSS at idle; full password
  *   code flows with a fresh cookie jar each (consent remembered) with /healthz sampled alongside;
  *   client_credentials; refresh_token (rotating); userinfo; RSS after the load.
- * - bare: node-oidc-provider on its own (serve-bare.ts) on client_credentials, refresh_token and
- *   userinfo.
+ * - bare: node-oidc-provider on its own (serve-bare.ts), started first and left running: each
+ *   vkhod run's client_credentials, refresh_token and userinfo are measured in BENCH_ROUNDS
+ *   alternating phases of vkhod and bare (the ratios are the median of the rounds'); then bare's
+ *   own sign-in phase.
  * Server CPU time is read from /proc for the server's process tree (primary and workers) over
  * each measured phase, never the load generator's. Prints one table and the ratios; asserts
  * nothing about time.
  *
  * Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (20, autocannon
- * scenarios), BENCH_SIGNIN_CONCURRENCY (8; also the argon2id concurrency), BENCH_WORKERS ("1,2"),
+ * scenarios), BENCH_ROUNDS (5: alternating rounds of BENCH_SECONDS / BENCH_ROUNDS per API scenario), BENCH_SIGNIN_CONCURRENCY (8; also the argon2id concurrency), BENCH_WORKERS ("1,2"),
  * BENCH_VKHOD_COMMAND (the command that starts vkhod, split on spaces; default
  * "node --import tsx src/main.ts"), BENCH_SCENARIOS (comma list to run a subset of sign-in,
  * client_credentials, refresh_token, userinfo), BENCH_TIME_LIMIT_SECONDS (default computed),
@@ -32,7 +34,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServerChild } from './children.ts';
 import { clientCredentials, probe, refreshTokens, userinfo, type LoadOptions, type Measurement } from './load.ts';
-import { printReport, type Row, type ServerInfo } from './report.ts';
+import { mergeRows, printReport, type Pairing, type Row, type ServerInfo } from './report.ts';
 import {
   attribute,
   checkPerfAvailable,
@@ -57,6 +59,10 @@ const int = (name: string, fallback: number) => {
 const seconds = int('BENCH_SECONDS', 10);
 const warmup = int('BENCH_WARMUP_SECONDS', 2);
 const connections = int('BENCH_CONNECTIONS', 20);
+/** Alternating phases of vkhod and bare per API scenario (each seconds / rounds long). */
+const rounds = int('BENCH_ROUNDS', 5);
+if (rounds > seconds)
+  throw new Error(`BENCH_ROUNDS: at most BENCH_SECONDS (${seconds}), so that each round lasts a second or more; got ${rounds}`);
 const signInConcurrency = int('BENCH_SIGNIN_CONCURRENCY', 8);
 const workerCounts = (process.env.BENCH_WORKERS ?? '1,2').split(',').map((w) => Number(w.trim()));
 if (workerCounts.some((w) => !Number.isInteger(w) || w <= 0))
@@ -84,11 +90,18 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.exit(130);
   });
 }
-const phases = 1 + (workerCounts.length + (baselineCommand ? 1 : 0)) * wanted.size + (wanted.size - (wanted.has('sign-in') ? 1 : 0));
+const vkhodRuns = workerCounts.length + (baselineCommand ? 1 : 0);
+const apiCount = [...wanted].filter((name) => name !== 'sign-in').length;
+// argon2id and bare's sign-in, each vkhod run's scenarios, and bare's phases paired with each run's API scenarios.
+const phases = (wanted.has('sign-in') ? 2 : 0) + vkhodRuns * (wanted.size + apiCount);
 const budgetMs =
   (process.env.BENCH_TIME_LIMIT_SECONDS
     ? int('BENCH_TIME_LIMIT_SECONDS', 1)
-    : 120 + 240 /* start-up table */ + 120 /* background-work table */ + phases * (warmup + seconds + 25)) * 1000;
+    : 120 +
+      240 /* start-up table */ +
+      120 /* background-work table */ +
+      phases * (warmup + seconds + 25) +
+      vkhodRuns * apiCount * rounds * 4) * 1000;
 const deadline = setTimeout(() => {
   process.stderr.write(`bench: still running after ${budgetMs / 1000} s; killing the servers\n`);
   process.exit(2);
@@ -114,13 +127,21 @@ function fromClosed(result: Closed): Measurement {
     errors: result.errors,
     statuses: {},
     samples: result.samples,
+    latencies: result.latencies,
   };
 }
 
-async function recorded(server: string, scenario: string, target: Measured, phase: () => Promise<Measurement>): Promise<Row> {
+/** One measured phase of `server`; `profile` false keeps BENCH_PERF out of it (the later rounds of a scenario). */
+async function recorded(
+  server: string,
+  scenario: string,
+  target: Measured,
+  phase: () => Promise<Measurement>,
+  profile = true,
+): Promise<Row> {
   let perf: PerfRecording | undefined;
   const pids = target.pids?.() ?? [];
-  if (perfWanted(server) && pids.length) {
+  if (profile && perfWanted(server) && pids.length) {
     mkdirSync(PROFILE_DIR, { recursive: true });
     perf = PerfRecording.start(pids, join(PROFILE_DIR, `${server.replace(/\W+/g, '-')}-${scenario}.perf.data`));
   }
@@ -148,6 +169,7 @@ async function recorded(server: string, scenario: string, target: Measured, phas
     serverCpuPct: (100 * serverCpuUs) / wallUs,
     cpuUsPerRequest: result.requests ? serverCpuUs / result.requests : NaN,
     mainThreadUsPerRequest: result.requests ? mainUs / result.requests : NaN,
+    totals: { cpuUs: serverCpuUs, mainThreadCpuUs: mainUs, wallUs },
   };
 }
 
@@ -248,37 +270,96 @@ function check(server: string, scenario: string, result: { status: number; body:
   }
 }
 
-/** The token endpoint and userinfo scenarios on either server. */
-async function apiScenarios(
-  name: string,
-  url: string,
-  target: Measured,
-  mint: { refresh(n: number): Promise<string[]>; access(n: number): Promise<string[]> },
-): Promise<Row[]> {
-  const rows: Row[] = [];
-  if (wanted.has('client_credentials')) {
-    check(name, 'client_credentials', await probe(url, 'grant_type=client_credentials'), ['access_token']);
+/** A server the token endpoint and userinfo scenarios run against, and how it gets tokens. */
+interface ApiServer {
+  name: string;
+  url: string;
+  target: Measured;
+  mint: { refresh(n: number): Promise<string[]>; access(n: number): Promise<string[]> };
+}
+type ApiScenario = 'client_credentials' | 'refresh_token' | 'userinfo';
+const API_SCENARIOS: ApiScenario[] = ['client_credentials', 'refresh_token', 'userinfo'];
+interface Prepared {
+  /** Outside the measurement: whatever the next phase needs (refresh tokens to rotate). */
+  ready(): Promise<void>;
+  phase(s: number): Promise<Measurement>;
+}
+
+/** Probes `server` on `scenario` (it must answer with the expected fields) and warms it up. */
+async function prepare(server: ApiServer, scenario: ApiScenario): Promise<Prepared> {
+  const { name, url, mint } = server;
+  if (scenario === 'client_credentials') {
+    check(name, scenario, await probe(url, 'grant_type=client_credentials'), ['access_token']);
     await clientCredentials(load(url, warmup));
-    rows.push(await recorded(name, 'client_credentials', target, () => clientCredentials(load(url, seconds))));
+    return { ready: async () => undefined, phase: (s) => clientCredentials(load(url, s)) };
   }
-  if (wanted.has('refresh_token')) {
+  if (scenario === 'refresh_token') {
     const pool = await mint.refresh(poolSize + 1);
     const body = `grant_type=refresh_token&refresh_token=${encodeURIComponent(pool.pop()!)}`;
-    check(name, 'refresh_token', await probe(url, body), ['access_token', 'refresh_token', 'id_token']);
-    // The same pool (changed in place) through warm-up and measurement: rotated tokens return to it.
+    check(name, scenario, await probe(url, body), ['access_token', 'refresh_token', 'id_token']);
+    // The same pool (changed in place) through warm-up and every phase: rotated tokens return to it.
     await refreshTokens(load(url, warmup), pool);
-    if (pool.length < connections) pool.push(...(await mint.refresh(poolSize)));
-    rows.push(await recorded(name, 'refresh_token', target, () => refreshTokens(load(url, seconds), pool)));
+    return {
+      ready: async () => {
+        if (pool.length < connections) pool.push(...(await mint.refresh(poolSize)));
+      },
+      phase: (s) => refreshTokens(load(url, s), pool),
+    };
   }
-  if (wanted.has('userinfo')) {
-    const tokens = await mint.access(Math.max(20, connections));
-    await userinfo(load(url, warmup), tokens);
-    rows.push(await recorded(name, 'userinfo', target, () => userinfo(load(url, seconds), tokens)));
+  const tokens = await mint.access(Math.max(20, connections));
+  await userinfo(load(url, warmup), tokens);
+  return { ready: async () => undefined, phase: (s) => userinfo(load(url, s), tokens) };
+}
+
+/** Bare's phases over every pairing (its rows in the table) and each pairing's ratios. */
+const bareRounds = new Map<ApiScenario, Row[]>();
+const pairs: Pairing[] = [];
+
+/**
+ * The token endpoint and userinfo scenarios on a vkhod server. With `bare` (running beside it),
+ * each scenario is measured in `rounds` alternating phases of both — vkhod, bare, bare, vkhod, … —
+ * of `seconds / rounds` each: a neighbour's load or a change of clock speed on a shared machine
+ * then weighs on both, where phases minutes apart gave bare's CPU per request anywhere from 145
+ * to 290 µs in different runs. vkhod's rows sum its rounds; the ratio is the median of the rounds'.
+ */
+async function apiScenarios(vkhod: ApiServer, bare?: ApiServer): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const scenario of API_SCENARIOS.filter((name) => wanted.has(name))) {
+    const mine = await prepare(vkhod, scenario);
+    if (!bare) {
+      await mine.ready();
+      rows.push(await recorded(vkhod.name, scenario, vkhod.target, () => mine.phase(seconds)));
+      continue;
+    }
+    const theirs = await prepare(bare, scenario);
+    const profileBare = !bareRounds.has(scenario);
+    const perRound = seconds / rounds;
+    const ours: Row[] = [];
+    const ratios: number[] = [];
+    for (let round = 0; round < rounds; round += 1) {
+      await mine.ready();
+      await theirs.ready();
+      const measureOurs = () => recorded(vkhod.name, scenario, vkhod.target, () => mine.phase(perRound), round === 0);
+      const measureTheirs = () => recorded('bare', scenario, bare.target, () => theirs.phase(perRound), round === 0 && profileBare);
+      let a: Row, b: Row;
+      if (round % 2 === 0) {
+        a = await measureOurs();
+        b = await measureTheirs();
+      } else {
+        b = await measureTheirs();
+        a = await measureOurs();
+      }
+      ours.push(a);
+      bareRounds.set(scenario, [...(bareRounds.get(scenario) ?? []), b]);
+      ratios.push(a.cpuUsPerRequest / b.cpuUsPerRequest);
+    }
+    rows.push(mergeRows(ours));
+    pairs.push({ server: vkhod.name, scenario, ratios });
   }
   return rows;
 }
 
-async function benchVkhod(workers: number, label = 'vkhod', command = vkhodCommand): Promise<{ rows: Row[]; info: ServerInfo }> {
+async function benchVkhod(workers: number, label: string, command: string[], bare?: ApiServer): Promise<{ rows: Row[]; info: ServerInfo }> {
   const { server, metricsUrl, cleanup } = await startVkhod(workers, label, command);
   const name = server.name;
   process.stderr.write(`  ${name} at ${server.url}: ready in ${server.startToReadyMs.toFixed(0)} ms\n`);
@@ -308,10 +389,15 @@ async function benchVkhod(workers: number, label = 'vkhod', command = vkhodComma
       );
     }
     rows.push(
-      ...(await apiScenarios(name, server.url, measuredTree(server), {
-        refresh: (n) => tokensFromSignIns(server.url, n, 'refresh'),
-        access: (n) => tokensFromSignIns(server.url, n, 'access'),
-      })),
+      ...(await apiScenarios(
+        {
+          name,
+          url: server.url,
+          target: measuredTree(server),
+          mint: { refresh: (n) => tokensFromSignIns(server.url, n, 'refresh'), access: (n) => tokensFromSignIns(server.url, n, 'access') },
+        },
+        bare,
+      )),
     );
     const loaded = server.stats();
     return {
@@ -343,36 +429,58 @@ async function benchVkhod(workers: number, label = 'vkhod', command = vkhodComma
 /** vkhod's process tree as a measured target (its workers included). */
 const measuredTree = (server: ServerProcess): Measured => ({ stats: () => server.stats(), pids: () => treePids(server.pid) });
 
-async function benchBare(): Promise<{ rows: Row[]; info: ServerInfo }> {
+/** Bare node-oidc-provider, started before the vkhod runs and left running beside them (their API phases pair with it). */
+interface Bare {
+  child: ServerChild;
+  server: ApiServer;
+  startToReadyMs: number;
+  idleRssBytes: number;
+  stats(): Promise<PhaseStats>;
+}
+
+async function startBare(): Promise<Bare> {
   const started = performance.now();
-  const bare = await ServerChild.start('bare', './serve-bare.ts');
+  const child = await ServerChild.start('bare', './serve-bare.ts');
   const startToReadyMs = performance.now() - started;
-  stoppers.push(() => bare.kill());
+  stoppers.push(() => child.kill());
+  await settle(2000);
+  const stats = async () => {
+    const s = await child.stats();
+    return { cpuUs: s.cpu.user + s.cpu.system, rssBytes: s.memory.rss, mainThreadCpuUs: mainThreadCpuUs(child.pid) };
+  };
+  const idle = await stats();
+  const server: ApiServer = {
+    name: 'bare',
+    url: child.url,
+    target: { stats, pids: () => [child.pid] },
+    mint: { refresh: (n) => child.mint(n), access: (n) => child.mintAccess(n) },
+  };
+  return { child, server, startToReadyMs, idleRssBytes: idle.rssBytes, stats };
+}
+
+/** Bare's own sign-in phase, then its rows (its API rounds of every pairing summed) and its figures; stops it. */
+async function finishBare(bare: Bare): Promise<{ rows: Row[]; info: ServerInfo }> {
+  const { child, server } = bare;
   try {
-    await settle(2000);
-    const stats = async () => {
-      const s = await bare.stats();
-      return { cpuUs: s.cpu.user + s.cpu.system, rssBytes: s.memory.rss, mainThreadCpuUs: mainThreadCpuUs(bare.pid) };
-    };
-    const idle = await stats();
-    const target: Measured = { stats, pids: () => [bare.pid] };
     const rows: Row[] = [];
     if (wanted.has('sign-in')) {
       // The floor of a password code flow in node-oidc-provider: its login page is the least one (serve-bare.ts).
-      const first = await passwordCodeFlow(bare.url);
+      const first = await passwordCodeFlow(child.url);
       if (!first.ok) throw new Error(`bare sign-in probe: ${first.failure}`);
-      await signInLoad(bare.url, warmup, signInConcurrency);
-      rows.push(await recorded('bare', 'sign-in', target, async () => fromClosed(await signInLoad(bare.url, seconds, signInConcurrency))));
+      await signInLoad(child.url, warmup, signInConcurrency);
+      rows.push(
+        await recorded('bare', 'sign-in', server.target, async () => fromClosed(await signInLoad(child.url, seconds, signInConcurrency))),
+      );
     }
-    rows.push(...(await apiScenarios('bare', bare.url, target, { refresh: (n) => bare.mint(n), access: (n) => bare.mintAccess(n) })));
-    const loaded = await stats();
+    for (const rounds of bareRounds.values()) rows.push(mergeRows(rounds));
+    const loaded = await bare.stats();
     return {
       rows,
       info: {
         server: 'bare',
         workers: 1,
-        startToReadyMs,
-        idleRssMb: idle.rssBytes / 2 ** 20,
+        startToReadyMs: bare.startToReadyMs,
+        idleRssMb: bare.idleRssBytes / 2 ** 20,
         loadedRssMb: loaded.rssBytes / 2 ** 20,
         processes: 1,
         healthP50: NaN,
@@ -384,8 +492,8 @@ async function benchBare(): Promise<{ rows: Row[]; info: ServerInfo }> {
       },
     };
   } finally {
-    await bare.stop();
-    if (perfWanted('bare')) removeJitMaps([bare.pid]);
+    await child.stop();
+    if (perfWanted('bare')) removeJitMaps([child.pid]);
   }
 }
 
@@ -399,26 +507,34 @@ async function main(): Promise<void> {
   if (wanted.has('sign-in')) rows.push(await argon2Row());
   const runs: Array<[number, string, string[]]> = workerCounts.map((w) => [w, 'vkhod', vkhodCommand]);
   if (baselineCommand) runs.unshift([1, 'base', baselineCommand]);
+  const apiWanted = API_SCENARIOS.some((name) => wanted.has(name));
+  const bare = wanted.has('sign-in') || apiWanted ? await startBare() : undefined;
   for (const [workers, label, command] of runs) {
-    const { rows: r, info } = await benchVkhod(workers, label, command);
+    const { rows: r, info } = await benchVkhod(workers, label, command, bare?.server);
     rows.push(...r);
     infos.push(info);
   }
-  {
-    const { rows: r, info } = await benchBare();
+  if (bare) {
+    const { rows: r, info } = await finishBare(bare);
     rows.push(...r);
     infos.push(info);
   }
-  printReport(rows, infos, {
-    node: process.version,
-    cpu: `${cpus()[0]?.model ?? 'unknown CPU'} ×${cpus().length}`,
-    seconds,
-    warmup,
-    connections,
-    signInConcurrency,
-    loadAverage: load1,
-    command: vkhodCommand.join(' ').replace(process.execPath, 'node'),
-  });
+  printReport(
+    rows,
+    infos,
+    {
+      node: process.version,
+      cpu: `${cpus()[0]?.model ?? 'unknown CPU'} ×${cpus().length}`,
+      seconds,
+      warmup,
+      connections,
+      signInConcurrency,
+      loadAverage: load1,
+      command: vkhodCommand.join(' ').replace(process.execPath, 'node'),
+      rounds,
+    },
+    pairs,
+  );
   // Issue 14: start to ready and idle RSS, the compiled build against tsx (scripts/bench/startup.ts; BENCH_STARTUP=0 skips it).
   if (process.env.BENCH_STARTUP !== '0') printStartup(await measureStartup());
   // Issue 15: how long the store's sweeps and checkpoints hold the event loop (scripts/bench/sweep.ts; BENCH_SWEEP=0 skips it).
