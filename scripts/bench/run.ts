@@ -2,7 +2,9 @@
  * `npm run bench`: what citizens and services do, each against its floor, in one run on 127.0.0.1.
  *
  * - argon2id: password verifies per second with vkhod's own parameters, at the sign-in
- *   concurrency, in this process (the floor of a password sign-in).
+ *   concurrency, in this process (the floor of a password sign-in), measured in BENCH_ROUNDS
+ *   phases alternating with each vkhod run's sign-in phases (the targets are judged by the
+ *   rounds' medians).
  * - vkhod, the real process (`src/main.ts` under tsx, or BENCH_VKHOD_COMMAND), with
  *   VKHOD_WORKERS=1 and then 2 (BENCH_WORKERS="1,2"): start to ready, RSS at idle; full password
  *   code flows with a fresh cookie jar each (consent remembered) with /healthz sampled alongside;
@@ -34,7 +36,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServerChild } from './children.ts';
 import { clientCredentials, probe, refreshTokens, userinfo, type LoadOptions, type Measurement } from './load.ts';
-import { mergeRows, printReport, type Pairing, type Row, type ServerInfo } from './report.ts';
+import { mergeRows, printReport, type Pairing, type Row, type ServerInfo, type SignInPairing } from './report.ts';
 import {
   attribute,
   checkPerfAvailable,
@@ -173,17 +175,23 @@ async function recorded(
   };
 }
 
-/** argon2id in this process: its own CPU is the "server" of this phase. */
-async function argon2Row(): Promise<Row> {
-  await argon2Load(Math.min(warmup, 2), signInConcurrency);
-  const self: Measured = {
-    stats: () => {
-      const cpu = process.cpuUsage();
-      return { cpuUs: cpu.user + cpu.system, rssBytes: process.memoryUsage().rss };
-    },
-  };
-  return recorded('argon2id', 'verify', self, async () => fromClosed(await argon2Load(seconds, signInConcurrency)));
+/** argon2id in this process: its own CPU is the "server" of its phases. */
+const argon2Self: Measured = {
+  stats: () => {
+    const cpu = process.cpuUsage();
+    return { cpuUs: cpu.user + cpu.system, rssBytes: process.memoryUsage().rss };
+  },
+};
+/** argon2id's phases, every round of every run (its row in the table). */
+const argon2Rounds: Row[] = [];
+async function argon2Phase(s: number): Promise<Row> {
+  const row = await recorded('argon2id', 'verify', argon2Self, async () => fromClosed(await argon2Load(s, signInConcurrency)));
+  argon2Rounds.push(row);
+  return row;
 }
+
+/** The larger of two figures, either of which may be missing (NaN). */
+const larger = (a: number, b: number) => (Number.isNaN(a) ? b : Number.isNaN(b) ? a : Math.max(a, b));
 
 /** A fresh store with the citizens (one per concurrent sign-in), and vkhod started on it with `workers` processes. */
 async function startVkhod(
@@ -314,6 +322,8 @@ async function prepare(server: ApiServer, scenario: ApiScenario): Promise<Prepar
 /** Bare's phases over every pairing (its rows in the table) and each pairing's ratios. */
 const bareRounds = new Map<ApiScenario, Row[]>();
 const pairs: Pairing[] = [];
+/** Each vkhod run's sign-in rounds against argon2id's. */
+const signInPairs: SignInPairing[] = [];
 
 /**
  * The token endpoint and userinfo scenarios on a vkhod server. With `bare` (running beside it),
@@ -376,17 +386,44 @@ async function benchVkhod(workers: number, label: string, command: string[], bar
         if (!first.ok) throw new Error(`${name} sign-in probe: ${first.failure}`);
       }
       await signInLoad(server.url, warmup, signInConcurrency);
-      let sampler: ReturnType<typeof healthSampler> | undefined;
-      rows.push(
-        await recorded(name, 'sign-in', measuredTree(server), async () => {
-          await loopLag(metricsUrl);
-          sampler = healthSampler(server.url);
-          const result = fromClosed(await signInLoad(server.url, seconds, signInConcurrency));
-          health = await sampler.stop();
-          lag = await loopLag(metricsUrl);
-          return result;
-        }),
-      );
+      // In rounds beside argon2id (sign-in, argon2id, argon2id, sign-in, …), as the API scenarios beside bare.
+      const perRound = seconds / rounds;
+      const ours: Row[] = [];
+      const healths: Float64Array[] = [];
+      const pairing: SignInPairing = { server: name, throughput: [], beyondUs: [], cpuRatio: [] };
+      for (let round = 0; round < rounds; round += 1) {
+        const measureSignIn = () =>
+          recorded(
+            name,
+            'sign-in',
+            measuredTree(server),
+            async () => {
+              await loopLag(metricsUrl);
+              const sampler = healthSampler(server.url);
+              const result = fromClosed(await signInLoad(server.url, perRound, signInConcurrency));
+              healths.push(await sampler.stop());
+              const roundLag = await loopLag(metricsUrl);
+              lag = { p99: larger(lag.p99, roundLag.p99), max: larger(lag.max, roundLag.max) };
+              return result;
+            },
+            round === 0,
+          );
+        let signIn: Row, argon: Row;
+        if (round % 2 === 0) {
+          signIn = await measureSignIn();
+          argon = await argon2Phase(perRound);
+        } else {
+          argon = await argon2Phase(perRound);
+          signIn = await measureSignIn();
+        }
+        ours.push(signIn);
+        pairing.throughput.push(signIn.result.rps / argon.result.rps);
+        pairing.beyondUs.push(signIn.cpuUsPerRequest - argon.cpuUsPerRequest);
+        pairing.cpuRatio.push(signIn.cpuUsPerRequest / argon.cpuUsPerRequest);
+      }
+      rows.push(mergeRows(ours));
+      signInPairs.push(pairing);
+      health = Float64Array.from(healths.flatMap((h) => [...h])).sort();
     }
     rows.push(
       ...(await apiScenarios(
@@ -504,7 +541,7 @@ async function main(): Promise<void> {
   );
   const rows: Row[] = [];
   const infos: ServerInfo[] = [];
-  if (wanted.has('sign-in')) rows.push(await argon2Row());
+  if (wanted.has('sign-in')) await argon2Load(Math.min(warmup, 2), signInConcurrency);
   const runs: Array<[number, string, string[]]> = workerCounts.map((w) => [w, 'vkhod', vkhodCommand]);
   if (baselineCommand) runs.unshift([1, 'base', baselineCommand]);
   const apiWanted = API_SCENARIOS.some((name) => wanted.has(name));
@@ -519,6 +556,7 @@ async function main(): Promise<void> {
     rows.push(...r);
     infos.push(info);
   }
+  if (argon2Rounds.length) rows.unshift(mergeRows(argon2Rounds));
   printReport(
     rows,
     infos,
@@ -534,6 +572,7 @@ async function main(): Promise<void> {
       rounds,
     },
     pairs,
+    signInPairs,
   );
   // Issue 14: start to ready and idle RSS, the compiled build against tsx (scripts/bench/startup.ts; BENCH_STARTUP=0 skips it).
   if (process.env.BENCH_STARTUP !== '0') printStartup(await measureStartup());
