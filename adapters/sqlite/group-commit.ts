@@ -87,6 +87,8 @@ export class GroupCommit {
     this.busyDeadlineMs = options.busyDeadlineMs ?? 3000;
   }
 
+  /** Transactions committed so far (each one WAL commit, however many writes it held). */
+  commits = 0;
   /** Batches committed so far that held a durable write (each waited for a sync, or ran at FULL). */
   durableCommits = 0;
 
@@ -230,6 +232,7 @@ export class GroupCommit {
       this.failAll(batch, fatal);
       return true;
     }
+    this.commits += 1;
     if (batch.some((p) => p.durable)) this.durableCommits += 1;
     this.options.onOutcome?.({ ok: true });
     for (const item of batch) {
@@ -292,6 +295,7 @@ export class GroupCommit {
       this.failAll([item], err);
       return true;
     }
+    this.commits += 1;
     if (item.durable) this.durableCommits += 1;
     this.options.onOutcome?.({ ok: true });
     this.settle(item, value);

@@ -9,6 +9,7 @@ import { Browser } from '../support/browser.ts';
 import { startHarness, TEST_REDIRECT, TEST_SECRET, type Harness } from '../support/harness.ts';
 import { authorizePath, codeFrom, GOOD_PASSWORD, pkce, signIn } from '../support/flows.ts';
 import { holdReads } from '../support/races.ts';
+import type { SqliteStore } from '../../adapters/sqlite/index.ts';
 import { createAccount, resetStore, sqlite } from './fixtures.ts';
 
 const PHONE = '+79123456789';
@@ -131,6 +132,24 @@ describe('refresh token rotation and the honest retry', function () {
       expect(won, answers.map((r) => r.text).join(' | ')).to.have.length(1);
       expect(answers.find((r) => r.status !== 200)!.body.error).to.equal('invalid_grant');
       expect(await active(strict, won[0]!.body.access_token as string)).to.equal(false);
+    });
+
+    it('the link kept for the grace costs a refresh no commit of its own (it goes with the new token)', async () => {
+      resetStore(strict);
+      await createAccount(strict, { phone: PHONE });
+      const commitsOf = async (harness: Harness, refreshToken: string) => {
+        const writes = (harness.services.store as SqliteStore).writes;
+        const before = writes.commits;
+        const res = await refresh(harness, refreshToken);
+        expect(res.status, res.text).to.equal(200);
+        return writes.commits - before;
+      };
+      const withGrace = await commitsOf(h, await firstRefreshToken(h));
+      const without = await commitsOf(strict, await firstRefreshToken(strict));
+      expect(without, 'a refresh commits something').to.be.greaterThan(0);
+      expect(withGrace, 'commits per refresh with the grace link and without it').to.equal(without);
+      const links = sqlite(h).prepare(`SELECT count(*) AS n FROM oidc WHERE model = 'RefreshTokenSuccessor'`).get() as { n: number };
+      expect(links.n, 'the grace link was written').to.equal(1);
     });
   });
 });
