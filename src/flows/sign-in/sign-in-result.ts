@@ -65,45 +65,52 @@ export async function completeSignIn(
   const requested = decided?.requested ?? requestedAcrs(details.params);
   const acr = decided ? decided.acr : chooseAcr(requested, satisfiedAcrs(signIn.account.level, signIn.amr));
   const clientId = String(details.params.client_id);
+  // Each audit event below is asked for in the same turn as the interaction's write: the embedded
+  // store commits both in one transaction and one disk sync (the record never throws; both are
+  // stored before the answer, as before).
   if (!acr) {
-    await services.audit.record({
-      type: 'signin',
-      accountId: signIn.account.id,
-      clientId,
-      ip: ctx.ip,
-      outcome: 'failure',
-      details: { reason: 'acr_unmet', requested, method: signIn.method },
-    });
-    // Keep what was proven: the citizen may raise the level in this flow and continue.
-    await savePending(services, details.uid, {
-      accountId: signIn.account.id,
-      amr: signIn.amr,
-      remember: signIn.remember,
-      method: signIn.method,
-      unmet: true,
-      authTime: signIn.ts ?? Math.floor(Date.now() / 1000),
-      ...(signIn.ts ? { ts: signIn.ts } : {}),
-    });
+    await Promise.all([
+      services.audit.record({
+        type: 'signin',
+        accountId: signIn.account.id,
+        clientId,
+        ip: ctx.ip,
+        outcome: 'failure',
+        details: { reason: 'acr_unmet', requested, method: signIn.method },
+      }),
+      // Keep what was proven: the citizen may raise the level in this flow and continue.
+      savePending(services, details.uid, {
+        accountId: signIn.account.id,
+        amr: signIn.amr,
+        remember: signIn.remember,
+        method: signIn.method,
+        unmet: true,
+        authTime: signIn.ts ?? Math.floor(Date.now() / 1000),
+        ...(signIn.ts ? { ts: signIn.ts } : {}),
+      }),
+    ]);
     if (mode === 'json') ctx.body = { redirect: `/interaction/${details.uid}/unmet` };
     else showUnmet(services, ctx, details, signIn.account);
     return false;
   }
-  await services.audit.record({
-    type: 'signin',
-    accountId: signIn.account.id,
-    clientId,
-    ip: ctx.ip,
-    outcome: 'success',
-    details: { method: signIn.method, amr: signIn.amr, acr, ua: ctx.get('user-agent').slice(0, 200) },
-  });
-  const returnTo = await services.provider.interactionResult(
-    ctx.req,
-    ctx.res,
-    {
-      login: { accountId: signIn.account.id, acr, amr: signIn.amr, remember: signIn.remember, ...(signIn.ts ? { ts: signIn.ts } : {}) },
-    },
-    { mergeWithLastSubmission: true },
-  );
+  const [, returnTo] = await Promise.all([
+    services.audit.record({
+      type: 'signin',
+      accountId: signIn.account.id,
+      clientId,
+      ip: ctx.ip,
+      outcome: 'success',
+      details: { method: signIn.method, amr: signIn.amr, acr, ua: ctx.get('user-agent').slice(0, 200) },
+    }),
+    services.provider.interactionResult(
+      ctx.req,
+      ctx.res,
+      {
+        login: { accountId: signIn.account.id, acr, amr: signIn.amr, remember: signIn.remember, ...(signIn.ts ? { ts: signIn.ts } : {}) },
+      },
+      { mergeWithLastSubmission: true },
+    ),
+  ]);
   if (mode === 'json') {
     ctx.body = { redirect: returnTo };
   } else {
