@@ -245,6 +245,9 @@ async function claimsWithinClientScope(_ctx: unknown, claims: Record<string, unk
   }
 }
 
+/** node-oidc-provider's cookies (its session, interaction and resume cookies): signed, not for scripts, sent on top-level navigations. */
+const SIGNED_COOKIE = { httpOnly: true, sameSite: 'lax', signed: true } as const;
+
 /**
  * One grant per sign-in (DESIGN §3): the grant this session already holds for the client, else a
  * fresh one built from the consent remembered on the account (consents.ts) — never a grant
@@ -310,8 +313,8 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
     cookies: {
       keys: deps.cookieKeys,
       names: { session: 'vkhod.session', interaction: 'vkhod.interaction', resume: 'vkhod.resume' },
-      long: { httpOnly: true, sameSite: 'lax', signed: true },
-      short: { httpOnly: true, sameSite: 'lax', signed: true },
+      long: { ...SIGNED_COOKIE },
+      short: { ...SIGNED_COOKIE },
     },
     pkce: { required: pkceRequired },
     extraParams: authorizationRequestChecks as unknown as Configuration['extraParams'],
@@ -457,7 +460,28 @@ export function createProvider(
     provider.use(deps.liveKeys.middleware());
   }
   provider.use(devicePollPace(deps.devicePollTooSoon));
+  storeNewSessionsOnPersist(provider, deps.config.ttl.session);
   return provider;
+}
+
+/**
+ * node-oidc-provider 9 stores a session touched during a request at the end of it with
+ * `persist()`, which throws for a session that was never stored. Its own session middleware
+ * stores new sessions first — except when the request failed inside it and the error page then
+ * touched a new session: the code-entry form (`POST /device`) from a browser whose session cookie
+ * is gone or forged is re-drawn with a new form secret, and the request ended in a 500. Such a
+ * session is stored here as the middleware stores a new one (its lifetime, its cookie), so the
+ * re-drawn form works when the citizen sends it again.
+ */
+function storeNewSessionsOnPersist(provider: Provider, ttlSeconds: number): void {
+  type SessionLike = { exp?: unknown; id: string; save(ttl: number): Promise<unknown>; persist(): Promise<unknown> };
+  const prototype = provider.Session.prototype as unknown as SessionLike;
+  const persist = prototype.persist;
+  prototype.persist = function persistOrStore(this: SessionLike) {
+    if (typeof this.exp === 'number') return persist.call(this);
+    Provider.ctx?.oidc.cookies.set(provider.cookieName('session'), this.id, { ...SIGNED_COOKIE });
+    return this.save(ttlSeconds);
+  };
 }
 
 /**

@@ -212,6 +212,36 @@ describe('device authorization grant (RFC 8628) with openid-client v6', function
     expect(forged.html, 'a fresh form to try again').to.match(/name="xsrf" value="[^"]+"/);
   });
 
+  it('the code form sent without a session (cookie gone or forged): a fresh form, never a 500, and that form works', async () => {
+    const started = await oidc.initiateDeviceAuthorization(tv, { scope: 'openid' });
+    for (const cookie of [undefined, 'vkhod.session=forged; vkhod.session.sig=forged']) {
+      let req = request(h.url).post('/device').type('form').set('accept', 'text/html');
+      if (cookie) req = req.set('cookie', cookie);
+      const res = await req.send({ xsrf: 'from-an-old-page', user_code: started.user_code });
+      expect(res.status, `${cookie ?? 'no cookie'}: ${res.text.slice(0, 200)}`).to.equal(400);
+      expect(alerts(res.text)).to.deep.equal(['Не удалось проверить код. Попробуйте ещё раз.']);
+      // The re-drawn form's secret is kept in a session the answer hands over: sent again, it passes.
+      // (a forged signature is first cleared: the cookies that expire are left out)
+      const session = ([] as string[])
+        .concat(res.headers['set-cookie'] ?? [])
+        .filter((c) => /^vkhod\.session(\.sig)?=[^;]/.test(c) && !/expires=Thu, 01 Jan 1970/.test(c));
+      expect(
+        session.map((c) => c.split('=')[0]),
+        'a session cookie and its signature',
+      ).to.deep.equal(['vkhod.session', 'vkhod.session.sig']);
+      const xsrf = /name="xsrf" value="([^"]+)"/.exec(res.text)?.[1];
+      expect(xsrf, 'a fresh form').to.be.a('string');
+      const again = await request(h.url)
+        .post('/device')
+        .type('form')
+        .set('accept', 'text/html')
+        .set('cookie', session.map((c) => c.split(';')[0]).join('; '))
+        .send({ xsrf: decodeEntities(xsrf!), user_code: started.user_code });
+      expect(again.status, again.text.slice(0, 300)).to.equal(200);
+      expect(again.text, 'the confirm page').to.include('name="confirm"');
+    }
+  });
+
   it('the resume address without its cookie, and the device endpoint with GET, get a 4xx page — never a 500', async () => {
     for (const [method, path] of [
       ['get', '/device/auth'],
