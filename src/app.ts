@@ -65,7 +65,13 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   const { views, provider, clients, cookieKeys } = services;
   const app = new Koa({ proxy: config.trustProxy, keys: cookieKeys });
   app.silent = true;
-  app.on('error', (err: Error) => logger.error({ err }, 'koa error'));
+  app.on('error', (err: Error & { code?: unknown }) => {
+    // Bytes the client sent that are not HTTP (Node's parser: HPE_…, e.g. a body longer than its
+    // Content-Length): the client's fault, answered 400 — a warning, not a server error.
+    if (typeof err.code === 'string' && err.code.startsWith('HPE_'))
+      logger.warn({ parserError: err.code, detail: err.message }, 'request not understood (malformed HTTP)');
+    else logger.error({ err }, 'koa error');
+  });
   // Issue 14: a request id on every request and log line; metrics by route template; the admin
   // listener serves only the admin paths (src/web/admin-listener.ts).
   app.use(requestIds(trustedProxyPeer(config.proxyTrust)));
