@@ -5,10 +5,15 @@
  *
  * - a scope vkhod does not know fails with `invalid_scope` (node-oidc-provider drops it silently);
  * - no parameter is longer than vkhod stores (state, nonce, … are kept in the interaction and the
- *   session): `invalid_request`.
+ *   session): `invalid_request`;
+ * - an `acr` claim requested as essential with values of which vkhod knows none fails with
+ *   `unmet_authentication_requirements` (OIDC Core 5.5.1.1: an essential acr that cannot be met is
+ *   a failed authentication). Taken as voluntary, the sign-in would end with another acr and
+ *   node-oidc-provider would ask for the sign-in again, and again.
  */
 import { decodeJwt } from 'jose';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { isKnownAcr } from './acr.ts';
 import { unknownScopes } from './scope-names.ts';
 
 /** The longest value a parameter may have; a signed request object or an ID token may be longer. */
@@ -54,10 +59,39 @@ async function checkParameterLengths(ctx: KoaContextWithOIDC): Promise<void> {
   if (name) throw new errors.InvalidRequest(`${name} is too long`);
 }
 
+/** The values of an `acr` claim requested as essential (id_token or userinfo) when none of them is one vkhod knows. */
+export function unsupportedEssentialAcr(claims: unknown): string[] | undefined {
+  let parsed = claims;
+  if (typeof parsed === 'string') {
+    try {
+      parsed = JSON.parse(parsed);
+    } catch {
+      return undefined; // node-oidc-provider refuses a claims parameter that is not JSON
+    }
+  }
+  for (const target of ['id_token', 'userinfo'] as const) {
+    const acr = (parsed as Record<string, Record<string, unknown> | undefined> | null | undefined)?.[target]?.acr as
+      { essential?: unknown; value?: unknown; values?: unknown } | null | undefined;
+    if (!acr || acr.essential !== true) continue;
+    const values = [...(acr.value !== undefined ? [acr.value] : []), ...(Array.isArray(acr.values) ? acr.values : [])];
+    if (values.length && !values.some((v) => typeof v === 'string' && isKnownAcr(v))) return values.map(String);
+  }
+  return undefined;
+}
+
+async function checkEssentialAcrSupported(ctx: KoaContextWithOIDC): Promise<void> {
+  const unsupported = unsupportedEssentialAcr((ctx.oidc.params as Record<string, unknown>).claims);
+  if (unsupported)
+    throw new errors.UnmetAuthenticationRequirements(
+      `none of the essential acr values requested is supported: ${unsupported.join(' ').slice(0, 200)}`,
+    );
+}
+
 /** node-oidc-provider's `extraParams`: validators keyed by a parameter they run for (always run). */
 export const authorizationRequestChecks = {
   scope: async (ctx: KoaContextWithOIDC) => {
     await checkParameterLengths(ctx);
     await checkScopesKnown(ctx);
+    await checkEssentialAcrSupported(ctx);
   },
 };
