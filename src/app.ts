@@ -88,6 +88,7 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   const providerApp = mount(provider);
   // Before anything routes the request or builds a URL from its Host (src/web/request-gate.ts).
   app.use(requestGate(views, { ownAnswers: [ADMIN_API_PREFIX] }));
+  app.use(issuerHost(config.issuer));
   app.use(anonymousRequestLimits(services));
   const apiHeaders: Record<string, string> = {
     'x-content-type-options': 'nosniff',
@@ -161,4 +162,22 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   app.use(providerApp);
 
   return { app, services };
+}
+
+/**
+ * Every URL vkhod hands out names the issuer's host, whatever Host the request came with.
+ * node-oidc-provider builds its endpoints in discovery, the device flow's verification_uri and its
+ * forms' actions from the request's host: a request with `Host: evil.example` got discovery
+ * pointing token and userinfo calls at evil.example — one such answer kept by a cache that does
+ * not key on Host, or a device shown a phishing address. The request's host is read as the
+ * issuer's from here on (the transport — http or https — stays the request's own: the
+ * HTTPS-only rule and Secure cookies depend on it). The gate before this has already refused a
+ * Host that is not a host name.
+ */
+function issuerHost(issuer: string): Koa.Middleware {
+  const host = new URL(issuer).host;
+  return (ctx, next) => {
+    Object.defineProperty(ctx.request, 'host', { value: host, configurable: true });
+    return next();
+  };
 }
