@@ -8,31 +8,23 @@
 import { expect } from 'chai';
 import request from 'supertest';
 import { Browser } from '../support/browser.ts';
-import { startHarness, TEST_REDIRECT, type Harness } from '../support/harness.ts';
+import { TEST_REDIRECT } from '../support/harness.ts';
 import { authorizePath, GOOD_PASSWORD, signIn } from '../support/flows.ts';
 import { unsupportedEssentialAcr } from '../../src/oidc/request-checks.ts';
-import { createAccount, resetStore } from './fixtures.ts';
+import { harnessWithCitizen } from './fixtures.ts';
 
 const PHONE = '+79123450077';
 const claims = (acr: Record<string, unknown>, target = 'id_token') => JSON.stringify({ [target]: { acr } });
 
 describe('an essential acr vkhod does not have', function () {
-  let h: Harness;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(() => h.close());
-  beforeEach(async () => {
-    resetStore(h);
-    await createAccount(h, { phone: PHONE });
-  });
+  const harness = harnessWithCitizen(PHONE);
 
   for (const [name, acr, target] of [
     ['values, in the ID token', { essential: true, values: ['bogus', 'urn:other:loa:2'] }, 'id_token'],
     ['a single value, at userinfo', { essential: true, value: 'http://idmanagement.gov/ns/assurance/loa/4' }, 'userinfo'],
   ] as const) {
     it(`(${name}) goes back to the service with unmet_authentication_requirements and its state, before any sign-in`, async () => {
-      const res = await request(h.url).get(authorizePath({ state: 'st-1', claims: claims(acr, target) }));
+      const res = await request(harness().url).get(authorizePath({ state: 'st-1', claims: claims(acr, target) }));
       expect(res.status, res.text.slice(0, 200)).to.be.within(302, 303);
       const back = new URL(res.headers.location as string);
       expect(`${back.origin}${back.pathname}`).to.equal(TEST_REDIRECT);
@@ -43,7 +35,7 @@ describe('an essential acr vkhod does not have', function () {
 
   it('one known value among unknown ones is a request vkhod can meet: the sign-in goes through', async () => {
     const page = await signIn(
-      new Browser(h),
+      new Browser(harness()),
       PHONE,
       GOOD_PASSWORD,
       authorizePath({ claims: claims({ essential: true, values: ['bogus', 'urn:vkhod:loa:simplified'] }) }),
@@ -52,7 +44,7 @@ describe('an essential acr vkhod does not have', function () {
   });
 
   it('unknown values asked as voluntary are ignored: the sign-in goes through', async () => {
-    const page = await signIn(new Browser(h), PHONE, GOOD_PASSWORD, authorizePath({ claims: claims({ values: ['bogus'] }) }));
+    const page = await signIn(new Browser(harness()), PHONE, GOOD_PASSWORD, authorizePath({ claims: claims({ values: ['bogus'] }) }));
     expect(page.location).to.match(/[?&]code=/);
   });
 

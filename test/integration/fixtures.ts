@@ -13,7 +13,7 @@ import type { Account, PersonName } from '../../src/store.ts';
 import type { Browser, Page } from '../support/browser.ts';
 import { decodeEntities } from '../support/browser.ts';
 import { GOOD_PASSWORD } from '../support/flows.ts';
-import type { Harness } from '../support/harness.ts';
+import { startHarness, type Harness } from '../support/harness.ts';
 
 const hashes = new Map<string, Promise<string>>();
 const hashOf = (password: string) => {
@@ -132,4 +132,22 @@ export function expectNoLeak(body: string): void {
 /** GETs a page through the browser's agent (cookies kept) without following redirects. */
 export function rawGet(browser: Browser, path: string) {
   return browser.agent.get(path).set('accept-language', 'ru');
+}
+
+/**
+ * The usual frame of a file's tests: one harness for the file (started before them, closed after)
+ * and, before each test, an emptied store holding one citizen with `phone`. Read the harness
+ * through the returned function inside the tests.
+ */
+export function harnessWithCitizen(phone: string, options?: Parameters<typeof startHarness>[0]): () => Harness {
+  let h: Harness | undefined;
+  before(async () => {
+    h = await startHarness(options);
+  });
+  after(() => h?.close());
+  beforeEach(async () => {
+    resetStore(h!);
+    await createAccount(h!, { phone });
+  });
+  return () => h!;
 }

@@ -3,7 +3,6 @@
  * through HTTP as a scraper and a proxy would: the counters move after a sign-in, a failed one, a
  * lockout, a code sent and a token grant; labels are route templates, never raw paths.
  */
-import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +13,7 @@ import { loadConfig } from '../../config/load.ts';
 import { openSqliteStore } from '../../adapters/sqlite/index.ts';
 import { buildApp } from '../../src/app.ts';
 import { createLogger } from '../../src/logger.ts';
+import { logCapture } from '../support/logs.ts';
 import { metricsRequestHandler } from '../../src/observability/metrics.ts';
 import { Browser } from '../support/browser.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
@@ -159,13 +159,7 @@ describe('request id (issue 14)', function () {
 
   it('puts the id on every log line written while the request is served', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vkhod-reqid-'));
-    const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
+    const { lines, sink } = logCapture();
     const config = loadConfig({
       NODE_ENV: 'test',
       VKHOD_ISSUER: 'http://127.0.0.1:1',

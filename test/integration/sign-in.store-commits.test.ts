@@ -7,24 +7,16 @@ import { expect } from 'chai';
 import type { SqliteStore } from '../../adapters/sqlite/index.ts';
 import type { AuditEvent } from '../../src/store.ts';
 import { Browser } from '../support/browser.ts';
-import { startHarness, type Harness } from '../support/harness.ts';
 import { GOOD_PASSWORD, signIn } from '../support/flows.ts';
-import { createAccount, resetStore } from './fixtures.ts';
+import { harnessWithCitizen } from './fixtures.ts';
 
 const PHONE = '+79123450001';
 
 describe('a sign-in and the store commits it costs', function () {
-  let h: Harness;
-  before(async () => {
-    h = await startHarness();
-  });
-  after(() => h.close());
-  beforeEach(async () => {
-    resetStore(h);
-    await createAccount(h, { phone: PHONE });
-  });
+  const harness = harnessWithCitizen(PHONE);
 
   it("the sign-in's audit event goes in the same transaction as the interaction's result", async () => {
+    const h = harness();
     const store = h.services.store as SqliteStore;
     // The store's commit count when each write was asked for.
     const asked: Array<{ what: string; commits: number }> = [];

@@ -1,22 +1,10 @@
-import { Writable } from 'node:stream';
 import { expect } from 'chai';
 import { createLogger } from '../../src/logger.ts';
-
-/** The lines a logger writes, parsed. */
-function capture(): { lines: Array<Record<string, unknown>>; sink: Writable } {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { lines, sink };
-}
+import { logCapture } from '../support/logs.ts';
 
 describe('logger: nothing secret in a line', () => {
   it('writes an error without the raw bytes it carries (a parser error keeps the request it read)', async () => {
-    const { lines, sink } = capture();
+    const { lines, sink } = logCapture();
     const err = Object.assign(new Error('Parse Error: Invalid method encountered'), {
       code: 'HPE_INVALID_METHOD',
       rawPacket: Buffer.from('POST /token HTTP/1.1\r\nAuthorization: Basic c2VjcmV0\r\n'),
@@ -33,7 +21,7 @@ describe('logger: nothing secret in a line', () => {
   });
 
   it('still redacts the listed paths (a password, a client secret)', async () => {
-    const { lines, sink } = capture();
+    const { lines, sink } = logCapture();
     createLogger('info', sink).info({ password: 'hunter2', form: { client_secret: 's3cret' } }, 'submitted');
     await new Promise((resolve) => setImmediate(resolve));
     expect(lines[0]!.password).to.equal('[redacted]');
