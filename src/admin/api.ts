@@ -113,7 +113,8 @@ export function adminApi(services: Deps): Middleware {
   async function jsonBody(ctx: Context): Promise<unknown> {
     if (!ctx.is('application/json')) throw new UserError(415, 'admin.errors.json_only');
     await readJson(ctx, async () => undefined);
-    return ctx.request.body;
+    // An empty body said to be JSON is no body ("send `{}` or nothing"), not a body of the wrong shape.
+    return ctx.request.body === '' ? undefined : ctx.request.body;
   }
 
   router.get('/accounts', requires('service_centre'), async (ctx) => {

@@ -245,6 +245,13 @@ describe('admin API: clients in the store, across two processes', function () {
       expect([unknown.status, unknown.body.error]).to.deep.equal([400, 'unknown_fields']);
       const publicClient = await onA('post', '/clients/rp-public/secret', {});
       expect([publicClient.status, publicClient.body.error]).to.deep.equal([409, 'client_no_secret']);
+      // "`{}` or nothing": an empty body said to be JSON is no body, not one of the wrong shape.
+      const empty = await request(two.a.url)
+        .post('/admin/api/clients/rp-public/secret')
+        .auth(two.admin.login, two.admin.password)
+        .set('content-type', 'application/json')
+        .set('content-length', '0');
+      expect([empty.status, empty.body.error]).to.deep.equal([409, 'client_no_secret']);
       // the test client still works with its secret: nothing was changed by the refusals
       const stored = (await two.a.services.store.clients.find('rp-basic'))!;
       expect(stored.source).to.equal('file');
