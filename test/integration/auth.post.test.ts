@@ -50,6 +50,19 @@ describe('POST at the authorization and end-session endpoints', function () {
     expect(garbled.status).to.be.within(400, 499);
   });
 
+  it('POST /auth passes the parameters on as they were sent: bracketed names stay names, never "[object Object]"', async () => {
+    const browser = new Browser(h);
+    const { challenge } = pkce();
+    const form = new URLSearchParams({ ...authorizeForm(challenge), 'client_id[x]': '1', 'scope[]': 'email' }).toString();
+    const posted = await browser.agent.post('/auth').type('form').send(form);
+    expect(posted.status).to.equal(303);
+    const forwarded = new URL(posted.headers.location as string, h.url).searchParams;
+    expect(forwarded.get('client_id')).to.equal('rp-basic');
+    expect(forwarded.get('client_id[x]')).to.equal('1');
+    expect(forwarded.get('scope[]')).to.equal('email');
+    expect(posted.headers.location).to.not.include('object');
+  });
+
   it('POST /session/end shows the logout page like GET', async () => {
     const browser = new Browser(h);
     await signIn(browser, PHONE, GOOD_PASSWORD);

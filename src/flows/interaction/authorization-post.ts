@@ -9,16 +9,17 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { UserError } from '../../web/errors.ts';
 
+/**
+ * The form as it was sent, read from the raw body rather than the parsed one: the body parser
+ * makes `client_id[x]=1` an object and `a[]=1` an array, which came out as "[object Object]".
+ * Names stay names (as in a GET) and a repeated parameter stays repeated (node-oidc-provider
+ * refuses duplicates with invalid_request).
+ */
 function postedAsQuery(ctx: Context): string {
   if (!ctx.is('application/x-www-form-urlencoded')) throw new UserError(415, 'errors.bad_request');
   if (ctx.querystring) throw new UserError(400, 'errors.bad_request');
-  const body = (ctx.request as { body?: unknown }).body;
-  const query = new URLSearchParams();
-  for (const [name, value] of Object.entries((body ?? {}) as Record<string, unknown>)) {
-    // A repeated parameter stays repeated: node-oidc-provider refuses duplicates with invalid_request.
-    for (const one of Array.isArray(value) ? value : [value]) query.append(name, String(one));
-  }
-  return query.toString();
+  const raw = (ctx.request as { rawBody?: unknown }).rawBody;
+  return new URLSearchParams(typeof raw === 'string' ? raw : '').toString();
 }
 
 export function authorizationPostRoutes(): Router {
