@@ -50,6 +50,9 @@ const API_PATHS = new Set([
   '/.well-known/openid-configuration',
 ]);
 
+/** Of those, the ones that take only POST (RFC 6749 §3.2, RFC 7662, RFC 7009, RFC 9126). */
+const POST_ONLY_PATHS = new Set(['/token', '/token/introspection', '/token/revocation', '/request']);
+
 export { VIEWS_DIR };
 
 /** Replaceable parts (tests swap the gateways to capture messages or simulate failures). */
@@ -98,6 +101,14 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
   app.use((ctx, next) => {
     if (!API_PATHS.has(ctx.path)) return next();
     ctx.set(apiHeaders);
+    // A GET of a POST-only endpoint is a client's mistake: say so in JSON with Allow, not as the
+    // HTML "page not found" it fell through to.
+    if (POST_ONLY_PATHS.has(ctx.path) && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+      ctx.set('allow', 'POST, OPTIONS');
+      ctx.status = 405;
+      ctx.body = { error: 'invalid_request', error_description: views.t(ctx, 'errors.post_only') };
+      return;
+    }
     return providerApp(ctx, next);
   });
   app.use(errorPages(views, logger));

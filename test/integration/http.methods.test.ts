@@ -69,6 +69,20 @@ describe('unknown and unserved methods (TRACE, PROPFIND, …)', function () {
     expect(JSON.parse(json.body)).to.include({ error: 'invalid_request' });
   });
 
+  it('a GET or HEAD of an endpoint that takes only POST: 405 in JSON with Allow, whatever the client accepts', async () => {
+    for (const path of ['/token', '/token/introspection', '/token/revocation', '/request']) {
+      const get = await send(h, 'GET', path);
+      expect(get.status, `GET ${path}`).to.equal(405);
+      expect(get.headers.allow, path).to.equal('POST, OPTIONS');
+      expect(get.headers['content-type'], path).to.match(/^application\/json/);
+      expect(JSON.parse(get.body)).to.deep.equal({
+        error: 'invalid_request',
+        error_description: 'Этот адрес принимает только POST с телом application/x-www-form-urlencoded.',
+      });
+      expect((await send(h, 'HEAD', path)).status, `HEAD ${path}`).to.equal(405);
+    }
+  });
+
   it('still answers the methods it serves', async () => {
     expect((await send(h, 'GET', '/.well-known/openid-configuration', 'application/json')).status).to.equal(200);
     expect((await send(h, 'HEAD', '/')).status).to.equal(200);
