@@ -199,6 +199,16 @@ describe('admin API: clients in the store, across two processes', function () {
         { client_id: 'rp-bad-6', redirect_uris: ['https://rp.example.test/cb#frag'] },
         'fragment',
       ],
+      [
+        'a private_key_jwt client whose key is no key (its modulus is not base64url)',
+        {
+          client_id: 'rp-bad-8',
+          redirect_uris: [TEST_REDIRECT],
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [{ kty: 'RSA', kid: 'k1', use: 'sig', n: '!!', e: 'AQAB' }] },
+        },
+        'kid k1',
+      ],
     ];
     for (const [what, body, mention] of cases) {
       it(`create: ${what}`, async () => {
