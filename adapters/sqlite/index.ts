@@ -71,13 +71,15 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     db.close();
     throw err;
   }
+  // Opening is not on the request path: while this process sets the file up — the journal mode,
+  // the migrations, and the tables each repository creates in its constructor (ESIA, clients) —
+  // another process opening or migrating the same file at once (a cluster's workers, a CLI) is
+  // waited for. With a 1 ms wait a worker starting beside others could fail with SQLITE_BUSY.
+  db.pragma(`busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
   db.pragma('journal_mode = WAL');
   // WAL + NORMAL: durable across process crashes; an OS crash may lose the last commits, never
   // corrupt the file.
   db.pragma('synchronous = NORMAL');
-  // A millisecond at most in SQLite's busy handler (it sleeps on the event loop); longer waits are
-  // retried on timers by the writer.
-  db.pragma('busy_timeout = 1');
   db.pragma('foreign_keys = ON');
   migrate(db);
   const walMaxBytes = options.walMaxBytes ?? 64 * 1024 * 1024;
@@ -94,8 +96,15 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     checkpointer = new Checkpointer(options.path, createRequire(import.meta.url).resolve('libsql'), walMaxBytes);
   }
   const walSync = file ? new WalSync(`${options.path}-wal`, options.path) : undefined;
-  return new SqliteStore(db, options.sweepIntervalMs ?? 60_000, checkpointer, { ...options, walMaxBytes }, walSync);
+  const store = new SqliteStore(db, options.sweepIntervalMs ?? 60_000, checkpointer, { ...options, walMaxBytes }, walSync);
+  // From here a millisecond at most in SQLite's busy handler (it sleeps on the event loop); longer
+  // waits are retried on timers by the writer.
+  db.pragma('busy_timeout = 1');
+  return store;
 }
+
+/** How long opening the file waits for another process's lock (see openSqliteStore). */
+const OPEN_BUSY_TIMEOUT_MS = 10_000;
 
 /**
  * The data file is created 0600 in a directory created 0700 (issue 14): it holds personal data and

@@ -223,6 +223,33 @@ describe('store durability (SQLite, issue 14)', function () {
     expect((await store.audit.query({ accountId: V1_ACCOUNT_ID, limit: 10 })).events).to.have.length(2);
   });
 
+  it("opening waits for another process's lock in every statement it runs, the tables repositories create included", () => {
+    // What the processes above race on, pinned without timing: each statement run while the store
+    // opens, and SQLite's busy timeout then. A table created at 1 ms (the request-path setting)
+    // failed with SQLITE_BUSY when another process held the lock at that moment.
+    const path = join(dir, 'waits.sqlite');
+    writeV1Store(path);
+    const proto = Database.prototype as unknown as { exec(this: Database.Database, sql: string): unknown };
+    const exec = proto.exec;
+    const seen: Array<{ sql: string; timeout: number }> = [];
+    proto.exec = function (this: Database.Database, sql: string) {
+      const timeout = (this.prepare('PRAGMA busy_timeout').get() as { timeout: number }).timeout;
+      seen.push({ sql: sql.trim().split('\n')[0]!.slice(0, 60), timeout });
+      return exec.call(this, sql);
+    };
+    let store: SqliteStore;
+    try {
+      store = openAt(path);
+    } finally {
+      proto.exec = exec;
+    }
+    const creates = seen.filter((s) => /CREATE|BEGIN/i.test(s.sql));
+    expect(creates.length, JSON.stringify(seen)).to.be.greaterThan(3);
+    for (const { sql, timeout } of creates) expect(timeout, sql).to.be.at.least(1000);
+    // and once open, requests wait a millisecond at most in SQLite's busy handler
+    expect((store.db.prepare('PRAGMA busy_timeout').get() as { timeout: number }).timeout).to.equal(1);
+  });
+
   it('refuses a store written by a newer vkhod, and leaves the file as it was', () => {
     const path = join(dir, 'newer.sqlite');
     const db = new Database(path);
