@@ -3,9 +3,30 @@
  * start with a clear message; node-oidc-provider validates the full metadata again when the
  * client is first used.
  */
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { z } from 'zod';
 
 const uri = z.url({ protocol: /^https?$/ });
+
+/** Base64url members of a JWK (RFC 7518 §6): what they hold must be base64url, not just present. */
+const JWK_NUMBERS = ['n', 'e', 'x', 'y'] as const;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * A public key a client could sign with: well-formed numbers, one Node can load, RSA of 2048 bits
+ * or more (RFC 7518 §3.3). node-oidc-provider checks that a key's members are there, not what they
+ * hold: an RSA key with `"n": "!!"` (Node loads it as a 0-bit key) failed only at the client's
+ * first sign-in.
+ */
+function usablePublicKey(jwk: Record<string, unknown>): boolean {
+  if (JWK_NUMBERS.some((name) => name in jwk && (typeof jwk[name] !== 'string' || !BASE64URL.test(jwk[name] as string)))) return false;
+  try {
+    const loaded = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+    return loaded.asymmetricKeyType !== 'rsa' || (loaded.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048;
+  } catch {
+    return false;
+  }
+}
 
 /* ESIA profile (src/esia, docs/esia-migration.md): a relying party written against ESIA. */
 export const ESIA_TOKEN_ALGS = ['RS256', 'GOST3410_2012_256'] as const;
@@ -61,6 +82,11 @@ export const clientSchema = z
       ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: client_secret required for ${c.token_endpoint_auth_method}` });
     if (c.token_endpoint_auth_method === 'private_key_jwt' && !c.jwks && !c.jwks_uri) {
       ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: jwks or jwks_uri required for private_key_jwt` });
+    }
+    for (const [i, key] of (c.jwks?.keys ?? []).entries()) {
+      if (usablePublicKey(key)) continue;
+      const kid = typeof key.kid === 'string' ? ` (kid ${key.kid.slice(0, 64)})` : '';
+      ctx.addIssue({ code: 'custom', message: `client ${c.client_id}: jwks key ${i + 1}${kid} is not a usable public key` });
     }
     if (c.vkhod_pkce_optional && c.token_endpoint_auth_method === 'none') {
       ctx.addIssue({

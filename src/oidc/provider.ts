@@ -2,7 +2,6 @@
  * node-oidc-provider's configuration as a pure function of vkhod's dependencies, and the
  * provider built from it. This is the only module that configures node-oidc-provider.
  */
-import { createPublicKey, type JsonWebKey as NodeJwk } from 'node:crypto';
 import Provider, {
   errors,
   interactionPolicy,
@@ -485,23 +484,6 @@ function storeNewSessionsOnPersist(provider: Provider, ttlSeconds: number): void
   };
 }
 
-/** Base64url members of a JWK (RFC 7518 §6): what they hold must be base64url, not just present. */
-const JWK_NUMBERS = ['n', 'e', 'x', 'y'] as const;
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
-
-/** A public key a client could sign with: well-formed numbers, one Node can load, RSA of 2048 bits or more (RFC 7518 §3.3). */
-export function usablePublicKey(key: unknown): boolean {
-  if (!key || typeof key !== 'object') return false;
-  const jwk = key as Record<string, unknown>;
-  if (JWK_NUMBERS.some((name) => name in jwk && (typeof jwk[name] !== 'string' || !BASE64URL.test(jwk[name] as string)))) return false;
-  try {
-    const loaded = createPublicKey({ key: jwk as NodeJwk, format: 'jwk' });
-    return loaded.asymmetricKeyType !== 'rsa' || (loaded.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The check a client registration passes before it is stored (issue 14): vkhod's scope rules, then
  * node-oidc-provider's own validation of the metadata, so a bad registration is refused when it is
@@ -510,14 +492,5 @@ export function usablePublicKey(key: unknown): boolean {
 export function clientMetadataValidator(provider: Provider): (metadata: Record<string, unknown>) => Promise<void> {
   return async (metadata) => {
     await provider.Client.validate(providerClient(metadata as ClientMetadata) as never);
-    // node-oidc-provider checks that a key's members are there, not what they hold: an RSA key with
-    // `"n": "!!"` was stored, and failed only when the client first signed in with it.
-    const keys = (metadata.jwks as { keys?: unknown } | undefined)?.keys;
-    for (const [i, key] of (Array.isArray(keys) ? keys : []).entries()) {
-      if (!usablePublicKey(key)) {
-        const kid = typeof (key as { kid?: unknown })?.kid === 'string' ? ` (kid ${(key as { kid: string }).kid.slice(0, 64)})` : '';
-        throw new Error(`jwks: key ${i + 1}${kid} is not a usable public key`);
-      }
-    }
   };
 }

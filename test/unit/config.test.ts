@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +99,30 @@ describe('loadConfig', () => {
     const message = failure(env({ VKHOD_CLIENTS: clients })).message;
     expect(message).to.match(/^VKHOD_CLIENTS: /);
     expect(message).to.include('rp-nosecret').and.include('client_secret required for client_secret_basic');
+  });
+
+  it('refuses a client whose jwks key is no usable public key (bad numbers, a short RSA key), naming it', () => {
+    const short = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'jwk' });
+    const good = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ format: 'jwk' });
+    const client = (key: object) =>
+      JSON.stringify([
+        {
+          client_id: 'rp-jwt',
+          redirect_uris: ['https://rp.example.test/cb'],
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [key] },
+        },
+      ]);
+    for (const key of [
+      { kty: 'RSA', kid: 'k1', n: '!!', e: 'AQAB' },
+      { ...short, kid: 'k1' },
+      { kty: 'EC', crv: 'P-256', x: 'AAAA', y: 'AAAA', kid: 'k1' },
+    ]) {
+      const message = failure(env({ VKHOD_CLIENTS: client(key) })).message;
+      expect(message, JSON.stringify(key)).to.match(/^VKHOD_CLIENTS: /);
+      expect(message).to.include('rp-jwt').and.include('jwks key 1 (kid k1) is not a usable public key');
+    }
+    expect(() => loadConfig(env({ VKHOD_CLIENTS: client(good) }))).to.not.throw();
   });
 
   it('refuses other client mistakes with a clear message', () => {
