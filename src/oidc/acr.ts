@@ -50,26 +50,42 @@ export function isKnownAcr(value: string): value is Acr {
 }
 
 /**
+ * The `acr` members of a `claims` parameter (OIDC Core 5.5.1.1), for the ID token and userinfo:
+ * the values each names (`value` and `values`, as given) and whether it is essential. A claims
+ * parameter that is not JSON names none (node-oidc-provider refuses it).
+ */
+export function acrClaimRequests(claims: unknown): Array<{ essential: boolean; values: unknown[] }> {
+  let parsed = claims;
+  if (typeof parsed === 'string') {
+    try {
+      parsed = JSON.parse(parsed);
+    } catch {
+      return [];
+    }
+  }
+  const out: Array<{ essential: boolean; values: unknown[] }> = [];
+  for (const target of ['id_token', 'userinfo'] as const) {
+    const acr = (
+      parsed as Record<string, Record<string, { essential?: unknown; value?: unknown; values?: unknown } | null> | undefined> | null
+    )?.[target]?.acr;
+    if (!acr || typeof acr !== 'object') continue;
+    out.push({
+      essential: acr.essential === true,
+      values: [...(acr.value !== undefined ? [acr.value] : []), ...(Array.isArray(acr.values) ? acr.values : [])],
+    });
+  }
+  return out;
+}
+
+/**
  * The acr values a request asks for: `acr_values` and the `acr` claim of the `claims` parameter
  * (id_token or userinfo), known values only, in the order given.
  */
 export function requestedAcrs(params: { acr_values?: unknown; claims?: unknown }): Acr[] {
-  const out: string[] = [];
+  const out: unknown[] = [];
   if (typeof params.acr_values === 'string') out.push(...params.acr_values.split(' ').filter(Boolean));
-  let claims = params.claims;
-  if (typeof claims === 'string') {
-    try {
-      claims = JSON.parse(claims);
-    } catch {
-      claims = undefined;
-    }
-  }
-  for (const target of ['id_token', 'userinfo'] as const) {
-    const acr = (claims as Record<string, Record<string, { value?: unknown; values?: unknown }> | undefined> | undefined)?.[target]?.acr;
-    if (typeof acr?.value === 'string') out.push(acr.value);
-    if (Array.isArray(acr?.values)) out.push(...acr.values.filter((v): v is string => typeof v === 'string'));
-  }
-  return [...new Set(out)].filter(isKnownAcr);
+  for (const { values } of acrClaimRequests(params.claims)) out.push(...values);
+  return [...new Set(out)].filter((v): v is Acr => typeof v === 'string' && isKnownAcr(v));
 }
 
 /**

@@ -13,7 +13,7 @@
  */
 import { decodeJwt } from 'jose';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { isKnownAcr } from './acr.ts';
+import { acrClaimRequests, isKnownAcr } from './acr.ts';
 import { unknownScopes } from './scope-names.ts';
 
 /** The longest value a parameter may have; a signed request object or an ID token may be longer. */
@@ -61,22 +61,10 @@ async function checkParameterLengths(ctx: KoaContextWithOIDC): Promise<void> {
 
 /** The values of an `acr` claim requested as essential (id_token or userinfo) when none of them is one vkhod knows. */
 export function unsupportedEssentialAcr(claims: unknown): string[] | undefined {
-  let parsed = claims;
-  if (typeof parsed === 'string') {
-    try {
-      parsed = JSON.parse(parsed);
-    } catch {
-      return undefined; // node-oidc-provider refuses a claims parameter that is not JSON
-    }
-  }
-  for (const target of ['id_token', 'userinfo'] as const) {
-    const acr = (parsed as Record<string, Record<string, unknown> | undefined> | null | undefined)?.[target]?.acr as
-      { essential?: unknown; value?: unknown; values?: unknown } | null | undefined;
-    if (!acr || acr.essential !== true) continue;
-    const values = [...(acr.value !== undefined ? [acr.value] : []), ...(Array.isArray(acr.values) ? acr.values : [])];
-    if (values.length && !values.some((v) => typeof v === 'string' && isKnownAcr(v))) return values.map(String);
-  }
-  return undefined;
+  const unmet = acrClaimRequests(claims).find(
+    ({ essential, values }) => essential && values.length && !values.some((v) => typeof v === 'string' && isKnownAcr(v)),
+  );
+  return unmet?.values.map(String);
 }
 
 async function checkEssentialAcrSupported(ctx: KoaContextWithOIDC): Promise<void> {
