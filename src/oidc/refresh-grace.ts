@@ -98,16 +98,15 @@ export class RefreshGrace {
         const ctx = Provider.ctx;
         // A retry's own new refresh token is never stored: the response names the existing successor.
         if (ctx && this.successors.has(ctx)) return;
-        const rotated = ctx?.oidc.entities.RotatedRefreshToken;
-        const linked = Boolean(this.seconds && rotated?.jti && rotated.jti !== id);
+        const replaced = ctx?.oidc.entities.RotatedRefreshToken?.jti;
         // The token and its link are asked for together: the embedded store commits writes queued in
         // the same turn as one transaction (one WAL commit per refresh fewer). A reader that finds
         // the link before the token (MongoDB writes both at once) sees no live successor yet and
         // waits, as it waits for a link not yet written.
         await Promise.all([
           adapter.upsert(id, payload, expiresIn),
-          linked
-            ? this.store.oidcAdapter(LINK_MODEL).upsert(rotated!.jti!, { successor: id, grantId: payload.grantId }, this.seconds)
+          this.seconds && replaced && replaced !== id
+            ? this.store.oidcAdapter(LINK_MODEL).upsert(replaced, { successor: id, grantId: payload.grantId }, this.seconds)
             : undefined,
         ]);
       },
