@@ -79,7 +79,7 @@ export interface RunInfo {
   /** 1-minute load average when the run started. */
   loadAverage: number;
   command: string;
-  /** Alternating rounds in which each API scenario was measured beside bare. */
+  /** Rounds in which each scenario was measured, alternating with its floor. */
   rounds: number;
 }
 
@@ -125,6 +125,8 @@ function table(header: string[], lines: string[][], textColumns = 2): string {
 }
 
 const fixed = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+/** `min–max` of the rounds' figures. */
+const range = (values: number[], digits: number) => `${fixed(Math.min(...values), digits)}–${fixed(Math.max(...values), digits)}`;
 const mark = (ok: boolean) => (ok ? 'ok' : 'MISSED');
 
 export function printReport(
@@ -138,7 +140,7 @@ export function printReport(
   out.push(
     '',
     `vkhod benchmark — ${info.seconds} s per phase after ${info.warmup} s warm-up; ${info.connections} connections (API), ${info.signInConcurrency} concurrent sign-ins and argon2id verifies`,
-    `API scenarios: each vkhod server beside bare in ${info.rounds} alternating rounds of ${fixed(info.seconds / info.rounds, 1)} s (the table sums the rounds; the ratios are the rounds' median)`,
+    `each phase in ${info.rounds} rounds of ${fixed(info.seconds / info.rounds, 1)} s, vkhod alternating with its floor (sign-ins with argon2id, API scenarios with bare): the table sums the rounds; the ratios are the rounds' medians`,
     `node ${info.node}, ${info.cpu}, load average ${info.loadAverage.toFixed(1)} at start; vkhod started as: ${info.command}`,
     "server CPU = user+system time of all the server's processes over the phase (100% = one core); CPU µs/op is the steady figure on a busy machine",
     '',
@@ -224,7 +226,6 @@ export function printReport(
       const ratio = paired ? median(paired.throughput) : signIn.result.rps / argon.result.rps;
       const beyond = paired ? median(paired.beyondUs) : signIn.cpuUsPerRequest - argon.cpuUsPerRequest;
       const floor = bareSignIn ? `; ${fixed(beyond / (bareSignIn.cpuUsPerRequest - argon.cpuUsPerRequest), 1)}× bare's` : '';
-      const range = (values: number[], digits: number) => `${fixed(Math.min(...values), digits)}–${fixed(Math.max(...values), digits)}`;
       const how = paired
         ? ` (medians of ${paired.throughput.length} alternating rounds with argon2id: ${range(paired.throughput, 2)}, ${range(paired.beyondUs, 0)} µs)`
         : ` (CPU per sign-in ${fixed(signIn.cpuUsPerRequest)} µs − argon2id verify ${fixed(argon.cpuUsPerRequest)} µs)`;
@@ -244,9 +245,7 @@ export function printReport(
       // Paired rounds when there are some: the median of their ratios, not the ratio of two phases minutes apart.
       const ratios = pairs.find((p) => p.server === server && p.scenario === scenario)?.ratios.filter(Number.isFinite) ?? [];
       const cpu = ratios.length ? median(ratios) : mine.cpuUsPerRequest / bare.cpuUsPerRequest;
-      const how = ratios.length
-        ? ` (median of ${ratios.length} alternating rounds, ${fixed(Math.min(...ratios), 2)}–${fixed(Math.max(...ratios), 2)})`
-        : '';
+      const how = ratios.length ? ` (median of ${ratios.length} alternating rounds, ${range(ratios, 2)})` : '';
       const target = scenario === 'userinfo' ? '' : ` (target ≤ 1.1: ${mark(cpu <= 1.1)})`;
       out.push(
         `  ${server}/bare ${scenario}: ${fixed(cpu, 2)}× bare's CPU per request${how}${target}; ${fixed((100 * mine.result.rps) / bare.result.rps)}% of bare's req/s`,

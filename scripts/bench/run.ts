@@ -18,7 +18,8 @@
  * nothing about time.
  *
  * Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (20, autocannon
- * scenarios), BENCH_ROUNDS (5: alternating rounds of BENCH_SECONDS / BENCH_ROUNDS per API scenario), BENCH_SIGNIN_CONCURRENCY (8; also the argon2id concurrency), BENCH_WORKERS ("1,2"),
+ * scenarios), BENCH_ROUNDS (5: rounds of BENCH_SECONDS / BENCH_ROUNDS each, vkhod alternating with its
+ * floor), BENCH_SIGNIN_CONCURRENCY (8; also the argon2id concurrency), BENCH_WORKERS ("1,2"),
  * BENCH_VKHOD_COMMAND (the command that starts vkhod, split on spaces; default
  * "node --import tsx src/main.ts"), BENCH_SCENARIOS (comma list to run a subset of sign-in,
  * client_credentials, refresh_token, userinfo), BENCH_TIME_LIMIT_SECONDS (default computed),
@@ -61,10 +62,11 @@ const int = (name: string, fallback: number) => {
 const seconds = int('BENCH_SECONDS', 10);
 const warmup = int('BENCH_WARMUP_SECONDS', 2);
 const connections = int('BENCH_CONNECTIONS', 20);
-/** Alternating phases of vkhod and bare per API scenario (each seconds / rounds long). */
+/** Each scenario is measured in this many rounds, vkhod alternating with its floor (inTurn). */
 const rounds = int('BENCH_ROUNDS', 5);
 if (rounds > seconds)
   throw new Error(`BENCH_ROUNDS: at most BENCH_SECONDS (${seconds}), so that each round lasts a second or more; got ${rounds}`);
+const roundSeconds = seconds / rounds;
 const signInConcurrency = int('BENCH_SIGNIN_CONCURRENCY', 8);
 const workerCounts = (process.env.BENCH_WORKERS ?? '1,2').split(',').map((w) => Number(w.trim()));
 if (workerCounts.some((w) => !Number.isInteger(w) || w <= 0))
@@ -188,6 +190,20 @@ async function argon2Phase(s: number): Promise<Row> {
   const row = await recorded('argon2id', 'verify', argon2Self, async () => fromClosed(await argon2Load(s, signInConcurrency)));
   argon2Rounds.push(row);
   return row;
+}
+
+/**
+ * One round of a phase of vkhod and one of its floor (bare, or argon2id): vkhod first in even
+ * rounds and second in odd ones (vkhod, floor, floor, vkhod, …), so that neither always follows the
+ * other's load.
+ */
+async function inTurn(round: number, ours: () => Promise<Row>, floor: () => Promise<Row>): Promise<[Row, Row]> {
+  if (round % 2 === 0) {
+    const mine = await ours();
+    return [mine, await floor()];
+  }
+  const theirs = await floor();
+  return [await ours(), theirs];
 }
 
 /** The larger of two figures, either of which may be missing (NaN). */
@@ -343,24 +359,20 @@ async function apiScenarios(vkhod: ApiServer, bare?: ApiServer): Promise<Row[]> 
     }
     const theirs = await prepare(bare, scenario);
     const profileBare = !bareRounds.has(scenario);
-    const perRound = seconds / rounds;
+    const theirRounds = bareRounds.get(scenario) ?? [];
+    bareRounds.set(scenario, theirRounds);
     const ours: Row[] = [];
     const ratios: number[] = [];
     for (let round = 0; round < rounds; round += 1) {
       await mine.ready();
       await theirs.ready();
-      const measureOurs = () => recorded(vkhod.name, scenario, vkhod.target, () => mine.phase(perRound), round === 0);
-      const measureTheirs = () => recorded('bare', scenario, bare.target, () => theirs.phase(perRound), round === 0 && profileBare);
-      let a: Row, b: Row;
-      if (round % 2 === 0) {
-        a = await measureOurs();
-        b = await measureTheirs();
-      } else {
-        b = await measureTheirs();
-        a = await measureOurs();
-      }
+      const [a, b] = await inTurn(
+        round,
+        () => recorded(vkhod.name, scenario, vkhod.target, () => mine.phase(roundSeconds), round === 0),
+        () => recorded('bare', scenario, bare.target, () => theirs.phase(roundSeconds), round === 0 && profileBare),
+      );
       ours.push(a);
-      bareRounds.set(scenario, [...(bareRounds.get(scenario) ?? []), b]);
+      theirRounds.push(b);
       ratios.push(a.cpuUsPerRequest / b.cpuUsPerRequest);
     }
     rows.push(mergeRows(ours));
@@ -387,7 +399,6 @@ async function benchVkhod(workers: number, label: string, command: string[], bar
       }
       await signInLoad(server.url, warmup, signInConcurrency);
       // In rounds beside argon2id (sign-in, argon2id, argon2id, sign-in, …), as the API scenarios beside bare.
-      const perRound = seconds / rounds;
       const ours: Row[] = [];
       const healths: Float64Array[] = [];
       const pairing: SignInPairing = { server: name, throughput: [], beyondUs: [], cpuRatio: [] };
@@ -400,7 +411,7 @@ async function benchVkhod(workers: number, label: string, command: string[], bar
             async () => {
               await loopLag(metricsUrl);
               const sampler = healthSampler(server.url);
-              const result = fromClosed(await signInLoad(server.url, perRound, signInConcurrency));
+              const result = fromClosed(await signInLoad(server.url, roundSeconds, signInConcurrency));
               healths.push(await sampler.stop());
               const roundLag = await loopLag(metricsUrl);
               lag = { p99: larger(lag.p99, roundLag.p99), max: larger(lag.max, roundLag.max) };
@@ -408,14 +419,7 @@ async function benchVkhod(workers: number, label: string, command: string[], bar
             },
             round === 0,
           );
-        let signIn: Row, argon: Row;
-        if (round % 2 === 0) {
-          signIn = await measureSignIn();
-          argon = await argon2Phase(perRound);
-        } else {
-          argon = await argon2Phase(perRound);
-          signIn = await measureSignIn();
-        }
+        const [signIn, argon] = await inTurn(round, measureSignIn, () => argon2Phase(roundSeconds));
         ours.push(signIn);
         pairing.throughput.push(signIn.result.rps / argon.result.rps);
         pairing.beyondUs.push(signIn.cpuUsPerRequest - argon.cpuUsPerRequest);
