@@ -35,23 +35,10 @@ import type { Store } from './store.ts';
 import { errorPages, retryAfterOn503 } from './web/errors.ts';
 import { operationalRoutes } from './web/operational-routes.ts';
 import { requestGate } from './web/request-gate.ts';
+import { POST_ONLY_PATHS, PROVIDER_API_PATHS } from './web/machine-endpoints.ts';
 import { trustedProxyPeer } from './security/client-ip.ts';
 import { adminListenerOnly, noAdminOnPublicListener } from './web/admin-listener.ts';
 import { requestIds } from './web/request-context.ts';
-
-/** node-oidc-provider's endpoints that relying parties call directly (never a browser page). */
-const API_PATHS = new Set([
-  '/token',
-  '/token/introspection',
-  '/token/revocation',
-  '/me',
-  '/jwks',
-  '/request',
-  '/.well-known/openid-configuration',
-]);
-
-/** Of those, the ones that take only POST (RFC 6749 §3.2, RFC 7662, RFC 7009, RFC 9126). */
-const POST_ONLY_PATHS = new Set(['/token', '/token/introspection', '/token/revocation', '/request']);
 
 export { VIEWS_DIR };
 
@@ -99,7 +86,7 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
     ...(config.production ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {}),
   };
   app.use((ctx, next) => {
-    if (!API_PATHS.has(ctx.path)) return next();
+    if (!PROVIDER_API_PATHS.has(ctx.path)) return next();
     ctx.set(apiHeaders);
     // A GET of a POST-only endpoint is a client's mistake: say so in JSON with Allow, not as the
     // HTML "page not found" it fell through to.

@@ -24,6 +24,7 @@ import { oneTimeAdapter } from './one-time.ts';
 import { RefreshGrace } from './refresh-grace.ts';
 import { useMachineScopeGrant } from './client-credentials.ts';
 import { authorizationRequestChecks } from './request-checks.ts';
+import { DEVICE_CODE_GRANT, standardErrorCodes } from './error-codes.ts';
 import { auditProviderEvents } from './security-events.ts';
 import type { AuditInput } from '../security/audit.ts';
 import type { ClientRegistry } from './clients.ts';
@@ -409,8 +410,6 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
   };
 }
 
-const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-
 /**
  * RFC 8628 §3.2/§3.5, which node-oidc-provider leaves to the deployment: the device authorization
  * response names the polling interval, and a device that polls a pending code faster gets
@@ -460,6 +459,7 @@ export function createProvider(
     provider.use(deps.liveKeys.middleware());
   }
   provider.use(devicePollPace(deps.devicePollTooSoon));
+  provider.use(standardErrorCodes);
   storeNewSessionsOnPersist(provider, deps.config.ttl.session);
   return provider;
 }

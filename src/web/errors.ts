@@ -5,6 +5,7 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import { StoreUnavailableError } from '../store.ts';
+import { isMachineEndpoint } from './machine-endpoints.ts';
 import type { Views } from './views.ts';
 
 /** An error the citizen can do something about: a status and a locale key for the message. */
@@ -33,9 +34,12 @@ const STATUS_KEYS: Record<number, string> = {
 /** The locale key of the generic message for an HTTP status. */
 export const statusMessageKey = (status: number): string => STATUS_KEYS[status] ?? 'errors.bad_request';
 
-/** Answers with an error: JSON for a client that asks for JSON, the error page otherwise. */
+/**
+ * Answers with an error: JSON on an endpoint only code calls (src/web/machine-endpoints.ts) and to
+ * a client that asks for JSON, the error page otherwise.
+ */
 export function answerError(views: Views, ctx: Context, status: number, message: string): void {
-  if (ctx.accepts('html', 'json') === 'json') {
+  if (isMachineEndpoint(ctx.path) || ctx.accepts('html', 'json') === 'json') {
     ctx.status = status;
     ctx.body = { error: status >= 500 && status !== 501 ? 'server_error' : 'invalid_request', error_description: message };
     return;

@@ -73,7 +73,7 @@ export function requestGate(views: Views, options: { ownAnswers?: string[] } = {
     // an uncaught error that takes the whole process down. So: identity only (RFC 7694 §3).
     if (isCompressed(ctx) && !own) {
       ctx.set('accept-encoding', 'identity');
-      answerError(views, ctx, 415, views.t(ctx, 'errors.bad_request'));
+      answerError(views, ctx, 415, views.t(ctx, 'errors.compressed_body'));
       return;
     }
     if (RESUME.test(ctx.path) && ctx.querystring) {

@@ -189,7 +189,7 @@ describe('bad requests on every form of the hosted pages', function () {
         .set('content-encoding', 'gzip')
         .send(`_csrf=${token}&contact=%2B79123456780`);
       expect(res.status).to.equal(415);
-      expect(firstError(res.text)).to.equal('Запрос не удалось обработать. Вернитесь назад и попробуйте ещё раз.');
+      expect(firstError(res.text)).to.equal('Тело запроса должно быть без сжатия: отправьте его без заголовка Content-Encoding.');
       expectNoLeak(res.text);
       expect(h.gateway.sent).to.have.length(0);
     });

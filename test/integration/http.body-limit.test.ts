@@ -91,7 +91,7 @@ describe('a chunked body over the size limit on a kept-alive connection', functi
       });
       expect(res.status, encoding).to.equal(415);
       expect(res.headers.get('accept-encoding')).to.equal('identity');
-      expect(await res.text()).to.include('Запрос не удалось обработать');
+      expect(await res.text()).to.include('Тело запроса должно быть без сжатия');
     }
     await new Promise((r) => setTimeout(r, 200));
     expect((await fetch(`${h.url}/healthz`)).status).to.equal(200);

@@ -1,0 +1,48 @@
+/**
+ * Two answers of node-oidc-provider 9 that say something other than the RFCs, set right after its
+ * endpoint has answered — from the facts the endpoint decided on, not from its wording:
+ *
+ * - An authenticated client asking the token or device authorization endpoint for a grant it is not
+ *   registered for gets `invalid_request`; RFC 6749 §5.2 (and RFC 8628 §3.2, which uses it) names
+ *   that `unauthorized_client` — the error a relying party's library shows as "this client may not
+ *   do that", not "your request is malformed".
+ * - Introspecting a JWT (an ID token, a logout token, any structured string) is refused with
+ *   `unsupported_token_type`, an error RFC 7662 does not have: a token the server does not
+ *   introspect is, for the resource server that asks, not active (RFC 7662 §2.2: `active: false`).
+ *   vkhod's access and refresh tokens are opaque; a JWT is never one of them.
+ */
+import type { KoaContextWithOIDC } from 'oidc-provider';
+
+/** RFC 8628's grant type. */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+type ClientLike = { grantTypeAllowed(grant: string): boolean };
+
+/** The grant the request asked for, by endpoint (undefined: this endpoint grants nothing). */
+function askedGrant(ctx: KoaContextWithOIDC): unknown {
+  if (ctx.oidc.route === 'token') return (ctx.oidc.params as Record<string, unknown> | undefined)?.grant_type;
+  if (ctx.oidc.route === 'device_authorization') return DEVICE_CODE_GRANT;
+  return undefined;
+}
+
+function correct(ctx: KoaContextWithOIDC): void {
+  const body = ctx.body as Record<string, unknown> | undefined;
+  if (!body || typeof body !== 'object' || typeof body.error !== 'string') return;
+  if (body.error === 'invalid_request') {
+    const client = ctx.oidc.client as unknown as ClientLike | undefined;
+    const grant = askedGrant(ctx);
+    if (client && typeof grant === 'string' && !client.grantTypeAllowed(grant)) body.error = 'unauthorized_client';
+    return;
+  }
+  if (body.error === 'unsupported_token_type' && ctx.oidc.route === 'introspection' && ctx.oidc.client) {
+    ctx.status = 200;
+    ctx.body = { active: false };
+  }
+}
+
+/** A provider middleware (`provider.use`): corrects the answer after the endpoint. */
+export function standardErrorCodes(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+  return next().then(() => {
+    if (ctx.oidc && ctx.status >= 400) correct(ctx);
+  });
+}

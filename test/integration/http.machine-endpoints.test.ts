@@ -1,0 +1,84 @@
+import { expect } from 'chai';
+import { request as httpRequest } from 'node:http';
+import { startHarness, type Harness } from '../support/harness.ts';
+
+/**
+ * A relying party's OAuth library sends `Accept: *\/*` or no Accept at all, and reads the error of
+ * a token, introspection or ESIA token request as JSON (RFC 6749 §5.2). vkhod's own middleware
+ * refuses some requests before the endpoint is reached; those answers were the HTML error page to
+ * such a client.
+ */
+function send(
+  h: Harness,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${h.url}${path}`, { method, headers: { 'accept-language': 'ru', ...headers } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type'] ?? ''), body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+
+describe('errors on the endpoints only code calls are JSON, whatever the client accepts', function () {
+  let h: Harness;
+  before(async () => (h = await startHarness()));
+  after(() => h.close());
+
+  for (const accept of [undefined, '*/*', 'text/html,*/*']) {
+    const headers: Record<string, string> = accept ? { accept } : {};
+    const label = accept ?? 'no Accept';
+
+    it(`a compressed body on /token, /token/introspection and /device/auth: 415 in JSON (${label})`, async () => {
+      for (const path of ['/token', '/token/introspection', '/device/auth', '/aas/oauth2/te']) {
+        const res = await send(h, 'POST', path, { ...headers, ...FORM, 'content-encoding': 'gzip' }, 'grant_type=x');
+        expect(res.status, path).to.equal(415);
+        expect(res.type, path).to.match(/^application\/json/);
+        expect(JSON.parse(res.body), path).to.deep.equal({
+          error: 'invalid_request',
+          error_description: 'Тело запроса должно быть без сжатия: отправьте его без заголовка Content-Encoding.',
+        });
+      }
+    });
+
+    it(`a method the endpoint does not take: 405 in JSON (${label})`, async () => {
+      for (const [method, path] of [
+        ['PROPFIND', '/token'],
+        ['TRACE', '/me'],
+        ['GET', '/aas/oauth2/te'],
+        ['GET', '/aas/oauth2/v3/te'],
+        ['TRACE', '/rs/prns/1000000001'],
+      ] as const) {
+        const res = await send(h, method, path, headers);
+        expect(res.status, `${method} ${path}`).to.equal(405);
+        expect(res.type, `${method} ${path}`).to.match(/^application\/json/);
+        expect(JSON.parse(res.body).error, `${method} ${path}`).to.equal('invalid_request');
+      }
+    });
+
+    it(`a body over the limit on ESIA's token endpoint: 413 in JSON (${label})`, async () => {
+      const res = await send(h, 'POST', '/aas/oauth2/te', { ...headers, ...FORM }, `client_id=${'x'.repeat(100_000)}`);
+      expect(res.status).to.equal(413);
+      expect(res.type).to.match(/^application\/json/);
+      expect(JSON.parse(res.body).error_description).to.equal('Отправлено слишком много данных. Сократите введённый текст и попробуйте снова.');
+    });
+  }
+
+  it('a page still answers a browser with the page', async () => {
+    for (const accept of ['*/*', 'text/html,*/*']) {
+      const res = await send(h, 'PROPFIND', '/auth', { accept });
+      expect(res.status).to.equal(405);
+      expect(res.type).to.match(/^text\/html/);
+      expect(res.body).to.include('Такой запрос здесь не обрабатывается');
+    }
+  });
+});
