@@ -69,7 +69,9 @@ describe('errors on the endpoints only code calls are JSON, whatever the client 
       const res = await send(h, 'POST', '/aas/oauth2/te', { ...headers, ...FORM }, `client_id=${'x'.repeat(100_000)}`);
       expect(res.status).to.equal(413);
       expect(res.type).to.match(/^application\/json/);
-      expect(JSON.parse(res.body).error_description).to.equal('Отправлено слишком много данных. Сократите введённый текст и попробуйте снова.');
+      expect(JSON.parse(res.body).error_description).to.equal(
+        'Отправлено слишком много данных. Сократите введённый текст и попробуйте снова.',
+      );
     });
   }
 

@@ -23,10 +23,13 @@ describe('token endpoint error codes', function () {
       // a confidential relying party (client_secret_basic) asking for a machine token
       request(h().url).post('/token').auth('rp-basic', TEST_SECRET).type('form').send({ grant_type: 'client_credentials' }),
       // a machine client (client_secret_post) presenting a code
-      request(h().url)
-        .post('/token')
-        .type('form')
-        .send({ grant_type: 'authorization_code', code: 'x', redirect_uri: TEST_REDIRECT, client_id: 'svc-backend', client_secret: TEST_SECRET }),
+      request(h().url).post('/token').type('form').send({
+        grant_type: 'authorization_code',
+        code: 'x',
+        redirect_uri: TEST_REDIRECT,
+        client_id: 'svc-backend',
+        client_secret: TEST_SECRET,
+      }),
       // a public client asking for the device grant
       request(h().url).post('/token').type('form').send({ grant_type: DEVICE_GRANT, device_code: 'x', client_id: 'rp-public' }),
       request(h().url).post('/token').type('form').send({ grant_type: 'refresh_token', refresh_token: 'x', client_id: 'rp-public' }),
@@ -48,11 +51,19 @@ describe('token endpoint error codes', function () {
     const unknownGrant = await request(h().url).post('/token').auth('rp-basic', TEST_SECRET).type('form').send({ grant_type: 'password' });
     expect(unknownGrant.body.error).to.equal('unsupported_grant_type');
     // A wrong secret says nothing about which grants the client has.
-    const wrongSecret = await request(h().url).post('/token').auth('rp-basic', 'wrong').type('form').send({ grant_type: 'client_credentials' });
+    const wrongSecret = await request(h().url)
+      .post('/token')
+      .auth('rp-basic', 'wrong')
+      .type('form')
+      .send({ grant_type: 'client_credentials' });
     expect(wrongSecret.status).to.equal(401);
     expect(wrongSecret.body.error).to.equal('invalid_client');
     // A grant the client has, with a parameter missing.
-    const missing = await request(h().url).post('/token').auth('rp-basic', TEST_SECRET).type('form').send({ grant_type: 'authorization_code' });
+    const missing = await request(h().url)
+      .post('/token')
+      .auth('rp-basic', TEST_SECRET)
+      .type('form')
+      .send({ grant_type: 'authorization_code' });
     expect(missing.status).to.equal(400);
     expect(missing.body.error).to.equal('invalid_request');
   });
@@ -68,7 +79,11 @@ describe('token endpoint error codes', function () {
     expect(tokens.status, tokens.text).to.equal(200);
     const idToken = tokens.body.id_token as string;
 
-    const introspection = await request(h().url).post('/token/introspection').auth('rp-basic', TEST_SECRET).type('form').send({ token: idToken });
+    const introspection = await request(h().url)
+      .post('/token/introspection')
+      .auth('rp-basic', TEST_SECRET)
+      .type('form')
+      .send({ token: idToken });
     expect(introspection.status).to.equal(200);
     expect(introspection.body).to.deep.equal({ active: false });
     const hinted = await request(h().url)
