@@ -75,6 +75,34 @@ describe('password hashing threads (issue 15: hashes never crowd out the event l
     }
   });
 
+  it('ends a thread idle for longer than its idle time (its memory goes back), and starts one again for the next hash', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const tasks = () => new Set(readdirSync('/proc/self/task'));
+    const before = tasks();
+    const threads = new HashThreads(1, 300);
+    try {
+      const hash = await threads.hash('пароль', PARAMS);
+      const started = [...tasks()].filter((tid) => !before.has(tid));
+      expect(started, 'the hashing thread').to.not.be.empty;
+      // Jobs closer together than the idle time keep the same thread.
+      for (let i = 0; i < 3; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        expect(await threads.verify(hash, 'пароль')).to.equal(true);
+        expect(threads.threads).to.equal(1);
+        expect(started.every((tid) => tasks().has(tid)), 'still the first thread').to.equal(true);
+      }
+      for (let waited = 0; threads.threads > 0 && waited < 3000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(threads.threads).to.equal(0);
+      for (let waited = 0; started.some((tid) => tasks().has(tid)) && waited < 3000; waited += 50)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(started.filter((tid) => tasks().has(tid)), 'threads of the ended worker').to.deep.equal([]);
+      expect(await threads.verify(hash, 'пароль')).to.equal(true);
+      expect(threads.threads).to.equal(1);
+    } finally {
+      await threads.close();
+    }
+  });
+
   it('rejects a hash the library refuses (bad parameters) without stopping the thread', async () => {
     const threads = new HashThreads(1);
     try {
