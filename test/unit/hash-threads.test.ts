@@ -89,13 +89,19 @@ describe('password hashing threads (issue 15: hashes never crowd out the event l
         await new Promise((resolve) => setTimeout(resolve, 150));
         expect(await threads.verify(hash, 'пароль')).to.equal(true);
         expect(threads.threads).to.equal(1);
-        expect(started.every((tid) => tasks().has(tid)), 'still the first thread').to.equal(true);
+        expect(
+          started.every((tid) => tasks().has(tid)),
+          'still the first thread',
+        ).to.equal(true);
       }
       for (let waited = 0; threads.threads > 0 && waited < 3000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
       expect(threads.threads).to.equal(0);
       for (let waited = 0; started.some((tid) => tasks().has(tid)) && waited < 3000; waited += 50)
         await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(started.filter((tid) => tasks().has(tid)), 'threads of the ended worker').to.deep.equal([]);
+      expect(
+        started.filter((tid) => tasks().has(tid)),
+        'threads of the ended worker',
+      ).to.deep.equal([]);
       expect(await threads.verify(hash, 'пароль')).to.equal(true);
       expect(threads.threads).to.equal(1);
     } finally {
