@@ -52,7 +52,12 @@ const checkpoint = () => {
     lastVersion = version;
     quietTicks = quiet ? quietTicks + 1 : 0;
     if (workerData.idleTicks > 0 && quietTicks >= workerData.idleTicks) {
-      const [cut] = db.pragma('wal_checkpoint(TRUNCATE)');
+      // Optional, so it waits for nothing: a TRUNCATE takes the write lock and then waits for
+      // readers still on the WAL (an online backup) — with a busy timeout it would hold writers
+      // off for that long, again at every attempt. A reader in the way: try again later.
+      db.pragma('busy_timeout = 0');
+      let cut;
+      try { [cut] = db.pragma('wal_checkpoint(TRUNCATE)'); } finally { db.pragma('busy_timeout = 2000'); }
       if (cut && cut.busy === 0 && walSize() === 0) end();
       else quietTicks = 0;
     }
@@ -167,7 +172,7 @@ export class Checkpointer {
     worker.unref();
     worker.on('error', () => undefined);
     worker.on('message', (m) => {
-      if (m === 'ending') this.ending = true;
+      if (m === 'ending' && this.worker === worker) this.ending = true;
     });
     worker.once('exit', () => {
       if (this.worker !== worker) return;

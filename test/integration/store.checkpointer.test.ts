@@ -113,6 +113,40 @@ describe('the WAL checkpointer runs only while there is something to copy', func
     expect(checkpointer.starts).to.equal(1);
   });
 
+  it('a reader holding an old snapshot (an online backup) never makes its ending hold writers off', async () => {
+    checkpointer = open();
+    write(writer, 200);
+    await until(() => checkpointer!.running);
+    // A read transaction on the WAL's content, left open: everything can be copied, but the final
+    // TRUNCATE cannot finish while the reader is on the WAL.
+    const reader = new Database(path);
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM t').get();
+    try {
+      writer.pragma('busy_timeout = 0');
+      let refused = 0;
+      // Past several idle periods: each time the thread tries to end, a write must still get the lock.
+      for (let i = 0; i < 60; i += 1) {
+        try {
+          writer.exec('BEGIN IMMEDIATE');
+          writer.exec('COMMIT');
+        } catch (err) {
+          if (/SQLITE_BUSY|locked/i.test(String((err as Error).message) + String((err as { code?: string }).code))) refused += 1;
+          else throw err;
+        }
+        await sleep(25);
+      }
+      expect(refused, 'writes refused for a lock held by the ending checkpoint').to.equal(0);
+      expect(checkpointer.running, 'still there while the reader holds the WAL').to.equal(true);
+    } finally {
+      reader.exec('COMMIT');
+      reader.close();
+      writer.pragma('busy_timeout = 5000');
+    }
+    await until(() => !checkpointer!.running && wal() === 0);
+    expect(wal(), 'it ends once the reader has gone').to.equal(0);
+  });
+
   it('with no idle time it runs from the start and never ends', async () => {
     checkpointer = new Checkpointer(path, createRequire(import.meta.url).resolve('libsql'), 8 * 1024 * 1024, { intervalMs: 50, idleMs: 0 });
     expect(checkpointer.running).to.equal(true);
