@@ -143,8 +143,9 @@ export class HashThreads {
     return this.all.size;
   }
 
-  /** Stops the threads; a job still running fails, later jobs start new ones. */
+  /** Stops the threads; a job still running or waiting for a thread fails, later jobs start new ones. */
   async close(): Promise<void> {
+    for (const waiting of this.queue.splice(0)) waiting.reject(new HashThreadError());
     const threads = [...this.all];
     for (const thread of threads) clearTimeout(thread.retirement);
     this.all.clear();

@@ -59,7 +59,7 @@ describe('password hashing threads (issue 15: hashes never crowd out the event l
     }
   });
 
-  it('fails a job whose thread is stopped under it, and starts a fresh thread for the next', async () => {
+  it('fails a job whose thread is stopped under it, and one waiting for it, and starts a fresh thread for the next', async () => {
     const threads = new HashThreads(1);
     try {
       const running = threads.hash('пароль', PARAMS);
@@ -68,6 +68,12 @@ describe('password hashing threads (issue 15: hashes never crowd out the event l
       await running.catch((err: unknown) => (failure = err));
       await closing;
       expect(failure).to.be.instanceOf(HashThreadError);
+      // A job still waiting for the thread fails too, rather than waiting for ever.
+      const first = threads.hash('пароль', PARAMS).catch((err: unknown) => err);
+      const waiting = threads.hash('пароль', PARAMS).catch((err: unknown) => err);
+      await threads.close();
+      expect(await first).to.be.instanceOf(HashThreadError);
+      expect(await waiting).to.be.instanceOf(HashThreadError);
       const hash = await threads.hash('пароль', PARAMS);
       expect(await threads.verify(hash, 'пароль')).to.equal(true);
     } finally {
