@@ -5,8 +5,9 @@
  * A failure prints the seed and the request: FUZZ_SEED=<seed> reproduces the run.
  */
 import { expect } from 'chai';
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent } from 'node:http';
 import { Browser } from '../support/browser.ts';
+import { rawRequest, type RawAnswer } from '../support/http.ts';
 import { startHarness, TEST_SECRET, type Harness } from '../support/harness.ts';
 import { authorizePath, GOOD_PASSWORD, pkce, redeem, signIn } from '../support/flows.ts';
 import { createAccount } from './fixtures.ts';
@@ -276,24 +277,8 @@ async function targets(h: Harness): Promise<Target[]> {
   return [...advertised, ...interaction, ...pages].map((path) => ({ path }));
 }
 
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function send(h: Harness, agent: Agent, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${h.url}${path}`, { method, headers, agent }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const send = (h: Harness, agent: Agent, method: string, path: string, headers: Record<string, string>, body?: string) =>
+  rawRequest(`${h.url}${path}`, method, headers, { body, agent });
 
 describe('fuzz: malformed requests over every advertised endpoint and every form', function () {
   this.timeout(120000);
@@ -346,7 +331,7 @@ describe('fuzz: malformed requests over every advertised endpoint and every form
       }
       const label = `#${sent} ${method} ${path.slice(0, 200)} ${JSON.stringify(headers).slice(0, 200)} ${String(body ?? '').slice(0, 120)}`;
       sent += 1;
-      let answer: Answer;
+      let answer: RawAnswer;
       try {
         answer = await send(h, agent, method, path, headers, body);
       } catch (err) {

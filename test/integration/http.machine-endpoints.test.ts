@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { request as httpRequest } from 'node:http';
 import { startHarness, type Harness } from '../support/harness.ts';
+import { rawRequest, type RawAnswer } from '../support/http.ts';
 
 /**
  * A relying party's OAuth library sends `Accept: *\/*` or no Accept at all, and reads the error of
@@ -8,24 +8,9 @@ import { startHarness, type Harness } from '../support/harness.ts';
  * refuses some requests before the endpoint is reached; those answers were the HTML error page to
  * such a client.
  */
-function send(
-  h: Harness,
-  method: string,
-  path: string,
-  headers: Record<string, string>,
-  body?: string,
-): Promise<{ status: number; type: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${h.url}${path}`, { method, headers: { 'accept-language': 'ru', ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type'] ?? ''), body: text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const send = (h: Harness, method: string, path: string, headers: Record<string, string>, body?: string) =>
+  rawRequest(`${h.url}${path}`, method, { 'accept-language': 'ru', ...headers }, { body });
+const typeOf = (res: RawAnswer) => String(res.headers['content-type'] ?? '');
 
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 
@@ -42,7 +27,7 @@ describe('errors on the endpoints only code calls are JSON, whatever the client 
       for (const path of ['/token', '/token/introspection', '/device/auth', '/aas/oauth2/te']) {
         const res = await send(h, 'POST', path, { ...headers, ...FORM, 'content-encoding': 'gzip' }, 'grant_type=x');
         expect(res.status, path).to.equal(415);
-        expect(res.type, path).to.match(/^application\/json/);
+        expect(typeOf(res), path).to.match(/^application\/json/);
         expect(JSON.parse(res.body), path).to.deep.equal({
           error: 'invalid_request',
           error_description: 'Тело запроса должно быть без сжатия: отправьте его без заголовка Content-Encoding.',
@@ -60,7 +45,7 @@ describe('errors on the endpoints only code calls are JSON, whatever the client 
       ] as const) {
         const res = await send(h, method, path, headers);
         expect(res.status, `${method} ${path}`).to.equal(405);
-        expect(res.type, `${method} ${path}`).to.match(/^application\/json/);
+        expect(typeOf(res), `${method} ${path}`).to.match(/^application\/json/);
         expect(JSON.parse(res.body).error, `${method} ${path}`).to.equal('invalid_request');
       }
     });
@@ -68,7 +53,7 @@ describe('errors on the endpoints only code calls are JSON, whatever the client 
     it(`a body over the limit on ESIA's token endpoint: 413 in JSON (${label})`, async () => {
       const res = await send(h, 'POST', '/aas/oauth2/te', { ...headers, ...FORM }, `client_id=${'x'.repeat(100_000)}`);
       expect(res.status).to.equal(413);
-      expect(res.type).to.match(/^application\/json/);
+      expect(typeOf(res)).to.match(/^application\/json/);
       expect(JSON.parse(res.body).error_description).to.equal(
         'Отправлено слишком много данных. Сократите введённый текст и попробуйте снова.',
       );
@@ -79,7 +64,7 @@ describe('errors on the endpoints only code calls are JSON, whatever the client 
     for (const accept of ['*/*', 'text/html,*/*']) {
       const res = await send(h, 'PROPFIND', '/auth', { accept });
       expect(res.status).to.equal(405);
-      expect(res.type).to.match(/^text\/html/);
+      expect(typeOf(res)).to.match(/^text\/html/);
       expect(res.body).to.include('Такой запрос здесь не обрабатывается');
     }
   });

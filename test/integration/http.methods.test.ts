@@ -1,25 +1,10 @@
 import { expect } from 'chai';
-import { request as httpRequest } from 'node:http';
 import { startHarness, type Harness } from '../support/harness.ts';
+import { rawRequest } from '../support/http.ts';
 
-/** One raw request (supertest cannot send every method); the status, headers and body. */
-function send(
-  h: Harness,
-  method: string,
-  path: string,
-  accept = 'text/html',
-): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${h.url}${path}`, { method, headers: { accept, 'accept-language': 'ru' } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** A request with `accept` (supertest cannot send every method). */
+const send = (h: Harness, method: string, path: string, accept = 'text/html') =>
+  rawRequest(`${h.url}${path}`, method, { accept, 'accept-language': 'ru' });
 
 const PATHS = [
   '/',
