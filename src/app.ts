@@ -32,7 +32,7 @@ import { clientIp } from './security/client-ip.ts';
 import { securityHeaders } from './security/headers.ts';
 import { buildServices, type ServiceOverrides, type Services } from './services.ts';
 import type { Store } from './store.ts';
-import { errorPages, retryAfterOn503 } from './web/errors.ts';
+import { answerError, errorPages, retryAfterOn503 } from './web/errors.ts';
 import { operationalRoutes } from './web/operational-routes.ts';
 import { requestGate } from './web/request-gate.ts';
 import { POST_ONLY_PATHS, PROVIDER_API_PATHS } from './web/machine-endpoints.ts';
@@ -92,8 +92,7 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
     // HTML "page not found" it fell through to.
     if (POST_ONLY_PATHS.has(ctx.path) && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
       ctx.set('allow', 'POST, OPTIONS');
-      ctx.status = 405;
-      ctx.body = { error: 'invalid_request', error_description: views.t(ctx, 'errors.post_only') };
+      answerError(views, ctx, 405, views.t(ctx, 'errors.post_only'));
       return;
     }
     return providerApp(ctx, next);
