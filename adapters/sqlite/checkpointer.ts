@@ -9,11 +9,11 @@
  *
  * The thread runs only while there is something to copy (issue 15): it holds a V8 isolate — 9 MB
  * resident on Node 20, 14 MB on Node 24 — and woke every second on a process that was doing
- * nothing. Once nothing has been written and everything in the WAL copied for `idleMs`, it cuts the WAL to zero
- * (TRUNCATE: nothing writes then) and ends. From then on the main thread looks at the WAL file's
- * size every second (one `stat`) — with no checkpoint running it only grows, whichever process
- * writes, this one or another worker of the cluster — and starts the thread again once the WAL
- * holds `startBytes`. Until then those few pages stay in the WAL, where they are as durable as
+ * nothing. Once nothing has been written and everything in the WAL copied for `idleMs`, it cuts
+ * the WAL to zero (TRUNCATE: nothing writes then) and ends. From then on the main thread looks at
+ * the WAL file's size every second (one `stat`) — with no checkpoint running it only grows,
+ * whichever process writes, this one or another worker of the cluster — and starts the thread
+ * again once the WAL holds `startBytes` (also at open: a WAL a crash left behind). Until then those few pages stay in the WAL, where they are as durable as
  * in the database file and cost readers nothing to speak of.
  */
 import { statSync } from 'node:fs';
@@ -51,7 +51,7 @@ const checkpoint = () => {
     const quiet = result && result.busy === 0 && result.log === result.checkpointed && version === lastVersion;
     lastVersion = version;
     quietTicks = quiet ? quietTicks + 1 : 0;
-    if (workerData.idleTicks > 0 && quietTicks >= workerData.idleTicks) {
+    if (quietTicks >= workerData.idleTicks) {
       // Optional, so it waits for nothing: a TRUNCATE takes the write lock and then waits for
       // readers still on the WAL (an online backup) — with a busy timeout it would hold writers
       // off for that long, again at every attempt. A reader in the way: try again later.
@@ -79,7 +79,7 @@ parentPort.on('message', (m) => {
 export interface CheckpointerOptions {
   /** How often the thread checkpoints, and the main thread looks at the WAL while it is not running. */
   intervalMs?: number;
-  /** How long everything must have been copied before the thread ends (0: it never ends). */
+  /** How long nothing may be written, with everything copied, before the thread ends. */
   idleMs?: number;
   /** The WAL size at which a stopped thread starts again. */
   startBytes?: number;
@@ -98,7 +98,7 @@ export class Checkpointer {
   /** Asked for while the thread was ending: started again at its exit. */
   private wanted = false;
   private stopped = false;
-  private readonly watch?: NodeJS.Timeout;
+  private readonly watch: NodeJS.Timeout;
   private readonly options: Required<CheckpointerOptions>;
   /** Times the thread started (tests, diagnostics). */
   starts = 0;
@@ -110,10 +110,6 @@ export class Checkpointer {
     options: CheckpointerOptions = {},
   ) {
     this.options = { ...DEFAULTS, startBytes: Math.min(DEFAULTS.startBytes, walMaxBytes / 4), ...options };
-    if (this.options.idleMs === 0) {
-      this.start();
-      return;
-    }
     const look = () => {
       if (!this.running && this.walBytes() >= this.options.startBytes) this.wake();
     };
@@ -141,7 +137,7 @@ export class Checkpointer {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.watch) clearInterval(this.watch);
+    clearInterval(this.watch);
     const worker = this.worker;
     if (!worker) return;
     await new Promise<void>((resolve) => {
@@ -155,7 +151,7 @@ export class Checkpointer {
   }
 
   private start(): void {
-    const idleTicks = this.options.idleMs > 0 ? Math.max(1, Math.ceil(this.options.idleMs / this.options.intervalMs)) : 0;
+    const idleTicks = Math.max(1, Math.ceil(this.options.idleMs / this.options.intervalMs));
     const worker = new Worker(WORKER, {
       eval: true,
       workerData: {

@@ -146,12 +146,4 @@ describe('the WAL checkpointer runs only while there is something to copy', func
     await until(() => !checkpointer!.running && wal() === 0);
     expect(wal(), 'it ends once the reader has gone').to.equal(0);
   });
-
-  it('with no idle time it runs from the start and never ends', async () => {
-    checkpointer = new Checkpointer(path, createRequire(import.meta.url).resolve('libsql'), 8 * 1024 * 1024, { intervalMs: 50, idleMs: 0 });
-    expect(checkpointer.running).to.equal(true);
-    await sleep(500);
-    expect(checkpointer.running).to.equal(true);
-    expect(checkpointer.starts).to.equal(1);
-  });
 });
