@@ -60,6 +60,26 @@ describe('errors on the endpoints only code calls are JSON, whatever the client 
     });
   }
 
+  it('an address over its limit on /device/auth and /request: 429 in JSON with Retry-After', async () => {
+    const small = await startHarness({ env: { VKHOD_AUTHORIZE_MAX_PER_IP: '4' } });
+    try {
+      const answers = [];
+      for (let i = 0; i < 6; i += 1) {
+        const path = i % 2 ? '/request' : '/device/auth';
+        answers.push(await rawRequest(`${small.url}${path}`, 'POST', { accept: '*/*', ...FORM }, { body: 'client_id=rp-public' }));
+      }
+      const refused = answers.filter((res) => res.status === 429);
+      expect(refused).to.have.length(2);
+      for (const res of refused) {
+        expect(typeOf(res)).to.match(/^application\/json/);
+        expect(res.headers['retry-after']).to.match(/^\d+$/);
+        expect(JSON.parse(res.body).error).to.equal('invalid_request');
+      }
+    } finally {
+      await small.close();
+    }
+  });
+
   it('a page still answers a browser with the page', async () => {
     for (const accept of ['*/*', 'text/html,*/*']) {
       const res = await send(h, 'PROPFIND', '/auth', { accept });
