@@ -15,9 +15,19 @@
  *   optional requires (kerberos, snappy, …) are not ours to bundle;
  * - pino: its transports start worker threads by file path (`__dirname`), which a bundle moves.
  * `dist/meta.json` says which input went into which output (test/unit/build.test.ts reads the same).
+ *
+ * Names (issue 15): esbuild's `keepNames` pins every function's `name` with a call made each time the
+ * function is created — for the closures koa, node-oidc-provider and vkhod make per request, per
+ * request; without it client_credentials took 20% and userinfo 18–28% less CPU per request (paired
+ * rounds of `npm run bench`) and the start 0.1–0.4 s less. Without it a name changes only where two
+ * modules of a chunk declare the same top-level name (`Foo` becomes `Foo2`), so names matter only
+ * where code reads them at run time: node-oidc-provider reads its errors' and models' class names
+ * (`this.constructor.name`: a token's kind, the device flow's errors that src/oidc/provider.ts maps
+ * by `err.name`); vkhod's own errors set `name` themselves. The build fails if one of those
+ * node-oidc-provider classes was renamed (`renamedClasses`).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BuildOptions, Metafile } from 'esbuild';
 
@@ -42,8 +52,8 @@ export function buildOptions(outdir = join(ROOT, 'dist')): BuildOptions & { meta
     banner: {
       js: "import { createRequire as __vkhodCreateRequire } from 'node:module';\nconst require = __vkhodCreateRequire(import.meta.url);",
     },
-    // Class and function names as in the sources (logs, error names), not the bundler's renamings.
-    keepNames: true,
+    // No per-call `__name()` pinning (see the header); the classes whose names are read are checked instead.
+    keepNames: false,
     // Stack traces map back to the sources with NODE_OPTIONS=--enable-source-maps (docs/operations.md).
     sourcemap: 'linked',
     sourcesContent: false,
@@ -65,12 +75,55 @@ export function outputsOf(metafile: Metafile) {
     }));
 }
 
+/**
+ * The classes whose `name` node-oidc-provider reads at run time (`this.constructor.name`): its
+ * errors (`err.name`) and its models (a token's `kind`), from its sources.
+ */
+export function namesReadAtRunTime(): string[] {
+  const lib = join(ROOT, 'node_modules', 'oidc-provider', 'lib');
+  const files = [
+    join(lib, 'helpers', 'errors.js'),
+    join(lib, 'helpers', 're_render_errors.js'),
+    ...readdirSync(join(lib, 'models'))
+      .filter((f) => f.endsWith('.js'))
+      .map((f) => join(lib, 'models', f)),
+  ];
+  const names = files.flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/\bclass\s+([A-Z]\w*)/g)].map((m) => m[1]!));
+  return [...new Set(names)].sort();
+}
+
+/** A declaration of a class whose name matches `pattern`, as esbuild writes it. */
+const declaration = (pattern: string) =>
+  new RegExp(`\\b(?:class|function)\\s+${pattern}\\b|\\b(?:var|let|const)\\s+${pattern}\\s*=\\s*class\\b`);
+
+/**
+ * Of `names`, those the bundle (the text of its files) declares under a bundler's renaming
+ * (`class Foo2`, `var Foo2 = class`): their `name` is no longer the source's. A name the bundle
+ * does not declare at all is reported too (as `Foo?`): the check would no longer see a renaming.
+ */
+export function renamedClasses(texts: string[], names: string[]): string[] {
+  const found = (pattern: string) => texts.some((text) => declaration(pattern).test(text));
+  return names.flatMap((name) => (found(`${name}\\d+`) ? [name] : found(name) ? [] : [`${name}?`]));
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const { build } = await import('esbuild');
-  const result = await build(buildOptions());
+  const result = await build({ ...buildOptions(), write: false });
   if (result.errors.length || result.warnings.length) {
     process.stderr.write(`build: ${result.errors.length} errors, ${result.warnings.length} warnings\n`);
     process.exit(1);
+  }
+  const renamed = renamedClasses(
+    result.outputFiles.filter((f) => f.path.endsWith('.js')).map((f) => f.text),
+    namesReadAtRunTime(),
+  );
+  if (renamed.length) {
+    process.stderr.write(`build: classes whose names node-oidc-provider reads were renamed by the bundler: ${renamed.join(', ')}\n`);
+    process.exit(1);
+  }
+  for (const file of result.outputFiles) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    writeFileSync(file.path, file.contents);
   }
   mkdirSync(join(ROOT, 'dist'), { recursive: true });
   writeFileSync(join(ROOT, 'dist', 'meta.json'), JSON.stringify(result.metafile));

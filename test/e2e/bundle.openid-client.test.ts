@@ -18,6 +18,8 @@ import { buildOptions } from '../../scripts/build.ts';
 import { benchServerEnv, freePort, seedCitizens } from '../../scripts/bench/local-server.ts';
 import { BENCH_CLIENT, BENCH_PASSWORD } from '../../scripts/bench/shared.ts';
 import { ServerProcess } from '../../scripts/bench/server-process.ts';
+import { alertsOf, Browser, xsrfOf } from '../support/browser.ts';
+import type { Harness } from '../support/harness.ts';
 import { benchPhone, passwordCodeFlow } from '../../scripts/bench/sign-in.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -72,6 +74,20 @@ describe('the production bundle as a relying party sees it (openid-client)', fun
     expect(introspected.sub).to.equal(claims.sub);
     // the rotated-out refresh token is dead
     expect((await oidc.tokenIntrospection(config, flow.refreshToken!)).active).to.equal(false);
+  });
+
+  it("tells a wrong device code from the others by node-oidc-provider's error class names, which the bundle keeps", async () => {
+    const browser = new Browser({ url } as Harness);
+    for (const [code, alert] of [
+      ['000-000-000', 'Такого кода нет. Проверьте цифры на экране устройства.'],
+      ['', 'Введите код с экрана устройства.'],
+    ]) {
+      const input = await browser.get('/device');
+      expect(input.status).to.equal(200);
+      const page = await browser.post('/device', { xsrf: xsrfOf(input), user_code: code });
+      expect(page.status, code).to.equal(400);
+      expect(alertsOf(page.html), code).to.deep.equal([alert]);
+    }
   });
 
   it('answers a hostile request with a 4xx page, as the sources do', async () => {

@@ -30,6 +30,18 @@ export function decodeEntities(s: string): string {
     .replace(/&#x60;/g, '`');
 }
 
+/** The provider's `xsrf` field on a device page (node-oidc-provider's own forms). */
+export function xsrfOf(page: Page): string {
+  const m = page.html.match(/name="xsrf" value="([^"]+)"/);
+  if (!m) throw new Error(`no xsrf field on ${page.url}: ${page.html.slice(0, 300)}`);
+  return decodeEntities(m[1]!);
+}
+
+/** The alert texts on a page. */
+export function alertsOf(html: string): string[] {
+  return [...html.matchAll(/class="alert alert-error"[^>]*>([^<]*)</g)].map((m) => decodeEntities(m[1]!.trim()));
+}
+
 export function formAction(html: string, contains: string): string {
   const actions = [...html.matchAll(/<form[^>]*action="([^"]+)"/g)].map((m) => decodeEntities(m[1]!));
   const hit = actions.find((a) => a.includes(contains));

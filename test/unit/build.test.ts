@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { build, type BuildResult, type OutputFile } from 'esbuild';
-import { buildOptions, EXTERNAL_PACKAGES } from '../../scripts/build.ts';
+import { buildOptions, EXTERNAL_PACKAGES, namesReadAtRunTime, renamedClasses } from '../../scripts/build.ts';
 
 const OUT = '/vkhod-build-test/dist';
 const ON_DEMAND = /node_modules\/(pkijs|asn1js|qrcode|otplib|nodemailer|@simplewebauthn\/server|multer|@koa\/multer)\//;
@@ -79,5 +79,26 @@ describe('production bundle (scripts/build.ts)', function () {
       dependencies: Record<string, string>;
     };
     for (const name of EXTERNAL_PACKAGES) expect(manifest.dependencies, name).to.have.property(name);
+  });
+
+  it('pins no function names per call, and keeps the class names node-oidc-provider reads at run time', () => {
+    const texts = result.outputFiles.filter((f) => f.path.endsWith('.js')).map((f) => f.text);
+    expect(
+      texts.filter((text) => /\b__name\(/.test(text)),
+      'no keepNames helper calls',
+    ).to.have.length(0);
+    const names = namesReadAtRunTime();
+    // its errors (the device flow's are mapped by name in src/oidc/provider.ts) and models (a token's kind)
+    expect(names).to.include.members(['NotFoundError', 'AlreadyUsedError', 'NoCodeError', 'InvalidGrant', 'AccessToken', 'RefreshToken', 'Session']);
+    expect(renamedClasses(texts, names)).to.deep.equal([]);
+  });
+
+  it('the renaming check sees a renamed class, and a name it can no longer find', () => {
+    const texts = ['var Grant2 = class extends BaseModel {}', 'class AccessToken extends BaseToken {}', 'var Session = class {', 'class Interaction3 {}'];
+    expect(renamedClasses(texts, ['Grant', 'AccessToken', 'Session', 'Interaction', 'Client'])).to.deep.equal([
+      'Grant',
+      'Interaction',
+      'Client?',
+    ]);
   });
 });
