@@ -89,12 +89,25 @@ describe('production bundle (scripts/build.ts)', function () {
     ).to.have.length(0);
     const names = namesReadAtRunTime();
     // its errors (the device flow's are mapped by name in src/oidc/provider.ts) and models (a token's kind)
-    expect(names).to.include.members(['NotFoundError', 'AlreadyUsedError', 'NoCodeError', 'InvalidGrant', 'AccessToken', 'RefreshToken', 'Session']);
+    expect(names).to.include.members([
+      'NotFoundError',
+      'AlreadyUsedError',
+      'NoCodeError',
+      'InvalidGrant',
+      'AccessToken',
+      'RefreshToken',
+      'Session',
+    ]);
     expect(renamedClasses(texts, names)).to.deep.equal([]);
   });
 
   it('the renaming check sees a renamed class, and a name it can no longer find', () => {
-    const texts = ['var Grant2 = class extends BaseModel {}', 'class AccessToken extends BaseToken {}', 'var Session = class {', 'class Interaction3 {}'];
+    const texts = [
+      'var Grant2 = class extends BaseModel {}',
+      'class AccessToken extends BaseToken {}',
+      'var Session = class {',
+      'class Interaction3 {}',
+    ];
     expect(renamedClasses(texts, ['Grant', 'AccessToken', 'Session', 'Interaction', 'Client'])).to.deep.equal([
       'Grant',
       'Interaction',
