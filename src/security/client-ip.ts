@@ -57,13 +57,19 @@ export function clientIpResolver(trust: ProxyTrust | null): (peer: string, forwa
 export function clientIp(trust: ProxyTrust | null) {
   const resolve = clientIpResolver(trust);
   const fromTrustedProxy = trustedProxyPeer(trust);
+  // A connection's peer never changes: ask the list once per connection, not once per request of
+  // a kept-alive one (BlockList.check builds a SocketAddress each time).
+  const peerTrusted = new WeakMap<object, boolean>();
   return (ctx: Context, next: Next) => {
-    const peer = ctx.req.socket.remoteAddress ?? '';
+    const socket = ctx.req.socket;
+    const peer = socket.remoteAddress ?? '';
     ctx.request.ip = resolve(peer, ctx.get('x-forwarded-for') || undefined);
     // koa believes X-Forwarded-Proto and -Host from every peer once any proxy is trusted: with a
     // list of proxies, a client that reaches vkhod directly must not make its request "https"
     // (the production pages' HTTPS-only check) or name its own host.
-    if (trust && !fromTrustedProxy(peer)) {
+    let trusted = peerTrusted.get(socket);
+    if (trusted === undefined) peerTrusted.set(socket, (trusted = fromTrustedProxy(peer)));
+    if (trust && !trusted) {
       delete ctx.req.headers['x-forwarded-proto'];
       delete ctx.req.headers['x-forwarded-host'];
     }
