@@ -19,12 +19,16 @@
  * Names (issue 15): esbuild's `keepNames` pins every function's `name` with a call made each time the
  * function is created — for the closures koa, node-oidc-provider and vkhod make per request, per
  * request; without it client_credentials took 20% and userinfo 18–28% less CPU per request (paired
- * rounds of `npm run bench`) and the start 0.1–0.4 s less. Without it a name changes only where two
- * modules of a chunk declare the same top-level name (`Foo` becomes `Foo2`), so names matter only
- * where code reads them at run time: node-oidc-provider reads its errors' and models' class names
- * (`this.constructor.name`: a token's kind, the device flow's errors that src/oidc/provider.ts maps
- * by `err.name`); vkhod's own errors set `name` themselves. The build fails if one of those
- * node-oidc-provider classes was renamed (`renamedClasses`).
+ * rounds of `npm run bench`). Without it a class or function can carry another name at run time:
+ * esbuild renames one whose name another declaration in the same chunk already uses (`Foo` becomes
+ * `Foo2`, nested declarations included), and writes a class that refers to itself as
+ * `var Foo = class _Foo` (its name is then `_Foo`). Names matter only where code reads them:
+ * node-oidc-provider reads its errors' and models' class names (`this.constructor.name`): a token's
+ * `kind` and the adapter's model name (src/oidc/provider.ts, one-time.ts and security-events.ts go
+ * by them), the device flow's errors that src/oidc/provider.ts maps by `err.name`. vkhod's own errors
+ * set `name` themselves; the other packages' errors that vkhod tells apart it tells apart by
+ * `instanceof` or `code`. The build fails if one of those node-oidc-provider classes has another
+ * name in the bundle (`renamedClasses`).
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -92,18 +96,30 @@ export function namesReadAtRunTime(): string[] {
   return [...new Set(names)].sort();
 }
 
-/** A declaration of a class whose name matches `pattern`, as esbuild writes it. */
-const declaration = (pattern: string) =>
-  new RegExp(`\\b(?:class|function)\\s+${pattern}\\b|\\b(?:var|let|const)\\s+${pattern}\\s*=\\s*class\\b`);
+/**
+ * The run-time names the bundle gives to the classes and functions declared as `name` in the
+ * sources (or renamed from it): `class X`, `function X(`, a class assigned to a variable
+ * (`[var ]X = class {`, named after the variable), and a named class expression (`X = class _X {`,
+ * which esbuild writes for a class that refers to itself: its name is then `_X`).
+ */
+function runtimeNames(texts: string[], name: string): string[] {
+  const like = `_?${name}\\d*`;
+  const declared = new RegExp(`\\b(?:class|function)\\s+(${like})\\b|\\b(${like})\\s*=\\s*class\\b(?!\\s+(?!extends\\b)[\\w$])`, 'g');
+  return texts.flatMap((text) => [...text.matchAll(declared)].map((m) => (m[1] ?? m[2])!));
+}
 
 /**
- * Of `names`, those the bundle (the text of its files) declares under a bundler's renaming
- * (`class Foo2`, `var Foo2 = class`): their `name` is no longer the source's. A name the bundle
- * does not declare at all is reported too (as `Foo?`): the check would no longer see a renaming.
+ * Of `names`, those the bundle (the text of its files) declares under another run-time name
+ * (`class Foo2`, `var Foo2 = class`, `var Foo = class _Foo`): their `name` is no longer the
+ * source's. A name the bundle does not declare at all is reported too (as `Foo?`): the check would
+ * no longer see a renaming.
  */
 export function renamedClasses(texts: string[], names: string[]): string[] {
-  const found = (pattern: string) => texts.some((text) => declaration(pattern).test(text));
-  return names.flatMap((name) => (found(`${name}\\d+`) ? [name] : found(name) ? [] : [`${name}?`]));
+  return names.flatMap((name) => {
+    const seen = runtimeNames(texts, name);
+    if (seen.some((n) => n !== name)) return [name];
+    return seen.length ? [] : [`${name}?`];
+  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -3,8 +3,10 @@
  * dist/src/main.js`, what `npm start` runs in production and the Docker image runs) against the sources through tsx
  * (`node --import tsx src/main.ts`, the development start). Each variant is started
  * BENCH_STARTUP_ROUNDS times (3) with production settings and the embedded store in a fresh temp
- * folder; "ready" is the first 200 on /readyz (polled every 10 ms); RSS is read from
- * /proc/<pid>/status after BENCH_STARTUP_IDLE_SECONDS (2) of idling once ready. Medians are printed.
+ * folder — the first start, which also makes the signing keys and the schema — and then once more on
+ * the same folder: the restart of every deploy and of a rolling restart. "Ready" is the first 200 on
+ * /readyz (polled every 10 ms); RSS is read from /proc/<pid>/status after
+ * BENCH_STARTUP_IDLE_SECONDS (2) of idling once ready (the first start's). Medians are printed.
  *
  * Run alone with `npm run bench:startup`; `npm run bench` prints it after the throughput table.
  * Builds dist/ first when it is missing (BENCH_STARTUP_BUILD=1: always).
@@ -25,6 +27,9 @@ export interface StartupRow {
   readyMs: number;
   /** CPU time (user + system) the process spent until ready: the steadier figure on a busy machine. */
   readyCpuMs: number;
+  /** The same for a restart on the store the first start left (keys and schema there). */
+  restartMs: number;
+  restartCpuMs: number;
   idleRssMb: number;
   rounds: number;
 }
@@ -43,15 +48,18 @@ const VARIANTS = [
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** One start: ms from spawn to the first 200 on /readyz, and the RSS after idling. */
-async function startOnce(args: string[], idleMs: number): Promise<{ readyMs: number; cpuMs: number; rssMb: number }> {
-  const dir = mkdtempSync(join(tmpdir(), 'vkhod-bench-startup-'));
+/** One start with its store in `dir`: ms from spawn to the first 200 on /readyz, and the RSS after idling. */
+async function startOnce(
+  args: string[],
+  env: Record<string, string>,
+  idleMs: number,
+): Promise<{ readyMs: number; cpuMs: number; rssMb: number }> {
   const port = await freePort();
   const started = performance.now();
   const child = spawn(process.execPath, ['--no-warnings', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { PATH: process.env.PATH ?? '', ...productionStartEnv(dir, port, 'bench') },
+    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port) },
   });
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
@@ -77,6 +85,19 @@ async function startOnce(args: string[], idleMs: number): Promise<{ readyMs: num
     child.kill('SIGTERM');
     await Promise.race([exited, sleep(10_000)]);
     if (child.exitCode === null) child.kill('SIGKILL');
+  }
+}
+
+/** A first start on a fresh store, then a restart on what it left. */
+async function startTwice(args: string[], idleMs: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'vkhod-bench-startup-'));
+  try {
+    // One set of settings for both starts (the master key the store is encrypted under).
+    const env = productionStartEnv(dir, 0, 'bench');
+    const first = await startOnce(args, env, idleMs);
+    const again = await startOnce(args, env, 0);
+    return { ...first, restartMs: again.readyMs, restartCpuMs: again.cpuMs };
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -90,13 +111,14 @@ export async function measureStartup(): Promise<StartupRow[]> {
     process.stderr.write('bench: building dist/ (npm run build)\n');
     execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
   }
-  const results = new Map<string, Array<{ readyMs: number; cpuMs: number; rssMb: number }>>(VARIANTS.map((v) => [v.variant, []]));
+  const results = new Map<string, Array<Awaited<ReturnType<typeof startTwice>>>>(VARIANTS.map((v) => [v.variant, []]));
   // Alternating, so a noisy neighbour hurts both alike.
   for (let round = 0; round < rounds; round += 1)
     for (const v of VARIANTS) {
-      const result = await startOnce(v.args, idleMs);
+      const result = await startTwice(v.args, idleMs);
       process.stderr.write(
-        `  start ${v.variant}: ready in ${result.readyMs.toFixed(0)} ms (${result.cpuMs} ms CPU), RSS ${result.rssMb.toFixed(0)} MB\n`,
+        `  start ${v.variant}: ready in ${result.readyMs.toFixed(0)} ms (${result.cpuMs} ms CPU), RSS ${result.rssMb.toFixed(0)} MB; ` +
+          `restart ${result.restartMs.toFixed(0)} ms (${result.restartCpuMs} ms CPU)\n`,
       );
       results.get(v.variant)!.push(result);
     }
@@ -108,6 +130,8 @@ export async function measureStartup(): Promise<StartupRow[]> {
       readyMs: median(runs.map((r) => r.readyMs)),
       readyCpuMs: median(runs.map((r) => r.cpuMs)),
       idleRssMb: median(runs.map((r) => r.rssMb)),
+      restartMs: median(runs.map((r) => r.restartMs)),
+      restartCpuMs: median(runs.map((r) => r.restartCpuMs)),
       rounds,
     };
   });
@@ -117,12 +141,15 @@ export function printStartup(rows: StartupRow[]): void {
   const out = [
     '',
     `Start to ready (first 200 on /readyz) and RSS at idle — production settings, SQLite, median of ${rows[0]?.rounds ?? 0}`,
+    '(first start: a fresh store, the signing keys made; restart: the same store again, as on every deploy)',
     '',
   ];
-  out.push(`${'variant'.padEnd(8)}${'ready ms'.padStart(10)}${'CPU ms'.padStart(8)}${'idle RSS MB'.padStart(13)}  command`);
+  out.push(
+    `${'variant'.padEnd(8)}${'first start ms'.padStart(16)}${'CPU ms'.padStart(8)}${'restart ms'.padStart(12)}${'CPU ms'.padStart(8)}${'idle RSS MB'.padStart(13)}  command`,
+  );
   for (const r of rows)
     out.push(
-      `${r.variant.padEnd(8)}${r.readyMs.toFixed(0).padStart(10)}${String(r.readyCpuMs).padStart(8)}${r.idleRssMb.toFixed(0).padStart(13)}  ${r.command}`,
+      `${r.variant.padEnd(8)}${r.readyMs.toFixed(0).padStart(16)}${String(r.readyCpuMs).padStart(8)}${r.restartMs.toFixed(0).padStart(12)}${String(r.restartCpuMs).padStart(8)}${r.idleRssMb.toFixed(0).padStart(13)}  ${r.command}`,
     );
   const dist = rows.find((r) => r.variant === 'dist');
   const tsx = rows.find((r) => r.variant === 'tsx');

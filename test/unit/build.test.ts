@@ -101,17 +101,18 @@ describe('production bundle (scripts/build.ts)', function () {
     expect(renamedClasses(texts, names)).to.deep.equal([]);
   });
 
-  it('the renaming check sees a renamed class, and a name it can no longer find', () => {
+  it('the renaming check sees a renamed class, a self-referring one, and a name it can no longer find', () => {
     const texts = [
       'var Grant2 = class extends BaseModel {}',
       'class AccessToken extends BaseToken {}',
       'var Session = class {',
       'class Interaction3 {}',
+      'var NoCodeError = class _NoCodeError extends ReRenderError {',
+      '  RefreshToken2 = class extends BaseToken {',
+      'var ExpiredError = class extends ReRenderError {',
     ];
-    expect(renamedClasses(texts, ['Grant', 'AccessToken', 'Session', 'Interaction', 'Client'])).to.deep.equal([
-      'Grant',
-      'Interaction',
-      'Client?',
-    ]);
+    expect(
+      renamedClasses(texts, ['Grant', 'AccessToken', 'Session', 'Interaction', 'NoCodeError', 'RefreshToken', 'ExpiredError', 'Client']),
+    ).to.deep.equal(['Grant', 'Interaction', 'NoCodeError', 'RefreshToken', 'Client?']);
   });
 });
