@@ -143,8 +143,8 @@ export function ownerOf(frame: string): string | undefined {
   const map = source.startsWith('file:') && source.endsWith('.js') ? sourceMapOf(source) : null;
   const entry = map?.findEntry(Number(js[2]) - 1, Number(js[3]) - 1) as { originalSource?: string } | undefined;
   if (entry?.originalSource) source = entry.originalSource;
-  // Bundled code with no source behind it: esbuild's runtime (keepNames' __name, __require).
-  else if (map) return "esbuild's helpers in the bundle (__name, __require)";
+  // Bundled code with no source behind it: esbuild's runtime (__require, __commonJS, __esm…).
+  else if (map) return "esbuild's helpers in the bundle (__require, __commonJS)";
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(source);
   if (pkg) return `pkg:${pkg[1]}`;
   const own = /\/((?:src|adapters|config|scripts)\/.+)$/.exec(source) ?? /^(?:\.\.\/)*((?:src|adapters|config|scripts)\/.+)$/.exec(source);
