@@ -18,7 +18,8 @@ import { buildOptions } from '../../scripts/build.ts';
 import { benchServerEnv, freePort, seedCitizens } from '../../scripts/bench/local-server.ts';
 import { BENCH_CLIENT, BENCH_PASSWORD } from '../../scripts/bench/shared.ts';
 import { ServerProcess } from '../../scripts/bench/server-process.ts';
-import { alertsOf, Browser, xsrfOf } from '../support/browser.ts';
+import { Browser, xsrfOf } from '../support/browser.ts';
+import { errorsOn } from '../integration/fixtures.ts';
 import type { Harness } from '../support/harness.ts';
 import { benchPhone, passwordCodeFlow } from '../../scripts/bench/sign-in.ts';
 
@@ -86,7 +87,7 @@ describe('the production bundle as a relying party sees it (openid-client)', fun
       expect(input.status).to.equal(200);
       const page = await browser.post('/device', { xsrf: xsrfOf(input), user_code: code });
       expect(page.status, code).to.equal(400);
-      expect(alertsOf(page.html), code).to.deep.equal([alert]);
+      expect(errorsOn(page.html), code).to.deep.equal([alert]);
     }
   });
 

@@ -8,10 +8,10 @@ import * as oidc from 'openid-client';
 import request from 'supertest';
 import { hashPassword } from '../../src/accounts/password-hash.ts';
 import { DEVICE_CODE_LIMITS } from '../../src/security/limits.ts';
-import { alertsOf, Browser, decodeEntities, type Page, xsrfOf } from '../support/browser.ts';
+import { Browser, decodeEntities, type Page, xsrfOf } from '../support/browser.ts';
 import { defaultClients, startHarness, type Harness } from '../support/harness.ts';
 import { addTotp, GOOD_PASSWORD, passConsent, totpCode } from '../support/flows.ts';
-import { sqlite } from '../integration/fixtures.ts';
+import { errorsOn, sqlite } from '../integration/fixtures.ts';
 
 const PHONE = '+79123456780';
 const SIMPLIFIED = 'urn:vkhod:loa:simplified';
@@ -119,7 +119,7 @@ describe('device authorization grant (RFC 8628) with openid-client v6', function
 
     // The code is used: typed again, it is refused; polled again, it gets nothing.
     const again = await enterCode(new Browser(h), started.user_code);
-    expect(alertsOf(again.html)).to.deep.equal(['Этот код уже использован. Запросите новый код на устройстве.']);
+    expect(errorsOn(again.html)).to.deep.equal(['Этот код уже использован. Запросите новый код на устройстве.']);
     const replay = await rejection(oidc.pollDeviceAuthorizationGrant(tv, { ...started, interval: 0 }));
     expect(replay.error).to.equal('invalid_grant');
   });
@@ -167,7 +167,7 @@ describe('device authorization grant (RFC 8628) with openid-client v6', function
     expireDeviceCode(h, started.user_code);
     const page = await enterCode(new Browser(h), started.user_code);
     expect(page.status).to.equal(410);
-    expect(alertsOf(page.html)).to.deep.equal(['Срок действия кода истёк. Запросите новый код на устройстве.']);
+    expect(errorsOn(page.html)).to.deep.equal(['Срок действия кода истёк. Запросите новый код на устройстве.']);
     const expired = await rejection(oidc.pollDeviceAuthorizationGrant(tv, { ...started, interval: 0 }));
     expect(expired.error).to.equal('expired_token');
   });
@@ -196,7 +196,7 @@ describe('device authorization grant (RFC 8628) with openid-client v6', function
     await browser.get('/device');
     const forged = await browser.post('/device', { xsrf: 'forged', user_code: started.user_code });
     expect(forged.status).to.equal(400);
-    expect(alertsOf(forged.html)).to.deep.equal(['Не удалось проверить код. Попробуйте ещё раз.']);
+    expect(errorsOn(forged.html)).to.deep.equal(['Не удалось проверить код. Попробуйте ещё раз.']);
     expect(forged.html, 'a fresh form to try again').to.match(/name="xsrf" value="[^"]+"/);
   });
 
@@ -207,7 +207,7 @@ describe('device authorization grant (RFC 8628) with openid-client v6', function
       if (cookie) req = req.set('cookie', cookie);
       const res = await req.send({ xsrf: 'from-an-old-page', user_code: started.user_code });
       expect(res.status, `${cookie ?? 'no cookie'}: ${res.text.slice(0, 200)}`).to.equal(400);
-      expect(alertsOf(res.text)).to.deep.equal(['Не удалось проверить код. Попробуйте ещё раз.']);
+      expect(errorsOn(res.text)).to.deep.equal(['Не удалось проверить код. Попробуйте ещё раз.']);
       // The re-drawn form's secret is kept in a session the answer hands over: sent again, it passes.
       // (a forged signature is first cleared: the cookies that expire are left out)
       const session = ([] as string[])
@@ -247,7 +247,7 @@ describe('device authorization grant (RFC 8628) with openid-client v6', function
     const guesser = new Browser(h);
     const wrong = await enterCode(guesser, '000-000-000');
     expect(wrong.status).to.equal(400);
-    expect(alertsOf(wrong.html)).to.deep.equal(['Такого кода нет. Проверьте цифры на экране устройства.']);
+    expect(errorsOn(wrong.html)).to.deep.equal(['Такого кода нет. Проверьте цифры на экране устройства.']);
     expect(wrong.html, 'the typed code is kept for correction').to.include('value="000-000-000"');
     const input = await guesser.get('/device');
     const xsrf = xsrfOf(input);

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import request from 'supertest';
-import { Browser, decodeEntities } from '../support/browser.ts';
+import { Browser, xsrfOf } from '../support/browser.ts';
 import { startHarness, TEST_REDIRECT, TEST_SECRET, type Harness } from '../support/harness.ts';
 import { authorizePath, codeFrom, GOOD_PASSWORD, pkce } from '../support/flows.ts';
 import { createAccount, resetStore } from './fixtures.ts';
@@ -47,9 +47,7 @@ async function signInAndRedeem(
 
 async function signOut(browser: Browser): Promise<void> {
   const confirm = await browser.get('/session/end');
-  const xsrf = confirm.html.match(/name="xsrf" value="([^"]+)"/);
-  expect(xsrf, 'the logout confirmation form').to.not.equal(null);
-  const done = await browser.post('/session/end/confirm', { xsrf: decodeEntities(xsrf![1]!), logout: 'yes' });
+  const done = await browser.post('/session/end/confirm', { xsrf: xsrfOf(confirm), logout: 'yes' });
   expect(done.status).to.be.below(400);
 }
 

@@ -37,11 +37,6 @@ export function xsrfOf(page: Page): string {
   return decodeEntities(m[1]!);
 }
 
-/** The alert texts on a page. */
-export function alertsOf(html: string): string[] {
-  return [...html.matchAll(/class="alert alert-error"[^>]*>([^<]*)</g)].map((m) => decodeEntities(m[1]!.trim()));
-}
-
 export function formAction(html: string, contains: string): string {
   const actions = [...html.matchAll(/<form[^>]*action="([^"]+)"/g)].map((m) => decodeEntities(m[1]!));
   const hit = actions.find((a) => a.includes(contains));
