@@ -33,16 +33,7 @@ export function clientIpResolver(trust: ProxyTrust | null): (peer: string, forwa
       return chain[Math.max(0, chain.length - 1 - trust.hops)]!.slice(0, 64);
     };
   }
-  const list = new BlockList();
-  for (const n of trust.networks) {
-    const net = parseNetwork(n)!;
-    list.addSubnet(plain(net.address), net.prefix, isIP(plain(net.address)) === 4 ? 'ipv4' : 'ipv6');
-  }
-  const trusted = (address: string) => {
-    const a = plain(address);
-    const kind = isIP(a);
-    return kind !== 0 && list.check(a, kind === 4 ? 'ipv4' : 'ipv6');
-  };
+  const trusted = trustedProxyPeer(trust);
   return (peer, forwardedFor) => {
     // No forwarded chain: the peer is the client (the loop below would stop at it at once).
     if (!forwardedFor) return peer.slice(0, 64);
@@ -67,11 +58,13 @@ export function clientIp(trust: ProxyTrust | null) {
     // koa believes X-Forwarded-Proto and -Host from every peer once any proxy is trusted: with a
     // list of proxies, a client that reaches vkhod directly must not make its request "https"
     // (the production pages' HTTPS-only check) or name its own host.
-    let trusted = peerTrusted.get(socket);
-    if (trusted === undefined) peerTrusted.set(socket, (trusted = fromTrustedProxy(peer)));
-    if (trust && !trusted) {
-      delete ctx.req.headers['x-forwarded-proto'];
-      delete ctx.req.headers['x-forwarded-host'];
+    if (trust) {
+      let trusted = peerTrusted.get(socket);
+      if (trusted === undefined) peerTrusted.set(socket, (trusted = fromTrustedProxy(peer)));
+      if (!trusted) {
+        delete ctx.req.headers['x-forwarded-proto'];
+        delete ctx.req.headers['x-forwarded-host'];
+      }
     }
     return next();
   };
@@ -79,7 +72,8 @@ export function clientIp(trust: ProxyTrust | null) {
 
 /**
  * Issue 14: whether the socket's peer is a proxy we trust (it may then pass on headers such as
- * `X-Request-Id`). With a hop count every peer is the nearest proxy; with a list, only listed ones.
+ * `X-Request-Id`). With a hop count every peer is the nearest proxy; with a list, only listed ones
+ * (the same test clientIpResolver applies to each address of a forwarded chain).
  */
 export function trustedProxyPeer(trust: ProxyTrust | null): (peer: string) => boolean {
   if (!trust) return () => false;
