@@ -141,7 +141,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     mkdirSync(dirname(file.path), { recursive: true });
     writeFileSync(file.path, file.contents);
   }
-  mkdirSync(join(ROOT, 'dist'), { recursive: true });
   writeFileSync(join(ROOT, 'dist', 'meta.json'), JSON.stringify(result.metafile));
   const outputs = outputsOf(result.metafile);
   const entries = outputs.filter((o) => !o.file.startsWith('dist/chunks/')).map((o) => o.file);

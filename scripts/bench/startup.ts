@@ -48,7 +48,7 @@ const VARIANTS = [
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** One start with its store in `dir`: ms from spawn to the first 200 on /readyz, and the RSS after idling. */
+/** One start with `env` (its store's folder, its master key) on a free port: ms from spawn to the first 200 on /readyz, and the RSS after idling. */
 async function startOnce(
   args: string[],
   env: Record<string, string>,
@@ -92,7 +92,8 @@ async function startOnce(
 async function startTwice(args: string[], idleMs: number) {
   const dir = mkdtempSync(join(tmpdir(), 'vkhod-bench-startup-'));
   try {
-    // One set of settings for both starts (the master key the store is encrypted under).
+    // One set of settings for both starts (the master key the store is encrypted under); each
+    // start listens on a port of its own (startOnce sets PORT).
     const env = productionStartEnv(dir, 0, 'bench');
     const first = await startOnce(args, env, idleMs);
     const again = await startOnce(args, env, 0);
