@@ -57,12 +57,21 @@ export interface KeyStatus {
   withdrawnAt?: string;
 }
 
+/**
+ * A key's id: its JWK thumbprint's first 16 letters and digits, and 8 characters of a random UUID.
+ * Only letters and digits lead: operators type it (`vkhod keys withdraw KID`, the admin API's
+ * paths), and a base64url thumbprint can begin with `-` — a KID the CLI then took for an option.
+ */
+export function keyId(thumbprint: string, uuid: string): string {
+  return `${thumbprint.replace(/[^A-Za-z0-9]/g, '').slice(0, 16)}-${uuid.slice(0, 8)}`;
+}
+
 async function newKey(alg: Alg, activatesAt?: string): Promise<StoredKey> {
   const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
   const jwk = await exportJWK(privateKey);
   jwk.alg = alg;
   jwk.use = 'sig';
-  jwk.kid = `${(await calculateJwkThumbprint(jwk)).slice(0, 16)}-${randomUUID().slice(0, 8)}`;
+  jwk.kid = keyId(await calculateJwkThumbprint(jwk), randomUUID());
   const createdAt = new Date().toISOString();
   return { jwk, createdAt, activatesAt: activatesAt ?? createdAt };
 }

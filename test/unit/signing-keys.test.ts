@@ -1,6 +1,6 @@
 /** Signing-key states derived from stored times and the clock (src/oidc/keys.ts, issue 14). */
 import { expect } from 'chai';
-import { keyStates, publishedJwks, type KeySet, type StoredKey } from '../../src/oidc/keys.ts';
+import { keyId, keyStates, publishedJwks, type KeySet, type StoredKey } from '../../src/oidc/keys.ts';
 
 const T = Date.parse('2026-12-01T10:00:00.000Z');
 const iso = (offsetSeconds: number) => new Date(T + offsetSeconds * 1000).toISOString();
@@ -35,5 +35,14 @@ describe('signing key states', () => {
     const legacy: KeySet = { keys: [key('current', 'RS256', -60), key('previous', 'RS256', -86400, undefined, -60)] };
     expect(states(legacy, 0)).to.deep.equal({ current: 'active', previous: 'retired' });
     expect(states(legacy, 3600)).to.deep.equal({ current: 'active' });
+  });
+});
+
+describe('key ids', () => {
+  it('begin with a letter or digit even when the thumbprint begins with - or _ (the CLI reads a leading - as an option)', () => {
+    const uuid = '0f8e2a4c-1111-4222-8333-444455556666';
+    expect(keyId('-RjN3_q-x9ZkA1b2C3d4E5f6G7h8', uuid)).to.equal('RjN3qx9ZkA1b2C3d-0f8e2a4c');
+    expect(keyId('__Ab-cd', uuid)).to.equal('Abcd-0f8e2a4c');
+    for (const thumbprint of ['-abc', '_abc', 'a-bc', 'Zz09']) expect(keyId(thumbprint, uuid)).to.match(/^[A-Za-z0-9]+-[0-9a-f]{8}$/);
   });
 });
