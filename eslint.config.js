@@ -46,6 +46,25 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
   },
   {
+    // A decision by path taken before the router must see the path as the routers match it (any
+    // case, one trailing slash): compare routedPath(ctx) from src/web/routed-path.ts, never ctx.path.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...[
+          "BinaryExpression > MemberExpression.left[object.name='ctx'][property.name='path']",
+          "BinaryExpression > MemberExpression.right[object.name='ctx'][property.name='path']",
+          "CallExpression > MemberExpression.arguments[object.name='ctx'][property.name='path']",
+          "CallExpression > MemberExpression.callee[property.name=/^(startsWith|endsWith|includes|match|search)$/] > MemberExpression.object[object.name='ctx'][property.name='path']",
+        ].map((selector) => ({
+          selector,
+          message: 'Compare routedPath(ctx) (src/web/routed-path.ts): the routers match any case and a trailing slash.',
+        })),
+      ],
+    },
+  },
+  {
     // chai's property assertions (`expect(x).to.be.true`) are expressions by design.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-unused-expressions': 'off' },

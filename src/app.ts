@@ -39,6 +39,7 @@ import { POST_ONLY_PATHS, PROVIDER_API_PATHS } from './web/machine-endpoints.ts'
 import { trustedProxyPeer } from './security/client-ip.ts';
 import { adminListenerOnly, noAdminOnPublicListener } from './web/admin-listener.ts';
 import { requestIds } from './web/request-context.ts';
+import { routedPath } from './web/routed-path.ts';
 
 export { VIEWS_DIR };
 
@@ -86,11 +87,12 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
     ...(config.production ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {}),
   };
   app.use((ctx, next) => {
-    if (!PROVIDER_API_PATHS.has(ctx.path)) return next();
+    const path = routedPath(ctx);
+    if (!PROVIDER_API_PATHS.has(path)) return next();
     ctx.set(apiHeaders);
     // A GET of a POST-only endpoint is a client's mistake: say so in JSON with Allow, not as the
     // HTML "page not found" it fell through to.
-    if (POST_ONLY_PATHS.has(ctx.path) && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
+    if (POST_ONLY_PATHS.has(path) && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
       ctx.set('allow', 'POST, OPTIONS');
       answerError(views, ctx, 405, views.t(ctx, 'errors.post_only'));
       return;

@@ -18,6 +18,7 @@ import { citizenQuery, confirmationSchema, deletionSchema, letterStatus, parseOr
 import { hasRole, operatorActor, type Operator, type OperatorRole } from './operators.ts';
 import { citizenCard } from './service-centre.ts';
 import { registryRoutes } from './registry-routes.ts';
+import { routedPath } from '../web/routed-path.ts';
 
 /** What this module uses of the services (the composition root's bundle). */
 export type Deps = Pick<
@@ -210,7 +211,8 @@ export function adminApi(services: Deps): Middleware {
   const routes = router.routes() as unknown as Middleware;
   const allowed = router.allowedMethods() as unknown as Middleware;
   return async function adminApiRoutes(ctx: Context, next: Next): Promise<void> {
-    if (ctx.path !== ADMIN_API_PREFIX && !ctx.path.startsWith(`${ADMIN_API_PREFIX}/`)) return next();
+    const path = routedPath(ctx);
+    if (path !== ADMIN_API_PREFIX && !path.startsWith(`${ADMIN_API_PREFIX}/`)) return next();
     ctx.set('cache-control', 'no-store');
     try {
       // A cross-site form can POST here with the Basic credentials a browser has cached, but it

@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, Next } from 'koa';
 import { collectDefaultMetrics, Histogram, Counter, Registry } from 'prom-client';
 import type { AuditEvent } from '../store.ts';
+import { routedPath } from '../web/routed-path.ts';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 const GRANT_TYPES = new Set([
@@ -137,7 +138,7 @@ export class Metrics {
 function routeOf(ctx: Context): string {
   const matched = (ctx as unknown as { _matchedRoute?: unknown })._matchedRoute;
   if (typeof matched === 'string' && matched) return matched.slice(0, 100);
-  if (ctx.path.startsWith('/static/')) return '/static/*';
+  if (routedPath(ctx).startsWith('/static/')) return '/static/*';
   return 'unmatched';
 }
 

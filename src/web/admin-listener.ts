@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context, Next } from 'koa';
+import { routedPath } from './routed-path.ts';
 
 const ARRIVED_ON_ADMIN = Symbol('vkhod.admin-listener');
 
@@ -29,7 +30,7 @@ const arrivedOnAdmin = (ctx: Context) => (ctx.req as unknown as Record<symbol, b
 export function adminListenerOnly(enabled: boolean) {
   if (!enabled) return (_ctx: Context, next: Next) => next();
   return async (ctx: Context, next: Next) => {
-    if (!arrivedOnAdmin(ctx) || ADMIN_PATHS.test(ctx.path) || ALSO_ON_ADMIN.test(ctx.path)) return next();
+    if (!arrivedOnAdmin(ctx) || ADMIN_PATHS.test(routedPath(ctx)) || ALSO_ON_ADMIN.test(routedPath(ctx))) return next();
     ctx.status = 404;
     ctx.body = 'Not Found';
   };
@@ -42,7 +43,7 @@ export function adminListenerOnly(enabled: boolean) {
 export function noAdminOnPublicListener(enabled: boolean) {
   if (!enabled) return (_ctx: Context, next: Next) => next();
   return async (ctx: Context, next: Next) => {
-    if (arrivedOnAdmin(ctx) || !ADMIN_PATHS.test(ctx.path)) return next();
+    if (arrivedOnAdmin(ctx) || !ADMIN_PATHS.test(routedPath(ctx))) return next();
     ctx.status = 404;
   };
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { StoreUnavailableError } from '../store.ts';
 import { isMachineEndpoint } from './machine-endpoints.ts';
 import type { Views } from './views.ts';
+import { routedPath } from './routed-path.ts';
 
 /** An error the citizen can do something about: a status and a locale key for the message. */
 export class UserError extends Error {
@@ -39,7 +40,7 @@ export const statusMessageKey = (status: number): string => STATUS_KEYS[status] 
  * a client that asks for JSON, the error page otherwise.
  */
 export function answerError(views: Views, ctx: Context, status: number, message: string): void {
-  if (isMachineEndpoint(ctx.path) || ctx.accepts('html', 'json') === 'json') {
+  if (isMachineEndpoint(routedPath(ctx)) || ctx.accepts('html', 'json') === 'json') {
     ctx.status = status;
     ctx.body = { error: status >= 500 && status !== 501 ? 'server_error' : 'invalid_request', error_description: message };
     return;

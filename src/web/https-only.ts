@@ -15,6 +15,7 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import { UserError } from './errors.ts';
+import { routedPath } from './routed-path.ts';
 
 /**
  * Health and readiness (probed over plain HTTP from the host or the orchestrator), and the device
@@ -27,7 +28,7 @@ const WARN_EVERY_MS = 60_000;
 export function httpsOnly(logger: Logger) {
   let warnedAt = -Infinity;
   return function refusePlainHttp(ctx: Context, next: Next): Promise<void> {
-    if (ctx.secure || OPEN_OVER_HTTP.has(ctx.path)) return next();
+    if (ctx.secure || OPEN_OVER_HTTP.has(routedPath(ctx))) return next();
     const now = Date.now();
     if (now - warnedAt >= WARN_EVERY_MS) {
       warnedAt = now;

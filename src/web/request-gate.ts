@@ -13,6 +13,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Context, Next } from 'koa';
 import { answerError } from './errors.ts';
 import type { Views } from './views.ts';
+import { routedPath } from './routed-path.ts';
 
 /** Every method any vkhod endpoint answers; the rest (TRACE, PROPFIND, PUT, …) are refused here. */
 export const SERVED_METHODS = ['GET', 'HEAD', 'POST', 'OPTIONS'] as const;
@@ -25,7 +26,7 @@ const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9-]{1,63})*\.?|
 const HOSTLESS_PATHS = new Set(['/healthz', '/readyz']);
 
 /** node-oidc-provider's resume endpoint (`/auth/:uid`): it sends the browser there without a query. */
-const RESUME = /^\/auth\/[^/]+\/?$/;
+const RESUME = /^\/auth\/[^/]+$/;
 
 /** The request body has a content coding other than identity. */
 export function isCompressed(ctx: Context): boolean {
@@ -44,7 +45,7 @@ export function isValidHost(host: string): boolean {
 function hostsValid(ctx: Context): boolean {
   const host = ctx.get('host');
   if (!host) {
-    if (!HOSTLESS_PATHS.has(ctx.path)) return false;
+    if (!HOSTLESS_PATHS.has(routedPath(ctx))) return false;
   } else if (!isValidHost(host)) return false;
   const forwarded = ctx.app.proxy ? ctx.get('x-forwarded-host') : '';
   return !forwarded || forwarded.split(',').every((hop) => isValidHost(hop.trim()));
@@ -58,7 +59,7 @@ export function requestGate(views: Views, options: { ownAnswers?: string[] } = {
   const ownAnswers = (options.ownAnswers ?? []).map((prefix) => ({ prefix, under: `${prefix}/` }));
   const answersItself = (path: string) => ownAnswers.some(({ prefix, under }) => path === prefix || path.startsWith(under));
   return function gateRequest(ctx: Context, next: Next): Promise<void> | undefined {
-    const own = answersItself(ctx.path);
+    const own = answersItself(routedPath(ctx));
     if (!SERVED.has(ctx.method) && !own) {
       ctx.set('allow', SERVED_METHODS.join(', '));
       answerError(views, ctx, 405, views.t(ctx, 'errors.method_not_allowed'));
@@ -76,7 +77,7 @@ export function requestGate(views: Views, options: { ownAnswers?: string[] } = {
       answerError(views, ctx, 415, views.t(ctx, 'errors.compressed_body'));
       return;
     }
-    if (RESUME.test(ctx.path) && ctx.querystring) {
+    if (RESUME.test(routedPath(ctx)) && ctx.querystring) {
       answerError(views, ctx, 400, views.t(ctx, 'errors.bad_request'));
       return;
     }

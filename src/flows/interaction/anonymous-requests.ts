@@ -12,23 +12,25 @@ import type { Context, Next } from 'koa';
 import { overlongParameter } from '../../oidc/request-checks.ts';
 import type { Services } from '../../services.ts';
 import { answerError } from '../../web/errors.ts';
+import { routedPath } from '../../web/routed-path.ts';
 
 type LimitRule = Parameters<Services['limits']['hit']>[0];
 
 /** GET and HEAD are answered alike; POST /auth and /session/end become a GET (authorization-post.ts). */
 function ruleFor(ctx: Context): LimitRule | undefined {
   const read = ctx.method === 'GET' || ctx.method === 'HEAD';
-  if (read && ctx.path === '/auth') return 'authorize-ip';
-  if (ctx.method === 'POST' && ctx.path === '/request') return 'authorize-ip';
-  if (read && ctx.path === '/session/end') return 'end-session-ip';
+  const path = routedPath(ctx);
+  if (read && path === '/auth') return 'authorize-ip';
+  if (ctx.method === 'POST' && path === '/request') return 'authorize-ip';
+  if (read && path === '/session/end') return 'end-session-ip';
   // Device authorization grant: a device code per request, a session per showing of the code page.
-  if (ctx.method === 'POST' && ctx.path === '/device/auth') return 'authorize-ip';
-  if (read && ctx.path === '/device') return 'authorize-ip';
-  if (read && ctx.path === '/federation/callback') return 'federation-callback-ip';
+  if (ctx.method === 'POST' && path === '/device/auth') return 'authorize-ip';
+  if (read && path === '/device') return 'authorize-ip';
+  if (read && path === '/federation/callback') return 'federation-callback-ip';
   // A recovery through a bank starts a round trip (a flow record) like an authorization request does.
-  if (ctx.method === 'POST' && /^\/recover\/bank\/[^/]+$/.test(ctx.path)) return 'authorize-ip';
+  if (ctx.method === 'POST' && /^\/recover\/bank\/[^/]+$/.test(path)) return 'authorize-ip';
   // Every showing of an e-signature page issues a fresh challenge (a stored row), signed in or not.
-  if (read && /\/esign$/.test(ctx.path)) return 'authorize-ip';
+  if (read && /\/esign$/.test(path)) return 'authorize-ip';
   return undefined;
 }
 

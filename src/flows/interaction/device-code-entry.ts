@@ -9,6 +9,7 @@ import type { Context, Next } from 'koa';
 import type { Services } from '../../services.ts';
 import { answerError } from '../../web/errors.ts';
 import type { DeviceCodeOutcome } from './device-pages.ts';
+import { routedPath } from '../../web/routed-path.ts';
 
 type Deps = Pick<Services, 'limits' | 'views'>;
 
@@ -16,7 +17,7 @@ type Deps = Pick<Services, 'limits' | 'views'>;
 export const DEVICE_CODE_PATH = '/device';
 
 /** node-oidc-provider's resume of a device sign-in (`/device/:uid`), reached only with its resume cookie. */
-const DEVICE_RESUME = /^\/device\/[^/]+\/?$/;
+const DEVICE_RESUME = /^\/device\/[^/]+$/;
 const RESUME_COOKIE = 'vkhod.resume';
 
 export function deviceCodeEntryLimit({ limits, views }: Deps) {
@@ -26,11 +27,12 @@ export function deviceCodeEntryLimit({ limits, views }: Deps) {
     // session yet with a 500 (its error page for this route saves a session that was never
     // stored). Said here as the expired sign-in it is. (`/device/auth` is the device
     // authorization endpoint: POST only, any other method lands here too.)
-    if (DEVICE_RESUME.test(ctx.path) && !(ctx.method === 'POST' && ctx.path === '/device/auth') && !ctx.cookies.get(RESUME_COOKIE)) {
+    const path = routedPath(ctx);
+    if (DEVICE_RESUME.test(path) && !(ctx.method === 'POST' && path === '/device/auth') && !ctx.cookies.get(RESUME_COOKIE)) {
       answerError(views, ctx, 400, views.t(ctx, 'errors.interaction_expired'));
       return;
     }
-    if (ctx.method !== 'POST' || ctx.path !== DEVICE_CODE_PATH) return next();
+    if (ctx.method !== 'POST' || path !== DEVICE_CODE_PATH) return next();
     const reservation = await limits.reserve('device-code-failures-ip', ctx.ip);
     if (!reservation.allowed) {
       ctx.set('retry-after', String(reservation.retryAfter));
