@@ -34,8 +34,23 @@ export const CONFIRMING_METHODS: readonly VerificationMethod[] = ['service_centr
 
 export const isConfirming = (event: Pick<VerificationEvent, 'method'>): boolean => CONFIRMING_METHODS.includes(event.method);
 
-/** The data a verification vouches for, in a stable form. */
+/**
+ * The identity data a registry check was sent for, a letter was bound to, or a confirmation was
+ * made over: every core item exactly as stored (each one's digest, see itemDigest) — the whole
+ * passport (issue date, issuer, department code too) and the name as written. Any change of any
+ * of it is other data, which the check, the letter or the confirmation never saw.
+ */
 export function identityFingerprint(account: Pick<Account, 'name' | 'snils' | 'identity'>): string {
+  return createHash('sha256')
+    .update(JSON.stringify(CORE_ITEMS.map((item) => itemDigest(account, item))))
+    .digest('base64url');
+}
+
+/**
+ * The fingerprint verification events kept before they had item digests: name, birth date, SNILS
+ * and the passport's series and number, in lower case. Only to read such old events.
+ */
+function legacyFingerprint(account: Pick<Account, 'name' | 'snils' | 'identity'>): string {
   const p = account.identity?.passport;
   const parts = [
     account.name.family,
@@ -50,14 +65,14 @@ export function identityFingerprint(account: Pick<Account, 'name' | 'snils' | 'i
 
 /** True while the item has the value the event saw (events from before item digests: the fingerprint). */
 function itemHolds(account: Account, event: VerificationEvent, item: VerifiedItem): boolean {
-  if (!event.itemDigests) return event.fingerprint === identityFingerprint(account);
+  if (!event.itemDigests) return event.fingerprint === legacyFingerprint(account);
   return event.itemDigests[item] === itemDigest(account, item);
 }
 
 /** True while every core item the event vouched for is unchanged. */
 export function holds(account: Account, event: VerificationEvent): boolean {
   const core = event.items.filter((item) => CORE_ITEMS.includes(item));
-  if (!event.itemDigests) return event.fingerprint === identityFingerprint(account);
+  if (!event.itemDigests) return event.fingerprint === legacyFingerprint(account);
   return core.length > 0 && core.every((item) => itemHolds(account, event, item));
 }
 

@@ -197,6 +197,22 @@ describe('levels: confirmation by a code sent by post', function () {
     expect((await account()).level).to.equal('confirmed');
   });
 
+  it('a code sent for one passport does not confirm another issue of it (same series and number, other issuer and date)', async () => {
+    await makeStandard(h, accountId);
+    const page = await requestCode(await open());
+    const letter = (await queued())[0]!;
+    await makeStandard(h, accountId, {
+      passport_issue_date: '01.01.2019',
+      passport_issuer: 'Другой отдел',
+      passport_department_code: '999-999',
+    });
+    const typed = await typeCode(page, codeIn(letter));
+    expect(typed.status).to.equal(409);
+    expect(errorsOn(typed.html)).to.include(RU.identity.post_errors.data_changed);
+    expect((await account()).verifications!.map((v) => v.method)).to.not.include('post');
+    await expectCancelled(letter.id, 'data_changed');
+  });
+
   it('a new letter can be asked for at once when the data changed after the request', async () => {
     await makeStandard(h, accountId);
     const page = await requestCode(await open());

@@ -237,4 +237,26 @@ describe('levels: a registry that answers later', function () {
     expect(a.verifications ?? []).to.have.length(0);
     expect(a.snils).to.equal('12345678964');
   });
+
+  // The registry was sent the whole passport and the name as typed: a change of any detail after
+  // it — not only the series and number — is data it never saw (it used to verify them anyway).
+  for (const [detail, change] of [
+    ['the passport issue date', { passport_issue_date: '01.01.2019' }],
+    ['the passport issuer', { passport_issuer: 'Не проверялось' }],
+    ['the department code', { passport_department_code: '999-999' }],
+    ['the case of the family name', { family: 'иванова' }],
+  ] as const) {
+    it(`an answer for data whose ${detail} changed meanwhile verifies nothing, and the check is void`, async () => {
+      await saveIdentity(h, accountId);
+      await h.services.levels.requestStandard(accountId);
+      await registryAnswers();
+      const seen = await account();
+      await saveIdentity(h, accountId, change);
+      expect((await account()).registryCheck, 'the pending check is void').to.equal(undefined);
+      expect((await h.services.levels.refresh(seen)).level).to.equal('simplified');
+      const a = await account();
+      expect(a.level).to.equal('simplified');
+      expect(a.verifications ?? []).to.have.length(0);
+    });
+  }
 });

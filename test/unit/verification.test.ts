@@ -69,12 +69,19 @@ describe('verification and levels', () => {
       expect(identityFingerprint(withIdentity(account(), { passport: undefined }))).to.not.equal(base);
     });
 
-    it('does not change with the address, INN, contacts or the letter case of the name', () => {
+    it('changes with every other detail of the passport and with the letter case of the name (the registry was sent them as they are)', () => {
+      const passport = IDENTITY.passport!;
+      expect(identityFingerprint(withIdentity(account(), { passport: { ...passport, issueDate: '2019-01-01' } }))).to.not.equal(base);
+      expect(identityFingerprint(withIdentity(account(), { passport: { ...passport, issuer: 'Другой отдел' } }))).to.not.equal(base);
+      expect(identityFingerprint(withIdentity(account(), { passport: { ...passport, departmentCode: '999-999' } }))).to.not.equal(base);
+      expect(identityFingerprint(account({ name: { family: 'ИВАНОВА', given: 'мария', middle: 'Петровна' } }))).to.not.equal(base);
+    });
+
+    it('does not change with the address, INN or contacts', () => {
       expect(identityFingerprint(withIdentity(account(), { address: { formatted: 'г. Тверь, ул. Советская, д. 5' } }))).to.equal(base);
       expect(identityFingerprint(withIdentity(account(), { address: undefined }))).to.equal(base);
       expect(identityFingerprint(withIdentity(account(), { inn: undefined }))).to.equal(base);
       expect(identityFingerprint(account({ phone: '+79990000000', email: 'm@example.test' }))).to.equal(base);
-      expect(identityFingerprint(account({ name: { family: 'ИВАНОВА', given: 'мария', middle: 'Петровна' } }))).to.equal(base);
     });
 
     it('does not run fields together (family "Ан" + given "на" differs from "Анна" + "")', () => {
