@@ -59,7 +59,11 @@ export function operatorPages(services: Deps): Router {
         })
       : undefined;
 
-  const notice = (ctx: Context) => (typeof ctx.query.notice === 'string' ? NOTICES[ctx.query.notice] : undefined);
+  const notice = (ctx: Context) => {
+    const name = ctx.query.notice;
+    // Only the notices there are: `?notice=constructor` is no key of them (Object.prototype's is not a text).
+    return typeof name === 'string' && Object.hasOwn(NOTICES, name) ? NOTICES[name] : undefined;
+  };
 
   /** The operator's session (with the role and, for POSTs, the CSRF token checked); undefined means "redirected to sign in". */
   async function signedIn(ctx: Context, role?: OperatorRole): Promise<OperatorSession | undefined> {

@@ -47,7 +47,7 @@ interface Collection {
   elements(account: Account, scopes: ReadonlySet<string>): Json[];
 }
 
-const COLLECTIONS: Record<string, Collection> = {
+const COLLECTIONS_BY_NAME: Record<string, Collection> = {
   ctts: {
     scopes: ['mobile', 'email', 'contacts'],
     elements(account, scopes) {
@@ -167,7 +167,12 @@ function embeds(ctx: Context): Set<string> {
 }
 
 /** `<member>.elements` → the collection it embeds (built, so the member names are not mistaken for locale keys). */
-const PERSON_EMBEDS: Record<string, string> = Object.fromEntries(
+/**
+ * Looked up by the path and query a client sent: Maps, so that `constructor`, `__proto__` or
+ * `toString` is no collection (on a plain object they found Object.prototype's members: a 500).
+ */
+const COLLECTIONS = new Map(Object.entries(COLLECTIONS_BY_NAME));
+const PERSON_EMBEDS = new Map(
   Object.entries({ contacts: 'ctts', addresses: 'addrs', documents: 'docs' }).map(([member, path]) => [member + '.elements', path]),
 );
 
@@ -207,9 +212,9 @@ export function esiaPersonRoutes(services: Services, verifier: () => Promise<Esi
     if (!has(ok.scopes, ...PERSON_SCOPES)) return forbidden(ctx, 'no scope grants the person’s data');
     const body = person(ok.account, ok.scopes);
     for (const embed of embeds(ctx)) {
-      const name = PERSON_EMBEDS[embed];
+      const name = PERSON_EMBEDS.get(embed);
       if (!name) continue;
-      const collection = COLLECTIONS[name]!;
+      const collection = COLLECTIONS.get(name)!;
       if (!has(ok.scopes, ...collection.scopes)) continue;
       const key = embed.split('.')[0]!;
       body[key] = collectionBody(ctx, ok.record.oid, name, collection.elements(ok.account, ok.scopes), true);
@@ -227,7 +232,7 @@ export function esiaPersonRoutes(services: Services, verifier: () => Promise<Esi
   }
 
   router.get('/:oid/:collection', async (ctx) => {
-    const collection = COLLECTIONS[ctx.params.collection!];
+    const collection = COLLECTIONS.get(ctx.params.collection!);
     if (!collection) return notFound(ctx);
     const ok = await authorized(ctx);
     if (!ok) return;
@@ -242,7 +247,7 @@ export function esiaPersonRoutes(services: Services, verifier: () => Promise<Esi
   });
 
   router.get('/:oid/:collection/:id', async (ctx) => {
-    const collection = COLLECTIONS[ctx.params.collection!];
+    const collection = COLLECTIONS.get(ctx.params.collection!);
     if (!collection) return notFound(ctx);
     const ok = await authorized(ctx);
     if (!ok) return;

@@ -32,6 +32,17 @@ describe('operator pages (/operator), no JavaScript', () => {
     return browser.submit(login, '/operator/login', { login: as.login, password: as.password });
   }
 
+  it('a notice the pages do not have is no notice (not a member of Object.prototype either)', async () => {
+    const browser = new Browser(h);
+    for (const name of ['constructor', 'toString', '__proto__', 'no_such']) {
+      const page = await browser.get(`/operator/login?notice=${name}`);
+      expect(page.status, name).to.equal(200);
+      expect(page.html, name).to.not.match(/\[object|function |native code/);
+      expect(page.html, name).to.not.include('alert-success');
+    }
+    expect((await browser.get('/operator/login?notice=signed_out')).html).to.include('Вы вышли из рабочего места.');
+  });
+
   it('signs in, finds a citizen by SNILS, confirms their identity after re-typing the passport, and signs out', async () => {
     const citizen = await standardCitizen(h);
     const browser = new Browser(h);

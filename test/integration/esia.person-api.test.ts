@@ -178,6 +178,15 @@ describe('ESIA profile: the person REST API, logout, GOST-signed tokens', functi
     expect((await get(`/rs/prns/${theirs.oid}`, forged)).status).to.equal(401);
     expect((await get(`/rs/prns/${mine.oid}/vhls`, mine.access)).status).to.equal(404);
     expect((await get(`/rs/prns/${mine.oid}/ctts/1/extra`, mine.access)).status).to.equal(404);
+    // Names of Object.prototype's members are no collections either (they were a 500).
+    for (const name of ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', 'constructor/1']) {
+      const res = await get(`/rs/prns/${mine.oid}/${name}`, mine.access);
+      expect(res.status, name).to.equal(404);
+      expect(JSON.stringify(res.body), name).to.include('ESIA-005001');
+    }
+    const embedded = await get(`/rs/prns/${mine.oid}?embed=(constructor.elements,toString.elements)`, mine.access);
+    expect(embedded.status).to.equal(200);
+    expect(Object.keys(embedded.body)).to.not.include.members(['constructor', 'toString']);
   });
 
   it('revoking the sign-in’s grant (what withdrawing the consent in the cabinet does) ends its access tokens', async () => {
