@@ -66,8 +66,8 @@ export class AccountDeletion {
 
   /** A deactivated account still in its grace, or undefined (past the grace it waits only for erasure). */
   async pending(accountId: string, now = new Date()): Promise<Account | undefined> {
-    const account = await this.deactivated(accountId);
-    return account && new Date(account.deletion!.eraseAfter) > now ? account : undefined;
+    const account = await this.accounts.findActiveOrPendingDeletion(accountId, now);
+    return account?.status === 'deactivated' ? account : undefined;
   }
 
   /**

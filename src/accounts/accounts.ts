@@ -121,6 +121,13 @@ export class Accounts {
     return account?.status === 'active' ? account : undefined;
   }
 
+  /** An active account, or one deleted but still in its grace (its owner may still undo the deletion). */
+  async findActiveOrPendingDeletion(id: string, now = new Date()): Promise<Account | undefined> {
+    const account = await this.store.accounts.findById(id);
+    if (account?.status === 'active') return account;
+    return account?.status === 'deactivated' && account.deletion && new Date(account.deletion.eraseAfter) > now ? account : undefined;
+  }
+
   /** One request's reads of accounts, by an object that lives as long as the request (its IncomingMessage). */
   private readonly requestReads = new WeakMap<object, Map<string, Promise<Account | undefined>>>();
 
@@ -190,12 +197,17 @@ export class Accounts {
     accountId: string,
     mutate: (current: Account) => Account,
     events?: AccountEvents,
-    options: { expect?: Account; first?: Account; rewriteKeys?: boolean } = {},
+    options: { expect?: Account; first?: Account; rewriteKeys?: boolean; pendingDeletionToo?: boolean } = {},
   ): Promise<Account> {
     for (let attempt = 0; ; attempt += 1) {
       // `first`: the caller's fresh read, for the first try (a conflict re-reads).
       const current =
-        options.expect ?? (attempt === 0 && options.first?.id === accountId ? options.first : await this.findActive(accountId));
+        options.expect ??
+        (attempt === 0 && options.first?.id === accountId
+          ? options.first
+          : options.pendingDeletionToo
+            ? await this.findActiveOrPendingDeletion(accountId)
+            : await this.findActive(accountId));
       if (!current) throw new Error('account not found');
       const now = new Date().toISOString();
       const next = { ...mutate(current), updatedAt: now };
@@ -218,8 +230,14 @@ export class Accounts {
   }
 
   /** Sets a new password and ends every session and token of the account (recovery, or a change). */
+  /**
+   * A new password (recovery, the cabinet). Also for an account deleted but in its grace: the
+   * citizen who proved a contact regains the password, and signing in with it offers the restore.
+   */
   async replacePassword(accountId: string, passwordHash: string, event: Omit<AuditInput, 'accountId'>): Promise<Account> {
-    const next = await this.modify(accountId, (a) => ({ ...a, passwordHash, sessionsValidAfter: new Date().toISOString() }), event);
+    const next = await this.modify(accountId, (a) => ({ ...a, passwordHash, sessionsValidAfter: new Date().toISOString() }), event, {
+      pendingDeletionToo: true,
+    });
     await this.store.revokeOidcByAccountId(accountId);
     return next;
   }

@@ -135,6 +135,31 @@ describe('cabinet: deleting the account', function () {
     expect(await h.services.accountDeletion.eraseDue(new Date(Date.now() + 60 * DAY_MS))).to.equal(0);
   });
 
+  it('within the grace the owner who forgot the password recovers it by phone and then restores; registering the phone says it is taken', async () => {
+    await browser.submit(page, '/account/delete', { password: GOOD_PASSWORD, understand: 'on' });
+    const NEW_PASSWORD = 'Синий-Слон-17#';
+    const other = new Browser(h);
+    const codePage = await other.submit(await other.get('/recover'), 'recover', { contact: PHONE });
+    expect(codePage.status, codePage.html).to.equal(200);
+    expect(h.gateway.last(PHONE)!.text, 'a recovery code, not "this contact has no account"').to.match(/восстановления доступа \d{6}/);
+    const passwordPage = await other.submit(codePage, 'recover/', { code: h.gateway.code(PHONE) });
+    const done = await other.submit(passwordPage, 'recover/', { password: NEW_PASSWORD, password_confirm: NEW_PASSWORD });
+    expect(done.status, done.html).to.equal(200);
+    const stored = (await h.services.store.accounts.findById(accountId))!;
+    expect(stored.status, 'still deleted until its owner restores it').to.equal('deactivated');
+    // The new password leads to the restore offer, the old one no longer does.
+    const login = await other.get(authorizePath());
+    expect((await other.submit(login, '/login', { identifier: PHONE, password: GOOD_PASSWORD })).status).to.equal(401);
+    const offer = await other.submit(login, '/login', { identifier: PHONE, password: NEW_PASSWORD });
+    expect(offer.html).to.include('Вы удалили эту учётную запись');
+
+    // Registering the same phone: the "you already have an account" notice, no code to a form that ends in a 409.
+    const registration = await other.submit(await other.get('/register'), 'register', { contact: PHONE });
+    expect(registration.status).to.be.below(500);
+    expect(h.gateway.last(PHONE)!.text).to.include('у вас уже есть учётная запись');
+    expect(h.gateway.last(PHONE)!.text).to.not.match(/\d{6}/);
+  });
+
   it('past the grace a restore is refused, even before the erasure job has run', async () => {
     await browser.submit(page, '/account/delete', { password: GOOD_PASSWORD, understand: 'on' });
     const other = new Browser(h);

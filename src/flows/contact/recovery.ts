@@ -8,6 +8,7 @@ import { fullName } from '../../accounts/accounts.ts';
 import { checkPassword, personalWords } from '../../accounts/password-policy.ts';
 import { hashPassword } from '../../accounts/password-hash.ts';
 import type { Services } from '../../services.ts';
+import type { Account, AccountKey } from '../../store.ts';
 import { bankLabel } from '../../federation/linking.ts';
 import { liftLockoutAfterRecovery } from './recovered-password.ts';
 import { RECOVER_BANK_BINDING } from './recovery-bank.ts';
@@ -52,10 +53,19 @@ export function recoveryFlow(services: Deps): ContactFlow {
     );
   };
 
+  /**
+   * The account a proven contact recovers: an active one, or one deleted but still in its grace —
+   * its owner gets the password back, and signing in with it offers to restore the account.
+   */
+  const recoverable = async (contact: AccountKey): Promise<Account | undefined> => {
+    const holder = await accounts.findByKeyOrPendingDeletion(contact);
+    return holder && accounts.findActiveOrPendingDeletion(holder.id);
+  };
+
   return new ContactFlow(services, {
     kind: 'recover',
     async message(ctx, contact) {
-      const existing = await accounts.findByKey(contact);
+      const existing = await recoverable(contact);
       const subject = views.t(ctx, 'messages.recover.subject');
       if (!existing) return { subject, answerable: false, text: () => views.t(ctx, 'messages.recover.unknown') };
       return { subject, answerable: true, text: (code) => views.t(ctx, 'messages.recover.code', { code }) };
@@ -74,7 +84,7 @@ export function recoveryFlow(services: Deps): ContactFlow {
     },
     async submitFinal(ctx, flow, details) {
       const body = parseForm(ctx, { password: text(), password_confirm: text() });
-      const account = await accounts.findByKey(flow.contact);
+      const account = await recoverable(flow.contact);
       // The code was answerable, so the account existed; it may have been removed since.
       if (!account) return showFinal(ctx, flow, { errors: [views.t(ctx, 'recover.account_gone')], status: 410 });
       const password = typeof body.password === 'string' ? body.password : '';

@@ -52,7 +52,9 @@ export function registrationFlow(services: Deps): ContactFlow {
   return new ContactFlow(services, {
     kind: 'register',
     async message(ctx, contact) {
-      const existing = await accounts.findByKey(contact);
+      // A contact still held by an account deleted in its grace is taken too: "sign in or recover"
+      // is what its owner can do (registering would end in "already taken" after the whole form).
+      const existing = await accounts.findByKeyOrPendingDeletion(contact);
       const subject = views.t(ctx, 'messages.register.subject');
       if (existing) return { subject, answerable: false, text: () => views.t(ctx, 'messages.register.exists') };
       return { subject, answerable: true, text: (code) => views.t(ctx, 'messages.register.code', { code }) };
