@@ -16,7 +16,7 @@ import type { Config } from '../../config/load.ts';
 import type { ClientMetadata } from '../../config/clients.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import { DEVICE_CODE_LIMITS } from '../security/limits.ts';
-import type { Store } from '../store.ts';
+import type { Account, Store } from '../store.ts';
 import { ACR_VALUES, chooseAcr, isKnownAcr, requestedAcrs, satisfiedAcrs, type Acr } from './acr.ts';
 import { accountClaims, DEFAULT_CLIENT_SCOPE, SCOPE_CLAIMS, SCOPES } from './claims.ts';
 import { legacyConsent, rememberedConsent } from './consents.ts';
@@ -164,17 +164,24 @@ function useHighestAcr(session: { acr?: string }, satisfied: readonly Acr[]): vo
  * (its level dropped since the sign-in): a resource server never acts on a stronger assurance than
  * holds now. Access tokens carry the acr in `extra` (extraTokenClaims), refresh tokens directly.
  */
+/**
+ * Whether the account still satisfies the acr a token was issued with. Codes and refresh tokens
+ * carry it (and the amr) at the top, access tokens in `extra` (extraTokenClaims): read either.
+ */
+function tokenAcrHolds(account: Account, token: { acr?: unknown; amr?: unknown; extra?: Record<string, unknown> }): boolean {
+  const acr = token.extra?.acr ?? token.acr;
+  if (typeof acr !== 'string' || !isKnownAcr(acr)) return true;
+  const amr = token.extra?.amr ?? token.amr;
+  return satisfiedAcrs(account.level, Array.isArray(amr) ? amr : []).includes(acr);
+}
+
 async function tokenAcrStillHolds(
   accounts: Accounts,
   token: { accountId?: string; acr?: unknown; amr?: unknown; extra?: Record<string, unknown> },
 ): Promise<boolean> {
   if (!token.accountId) return true;
-  const acr = token.extra?.acr ?? token.acr;
-  if (typeof acr !== 'string' || !isKnownAcr(acr)) return true;
   const account = await accounts.findActive(token.accountId);
-  if (!account) return false;
-  const amr = token.extra?.amr ?? token.amr;
-  return satisfiedAcrs(account.level, Array.isArray(amr) ? amr : []).includes(acr);
+  return account ? tokenAcrHolds(account, token) : false;
 }
 
 /**
@@ -390,11 +397,10 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       // Tokens issued before a password reset are dead even if a copy survived revocation.
       const issuedAt = (token as { iat?: number } | undefined)?.iat;
       if (issuedAt && account.sessionsValidAfter && issuedAt * 1000 < Date.parse(account.sessionsValidAfter) - 1000) return undefined;
-      // A code or refresh token carries the acr of its sign-in: once the account no longer satisfies
-      // it (the level dropped since), it gets nothing (invalid_grant) — never a new ID token with that acr.
-      const { acr, amr } = (token ?? {}) as { acr?: unknown; amr?: unknown };
-      if (typeof acr === 'string' && isKnownAcr(acr) && !satisfiedAcrs(account.level, Array.isArray(amr) ? amr : []).includes(acr))
-        return undefined;
+      // A code, refresh or access token carries the acr of its sign-in: once the account no longer
+      // satisfies it (the level dropped since), it gets nothing — invalid_grant at the token endpoint,
+      // invalid_token at userinfo (as introspection says inactive) — never a new ID token with that acr.
+      if (token && !tokenAcrHolds(account, token as never)) return undefined;
       const esiaCompat = (ctx.oidc?.client as unknown as Record<string, unknown> | undefined)?.vkhod_esia_compat === true;
       return {
         accountId: account.id,

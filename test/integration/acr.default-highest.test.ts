@@ -108,9 +108,22 @@ describe('acr without acr_values', function () {
     // The account's verified data changes: the level drops to simplified.
     await saveIdentity(h, accountId, { snils: snilsFor('123456789') });
     expect(await introspect(h, tokens.body.access_token as string)).to.deep.equal({ active: false });
+    // The provider's own resource says the same of it: userinfo refuses it (it answered 200 before).
+    const userinfo = await request(h.url)
+      .get('/me')
+      .set('authorization', `Bearer ${tokens.body.access_token as string}`);
+    expect(userinfo.status).to.equal(401);
+    expect(userinfo.headers['www-authenticate']).to.include('invalid_token');
     // A token issued at the level the account still has stays active.
     const later = await basicClient(h, browser);
     expect(later.claims.acr).to.equal(SIMPLIFIED);
     expect(await introspect(h, later.body.access_token as string)).to.include({ active: true, acr: SIMPLIFIED });
+    expect(
+      (
+        await request(h.url)
+          .get('/me')
+          .set('authorization', `Bearer ${later.body.access_token as string}`)
+      ).status,
+    ).to.equal(200);
   });
 });
