@@ -21,6 +21,7 @@ const RU = JSON.parse(readFileSync(new URL('../../views/locales/ru.json', import
 const ESIA_SCOPES = ['fullname', 'birthdate', 'gender', 'birthplace', 'snils', 'inn', 'id_doc', 'email', 'mobile', 'contacts', 'addresses'];
 const ALL = `openid offline_access profile email phone address ${ESIA_SCOPES.join(' ')}`;
 const STANDARD = 'urn:vkhod:loa:standard';
+const SIMPLIFIED = 'urn:vkhod:loa:simplified';
 
 const client = (client_id: string, extra: Record<string, unknown> = {}) => ({
   client_id,
@@ -345,13 +346,21 @@ describe('claims: scopes, verified_claims, levels', function () {
 
     it('a change of verified data drops the level and removes verified_claims, even for a token issued before', async () => {
       await makeStandard(h, accountId);
-      const before = await tokens('rp-all', 'openid fullname snils');
+      // A token issued at simplified (what this relying party asked for) stays valid: its data follows the account.
+      const before = await tokens('rp-all', 'openid fullname snils', { acr_values: SIMPLIFIED });
       expect(vc(before.userinfo)).to.have.length(1);
+      // One issued at standard is not: the account no longer satisfies its acr (as introspection says).
+      const atStandard = await tokens('rp-all', 'openid fullname snils');
+      expect(atStandard.idToken.acr).to.equal(STANDARD);
       await saveIdentity(h, accountId, { snils: snilsFor('123456789') });
       const same = await userinfo(before.body.access_token as string);
       expect(same.account_level).to.equal('simplified');
       expect(same.snils).to.equal('123-456-789 64');
       expect(same).to.not.have.property('verified_claims');
+      const refused = await request(h.url)
+        .get('/me')
+        .set('authorization', `Bearer ${atStandard.body.access_token as string}`);
+      expect(refused.status).to.equal(401);
       // The session was signed in at standard: a new token says simplified now, never standard.
       const after = await tokens('rp-all', 'openid fullname snils');
       expect(after.userinfo).to.not.have.property('verified_claims');
