@@ -43,6 +43,9 @@ import { routedPath } from './web/routed-path.ts';
 
 export { VIEWS_DIR };
 
+/** node-oidc-provider's limit on the body of its endpoints (lib/shared/selective_body.js). */
+const PROVIDER_BODY_LIMIT = 56 * 1024;
+
 /** Replaceable parts (tests swap the gateways to capture messages or simulate failures). */
 export type AppOverrides = ServiceOverrides;
 
@@ -86,18 +89,34 @@ export async function buildApp(config: Config, store: Store, logger: Logger, ove
     'referrer-policy': 'no-referrer',
     ...(config.production ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {}),
   };
+  // Relying parties may cache the keys while a new one waits for its activation (never longer than
+  // 10 minutes: a withdrawn key leaves their caches within that time too).
+  const jwksCaching = `public, max-age=${Math.min(600, config.signingKeys.activationDelaySeconds)}`;
   app.use((ctx, next) => {
     const path = routedPath(ctx);
     if (!PROVIDER_API_PATHS.has(path)) return next();
     ctx.set(apiHeaders);
-    // A GET of a POST-only endpoint is a client's mistake: say so in JSON with Allow, not as the
-    // HTML "page not found" it fell through to.
-    if (POST_ONLY_PATHS.has(path) && (ctx.method === 'GET' || ctx.method === 'HEAD')) {
-      ctx.set('allow', 'POST, OPTIONS');
-      answerError(views, ctx, 405, views.t(ctx, 'errors.post_only'));
-      return;
+    if (POST_ONLY_PATHS.has(path)) {
+      // A GET of a POST-only endpoint is a client's mistake: say so in JSON with Allow, not as the
+      // HTML "page not found" it fell through to.
+      if (ctx.method === 'GET' || ctx.method === 'HEAD') {
+        ctx.set('allow', 'POST, OPTIONS');
+        answerError(views, ctx, 405, views.t(ctx, 'errors.post_only'));
+        return;
+      }
+      // RFC 6749 §5.1: Cache-Control: no-store (the provider's) and Pragma: no-cache.
+      ctx.set('pragma', 'no-cache');
+      // A body over the provider's own limit is 413, as everywhere else (the provider says only
+      // "failed to parse the request body"); the request gate reads the rest away.
+      if ((ctx.request.length ?? 0) > PROVIDER_BODY_LIMIT) {
+        answerError(views, ctx, 413, views.t(ctx, 'errors.too_large'));
+        return;
+      }
     }
-    return providerApp(ctx, next);
+    if (path !== '/jwks') return providerApp(ctx, next);
+    return providerApp(ctx, next).then(() => {
+      if (ctx.status === 200) ctx.set('cache-control', jwksCaching);
+    });
   });
   app.use(errorPages(views, logger));
   app.use(noAdminOnPublicListener(Boolean(config.adminListener)));

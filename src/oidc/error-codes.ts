@@ -1,6 +1,11 @@
 /**
- * Two answers of node-oidc-provider 9 that say something other than the RFCs, set right after its
+ * Answers of node-oidc-provider 9 that say something other than the RFCs, set right after its
  * endpoint has answered — from the facts the endpoint decided on, not from its wording:
+ *
+ * - A request to an endpoint that authenticates clients (token, introspection, revocation, PAR,
+ *   device authorization) with no client authentication at all — no Authorization header, no
+ *   client_id, no assertion — gets `400 invalid_request`; RFC 6749 §5.2 names exactly that case
+ *   ("no client authentication included") `invalid_client`, answered 401 with the scheme to use.
  *
  * - An authenticated client asking the token or device authorization endpoint for a grant it is not
  *   registered for gets `invalid_request`; RFC 6749 §5.2 (and RFC 8628 §3.2, which uses it) names
@@ -25,9 +30,26 @@ function askedGrant(ctx: KoaContextWithOIDC): unknown {
   return undefined;
 }
 
+/** The provider's endpoints that authenticate the client (RFC 6749 §2.3). */
+const AUTHENTICATING_ROUTES = new Set(['token', 'introspection', 'revocation', 'pushed_authorization_request', 'device_authorization']);
+
+/** The request's body was read and names no client, and no Authorization header came: nothing to authenticate. */
+function withoutClientAuthentication(ctx: KoaContextWithOIDC): boolean {
+  if (ctx.oidc.client || !AUTHENTICATING_ROUTES.has(String(ctx.oidc.route))) return false;
+  const body = ctx.oidc.body as Record<string, unknown> | undefined;
+  if (!body || ctx.headers.authorization !== undefined) return false;
+  return !body.client_id && !body.client_assertion && !body.client_secret;
+}
+
 function correct(ctx: KoaContextWithOIDC): void {
   const body = ctx.body as Record<string, unknown> | undefined;
   if (!body || typeof body !== 'object' || typeof body.error !== 'string') return;
+  if (body.error === 'invalid_request' && withoutClientAuthentication(ctx)) {
+    ctx.status = 401;
+    body.error = 'invalid_client';
+    ctx.set('www-authenticate', `Basic realm="${ctx.oidc.provider.issuer}"`);
+    return;
+  }
   if (body.error === 'invalid_request') {
     const client = ctx.oidc.client as unknown as ClientLike | undefined;
     const grant = askedGrant(ctx);

@@ -108,4 +108,81 @@ describe('token endpoint error codes', function () {
     expect(revocation.status).to.equal(400);
     expect(revocation.body.error).to.equal('unsupported_token_type');
   });
+
+  it('no client authentication at all: 401 invalid_client with the scheme to use (RFC 6749 §5.2), at every endpoint that authenticates clients', async () => {
+    const bodies: Record<string, Record<string, string>> = {
+      '/token': { grant_type: 'authorization_code', code: 'x', redirect_uri: TEST_REDIRECT },
+      '/token/introspection': { token: 'x' },
+      '/token/revocation': { token: 'x' },
+      '/request': { response_type: 'code', scope: 'openid', redirect_uri: TEST_REDIRECT },
+    };
+    for (const [path, body] of Object.entries(bodies)) {
+      const res = await request(h().url).post(path).type('form').send(body);
+      expect(res.status, `${path} ${res.text}`).to.equal(401);
+      expect(res.body.error, path).to.equal('invalid_client');
+      expect(res.headers['www-authenticate'], path).to.match(/^Basic realm="/);
+    }
+    // A malformed request that names its client keeps invalid_request.
+    const named = await request(h().url).post('/token').type('form').send({ grant_type: 'authorization_code', client_id: 'rp-public' });
+    expect(named.status).to.equal(400);
+    expect(named.body.error).to.equal('invalid_request');
+  });
+
+  it('a public client cannot introspect, not even its own tokens: it has nothing to authenticate with (RFC 7662 §2.1)', async () => {
+    const { verifier, challenge } = pkce();
+    const page = await signIn(
+      new Browser(h()),
+      PHONE,
+      GOOD_PASSWORD,
+      authorizePath({ client_id: 'rp-public', scope: 'openid' }, challenge),
+    );
+    const tokens = await request(h().url)
+      .post('/token')
+      .type('form')
+      .send({
+        grant_type: 'authorization_code',
+        client_id: 'rp-public',
+        code: codeFrom(page.location),
+        redirect_uri: TEST_REDIRECT,
+        code_verifier: verifier,
+      });
+    expect(tokens.status, tokens.text).to.equal(200);
+    const res = await request(h().url)
+      .post('/token/introspection')
+      .type('form')
+      .send({ client_id: 'rp-public', token: tokens.body.access_token as string });
+    expect(res.status, res.text).to.equal(401);
+    expect(res.body.error).to.equal('invalid_client');
+    expect(res.body).to.not.have.property('active');
+    // Revoking its own token stays open to it (RFC 7009 §5 allows public clients).
+    const revoked = await request(h().url)
+      .post('/token/revocation')
+      .type('form')
+      .send({ client_id: 'rp-public', token: tokens.body.access_token as string });
+    expect(revoked.status).to.equal(200);
+  });
+
+  it('token responses say Pragma: no-cache beside no-store (RFC 6749 §5.1); a body over the limit is 413; the JWKS says how long to cache it', async () => {
+    const ok = await request(h().url)
+      .post('/token')
+      .auth('svc-backend', TEST_SECRET)
+      .type('form')
+      .send({ grant_type: 'client_credentials' });
+    const failed = await request(h().url).post('/token').auth('rp-basic', 'wrong').type('form').send({ grant_type: 'client_credentials' });
+    for (const res of [ok, failed]) {
+      expect(res.headers['cache-control']).to.equal('no-store');
+      expect(res.headers['pragma']).to.equal('no-cache');
+    }
+    const huge = await request(h().url)
+      .post('/token')
+      .auth('rp-basic', TEST_SECRET)
+      .type('form')
+      .send({ grant_type: 'authorization_code', code: 'x'.repeat(200_000) });
+    expect(huge.status).to.equal(413);
+    expect(huge.body.error).to.equal('invalid_request');
+    expect(huge.body.error_description).to.include('слишком много данных');
+    const jwks = await request(h().url).get('/jwks');
+    expect(jwks.status).to.equal(200);
+    expect(jwks.headers['cache-control']).to.match(/^public, max-age=\d+$/);
+  });
 });
