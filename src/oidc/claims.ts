@@ -4,10 +4,10 @@
  * Connect for Identity Assurance `verified_claims`, never for data that was not verified.
  * oidc-provider filters by the granted scopes; `verified_claims` is filtered here by scope too.
  */
-import type { Account, VerificationEvent, VerifiedItem } from '../accounts/account.ts';
+import type { Account, VerificationEvent, VerificationMethod, VerifiedItem } from '../accounts/account.ts';
 import { fullName } from '../accounts/accounts.ts';
 import { formatSnils } from '../accounts/snils.ts';
-import { verifiedItems } from '../accounts/verification.ts';
+import { SOURCE_ITEMS, verifiedItems } from '../accounts/verification.ts';
 
 export const TRUST_FRAMEWORK = 'ru_vkhod';
 export const ESIA_SUBJECT_CLAIM = 'urn:esia:sbj';
@@ -135,6 +135,28 @@ function evidence(event: VerificationEvent): Record<string, unknown> {
         serial_number: event.evidence.serialNumber,
       };
   }
+}
+
+/**
+ * OpenID Connect for Identity Assurance 1.0's OP metadata (discovery): what `verified_claims` can
+ * hold here. Derived from the evidence each verification method gives and from the item claims,
+ * so it cannot say other than what is released.
+ */
+export function identityAssuranceMetadata(): Record<string, unknown> {
+  const methods = Object.keys(SOURCE_ITEMS) as VerificationMethod[];
+  const samples = methods.map((method) =>
+    evidence({ method, time: new Date(0).toISOString(), evidence: {} } as unknown as VerificationEvent),
+  );
+  const unique = (values: unknown[]) => [...new Set(values.filter((v): v is string => typeof v === 'string'))];
+  const of = (type: string, pick: (e: Record<string, unknown>) => unknown) => unique(samples.filter((e) => e.type === type).map(pick));
+  return {
+    verified_claims_supported: true,
+    trust_frameworks_supported: [TRUST_FRAMEWORK],
+    evidence_supported: unique(samples.map((e) => e.type)),
+    documents_supported: of('document', (e) => (e.document_details as { type?: unknown } | undefined)?.type),
+    electronic_records_supported: of('electronic_record', (e) => (e.record as { type?: unknown } | undefined)?.type),
+    claims_in_verified_claims_supported: unique(Object.values(ITEM_CLAIMS).flat()),
+  };
 }
 
 /**

@@ -18,7 +18,7 @@ import type { Accounts } from '../accounts/accounts.ts';
 import { DEVICE_CODE_LIMITS } from '../security/limits.ts';
 import type { Account, Store } from '../store.ts';
 import { ACR_VALUES, chooseAcr, isKnownAcr, requestedAcrs, satisfiedAcrs, type Acr } from './acr.ts';
-import { accountClaims, DEFAULT_CLIENT_SCOPE, SCOPE_CLAIMS, SCOPES } from './claims.ts';
+import { accountClaims, DEFAULT_CLIENT_SCOPE, identityAssuranceMetadata, SCOPE_CLAIMS, SCOPES } from './claims.ts';
 import { legacyConsent, rememberedConsent } from './consents.ts';
 import { oneTimeAdapter } from './one-time.ts';
 import { RefreshGrace } from './refresh-grace.ts';
@@ -424,7 +424,7 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
     },
     loadExistingGrant: (ctx) => loadSignInGrant(ctx, deps),
     renderError: (ctx, out, error) => pages.error(ctx, out, error),
-    discovery: { ui_locales_supported: ['ru', 'en'], claims_locales_supported: ['ru'] },
+    discovery: { ui_locales_supported: ['ru', 'en'], claims_locales_supported: ['ru'], ...identityAssuranceMetadata() },
   };
 }
 

@@ -444,6 +444,29 @@ describe('claims: scopes, verified_claims, levels', function () {
       const registry = entries.find((e) => 'snils' in e.claims)!;
       expect(registry.verification.evidence[0]).to.include({ type: 'electronic_record' });
     });
+
+    it("discovery has OIDC4IDA's OP metadata, and what userinfo releases stays within it", async () => {
+      const discovery = (await request(h.url).get('/.well-known/openid-configuration')).body as Record<string, unknown>;
+      expect(discovery).to.include({ verified_claims_supported: true });
+      expect(discovery.trust_frameworks_supported).to.deep.equal(['ru_vkhod']);
+      expect(discovery.evidence_supported).to.have.members(['electronic_record', 'document', 'electronic_signature']);
+      expect(discovery.documents_supported).to.deep.equal(['ru_passport']);
+      expect(discovery.electronic_records_supported).to.include.members(['state_registry', 'postal_confirmation_code', 'bank_account']);
+      await makeConfirmed(h, accountId);
+      const { userinfo: info } = await tokens('rp-all', 'openid fullname birthdate snils id_doc');
+      const entries = vc(info)!;
+      expect(entries.length).to.be.greaterThan(1);
+      for (const entry of entries) {
+        expect(discovery.trust_frameworks_supported).to.include(entry.verification.trust_framework);
+        for (const e of entry.verification.evidence as Record<string, { type?: string } | string>[]) {
+          expect(discovery.evidence_supported).to.include(e.type);
+          if (e.type === 'document') expect(discovery.documents_supported).to.include((e.document_details as { type: string }).type);
+          if (e.type === 'electronic_record')
+            expect(discovery.electronic_records_supported).to.include((e.record as { type: string }).type);
+        }
+        expect(discovery.claims_in_verified_claims_supported).to.include.members(Object.keys(entry.claims));
+      }
+    });
   });
 
   it('consent lists the ESIA items in plain Russian', async () => {
