@@ -14,10 +14,14 @@ import { GOOD_PASSWORD, pkce } from '../support/flows.ts';
 import { defaultClients, startHarness, TEST_REDIRECT, TEST_SECRET, type Harness } from '../support/harness.ts';
 import { IDENTITY_FORM, innFor, makeConfirmed, makeStandard, saveIdentity, snilsFor } from '../support/identity.ts';
 import { createAccount, resetStore } from './fixtures.ts';
+import { SCOPE_CLAIMS as RELEASED_BY_SCOPE } from '../../src/oidc/claims.ts';
 
 const PHONE = '+79123456789';
 const EMAIL = 'maria@example.test';
-const RU = JSON.parse(readFileSync(new URL('../../views/locales/ru.json', import.meta.url), 'utf8')) as { scopes: Record<string, string> };
+const RU = JSON.parse(readFileSync(new URL('../../views/locales/ru.json', import.meta.url), 'utf8')) as {
+  scopes: Record<string, string>;
+  claims: Record<string, string>;
+};
 const ESIA_SCOPES = ['fullname', 'birthdate', 'gender', 'birthplace', 'snils', 'inn', 'id_doc', 'email', 'mobile', 'contacts', 'addresses'];
 const ALL = `openid offline_access profile email phone address ${ESIA_SCOPES.join(' ')}`;
 const STANDARD = 'urn:vkhod:loa:standard';
@@ -479,5 +483,18 @@ describe('claims: scopes, verified_claims, levels', function () {
     for (const text of items) expect(text, 'in Russian, no raw scope names').to.match(/^[а-яё«»(), ]|^СНИЛС|^ИНН/i);
     expect(RU.scopes.snils).to.equal('СНИЛС');
     expect(RU.scopes.id_doc).to.match(/паспорт/);
+  });
+
+  it('claims asked for one by one (the claims parameter) are listed in plain Russian too, every claim a scope releases', async () => {
+    const asked = ['snils', 'id_document', 'family_name', 'birthdate', 'verified_claims'];
+    const claims = JSON.stringify({ userinfo: Object.fromEntries(asked.map((c) => [c, { essential: true }])) });
+    const { consent } = await authorize('rp-all', 'openid', { claims });
+    expect(consent, 'a consent page').to.not.equal(undefined);
+    const list = consent!.html.match(/<ul class="consent-list">([\s\S]*?)<\/ul>/)![1]!;
+    const items = [...list.matchAll(/<li>([^<]*)<\/li>/g)].map((m) => decodeEntities(m[1]!));
+    expect(items).to.include.members(asked.map((c) => RU.claims[c]!));
+    for (const text of items) expect(text, 'no raw claim names').to.not.match(/«[a-z_]+»/);
+    const everyClaim = new Set(Object.values(RELEASED_BY_SCOPE).flat());
+    for (const claim of everyClaim) expect(RU.claims, `a consent label for ${claim}`).to.have.property(claim);
   });
 });
