@@ -127,7 +127,13 @@ export interface Account {
   /** Sessions and refresh tokens issued before this instant are no longer honoured. */
   sessionsValidAfter?: string;
   createdAt: string;
+  /** Any change of the record (a device seen, a consent remembered, a factor added…). */
   updatedAt: string;
+  /**
+   * The last change of the data released to relying parties — name, contacts, identity data,
+   * level, verifications: OIDC's `updated_at` (absent: unchanged since `createdAt`).
+   */
+  profileUpdatedAt?: string;
   deletedAt?: string;
   /** A deletion asked for (status `deactivated`): erased at `eraseAfter` unless cancelled. */
   deletion?: { requestedAt: string; eraseAfter: string; actor: string; reason?: string };

@@ -42,6 +42,24 @@ function sameKeys(a: AccountKey[], b: AccountKey[]): boolean {
   return b.every((k) => seen.has(id(k)));
 }
 
+/**
+ * The data of the account that relying parties receive (claims.ts): what OIDC's `updated_at`
+ * dates. Devices seen, consents, factors and sessions are not part of it.
+ */
+function releasedData(a: Account): string {
+  return JSON.stringify([
+    a.name,
+    a.phone ?? null,
+    a.phoneVerified,
+    a.email ?? null,
+    a.emailVerified,
+    a.snils ?? null,
+    a.identity ?? null,
+    a.level,
+    (a.verifications ?? []).map((v) => v.id),
+  ]);
+}
+
 export function fullName(name: PersonName): string {
   return [name.family, name.given, name.middle].filter(Boolean).join(' ');
 }
@@ -210,7 +228,8 @@ export class Accounts {
             : await this.findActive(accountId));
       if (!current) throw new Error('account not found');
       const now = new Date().toISOString();
-      const next = { ...mutate(current), updatedAt: now };
+      const mutated = mutate(current);
+      const next = { ...mutated, updatedAt: now, ...(releasedData(mutated) !== releasedData(current) ? { profileUpdatedAt: now } : {}) };
       const inputs = typeof events === 'function' ? events(current, next) : events ? [events] : [];
       const written = inputs.map((e) => auditEvent({ ...e, accountId }));
       try {

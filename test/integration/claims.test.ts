@@ -473,6 +473,22 @@ describe('claims: scopes, verified_claims, levels', function () {
     });
   });
 
+  it('updated_at dates the data released, not every write of the account: a new device and a consent leave it, a new name moves it', async () => {
+    // A known point in the past, so that a second's difference cannot hide a move.
+    const past = '2020-01-01T00:00:00.000Z';
+    await h.services.accounts.modify(accountId, (a) => ({ ...a, profileUpdatedAt: past }));
+    const first = await tokens('rp-all', 'openid profile');
+    expect(first.userinfo.updated_at).to.equal(Date.parse(past) / 1000);
+    // Another browser (a device the account has not seen: the record changes) and a new consent.
+    browser = new Browser(h);
+    const again = await tokens('rp-all', 'openid profile birthplace', { prompt: 'consent' });
+    expect((await h.services.accounts.findActive(accountId))!.updatedAt > past).to.equal(true);
+    expect(again.userinfo.updated_at, 'nothing released changed').to.equal(Date.parse(past) / 1000);
+    await h.services.accounts.modify(accountId, (a) => ({ ...a, name: { ...a.name, family: 'Смирнова' } }));
+    const renamed = await userinfo(again.body.access_token as string);
+    expect(renamed.updated_at as number).to.be.greaterThan(Date.parse(past) / 1000);
+  });
+
   it('consent lists the ESIA items in plain Russian', async () => {
     const scopes = ['fullname', 'birthdate', 'gender', 'birthplace', 'snils', 'inn', 'id_doc', 'addresses', 'mobile', 'contacts'];
     const { consent } = await authorize('rp-esia', `openid ${scopes.join(' ')}`);
