@@ -9,7 +9,10 @@
  * - an `acr` claim requested as essential with values of which vkhod knows none fails with
  *   `unmet_authentication_requirements` (OIDC Core 5.5.1.1: an essential acr that cannot be met is
  *   a failed authentication). Taken as voluntary, the sign-in would end with another acr and
- *   node-oidc-provider would ask for the sign-in again, and again.
+ *   node-oidc-provider would ask for the sign-in again, and again;
+ * - an OpenID request names its `redirect_uri` (OIDC Core 3.1.2.1: REQUIRED). node-oidc-provider
+ *   takes a client's only registered URI when it is left out, as RFC 6749 §3.1.2.3 allows for plain
+ *   OAuth; the error goes to that registered URI. A pushed request was checked when it was pushed.
  */
 import { decodeJwt } from 'jose';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
@@ -37,7 +40,7 @@ export function overlongParameter(params: Record<string, unknown>): string | und
  * no scope here: its scope was checked when it was pushed.
  */
 function requestedScope(ctx: KoaContextWithOIDC): string | undefined {
-  const source = (ctx.method === 'POST' ? ctx.oidc.body : ctx.query) as Record<string, unknown> | undefined;
+  const source = sentParams(ctx);
   if (typeof source?.request === 'string') {
     try {
       const scope = decodeJwt(source.request).scope;
@@ -75,11 +78,25 @@ async function checkEssentialAcrSupported(ctx: KoaContextWithOIDC): Promise<void
     );
 }
 
+/** The authorization request's parameters as sent: the query, or the form body of a POST or a PAR. */
+function sentParams(ctx: KoaContextWithOIDC): Record<string, unknown> | undefined {
+  return (ctx.method === 'POST' ? ctx.oidc.body : ctx.query) as Record<string, unknown> | undefined;
+}
+
+async function checkRedirectUriSent(ctx: KoaContextWithOIDC): Promise<void> {
+  if (ctx.oidc.route !== 'authorization' && ctx.oidc.route !== 'pushed_authorization_request') return;
+  const sent = sentParams(ctx);
+  if (!sent || sent.request_uri !== undefined || sent.redirect_uri !== undefined) return;
+  if ((requestedScope(ctx) ?? '').split(' ').includes('openid'))
+    throw new errors.InvalidRequest("missing required parameter 'redirect_uri' (OpenID Connect Core 3.1.2.1)");
+}
+
 /** node-oidc-provider's `extraParams`: validators keyed by a parameter they run for (always run). */
 export const authorizationRequestChecks = {
   scope: async (ctx: KoaContextWithOIDC) => {
     await checkParameterLengths(ctx);
     await checkScopesKnown(ctx);
     await checkEssentialAcrSupported(ctx);
+    await checkRedirectUriSent(ctx);
   },
 };
