@@ -42,7 +42,8 @@ export interface CheckedIdentity {
  */
 export function checkIdentity(form: IdentityForm, now = today()): CheckedIdentity {
   const errors: CheckedIdentity['errors'] = {};
-  const value = (f: IdentityField) => (form[f] ?? '').trim();
+  // NFC: a letter typed as a base letter and a combining mark (й, ё) is that letter.
+  const value = (f: IdentityField) => (form[f] ?? '').normalize('NFC').trim();
   const identity: IdentityData = {};
 
   const birth = parseDate(value('birth_date'));

@@ -9,7 +9,9 @@ export type NameProblem = 'required' | 'too_long' | 'not_cyrillic';
 
 /** Collapses spaces; returns the cleaned name or the problem. */
 export function checkName(input: string | undefined, required: boolean): { value?: string; problem?: NameProblem } {
+  // NFC: "й" or "ё" typed (or pasted, e.g. from macOS) as a letter and a combining mark is the letter.
   const value = (input ?? '')
+    .normalize('NFC')
     .trim()
     .replace(/\s+/g, ' ')
     .replace(/\s*-\s*/g, '-');

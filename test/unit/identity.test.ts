@@ -25,6 +25,17 @@ const errorsOf = (changes: IdentityForm) => checkIdentity({ ...FORM, ...changes 
 
 describe('identity data', () => {
   describe('checkIdentity', () => {
+    it('takes letters written with combining marks (й, ё) as the letters', () => {
+      const checked = checkIdentity({
+        ...FORM,
+        birth_place: 'гор. Йошкар-Ола'.normalize('NFD'),
+        passport_issuer: 'ОВД района Тёплый Стан'.normalize('NFD'),
+      });
+      expect(checked.errors).to.deep.equal({});
+      expect(checked.identity.birthPlace).to.equal('гор. Йошкар-Ола');
+      expect(checked.identity.passport!.issuer).to.equal('ОВД района Тёплый Стан');
+    });
+
     it('accepts a complete form and stores every value in its normal form', () => {
       const checked = checkIdentity(FORM, NOW);
       expect(checked.errors).to.deep.equal({});

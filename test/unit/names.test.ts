@@ -7,6 +7,13 @@ describe('checkName', () => {
     expect(checkName('Пётр', true)).to.deep.equal({ value: 'Пётр' });
   });
 
+  it('takes й and ё written as a letter and a combining mark (pasted from some systems) as those letters', () => {
+    expect(checkName('Андрей'.normalize('NFD'), true)).to.deep.equal({ value: 'Андрей' });
+    expect(checkName('Соловьёв'.normalize('NFD'), true)).to.deep.equal({ value: 'Соловьёв' });
+    // A stray combining mark on a letter that has no composed form stays refused.
+    expect(checkName('Ан\u0301на', true).problem).to.equal('not_cyrillic');
+  });
+
   it('accepts hyphens, spaces and apostrophes between parts', () => {
     expect(checkName('Римский-Корсаков', true)).to.deep.equal({ value: 'Римский-Корсаков' });
     expect(checkName('Анна Мария', true)).to.deep.equal({ value: 'Анна Мария' });
