@@ -33,10 +33,18 @@ export class Messages {
     return this.lookup(DEFAULT_LOCALE, key) !== undefined;
   }
 
-  /** The text for `key` in `locale`, falling back to Russian, then to the key itself. */
+  /**
+   * The text for `key` in `locale`, falling back to Russian, then to the key itself. A value that
+   * ends with a full stop (a Russian date: "2 января 2027 г.") ends the sentence after it too: no
+   * second one ("г..").
+   */
   t(locale: Locale, key: string, params: Record<string, unknown> = {}): string {
     const template = this.lookup(locale, key) ?? this.lookup(DEFAULT_LOCALE, key) ?? key;
-    return template.replace(/\{(\w+)\}/g, (_m, name: string) => (params[name] === undefined ? `{${name}}` : String(params[name])));
+    return template.replace(/\{(\w+)\}(\.?)/g, (_m, name: string, stop: string) => {
+      if (params[name] === undefined) return `{${name}}${stop}`;
+      const value = String(params[name]);
+      return stop && value.endsWith('.') ? value : value + stop;
+    });
   }
 }
 

@@ -47,3 +47,16 @@ describe('Messages', () => {
     expect(messages.t('en', 'no.such.key')).to.equal('no.such.key');
   });
 });
+
+describe('Messages.t', () => {
+  const messages = new Messages(fileURLToPath(new URL('../../views', import.meta.url)));
+
+  it('a value ending with a full stop (a Russian date) ends the sentence: no second stop', () => {
+    const done = messages.t('ru', 'deletion.done', { date: '2 января 2027 г.' });
+    expect(done).to.include('2 января 2027 г. Передумали');
+    expect(done).to.not.include('г..');
+    expect(messages.t('en', 'deletion.done', { date: '2 January 2027' })).to.include('on 2 January 2027. Changed');
+    expect(messages.t('ru', 'messages.deletion.text', { name: 'Мария', date: '2 января 2027 г.' })).to.not.include('г..');
+    expect(messages.t('ru', 'no.such.key')).to.equal('no.such.key');
+  });
+});
