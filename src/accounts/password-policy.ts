@@ -24,7 +24,15 @@ export type PasswordProblem =
   | 'needs_symbol'
   | 'common'
   | 'contains_personal'
+  | 'control_characters'
   | 'mismatch';
+
+/**
+ * Characters no keyboard types and that a form, a copy or another browser may drop or change: a
+ * password holding one may become impossible to type again. Control characters (C0, DEL, C1),
+ * format characters (zero-width, direction marks and overrides, the BOM) and unpaired surrogates.
+ */
+const UNTYPEABLE = /[\p{Cc}\p{Cf}\p{Cs}]/u;
 
 const CLASS_TEST: Record<PasswordClass, RegExp> = {
   upper: /\p{Lu}/u,
@@ -74,6 +82,7 @@ export function checkPassword(
   if (!password) return ['required'];
   if (password.length > PASSWORD_MAX_LENGTH) return ['too_long'];
   const problems: PasswordProblem[] = [];
+  if (UNTYPEABLE.test(password)) problems.push('control_characters');
   if ([...password].length < policy.minLength) problems.push('too_short');
   for (const cls of policy.classes) if (!CLASS_TEST[cls].test(password)) problems.push(`needs_${cls}`);
   if (isGuessable(password)) problems.push('common');

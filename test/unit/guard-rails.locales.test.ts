@@ -202,6 +202,7 @@ const ERROR_TEXTS: Record<string, Record<string, string>> = {
         'needs_symbol',
         'common',
         'contains_personal',
+        'control_characters',
         'mismatch',
       ] satisfies PasswordProblem[]
     ).map((r) => [r, `password.${r}`]),
@@ -250,6 +251,7 @@ const exhaustive: [
       'needs_symbol',
       'common',
       'contains_personal',
+      'control_characters',
       'mismatch',
     ]
   >,

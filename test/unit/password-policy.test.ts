@@ -10,6 +10,15 @@ describe('checkPassword', () => {
     expect(checkPassword('Лунный-Свет-9%', undefined, policy)).to.deep.equal([]);
   });
 
+  it('refuses characters no keyboard types: NUL and other controls, zero-width and direction marks', () => {
+    for (const odd of ['\u0000', '\u0007', '\u007f', '\u0085', '\u200b', '\u200e', '\u202e', '\ufeff']) {
+      const password = `Зелёный${odd}Кит-42!`;
+      expect(checkPassword(password, password, policy), JSON.stringify(odd)).to.deep.equal(['control_characters']);
+    }
+    // Spaces, letters of any script and symbols stay allowed.
+    expect(checkPassword('Зелёный кит 42! ∑ Ω', undefined, policy)).to.deep.equal([]);
+  });
+
   it('requires a password', () => {
     expect(checkPassword('', '', policy)).to.deep.equal(['required']);
     expect(checkPassword(undefined, undefined, policy)).to.deep.equal(['required']);
