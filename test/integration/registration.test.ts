@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { Browser } from '../support/browser.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { authorizePath, codeFrom, GOOD_PASSWORD, register, signIn } from '../support/flows.ts';
+import { errorsOn } from './fixtures.ts';
 
 describe('registration of a simplified account', function () {
   let h: Harness;
@@ -62,6 +63,20 @@ describe('registration of a simplified account', function () {
     expect(account.pdConsent!.at >= before).to.equal(true);
     const [registered] = (await h.services.store.audit.listForAccount(account.id)).filter((e) => e.type === 'account.registered');
     expect(registered!.details).to.include({ pdConsent: '1' });
+  });
+
+  it('the code form sent again (a double click, a reload): it lands on the next step as it is, with no errors drawn', async () => {
+    const browser = new Browser(h);
+    const codePage = await browser.submit(await browser.get('/register'), 'register', { contact: '+79123456782' });
+    const code = h.gateway.code('+79123456782');
+    const first = await browser.submit(codePage, 'register/', { code });
+    const second = await browser.submit(codePage, 'register/', { code });
+    for (const page of [first, second]) {
+      expect(page.status).to.equal(200);
+      expect(page.html).to.include('name="pd_consent"');
+      expect(errorsOn(page.html), 'no errors before anything was typed').to.deep.equal([]);
+      expect(page.html).to.not.include('field-error');
+    }
   });
 
   it('a deployment shows its own consent text and version', async () => {

@@ -187,8 +187,18 @@ export class ContactFlow {
       const details = await this.interaction(ctx);
       const flow = await this.load(ctx);
       csrf.verify(ctx, flow.id);
-      if (flow.verified) return this.spec.submitFinal(ctx, flow, details);
       const code = parseForm(ctx, { code: text(32) }).code;
+      if (flow.verified) {
+        // The code form sent again (a double click, a reload) after the code was taken: back to the
+        // next step as it is, not the final form judged empty ("fill in this field" everywhere).
+        // The final forms have no `code` field.
+        if (code) {
+          ctx.status = 303;
+          ctx.redirect(`${this.base(ctx)}/${flow.id}`);
+          return;
+        }
+        return this.spec.submitFinal(ctx, flow, details);
+      }
       const outcome = await this.services.codes.verify({
         challengeId: flow.challengeId,
         purpose: k,
@@ -199,6 +209,12 @@ export class ContactFlow {
       if (outcome === 'ok') {
         flow.verified = true;
         await this.save(flow);
+        ctx.status = 303;
+        ctx.redirect(`${this.base(ctx)}/${flow.id}`);
+        return;
+      }
+      // The same code taken a moment ago by the request of the first click: go on with that one.
+      if (outcome === 'used' && (await this.load(ctx)).verified) {
         ctx.status = 303;
         ctx.redirect(`${this.base(ctx)}/${flow.id}`);
         return;
