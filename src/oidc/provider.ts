@@ -18,6 +18,7 @@ import type { Accounts } from '../accounts/accounts.ts';
 import { DEVICE_CODE_LIMITS } from '../security/limits.ts';
 import type { Account, Store } from '../store.ts';
 import { ACR_VALUES, chooseAcr, isKnownAcr, requestedAcrs, satisfiedAcrs, type Acr } from './acr.ts';
+import { autoSubmitPages, type AutoSubmitForm } from './auto-submit.ts';
 import { accountClaims, DEFAULT_CLIENT_SCOPE, identityAssuranceMetadata, SCOPE_CLAIMS, SCOPES } from './claims.ts';
 import { legacyConsent, rememberedConsent } from './consents.ts';
 import { oneTimeAdapter } from './one-time.ts';
@@ -42,6 +43,8 @@ export interface ProviderPages {
   deviceCodeConfirm(ctx: KoaContextWithOIDC, entry: DeviceCodeEntry, request: DeviceRequest): Promise<void>;
   /** Signed in and consented: the device gets its tokens at its next poll. */
   deviceSuccess(ctx: KoaContextWithOIDC): Promise<void>;
+  /** The provider's self-posting form (form_post, a device code link, a sign-out), drawn again (auto-submit.ts). */
+  autoSubmit(ctx: KoaContextWithOIDC, form: AutoSubmitForm): void;
 }
 
 /** The provider's own form for a user code, as fields: its action, `xsrf` token and the code typed. */
@@ -478,6 +481,7 @@ export function createProvider(
   }
   provider.use(devicePollPace(deps.devicePollTooSoon));
   provider.use(standardErrorCodes);
+  provider.use(autoSubmitPages((ctx, form) => deps.pages.autoSubmit(ctx, form)));
   storeNewSessionsOnPersist(provider, deps.config.ttl.session);
   return provider;
 }

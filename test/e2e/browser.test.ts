@@ -22,6 +22,7 @@ import {
 } from '../support/browser-helpers.ts';
 import { GOOD_PASSWORD } from '../support/flows.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
+import { createAccount } from '../integration/fixtures.ts';
 
 const SIMPLIFIED = 'urn:vkhod:loa:simplified';
 const SIMPLIFIED_MFA = 'urn:vkhod:loa:simplified-mfa';
@@ -256,6 +257,46 @@ describe('in a real browser (Chromium)', function () {
     expect(refreshed.claims.sub).to.equal(secondTokens.claims.sub);
     expect(refreshed.claims.acr).to.equal(SIMPLIFIED_MFA);
     expect(refreshed.claims.amr).to.deep.equal(secondTokens.claims.amr);
+  });
+
+  it('response_mode=form_post: the code reaches the relying party by a POST the page sends itself, and without JavaScript by its button', async () => {
+    const phone = '+79161110009';
+    await createAccount(h, { phone });
+    for (const javaScriptEnabled of [true, false]) {
+      const shots = new Screenshots(javaScriptEnabled ? 'form-post' : 'form-post-no-js');
+      context = await browser.newContext({ locale: 'ru-RU', javaScriptEnabled });
+      const page = await context.newPage();
+      const posted: URLSearchParams[] = [];
+      await page.route('https://rp.example.test/**', (route) => {
+        posted.push(new URLSearchParams(route.request().postData() ?? ''));
+        return route.fulfill({ status: 200, contentType: 'text/plain; charset=utf-8', body: 'rp ok' });
+      });
+      const request = authorizationRequest(h, { response_mode: 'form_post' });
+      await page.goto(request.url);
+      await page.fill('#identifier', phone);
+      await page.fill('#password', GOOD_PASSWORD);
+      await page.click('form[action$="/login"] button[type=submit]');
+      const consent = page.locator('form[action$="/consent"]');
+      await consent
+        .or(page.locator('#auto-submit'))
+        .or(page.locator('body', { hasText: 'rp ok' }))
+        .first()
+        .waitFor();
+      if (await consent.count()) await page.click('button[name="decision"][value="allow"]');
+      if (!javaScriptEnabled) {
+        await page.waitForSelector('#auto-submit');
+        await shots.take(page, 'continue');
+        expect(await page.locator('h1').textContent()).to.equal('Продолжаем…');
+        await page.getByRole('button', { name: 'Продолжить' }).click();
+      }
+      await page.locator('body', { hasText: 'rp ok' }).waitFor();
+      expect(posted, 'one POST to the redirect URI').to.have.length(1);
+      expect(posted[0]!.get('state')).to.equal(request.state);
+      const { claims } = await exchangeCode(h, posted[0]!.get('code')!, request);
+      expect(claims.nonce).to.equal(request.nonce);
+      await context.close();
+      context = undefined;
+    }
   });
 
   it('keeps the passkey button hidden without JavaScript (it would do nothing) and shows it with JavaScript', async () => {

@@ -51,5 +51,14 @@ export function providerPages(views: Views): ProviderPages {
       const c = ctx as unknown as Context;
       views.render(c, 'done', { title: 'logout.done_title', message: views.t(c, 'logout.done') });
     },
+    autoSubmit(ctx, form) {
+      // No language switch: it would open this address again, and what it posts is used once.
+      views.render(ctx as unknown as Context, 'auto-submit', {
+        title: 'auto_submit.title',
+        action: form.action,
+        fields: form.fields,
+        noLanguageSwitch: true,
+      });
+    },
   };
 }
