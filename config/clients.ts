@@ -6,7 +6,29 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { z } from 'zod';
 
-const uri = z.url({ protocol: /^https?$/ });
+const url = z.url({ protocol: /^https?$/ });
+
+/** Hosts that are this machine: a native app's or a developer's own redirect (RFC 8252 §7.3). */
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * A URL vkhod sends a browser (a code, a sign-out) or itself (keys) to: https, or http on the
+ * loopback only (RFC 9700 §4.1, RFC 6749 §3.1.2.1: a code must not cross the network in clear; a
+ * key must not be fetched in clear); no user name or password before the host (it makes one host
+ * look like another); no `*` in the host (redirect URIs match exactly: a wildcard never matches).
+ */
+const uri = url.superRefine((value, ctx) => {
+  // zod runs this also when the URL check above failed: that one has said what is wrong.
+  if (!URL.canParse(value)) return;
+  const parsed = new URL(value);
+  if (parsed.username || parsed.password) ctx.addIssue({ code: 'custom', message: `${value}: no user name or password before the host` });
+  if (parsed.hostname.includes('*')) ctx.addIssue({ code: 'custom', message: `${value}: no * in the host (URIs are matched exactly)` });
+  if (parsed.protocol === 'http:' && !LOOPBACK.test(parsed.hostname))
+    ctx.addIssue({ code: 'custom', message: `${value}: https, or http only on the loopback (localhost, 127.0.0.1, [::1])` });
+});
+
+/** Letters a client's name shows the citizen may not carry controls or direction overrides (they can disguise the name). */
+const DISPLAYED = /^[^\p{Cc}\p{Cf}]*$/u;
 
 /** Base64url members of a JWK (RFC 7518 §6): what they hold must be base64url, not just present. */
 const JWK_NUMBERS = ['n', 'e', 'x', 'y'] as const;
@@ -49,7 +71,7 @@ export type EsiaClientSettings = z.infer<typeof esiaClientSchema>;
 export const clientSchema = z
   .object({
     client_id: z.string().regex(/^[A-Za-z0-9._-]{3,64}$/, 'client_id: 3–64 letters, digits, dot, dash or underscore'),
-    client_name: z.string().max(200).optional(),
+    client_name: z.string().max(200).regex(DISPLAYED, 'client_name: no control or text-direction characters').optional(),
     client_secret: z.string().min(32, 'client_secret: at least 32 characters').optional(),
     redirect_uris: z.array(uri).default([]),
     post_logout_redirect_uris: z.array(uri).optional(),

@@ -82,6 +82,30 @@ function describe(issue: { path: PropertyKey[]; message: string }): string {
   return path && !issue.message.startsWith(path) ? `${path}: ${issue.message}` : issue.message;
 }
 
+/**
+ * What decides where a client's codes, tokens and sign-outs go and what it may get: kept in the
+ * audit of a registration or a change (nothing secret: secrets live apart, hashed), so "who added
+ * this redirect URI, and when" can be answered. `only`: the fields a change named.
+ */
+const REVIEWED_METADATA = [
+  'client_name',
+  'redirect_uris',
+  'post_logout_redirect_uris',
+  'grant_types',
+  'scope',
+  'token_endpoint_auth_method',
+  'jwks_uri',
+  'vkhod_resource_server',
+  'vkhod_machine_scope',
+  'vkhod_pkce_optional',
+  'vkhod_esia_compat',
+];
+
+export function reviewedMetadata(metadata: Record<string, unknown>, only?: string[]): Record<string, unknown> {
+  const names = only ? REVIEWED_METADATA.filter((name) => only.includes(name)) : REVIEWED_METADATA;
+  return Object.fromEntries(names.filter((name) => metadata[name] !== undefined).map((name) => [name, metadata[name]]));
+}
+
 export class ClientRegistrations {
   constructor(readonly deps: ClientRegistrationsDependencies) {}
 
@@ -179,7 +203,7 @@ export class ClientRegistrations {
       ip: by.ip,
       clientId,
       outcome: 'success',
-      details: { source: 'store' },
+      details: { source: 'store', registered: reviewedMetadata(metadata) },
     });
     return { client: clientView((await this.repository.find(clientId))!), ...(fresh ? { secret: fresh.secret } : {}) };
   }
@@ -213,7 +237,7 @@ export class ClientRegistrations {
       ip: by.ip,
       clientId,
       outcome: 'success',
-      details: { fields: result.fields.slice(0, 50) },
+      details: { fields: result.fields.slice(0, 50), now: reviewedMetadata(client.metadata, result.fields) },
     });
     return { client: clientView(client), ...(result.secret ? { secret: result.secret } : {}) };
   }

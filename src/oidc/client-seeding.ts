@@ -7,7 +7,7 @@
  * A bad entry throws: the process refuses to start, as before.
  */
 import type { ClientMetadata } from '../../config/clients.ts';
-import type { ClientRegistrationError, ClientRegistrations } from './client-registrations.ts';
+import { reviewedMetadata, type ClientRegistrationError, type ClientRegistrations } from './client-registrations.ts';
 
 export async function seedClients(
   registrations: ClientRegistrations,
@@ -39,7 +39,7 @@ export async function seedClients(
           actor: 'system',
           clientId,
           outcome: 'success',
-          details: { source: 'file' },
+          details: { source: 'file', registered: reviewedMetadata(metadata) },
         });
     } else if (stored.fileDigest === digest) {
       continue;
@@ -50,7 +50,7 @@ export async function seedClients(
           actor: 'system',
           clientId,
           outcome: 'success',
-          details: { source: 'file' },
+          details: { source: 'file', now: reviewedMetadata(metadata) },
         });
     } else {
       warn(

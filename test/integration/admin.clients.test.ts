@@ -163,6 +163,14 @@ describe('admin API: clients in the store, across two processes', function () {
     const updated = await onB('patch', `/clients/${clientId}`, { redirect_uris: [other], client_name: 'Портал услуг' });
     expect(updated.status, updated.text).to.equal(200);
     expect(updated.body.client.metadata).to.include({ client_name: 'Портал услуг' });
+    // The audit says what was registered and what it became (who added which redirect URI), nothing secret.
+    const created = auditOfType(two.a, 'client.created').find((e) => (e as { clientId?: string }).clientId === clientId)!;
+    expect((created.details as { registered: Record<string, unknown> }).registered).to.deep.include({ redirect_uris: [TEST_REDIRECT] });
+    const changed = auditOfType(two.a, 'client.updated').find((e) => (e as { clientId?: string }).clientId === clientId)!;
+    expect((changed.details as { now: Record<string, unknown> }).now).to.deep.equal({
+      client_name: 'Портал услуг',
+      redirect_uris: [other],
+    });
     const authTo = (uri: string) => request(two.a.url).get(authorizePath({ client_id: clientId, redirect_uri: uri }));
     await eventually(async () => {
       expect((await authTo(other)).status).to.equal(303);
@@ -198,6 +206,14 @@ describe('admin API: clients in the store, across two processes', function () {
         'node-oidc-provider refuses it (http redirect for a web client is fine, a fragment is not)',
         { client_id: 'rp-bad-6', redirect_uris: ['https://rp.example.test/cb#frag'] },
         'fragment',
+      ],
+      ['a redirect URI in clear off the loopback', { client_id: 'rp-bad-9', redirect_uris: ['http://rp.example.test/cb'] }, 'loopback'],
+      ['a * host (never matched)', { client_id: 'rp-bad-10', redirect_uris: ['https://*.example.test/cb'] }, 'no * in the host'],
+      ['a user name before the host', { client_id: 'rp-bad-11', redirect_uris: ['https://rp.example.test@evil.example/cb'] }, 'user name'],
+      [
+        'a name with a direction override',
+        { client_id: 'rp-bad-12', redirect_uris: [TEST_REDIRECT], client_name: 'Госуслуги\u202e' },
+        'client_name',
       ],
       [
         'a private_key_jwt client whose key is no key (its modulus is not base64url)',

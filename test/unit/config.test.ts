@@ -134,6 +134,25 @@ describe('loadConfig', () => {
     expect(failure(env({ VKHOD_CLIENTS: notArray })).message).to.match(/^VKHOD_CLIENTS: /);
   });
 
+  it('refuses redirect URIs a code must not go to (http off the loopback, a user name before the host, a * host) and a name with direction overrides', () => {
+    const withUris = (redirect_uris: string[], extra: object = {}) => JSON.stringify([{ ...CLIENT, redirect_uris, ...extra }]);
+    for (const [bad, says] of [
+      ['http://rp.example.gov/cb', 'http only on the loopback'],
+      ['https://good.example@evil.example/cb', 'no user name or password'],
+      ['https://*.example.gov/cb', 'no * in the host'],
+    ] as const) {
+      expect(failure(env({ VKHOD_CLIENTS: withUris([bad]) })).message, bad).to.include(says);
+      expect(
+        failure(env({ VKHOD_CLIENTS: withUris(['https://rp.example.gov/cb'], { post_logout_redirect_uris: [bad] }) })).message,
+        bad,
+      ).to.include(says);
+    }
+    for (const good of ['https://rp.example.gov/cb', 'http://localhost:8080/cb', 'http://127.0.0.1:9/cb', 'http://[::1]/cb'])
+      expect(() => loadConfig(env({ VKHOD_CLIENTS: withUris([good]) })), good).to.not.throw();
+    const spoofed = withUris(['https://rp.example.gov/cb'], { client_name: 'Налоговая \u202eсервис' });
+    expect(failure(env({ VKHOD_CLIENTS: spoofed })).message).to.include('client_name');
+  });
+
   it('reads valid clients from VKHOD_CLIENTS with defaults filled in', () => {
     const config = loadConfig(env({ VKHOD_CLIENTS: JSON.stringify([CLIENT]) }));
     expect(config.clients).to.have.length(1);
