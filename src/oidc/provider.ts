@@ -143,9 +143,13 @@ function interactions(accounts: Accounts): Configuration['interactions'] {
       const account = await accounts.findActiveOnce(ctx.req, oidc.session.accountId);
       if (!account) return Check.NO_NEED_TO_PROMPT;
       const satisfied = satisfiedAcrs(account.level, (oidc.session.amr as string[] | undefined) ?? []);
-      if (acr && !satisfied.includes(acr)) return Check.REQUEST_PROMPT;
-      if (!requested.length) useHighestAcr(oidc.session, satisfied);
-      return Check.NO_NEED_TO_PROMPT;
+      // Nothing requested: the highest the session satisfies now, also when the account's level has
+      // dropped below the session's acr since — signing in again would earn the same (same factors).
+      if (!requested.length) {
+        useHighestAcr(oidc.session, satisfied);
+        return Check.NO_NEED_TO_PROMPT;
+      }
+      return acr && !satisfied.includes(acr) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
     }),
   );
   return { policy, url: (_ctx, interaction) => interactionPath(interaction.uid) };

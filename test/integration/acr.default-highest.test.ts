@@ -114,6 +114,12 @@ describe('acr without acr_values', function () {
       .set('authorization', `Bearer ${tokens.body.access_token as string}`);
     expect(userinfo.status).to.equal(401);
     expect(userinfo.headers['www-authenticate']).to.include('invalid_token');
+    // The session, asked silently with no acr: the acr the account satisfies now, no new sign-in
+    // (it would earn the same) — before, login_required "does not satisfy the requested acr values".
+    const { verifier: v2, challenge: c2 } = pkce();
+    const silent = await browser.get(authorizePath({ scope: 'openid', prompt: 'none' }, c2));
+    expect(new URL(silent.location!).searchParams.get('error'), silent.location).to.equal(null);
+    expect((await redeem(h, silent.location, v2)).claims.acr).to.equal(SIMPLIFIED);
     // A token issued at the level the account still has stays active.
     const later = await basicClient(h, browser);
     expect(later.claims.acr).to.equal(SIMPLIFIED);
