@@ -13,6 +13,7 @@ import type { VkhodApp } from './app.ts';
 import { createLogger } from './logger.ts';
 import { StoreVersionError } from './store.ts';
 import { clusterReady, superviseWorkers, workerIndex } from './cluster.ts';
+import { routedPathOf } from './web/routed-path.ts';
 
 // After each full collection V8 lets the old generation grow to about twice what survived, and
 // keeps that memory until its memory reducer runs some seconds after the load has gone: after a
@@ -97,7 +98,8 @@ const handle = app.callback();
 /** Set on SIGTERM: /readyz answers 503 at once and every response closes its connection. */
 let draining = false;
 const serve = (handler: (req: IncomingMessage, res: ServerResponse) => unknown) => (req: IncomingMessage, res: ServerResponse) => {
-  const readyz = req.url === '/readyz' || req.url?.startsWith('/readyz?');
+  // As the router matches it (any case, a trailing slash): `/READYZ` must not say ready while draining.
+  const readyz = routedPathOf((req.url ?? '').split('?')[0]!) === '/readyz';
   if (inCluster) {
     // Which worker answered (operators and the cluster test tell them apart by it).
     res.setHeader('vkhod-worker', String(workerIndex()));

@@ -123,8 +123,9 @@ describe('graceful drain on SIGTERM', function () {
     child.kill('SIGTERM');
     signalled = true;
     while (!output.includes('stopping')) await new Promise((r) => setTimeout(r, 5));
-    // On the connection that was already open: not ready at once, and told to close.
-    const ready = await call(port, probeAgent, 'GET', '/readyz');
+    // On the connection that was already open: not ready at once, and told to close — also asked
+    // as `/Readyz/`, which the router takes for /readyz.
+    const ready = await call(port, probeAgent, 'GET', '/Readyz/');
     expect(ready.status).to.equal(503);
     expect(ready.connection).to.equal('close');
     probeAgent.destroy();
