@@ -71,9 +71,6 @@ export const DEVICE_CODE_LIMITS = { wrongCodesPerIp: 10, wrongCodesWindow: 900, 
 
 const OPEN: LimitState = { blocked: false, retryAfter: 0 };
 
-/** Longer than a password hash or a code check takes, even with a few queued (argon2id ≈ 20–50 ms each here). */
-export const IN_FLIGHT_WAIT_MS = 500;
-
 /**
  * Anonymous requests that make the store write something (an interaction, a session) are counted
  * per client IP, so no one can grow the store without bound. Generous: a whole office behind one
@@ -110,8 +107,6 @@ export class Limits {
     store: Store,
     limits: Config['limits'],
     private readonly onLockout?: (accountId: string) => Promise<void>,
-    /** How long a refused attempt waits for the attempts in flight before it asks once more (see `attempt`). */
-    private readonly inFlightWaitMs = IN_FLIGHT_WAIT_MS,
   ) {
     const lock = limits.loginLockoutSeconds;
     this.limiters = {
@@ -213,16 +208,8 @@ export class Limits {
     options: { reset?: boolean } = {},
   ): Promise<{ checked: false; locked: true; retryAfter: number } | { checked: true; result: T; locked: boolean; retryAfter: number }> {
     const key = subjectKey(subject);
-    let perAccount = await this.reserve('login-failures-account', key);
-    if (!perAccount.allowed) {
-      // Refused while other attempts at this account may still be being checked (a double click,
-      // the same sign-in in several tabs): those end in a moment and a right one gives its point
-      // back. Asked once more after them, so a right secret is not answered "locked" for an account
-      // that is not. A real lockout refuses again (the wait also slows a flood of guesses).
-      await new Promise((resolve) => setTimeout(resolve, this.inFlightWaitMs));
-      perAccount = await this.reserve('login-failures-account', key);
-      if (!perAccount.allowed) return { checked: false, locked: true, retryAfter: perAccount.retryAfter };
-    }
+    const perAccount = await this.reserve('login-failures-account', key);
+    if (!perAccount.allowed) return { checked: false, locked: true, retryAfter: perAccount.retryAfter };
     const perIp = ip ? await this.reserve('login-failures-ip', ip) : undefined;
     if (perIp && !perIp.allowed) {
       await this.release('login-failures-account', key);

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { Browser, type Page } from '../support/browser.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
-import { addTotp, authorizePath, GOOD_PASSWORD, submitPassword, totpCode } from '../support/flows.ts';
+import { addTotp, authorizePath, submitPassword, totpCode } from '../support/flows.ts';
 import { auditOfType, createAccount, resetStore } from './fixtures.ts';
 
 const PHONE = '+79123456789';
@@ -44,27 +44,6 @@ describe('lockout without a race: parallel guesses are reserved before they are 
 
     const right = await submitPassword(new Browser(h), PHONE);
     expect(right.status, 'the right password after the lockout').to.equal(429);
-  });
-
-  it('8 parallel sign-ins with the right password (tabs, double clicks): none is told "locked", and nothing is', async () => {
-    await createAccount(h, { phone: PHONE });
-    const pages: Array<{ browser: Browser; page: Page }> = [];
-    for (let i = 0; i < 8; i += 1) {
-      const browser = new Browser(h);
-      pages.push({ browser, page: await browser.get(authorizePath()) });
-    }
-    const answers = await Promise.all(
-      pages.map(({ browser, page }) => browser.submit(page, '/login', { identifier: PHONE, password: GOOD_PASSWORD })),
-    );
-    expect(
-      answers.filter((p) => p.status === 429),
-      '"locked" answers',
-    ).to.have.length(0);
-    expect(
-      auditOfType(h, 'signin.password').filter((e) => e.details?.reason === 'locked'),
-      'no lockout in the history',
-    ).to.have.length(0);
-    expect((await submitPassword(new Browser(h), PHONE)).status).to.be.below(400);
   });
 
   it('30 parallel wrong app codes at the second step: at most 5 are checked', async () => {
