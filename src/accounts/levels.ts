@@ -259,7 +259,15 @@ export class Levels {
   async refresh(account: Account): Promise<Account> {
     const check = account.registryCheck;
     if (check?.status !== 'pending') return account;
-    if (check.fingerprint !== identityFingerprint(account)) return account;
+    if (check.fingerprint !== identityFingerprint(account)) {
+      // Sent for other data (changed since, or sent before the fingerprint covered the whole
+      // passport): its answer vouches for nothing now. Dropped, so the citizen may send the data again.
+      return this.accounts.modify(account.id, (a) => {
+        if (a.registryCheck?.ticket !== check.ticket) return a;
+        const { registryCheck: _void, ...rest } = a;
+        return rest as Account;
+      });
+    }
     const decision = await this.registry.status(check.ticket);
     if (decision.status === 'pending') return account;
     const decidedAt = new Date().toISOString();

@@ -47,10 +47,11 @@ export function identityFingerprint(account: Pick<Account, 'name' | 'snils' | 'i
 }
 
 /**
- * The fingerprint verification events kept before they had item digests: name, birth date, SNILS
- * and the passport's series and number, in lower case. Only to read such old events.
+ * The fingerprint kept before it covered every item exactly: name, birth date, SNILS and the
+ * passport's series and number, in lower case. Only to read what was recorded with it: verification
+ * events without item digests, and letters with a code sent before (postal-confirmation.ts).
  */
-function legacyFingerprint(account: Pick<Account, 'name' | 'snils' | 'identity'>): string {
+export function legacyFingerprint(account: Pick<Account, 'name' | 'snils' | 'identity'>): string {
   const p = account.identity?.passport;
   const parts = [
     account.name.family,

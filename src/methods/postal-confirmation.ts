@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { fullName, type Accounts } from '../accounts/accounts.ts';
 import { LevelError, type Levels } from '../accounts/levels.ts';
-import { identityFingerprint } from '../accounts/verification.ts';
+import { identityFingerprint, legacyFingerprint } from '../accounts/verification.ts';
 import type { Limits } from '../security/limits.ts';
 import type { SecretBox } from '../security/secret-box.ts';
 import { REGISTRY_ITEMS } from '../accounts/registry.ts';
@@ -30,11 +30,12 @@ export class PostalError extends Error {
 }
 
 /**
- * True when the identity data differs from what the open request's letter was sent for (a request
- * made before the fingerprint was kept is taken as it was).
+ * True when the identity data differs from what the open request's letter was sent for. A request
+ * made before the fingerprint was kept, or before it covered every item exactly (a letter already
+ * in the post then: a code costs a letter of the three a month), is taken as it was.
  */
 function changedSince(open: NonNullable<Account['postalConfirmation']>, account: Account): boolean {
-  return Boolean(open.fingerprint && open.fingerprint !== identityFingerprint(account));
+  return Boolean(open.fingerprint && open.fingerprint !== identityFingerprint(account) && open.fingerprint !== legacyFingerprint(account));
 }
 
 /** The open request's letter was sent for other data: its code confirms nothing, a new letter may be asked for. */

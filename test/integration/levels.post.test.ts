@@ -14,6 +14,7 @@ import { POST_CODE_TTL_SECONDS } from '../../src/methods/postal-confirmation.ts'
 import { verifiedItems } from '../../src/accounts/verification.ts';
 import type { Letter } from '../../src/store.ts';
 import { auditOfType, createAccount, errorsOn, expireChallenge, resetStore } from './fixtures.ts';
+import { legacyFingerprint } from '../../src/accounts/verification.ts';
 
 const PHONE = '+79123456789';
 const RU = JSON.parse(readFileSync(new URL('../../views/locales/ru.json', import.meta.url), 'utf8'));
@@ -194,6 +195,18 @@ describe('levels: confirmation by a code sent by post', function () {
     const fresh = (await queued()).at(-1)!;
     expect(fresh.recipient!.name).to.equal('Смирнова Мария Петровна');
     expect((await typeCode(again, codeIn(fresh))).url).to.equal('/account/identity?notice=confirmed');
+    expect((await account()).level).to.equal('confirmed');
+  });
+
+  it('a letter in the post before the fingerprint covered the whole passport still confirms its data (a letter is not wasted)', async () => {
+    await makeStandard(h, accountId);
+    const page = await requestCode(await open());
+    const letter = (await queued())[0]!;
+    await h.services.accounts.modify(accountId, (a) => ({
+      ...a,
+      postalConfirmation: { ...a.postalConfirmation!, fingerprint: legacyFingerprint(a) },
+    }));
+    expect((await typeCode(page, codeIn(letter))).url).to.equal('/account/identity?notice=confirmed');
     expect((await account()).level).to.equal('confirmed');
   });
 

@@ -21,6 +21,7 @@ import {
 import { startHarness, type Harness } from '../support/harness.ts';
 import { IDENTITY_FORM, saveIdentity, snilsFor } from '../support/identity.ts';
 import { createAccount, errorsOn, resetStore } from './fixtures.ts';
+import { legacyFingerprint } from '../../src/accounts/verification.ts';
 
 const PHONE = '+79123456789';
 const STANDARD = 'urn:vkhod:loa:standard';
@@ -236,6 +237,21 @@ describe('levels: a registry that answers later', function () {
     expect(a.level).to.equal('simplified');
     expect(a.verifications ?? []).to.have.length(0);
     expect(a.snils).to.equal('12345678964');
+  });
+
+  it('a check sent before the fingerprint covered the whole passport is dropped at the next look, and the data can be sent again', async () => {
+    await saveIdentity(h, accountId);
+    await h.services.levels.requestStandard(accountId);
+    // As written by the version before: the fingerprint of the older formula.
+    await h.services.accounts.modify(accountId, (a) => ({
+      ...a,
+      registryCheck: { ...a.registryCheck!, fingerprint: legacyFingerprint(a) },
+    }));
+    await registryAnswers();
+    const looked = await h.services.levels.refresh(await account());
+    expect(looked.registryCheck, 'no check left waiting for ever').to.equal(undefined);
+    expect(looked.level).to.equal('simplified');
+    expect((await h.services.levels.requestStandard(accountId)).registryCheck?.status).to.equal('pending');
   });
 
   // The registry was sent the whole passport and the name as typed: a change of any detail after
