@@ -60,6 +60,11 @@ function releasedData(a: Account): string {
   ]);
 }
 
+/** Deleted by its owner (in the cabinet) and still in its grace: the owner may restore it. */
+export function restorableByOwner(account: Account, now = new Date()): boolean {
+  return account.status === 'deactivated' && account.deletion?.actor === 'self' && new Date(account.deletion.eraseAfter) > now;
+}
+
 export function fullName(name: PersonName): string {
   return [name.family, name.given, name.middle].filter(Boolean).join(' ');
 }
@@ -139,11 +144,14 @@ export class Accounts {
     return account?.status === 'active' ? account : undefined;
   }
 
-  /** An active account, or one deleted but still in its grace (its owner may still undo the deletion). */
+  /**
+   * An active account, or one its owner deleted and may still restore (in its grace). An account an
+   * operator deleted (a written request, a court order) is not: only an operator undoes that.
+   */
   async findActiveOrPendingDeletion(id: string, now = new Date()): Promise<Account | undefined> {
     const account = await this.store.accounts.findById(id);
     if (account?.status === 'active') return account;
-    return account?.status === 'deactivated' && account.deletion && new Date(account.deletion.eraseAfter) > now ? account : undefined;
+    return account && restorableByOwner(account, now) ? account : undefined;
   }
 
   /** One request's reads of accounts, by an object that lives as long as the request (its IncomingMessage). */

@@ -10,7 +10,7 @@ import { openSqliteStore } from '../../adapters/sqlite/index.ts';
 import { Accounts } from '../../src/accounts/accounts.ts';
 import { hashPassword } from '../../src/accounts/password-hash.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
-import { Browser } from '../support/browser.ts';
+import { Browser, csrfOf } from '../support/browser.ts';
 import { authorizePath, GOOD_PASSWORD } from '../support/flows.ts';
 import { addOperator, api, auditBy, type TestOperator } from './admin-fixtures.ts';
 import { createAccount, resetStore } from './fixtures.ts';
@@ -43,6 +43,19 @@ describe('admin API: deleting an account', function () {
     const browser = new Browser(h);
     const offer = await browser.submit(await browser.get(authorizePath()), '/login', { identifier: PHONE, password: GOOD_PASSWORD });
     expect(offer.status).to.equal(403);
+    // An operator's deletion is not the citizen's to undo: no restore, the page says whom to ask…
+    expect(offer.html).to.include('Восстановить её может только оператор');
+    expect(offer.html).to.not.include('id="restore"');
+    expect((await browser.post(offer.url.replace(/\/login$/, '/restore'), { _csrf: csrfOf(offer.html) })).status).to.be.within(400, 410);
+    // … nor can whoever holds the phone bring it back through recovery (or registration).
+    const other = new Browser(h);
+    const recovery = await other.submit(await other.get('/recover'), 'recover', { contact: PHONE });
+    expect(recovery.status).to.be.below(500);
+    expect(h.gateway.last(PHONE)!.text).to.include('Восстановить её может только оператор');
+    expect(h.gateway.last(PHONE)!.text).to.not.match(/\d{6}/);
+    await other.submit(await other.get('/register'), 'register', { contact: PHONE });
+    expect(h.gateway.last(PHONE)!.text).to.include('Восстановить её может только оператор');
+    expect((await h.services.store.accounts.findById(account.id))!.status).to.equal('deactivated');
     expect((await api(h, boss).post(`/admin/api/accounts/${account.id}/deletion`).send({ reason: 'ещё раз' })).status).to.equal(404);
     const cancelled = await api(h, boss).post(`/admin/api/accounts/${account.id}/deletion/cancel`).send({});
     expect(cancelled.status, cancelled.text).to.equal(200);

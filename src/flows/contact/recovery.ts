@@ -67,7 +67,16 @@ export function recoveryFlow(services: Deps): ContactFlow {
     async message(ctx, contact) {
       const existing = await recoverable(contact);
       const subject = views.t(ctx, 'messages.recover.subject');
-      if (!existing) return { subject, answerable: false, text: () => views.t(ctx, 'messages.recover.unknown') };
+      if (!existing) {
+        // Held by an account deleted that its owner cannot restore (an operator deleted it, or its
+        // grace is over): neither "register" nor a code would help.
+        const deleted = await accounts.findByKeyOrPendingDeletion(contact);
+        return {
+          subject,
+          answerable: false,
+          text: () => views.t(ctx, deleted ? 'messages.account_deleted.text' : 'messages.recover.unknown'),
+        };
+      }
       return { subject, answerable: true, text: (code) => views.t(ctx, 'messages.recover.code', { code }) };
     },
     showFinal,

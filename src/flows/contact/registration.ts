@@ -7,6 +7,7 @@ import type { Context } from 'koa';
 import { checkName } from '../../accounts/names.ts';
 import { checkPassword } from '../../accounts/password-policy.ts';
 import { hashPassword } from '../../accounts/password-hash.ts';
+import { restorableByOwner } from '../../accounts/accounts.ts';
 import type { Services } from '../../services.ts';
 import { DuplicateKeyError } from '../../store.ts';
 import type { PersonName } from '../../accounts/account.ts';
@@ -56,7 +57,14 @@ export function registrationFlow(services: Deps): ContactFlow {
       // is what its owner can do (registering would end in "already taken" after the whole form).
       const existing = await accounts.findByKeyOrPendingDeletion(contact);
       const subject = views.t(ctx, 'messages.register.subject');
-      if (existing) return { subject, answerable: false, text: () => views.t(ctx, 'messages.register.exists') };
+      if (existing) {
+        const restorable = existing.status === 'active' || restorableByOwner(existing);
+        return {
+          subject,
+          answerable: false,
+          text: () => views.t(ctx, restorable ? 'messages.register.exists' : 'messages.account_deleted.text'),
+        };
+      }
       return { subject, answerable: true, text: (code) => views.t(ctx, 'messages.register.code', { code }) };
     },
     showFinal,

@@ -1,6 +1,7 @@
 /**
  * Signing in to an account deleted but still in its grace: the right password does not sign in —
- * it offers to restore the account (`/interaction/:uid/restore`). Restoring cancels the deletion
+ * for an account its owner deleted it offers to restore the account (one an operator deleted only an
+ * operator restores: the page says so) (`/interaction/:uid/restore`). Restoring cancels the deletion
  * and continues the sign-in as after the password (second factor, enrolment, consent). Leaving
  * the page keeps the deletion.
  */
@@ -48,8 +49,10 @@ export async function offerRestore(
   account: Account,
   remember: boolean,
 ): Promise<void> {
+  // Deleted by an operator (a written request, a court order): not the citizen's to undo here.
+  const byOwner = account.deletion?.actor === 'self';
   const record: RestoreRecord = { accountId: account.id, remember };
-  await pendingRestores.in(services.store).save(details.uid, record);
+  if (byOwner) await pendingRestores.in(services.store).save(details.uid, record);
   await services.audit.record({
     type: 'signin.password',
     accountId: account.id,
@@ -66,6 +69,7 @@ export async function offerRestore(
       uid: details.uid,
       csrf: ctx.state.csrf(details.uid),
       date: services.views.date(ctx, account.deletion!.eraseAfter),
+      byOwner,
     },
     403,
   );
