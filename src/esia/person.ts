@@ -14,6 +14,7 @@ import type { Services } from '../services.ts';
 import type { Account } from '../store.ts';
 import { ACCESS_TOKEN_MODEL, type EsiaTokenRecord } from './records.ts';
 import type { EsiaTokenVerifier } from './gost-signer.ts';
+import { tokenAcrHolds } from '../oidc/acr.ts';
 
 type Json = Record<string, unknown>;
 
@@ -188,12 +189,13 @@ export function esiaPersonRoutes(services: Services, verifier: () => Promise<Esi
       claims && typeof claims.jti === 'string'
         ? ((await services.store.oidcAdapter(ACCESS_TOKEN_MODEL).find(claims.jti)) as EsiaTokenRecord | undefined)
         : undefined;
-    if (!claims || !record) {
+    const invalid = () => {
       ctx.status = 401;
       ctx.set('www-authenticate', 'Bearer error="invalid_token"');
       ctx.body = { code: 'ESIA-005010', message: 'the access token is invalid or expired' };
       return undefined;
-    }
+    };
+    if (!claims || !record) return invalid();
     if (String(record.oid) !== ctx.params.oid || claims['urn:esia:sbj_id'] !== record.oid) {
       forbidden(ctx, 'the access token is not for this person');
       return undefined;
@@ -203,6 +205,8 @@ export function esiaPersonRoutes(services: Services, verifier: () => Promise<Esi
       forbidden(ctx, 'the person is no longer available');
       return undefined;
     }
+    // A token issued at an acr the account no longer satisfies (its level dropped) is dead, as at userinfo.
+    if (!tokenAcrHolds(account.level, record)) return invalid();
     return { record, account, scopes: new Set(record.scopes) };
   }
 

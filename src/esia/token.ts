@@ -14,6 +14,7 @@ import { EsiaError } from './errors.ts';
 import { ACCESS_TOKEN_MODEL, esiaCodes, REFRESH_TOKEN_MODEL, type EsiaSignIn, type EsiaTokenRecord } from './records.ts';
 import { checkSignedRequest, readParams, required, type Params } from './request.ts';
 import type { EsiaTokens } from './tokens.ts';
+import { tokenAcrHolds } from '../oidc/acr.ts';
 
 const TE_PARAMS = [
   'client_id',
@@ -41,6 +42,9 @@ export function esiaTokenRoutes(services: Services, tokens: () => Promise<EsiaTo
     const account = await services.accounts.findActive(signIn.accountId);
     const grant = account && (await services.provider.Grant.find(signIn.grantId).catch(() => undefined));
     if (!account || !grant) throw new EsiaError('invalid_grant', 'the sign-in behind this grant has ended');
+    // As on the OIDC side: an account whose level dropped below the sign-in's acr gets no new token saying it.
+    if (!tokenAcrHolds(account.level, signIn))
+      throw new EsiaError('invalid_grant', 'the account no longer satisfies the assurance this sign-in was made at: sign in again');
     const oid = await services.store.esia.oidOf(account.id);
     const minted = await (await tokens()).mint(client, signIn, oid, account.level);
     const record: EsiaTokenRecord = { ...signIn, oid };

@@ -117,3 +117,16 @@ export function combineAmr(first: readonly string[], second: readonly string[]):
   const all = [...new Set([...first.filter((m) => m !== 'mfa'), ...second.filter((m) => m !== 'mfa')])];
   return isMultiFactor(all) ? [...all, 'mfa'] : all;
 }
+
+/**
+ * Whether an account at `level` still satisfies the acr a token (or a sign-in record) was issued
+ * with: once the level has dropped below it, the token gets nothing more — no new ID token, no
+ * data (DESIGN §3: never a token that claims more than holds). Codes, refresh tokens and vkhod's
+ * ESIA records carry the acr and amr at the top, the provider's access tokens in `extra`.
+ */
+export function tokenAcrHolds(level: AccountLevel, token: { acr?: unknown; amr?: unknown; extra?: Record<string, unknown> }): boolean {
+  const acr = token.extra?.acr ?? token.acr;
+  if (typeof acr !== 'string' || !isKnownAcr(acr)) return true;
+  const amr = token.extra?.amr ?? token.amr;
+  return satisfiedAcrs(level, Array.isArray(amr) ? amr : []).includes(acr);
+}

@@ -16,8 +16,8 @@ import type { Config } from '../../config/load.ts';
 import type { ClientMetadata } from '../../config/clients.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import { DEVICE_CODE_LIMITS } from '../security/limits.ts';
-import type { Account, Store } from '../store.ts';
-import { ACR_VALUES, chooseAcr, isKnownAcr, requestedAcrs, satisfiedAcrs, type Acr } from './acr.ts';
+import type { Store } from '../store.ts';
+import { ACR_VALUES, chooseAcr, requestedAcrs, satisfiedAcrs, tokenAcrHolds, type Acr } from './acr.ts';
 import { autoSubmitPages, type AutoSubmitForm } from './auto-submit.ts';
 import { accountClaims, DEFAULT_CLIENT_SCOPE, identityAssuranceMetadata, SCOPE_CLAIMS, SCOPES } from './claims.ts';
 import { legacyConsent, rememberedConsent } from './consents.ts';
@@ -182,24 +182,13 @@ function refuseUnauthenticatedIntrospection(client: { clientAuthMethod?: string 
   return true;
 }
 
-/**
- * Whether the account still satisfies the acr a token was issued with. Codes and refresh tokens
- * carry it (and the amr) at the top, access tokens in `extra` (extraTokenClaims): read either.
- */
-function tokenAcrHolds(account: Account, token: { acr?: unknown; amr?: unknown; extra?: Record<string, unknown> }): boolean {
-  const acr = token.extra?.acr ?? token.acr;
-  if (typeof acr !== 'string' || !isKnownAcr(acr)) return true;
-  const amr = token.extra?.amr ?? token.amr;
-  return satisfiedAcrs(account.level, Array.isArray(amr) ? amr : []).includes(acr);
-}
-
 async function tokenAcrStillHolds(
   accounts: Accounts,
   token: { accountId?: string; acr?: unknown; amr?: unknown; extra?: Record<string, unknown> },
 ): Promise<boolean> {
   if (!token.accountId) return true;
   const account = await accounts.findActive(token.accountId);
-  return account ? tokenAcrHolds(account, token) : false;
+  return account ? tokenAcrHolds(account.level, token) : false;
 }
 
 /**
@@ -419,7 +408,7 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       // A code, refresh or access token carries the acr of its sign-in: once the account no longer
       // satisfies it (the level dropped since), it gets nothing — invalid_grant at the token endpoint,
       // invalid_token at userinfo (as introspection says inactive) — never a new ID token with that acr.
-      if (token && !tokenAcrHolds(account, token as never)) return undefined;
+      if (token && !tokenAcrHolds(account.level, token as never)) return undefined;
       const esiaCompat = (ctx.oidc?.client as unknown as Record<string, unknown> | undefined)?.vkhod_esia_compat === true;
       return {
         accountId: account.id,

@@ -19,6 +19,7 @@ import { GOOD_PASSWORD } from '../support/flows.ts';
 import { defaultClients, startHarness, type Harness } from '../support/harness.ts';
 import { gostEngineAvailable, skipWithoutGostEngine } from '../support/openssl-gost.ts';
 import { createAccount, resetStore } from './fixtures.ts';
+import { makeStandard, saveIdentity, snilsFor } from '../support/identity.ts';
 
 const PHONE = '+79123456789';
 const OTHER_PHONE = '+79123450000';
@@ -187,6 +188,27 @@ describe('ESIA profile: the person REST API, logout, GOST-signed tokens', functi
     const embedded = await get(`/rs/prns/${mine.oid}?embed=(constructor.elements,toString.elements)`, mine.access);
     expect(embedded.status).to.equal(200);
     expect(Object.keys(embedded.body)).to.not.include.members(['constructor', 'toString']);
+  });
+
+  it('after the level drops below the sign-in’s acr: the person API refuses its token and its refresh token gets nothing (as on the OIDC side)', async () => {
+    const STANDARD_PHONE = '+79123450011';
+    const citizen = await createAccount(h, { phone: STANDARD_PHONE, name: { family: 'Иванова', given: 'Мария', middle: 'Петровна' } });
+    await makeStandard(h, citizen.id, { snils: snilsFor('123456780'), passport_number: '654321' });
+    const scope = 'openid fullname';
+    const back = await esiaSignIn(h, rp.authorizePath({ scope, accessType: 'offline' }).path, STANDARD_PHONE);
+    const tokens = await rp.tokenRequest(h.url, rp.tokenForm({ code: back.searchParams.get('code')! }, { scope }));
+    expect(tokens.status, tokens.text).to.equal(200);
+    expect(decodeJwt(tokens.body.id_token as string).acr).to.equal('urn:vkhod:loa:standard');
+    const oid = decodeJwt(tokens.body.access_token as string)['urn:esia:sbj_id'] as number;
+    expect((await get(`/rs/prns/${oid}`, tokens.body.access_token as string)).status).to.equal(200);
+
+    await saveIdentity(h, citizen.id, { snils: snilsFor('123456789') });
+    const read = await get(`/rs/prns/${oid}`, tokens.body.access_token as string);
+    expect(read.status).to.equal(401);
+    expect(read.body.code).to.equal('ESIA-005010');
+    const refreshed = await rp.tokenRequest(h.url, rp.tokenForm({ refresh_token: tokens.body.refresh_token as string }, { scope }));
+    expect(refreshed.status, refreshed.text).to.equal(400);
+    expect(refreshed.body).to.not.have.property('id_token');
   });
 
   it('revoking the sign-in’s grant (what withdrawing the consent in the cabinet does) ends its access tokens', async () => {
