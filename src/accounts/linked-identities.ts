@@ -12,7 +12,7 @@ import type { Accounts } from './accounts.ts';
 import { profileItems, withProfile, type ExternalProfile } from './external-identity.ts';
 import type { Levels } from './levels.ts';
 import { passportKey } from './passport.ts';
-import { identityFingerprint, itemDigest, newVerification, verifiedItems, withDerivedLevel } from './verification.ts';
+import { boundToPerson, identityFingerprint, itemDigest, newVerification, verifiedItems, withDerivedLevel } from './verification.ts';
 
 export type LinkProblem =
   /** the account already has another profile of this bank */
@@ -68,13 +68,19 @@ export function withCertificate(account: Account, certificate: Omit<LinkedCertif
 
 /**
  * True when the account's SNILS is known to be its holder's, so that a certificate with that
- * SNILS may sign in to it on its own: a verification that still holds vouches for the SNILS, or
+ * SNILS may sign in to it on its own: a verification that still holds binds the SNILS to the person
+ * (a service centre, a letter, a bank, an e-signature — not the registry alone), or
  * this very certificate was used on the account before, or an e-signature verified this SNILS on
  * it (the data changed since in some other item). A SNILS that was only typed in proves nothing:
  * anyone can type someone else's and wait for them to sign in with their certificate.
  */
 export function snilsProvenFor(account: Account, certificate: { issuer: string; serialNumber: string }): boolean {
-  if (verifiedItems(account).has('snils')) return true;
+  // Not the registry alone: it says the data is real, not that this account's holder is that
+  // person — someone can type another's true data, pass the check and wait for their certificate.
+  // Bound to the person: by a source that saw them, or by the registry on a confirmed account (the
+  // registry tied the SNILS to the passport a confirming source bound to the person).
+  if (boundToPerson(account, 'snils')) return true;
+  if (account.level === 'confirmed' && verifiedItems(account).has('snils')) return true;
   if (certificatesOf(account).some((c) => c.issuer === certificate.issuer && c.serialNumber === certificate.serialNumber)) return true;
   if (!account.snils) return false;
   const snils = itemDigest(account, 'snils');

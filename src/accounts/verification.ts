@@ -121,6 +121,15 @@ export function itemDigest(account: Pick<Account, 'name' | 'snils' | 'identity'>
 }
 
 /**
+ * The item, with the value it has now, is vouched for by a verification that still holds and
+ * binds the data to the person — a service centre, a letter, a bank, an e-signature — not only by
+ * the registry (which says the data is real, not that the account's holder is that person).
+ */
+export function boundToPerson(account: Account, item: VerifiedItem): boolean {
+  return validVerifications(account).some((v) => isConfirming(v) && v.items.includes(item) && itemHolds(account, v, item));
+}
+
+/**
  * Items covered by at least one verification that holds, with the newest such event each. An item
  * whose value changed after the event (e.g. an INN or the address edited later) is not covered by it.
  */

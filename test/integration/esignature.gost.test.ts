@@ -14,7 +14,7 @@ import { sendSignature } from '../support/esign-browser.ts';
 import { challengeOn } from '../support/federation.ts';
 import { authorizePath, GOOD_PASSWORD, openCabinet, passConsent, pkce, redeem } from '../support/flows.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
-import { makeStandard, saveIdentity } from '../support/identity.ts';
+import { makeConfirmed, makeStandard, saveIdentity } from '../support/identity.ts';
 import { makeOpensslGostPki, type OpensslGostPki, skipWithoutGostEngine } from '../support/openssl-gost.ts';
 import { createGostCa, issueGostCitizen } from '../../scripts/esign/gost-ca.ts';
 import { signCms } from '../../scripts/esign/sign.ts';
@@ -85,7 +85,7 @@ describe("e-signature with GOST R 34.10-2012 certificates (fixtures by OpenSSL's
 
   it('signs in directly the account whose SNILS is proven, with a 512-bit GOST certificate and a pasted Base64 signature without signed attributes', async () => {
     const existing = await createAccount(h, { phone: '+79120000010' });
-    await makeStandard(h, existing.id, {
+    await makeConfirmed(h, existing.id, {
       family: 'Петров',
       given: 'Иван',
       middle: 'Сергеевич',
@@ -174,9 +174,9 @@ describe("e-signature with GOST R 34.10-2012 certificates (fixtures by OpenSSL's
     );
     writeFileSync(join(pki.trustDir, 'vkhod-dev-gost.pem'), ca.pem);
     resetStore(h);
-    // A standard account with this SNILS: the development CA's certificate confirms it.
+    // A confirmed account with this SNILS (bound to the person): the development CA's certificate signs in to it.
     const existing = await createAccount(h, { phone: '+79120000013' });
-    await makeStandard(h, existing.id, { family: 'Морозова', given: 'Елена', middle: 'Игоревна', snils: ELENA.snils, inn: ELENA.inn });
+    await makeConfirmed(h, existing.id, { family: 'Морозова', given: 'Елена', middle: 'Игоревна', snils: ELENA.snils, inn: ELENA.inn });
     const second = await esignPage(browser);
     const done = await passConsent(browser, await sendSignature(browser, second.page, await sign(second.page)));
     const { claims } = await redeem(h, done.location, second.verifier);

@@ -10,7 +10,7 @@ import { Browser, csrfOf } from '../support/browser.ts';
 import { signAndSend } from '../support/esign-browser.ts';
 import { startFederation, startPki, throughBank, type FederationSetup, type TestPki } from '../support/federation.ts';
 import { authorizePath, openCabinet, passConsent, pkce, redeem } from '../support/flows.ts';
-import { IDENTITY_FORM, postIdentityForm } from '../support/identity.ts';
+import { IDENTITY_FORM, makeStandard, postIdentityForm } from '../support/identity.ts';
 import { addOperator, api } from './admin-fixtures.ts';
 import { auditOfType, createAccount, resetStore } from './fixtures.ts';
 
@@ -67,6 +67,22 @@ describe('levels: a SNILS typed into another account does not block its owner', 
     const owner = (await f.h.services.accounts.findByKey({ kind: 'snils', value: ELENA.snils }))!;
     expect(owner.id).to.equal(claims.sub);
     await expectReleased(squatter.id, owner.id);
+  });
+
+  it("e-signature: another person's true data typed in and passed by the registry does not land the certificate's holder in that account", async () => {
+    // The squatter types Elena's real name, SNILS, birth date and passport; the registry says they are real.
+    const squatter = await createAccount(f.h, { phone: SQUATTER_PHONE, name: { family: 'Морозова', given: 'Елена', middle: 'Игоревна' } });
+    await makeStandard(f.h, squatter.id, { family: 'Морозова', given: 'Елена', middle: 'Игоревна', snils: ELENA.snils, inn: ELENA.inn });
+    const browser = new Browser(f.h);
+    const login = await browser.get(authorizePath({}, pkce().challenge));
+    const esign = await browser.get(login.html.match(/href="(\/interaction\/[^"]+\/esign)"/)![1]!);
+    const held = await signAndSend(browser, esign, await pki.citizen(ELENA, { kind: 'ecdsa' }));
+    // Not signed in to it (before: straight in, and the squatter's account confirmed by her signature).
+    expect(held.location, 'no code for the relying party').to.equal(undefined);
+    expect(held.url).to.match(/\/esign-link$/);
+    const after = (await f.h.services.accounts.findActive(squatter.id))!;
+    expect(after.level, 'not confirmed by her signature').to.equal('standard');
+    expect((after.verifications ?? []).map((v) => v.method)).to.not.include('esignature');
   });
 
   it('bank: the owner says "not my account" and gets their own account, confirmed by the bank', async () => {
