@@ -200,6 +200,52 @@ export function isCa(certificate: pkijs.Certificate): boolean {
   return bits === undefined || (bits & 0b0000_0100) !== 0;
 }
 
+/** basicConstraints says cA = true, whatever its key usage: a CA's certificate, never a person's. */
+export function claimsCa(certificate: pkijs.Certificate): boolean {
+  const bc = extension(certificate, OID.basicConstraints)?.parsedValue;
+  return bc instanceof pkijs.BasicConstraints && Boolean(bc.cA);
+}
+
+/** The CA's basicConstraints pathLenConstraint: how many CAs may stand below it on a path (undefined: no limit). */
+export function pathLength(certificate: pkijs.Certificate): number | undefined {
+  const bc = extension(certificate, OID.basicConstraints)?.parsedValue;
+  if (!(bc instanceof pkijs.BasicConstraints) || !bc.cA) return undefined;
+  const limit = bc.pathLenConstraint as unknown;
+  if (typeof limit === 'number') return limit;
+  if (limit instanceof asn1js.Integer) return limit.valueBlock.valueDec;
+  return undefined;
+}
+
+/**
+ * Extensions this code knows what to do with, or that a qualified certificate carries and nothing
+ * here depends on; a certificate marking any other one critical is refused (RFC 5280 §4.2: one
+ * that is not recognised MUST be refused — name constraints and policy constraints included,
+ * since this path validation does not apply them).
+ */
+const UNDERSTOOD_EXTENSIONS = new Set([
+  '2.5.29.14', // subjectKeyIdentifier
+  '2.5.29.15', // keyUsage
+  '2.5.29.16', // privateKeyUsagePeriod
+  '2.5.29.17', // subjectAltName
+  '2.5.29.18', // issuerAltName
+  '2.5.29.19', // basicConstraints
+  '2.5.29.31', // cRLDistributionPoints
+  '2.5.29.32', // certificatePolicies
+  '2.5.29.35', // authorityKeyIdentifier
+  '2.5.29.37', // extKeyUsage
+  '1.3.6.1.5.5.7.1.1', // authorityInfoAccess
+  '1.3.6.1.5.5.7.1.3', // qcStatements
+  '1.2.643.100.111', // subjectSignTool
+  '1.2.643.100.112', // issuerSignTool
+  '1.2.643.100.113', // subjectSignToolClass
+  '1.2.643.100.114', // issuerSignToolClass
+]);
+
+/** The first extension the certificate marks critical that this code does not understand, if any. */
+export function unknownCriticalExtension(certificate: pkijs.Certificate): string | undefined {
+  return certificate.extensions?.find((e) => e.critical && !UNDERSTOOD_EXTENSIONS.has(e.extnID))?.extnID;
+}
+
 export function keyAlgorithm(certificate: pkijs.Certificate): string {
   return certificate.subjectPublicKeyInfo.algorithm.algorithmId;
 }

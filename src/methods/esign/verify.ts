@@ -10,7 +10,7 @@ import { type SignatureSuite, webCryptoSuite } from './algorithms.ts';
 import { isLegacyGost, OID } from './oids.ts';
 import { encapsulatedContent as encapsulated, signerCertificate } from './cms-parts.ts';
 import { gostSuite } from './gost/suite.ts';
-import { allowsSigning, isCa, keyAlgorithm, validity } from './certificate.ts';
+import { allowsSigning, claimsCa, isCa, keyAlgorithm, pathLength, unknownCriticalExtension, validity } from './certificate.ts';
 import { EsignError } from './errors.ts';
 import type { CrlFetcher } from './crl-fetch.ts';
 import type { TrustStore } from './trust-store.ts';
@@ -22,6 +22,12 @@ export interface VerifiedSignature {
 }
 
 const MAX_PATH = 6;
+/**
+ * Certificates a signature may carry: a real one holds the signer's and its chain (1–4). More is
+ * refused before any of them is looked at: each one is a public-key operation on the event loop
+ * (a GOST-512 check is ~10 ms here), and anyone may send a signature stuffed with made-up CAs.
+ */
+const MAX_CERTIFICATES = 10;
 
 function buffer(bytes: Uint8Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
@@ -62,6 +68,7 @@ export class CmsVerifier {
    */
   async verify(cms: Uint8Array, contents: Uint8Array[], now = new Date()): Promise<VerifiedSignature> {
     const signed = parseSignedData(cms);
+    if ((signed.certificates?.length ?? 0) > MAX_CERTIFICATES) throw new EsignError('malformed', 'too many certificates in the signature');
     const info = signed.signerInfos[0];
     if (!info) throw new EsignError('malformed', 'no signer');
     const signer = signerCertificate(signed, info);
@@ -88,6 +95,8 @@ export class CmsVerifier {
     if (now < notBefore) throw new EsignError('not_yet_valid');
     if (now > notAfter) throw new EsignError('expired');
     if (!allowsSigning(signer)) throw new EsignError('key_usage');
+    // A CA's certificate is not a person's: it signs certificates (RFC 5280 §4.2.1.9).
+    if (claimsCa(signer)) throw new EsignError('key_usage', 'a CA certificate');
 
     // 3. a path to a trusted CA, then revocation
     const material = this.trust.current();
@@ -110,19 +119,21 @@ export class CmsVerifier {
   ): Promise<pkijs.Certificate[]> {
     const path = [signer];
     let current = signer;
+    // Each supplied certificate is tried as an issuer at most once (its check is a public-key operation).
+    const tried = new Set<pkijs.Certificate>();
     while (path.length <= MAX_PATH) {
       for (const anchor of anchors) {
         if (await this.issuedBy(current, anchor)) {
-          for (const ca of [...path.slice(1), anchor]) {
-            const { notBefore, notAfter } = validity(ca);
-            if (now < notBefore || now > notAfter) throw new EsignError('untrusted', 'a CA certificate is outside its validity period');
-          }
-          return [...path, anchor];
+          const full = [...path, anchor];
+          checkPath(full, now);
+          return full;
         }
       }
       let next: pkijs.Certificate | undefined;
       for (const candidate of pool) {
-        if (!path.includes(candidate) && isCa(candidate) && (await this.issuedBy(current, candidate))) {
+        if (tried.has(candidate) || path.includes(candidate) || !isCa(candidate) || !current.issuer.isEqual(candidate.subject)) continue;
+        tried.add(candidate);
+        if (await this.issuedBy(current, candidate)) {
           next = candidate;
           break;
         }
@@ -159,5 +170,24 @@ export class CmsVerifier {
       if (lists.every((crl) => crl.nextUpdate && crl.nextUpdate.value < now))
         throw new EsignError('revocation_unknown', 'the CRL is out of date');
     }
+  }
+}
+
+/**
+ * RFC 5280 §6.1 on a built path (signer first, trust anchor last): every CA in its validity
+ * period, no CA with more CAs below it than its pathLenConstraint allows, and no certificate with
+ * a critical extension this code does not understand.
+ */
+function checkPath(path: pkijs.Certificate[], now: Date): void {
+  for (const [i, certificate] of path.entries()) {
+    // The trust anchor is configured, not presented: its extensions are the operator's choice.
+    const unknown = i < path.length - 1 ? unknownCriticalExtension(certificate) : undefined;
+    if (unknown) throw new EsignError('untrusted', `a critical extension not understood (${unknown})`);
+    if (i === 0) continue;
+    const { notBefore, notAfter } = validity(certificate);
+    if (now < notBefore || now > notAfter) throw new EsignError('untrusted', 'a CA certificate is outside its validity period');
+    // CAs between this one and the signer's certificate.
+    const limit = pathLength(certificate);
+    if (limit !== undefined && i - 1 > limit) throw new EsignError('untrusted', 'a CA issued below its path length limit');
   }
 }
