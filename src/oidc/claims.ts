@@ -174,7 +174,10 @@ export function verifiedClaims(account: Account, scopes: ReadonlySet<string>): R
   return [...byEvent].map(([event, items]) => ({
     verification: {
       trust_framework: TRUST_FRAMEWORK,
-      assurance_level: event.level,
+      // The level this verification gives the account now: never above the account's own (a
+      // certificate vouches for a name and a SNILS, but an account with an unchecked passport is
+      // not confirmed by it); none while the account is simplified.
+      ...(account.level === 'simplified' ? {} : { assurance_level: account.level === 'standard' ? 'standard' : event.level }),
       time: event.time,
       verification_process: event.id,
       evidence: [evidence(event)],

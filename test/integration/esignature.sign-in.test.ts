@@ -17,6 +17,7 @@ import { makeConfirmed, saveIdentity } from '../support/identity.ts';
 import { signCms } from '../../scripts/esign/sign.ts';
 import type { AuditEvent } from '../../src/store.ts';
 import { auditOfType, countRows, createAccount, firstError, resetStore } from './fixtures.ts';
+import { accountClaims } from '../../src/oidc/claims.ts';
 
 const IVAN = { family: 'Петров', given: 'Иван Сергеевич', snils: '11223344595', inn: '770123456703' };
 const ELENA = { family: 'Морозова', given: 'Елена Игоревна', snils: '19876543247', inn: '500345678979' };
@@ -147,9 +148,21 @@ describe('e-signature: sign-in with a qualified certificate', function () {
     expect((account.extra?.certificates as unknown[]).length).to.equal(1);
     expect(auditOfType(h, 'account.registered')[0]!.details).to.deep.equal({ via: 'esignature', level: 'simplified' });
     expect(auditOfType(h, 'level.changed')).to.deep.equal([]);
+    // verified_claims say the name and SNILS were checked by a signature, never that a simplified
+    // account is confirmed (before: assurance_level "confirmed").
+    const simplified = accountClaims(account, new Set(['openid', 'fullname', 'snils'])).verified_claims as Array<{ verification: object }>;
+    expect(simplified[0]!.verification).to.not.have.property('assurance_level');
     // Birth date and passport checked by the registry: the certificate's binding applies, confirmed.
     await saveIdentity(h, account.id, { family: 'Морозова', given: 'Елена', middle: 'Игоревна', snils: ELENA.snils, inn: ELENA.inn });
-    expect((await h.services.levels.requestStandard(account.id)).level).to.equal('confirmed');
+    const confirmed = await h.services.levels.requestStandard(account.id);
+    expect(confirmed.level).to.equal('confirmed');
+    const levels = (
+      accountClaims(confirmed, new Set(['openid', 'fullname', 'snils', 'id_doc'])).verified_claims as Array<{
+        verification: { assurance_level?: string };
+      }>
+    ).map((v) => v.verification.assurance_level);
+    expect(levels.length).to.be.greaterThan(0);
+    for (const level of levels) expect(level).to.be.oneOf(['standard', 'confirmed']);
   });
 
   it('accepts a signature with the content attached and one over the challenge file with a line break added', async () => {
