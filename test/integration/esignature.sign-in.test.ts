@@ -324,6 +324,11 @@ describe('e-signature: sign-in with a qualified certificate', function () {
       const second = await browser.submit(held, '/esign-link', { password: GOOD_PASSWORD });
       expect(second.url).to.match(/\/mfa$/);
       expect(second.location).to.equal(undefined);
+      // Nothing is remembered or verified before the second factor: password and certificate alone
+      // must not make the certificate sign in on its own (before: remembered and SNILS verified here).
+      const midway = (await h.services.accounts.findActive(existing.id))!;
+      expect(midway.extra?.certificates ?? []).to.deep.equal([]);
+      expect((midway.verifications ?? []).map((v) => v.method)).to.not.include('esignature');
       const done = await passConsent(browser, await browser.submit(second, '/mfa/verify', { code: await totpCode(secret) }));
       const { claims } = await redeem(h, done.location, verifier);
       expect(claims.sub).to.equal(existing.id);

@@ -21,6 +21,7 @@ import { confirmByCertificate, pendingEsignLinks, signInWithNewAccount, type Pen
 import { finishFederatedSignIn } from './federated-sign-in.ts';
 import { backToSignIn, loadInteraction, type InteractionDetails } from '../interaction/context.ts';
 import { parseForm, text } from '../../web/form.ts';
+import { decide } from '../sign-in/advance.ts';
 
 /** What this module uses of the services (the composition root's bundle). */
 export type Deps = Pick<
@@ -115,8 +116,13 @@ export function esignLinkRoutes(services: Deps): Router {
     if (!(await pendingEsignLinks.in(services.store).consume(details.uid))) throw new UserError(400, 'errors.interaction_expired');
     const amr = combineAmr(pending.amr, ['pwd']);
     try {
-      const current = await confirmByCertificate(services, account, pending.identity, ctx.ip);
-      // The password proves the account; a second factor the citizen asked for is still due.
+      // The password proves the account; a second factor the citizen asked for is still due. Only a
+      // sign-in without one left remembers the certificate (and lets it vouch for the SNILS): from
+      // then on it signs in on its own, so it must not get there by password and certificate alone
+      // past the second factor. Otherwise the citizen confirms it in the cabinet once signed in.
+      const step = decide(services.config, details, account, amr, { ownSecondFactorAlways: true }).step;
+      const secondStepDue = step === 'second_factor' || step === 'enrol';
+      const current = secondStepDue ? account : await confirmByCertificate(services, account, pending.identity, ctx.ip);
       await finishFederatedSignIn(services, ctx, details, current, amr, 'esignature+password', { ownSecondFactorAlways: true });
     } catch (err) {
       if (!(err instanceof LinkError)) throw err;
