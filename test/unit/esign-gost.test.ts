@@ -278,3 +278,14 @@ describe("GOST: OpenSSL verifies what vkhod's tool signs", function () {
     }
   });
 });
+
+describe('GOST suite: which pairings of key and digest it takes', () => {
+  it('a Streebog digest of the key’s own length only; another pairing is "not supported" (422), not "does not match"', async () => {
+    const { gostSuite, GOST_OID } = await import('../../src/methods/esign/gost/suite.ts');
+    expect(gostSuite.supports(GOST_OID.key256, GOST_OID.streebog256)).to.equal(true);
+    expect(gostSuite.supports(GOST_OID.key512, GOST_OID.streebog512)).to.equal(true);
+    expect(gostSuite.supports(GOST_OID.key256, GOST_OID.streebog512)).to.equal(false);
+    expect(gostSuite.supports(GOST_OID.key512, GOST_OID.streebog256)).to.equal(false);
+    expect(gostSuite.supports(GOST_OID.key256, undefined)).to.equal(true);
+  });
+});

@@ -56,7 +56,9 @@ function check(key: GostPublicKey | undefined, bits: number | undefined, signedB
 export const gostSuite: SignatureSuite = {
   name: 'gost',
   supports(keyAlgorithm, digestAlgorithm) {
-    return keyAlgorithm in KEY_BITS && (digestAlgorithm === undefined || digestAlgorithm in DIGEST_BITS);
+    // A Streebog digest of the key's own length only (256-bit key: Streebog-256): another pairing is
+    // not a GOST R 34.10-2012 signature vkhod supports, said as such — not as a signature that does not match.
+    return keyAlgorithm in KEY_BITS && (digestAlgorithm === undefined || DIGEST_BITS[digestAlgorithm] === KEY_BITS[keyAlgorithm]);
   },
   async verifyContent(signed, signer, content) {
     try {
