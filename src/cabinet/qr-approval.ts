@@ -86,7 +86,7 @@ export function qrApprovalRoutes(services: Deps): Router {
       const outcome = await qr.decide(
         uid,
         token,
-        decision === 'approve' ? { approve: true, account: s.account, amr: s.amr, phone } : { approve: false, phone },
+        decision === 'approve' ? { approve: true, account: s.account, amr: s.amr, authTime: s.authTime, phone } : { approve: false, phone },
       );
       if ('unavailable' in outcome) return showUnavailable(ctx, outcome.unavailable);
       const request = outcome.decided;

@@ -43,7 +43,8 @@ export interface QrRequest {
   createdAt: number;
   expiresAt: number;
   status: 'pending' | 'approved' | 'denied';
-  approval?: { accountId: string; amr: string[]; phone: QrDevice; at: number };
+  /** `authTime`: when the phone's session signed in (seconds): the computer's sign-in is as old as that. */
+  approval?: { accountId: string; amr: string[]; phone: QrDevice; at: number; authTime?: number };
 }
 
 const requests = new FlowRecords<QrRequest>('qr', QR_REQUEST_SECONDS);
@@ -110,7 +111,7 @@ export class QrSignIns {
   async decide(
     uid: string,
     token: string,
-    decision: { approve: true; account: Account; amr: string[]; phone: QrDevice } | { approve: false; phone: QrDevice },
+    decision: { approve: true; account: Account; amr: string[]; authTime: number; phone: QrDevice } | { approve: false; phone: QrDevice },
   ): Promise<{ decided: QrRequest } | { unavailable: QrUnavailable }> {
     const before = await this.forPhone(uid, token);
     if ('unavailable' in before) return before;
@@ -124,7 +125,13 @@ export class QrSignIns {
       ? {
           ...after.request,
           status: 'approved',
-          approval: { accountId: decision.account.id, amr: decision.amr, phone: decision.phone, at: Date.now() },
+          approval: {
+            accountId: decision.account.id,
+            amr: decision.amr,
+            phone: decision.phone,
+            at: Date.now(),
+            authTime: decision.authTime,
+          },
         }
       : { ...after.request, status: 'denied' };
     await requests.in(this.store).save(uid, decided);

@@ -123,6 +123,24 @@ describe('QR sign-in over HTTP (computer and phone)', function () {
     expect(history).to.include('Вход на компьютере по QR-коду');
   });
 
+  it("the computer's sign-in is as old as the phone's: an old phone session does not make a fresh sign-in (max_age, the cabinet's rule)", async () => {
+    const sessions = h.services.store.oidcAdapter('Session');
+    const rows = sqlite(h).prepare("SELECT id FROM oidc WHERE model = 'Session' AND account_id = ?").all(accountId) as Array<{
+      id: string;
+    }>;
+    for (const { id } of rows) {
+      const session = (await sessions.find(id))!;
+      await sessions.upsert(id, { ...session, loginTs: (session.loginTs as number) - 3600 }, 3600);
+    }
+    const { verifier, challenge } = pkce();
+    const qr = await openQr(h, computer, authorizePath({}, challenge));
+    await phone.submit(await phone.get(qr.approval), '/approve', {});
+    const done = await passConsent(computer, await computer.get(`/interaction/${qr.uid}/qr?r=${qr.id}`));
+    const { claims } = await redeem(h, done.location, verifier);
+    const age = Math.floor(Date.now() / 1000) - (claims.auth_time as number);
+    expect(age, 'auth_time is the phone sign-in’s, an hour ago (before: now)').to.be.greaterThan(3500);
+  });
+
   it('refused on the phone: both sides say so, and the computer can show a new code', async () => {
     const qr = await openQr(h, computer, authorizePath());
     const ask = await phone.get(qr.approval);

@@ -94,7 +94,15 @@ export function qrSignInRoutes(services: Deps): Router {
     const account = await services.accounts.findActive(taken.approval.accountId);
     if (!account) throw new UserError(409, 'qr.already_used');
     // Someone else's computer as often as not: the session ends with the browser.
-    await advance(services, ctx, details, { account, amr: approvalAmr(taken.approval.amr), remember: false, method: 'qr' });
+    // As old as the phone's own sign-in, not "now": nothing was typed on either device, so max_age,
+    // prompt=login and the cabinet's fresh-sign-in rule see the real age of what the phone proved.
+    await advance(services, ctx, details, {
+      account,
+      amr: approvalAmr(taken.approval.amr),
+      remember: false,
+      method: 'qr',
+      ...(taken.approval.authTime ? { ts: taken.approval.authTime } : {}),
+    });
   }
 
   return router;
