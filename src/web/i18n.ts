@@ -21,12 +21,7 @@ export class Messages {
   }
 
   private lookup(locale: Locale, key: string): string | undefined {
-    let node: string | Tree | undefined = this.trees[locale];
-    for (const part of key.split('.')) {
-      if (typeof node !== 'object') return undefined;
-      node = node[part];
-    }
-    return typeof node === 'string' ? node : undefined;
+    return lookupIn(this.trees[locale], key);
   }
 
   has(key: string): boolean {
@@ -46,6 +41,23 @@ export class Messages {
       return stop && value.endsWith('.') ? value : value + stop;
     });
   }
+}
+
+/**
+ * The text at `key` in a tree of texts: parts separated by dots, where a part may itself hold dots
+ * (`history.events` keys are audit event types such as `signin.new_device`): at each level the
+ * rest of the key as one name is tried first. Own properties only.
+ */
+function lookupIn(node: string | Tree | undefined, key: string): string | undefined {
+  if (typeof node !== 'object' || node === null) return undefined;
+  if (Object.hasOwn(node, key) && typeof node[key] === 'string') return node[key] as string;
+  for (let dot = key.indexOf('.'); dot > 0; dot = key.indexOf('.', dot + 1)) {
+    const head = key.slice(0, dot);
+    if (!Object.hasOwn(node, head)) continue;
+    const found = lookupIn(node[head], key.slice(dot + 1));
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** The first supported language in `ui_locales` (space-separated), else in Accept-Language. */

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
 import { Messages, pickLocale } from '../../src/web/i18n.ts';
+import type { FactorChange } from '../../src/methods/factor-changes.ts';
 
 describe('pickLocale', () => {
   it('falls back to Russian', () => {
@@ -58,5 +59,32 @@ describe('Messages.t', () => {
     expect(messages.t('en', 'deletion.done', { date: '2 January 2027' })).to.include('on 2 January 2027. Changed');
     expect(messages.t('ru', 'messages.deletion.text', { name: 'Мария', date: '2 января 2027 г.' })).to.not.include('г..');
     expect(messages.t('ru', 'no.such.key')).to.equal('no.such.key');
+  });
+});
+
+describe('Messages: keys whose last part holds dots (audit event types)', () => {
+  const messages = new Messages(fileURLToPath(new URL('../../views', import.meta.url)));
+
+  it('finds history.events["signin.new_device"] and the like (they fell back to the raw type before)', () => {
+    expect(messages.has('history.events.signin.new_device')).to.equal(true);
+    expect(messages.t('ru', 'history.events.account.password_changed')).to.not.include('account.');
+    expect(messages.has('history.events.no.such.event')).to.equal(false);
+    // Not Object.prototype's members either.
+    expect(messages.has('history.events.constructor')).to.equal(false);
+  });
+
+  it('has a history text for every change of how the account signs in (FactorChange)', async () => {
+    const changes: FactorChange[] = [
+      'totp_added',
+      'totp_removed',
+      'sms_enabled',
+      'mfa_enabled',
+      'mfa_disabled',
+      'passkey_added',
+      'passkey_renamed',
+      'passkey_removed',
+      'recovery_codes_generated',
+    ];
+    for (const change of changes) expect(messages.has(`history.events.factor.${change}`), change).to.equal(true);
   });
 });
