@@ -15,7 +15,7 @@ import type { Account, SecondFactorKind } from '../accounts/account.ts';
 import { UserError } from '../web/errors.ts';
 import { FlowRecords } from '../web/flow-records.ts';
 import { isFresh, type CabinetSession, requireCabinetSession, cabinetBinding } from './session.ts';
-import { parseForm, raw, text } from '../web/form.ts';
+import { checkbox, parseForm, raw, text } from '../web/form.ts';
 
 /** What this module uses of the services (the composition root's bundle). */
 export type Deps = Pick<
@@ -91,8 +91,8 @@ export function securityRoutes(services: Deps): Router {
   router.post('/mfa', async (ctx) => {
     const s = await session(ctx, true);
     if (!s) return;
-    const body = parseForm(ctx, { enabled: text(), preferred: text() });
-    const enabled = body.enabled === 'on';
+    const body = parseForm(ctx, { enabled: checkbox(), preferred: text() });
+    const enabled = body.enabled;
     const preferred = FACTORS.find((f) => f === body.preferred);
     const factors = availableFactors(s.account);
     if (enabled && !factors.length) throw new UserError(400, 'security.no_factor');

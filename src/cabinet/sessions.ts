@@ -6,7 +6,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Services } from '../services.ts';
-import { parseForm, text } from '../web/form.ts';
+import { checkbox, parseForm } from '../web/form.ts';
 import { UserError } from '../web/errors.ts';
 import { alertSettings, endOtherSessions, endSession, listSessions } from './devices.ts';
 import { cabinetBinding, requireCabinetSession } from './session.ts';
@@ -90,8 +90,8 @@ export function sessionsRoutes(services: Deps): Router {
   router.post('/alerts', async (ctx) => {
     const s = await requireCabinetSession(services, ctx, false);
     if (!s) return;
-    const body = parseForm(ctx, { sms: text(3), email: text(3) });
-    const alerts = { sms: body.sms === 'on', email: body.email === 'on' };
+    const body = parseForm(ctx, { sms: checkbox(), email: checkbox() });
+    const alerts = { sms: body.sms, email: body.email };
     await services.accounts.modify(s.account.id, (a) => ({ ...a, extra: { ...a.extra, alerts } }), {
       type: 'alerts.changed',
       actor: 'self',

@@ -33,6 +33,17 @@ export function text(max = Infinity): z.ZodType<string> {
   return schema;
 }
 
+/**
+ * A checkbox: true when sent as `on`, false when absent. A repeated or nested field (`a[]=on`,
+ * `a[b]=on`) is refused (400) rather than read as unchecked: for a checkbox, unchecked is a
+ * setting of its own (turning confirmation or alerts off), not a hint to show "required".
+ */
+const CHECKBOX = z
+  .string()
+  .optional()
+  .transform((v): boolean => v === 'on');
+export const checkbox = (): z.ZodType<boolean> => CHECKBOX as unknown as z.ZodType<boolean>;
+
 const RAW = z.unknown().optional();
 /** A field passed on as it is (e.g. a WebAuthn response object a method checks itself). */
 export const raw = () => RAW;

@@ -114,6 +114,16 @@ describe('cabinet: security settings', function () {
     const smsStep = await submitPassword(new Browser(h), PHONE);
     expect(smsStep.html).to.include('/mfa/sms/send');
 
+    // A repeated or nested field is not "unchecked": refused, nothing changes (it turned confirmation off before).
+    for (const odd of ['enabled[]', 'enabled[a]']) {
+      const refused = await browser.agent
+        .post('/account/security/mfa')
+        .type('form')
+        .set('accept-language', 'ru')
+        .send(`_csrf=${encodeURIComponent(csrfOf(sms.html))}&${encodeURIComponent(odd)}=on&preferred=sms`);
+      expect(refused.status, odd).to.equal(400);
+      expect((await account()).mfa, odd).to.deep.equal({ enabled: true, preferred: 'sms' });
+    }
     const off = await browser.submit(sms, '/account/security/mfa', {});
     expect(off.url).to.equal('/account/security?notice=mfa_disabled');
     expect((await account()).mfa).to.deep.equal({ enabled: false });
