@@ -57,6 +57,9 @@ export function securityRoutes(services: Deps): Router {
   const refuseIfLastRequired = (a: Account) => {
     if (services.config.requireSecondFactor && !hasEnrolledFactor(afterFactorRemoval(a)))
       throw new UserError(409, 'security.last_factor_required');
+    // The last factor of an account with sign-in with confirmation on: removing it would turn
+    // confirmation off unannounced (the page and the message would speak only of the factor).
+    if (a.mfa?.enabled && !afterFactorRemoval(a).mfa?.enabled) throw new UserError(409, 'security.last_factor_mfa_on');
   };
 
   function done(ctx: Context, notice: string) {

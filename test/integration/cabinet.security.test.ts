@@ -137,6 +137,21 @@ describe('cabinet: security settings', function () {
     expect(texts).to.include('vkhod: вход с подтверждением выключен. Если это были не вы, срочно восстановите доступ.');
   });
 
+  it('the last factor of an account with confirmation on is not removed silently: refused until confirmation is off', async () => {
+    const EMAIL = 'only.app@example.ru';
+    const account = await createAccount(h, { email: EMAIL });
+    const secret = await addTotp(h, account.id, { mfa: true });
+    const browser = new Browser(h);
+    const mfa = await openCabinet(browser, '/account/security', EMAIL);
+    const page = await browser.submit(mfa, '/mfa/verify', { code: await totpCode(secret) });
+    const remove = await browser.post('/account/security/totp/remove', { _csrf: csrfOf(page.html) }, false);
+    expect(remove.status).to.equal(409);
+    expect(firstError(remove.html)).to.include('Сначала выключите вход с подтверждением');
+    const after = (await h.services.accounts.findActive(account.id))!;
+    expect(after.totp, 'the app stays').to.not.equal(undefined);
+    expect(after.mfa?.enabled, 'and confirmation stays on (it was turned off unannounced before)').to.equal(true);
+  });
+
   it('every change is an audit event factor.* and a message to the citizen', async () => {
     const auth = new SoftAuthenticator(h.url);
     // The app.
