@@ -114,6 +114,8 @@ export function securityRoutes(services: Deps): Router {
   router.get('/totp', async (ctx) => {
     const s = await session(ctx, true);
     if (!s) return;
+    // One app at a time: a second one would replace the first unannounced (its codes stop working).
+    if (s.account.totp) throw new UserError(409, 'security.totp_exists');
     const flows = totpEnrolments.in(services.store);
     const saved = await flows.load(totpFlow(s));
     const app = services.factors.secretEnrolment;
@@ -141,13 +143,15 @@ export function securityRoutes(services: Deps): Router {
     const saved = await flows.load(totpFlow(s));
     if (!saved?.sealed) throw new UserError(410, 'security.totp_expired');
     const code = parseForm(ctx, { code: text(32) }).code;
+    if (s.account.totp) throw new UserError(409, 'security.totp_exists');
     const setUp = await services.factors.secretEnrolment.confirm(saved.sealed, totpBinding(s), code);
     if (!setUp) {
       ctx.status = 303;
       return ctx.redirect('/account/security/totp?error=code');
     }
+    // Taken once: of parallel confirmations of one enrolment exactly one connects the app (one event, one message).
+    if (!(await flows.consume(totpFlow(s)))) throw new UserError(410, 'security.totp_expired');
     await change(ctx, s, 'totp_added', setUp);
-    await flows.discard(totpFlow(s));
     done(ctx, 'totp_added');
   });
 

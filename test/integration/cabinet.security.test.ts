@@ -152,6 +152,22 @@ describe('cabinet: security settings', function () {
     expect(after.mfa?.enabled, 'and confirmation stays on (it was turned off unannounced before)').to.equal(true);
   });
 
+  it('the app is connected once: parallel confirmations make one, and a second app is refused while one is connected', async () => {
+    const totpPage = await browser.get('/account/security/totp');
+    const code = await totpCode(totpSecretOf(totpPage.html));
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => browser.post('/account/security/totp', { _csrf: csrfOf(totpPage.html), code }, false)),
+    );
+    expect(
+      results.filter((r) => r.location === '/account/security?notice=totp_added'),
+      'one connection',
+    ).to.have.length(1);
+    expect(auditOfType(h, 'factor.totp_added')).to.have.length(1);
+    const again = await browser.agent.get('/account/security/totp').set('accept-language', 'ru');
+    expect(again.status).to.equal(409);
+    expect(again.text).to.include('уже подключено');
+  });
+
   it('every change is an audit event factor.* and a message to the citizen', async () => {
     const auth = new SoftAuthenticator(h.url);
     // The app.
