@@ -153,8 +153,8 @@ export function deviceTracking(services: Deps): Middleware {
 }
 
 /** The confirmed contacts the citizen wants sign-in alerts on. */
-function alertContacts(account: Account) {
-  const settings = alertSettings(account);
+function alertContacts(account: Account, always = false) {
+  const settings = always ? { sms: true, email: true } : alertSettings(account);
   return [
     ...(settings.sms && account.phone && account.phoneVerified ? [{ kind: 'phone' as const, value: account.phone }] : []),
     ...(settings.email && account.email && account.emailVerified ? [{ kind: 'email' as const, value: account.email }] : []),
@@ -174,6 +174,8 @@ async function alertHandedOver(services: Deps, ctx: Context, account: Account, d
     type: 'signin.handover',
     ip: other.ip,
     details: { via: handed.kind, ua: other.ua.slice(0, 200) },
+    // Another device was given access (the phishing case): told whatever the new-device settings say.
+    always: true,
   });
 }
 
@@ -183,7 +185,7 @@ async function sendAlert(
   ctx: Context,
   account: Account,
   device: SessionDevice,
-  alert: { key: string; params: Record<string, unknown>; type: string; ip: string; details: Record<string, unknown> },
+  alert: { key: string; params: Record<string, unknown>; type: string; ip: string; details: Record<string, unknown>; always?: boolean },
 ): Promise<void> {
   const { views, notifier, config } = services;
   const text = views.t(ctx, `${alert.key}.text`, {
@@ -193,7 +195,7 @@ async function sendAlert(
     ...alert.params,
   });
   const subject = views.t(ctx, `${alert.key}.subject`);
-  const to = alertContacts(account);
+  const to = alertContacts(account, alert.always);
   for (const contact of to) await notifier.send(contact, { subject, text }).catch(() => undefined);
   await services.audit.record({
     type: alert.type,

@@ -15,7 +15,7 @@ import { deviceLabel } from './user-agent.ts';
 /** What this module uses of the services (the composition root's bundle). */
 export type Deps = Pick<Services, 'accounts' | 'audit' | 'config' | 'csrf' | 'logger' | 'notifier' | 'provider' | 'store' | 'views'>;
 
-const AMR = new Set(['pwd', 'otp', 'sms', 'sc', 'mfa', 'hwk', 'swk', 'fed', 'user', 'pin']);
+const AMR = new Set(['pwd', 'otp', 'sms', 'sc', 'mfa', 'hwk', 'swk', 'fed', 'user', 'pin', 'mca']);
 
 export function formatTime(services: Deps, ctx: Context, at: number | string): string {
   const locale = services.views.locale(ctx) === 'en' ? 'en-GB' : 'ru-RU';

@@ -141,6 +141,19 @@ describe('QR sign-in over HTTP (computer and phone)', function () {
     expect(age, 'auth_time is the phone sign-in’s, an hour ago (before: now)').to.be.greaterThan(3500);
   });
 
+  it('a QR hand-over is told even with the new-device alerts off, and the sessions page names it as a QR approval', async () => {
+    await h.services.accounts.modify(accountId, (a) => ({ ...a, extra: { ...a.extra, alerts: { sms: false, email: false } } }));
+    const before = h.gateway.sent.length;
+    const { verifier, challenge } = pkce();
+    const qr = await openQr(h, computer, authorizePath({}, challenge));
+    await phone.submit(await phone.get(qr.approval), '/approve', {});
+    await redeem(h, (await passConsent(computer, await computer.get(`/interaction/${qr.uid}/qr?r=${qr.id}`))).location, verifier);
+    const told = h.gateway.sent.slice(before).filter((m) => m.to === PHONE && /QR-коду/.test(m.text));
+    expect(told, 'the alert despite the switches (it was silenced before)').to.have.length(1);
+    const sessions = decodeEntities((await phone.get('/account/sessions')).html);
+    expect(sessions).to.include('подтверждение с другого устройства (QR-код)');
+  });
+
   it('refused on the phone: both sides say so, and the computer can show a new code', async () => {
     const qr = await openQr(h, computer, authorizePath());
     const ask = await phone.get(qr.approval);
