@@ -99,7 +99,8 @@ const handle = app.callback();
 let draining = false;
 const serve = (handler: (req: IncomingMessage, res: ServerResponse) => unknown) => (req: IncomingMessage, res: ServerResponse) => {
   // As the router matches it (any case, a trailing slash): `/READYZ` must not say ready while draining.
-  const readyz = routedPathOf((req.url ?? '').split('?')[0]!) === '/readyz';
+  // (an absolute-form target, `GET http://host/readyz`, is a path too: as koa reads it)
+  const readyz = routedPathOf(URL.canParse(req.url ?? '', 'http://x') ? new URL(req.url!, 'http://x').pathname : '') === '/readyz';
   if (inCluster) {
     // Which worker answered (operators and the cluster test tell them apart by it).
     res.setHeader('vkhod-worker', String(workerIndex()));

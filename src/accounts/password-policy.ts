@@ -32,7 +32,7 @@ export type PasswordProblem =
  * password holding one may become impossible to type again. Control characters (C0, DEL, C1),
  * format characters (zero-width, direction marks and overrides, the BOM) and unpaired surrogates.
  */
-const UNTYPEABLE = /[\p{Cc}\p{Cf}\p{Cs}]/u;
+const UNTYPEABLE = /[\p{Cc}\p{Cs}]|(?!\u200d)\p{Cf}/u; // U+200D joins emoji a phone's keyboard types (👨‍👩‍👧)
 
 const CLASS_TEST: Record<PasswordClass, RegExp> = {
   upper: /\p{Lu}/u,

@@ -33,6 +33,9 @@ export function providerAutoSubmitForm(body: unknown): AutoSubmitForm | undefine
     name: name!,
     value: unescape(value!),
   }));
+  // Every field read, or the page is left as it is: a markup this does not know (another provider
+  // version) must not become a form that posts without the code.
+  if (fields.length !== (body.match(/<input /g) ?? []).length) return undefined;
   return { action: unescape(action[1]!), fields };
 }
 

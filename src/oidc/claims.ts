@@ -215,7 +215,8 @@ export function accountClaims(
     account_level: account.level,
     ...(options.esiaOid !== undefined ? { [ESIA_SUBJECT_CLAIM]: esiaSubject(options.esiaOid, account.level) } : {}),
     ...Object.assign({}, ...items.map((item) => itemClaims(account, item))),
-    updated_at: Math.floor(Date.parse(account.profileUpdatedAt ?? account.createdAt) / 1000),
+    // An account from before profileUpdatedAt: its last write (never earlier than what was released before).
+    updated_at: Math.floor(Date.parse(account.profileUpdatedAt ?? account.updatedAt) / 1000),
     email: account.email,
     email_verified: account.email ? account.emailVerified : undefined,
     phone_number: account.phone,

@@ -26,7 +26,7 @@ const LONGER: Record<string, number> = { request: 16384, id_token_hint: 8192, cl
 /** The first parameter over its length cap, if any (arrays: each value). */
 export function overlongParameter(params: Record<string, unknown>): string | undefined {
   for (const [name, value] of Object.entries(params)) {
-    const max = LONGER[name] ?? PARAMETER_MAX_LENGTH;
+    const max = (Object.hasOwn(LONGER, name) ? LONGER[name] : undefined) ?? PARAMETER_MAX_LENGTH;
     const values = Array.isArray(value) ? value : [value];
     if (values.some((v) => typeof v === 'string' && v.length > max)) return name;
   }

@@ -47,6 +47,10 @@ describe("the provider's self-posting page is vkhod's, in Russian, and works wit
     });
     expect(providerAutoSubmitForm('<html><title>Other</title><form method="post" action="/x"></form></html>')).to.equal(undefined);
     expect(providerAutoSubmitForm({ title: 'Submitting Callback' })).to.equal(undefined);
+    // A field in a markup it does not know: the provider's page is left as it is, never a form without the code.
+    expect(
+      providerAutoSubmitForm(html.replace('<input type="hidden" name="state" value="s"/>', '<input name="state" type="hidden" value="s">')),
+    ).to.equal(undefined);
   });
 
   it('response_mode=form_post: the code goes to the relying party in a form that posts itself, or by its button', async () => {

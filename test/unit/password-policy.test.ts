@@ -15,8 +15,9 @@ describe('checkPassword', () => {
       const password = `Зелёный${odd}Кит-42!`;
       expect(checkPassword(password, password, policy), JSON.stringify(odd)).to.deep.equal(['control_characters']);
     }
-    // Spaces, letters of any script and symbols stay allowed.
+    // Spaces, letters of any script, symbols and emoji joined by a zero-width joiner (a phone's emoji keyboard) stay allowed.
     expect(checkPassword('Зелёный кит 42! ∑ Ω', undefined, policy)).to.deep.equal([]);
+    expect(checkPassword('Зелёный-Кит-42!👨\u200d👩\u200d👧', undefined, policy)).to.deep.equal([]);
   });
 
   it('requires a password', () => {
