@@ -62,9 +62,23 @@ function correct(ctx: KoaContextWithOIDC): void {
   }
 }
 
+/**
+ * RFC 7662 §2.1, §4: the caller of introspection must be authenticated. A public client
+ * (`token_endpoint_auth_method: none`) has no secret: naming it proves nothing, and anyone knowing
+ * its id could scan tokens. Refused as the failed client authentication it is — whatever the token,
+ * so that the answer says nothing about it either.
+ */
+function refusePublicIntrospection(ctx: KoaContextWithOIDC): void {
+  ctx.status = 401;
+  ctx.body = { error: 'invalid_client', error_description: 'a public client cannot introspect tokens: it has no means to authenticate' };
+}
+
 /** A provider middleware (`provider.use`): corrects the answer after the endpoint. */
 export function standardErrorCodes(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
   return next().then(() => {
-    if (ctx.oidc && ctx.status >= 400) correct(ctx);
+    if (!ctx.oidc) return;
+    if (ctx.oidc.route === 'introspection' && (ctx.oidc.client as { clientAuthMethod?: string } | undefined)?.clientAuthMethod === 'none')
+      return refusePublicIntrospection(ctx);
+    if (ctx.status >= 400) correct(ctx);
   });
 }

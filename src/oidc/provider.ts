@@ -171,17 +171,6 @@ function useHighestAcr(session: { acr?: string }, satisfied: readonly Acr[]): vo
  * (its level dropped since the sign-in): a resource server never acts on a stronger assurance than
  * holds now. Access tokens carry the acr in `extra` (extraTokenClaims), refresh tokens directly.
  */
-/**
- * RFC 7662 §2.1 and §4: the caller of introspection must be authenticated. A public client
- * (`token_endpoint_auth_method: none`) has no secret: naming it proves nothing, so anyone knowing
- * its id could scan its tokens. Refused as the failed client authentication it is.
- */
-function refuseUnauthenticatedIntrospection(client: { clientAuthMethod?: string }): true {
-  if (client.clientAuthMethod === 'none')
-    throw new errors.InvalidClientAuth('a public client cannot introspect tokens: it has no means to authenticate');
-  return true;
-}
-
 async function tokenAcrStillHolds(
   accounts: Accounts,
   token: { accountId?: string; acr?: unknown; amr?: unknown; extra?: Record<string, unknown> },
@@ -343,7 +332,6 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       introspection: {
         enabled: true,
         allowedPolicy: async (ctx, client, token) =>
-          refuseUnauthenticatedIntrospection(client) &&
           (token.clientId === client.clientId ||
             ((client as unknown as Record<string, unknown>).vkhod_resource_server === true &&
               (await ctx.oidc.provider.Client.find(String(token.clientId))) !== undefined)) &&

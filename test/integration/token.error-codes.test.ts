@@ -154,6 +154,13 @@ describe('token endpoint error codes', function () {
     expect(res.status, res.text).to.equal(401);
     expect(res.body.error).to.equal('invalid_client');
     expect(res.body).to.not.have.property('active');
+    // The same for a token that does not exist: the answer tells nothing about tokens.
+    const unknown = await request(h().url)
+      .post('/token/introspection')
+      .type('form')
+      .send({ client_id: 'rp-public', token: 'no-such-token' });
+    expect(unknown.status).to.equal(401);
+    expect(unknown.body.error).to.equal('invalid_client');
     // Revoking its own token stays open to it (RFC 7009 §5 allows public clients).
     const revoked = await request(h().url)
       .post('/token/revocation')
