@@ -53,10 +53,11 @@ export default tseslint.config(
       'no-restricted-syntax': [
         'error',
         ...[
-          "BinaryExpression > MemberExpression.left[object.name='ctx'][property.name='path']",
-          "BinaryExpression > MemberExpression.right[object.name='ctx'][property.name='path']",
-          "CallExpression > MemberExpression.arguments[object.name='ctx'][property.name='path']",
-          "CallExpression > MemberExpression.callee[property.name=/^(startsWith|endsWith|includes|match|search)$/] > MemberExpression.object[object.name='ctx'][property.name='path']",
+          // ctx.path, ctx.url, ctx.originalUrl, req.url (and ctx.request.path): the path as sent
+          'BinaryExpression > MemberExpression.left[object.name=/^(ctx|req|request)$/][property.name=/^(path|url|originalUrl)$/]',
+          'BinaryExpression > MemberExpression.right[object.name=/^(ctx|req|request)$/][property.name=/^(path|url|originalUrl)$/]',
+          'CallExpression[callee.property.name=/^(test|has|exec|includes|indexOf|get)$/] > MemberExpression.arguments[object.name=/^(ctx|req|request)$/][property.name=/^(path|url|originalUrl)$/]',
+          'CallExpression > MemberExpression.callee[property.name=/^(startsWith|endsWith|includes|match|search)$/] > MemberExpression.object[object.name=/^(ctx|req|request)$/][property.name=/^(path|url|originalUrl)$/]',
         ].map((selector) => ({
           selector,
           message: 'Compare routedPath(ctx) (src/web/routed-path.ts): the routers match any case and a trailing slash.',
