@@ -134,6 +134,12 @@ describe('in a real browser (Chromium)', function () {
     expect(await page.locator('.passkey-name').allTextContents()).to.deep.equal(['Ноутбук на работе']);
     expect(await authenticator.credentials(), 'a resident credential in the virtual authenticator').to.have.length(1);
     expect(h.gateway.last(phone)?.text, 'the citizen is told about the new passkey').to.include('добавлен ключ доступа');
+    // The same authenticator again: the browser refuses it (excludeCredentials); the page says so in
+    // Russian, not the browser's "The authenticator was previously registered".
+    await page.fill('#passkey-name', 'Ещё раз');
+    await page.click('#add-passkey');
+    await page.locator('#webauthn-status', { hasText: 'уже добавлен' }).waitFor();
+    expect(await authenticator.credentials()).to.have.length(1);
 
     await signOut(page, shots);
 

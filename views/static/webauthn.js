@@ -1,5 +1,6 @@
 // Passkeys (WebAuthn) on vkhod's pages. Each button carries what it needs in data attributes:
-//   data-webauthn="authenticate" | "register", data-options, data-verify, data-csrf,
+//   data-webauthn="authenticate" | "register", data-options, data-verify, data-csrf, data-cancelled,
+//   data-failed, data-duplicate (the texts shown: cancelled, failed, this authenticator already added),
 //   data-name-input (register: id of the input holding the passkey's name), data-status (id of
 //   the element that shows errors). Needs @simplewebauthn/browser, served as /static/vendor/webauthn-browser.js.
 (function () {
@@ -22,7 +23,12 @@
       body: JSON.stringify(Object.assign({ _csrf: csrf }, payload)),
     });
     var body = await res.json().catch(function () { return {}; });
-    if (!res.ok) throw new Error(body.error || body.error_description || String(res.status));
+    if (!res.ok) {
+      // vkhod's words: the description when there is one (`error` is then a code such as invalid_request).
+      var failed = new Error(body.error_description || body.error || '');
+      failed.fromServer = true;
+      throw failed;
+    }
     return body;
   }
 
@@ -39,7 +45,15 @@
       var done = await post(button.dataset.verify, csrf, { handle: started.handle, response: response, name: nameInput ? nameInput.value : '' });
       window.location.assign(done.redirect || window.location.href);
     } catch (err) {
-      show(button, (err && err.name === 'NotAllowedError') ? button.dataset.cancelled : (err && err.message) || String(err));
+      // Never the browser's own (English) text: cancelled, already added, or vkhod's words, or a general one.
+      var name = err && err.name;
+      show(
+        button,
+        name === 'NotAllowedError' ? button.dataset.cancelled
+          : err && err.fromServer && err.message ? err.message
+          : name === 'InvalidStateError' && button.dataset.duplicate ? button.dataset.duplicate
+          : button.dataset.failed || button.dataset.cancelled,
+      );
       button.disabled = false;
     }
   }
