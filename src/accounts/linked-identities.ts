@@ -89,6 +89,14 @@ export function snilsProvenFor(account: Account, certificate: { issuer: string; 
   );
 }
 
+/** The account with the bank identity linked (unchanged when it is already); another identity of that bank refuses. */
+export function withFederation(a: Account, link: ExternalLink): Account {
+  const existing = a.federations?.find((f) => f.provider === link.provider);
+  if (existing && existing.subject !== link.subject) throw new LinkError('already_linked');
+  if (existing) return a;
+  return { ...a, federations: [...(a.federations ?? []), { ...link, linkedAt: new Date().toISOString() }] };
+}
+
 export interface CreateInput {
   profile: ExternalProfile;
   /** how the account came to be: `bank:<id>` or `esignature` */
@@ -183,12 +191,7 @@ export class LinkedIdentities {
     try {
       return await this.accounts.modify(
         accountId,
-        (a) => {
-          const existing = a.federations?.find((f) => f.provider === link.provider);
-          if (existing && existing.subject !== link.subject) throw new LinkError('already_linked');
-          if (existing) return a;
-          return { ...a, federations: [...(a.federations ?? []), { ...link, linkedAt: new Date().toISOString() }] };
-        },
+        (a) => withFederation(a, link),
         (before, after) =>
           before.federations?.length === after.federations?.length
             ? []

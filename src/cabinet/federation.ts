@@ -8,9 +8,10 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { formatDate } from '../accounts/dates.ts';
 import { conflicts, sameName } from '../accounts/external-identity.ts';
-import { certificatesOf, LinkError, withCertificate } from '../accounts/linked-identities.ts';
+import { certificatesOf, LinkError, withCertificate, withFederation } from '../accounts/linked-identities.ts';
 import { earnedVerification, type BankIdentity } from '../methods/bank.ts';
 import type { Services } from '../services.ts';
+import type { Account } from '../store.ts';
 import { UserError } from '../web/errors.ts';
 import { bankProblemOf, pendingBank, sendToBank, showBankProblem } from '../federation/round-trip.ts';
 import {
@@ -116,9 +117,23 @@ export function federationCabinetRoutes(services: Deps): Router {
         return showBankProblem(services, ctx, 'name_mismatch', back(ctx), label);
       }
       const linked = linkedIdentities(services);
-      let account = await linked.link(s.account.id, { provider: identity.bank.id, subject: identity.subject }, ctx.ip);
+      const link = { provider: identity.bank.id, subject: identity.subject };
       const verification = earnedVerification(identity);
-      if (verification) account = await linked.confirm(account, identity.profile, verification, ctx.ip);
+      // Linked and confirmed in one write: a confirmation that fails leaves no link behind (it did:
+      // the page said the link failed while the bank was linked and signed in).
+      let account: Account;
+      if (verification) {
+        account = await linked.confirm(s.account, identity.profile, verification, ctx.ip, (a) => withFederation(a, link));
+        if (!s.account.federations?.some((f) => f.provider === link.provider))
+          await services.audit.record({
+            type: 'federation.linked',
+            accountId: s.account.id,
+            actor: 'self',
+            ip: ctx.ip,
+            outcome: 'success',
+            details: { provider: link.provider },
+          });
+      } else account = await linked.link(s.account.id, link, ctx.ip);
       await notifyCitizen(services, account, 'federation.messages.linked', { bank: identity.bank.name });
       // Linked, but the bank could not vouch for everything the level needs: say which items.
       if (verification && account.level !== 'confirmed')

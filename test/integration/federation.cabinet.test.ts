@@ -54,6 +54,18 @@ describe('federation: banks in the cabinet', function () {
     expect(back.html).to.include('Смирнова Ольга Николаевна');
   });
 
+  it('a bank whose confirmation fails (its SNILS is verified on another account) is not linked either: one write, nothing half done', async () => {
+    // Another account holds cust-1002's SNILS verified.
+    await createAccount(f.h, { phone: '+79120000004', name: OLGA, snils: '15678901211', snilsVerified: true });
+    const account = await createAccount(f.h, { phone: PHONE, name: OLGA });
+    const browser = new Browser(f.h);
+    const refused = await linkBank(browser, await openCabinet(browser, '/account/federation', PHONE), 'cust-1002');
+    expect(refused.status).to.equal(409);
+    const stored = (await f.h.services.accounts.findActive(account.id))!;
+    expect(stored.federations ?? [], 'no link left behind (before: linked while the page said it failed)').to.deep.equal([]);
+    expect(auditOfType(f.h, 'federation.linked')).to.deep.equal([]);
+  });
+
   it('unlinks a bank, and tells the citizen', async () => {
     const account = await createAccount(f.h, { phone: PHONE, name: OLGA });
     const browser = new Browser(f.h);
