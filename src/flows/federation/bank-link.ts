@@ -8,7 +8,7 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import { confirmedContacts, maskContact } from '../../accounts/contacts.ts';
 import { conflicts, type ExternalProfile } from '../../accounts/external-identity.ts';
-import { LinkError } from '../../accounts/linked-identities.ts';
+import { LinkError, withFederation } from '../../accounts/linked-identities.ts';
 import { verifyPassword } from '../../accounts/password-hash.ts';
 import { earnedVerification, FED_AMR, type BankIdentity } from '../../methods/bank.ts';
 import type { SecondFactorResult } from '../../methods/second-factor.ts';
@@ -221,10 +221,22 @@ export function bankLinkRoutes(services: Deps): Router {
     const identity = { ...pending.identity, bank };
     const linked = linkedIdentities(services);
     try {
-      let current = await linked.link(account.id, { provider: bank.id, subject: identity.subject }, ctx.ip);
+      const link = { provider: bank.id, subject: identity.subject };
       const verification = earnedVerification(identity);
-      if (verification && !conflicts(current, identity.profile))
-        current = await linked.confirm(current, identity.profile, verification, ctx.ip);
+      // Linked and confirmed in one write: a confirmation that fails leaves no link behind.
+      let current: Account;
+      if (verification && !conflicts(account, identity.profile)) {
+        current = await linked.confirm(account, identity.profile, verification, ctx.ip, (a) => withFederation(a, link));
+        if (!account.federations?.some((f) => f.provider === link.provider))
+          await services.audit.record({
+            type: 'federation.linked',
+            accountId: account.id,
+            actor: 'self',
+            ip: ctx.ip,
+            outcome: 'success',
+            details: { provider: link.provider },
+          });
+      } else current = await linked.link(account.id, link, ctx.ip);
       await notifyCitizen(services, current, 'federation.messages.linked', { bank: bank.name });
       const amr = [FED_AMR, ...proof.amr.filter((m) => m !== 'mfa')];
       await finishFederatedSignIn(
