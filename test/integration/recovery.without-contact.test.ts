@@ -43,7 +43,14 @@ describe('recovery without the phone or e-mail', function () {
 
   it('with an e-signature: new password, all sessions and tokens end, signed in to the cabinet without the second factor', async () => {
     const account = await createAccount(h, { phone: PHONE });
-    await makeConfirmed(h, account.id, { family: 'Петров', given: 'Иван', middle: 'Сергеевич', gender: 'male', snils: IVAN.snils, inn: '' });
+    await makeConfirmed(h, account.id, {
+      family: 'Петров',
+      given: 'Иван',
+      middle: 'Сергеевич',
+      gender: 'male',
+      snils: IVAN.snils,
+      inn: '',
+    });
     const secret = await addTotp(h, account.id, { mfa: true });
     // a cabinet session from before (password + authenticator code)
     const before = new Browser(h);
