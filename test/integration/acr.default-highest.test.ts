@@ -5,11 +5,10 @@
  * inactive.
  */
 import { expect } from 'chai';
-import { decodeJwt } from 'jose';
 import request from 'supertest';
 import { Browser, type Page } from '../support/browser.ts';
-import { startHarness, TEST_REDIRECT, TEST_SECRET, type Harness } from '../support/harness.ts';
-import { addTotp, authorizePath, codeFrom, passConsent, pkce, redeem, submitPassword, totpCode } from '../support/flows.ts';
+import { startHarness, TEST_SECRET, type Harness } from '../support/harness.ts';
+import { addTotp, authorizePath, passConsent, pkce, redeem, submitPassword, totpCode } from '../support/flows.ts';
 import { makeStandard, saveIdentity, snilsFor } from '../support/identity.ts';
 import { createAccount, resetStore } from './fixtures.ts';
 
@@ -31,18 +30,7 @@ async function publicClientAcr(h: Harness, browser: Browser, params: Record<stri
     browser,
     await browser.get(authorizePath({ client_id: 'rp-public', scope: 'openid', ...params }, challenge)),
   );
-  const res = await request(h.url)
-    .post('/token')
-    .type('form')
-    .send({
-      grant_type: 'authorization_code',
-      client_id: 'rp-public',
-      code: codeFrom(page.location),
-      redirect_uri: TEST_REDIRECT,
-      code_verifier: verifier,
-    });
-  expect(res.status, res.text).to.equal(200);
-  return decodeJwt(res.body.id_token as string).acr as string;
+  return (await redeem(h, page.location, verifier, 'rp-public')).claims.acr as string;
 }
 
 /** rp-basic without acr_values, in the existing session: the ID token's acr and the tokens. */

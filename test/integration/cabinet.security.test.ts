@@ -9,6 +9,7 @@ import { startHarness, type Harness } from '../support/harness.ts';
 import { addTotp, GOOD_PASSWORD, openCabinet, passConsent, postJson, submitPassword, totpCode, totpSecretOf } from '../support/flows.ts';
 import { SoftAuthenticator } from '../support/soft-authenticator.ts';
 import { auditOfType, createAccount, firstError, sqlite } from './fixtures.ts';
+import type { Account } from '../../src/store.ts';
 
 const PHONE = '+79123456789';
 const REAUTH = 'Для этого действия подтвердите вход: откройте настройки безопасности и нажмите «Подтвердить вход».';
@@ -60,6 +61,15 @@ async function passkeySignIn(h: Harness, auth: SoftAuthenticator) {
 
 const passkeyForms = (page: Page) =>
   [...page.html.matchAll(/action="(\/account\/security\/passkeys\/[^"/]+\/(?:rename|remove))"/g)].map((m) => m[1]!);
+
+/** An account with an e-mail and no mobile, the authenticator app its only factor and confirmation on, signed in to the security page. */
+async function appOnlyAccountInCabinet(h: Harness, email: string): Promise<{ account: Account; browser: Browser; page: Page }> {
+  const account = await createAccount(h, { email });
+  const secret = await addTotp(h, account.id, { mfa: true });
+  const browser = new Browser(h);
+  const mfa = await openCabinet(browser, '/account/security', email);
+  return { account, browser, page: await browser.submit(mfa, '/mfa/verify', { code: await totpCode(secret) }) };
+}
 
 describe('cabinet: security settings', function () {
   let h: Harness;
@@ -138,12 +148,7 @@ describe('cabinet: security settings', function () {
   });
 
   it('the last factor of an account with confirmation on is not removed silently: refused until confirmation is off', async () => {
-    const EMAIL = 'only.app@example.ru';
-    const account = await createAccount(h, { email: EMAIL });
-    const secret = await addTotp(h, account.id, { mfa: true });
-    const browser = new Browser(h);
-    const mfa = await openCabinet(browser, '/account/security', EMAIL);
-    const page = await browser.submit(mfa, '/mfa/verify', { code: await totpCode(secret) });
+    const { account, browser, page } = await appOnlyAccountInCabinet(h, 'only.app@example.ru');
     const remove = await browser.post('/account/security/totp/remove', { _csrf: csrfOf(page.html) }, false);
     expect(remove.status).to.equal(409);
     expect(firstError(remove.html)).to.include('Сначала выключите вход с подтверждением');
@@ -383,12 +388,7 @@ describe('cabinet: security settings when the deployment requires a second facto
   afterEach(() => h.close());
 
   it('does not let the citizen turn confirmation off or remove the last factor', async () => {
-    const EMAIL = 'no.phone@example.ru';
-    const account = await createAccount(h, { email: EMAIL });
-    const secret = await addTotp(h, account.id, { mfa: true });
-    const browser = new Browser(h);
-    const mfa = await openCabinet(browser, '/account/security', EMAIL);
-    const page = await browser.submit(mfa, '/mfa/verify', { code: await totpCode(secret) });
+    const { account, browser, page } = await appOnlyAccountInCabinet(h, 'no.phone@example.ru');
     expect(page.url).to.equal('/account/security');
     const off = await browser.post('/account/security/mfa', { _csrf: csrfOf(page.html) }, false);
     expect(off.status).to.equal(409);

@@ -14,7 +14,7 @@ import { sendSignature } from '../support/esign-browser.ts';
 import { challengeOn } from '../support/federation.ts';
 import { authorizePath, GOOD_PASSWORD, openCabinet, passConsent, pkce, redeem } from '../support/flows.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
-import { makeConfirmed, makeStandard, saveIdentity } from '../support/identity.ts';
+import { IVAN_FORM, makeConfirmed, makeStandard, saveIdentity } from '../support/identity.ts';
 import { makeOpensslGostPki, type OpensslGostPki, skipWithoutGostEngine } from '../support/openssl-gost.ts';
 import { createGostCa, issueGostCitizen } from '../../scripts/esign/gost-ca.ts';
 import { signCms } from '../../scripts/esign/sign.ts';
@@ -85,14 +85,7 @@ describe("e-signature with GOST R 34.10-2012 certificates (fixtures by OpenSSL's
 
   it('signs in directly the account whose SNILS is proven, with a 512-bit GOST certificate and a pasted Base64 signature without signed attributes', async () => {
     const existing = await createAccount(h, { phone: '+79120000010' });
-    await makeConfirmed(h, existing.id, {
-      family: 'Петров',
-      given: 'Иван',
-      middle: 'Сергеевич',
-      gender: 'male',
-      snils: IVAN.snils,
-      inn: '',
-    });
+    await makeConfirmed(h, existing.id, IVAN_FORM);
     const citizen = pki.sub.issue(IVAN, { algorithm: 'gost2012_512', paramSet: 'C' });
     const browser = new Browser(h);
     const { page, verifier } = await esignPage(browser);

@@ -13,7 +13,7 @@ import { sendSignature, signAndSend } from '../support/esign-browser.ts';
 import { challengeOn, signText, startPki, type TestPki } from '../support/federation.ts';
 import { addTotp, authorizePath, GOOD_PASSWORD, openCabinet, passConsent, pkce, redeem, totpCode } from '../support/flows.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
-import { makeConfirmed, saveIdentity } from '../support/identity.ts';
+import { IVAN_FORM, makeConfirmed, saveIdentity } from '../support/identity.ts';
 import { signCms } from '../../scripts/esign/sign.ts';
 import type { AuditEvent } from '../../src/store.ts';
 import { auditOfType, countRows, createAccount, firstError, resetStore } from './fixtures.ts';
@@ -51,14 +51,7 @@ describe('e-signature: sign-in with a qualified certificate', function () {
   it('signs in directly the account whose SNILS is bound to the person (RSA, a .sig file), and the ID token says sc mfa and confirmed-mfa', async () => {
     const existing = await createAccount(h, { phone: '+79120000010' });
     // Confirmed at a service centre: the registry tied the SNILS to the passport the operator saw.
-    await makeConfirmed(h, existing.id, {
-      family: 'Петров',
-      given: 'Иван',
-      middle: 'Сергеевич',
-      gender: 'male',
-      snils: IVAN.snils,
-      inn: '',
-    });
+    await makeConfirmed(h, existing.id, IVAN_FORM);
     const citizen = await pki.citizen(IVAN, { kind: 'rsa' });
     const browser = new Browser(h);
     const { page, verifier } = await esignPage(browser);

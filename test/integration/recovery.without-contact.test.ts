@@ -11,7 +11,7 @@ import { signAndSend } from '../support/esign-browser.ts';
 import { startPki, type TestPki } from '../support/federation.ts';
 import { addTotp, authorizePath, GOOD_PASSWORD, totpCode } from '../support/flows.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
-import { makeConfirmed } from '../support/identity.ts';
+import { IVAN_FORM, makeConfirmed } from '../support/identity.ts';
 import { auditOfType, createAccount, firstError, resetStore } from './fixtures.ts';
 
 const IVAN = { family: 'Петров', given: 'Иван Сергеевич', snils: '11223344595', inn: '770123456703' };
@@ -43,14 +43,7 @@ describe('recovery without the phone or e-mail', function () {
 
   it('with an e-signature: new password, all sessions and tokens end, signed in to the cabinet without the second factor', async () => {
     const account = await createAccount(h, { phone: PHONE });
-    await makeConfirmed(h, account.id, {
-      family: 'Петров',
-      given: 'Иван',
-      middle: 'Сергеевич',
-      gender: 'male',
-      snils: IVAN.snils,
-      inn: '',
-    });
+    await makeConfirmed(h, account.id, IVAN_FORM);
     const secret = await addTotp(h, account.id, { mfa: true });
     // a cabinet session from before (password + authenticator code)
     const before = new Browser(h);

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { Browser } from '../support/browser.ts';
 import { TEST_REDIRECT, TEST_SECRET, type Harness } from '../support/harness.ts';
-import { authorizePath, codeFrom, GOOD_PASSWORD, pkce, signIn } from '../support/flows.ts';
+import { authorizePath, codeFrom, GOOD_PASSWORD, pkce, redeem, signIn } from '../support/flows.ts';
 import { harnessWithCitizen } from './fixtures.ts';
 
 const PHONE = '+79123456788';
@@ -136,17 +136,7 @@ describe('token endpoint error codes', function () {
       GOOD_PASSWORD,
       authorizePath({ client_id: 'rp-public', scope: 'openid' }, challenge),
     );
-    const tokens = await request(h().url)
-      .post('/token')
-      .type('form')
-      .send({
-        grant_type: 'authorization_code',
-        client_id: 'rp-public',
-        code: codeFrom(page.location),
-        redirect_uri: TEST_REDIRECT,
-        code_verifier: verifier,
-      });
-    expect(tokens.status, tokens.text).to.equal(200);
+    const tokens = await redeem(h(), page.location, verifier, 'rp-public');
     const res = await request(h().url)
       .post('/token/introspection')
       .type('form')

@@ -91,12 +91,14 @@ export async function redeem(
   harness: Harness,
   location: string | undefined,
   verifier: string,
+  /** `rp-public`: the public client, which names itself in the body (no secret) */
+  client: 'rp-basic' | 'rp-public' = 'rp-basic',
 ): Promise<{ body: Record<string, unknown>; claims: Record<string, unknown> }> {
-  const res = await request(harness.url)
-    .post('/token')
-    .auth('rp-basic', TEST_SECRET)
-    .type('form')
-    .send({ grant_type: 'authorization_code', code: codeFrom(location), redirect_uri: TEST_REDIRECT, code_verifier: verifier });
+  const form = { grant_type: 'authorization_code', code: codeFrom(location), redirect_uri: TEST_REDIRECT, code_verifier: verifier };
+  const token = request(harness.url).post('/token').type('form');
+  const res = await (client === 'rp-public'
+    ? token.send({ ...form, client_id: 'rp-public' })
+    : token.auth('rp-basic', TEST_SECRET).send(form));
   expect(res.status, res.text).to.equal(200);
   return { body: res.body, claims: decodeJwt(res.body.id_token as string) as Record<string, unknown> };
 }

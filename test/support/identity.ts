@@ -34,6 +34,16 @@ export const IDENTITY_FORM: Record<string, string> = {
   postal_code: '125009',
 };
 
+/** The identity form's fields for the test certificates' Ivan Petrov (scripts/esign's citizen), his SNILS without an INN. */
+export const IVAN_FORM: Record<string, string> = {
+  family: 'Петров',
+  given: 'Иван',
+  middle: 'Сергеевич',
+  gender: 'male',
+  snils: '11223344595',
+  inn: '',
+};
+
 /** Stores identity data straight through the domain (as the cabinet form would). */
 export async function saveIdentity(h: Harness, accountId: string, changes: Record<string, string> = {}): Promise<Account> {
   const submission = checkIdentitySubmission({ ...IDENTITY_FORM, ...changes });
