@@ -137,6 +137,28 @@ describe('federation: sign-in through a bank', function () {
     expect(f.h.gateway.last('+79120000001')?.text).to.include('привязан банк «Демо-банк»');
   });
 
+  it('a bank whose person has another name is linked for signing in but does not confirm or rename the account (as the cabinet refuses it)', async () => {
+    const existing = await createAccount(f.h, {
+      phone: '+79120000002',
+      snils: IVAN_SNILS,
+      name: { family: 'Петров', given: 'Пётр', middle: 'Сергеевич' },
+    });
+    const browser = new Browser(f.h);
+    const { page } = await login(browser);
+    const confirm = await throughBank(browser, f.bank, page, { customer: 'cust-1001' });
+    expect(confirm.url).to.match(/\/bank-link$/);
+    await passConsent(browser, await browser.submit(confirm, '/bank-link', { method: 'password', secret: GOOD_PASSWORD }));
+    const account = (await f.h.services.accounts.findActive(existing.id))!;
+    expect(account.name, 'not renamed to the bank’s Ivan (it was before)').to.deep.equal({
+      family: 'Петров',
+      given: 'Пётр',
+      middle: 'Сергеевич',
+    });
+    expect(account.level).to.equal('simplified');
+    expect((account.verifications ?? []).map((v) => v.method)).to.not.include('bank');
+    expect(account.federations?.map((l) => l.provider)).to.deep.equal(['demobank']);
+  });
+
   it("an attacker who typed a customer's name and SNILS into their own account cannot capture the customer's bank sign-in", async () => {
     // The attacker registers and types the victim's name and SNILS (unverified: nobody checked them).
     const attacker = await createAccount(f.h, {

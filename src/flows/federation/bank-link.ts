@@ -7,7 +7,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { confirmedContacts, maskContact } from '../../accounts/contacts.ts';
-import { conflicts, type ExternalProfile } from '../../accounts/external-identity.ts';
+import { conflicts, sameName, type ExternalProfile } from '../../accounts/external-identity.ts';
 import { LinkError, withFederation } from '../../accounts/linked-identities.ts';
 import { verifyPassword } from '../../accounts/password-hash.ts';
 import { earnedVerification, FED_AMR, type BankIdentity } from '../../methods/bank.ts';
@@ -225,7 +225,10 @@ export function bankLinkRoutes(services: Deps): Router {
       const verification = earnedVerification(identity);
       // Linked and confirmed in one write: a confirmation that fails leaves no link behind.
       let current: Account;
-      if (verification && !conflicts(account, identity.profile)) {
+      // A bank whose person has another name does not confirm (and so does not rename) the account:
+      // linked for signing in, as the cabinet would refuse to confirm it (docs/federation.md).
+      const sameHolder = !identity.profile.name || sameName(account.name, identity.profile.name);
+      if (verification && sameHolder && !conflicts(account, identity.profile)) {
         current = await linked.confirm(account, identity.profile, verification, ctx.ip, (a) => withFederation(a, link));
         if (!account.federations?.some((f) => f.provider === link.provider))
           await services.audit.record({
