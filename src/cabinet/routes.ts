@@ -72,6 +72,8 @@ export function cabinetRoutes(services: Deps): Router {
   });
 
   router.get('/account/callback', (ctx) => {
+    // "Cancel" on the sign-in page: the citizen chose not to sign in — back home, not an error page.
+    if (ctx.query.error === 'access_denied') return ctx.redirect('/');
     if (typeof ctx.query.error === 'string') throw new UserError(400, 'cabinet.signin_failed');
     const next = finishCabinetSignIn(services, ctx);
     if (!next) throw new UserError(400, 'cabinet.signin_failed');

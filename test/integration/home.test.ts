@@ -29,6 +29,16 @@ describe('home page', function () {
     expect(cabinet.html).to.include('id="account-mfa"');
   });
 
+  it('"Cancel" on the cabinet’s sign-in page goes back home, not to an error page', async () => {
+    const browser = new Browser(h);
+    const login = await browser.get('/account');
+    expect(login.html).to.include('name="identifier"');
+    const cancelled = await browser.submit(login, '/abort', {});
+    expect(cancelled.status).to.equal(200);
+    expect(cancelled.url).to.equal('/');
+    expect(cancelled.html).to.include('id="home-account"');
+  });
+
   it('says it in English too', async () => {
     const home = await new Browser(h, { 'accept-language': 'en' }).get('/');
     expect(home.html).to.match(/<a href="\/account" id="home-account">Personal account<\/a>/);
