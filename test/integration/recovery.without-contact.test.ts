@@ -7,8 +7,8 @@
  */
 import { expect } from 'chai';
 import { Browser, csrfOf } from '../support/browser.ts';
-import { signAndSend } from '../support/esign-browser.ts';
-import { startPki, type TestPki } from '../support/federation.ts';
+import { sendSignature, signAndSend } from '../support/esign-browser.ts';
+import { challengeOn, signText, startPki, type TestPki } from '../support/federation.ts';
 import { addTotp, authorizePath, GOOD_PASSWORD, totpCode } from '../support/flows.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { IVAN_FORM, makeConfirmed } from '../support/identity.ts';
@@ -94,6 +94,21 @@ describe('recovery without the phone or e-mail', function () {
     const refused = await signAndSend(browser, await browser.get('/recover/esign'), citizen);
     expect(refused.status).to.equal(404);
     expect(firstError(refused.html)).to.include('Учётной записи с проверенным СНИЛС');
+    expect(auditOfType(h, 'account.password_recovered')).to.have.length(0);
+  });
+
+  it("a signature over one browser's challenge recovers nothing from another browser", async () => {
+    const account = await createAccount(h, { phone: PHONE });
+    await makeConfirmed(h, account.id, IVAN_FORM);
+    const citizen = await pki.citizen(IVAN, { kind: 'rsa' });
+    const victim = new Browser(h);
+    const asked = await victim.get('/recover/esign');
+    const signature = await signText(challengeOn(asked).text, citizen);
+    const attacker = new Browser(h);
+    const own = await attacker.get('/recover/esign');
+    const taken = await sendSignature(attacker, own, signature, 'file', challengeOn(asked).handle);
+    expect(taken.status).to.be.within(400, 499);
+    expect(taken.html).to.not.include('name="password_confirm"');
     expect(auditOfType(h, 'account.password_recovered')).to.have.length(0);
   });
 

@@ -44,8 +44,15 @@ export function recoveryEsignRoutes(services: Deps): Router {
   const { views, csrf } = services;
   const records = () => esignRecoveries.in(services.store);
 
+  /**
+   * The challenge belongs to the browser that asked for it (as the sign-in's belongs to its
+   * interaction): its binding is derived from this browser's CSRF secret, so a signature over it
+   * redeems nothing from another browser.
+   */
+  const challengeBinding = (ctx: Context) => `${BINDING}:${(ctx.state.csrf as (binding: string) => string)(BINDING)}`;
+
   const page = (ctx: Context, form: { error?: string; status?: number } = {}): EsignPage => ({
-    binding: BINDING,
+    binding: challengeBinding(ctx),
     csrfBinding: BINDING,
     action: '/recover/esign',
     download: (handle) => `/recover/esign/challenge/${handle}`,
@@ -64,13 +71,13 @@ export function recoveryEsignRoutes(services: Deps): Router {
 
   router.get('/challenge/:handle', async (ctx) => {
     enabled();
-    await sendChallenge(services, ctx, ctx.params.handle!, BINDING);
+    await sendChallenge(services, ctx, ctx.params.handle!, challengeBinding(ctx));
   });
 
   router.post('/', signatureUpload(), async (ctx) => {
     enabled();
     csrf.verify(ctx, BINDING);
-    const result = await submittedSignature(services, ctx, BINDING);
+    const result = await submittedSignature(services, ctx, challengeBinding(ctx));
     if (!result.ok) return showEsignPage(services, ctx, page(ctx, esignError(services, ctx, result)));
     const identity = result.identity;
     // Only a SNILS verified on the account (or proven by this very certificate before) recovers it.
