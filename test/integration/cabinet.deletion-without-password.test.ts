@@ -83,5 +83,15 @@ describe('cabinet: deleting an account without a password', function () {
     const done = await browser.submit(page, '/account/delete', { understand: 'on' });
     expect(done.html).to.include('Учётная запись отключена');
     expect(await status('cust-1003')).to.equal('deactivated');
+
+    // The bank is its only way in: signing in through it again within the grace offers the restore
+    // (before: "this bank profile is linked to another account", and the account was lost).
+    const again = new Browser(f.h);
+    const offer = await throughBank(again, f.bank, await again.get('/account'), { customer: 'cust-1003' });
+    expect(offer.status).to.equal(403);
+    expect(offer.html).to.include('id="restore"');
+    const restored = await again.submit(offer, '/restore', {});
+    expect(restored.url, restored.html.slice(0, 300)).to.equal('/account');
+    expect(await status('cust-1003')).to.equal('active');
   });
 });

@@ -139,7 +139,9 @@ describe('second factor: authenticator app (TOTP)', function () {
     const replay = await second.submit(mfa2, '/mfa/verify', { code });
     expect(replay.status).to.equal(400);
     expect(replay.location).to.equal(undefined);
-    expect(firstError(replay.html)).to.equal('Этот код уже использован. Введите новый: следующий код из приложения, код из нового SMS или другой резервный код.');
+    expect(firstError(replay.html)).to.equal(
+      'Этот код уже использован. Введите новый: следующий код из приложения, код из нового SMS или другой резервный код.',
+    );
 
     // An older code (the previous step) is refused too once a newer one was used.
     const older = await second.submit(mfa2, '/mfa/verify', { code: await totpCode(secret, -1) });
@@ -160,7 +162,9 @@ describe('second factor: authenticator app (TOTP)', function () {
     for (let i = 0; i < h.services.config.limits.loginMaxFailures + 2; i++) {
       const replay = await second.submit(mfa, '/mfa/verify', { code: ` ${code.slice(0, 3)} ${code.slice(3)} ` });
       expect(replay.status, `replay ${i}`).to.equal(400);
-      expect(firstError(replay.html)).to.equal('Этот код уже использован. Введите новый: следующий код из приложения, код из нового SMS или другой резервный код.');
+      expect(firstError(replay.html)).to.equal(
+        'Этот код уже использован. Введите новый: следующий код из приложения, код из нового SMS или другой резервный код.',
+      );
     }
     const next = await passConsent(second, await second.submit(mfa, '/mfa/verify', { code: await totpCode(secret, 1) }));
     expect(next.location, 'not locked: the next code signs in').to.match(/[?&]code=/);

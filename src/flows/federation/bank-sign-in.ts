@@ -22,10 +22,12 @@ import { savePendingLink, signInNewBankCustomer } from './bank-link.ts';
 import { finishFederatedSignIn } from './federated-sign-in.ts';
 import { bankLabel, linkedIdentities } from '../../federation/linking.ts';
 import { backToSignIn, loadInteraction, type InteractionDetails } from '../interaction/context.ts';
+import { offerRestore } from '../sign-in/deletion-restore.ts';
 
 /** What this module uses of the services (the composition root's bundle). */
 export type Deps = Pick<
   Services,
+  | 'accountDeletion'
   | 'accounts'
   | 'audit'
   | 'bank'
@@ -36,6 +38,7 @@ export type Deps = Pick<
   | 'levels'
   | 'limits'
   | 'notices'
+  | 'notifier'
   | 'provider'
   | 'store'
   | 'views'
@@ -48,6 +51,10 @@ async function afterBank(services: Deps, ctx: Context, details: InteractionDetai
   const verification = earnedVerification(identity);
   const method = `bank:${bank.id}`;
   try {
+    // An account deleted but still kept (its grace): the bank is its way in, so the sign-in offers
+    // the restore (or says an operator restores it), as a password sign-in does.
+    const held = await services.accounts.findByKeyOrPendingDeletion({ kind: `fed:${bank.id}`, value: subject });
+    if (held?.status === 'deactivated') return await offerRestore(services, ctx, details, held, true, { amr: [FED_AMR], method });
     let account = await services.accounts.findByKey({ kind: `fed:${bank.id}`, value: subject });
     if (account) {
       if (verification && !conflicts(account, profile)) {

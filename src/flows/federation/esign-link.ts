@@ -13,21 +13,23 @@ import { confirmedContacts, maskContact } from '../../accounts/contacts.ts';
 import { LinkError } from '../../accounts/linked-identities.ts';
 import { verifyPassword } from '../../accounts/password-hash.ts';
 import { combineAmr } from '../../oidc/acr.ts';
-import type { Services } from '../../services.ts';
 import type { Account } from '../../accounts/account.ts';
 import { UserError } from '../../web/errors.ts';
 import { showBankProblem } from '../../federation/round-trip.ts';
-import { confirmByCertificate, pendingEsignLinks, signInWithNewAccount, type PendingEsignLink } from './esign-sign-in.ts';
+import {
+  confirmByCertificate,
+  pendingEsignLinks,
+  signInWithNewAccount,
+  type Deps as EsignSignInDeps,
+  type PendingEsignLink,
+} from './esign-sign-in.ts';
 import { finishFederatedSignIn } from './federated-sign-in.ts';
 import { backToSignIn, loadInteraction, type InteractionDetails } from '../interaction/context.ts';
 import { parseForm, text } from '../../web/form.ts';
 import { decide } from '../sign-in/advance.ts';
 
 /** What this module uses of the services (the composition root's bundle). */
-export type Deps = Pick<
-  Services,
-  'accounts' | 'audit' | 'bank' | 'config' | 'csrf' | 'esignature' | 'levels' | 'limits' | 'notices' | 'provider' | 'store' | 'views'
->;
+export type Deps = EsignSignInDeps;
 
 async function loadPendingLink(
   services: Deps,

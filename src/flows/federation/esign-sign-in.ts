@@ -34,11 +34,25 @@ import { showBankProblem } from '../../federation/round-trip.ts';
 import { finishFederatedSignIn } from './federated-sign-in.ts';
 import { linkedIdentities, notifyCitizen } from '../../federation/linking.ts';
 import { backToSignIn, loadInteraction, type InteractionDetails } from '../interaction/context.ts';
+import { offerRestore } from '../sign-in/deletion-restore.ts';
 
 /** What this module uses of the services (the composition root's bundle). */
 export type Deps = Pick<
   Services,
-  'accounts' | 'audit' | 'bank' | 'config' | 'csrf' | 'esignature' | 'levels' | 'limits' | 'notices' | 'provider' | 'store' | 'views'
+  | 'accountDeletion'
+  | 'accounts'
+  | 'audit'
+  | 'bank'
+  | 'config'
+  | 'csrf'
+  | 'esignature'
+  | 'levels'
+  | 'limits'
+  | 'notices'
+  | 'notifier'
+  | 'provider'
+  | 'store'
+  | 'views'
 >;
 
 /** A certificate sign-in waiting for the password of the account its SNILS is typed into (esign-link.ts). */
@@ -153,6 +167,11 @@ export function esignSignInRoutes(services: Deps): Router {
     if (!result.ok) return showEsignPage(services, ctx, page(details.uid, ctx, esignError(services, ctx, result)));
     const identity = result.identity;
     try {
+      // An account deleted but still kept (its grace) whose verified SNILS this is: the sign-in offers
+      // the restore (or says an operator restores it), as a password sign-in does.
+      const held = await services.accounts.findByKeyOrPendingDeletion({ kind: 'snils', value: identity.snils });
+      if (held?.status === 'deactivated' && snilsProvenFor(held, identity))
+        return await offerRestore(services, ctx, details, held, true, { amr: result.amr, method: 'esignature' });
       // The account whose SNILS is verified; failing that, the one account that only typed it in.
       let account = await services.accounts.findByKey({ kind: 'snils', value: identity.snils });
       if (!account) {

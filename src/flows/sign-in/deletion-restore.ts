@@ -36,6 +36,9 @@ export type Deps = Pick<
 interface RestoreRecord {
   accountId: string;
   remember: boolean;
+  /** how the citizen proved it (a bank, an e-signature); absent: a password */
+  amr?: string[];
+  method?: string;
 }
 
 /** A right password for a deleted account, waiting for "restore" (single use). */
@@ -48,10 +51,12 @@ export async function offerRestore(
   details: InteractionDetails,
   account: Account,
   remember: boolean,
+  /** a sign-in proved by a bank or an e-signature, not a password */
+  proof?: { amr: string[]; method: string },
 ): Promise<void> {
   // Deleted by an operator (a written request, a court order): not the citizen's to undo here.
   const byOwner = account.deletion?.actor === 'self';
-  const record: RestoreRecord = { accountId: account.id, remember };
+  const record: RestoreRecord = { accountId: account.id, remember, ...(proof ? { amr: proof.amr, method: proof.method } : {}) };
   if (byOwner) await pendingRestores.in(services.store).save(details.uid, record);
   await services.audit.record({
     type: 'signin.password',
@@ -93,7 +98,7 @@ export function restoreRoutes(services: Deps): Router {
     };
     for (const contact of confirmedContacts(account)) await services.notifier.send(contact, message).catch(() => undefined);
     // As after a right password (flows/sign-in/login.ts): the second factor is still asked for.
-    const signIn: SignIn = { account, amr: ['pwd'], remember: record.remember, method: 'password' };
+    const signIn: SignIn = { account, amr: record.amr ?? ['pwd'], remember: record.remember, method: record.method ?? 'password' };
     await advance(services, ctx, details, signIn, { forgetFailures: true });
   });
 
