@@ -22,27 +22,11 @@ import { savePendingLink, signInNewBankCustomer } from './bank-link.ts';
 import { finishFederatedSignIn } from './federated-sign-in.ts';
 import { bankLabel, linkedIdentities } from '../../federation/linking.ts';
 import { backToSignIn, loadInteraction, type InteractionDetails } from '../interaction/context.ts';
-import { offerRestore } from '../sign-in/deletion-restore.ts';
+import { offerRestore, type Deps as RestoreDeps } from '../sign-in/deletion-restore.ts';
 
 /** What this module uses of the services (the composition root's bundle). */
-export type Deps = Pick<
-  Services,
-  | 'accountDeletion'
-  | 'accounts'
-  | 'audit'
-  | 'bank'
-  | 'config'
-  | 'csrf'
-  | 'esignature'
-  | 'factors'
-  | 'levels'
-  | 'limits'
-  | 'notices'
-  | 'notifier'
-  | 'provider'
-  | 'store'
-  | 'views'
->;
+/** What the restore offer needs (deletion-restore.ts), and this flow's own. */
+export type Deps = RestoreDeps & Pick<Services, 'factors' | 'levels' | 'notices'>;
 
 /** What follows a checked bank response inside an interaction. */
 async function afterBank(services: Deps, ctx: Context, details: InteractionDetails, identity: BankIdentity): Promise<void> {

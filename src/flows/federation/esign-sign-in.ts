@@ -34,26 +34,11 @@ import { showBankProblem } from '../../federation/round-trip.ts';
 import { finishFederatedSignIn } from './federated-sign-in.ts';
 import { linkedIdentities, notifyCitizen } from '../../federation/linking.ts';
 import { backToSignIn, loadInteraction, type InteractionDetails } from '../interaction/context.ts';
-import { offerRestore } from '../sign-in/deletion-restore.ts';
+import { offerRestore, type Deps as RestoreDeps } from '../sign-in/deletion-restore.ts';
 
 /** What this module uses of the services (the composition root's bundle). */
-export type Deps = Pick<
-  Services,
-  | 'accountDeletion'
-  | 'accounts'
-  | 'audit'
-  | 'bank'
-  | 'config'
-  | 'csrf'
-  | 'esignature'
-  | 'levels'
-  | 'limits'
-  | 'notices'
-  | 'notifier'
-  | 'provider'
-  | 'store'
-  | 'views'
->;
+/** What the restore offer needs (deletion-restore.ts), and this flow's own. */
+export type Deps = RestoreDeps & Pick<Services, 'levels' | 'notices'>;
 
 /** A certificate sign-in waiting for the password of the account its SNILS is typed into (esign-link.ts). */
 export interface PendingEsignLink {
