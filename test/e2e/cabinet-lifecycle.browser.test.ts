@@ -10,7 +10,7 @@ import { chromiumAvailable, CHROMIUM, launchChromium, newRussianPage, Screenshot
 import { signText, startPki, type TestPki } from '../support/federation.ts';
 import { GOOD_PASSWORD } from '../support/flows.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
-import { makeStandard } from '../support/identity.ts';
+import { IVAN_FORM, makeConfirmed } from '../support/identity.ts';
 import { createAccount } from '../integration/fixtures.ts';
 
 const IVAN = { family: 'Петров', given: 'Иван Сергеевич', snils: '11223344595', inn: '770123456703' };
@@ -86,7 +86,8 @@ describe('in a real browser (Chromium): the account lifecycle', function () {
     const shots = new Screenshots('recover-esign');
     const phone = '+79161110078';
     const account = await createAccount(h, { phone });
-    await makeStandard(h, account.id, { family: 'Петров', given: 'Иван', middle: 'Сергеевич', gender: 'male', snils: IVAN.snils, inn: '' });
+    // Confirmed: the SNILS is bound to the person (the registry alone on a standard account is not enough).
+    await makeConfirmed(h, account.id, IVAN_FORM);
     const citizen = await pki.citizen(IVAN, { kind: 'ecdsa' });
     const page = await freshPage();
     await page.goto(`${h.url}/recover`);

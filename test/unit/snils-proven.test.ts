@@ -43,9 +43,14 @@ describe('snilsProvenFor: may a certificate sign in to the account with its SNIL
     expect(snilsProvenFor(verified(account(), 'service_centre', ['name']), CERT)).to.equal(false);
   });
 
-  it('yes: a verification that still holds vouches for the SNILS', () => {
-    expect(snilsProvenFor(verified(account(), 'registry', ['name', 'snils']), CERT)).to.equal(true);
+  it('yes: a verification that still holds binds the SNILS to the person (a bank, a service centre, the post, an e-signature)', () => {
     expect(snilsProvenFor(verified(account(), 'bank', ['name', 'snils']), CERT)).to.equal(true);
+  });
+
+  it('no: the registry alone on an account no confirming source bound to a person (it says the data is real, not whose account it is)', () => {
+    expect(snilsProvenFor(verified(account(), 'registry', ['name', 'snils']), CERT)).to.equal(false);
+    // On a confirmed account the registry tied the SNILS to the passport a confirming source bound to the person.
+    expect(snilsProvenFor({ ...verified(account(), 'registry', ['name', 'snils']), level: 'confirmed' }, CERT)).to.equal(true);
   });
 
   it('no: the SNILS was verified, then changed (typed over)', () => {
