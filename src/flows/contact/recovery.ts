@@ -4,11 +4,11 @@
  * gets a notice instead of a code; the pages look the same either way.
  */
 import type { Context } from 'koa';
-import { fullName } from '../../accounts/accounts.ts';
+import { fullName, restorableByOwner } from '../../accounts/accounts.ts';
 import { checkPassword, personalWords } from '../../accounts/password-policy.ts';
 import { hashPassword } from '../../accounts/password-hash.ts';
 import type { Services } from '../../services.ts';
-import type { Account, AccountKey } from '../../store.ts';
+import type { Account } from '../../store.ts';
 import { bankLabel } from '../../federation/linking.ts';
 import { liftLockoutAfterRecovery } from './recovered-password.ts';
 import { RECOVER_BANK_BINDING } from './recovery-bank.ts';
@@ -57,24 +57,21 @@ export function recoveryFlow(services: Deps): ContactFlow {
    * The account a proven contact recovers: an active one, or one deleted but still in its grace —
    * its owner gets the password back, and signing in with it offers to restore the account.
    */
-  const recoverable = async (contact: AccountKey): Promise<Account | undefined> => {
-    const holder = await accounts.findByKeyOrPendingDeletion(contact);
-    return holder && accounts.findActiveOrPendingDeletion(holder.id);
-  };
+  const recoverable = (holder: Account | undefined): Account | undefined =>
+    holder && (holder.status === 'active' || restorableByOwner(holder)) ? holder : undefined;
 
   return new ContactFlow(services, {
     kind: 'recover',
     async message(ctx, contact) {
-      const existing = await recoverable(contact);
+      const holder = await accounts.findByKeyOrPendingDeletion(contact);
       const subject = views.t(ctx, 'messages.recover.subject');
-      if (!existing) {
+      if (!recoverable(holder)) {
         // Held by an account deleted that its owner cannot restore (an operator deleted it, or its
         // grace is over): neither "register" nor a code would help.
-        const deleted = await accounts.findByKeyOrPendingDeletion(contact);
         return {
           subject,
           answerable: false,
-          text: () => views.t(ctx, deleted ? 'messages.account_deleted.text' : 'messages.recover.unknown'),
+          text: () => views.t(ctx, holder ? 'messages.account_deleted.text' : 'messages.recover.unknown'),
         };
       }
       return { subject, answerable: true, text: (code) => views.t(ctx, 'messages.recover.code', { code }) };
@@ -93,7 +90,7 @@ export function recoveryFlow(services: Deps): ContactFlow {
     },
     async submitFinal(ctx, flow, details) {
       const body = parseForm(ctx, { password: text(), password_confirm: text() });
-      const account = await recoverable(flow.contact);
+      const account = recoverable(await accounts.findByKeyOrPendingDeletion(flow.contact));
       // The code was answerable, so the account existed; it may have been removed since.
       if (!account) return showFinal(ctx, flow, { errors: [views.t(ctx, 'recover.account_gone')], status: 410 });
       const password = typeof body.password === 'string' ? body.password : '';
