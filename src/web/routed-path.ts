@@ -10,21 +10,13 @@
  */
 import type { Context } from 'koa';
 
-const folded = new WeakMap<object, { path: string; routed: string }>();
-
 /** `path` with ASCII letters in lower case and one trailing slash (not the root's) dropped. */
 export function routedPathOf(path: string): string {
   const lower = /[A-Z]/.test(path) ? path.replace(/[A-Z]+/g, (letters) => letters.toLowerCase()) : path;
   return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
 }
 
-/** The request's path as the routers match it (see above); computed once per request and path. */
+/** The request's path as the routers match it (see above). */
 export function routedPath(ctx: Pick<Context, 'path'>): string {
-  /* eslint-disable no-restricted-syntax -- the one place that reads the path as sent */
-  const seen = folded.get(ctx);
-  if (seen && seen.path === ctx.path) return seen.routed;
-  const routed = routedPathOf(ctx.path);
-  folded.set(ctx, { path: ctx.path, routed });
-  /* eslint-enable no-restricted-syntax */
-  return routed;
+  return routedPathOf(ctx.path);
 }
