@@ -13,7 +13,7 @@ import Provider, {
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Config } from '../../config/load.ts';
-import type { ClientMetadata } from '../../config/clients.ts';
+import { clientSchema, type ClientMetadata } from '../../config/clients.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import { DEVICE_CODE_LIMITS } from '../security/limits.ts';
 import type { Store } from '../store.ts';
@@ -490,10 +490,20 @@ function storeNewSessionsOnPersist(provider: Provider, ttlSeconds: number): void
 /**
  * The check a client registration passes before it is stored (issue 14): vkhod's scope rules, then
  * node-oidc-provider's own validation of the metadata, so a bad registration is refused when it is
- * made rather than failing at its first use.
+ * made rather than failing at its first use. A field neither knows is refused too: the provider
+ * would drop it without a word, and a misspelt `post_logout_redirect_uri` would surface only when
+ * the service's sign-out fails.
  */
 export function clientMetadataValidator(provider: Provider): (metadata: Record<string, unknown>) => Promise<void> {
+  const vkhodFields = Object.keys(clientSchema.shape);
   return async (metadata) => {
-    await provider.Client.validate(providerClient(metadata as ClientMetadata) as never);
+    const client = providerClient(metadata as ClientMetadata);
+    await provider.Client.validate(client as never);
+    // The provider's client keeps exactly the metadata it recognises in this configuration.
+    const ProviderClient = provider.Client as unknown as new (metadata: unknown) => { metadata(): Record<string, unknown> };
+    const known = new Set([...vkhodFields, ...Object.keys(new ProviderClient(client).metadata())]);
+    const unknown = Object.keys(metadata).filter((field) => !known.has(field));
+    if (unknown.length)
+      throw new Error(`unknown client metadata ${unknown.map((f) => JSON.stringify(f.slice(0, 64))).join(', ')}: check the spelling`);
   };
 }

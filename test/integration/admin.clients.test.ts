@@ -216,6 +216,12 @@ describe('admin API: clients in the store, across two processes', function () {
         'client_name',
       ],
       [
+        'a misspelt field (it would be dropped, and the sign-out it names would fail later)',
+        { client_id: 'rp-bad-13', redirect_uris: [TEST_REDIRECT], post_logout_redirect_uri: 'https://rp.example.test/out' },
+        'post_logout_redirect_uri',
+      ],
+      ['a field nobody knows', { client_id: 'rp-bad-14', redirect_uris: [TEST_REDIRECT], colour: 'blue' }, 'colour'],
+      [
         'a private_key_jwt client whose key is no key (its modulus is not base64url)',
         {
           client_id: 'rp-bad-8',

@@ -132,6 +132,13 @@ describe('start refusals: one line, exit code 1 (issue 14)', function () {
     await refused({ ...base, VKHOD_CLIENTS_FILE: folder }, /^vkhod: configuration error: VKHOD_CLIENTS_FILE: .* is a directory/);
   });
 
+  it('refuses a client in the clients file with a field nobody knows (a misspelt one would be dropped without a word)', async () => {
+    await refused(
+      { ...base, VKHOD_CLIENTS: JSON.stringify([{ ...CLIENT[0], post_logout_redirect_uri: 'https://rp.example.gov/out' }]) },
+      /^vkhod: configuration error: .*clients file: client [\w-]+: unknown client metadata "post_logout_redirect_uri": check the spelling/,
+    );
+  });
+
   it('refuses production without any client', async () => {
     const env: Record<string, string> = production();
     delete env.VKHOD_CLIENTS;
