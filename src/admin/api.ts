@@ -59,6 +59,9 @@ const BODY_ERRORS: Record<string, string> = {
   'entity.verify.failed': 'admin.errors.malformed_json',
 };
 
+/** co-body's refusal of a `__proto__` / `constructor.prototype` key. */
+const FORBIDDEN_PROTOTYPE = /forbidden prototype property/i;
+
 const STATUS_ERRORS: Record<number, string> = {
   404: 'admin.errors.not_found',
   405: 'admin.errors.method',
@@ -194,10 +197,13 @@ export function adminApi(services: Deps): Middleware {
       ({ status, messageKey: key, params } = e);
     } else if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
       status = e.status;
-      // co-body answers unparsable JSON with a SyntaxError marked 400.
+      // co-body answers unparsable JSON with a SyntaxError marked 400, and so a `__proto__` key
+      // (secure-json-parse): that body is well-formed, and "check the quotes" would mislead.
       key =
         e instanceof SyntaxError
-          ? 'admin.errors.malformed_json'
+          ? FORBIDDEN_PROTOTYPE.test(e.message)
+            ? 'admin.errors.forbidden_key'
+            : 'admin.errors.malformed_json'
           : ((e.type && BODY_ERRORS[e.type]) ?? STATUS_ERRORS[status] ?? 'admin.errors.invalid_body');
     } else {
       logger.error({ err: e, path: ctx.path, method: ctx.method }, 'admin api error');

@@ -257,6 +257,14 @@ describe('admin API: clients in the store, across two processes', function () {
         .set('content-type', 'application/json')
         .send('{"client_id": ');
       expect([malformed.status, malformed.body.error]).to.deep.equal([400, 'malformed_json']);
+      // Well-formed JSON with a key that is never accepted: named as such, not "check the quotes".
+      const prototypeKey = await request(two.a.url)
+        .post('/admin/api/clients')
+        .auth(two.admin.login, two.admin.password)
+        .set('content-type', 'application/json')
+        .send('{"client_id": "rp-bad-15", "__proto__": {"vkhod_resource_server": true}}');
+      expect([prototypeKey.status, prototypeKey.body.error]).to.deep.equal([400, 'forbidden_key']);
+      expect(prototypeKey.body.error_description).to.include('__proto__');
       const reserved = await onA('post', '/clients', { client_id: 'vkhod-cabinet', redirect_uris: [TEST_REDIRECT] });
       expect([reserved.status, reserved.body.error]).to.deep.equal([409, 'client_reserved']);
       const taken = await onA('post', '/clients', { client_id: 'rp-basic', redirect_uris: [TEST_REDIRECT] });
