@@ -150,11 +150,17 @@ export interface Challenge {
 export interface ChallengeRepository {
   create(challenge: Challenge): Promise<void>;
   find(id: string): Promise<Challenge | undefined>;
-  /** Atomically counts one wrong attempt; returns the challenge after the increment. */
-  recordFailure(id: string): Promise<Challenge | undefined>;
   /**
-   * Atomically marks the challenge consumed if it is unconsumed, unexpired at `now` and
-   * has attempts left. Returns true for exactly one caller.
+   * Takes one attempt before the typed code is compared: atomically counts it if the challenge is
+   * unconsumed, unexpired at `now` and has attempts left, and returns the challenge after the
+   * increment; undefined when there was none to take (so of N parallel guesses at most
+   * `maxAttempts` are ever compared).
+   */
+  takeAttempt(id: string, now: string): Promise<Challenge | undefined>;
+  /**
+   * Atomically marks the challenge consumed if it is unconsumed, unexpired at `now` and its
+   * attempts (the one taken for this check included) are within `maxAttempts`. Returns true for
+   * exactly one caller.
    */
   consume(id: string, now: string): Promise<boolean>;
   /** Removes expired challenges; returns how many. */

@@ -17,10 +17,11 @@ export class MongoChallenges implements ChallengeRepository {
     return (await this.challenges.findOne({ _id: id }, { projection: challengeProjection })) ?? undefined;
   }
 
-  async recordFailure(id: string): Promise<Challenge | undefined> {
+  /** One conditional single-document update: of N parallel callers at most the attempts left match. */
+  async takeAttempt(id: string, now: string): Promise<Challenge | undefined> {
     if (!isKey(id)) return undefined;
     const after = await this.challenges.findOneAndUpdate(
-      { _id: id },
+      { _id: id, consumedAt: { $exists: false }, expiresAt: { $gt: now }, $expr: { $lt: ['$attempts', '$maxAttempts'] } },
       { $inc: { attempts: 1 } },
       { returnDocument: 'after', projection: challengeProjection },
     );
@@ -36,7 +37,7 @@ export class MongoChallenges implements ChallengeRepository {
         consumedAt: { $exists: false },
         // ISO strings compare chronologically as strings — the same comparison SQLite makes
         expiresAt: { $gt: now },
-        $expr: { $lt: ['$attempts', '$maxAttempts'] },
+        $expr: { $lte: ['$attempts', '$maxAttempts'] },
       },
       { $set: { consumedAt: now } },
     );

@@ -19,9 +19,11 @@ export class SqliteChallenges implements ChallengeRepository {
     this.s = {
       insert: db.prepare('INSERT INTO challenges (id, expires_at, doc, attempts, max_attempts, consumed_at) VALUES (?, ?, ?, ?, ?, NULL)'),
       find: db.prepare('SELECT doc, attempts, consumed_at FROM challenges WHERE id = ?'),
-      fail: db.prepare('UPDATE challenges SET attempts = attempts + 1 WHERE id = ?'),
+      take: db.prepare(
+        'UPDATE challenges SET attempts = attempts + 1 WHERE id = ? AND consumed_at IS NULL AND expires_at > ? AND attempts < max_attempts',
+      ),
       consume: db.prepare(
-        'UPDATE challenges SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL AND expires_at > ? AND attempts < max_attempts',
+        'UPDATE challenges SET consumed_at = ? WHERE id = ? AND consumed_at IS NULL AND expires_at > ? AND attempts <= max_attempts',
       ),
       sweep: db.prepare('DELETE FROM challenges WHERE expires_at <= ?'),
     };
@@ -32,6 +34,10 @@ export class SqliteChallenges implements ChallengeRepository {
   }
 
   async find(id: string): Promise<Challenge | undefined> {
+    return this.findNow(id);
+  }
+
+  private findNow(id: string): Challenge | undefined {
     const row = this.s.find.get(id) as { doc: string; attempts: number; consumed_at: string | null } | undefined;
     if (!row) return undefined;
     const c = JSON.parse(row.doc) as Challenge;
@@ -40,9 +46,9 @@ export class SqliteChallenges implements ChallengeRepository {
     return c;
   }
 
-  async recordFailure(id: string): Promise<Challenge | undefined> {
-    await this.writes.run(() => this.s.fail.run(id));
-    return this.find(id);
+  async takeAttempt(id: string, now: string): Promise<Challenge | undefined> {
+    // The read runs in the same write as the increment: it sees this attempt, never a later one's.
+    return this.writes.run(() => (this.s.take.run(id, now).changes === 1 ? this.findNow(id) : undefined));
   }
 
   async consume(id: string, now: string): Promise<boolean> {

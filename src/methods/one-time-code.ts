@@ -8,7 +8,7 @@ import type { Contact } from '../accounts/contacts.ts';
 import type { Notifier } from '../notify/notifier.ts';
 import type { Limits } from '../security/limits.ts';
 import type { SecretBox } from '../security/secret-box.ts';
-import type { ChallengeRepository } from '../store.ts';
+import type { Challenge, ChallengeRepository } from '../store.ts';
 
 export const CODE_TTL_SECONDS = 300;
 export const CODE_MAX_ATTEMPTS = 3;
@@ -101,21 +101,33 @@ export class OneTimeCodes {
     return { challengeId: id, code };
   }
 
-  /** Checks a typed code against the challenge; consumes it on success (exactly once). */
+  /**
+   * Checks a typed code against the challenge; consumes it on success (exactly once). Race-free
+   * (DESIGN §6): the try is taken from the code's attempts and from the client IP's budget before
+   * the code is compared, so parallel guesses get no more comparisons than sequential ones; a right
+   * code gives the IP's point back.
+   */
   async verify(params: { challengeId: string; purpose: string; recipient: string; code: string; ip: string }): Promise<VerifyOutcome> {
     if ((await this.limits.peek('code-failures-ip', params.ip)).blocked) return 'limited';
     const challenge = await this.challenges.find(params.challengeId);
     if (!challenge || challenge.purpose !== params.purpose || challenge.recipient !== params.recipient) return 'unknown';
     const now = new Date().toISOString();
-    if (challenge.consumedAt) return 'used';
-    if (challenge.expiresAt <= now) return 'expired';
-    if (challenge.attempts >= challenge.maxAttempts) return 'exhausted';
-    const code = params.code.replace(/\s+/g, '');
-    if (!/^\d{6}$/.test(code) || !this.box.macEquals('codes', `${challenge.id}:${code}`, challenge.codeHash)) {
-      await this.limits.hit('code-failures-ip', params.ip);
-      const after = await this.challenges.recordFailure(challenge.id);
-      return after && after.attempts >= after.maxAttempts ? 'exhausted' : 'wrong';
+    const closed = (c: Challenge): VerifyOutcome | undefined =>
+      c.consumedAt ? 'used' : c.expiresAt <= now ? 'expired' : c.attempts >= c.maxAttempts ? 'exhausted' : undefined;
+    const early = closed(challenge);
+    if (early) return early;
+    if (!(await this.limits.reserve('code-failures-ip', params.ip)).allowed) return 'limited';
+    const taken = await this.challenges.takeAttempt(challenge.id, now);
+    if (!taken) {
+      // Another request used the last attempt or the code in the meantime: say which.
+      await this.limits.release('code-failures-ip', params.ip);
+      const after = await this.challenges.find(challenge.id);
+      return (after && closed(after)) ?? 'exhausted';
     }
+    const code = params.code.replace(/\s+/g, '');
+    if (!/^\d{6}$/.test(code) || !this.box.macEquals('codes', `${challenge.id}:${code}`, challenge.codeHash))
+      return taken.attempts >= taken.maxAttempts ? 'exhausted' : 'wrong';
+    await this.limits.release('code-failures-ip', params.ip);
     return (await this.challenges.consume(challenge.id, now)) ? 'ok' : 'used';
   }
 }

@@ -15,20 +15,33 @@ export function challengesContract(getStore: () => Store): void {
       expect(await challenges().find(uniq('chl'))).to.equal(undefined);
     });
 
-    it('recordFailure increments attempts and returns the challenge after the increment', async () => {
-      const c = fakeChallenge();
+    it('takeAttempt increments attempts and returns the challenge after the increment, while attempts are left', async () => {
+      const c = fakeChallenge({ maxAttempts: 2 });
       await challenges().create(c);
-      expect(await challenges().recordFailure(c.id)).to.deep.equal({ ...c, attempts: 1 });
-      expect(await challenges().recordFailure(c.id)).to.deep.equal({ ...c, attempts: 2 });
+      expect(await challenges().takeAttempt(c.id, now())).to.deep.equal({ ...c, attempts: 1 });
+      expect(await challenges().takeAttempt(c.id, now())).to.deep.equal({ ...c, attempts: 2 });
+      expect(await challenges().takeAttempt(c.id, now()), 'none left').to.equal(undefined);
       expect(await challenges().find(c.id)).to.deep.equal({ ...c, attempts: 2 });
-      expect(await challenges().recordFailure(uniq('chl'))).to.equal(undefined);
+      expect(await challenges().takeAttempt(uniq('chl'), now())).to.equal(undefined);
     });
 
-    it('concurrent recordFailure calls are all counted', async () => {
-      const c = fakeChallenge({ maxAttempts: 100 });
+    it('takeAttempt takes nothing from a consumed or expired challenge', async () => {
+      const used = fakeChallenge();
+      const old = fakeChallenge({ expiresAt: isoIn(5 * 60_000) });
+      await challenges().create(used);
+      await challenges().create(old);
+      expect(await challenges().consume(used.id, now())).to.equal(true);
+      expect(await challenges().takeAttempt(used.id, now())).to.equal(undefined);
+      expect(await challenges().takeAttempt(old.id, old.expiresAt)).to.equal(undefined);
+      expect((await challenges().find(old.id))?.attempts).to.equal(0);
+    });
+
+    it('concurrent takeAttempt: exactly the attempts left are taken', async () => {
+      const c = fakeChallenge({ maxAttempts: 3 });
       await challenges().create(c);
-      await Promise.all(Array.from({ length: 10 }, () => challenges().recordFailure(c.id)));
-      expect((await challenges().find(c.id))?.attempts).to.equal(10);
+      const taken = await Promise.all(Array.from({ length: 10 }, () => challenges().takeAttempt(c.id, now())));
+      expect(taken.filter(Boolean).map((t) => t!.attempts).sort()).to.deep.equal([1, 2, 3]);
+      expect((await challenges().find(c.id))?.attempts).to.equal(3);
     });
 
     it('consume succeeds once, then fails, and records consumedAt', async () => {
@@ -50,16 +63,15 @@ export function challengesContract(getStore: () => Store): void {
       expect(await challenges().consume(c.id, now()), 'still valid before expiry').to.equal(true);
     });
 
-    it('consume fails once attempts reach maxAttempts', async () => {
-      const spent = fakeChallenge({ maxAttempts: 2 });
-      const oneLeft = fakeChallenge({ maxAttempts: 2 });
-      await challenges().create(spent);
-      await challenges().create(oneLeft);
-      await challenges().recordFailure(spent.id);
-      await challenges().recordFailure(spent.id);
-      await challenges().recordFailure(oneLeft.id);
-      expect(await challenges().consume(spent.id, now())).to.equal(false);
-      expect(await challenges().consume(oneLeft.id, now())).to.equal(true);
+    it('consume counts the attempt taken for its own check: it succeeds on the last one, not beyond', async () => {
+      const last = fakeChallenge({ maxAttempts: 2 });
+      const beyond = fakeChallenge({ maxAttempts: 2, attempts: 3 });
+      await challenges().create(last);
+      await challenges().create(beyond);
+      await challenges().takeAttempt(last.id, now());
+      await challenges().takeAttempt(last.id, now());
+      expect(await challenges().consume(beyond.id, now())).to.equal(false);
+      expect(await challenges().consume(last.id, now())).to.equal(true);
     });
 
     it('concurrent consume: exactly one caller wins', async () => {
