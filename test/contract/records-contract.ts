@@ -40,7 +40,12 @@ export function challengesContract(getStore: () => Store): void {
       const c = fakeChallenge({ maxAttempts: 3 });
       await challenges().create(c);
       const taken = await Promise.all(Array.from({ length: 10 }, () => challenges().takeAttempt(c.id, now())));
-      expect(taken.filter(Boolean).map((t) => t!.attempts).sort()).to.deep.equal([1, 2, 3]);
+      expect(
+        taken
+          .filter(Boolean)
+          .map((t) => t!.attempts)
+          .sort(),
+      ).to.deep.equal([1, 2, 3]);
       expect((await challenges().find(c.id))?.attempts).to.equal(3);
     });
 
