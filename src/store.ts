@@ -32,9 +32,21 @@ export interface OidcAdapter {
    * consumed it, false when it was already consumed, expired or gone — the caller lost the race.
    */
   consume(id: string): Promise<boolean>;
+  /**
+   * Removes the entry. For the models in ENDED_FOR_GOOD (a sign-in session, a grant) the removal is
+   * final: it leaves a tombstone that `find` and `findByUid` do not see and `upsert` never writes
+   * over (a conditional write), so a request that loaded the entry before it was ended cannot save
+   * it back at its end — node-oidc-provider saves the session after every request it serves.
+   * (Those models are never consumed.)
+   */
   destroy(id: string): Promise<void>;
   revokeByGrantId(grantId: string): Promise<void>;
 }
+
+/** What ending means for good: "end this session", a withdrawn consent (see OidcAdapter.destroy). */
+export const ENDED_FOR_GOOD: ReadonlySet<string> = new Set(['Session', 'Grant']);
+/** How long a tombstone of an entry that had no expiry (or was not found) is kept, seconds. */
+export const TOMBSTONE_SECONDS = 3600;
 
 export interface OidcPayload {
   [key: string]: unknown;

@@ -47,6 +47,8 @@ export interface OidcDoc {
   expiresAt?: Date;
   /** Seconds since the epoch, set by `consume`, cleared by `upsert`. */
   consumed?: number;
+  /** A tombstone of an ended session or grant (OidcAdapter.destroy): never found, never written over. */
+  ended?: true;
 }
 
 /** The account itself, keyed by its id. */

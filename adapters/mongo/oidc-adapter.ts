@@ -1,22 +1,27 @@
 /** node-oidc-provider's Adapter over the `oidc` collection: one collection, `model` as namespace. */
 import type { mongo } from 'mongoose';
-import type { OidcAdapter, OidcPayload } from '../../src/store.ts';
+import { ENDED_FOR_GOOD, TOMBSTONE_SECONDS, type OidcAdapter, type OidcPayload } from '../../src/store.ts';
 import { isDuplicateKey, isKey, plain, type OidcDoc } from './collections.ts';
 import { retried } from './durability.ts';
 
 /** Rows past `expiresAt` are absent even before the TTL monitor (every ~60 s) removes them. */
 const live = () => ({ $or: [{ expiresAt: { $exists: false } }, { expiresAt: { $gt: new Date() } }] });
 
-const projection = { _id: 0, payload: 1, consumed: 1 } as const;
+const projection = { _id: 0, payload: 1, consumed: 1, ended: 1 } as const;
 
 export class MongoOidcAdapter implements OidcAdapter {
+  /** Destroy leaves a tombstone (`ended`) that upsert never overwrites (see OidcAdapter.destroy). */
+  private readonly final: boolean;
+
   constructor(
     private readonly oidc: mongo.Collection<OidcDoc>,
     private readonly model: string,
-  ) {}
+  ) {
+    this.final = ENDED_FOR_GOOD.has(model);
+  }
 
-  private static read(doc: Pick<OidcDoc, 'payload' | 'consumed'> | null): OidcPayload | undefined {
-    if (!doc) return undefined;
+  private static read(doc: Pick<OidcDoc, 'payload' | 'consumed' | 'ended'> | null): OidcPayload | undefined {
+    if (!doc || doc.ended) return undefined;
     const payload: OidcPayload = { ...doc.payload };
     if (typeof doc.consumed === 'number') payload.consumed = doc.consumed;
     return payload;
@@ -30,13 +35,17 @@ export class MongoOidcAdapter implements OidcAdapter {
     if (isKey(stored.userCode)) doc.userCode = stored.userCode;
     if (isKey(stored.uid)) doc.uid = stored.uid;
     if (expiresIn) doc.expiresAt = new Date(Date.now() + expiresIn * 1000);
-    // A replacement (not $set): fields of the previous version, `consumed` included, go away.
-    const write = () => this.oidc.replaceOne({ model: this.model, id }, doc, { upsert: true });
+    // A replacement (not $set): fields of the previous version, `consumed` included, go away. Never
+    // over a tombstone: the filter misses it, and the insert the upsert then tries meets the unique index.
+    const filter = this.final ? { model: this.model, id, ended: { $exists: false } } : { model: this.model, id };
+    const write = () => this.oidc.replaceOne(filter, doc, { upsert: true });
     try {
       await write();
     } catch (err) {
-      // two first upserts of one id raced; the second now finds the row and replaces it
       if (!isDuplicateKey(err)) throw err;
+      // The entry was ended meanwhile: it stays ended.
+      if (this.final && (await this.oidc.countDocuments({ model: this.model, id, ended: true }, { limit: 1 }))) return;
+      // two first upserts of one id raced; the second now finds the row and replaces it
       await write();
     }
   }
@@ -68,6 +77,21 @@ export class MongoOidcAdapter implements OidcAdapter {
 
   async destroy(id: string): Promise<void> {
     if (!isKey(id)) return;
+    if (this.final) {
+      // One document update: the tombstone keeps the entry's own expiry and nothing of its content.
+      await retried(() =>
+        this.oidc.updateOne(
+          { model: this.model, id },
+          {
+            $set: { payload: {}, ended: true },
+            $unset: { grantId: '', accountId: '', uid: '', userCode: '', consumed: '' },
+            $setOnInsert: { expiresAt: new Date(Date.now() + TOMBSTONE_SECONDS * 1000) },
+          },
+          { upsert: true },
+        ),
+      );
+      return;
+    }
     await retried(() => this.oidc.deleteOne({ model: this.model, id }));
   }
 

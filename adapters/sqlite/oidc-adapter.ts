@@ -1,25 +1,35 @@
 /** node-oidc-provider's models in one table; writes are group-committed. */
 import type Database from 'libsql';
-import type { OidcAdapter, OidcPayload } from '../../src/store.ts';
+import { ENDED_FOR_GOOD, TOMBSTONE_SECONDS, type OidcAdapter, type OidcPayload } from '../../src/store.ts';
 import type { GroupCommit } from './group-commit.ts';
 
 type Db = InstanceType<typeof Database>;
 
 export class SqliteOidcAdapter implements OidcAdapter {
   private readonly stmts;
+  /** Destroy leaves a tombstone (`consumed` set, nothing else kept) that upsert never overwrites. */
+  private readonly final: boolean;
 
   constructor(
     db: Db,
     private readonly model: string,
     private readonly writes: GroupCommit,
   ) {
+    this.final = ENDED_FOR_GOOD.has(model);
     this.stmts = {
       upsert: db.prepare(
         `INSERT INTO oidc (model, id, payload, grant_id, account_id, user_code, uid, expires_at, consumed)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL)
          ON CONFLICT (model, id) DO UPDATE SET payload = excluded.payload, grant_id = excluded.grant_id,
            account_id = excluded.account_id,
-           user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at, consumed = NULL`,
+           user_code = excluded.user_code, uid = excluded.uid, expires_at = excluded.expires_at, consumed = NULL
+         ${this.final ? 'WHERE oidc.consumed IS NULL' : ''}`,
+      ),
+      // A tombstone keeps the entry's own expiry (a request cannot outlive it), nothing of its content.
+      end: db.prepare(
+        `INSERT INTO oidc (model, id, payload, expires_at, consumed) VALUES (?, ?, '{}', ?, ?)
+         ON CONFLICT (model, id) DO UPDATE SET payload = '{}', grant_id = NULL, account_id = NULL, user_code = NULL,
+           uid = NULL, expires_at = COALESCE(oidc.expires_at, excluded.expires_at), consumed = excluded.consumed`,
       ),
       find: db.prepare('SELECT payload, consumed, expires_at FROM oidc WHERE model = ? AND id = ?'),
       findByUid: db.prepare('SELECT payload, consumed, expires_at FROM oidc WHERE model = ? AND uid = ?'),
@@ -33,10 +43,11 @@ export class SqliteOidcAdapter implements OidcAdapter {
     };
   }
 
-  private static read(row: unknown): OidcPayload | undefined {
+  private read(row: unknown): OidcPayload | undefined {
     if (!row) return undefined;
     const { payload, consumed, expires_at } = row as { payload: string; consumed: number | null; expires_at: number | null };
     if (expires_at !== null && expires_at <= Date.now()) return undefined;
+    if (this.final && consumed !== null) return undefined;
     const parsed = JSON.parse(payload) as OidcPayload;
     if (consumed !== null) parsed.consumed = consumed;
     return parsed;
@@ -60,15 +71,15 @@ export class SqliteOidcAdapter implements OidcAdapter {
   }
 
   async find(id: string) {
-    return SqliteOidcAdapter.read(this.stmts.find.get(this.model, id));
+    return this.read(this.stmts.find.get(this.model, id));
   }
 
   async findByUid(uid: string) {
-    return SqliteOidcAdapter.read(this.stmts.findByUid.get(this.model, uid));
+    return this.read(this.stmts.findByUid.get(this.model, uid));
   }
 
   async findByUserCode(userCode: string) {
-    return SqliteOidcAdapter.read(this.stmts.findByUserCode.get(this.model, userCode));
+    return this.read(this.stmts.findByUserCode.get(this.model, userCode));
   }
 
   /**
@@ -82,6 +93,11 @@ export class SqliteOidcAdapter implements OidcAdapter {
   }
 
   async destroy(id: string): Promise<void> {
+    if (this.final) {
+      const now = Date.now();
+      await this.writes.run(() => this.stmts.end.run(this.model, id, now + TOMBSTONE_SECONDS * 1000, Math.floor(now / 1000)));
+      return;
+    }
     await this.writes.run(() => this.stmts.destroy.run(this.model, id));
   }
 

@@ -79,6 +79,41 @@ export function oidcContract(getStore: () => Store): void {
       await a.destroy(uniq('missing')); // destroying an unknown id is not an error
     });
 
+    for (const name of ['Session', 'Grant']) {
+      it(`${name}: destroy is final — a save of the entry loaded before it (a request in flight) does not bring it back`, async () => {
+        const a = model(name);
+        const id = uniq(name);
+        const uid = uniq('uid');
+        const accountId = uniq('acc');
+        await a.upsert(id, { jti: id, kind: name, uid, accountId }, 600);
+        await a.destroy(id);
+        await a.upsert(id, { jti: id, kind: name, uid, accountId, touched: true }, 600);
+        expect(await a.find(id)).to.equal(undefined);
+        expect(await a.findByUid(uid)).to.equal(undefined);
+        expect(await getStore().listOidcByAccountId(name, accountId)).to.deep.equal([]);
+        // Destroy and the late save racing: whichever order the store runs them in, it stays ended.
+        const raced = uniq(name);
+        await a.upsert(raced, { jti: raced, kind: name }, 600);
+        await Promise.all([a.destroy(raced), a.upsert(raced, { jti: raced, kind: name, late: true }, 600)]);
+        await a.upsert(raced, { jti: raced, kind: name, later: true }, 600);
+        expect(await a.find(raced)).to.equal(undefined);
+        // Ending an entry never saved is not an error, and blocks it too.
+        const never = uniq(name);
+        await a.destroy(never);
+        await a.upsert(never, { jti: never }, 600);
+        expect(await a.find(never)).to.equal(undefined);
+      });
+    }
+
+    it('destroy of other models is a plain removal: the id may be written again', async () => {
+      const a = model('Interaction');
+      const id = uniq('int');
+      await a.upsert(id, { jti: id }, 600);
+      await a.destroy(id);
+      await a.upsert(id, { jti: id, again: true }, 600);
+      expect(await a.find(id)).to.deep.equal({ jti: id, again: true });
+    });
+
     it('revokeByGrantId removes every model sharing the grant and leaves the rest', async () => {
       const grantId = uniq('grant');
       const other = uniq('grant');
@@ -159,8 +194,8 @@ export function oidcContract(getStore: () => Store): void {
     });
 
     it('upsert overwrites the payload, its lookup fields and clears consumed', async () => {
-      const a = model('Session');
-      const id = uniq('sess');
+      const a = model('DeviceCode');
+      const id = uniq('dc');
       const [uid1, uid2] = [uniq('uid'), uniq('uid')];
       const [g1, g2] = [uniq('grant'), uniq('grant')];
       await a.upsert(id, { jti: id, uid: uid1, grantId: g1, old: true }, 600);

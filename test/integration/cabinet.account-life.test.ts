@@ -206,6 +206,47 @@ describe('cabinet: account life (password, sessions, history, services, alerts)'
       for (const g of grantsBefore) expect(await h.services.store.oidcAdapter('Grant').find(g.id)).to.equal(undefined);
     });
 
+    it('an ended session stays ended: a request in flight on it when it ends does not bring it back', async () => {
+      // node-oidc-provider saves the session at the end of every request it serves: a request that
+      // loaded it before "end all other sessions" wrote it back after (the probe got codes and tokens).
+      // Here that request is held just before its save until the session has been ended.
+      const thief = new Browser(h);
+      await signIn(thief, PHONE, GOOD_PASSWORD);
+      const silent = authorizePath({ prompt: 'none' });
+      expect((await thief.get(silent)).location, 'the session works before').to.match(/[?&]code=/);
+      const me = new Browser(h);
+      const page = await openCabinet(me, '/account/sessions', PHONE);
+
+      const sessions = h.services.store.oidcAdapter('Session');
+      const save = sessions.upsert;
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let reached!: () => void;
+      const held = new Promise<void>((resolve) => (reached = resolve));
+      let armed = true;
+      sessions.upsert = async (...args) => {
+        if (armed) {
+          armed = false;
+          reached();
+          await released;
+        }
+        return save.apply(sessions, args);
+      };
+      try {
+        const inFlight = thief.get(silent);
+        await held;
+        const done = await me.submit(page, '/account/sessions/end-others', {});
+        expect(done.html).to.include('Все другие сеансы завершены.');
+        release();
+        await inFlight;
+      } finally {
+        release();
+        sessions.upsert = save;
+      }
+      expect((await thief.get(silent)).location, 'a sign-in after the session was ended').to.include('error=login_required');
+      expect((await thief.get('/account')).html, 'the cabinet').to.include('name="identifier"');
+    });
+
     it('parses the common browsers and systems into words', () => {
       expect(parseUserAgent(CHROME_WIN)).to.deep.equal({ browser: 'Chrome 120', os: 'Windows' });
       expect(
