@@ -16,8 +16,8 @@ import type { Config } from '../../config/load.ts';
 import { clientSchema, type ClientMetadata } from '../../config/clients.ts';
 import type { Accounts } from '../accounts/accounts.ts';
 import { DEVICE_CODE_LIMITS } from '../security/limits.ts';
-import type { Store } from '../store.ts';
-import { ACR_VALUES, chooseAcr, requestedAcrs, satisfiedAcrs, tokenAcrHolds, type Acr } from './acr.ts';
+import { StoreUnavailableError, type Store } from '../store.ts';
+import { ACR_VALUES, chooseAcr, requestedAcrs, satisfiedAcrs, tokenAcrHolds } from './acr.ts';
 import { autoSubmitPages, type AutoSubmitForm } from './auto-submit.ts';
 import { accountClaims, DEFAULT_CLIENT_SCOPE, identityAssuranceMetadata, SCOPE_CLAIMS, SCOPES } from './claims.ts';
 import { legacyConsent, rememberedConsent } from './consents.ts';
@@ -138,32 +138,21 @@ function interactions(accounts: Accounts): Configuration['interactions'] {
       const { oidc } = ctx;
       if (!oidc.session?.accountId) return Check.NO_NEED_TO_PROMPT;
       const requested = requestedAcrs(oidc.params as Record<string, unknown>);
-      const acr = oidc.session.acr as Acr | undefined;
-      if (requested.length && !requested.includes(acr as Acr)) return Check.REQUEST_PROMPT;
       const account = await accounts.findActiveOnce(ctx.req, oidc.session.accountId);
       if (!account) return Check.NO_NEED_TO_PROMPT;
       const satisfied = satisfiedAcrs(account.level, (oidc.session.amr as string[] | undefined) ?? []);
-      // Nothing requested: the highest the session satisfies now, also when the account's level has
-      // dropped below the session's acr since — signing in again would earn the same (same factors).
-      if (!requested.length) {
-        useHighestAcr(oidc.session, satisfied);
-        return Check.NO_NEED_TO_PROMPT;
-      }
-      return acr && !satisfied.includes(acr) ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+      // The highest value asked for (any, when none is: DESIGN §3) that the session satisfies now,
+      // whatever the session's acr was left at by another service's request (the ID token's acr is
+      // the session's): signing in again with the same
+      // factors on the account as it is would earn the same. Also when the account's level has
+      // dropped below the session's acr since. None of them: sign in (or step up).
+      const best = chooseAcr(requested, satisfied);
+      if (!best) return requested.length ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+      oidc.session.acr = best;
+      return Check.NO_NEED_TO_PROMPT;
     }),
   );
   return { policy, url: (_ctx, interaction) => interactionPath(interaction.uid) };
-}
-
-/**
- * A request without acr values gets the highest value the session satisfies (DESIGN §3). The
- * session's acr is what the last request asked for (a silent re-issue for a service that asked for
- * `…:standard` sets it to that), so without this a later request from any service would inherit
- * another service's choice. Only ever the session's own sign-in (its amr) on the account as it is.
- */
-function useHighestAcr(session: { acr?: string }, satisfied: readonly Acr[]): void {
-  const highest = chooseAcr([], satisfied);
-  if (highest) session.acr = highest;
 }
 
 /**
@@ -449,6 +438,7 @@ export function createProvider(
   const refreshGrace = deps.refreshGrace ?? new RefreshGrace(deps.store, deps.config.ttl.refreshReuseGrace);
   const provider = new Provider(deps.config.issuer, providerConfiguration({ ...deps, refreshGrace }));
   provider.use(refreshGrace.responseMiddleware);
+  retryAfterOfStoreOutages(provider);
   // Errors inside node-oidc-provider's own endpoints answer `server_error` and are logged here.
   provider.on('server_error', (_ctx: unknown, err: Error) => deps.logger?.error({ err }, 'oidc server_error'));
   provider.proxy = deps.config.trustProxy;
@@ -465,6 +455,21 @@ export function createProvider(
   provider.use(autoSubmitPages((ctx, form) => deps.pages.autoSubmit(ctx, form)));
   storeNewSessionsOnPersist(provider, deps.config.ttl.session);
   return provider;
+}
+
+/**
+ * node-oidc-provider answers a store outage (StoreUnavailableError, 503) itself and tells of it only
+ * in its `<endpoint>.error` event: the wait the outage asks for (30 s for a full disk or an I/O
+ * error, 1 s for a busy lock) goes on that answer here, before it is sent — errors.ts's fallback for a
+ * 503 without one says 1.
+ */
+function retryAfterOfStoreOutages(provider: Provider): void {
+  const emit = provider.emit.bind(provider);
+  provider.emit = ((event: string | symbol, ...args: unknown[]) => {
+    const [ctx, err] = args as [{ set?: (name: string, value: string) => void } | undefined, unknown];
+    if (err instanceof StoreUnavailableError) ctx?.set?.('retry-after', String(err.retryAfter));
+    return emit(event, ...args);
+  }) as typeof provider.emit;
 }
 
 /**

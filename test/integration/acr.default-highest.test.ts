@@ -72,6 +72,27 @@ describe('acr without acr_values', function () {
     expect(await publicClientAcr(h, browser, {})).to.equal(STANDARD_MFA);
   });
 
+  it('several values asked: the highest of them the session satisfies, whatever another service asked for before', async () => {
+    await makeStandard(h, accountId);
+    const secret = await addTotp(h, accountId, { mfa: true });
+    const browser = new Browser(h);
+    const { verifier, challenge } = pkce();
+    const mfa: Page = await submitPassword(browser, PHONE, authorizePath({ scope: 'openid', acr_values: SIMPLIFIED }, challenge));
+    const first = await redeem(
+      h,
+      (await passConsent(browser, await browser.submit(mfa, '/mfa/verify', { code: await totpCode(secret) }))).location,
+      verifier,
+    );
+    expect(first.claims.acr, 'exactly what was asked').to.equal(SIMPLIFIED);
+    // docs/claims.md: "standard at least, and to know whether it is confirmed" — ask for both, get the highest met.
+    expect(await publicClientAcr(h, browser, { acr_values: `${SIMPLIFIED} ${STANDARD}` })).to.equal(STANDARD);
+    expect(await publicClientAcr(h, browser, { acr_values: `${SIMPLIFIED} ${STANDARD_MFA} ${STANDARD}` })).to.equal(STANDARD_MFA);
+    // The same through the claims parameter, after a lower value again.
+    expect(await publicClientAcr(h, browser, { acr_values: SIMPLIFIED })).to.equal(SIMPLIFIED);
+    const claims = JSON.stringify({ id_token: { acr: { values: [SIMPLIFIED, STANDARD] } } });
+    expect(await publicClientAcr(h, browser, { claims })).to.equal(STANDARD);
+  });
+
   it('a one-factor session gets the level’s plain value, never a lower one a service asked for before', async () => {
     await makeStandard(h, accountId);
     const browser = new Browser(h);

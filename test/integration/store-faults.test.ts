@@ -181,6 +181,7 @@ describe('the embedded store survives faults', function () {
       expect(failed, 'a token write failed for space').to.not.equal(undefined);
       expectUnavailable(failed!, 'a write on a full disk');
       expect(failed!.body.error).to.equal('temporarily_unavailable');
+      expect(failed!.headers['retry-after'], 'a full disk is not over in a second (docs/operations.md)').to.equal('30');
 
       await new Promise((r) => setTimeout(r, 1100));
       expect((await request(h.url).get('/readyz')).status, 'not ready while full').to.equal(503);
