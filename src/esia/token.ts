@@ -15,6 +15,7 @@ import { ACCESS_TOKEN_MODEL, esiaCodes, REFRESH_TOKEN_MODEL, type EsiaSignIn, ty
 import { checkSignedRequest, readParams, required, type Params } from './request.ts';
 import type { EsiaTokens } from './tokens.ts';
 import { tokenAcrHolds } from '../oidc/acr.ts';
+import { revokeGrant } from '../oidc/one-time.ts';
 
 const TE_PARAMS = [
   'client_id',
@@ -64,21 +65,33 @@ export function esiaTokenRoutes(services: Services, tokens: () => Promise<EsiaTo
     return answer;
   }
 
+  /**
+   * A code or refresh token used a second time: someone else may hold it. As on the OIDC side (RFC
+   * 6749 §4.1.2, RFC 9700 §4.14.2), everything issued under its grant is revoked — the tokens of the
+   * first use, the refresh token that replaced it — and the grant (the consent) with them.
+   */
+  async function replayed(grantId: string, what: string): Promise<never> {
+    await revokeGrant(services.store, grantId);
+    throw new EsiaError('invalid_grant', `the ${what} was already used: the tokens issued for it are revoked`);
+  }
+
   async function byCode(client: EsiaClient, params: Params): Promise<TokenAnswer> {
     required(params, 'code', 'redirect_uri');
-    const signIn = await codes.load(params.code!);
+    const found = await codes.inspect(params.code!);
+    const signIn = found?.record;
     if (!signIn || signIn.clientId !== client.clientId || signIn.redirectUri !== params.redirect_uri)
-      throw new EsiaError('invalid_grant', 'the code is invalid, expired, used, or was issued to another client or redirect_uri');
-    if (!(await codes.take(params.code!))) throw new EsiaError('invalid_grant', 'the code was already used');
+      throw new EsiaError('invalid_grant', 'the code is invalid, expired, or was issued to another client or redirect_uri');
+    if (found.used || !(await codes.consume(params.code!))) return replayed(signIn.grantId, 'code');
     return issue(client, signIn, params.state!);
   }
 
   async function byRefreshToken(client: EsiaClient, params: Params): Promise<TokenAnswer> {
     required(params, 'refresh_token');
     const found = (await refreshTokens().find(params.refresh_token!)) as EsiaTokenRecord | undefined;
-    if (!found || found.consumed !== undefined || found.clientId !== client.clientId)
-      throw new EsiaError('invalid_grant', 'the refresh token is invalid, expired, used, or was issued to another client');
-    if (!(await refreshTokens().consume(params.refresh_token!))) throw new EsiaError('invalid_grant', 'the refresh token was already used');
+    if (!found || found.clientId !== client.clientId)
+      throw new EsiaError('invalid_grant', 'the refresh token is invalid, expired, or was issued to another client');
+    if (found.consumed !== undefined || !(await refreshTokens().consume(params.refresh_token!)))
+      return replayed(found.grantId, 'refresh token');
     const { oid: _oid, consumed: _consumed, ...signIn } = found;
     return issue(client, signIn as unknown as EsiaSignIn, params.state!);
   }

@@ -61,6 +61,14 @@ export class BoundFlowRecords<T extends object> {
     return found as T;
   }
 
+  /** The record while it lives, taken or not (a replay of a single-use one is told by `used`). */
+  async inspect(key: string): Promise<{ record: T; used: boolean } | undefined> {
+    const found = await this.adapter.find(this.records.id(key));
+    if (!found) return undefined;
+    const { consumed, ...record } = found;
+    return { record: record as T, used: consumed !== undefined };
+  }
+
   /** Saves (or replaces) the record for the kind's lifetime, counted from now. */
   async save(key: string, value: T): Promise<void> {
     await this.adapter.upsert(this.records.id(key), { ...value } as OidcPayload, this.records.ttlSeconds);

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
+import { decodeJwt } from 'jose';
 import request from 'supertest';
 import { Browser } from '../support/browser.ts';
 import { EsiaRelyingParty, esiaSignIn, esiaTimestamp, ESIA_RP_REDIRECT } from '../support/esia-rp.ts';
@@ -202,11 +203,34 @@ describe('ESIA profile: refusals', function () {
       expect((await rp.tokenRequest(h.url, rp.tokenForm({ code: stolen }))).status).to.equal(200);
     });
 
-    it('a code redeemed twice: the second gets ESIA-007011', async () => {
-      const c = await code();
-      expect((await rp.tokenRequest(h.url, rp.tokenForm({ code: c }))).status).to.equal(200);
+    const prns = (token: string) =>
+      request(h.url)
+        .get(`/rs/prns/${decodeJwt(token)['urn:esia:sbj_id'] as number}`)
+        .set('authorization', `Bearer ${token}`);
+
+    it('a code redeemed twice: the second gets ESIA-007011, and the tokens of the first are revoked (RFC 6749 §4.1.2)', async () => {
+      const back = await esiaSignIn(h, rp.authorizePath({ accessType: 'offline' }).path, PHONE);
+      const c = back.searchParams.get('code')!;
+      const first = await rp.tokenRequest(h.url, rp.tokenForm({ code: c }));
+      expect(first.status).to.equal(200);
+      expect((await prns(first.body.access_token)).status, 'the access token works before').to.equal(200);
       const again = await rp.tokenRequest(h.url, rp.tokenForm({ code: c }));
       expect(again.body.error_description).to.match(/^ESIA-007011/);
+      expect((await prns(first.body.access_token)).status, 'the access token of the first exchange').to.equal(401);
+      const refreshed = await rp.tokenRequest(h.url, rp.tokenForm({ refresh_token: first.body.refresh_token }));
+      expect(refreshed.body.error_description, 'its refresh token').to.match(/^ESIA-007011/);
+    });
+
+    it('a rotated refresh token replayed: refused, and the refresh token that replaced it is revoked (RFC 9700 §4.14.2)', async () => {
+      const back = await esiaSignIn(h, rp.authorizePath({ accessType: 'offline' }).path, PHONE);
+      const first = await rp.tokenRequest(h.url, rp.tokenForm({ code: back.searchParams.get('code')! }));
+      const second = await rp.tokenRequest(h.url, rp.tokenForm({ refresh_token: first.body.refresh_token }));
+      expect(second.status).to.equal(200);
+      const replay = await rp.tokenRequest(h.url, rp.tokenForm({ refresh_token: first.body.refresh_token }));
+      expect(replay.body.error_description).to.match(/^ESIA-007011/);
+      const next = await rp.tokenRequest(h.url, rp.tokenForm({ refresh_token: second.body.refresh_token }));
+      expect(next.body.error_description, 'the refresh token that replaced it').to.match(/^ESIA-007011/);
+      expect((await prns(second.body.access_token)).status, 'the access token issued with it').to.equal(401);
     });
 
     it('one code raced by parallel token requests (each correctly signed, own state): exactly one gets tokens', async () => {
