@@ -196,6 +196,12 @@ export class Operators {
    */
   async verify(login: string, password: string, ip: string): Promise<OperatorVerification> {
     const limitKey = normalizeOperatorLogin(login) ?? login.trim().toLowerCase().slice(0, 64);
+    // Software calls the API in parallel with the right password: one check at a time per login
+    // (Limits.oneAtATime), or the in-flight reservations alone would lock it out.
+    return this.limits.oneAtATime(`operator:${limitKey}`, () => this.verifyNow(limitKey, login, password, ip));
+  }
+
+  private async verifyNow(limitKey: string, login: string, password: string, ip: string): Promise<OperatorVerification> {
     const perLogin = await this.limits.reserve('operator-failures-login', limitKey);
     const perIp = perLogin.allowed ? await this.limits.reserve('operator-failures-ip', ip) : undefined;
     if (!perLogin.allowed || !perIp?.allowed) {

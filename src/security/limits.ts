@@ -98,6 +98,8 @@ function anonymousRequestLimiters(
 
 export class Limits {
   private readonly limiters: Record<LimitRule, RateLimiterAbstract>;
+  /** The attempt at each subject's secret in progress in this process, and those waiting behind it. */
+  private readonly inProgress = new Map<string, Promise<unknown>>();
 
   /**
    * `onLockout` is told when an account becomes locked by wrong secrets (once per lockout
@@ -208,6 +210,17 @@ export class Limits {
     options: { reset?: boolean } = {},
   ): Promise<{ checked: false; locked: true; retryAfter: number } | { checked: true; result: T; locked: boolean; retryAfter: number }> {
     const key = subjectKey(subject);
+    return this.oneAtATime(key, () => this.attemptNow(key, subject, ip, check, succeeded, options));
+  }
+
+  private async attemptNow<T>(
+    key: string,
+    subject: { accountId?: string; login?: string },
+    ip: string | undefined,
+    check: () => Promise<T>,
+    succeeded: (result: T) => boolean,
+    options: { reset?: boolean },
+  ): Promise<{ checked: false; locked: true; retryAfter: number } | { checked: true; result: T; locked: boolean; retryAfter: number }> {
     const perAccount = await this.reserve('login-failures-account', key);
     if (!perAccount.allowed) return { checked: false, locked: true, retryAfter: perAccount.retryAfter };
     const perIp = ip ? await this.reserve('login-failures-ip', ip) : undefined;
@@ -233,6 +246,28 @@ export class Limits {
     const locked = perAccount.reached || Boolean(perIp?.reached);
     const retryAfter = perAccount.reached ? perAccount.retryAfter : perIp?.reached ? perIp.retryAfter : 0;
     return { checked: true, result, locked, retryAfter };
+  }
+
+  /**
+   * Runs attempts at one subject's secret one after another in this process. A reservation is
+   * counted as a failure until its check says otherwise, so N parallel attempts with the right
+   * secret (a double-clicked form, a script calling the admin API in parallel) met the limit with
+   * nothing wrong and were refused as locked. In turn, each finds the ones before it settled: right
+   * ones given back, wrong ones counted — and guesses still get no more checks than the limit.
+   */
+  async oneAtATime<T>(subject: string, attempt: () => Promise<T>): Promise<T> {
+    const before = this.inProgress.get(subject) ?? Promise.resolve();
+    const mine = before.then(attempt);
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inProgress.set(subject, settled);
+    try {
+      return await mine;
+    } finally {
+      if (this.inProgress.get(subject) === settled) this.inProgress.delete(subject);
+    }
   }
 
   /** Whether the account is locked now (for pages that only show it). */

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { Browser, type Page } from '../support/browser.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
-import { addTotp, authorizePath, submitPassword, totpCode } from '../support/flows.ts';
+import { addTotp, authorizePath, GOOD_PASSWORD, submitPassword, totpCode } from '../support/flows.ts';
 import { auditOfType, createAccount, resetStore } from './fixtures.ts';
 
 const PHONE = '+79123456789';
@@ -44,6 +44,20 @@ describe('lockout without a race: parallel guesses are reserved before they are 
 
     const right = await submitPassword(new Browser(h), PHONE);
     expect(right.status, 'the right password after the lockout').to.equal(429);
+  });
+
+  it('8 parallel right passwords (a form sent again and again): all sign in, none is refused as locked', async () => {
+    await createAccount(h, { phone: PHONE });
+    const pages: Array<{ browser: Browser; page: Page }> = [];
+    for (let i = 0; i < 8; i += 1) {
+      const browser = new Browser(h);
+      pages.push({ browser, page: await browser.get(authorizePath()) });
+    }
+    const answers = await Promise.all(
+      pages.map(({ browser, page }) => browser.submit(page, '/login', { identifier: PHONE, password: GOOD_PASSWORD })),
+    );
+    expect(answers.map((p) => p.status)).to.not.include(429);
+    expect(answers.filter((p) => p.location?.includes('code=') || p.html.includes('/consent'))).to.have.length(8);
   });
 
   it('30 parallel wrong app codes at the second step: at most 5 are checked', async () => {
