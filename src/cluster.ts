@@ -50,6 +50,11 @@ export function clusterReady(): { ready: boolean; workers?: { ready: number; wan
 
 export interface SupervisorOptions {
   workers: number;
+  /**
+   * The public port: a worker serves once it listens there (with VKHOD_ADMIN_PORT it listens on the
+   * admin port first — that is not serving yet). 0: its first listener.
+   */
+  port: number;
   /** SIGTERM: how long workers get to drain before the supervisor stops waiting, in seconds. */
   drainSeconds: number;
   logger: Logger;
@@ -63,7 +68,15 @@ export interface SupervisorOptions {
  * Runs the supervisor. Never settles: the supervisor ends with process.exit once its workers are
  * gone after SIGTERM/SIGINT (so main.ts's top-level await keeps the rest of main.ts out of it).
  */
-export async function superviseWorkers({ workers: wanted, drainSeconds, logger, metrics, refuse }: SupervisorOptions): Promise<never> {
+export async function superviseWorkers({
+  workers: wanted,
+  port,
+  drainSeconds,
+  logger,
+  metrics,
+  refuse,
+}: SupervisorOptions): Promise<never> {
+  const isPublic = (address: { port: number }) => !port || address.port === port;
   const slots: Array<Worker | undefined> = new Array(wanted).fill(undefined);
   const indexOf = new Map<Worker, number>();
   const serving = new Set<Worker>();
@@ -83,8 +96,8 @@ export async function superviseWorkers({ workers: wanted, drainSeconds, logger, 
   const fork = (index: number): Worker => {
     const worker = cluster.fork({ [WORKER_INDEX_ENV]: String(index) });
     indexOf.set(worker, index);
-    worker.on('listening', () => {
-      if (retiring.has(worker) || stopping) return;
+    worker.on('listening', (address) => {
+      if (!isPublic(address) || retiring.has(worker) || stopping) return;
       serving.add(worker);
       backoff[index] = 1000;
       logger.info({ worker: index, pid: worker.process.pid, serving: serving.size, wanted }, 'worker serving');
@@ -104,7 +117,8 @@ export async function superviseWorkers({ workers: wanted, drainSeconds, logger, 
     if (expected || index === undefined || slots[index] !== worker) return;
     const delay = backoff[index]!;
     backoff[index] = Math.min(30_000, delay * 2);
-    logger.error({ worker: index, pid: worker.process.pid, code, signal, restartInMs: delay }, 'worker died; starting another');
+    // `exitCode`, not `code`: the logger redacts `code` (one-time codes) and the operator needs this one.
+    logger.error({ worker: index, pid: worker.process.pid, exitCode: code, signal, restartInMs: delay }, 'worker died; starting another');
     setTimeout(() => {
       if (!stopping && slots[index] === worker) slots[index] = fork(index);
     }, delay).unref();
@@ -118,7 +132,13 @@ export async function superviseWorkers({ workers: wanted, drainSeconds, logger, 
     const fresh = fork(index);
     const listening = await new Promise<boolean>((resolve) => {
       const timer = setTimeout(() => resolve(false), 120_000);
-      fresh.once('listening', () => (clearTimeout(timer), resolve(true)));
+      const onListening = (address: { port: number }) => {
+        if (!isPublic(address)) return;
+        fresh.off('listening', onListening);
+        clearTimeout(timer);
+        resolve(true);
+      };
+      fresh.on('listening', onListening);
       fresh.once('exit', () => (clearTimeout(timer), resolve(false)));
     });
     if (!listening || stopping) {

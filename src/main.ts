@@ -43,7 +43,14 @@ const logger = createLogger(config.logLevel);
 for (const warning of checks.warnings) logger.warn({ setting: warning.setting }, warning.message);
 // The supervisor never gets past this line (it exits by itself after its workers) and never loads the app.
 if (config.workers > 1 && cluster.isPrimary)
-  await superviseWorkers({ workers: config.workers, drainSeconds: config.drainSeconds, logger, metrics: config.metrics, refuse });
+  await superviseWorkers({
+    workers: config.workers,
+    port: config.port,
+    drainSeconds: config.drainSeconds,
+    logger,
+    metrics: config.metrics,
+    refuse,
+  });
 /** In a cluster, worker 0 alone runs the background work (sweeps, WAL checkpoints, erasure). */
 const inCluster = cluster.isWorker;
 const backgroundWork = workerIndex() === 0;

@@ -101,6 +101,8 @@ describe('VKHOD_WORKERS=2: two workers behind one listener', function () {
         VKHOD_LOGIN_MAX_PER_IP: '3',
         VKHOD_WORKERS: '2',
         VKHOD_METRICS_PORT: new URL(metricsUrl).port,
+        // Each worker listens here first: that is not serving yet (the public port is).
+        VKHOD_ADMIN_PORT: String(await freePort()),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -112,6 +114,7 @@ describe('VKHOD_WORKERS=2: two workers behind one listener', function () {
       return res.status === 200 ? true : undefined;
     });
     expect(output).to.match(/"serving":2,"wanted":2/);
+    expect(output.match(/"msg":"worker serving"/g), 'one "serving" per worker, on the public port').to.have.length(2);
   });
 
   after(async () => {
@@ -222,6 +225,20 @@ describe('VKHOD_WORKERS=2: two workers behind one listener', function () {
     expect(output.slice(marker).match(/"msg":"worker serving"/g)?.length).to.equal(2);
     expect((await get(`${url}/readyz`)).status).to.equal(200);
     expect([...(await fromBothWorkers('/jwks')).values()][0]).to.equal(before);
+  });
+
+  it('a worker killed is replaced, and the log says how it ended (its exit code not hidden as a secret)', async () => {
+    const served = [...output.matchAll(/"worker":(\d),"pid":(\d+),"serving"/g)].map((m) => Number(m[2]));
+    const marker = output.length;
+    process.kill(served.at(-1)!, 'SIGKILL');
+    await until('the replacement', async () => (/"msg":"worker serving"/.test(output.slice(marker)) ? true : undefined), 60_000);
+    const died = output
+      .slice(marker)
+      .split('\n')
+      .find((line) => line.includes('worker died'))!;
+    expect(JSON.parse(died)).to.include({ signal: 'SIGKILL', exitCode: null });
+    expect(died).to.not.include('[redacted]');
+    expect((await get(`${url}/readyz`)).status).to.equal(200);
   });
 });
 
