@@ -301,30 +301,11 @@ export class Levels {
         },
       );
     } catch (err) {
-      if (err instanceof DuplicateKeyError) return this.approvedButTaken(account, check, decidedAt);
-      if (!(err instanceof StaleRegistryCheck)) throw err;
-      return (await this.accounts.findActive(account.id)) ?? account;
-    }
-  }
-
-  /**
-   * The registry approved this account's numbers, but another account became their verified owner
-   * meanwhile (two accounts held them typed in, and the other's check was applied first): this one
-   * cannot hold them. The check ends as refused for that reason — the page says whom to turn to —
-   * and the owner's verification takes the numbers away from here (releaseToOwner).
-   */
-  private async approvedButTaken(account: Account, check: NonNullable<Account['registryCheck']>, decidedAt: string): Promise<Account> {
-    try {
-      return await this.accounts.modify(
-        account.id,
-        (a) => {
-          if (a.registryCheck?.ticket !== check.ticket || a.registryCheck.status !== 'pending') throw new StaleRegistryCheck();
-          return { ...a, registryCheck: { ...check, status: 'rejected', decidedAt, reason: 'taken' } };
-        },
-        { type: 'level.registry_rejected', actor: this.registry.name, outcome: 'failure', details: { reason: 'taken' } },
-      );
-    } catch (err) {
-      if (!(err instanceof StaleRegistryCheck)) throw err;
+      // StaleRegistryCheck: decided meanwhile. DuplicateKeyError: another account became the
+      // verified owner of these numbers meanwhile (both held them typed in and its check was applied
+      // first) — its verification takes them from here and tells this citizen (releaseToOwner).
+      // Either way, the account as it is now.
+      if (!(err instanceof StaleRegistryCheck) && !(err instanceof DuplicateKeyError)) throw err;
       return (await this.accounts.findActive(account.id)) ?? account;
     }
   }
