@@ -141,11 +141,10 @@ function interactions(accounts: Accounts): Configuration['interactions'] {
       const account = await accounts.findActiveOnce(ctx.req, oidc.session.accountId);
       if (!account) return Check.NO_NEED_TO_PROMPT;
       const satisfied = satisfiedAcrs(account.level, (oidc.session.amr as string[] | undefined) ?? []);
-      // The highest value asked for (any, when none is: DESIGN §3) that the session satisfies now,
-      // whatever the session's acr was left at by another service's request (the ID token's acr is
-      // the session's): signing in again with the same
-      // factors on the account as it is would earn the same. Also when the account's level has
-      // dropped below the session's acr since. None of them: sign in (or step up).
+      // The highest value asked for (any, when none is: DESIGN §3) that the session satisfies now —
+      // whatever another service's request left as the session's acr (the ID token's acr is the
+      // session's), and also when the account's level dropped since: signing in again with the same
+      // factors on the account as it is would earn the same. None of them: sign in (or step up).
       const best = chooseAcr(requested, satisfied);
       if (!best) return requested.length ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
       oidc.session.acr = best;
