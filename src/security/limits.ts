@@ -96,6 +96,10 @@ function anonymousRequestLimiters(
   };
 }
 
+/** An attempt at a secret: refused unchecked (locked), or checked — and whether it locked now. */
+export type AttemptOutcome<T> =
+  { checked: false; locked: true; retryAfter: number } | { checked: true; result: T; locked: boolean; retryAfter: number };
+
 export class Limits {
   private readonly limiters: Record<LimitRule, RateLimiterAbstract>;
   /** The attempt at each subject's secret in progress in this process, and those waiting behind it. */
@@ -208,7 +212,7 @@ export class Limits {
     check: () => Promise<T>,
     succeeded: (result: T) => boolean,
     options: { reset?: boolean } = {},
-  ): Promise<{ checked: false; locked: true; retryAfter: number } | { checked: true; result: T; locked: boolean; retryAfter: number }> {
+  ): Promise<AttemptOutcome<T>> {
     const key = subjectKey(subject);
     return this.oneAtATime(key, () => this.attemptNow(key, subject, ip, check, succeeded, options));
   }
@@ -220,7 +224,7 @@ export class Limits {
     check: () => Promise<T>,
     succeeded: (result: T) => boolean,
     options: { reset?: boolean },
-  ): Promise<{ checked: false; locked: true; retryAfter: number } | { checked: true; result: T; locked: boolean; retryAfter: number }> {
+  ): Promise<AttemptOutcome<T>> {
     const perAccount = await this.reserve('login-failures-account', key);
     if (!perAccount.allowed) return { checked: false, locked: true, retryAfter: perAccount.retryAfter };
     const perIp = ip ? await this.reserve('login-failures-ip', ip) : undefined;

@@ -56,9 +56,8 @@ export class BoundFlowRecords<T extends object> {
 
   /** The live record, or undefined when there is none, it expired or it was taken. */
   async load(key: string): Promise<T | undefined> {
-    const found = await this.adapter.find(this.records.id(key));
-    if (!found || found.consumed !== undefined) return undefined;
-    return found as T;
+    const found = await this.inspect(key);
+    return found && !found.used ? found.record : undefined;
   }
 
   /** The record while it lives, taken or not (a replay of a single-use one is told by `used`). */
