@@ -100,6 +100,10 @@ export function esiaTokenRoutes(services: Services, tokens: () => Promise<EsiaTo
     ctx.set({ 'cache-control': 'no-store', pragma: 'no-cache' });
     let state: string | undefined;
     try {
+      // ESIA's token request is a form: a JSON (or other) body was not read, and "client_id is
+      // required" would send the integrator looking for a parameter they did send.
+      if (ctx.request.length && !ctx.is('application/x-www-form-urlencoded'))
+        throw new EsiaError('missing_parameter', 'the request body must be application/x-www-form-urlencoded');
       const params = readParams(ctx.request.body as Record<string, unknown> | undefined, TE_PARAMS);
       state = params.state;
       required(params, 'client_id', 'grant_type', 'client_secret', 'state', 'scope', 'timestamp');

@@ -278,6 +278,16 @@ describe('ESIA profile: refusals', function () {
       expect(res.body.error_description).to.match(/^ESIA-007014: .*state/);
     });
 
+    it('a JSON body: told the request must be a form, not that client_id is missing', async () => {
+      const res = await request(h.url)
+        .post('/aas/oauth2/v3/te')
+        .set('content-type', 'application/json')
+        .send(rp.tokenForm({ code: 'x' }));
+      expect(res.status).to.equal(400);
+      expect(res.body.error).to.equal('invalid_request');
+      expect(res.body.error_description).to.match(/^ESIA-007003: .*application\/x-www-form-urlencoded/);
+    });
+
     it('a bad signature, a stale timestamp, an unknown client, an unsupported grant type', async () => {
       const c = await code();
       const bad = await rp.tokenRequest(h.url, rp.tokenForm({ code: c }, { signer: other }));
