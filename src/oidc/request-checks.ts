@@ -36,8 +36,7 @@ export function overlongParameter(params: Record<string, unknown>): string | und
 /**
  * The scope as the relying party sent it. By the time these checks run node-oidc-provider has
  * already reduced `params.scope` to the scopes it knows, so it is read from the request itself
- * (query, form body, or the already verified request object). A request_uri from PAR carries
- * no scope here: its scope was checked when it was pushed.
+ * (query, form body, or the already verified request object); none with a PAR's request_uri.
  */
 function requestedScope(ctx: KoaContextWithOIDC): string | undefined {
   const source = sentParams(ctx);
@@ -78,15 +77,20 @@ async function checkEssentialAcrSupported(ctx: KoaContextWithOIDC): Promise<void
     );
 }
 
-/** The authorization request's parameters as sent: the query, or the form body of a POST or a PAR. */
+/**
+ * The authorization request's parameters as sent: the query, or the form body of a POST or a PAR.
+ * None with a `request_uri`: only the pushed request counts (RFC 9126 §4: parameters sent beside it
+ * are ignored), and it was checked when it was pushed.
+ */
 function sentParams(ctx: KoaContextWithOIDC): Record<string, unknown> | undefined {
-  return (ctx.method === 'POST' ? ctx.oidc.body : ctx.query) as Record<string, unknown> | undefined;
+  const sent = (ctx.method === 'POST' ? ctx.oidc.body : ctx.query) as Record<string, unknown> | undefined;
+  return sent?.request_uri === undefined ? sent : undefined;
 }
 
 async function checkRedirectUriSent(ctx: KoaContextWithOIDC): Promise<void> {
   if (ctx.oidc.route !== 'authorization' && ctx.oidc.route !== 'pushed_authorization_request') return;
   const sent = sentParams(ctx);
-  if (!sent || sent.request_uri !== undefined || sent.redirect_uri !== undefined) return;
+  if (!sent || sent.redirect_uri !== undefined) return;
   if ((requestedScope(ctx) ?? '').split(' ').includes('openid'))
     throw new errors.InvalidRequest("missing required parameter 'redirect_uri' (OpenID Connect Core 3.1.2.1)");
 }

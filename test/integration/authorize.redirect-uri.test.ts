@@ -48,4 +48,14 @@ describe('an OpenID request names its redirect_uri', function () {
     const page = await new Browser(h).get(`/auth?client_id=rp-basic&request_uri=${encodeURIComponent(pushed.body.request_uri as string)}`);
     expect(page.html).to.include('name="identifier"');
   });
+
+  it('PAR: parameters sent beside the request_uri do not count (RFC 9126 §4) — an unknown scope there is no invalid_scope', async () => {
+    const params = Object.fromEntries(new URL(authorizePath(), 'http://x').searchParams);
+    const pushed = await request(h.url).post('/request').auth('rp-basic', TEST_SECRET).type('form').send(params);
+    expect(pushed.status, pushed.text).to.equal(201);
+    const uri = encodeURIComponent(pushed.body.request_uri as string);
+    const page = await new Browser(h).get(`/auth?client_id=rp-basic&request_uri=${uri}&scope=openid%20fulname`);
+    expect(page.location ?? '', 'no error back to the service').to.not.include('error=');
+    expect(page.html).to.include('name="identifier"');
+  });
 });
