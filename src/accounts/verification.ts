@@ -134,9 +134,14 @@ export function boundToPerson(account: Account, item: VerifiedItem): boolean {
  * whose value changed after the event (e.g. an INN or the address edited later) is not covered by it.
  */
 export function verifiedItems(account: Account): Map<VerifiedItem, VerificationEvent> {
-  const out = new Map<VerifiedItem, VerificationEvent>();
+  return new Map([...itemVerifications(account)].map(([item, events]) => [item, events.at(-1)!]));
+}
+
+/** Every verification that holds for each item it vouches for (as it is now), oldest first. */
+export function itemVerifications(account: Account): Map<VerifiedItem, VerificationEvent[]> {
+  const out = new Map<VerifiedItem, VerificationEvent[]>();
   for (const event of validVerifications(account)) {
-    for (const item of event.items) if (itemHolds(account, event, item)) out.set(item, event);
+    for (const item of event.items) if (itemHolds(account, event, item)) out.set(item, [...(out.get(item) ?? []), event]);
   }
   return out;
 }

@@ -2,12 +2,13 @@
  * Scopes → claims, and the claims an account releases (docs/claims.md is the reference for
  * relying parties). Standard OpenID scopes and ESIA-style ones; verified data also as OpenID
  * Connect for Identity Assurance `verified_claims`, never for data that was not verified.
- * oidc-provider filters by the granted scopes; `verified_claims` is filtered here by scope too.
+ * oidc-provider filters by the granted scopes; `verified_claims` is filtered here by scope too, or
+ * by what an OIDC4IDA request asks for (the claims it names, the conditions it sets).
  */
 import type { Account, VerificationEvent, VerificationMethod, VerifiedItem } from '../accounts/account.ts';
 import { fullName } from '../accounts/accounts.ts';
 import { formatSnils } from '../accounts/snils.ts';
-import { SOURCE_ITEMS, verifiedItems } from '../accounts/verification.ts';
+import { itemVerifications, SOURCE_ITEMS, verifiedItems } from '../accounts/verification.ts';
 
 export const TRUST_FRAMEWORK = 'ru_vkhod';
 export const ESIA_SUBJECT_CLAIM = 'urn:esia:sbj';
@@ -159,11 +160,153 @@ export function identityAssuranceMetadata(): Record<string, unknown> {
   };
 }
 
+/** What a verification says of itself in `verified_claims` (OIDC4IDA's `verification` element). */
+function verificationOf(account: Account, event: VerificationEvent): Record<string, unknown> {
+  return {
+    trust_framework: TRUST_FRAMEWORK,
+    // The level this verification gives the account now: never above the account's own (a
+    // certificate vouches for a name and a SNILS, but an account with an unchecked passport is
+    // not confirmed by it); none while the account is simplified.
+    ...(account.level === 'simplified' ? {} : { assurance_level: account.level === 'standard' ? 'standard' : event.level }),
+    time: event.time,
+    verification_process: event.id,
+    evidence: [evidence(event)],
+  };
+}
+
+/** One element of an OIDC4IDA `verified_claims` request: the claims it wants, and what it asks of the verification. */
+export interface VerifiedClaimsRequest {
+  verification: Record<string, unknown>;
+  claims: Record<string, unknown>;
+}
+
+/** A `verified_claims` request that cannot be read; the message tells the relying party what is wrong. */
+export class VerifiedClaimsRequestError extends Error {}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Words of a member request that are conditions or notes, not sub-elements. */
+const REQUEST_WORDS = new Set(['value', 'values', 'max_age', 'essential', 'purpose']);
+
+/** `null`, or an object whose `value`, `values` and `max_age` (when there) have OIDC4IDA's types. */
+function checkMemberRequest(where: string, request: unknown): void {
+  if (request === null) return;
+  if (!isObject(request)) throw new VerifiedClaimsRequestError(`${where} must be null or an object`);
+  if ('value' in request && typeof request.value !== 'string') throw new VerifiedClaimsRequestError(`${where}.value must be a string`);
+  if ('values' in request && !(Array.isArray(request.values) && request.values.every((v) => typeof v === 'string')))
+    throw new VerifiedClaimsRequestError(`${where}.values must be an array of strings`);
+  if ('max_age' in request && !(Number.isSafeInteger(request.max_age) && (request.max_age as number) >= 0))
+    throw new VerifiedClaimsRequestError(`${where}.max_age must be a whole number of seconds`);
+  for (const [name, sub] of Object.entries(request))
+    if (!REQUEST_WORDS.has(name) && sub !== null) checkMemberRequest(`${where}.${name}`, sub);
+}
+
+/**
+ * A `verified_claims` member of the claims parameter, read as OIDC4IDA's request: an object with
+ * `claims` (at least one claim) and `verification` (what is asked of it: members with `null`,
+ * `value`, `values`, `max_age`). `null` or a plain OpenID Connect member request
+ * (`{"essential": true}`) is not such a request: what the scopes release is released. An array of
+ * request objects, which node-oidc-provider's claims handling cannot carry, is refused.
+ */
+export function verifiedClaimsRequest(value: unknown): VerifiedClaimsRequest | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (Array.isArray(value))
+    throw new VerifiedClaimsRequestError(
+      'verified_claims as an array is not supported: send one request object with every claim in its claims',
+    );
+  if (!isObject(value)) throw new VerifiedClaimsRequestError('verified_claims must be null or an object');
+  if (!('claims' in value) && !('verification' in value)) return undefined;
+  const { claims, verification = null } = value;
+  if (!isObject(claims) || !Object.keys(claims).length)
+    throw new VerifiedClaimsRequestError('verified_claims.claims must be an object naming at least one claim');
+  for (const [name, request] of Object.entries(claims)) checkMemberRequest(`verified_claims.claims.${name}`, request);
+  if (verification !== null && !isObject(verification))
+    throw new VerifiedClaimsRequestError('verified_claims.verification must be an object');
+  for (const [name, request] of Object.entries(verification ?? {})) {
+    if (name !== 'evidence') {
+      checkMemberRequest(`verified_claims.verification.${name}`, request);
+    } else if (request !== null) {
+      if (!Array.isArray(request) || !request.length || !request.every(isObject))
+        throw new VerifiedClaimsRequestError('verified_claims.verification.evidence must be an array of objects');
+      request.forEach((e, i) => checkMemberRequest(`verified_claims.verification.evidence[${i}]`, e));
+    }
+  }
+  return { verification: verification ?? {}, claims };
+}
+
+/** The value meets the member request's `value`/`values`, and its sub-elements theirs. */
+function meets(request: unknown, actual: unknown): boolean {
+  if (!isObject(request)) return true;
+  if ('value' in request && request.value !== actual) return false;
+  if (Array.isArray(request.values) && !request.values.includes(actual)) return false;
+  return Object.entries(request).every(([name, sub]) => REQUEST_WORDS.has(name) || meets(sub, isObject(actual) ? actual[name] : undefined));
+}
+
+/**
+ * The verification as the request asks for it: `trust_framework` always, other members only when
+ * asked for; evidence only the pieces that meet one of the requested ones. Undefined when a
+ * condition is not met (a `value` or `values` not matched, an older `time` than `max_age`).
+ */
+function requestedVerification(
+  asked: Record<string, unknown>,
+  verification: Record<string, unknown>,
+  now: number,
+): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = { trust_framework: verification.trust_framework };
+  for (const [name, request] of Object.entries(asked)) {
+    const actual = verification[name];
+    if (name === 'evidence' && Array.isArray(request)) {
+      const pieces = (actual as unknown[]).filter((piece) => request.some((r) => meets(r, piece)));
+      if (!pieces.length) return undefined;
+      out.evidence = pieces;
+      continue;
+    }
+    if (!meets(request, actual)) return undefined;
+    if (
+      name === 'time' &&
+      isObject(request) &&
+      typeof request.max_age === 'number' &&
+      now - Date.parse(String(actual)) > request.max_age * 1000
+    )
+      return undefined;
+    if (actual !== undefined) out[name] = actual;
+  }
+  return out;
+}
+
+/** The verified claims an account may release: those of the granted scopes, and claims the citizen allowed one by one. */
+export function releasableClaims(scopes: ReadonlySet<string>, grantedClaims: readonly string[]): Set<string> {
+  return new Set([...[...scopes].flatMap((s) => (SCOPE_ITEMS[s] ?? []).flatMap((i) => ITEM_CLAIMS[i])), ...grantedClaims]);
+}
+
+/** The claim names a claims parameter asks for inside `verified_claims` (ID token and userinfo), which vkhod can verify. */
+export function claimsInVerifiedClaimsRequest(claimsParameter: unknown): string[] {
+  const known = new Set(Object.values(ITEM_CLAIMS).flat());
+  const names = (['id_token', 'userinfo'] as const).flatMap((target) => {
+    try {
+      const request = verifiedClaimsRequest(
+        (claimsParameter as Record<string, Record<string, unknown> | undefined>)?.[target]?.verified_claims,
+      );
+      return Object.keys(request?.claims ?? {});
+    } catch {
+      return [];
+    }
+  });
+  return [...new Set(names)].filter((name) => known.has(name));
+}
+
 /**
  * `verified_claims` for the items the granted scopes release and that a verification holding
- * for the current data vouches for, grouped per verification.
+ * for the current data vouches for, grouped per verification. With an OIDC4IDA request
+ * (`request`), only the claims it names (among `releasable`), each under the newest verification
+ * that meets its conditions, with only the verification members it asks for.
  */
-export function verifiedClaims(account: Account, scopes: ReadonlySet<string>): Record<string, unknown>[] | undefined {
+export function verifiedClaims(
+  account: Account,
+  scopes: ReadonlySet<string>,
+  asked?: { request: VerifiedClaimsRequest; releasable: ReadonlySet<string>; now?: number },
+): Record<string, unknown>[] | undefined {
+  if (asked) return requestedVerifiedClaims(account, asked.request, asked.releasable, asked.now ?? Date.now());
   const allowed = new Set([...scopes].flatMap((s) => SCOPE_ITEMS[s] ?? []));
   const byEvent = new Map<VerificationEvent, VerifiedItem[]>();
   for (const [item, event] of verifiedItems(account)) {
@@ -172,18 +315,33 @@ export function verifiedClaims(account: Account, scopes: ReadonlySet<string>): R
   }
   if (!byEvent.size) return undefined;
   return [...byEvent].map(([event, items]) => ({
-    verification: {
-      trust_framework: TRUST_FRAMEWORK,
-      // The level this verification gives the account now: never above the account's own (a
-      // certificate vouches for a name and a SNILS, but an account with an unchecked passport is
-      // not confirmed by it); none while the account is simplified.
-      ...(account.level === 'simplified' ? {} : { assurance_level: account.level === 'standard' ? 'standard' : event.level }),
-      time: event.time,
-      verification_process: event.id,
-      evidence: [evidence(event)],
-    },
+    verification: verificationOf(account, event),
     claims: Object.assign({}, ...items.map((item) => itemClaims(account, item))),
   }));
+}
+
+function requestedVerifiedClaims(
+  account: Account,
+  request: VerifiedClaimsRequest,
+  releasable: ReadonlySet<string>,
+  now: number,
+): Record<string, unknown>[] | undefined {
+  const wanted = Object.keys(request.claims).filter((name) => releasable.has(name));
+  const out = new Map<VerificationEvent, { verification: Record<string, unknown>; claims: Record<string, unknown> }>();
+  for (const [item, events] of itemVerifications(account)) {
+    const values = Object.entries(itemClaims(account, item)).filter(([name, value]) => wanted.includes(name) && value !== undefined);
+    if (!values.length) continue;
+    // the newest verification of the item that meets the request's conditions
+    for (const event of [...events].reverse()) {
+      const verification = requestedVerification(request.verification, verificationOf(account, event), now);
+      if (!verification) continue;
+      const entry = out.get(event) ?? { verification, claims: {} };
+      Object.assign(entry.claims, Object.fromEntries(values));
+      out.set(event, entry);
+      break;
+    }
+  }
+  return out.size ? [...out.values()] : undefined;
 }
 
 /**
@@ -206,8 +364,14 @@ export function esiaSubject(oid: number, level: Account['level']): Record<string
 export function accountClaims(
   account: Account,
   scopes: ReadonlySet<string>,
-  /** `esiaOid`: the account's oid, for a client registered with `vkhod_esia_compat` (urn:esia:sbj) */
-  options: { esiaOid?: number } = {},
+  options: {
+    /** the account's oid, for a client registered with `vkhod_esia_compat` (urn:esia:sbj) */
+    esiaOid?: number;
+    /** the claims parameter's `verified_claims` member for this target (ID token or userinfo) */
+    verifiedRequest?: unknown;
+    /** claims the citizen allowed one by one (the grant's), besides the scopes */
+    grantedClaims?: readonly string[];
+  } = {},
 ): Record<string, unknown> {
   const items: VerifiedItem[] = ['name', 'birthdate', 'gender', 'birthplace', 'snils', 'inn', 'id_doc', 'address'];
   return {
@@ -221,6 +385,21 @@ export function accountClaims(
     email_verified: account.email ? account.emailVerified : undefined,
     phone_number: account.phone,
     phone_number_verified: account.phone ? account.phoneVerified : undefined,
-    verified_claims: verifiedClaims(account, scopes),
+    verified_claims: verifiedClaims(account, scopes, requestedVerified(options.verifiedRequest, scopes, options.grantedClaims ?? [])),
   };
+}
+
+/** An OIDC4IDA request checked when it was made; one that cannot be read (never, once checked) releases nothing. */
+function requestedVerified(
+  value: unknown,
+  scopes: ReadonlySet<string>,
+  grantedClaims: readonly string[],
+): { request: VerifiedClaimsRequest; releasable: ReadonlySet<string> } | undefined {
+  let request: VerifiedClaimsRequest | undefined;
+  try {
+    request = verifiedClaimsRequest(value);
+  } catch {
+    request = { verification: {}, claims: {} };
+  }
+  return request && { request, releasable: releasableClaims(scopes, grantedClaims) };
 }

@@ -19,7 +19,18 @@ import { DEVICE_CODE_LIMITS } from '../security/limits.ts';
 import { StoreUnavailableError, type Store } from '../store.ts';
 import { ACR_VALUES, chooseAcr, requestedAcrs, satisfiedAcrs, tokenAcrHolds } from './acr.ts';
 import { autoSubmitPages, type AutoSubmitForm } from './auto-submit.ts';
-import { accountClaims, DEFAULT_CLIENT_SCOPE, identityAssuranceMetadata, SCOPE_CLAIMS, SCOPES } from './claims.ts';
+import {
+  accountClaims,
+  claimsInVerifiedClaimsRequest,
+  DEFAULT_CLIENT_SCOPE,
+  identityAssuranceMetadata,
+  releasableClaims,
+  SCOPE_CLAIMS,
+  SCOPES,
+  verifiedClaimsRequest,
+  VerifiedClaimsRequestError,
+  type VerifiedClaimsRequest,
+} from './claims.ts';
 import { legacyConsent, rememberedConsent } from './consents.ts';
 import { oneTimeAdapter } from './one-time.ts';
 import { RefreshGrace } from './refresh-grace.ts';
@@ -151,7 +162,36 @@ function interactions(accounts: Accounts): Configuration['interactions'] {
       return Check.NO_NEED_TO_PROMPT;
     }),
   );
+  policy.get('consent')!.checks.add(
+    // OIDC4IDA: a claim asked for inside verified_claims is released only with the citizen's
+    // consent to it — by a granted scope that releases it, or one by one (consent.ts adds it).
+    new Check(
+      'verified_claims_missing',
+      'requested verified claims not granted',
+      'consent_required',
+      (ctx) => {
+        const { oidc } = ctx;
+        const granted = releasableClaims(new Set(oidc.grant!.getOIDCScope().split(' ')), oidc.grant!.getOIDCClaims());
+        const missing = claimsInVerifiedClaimsRequest(parsedClaims(oidc.params?.claims)).filter((name) => !granted.has(name));
+        if (!missing.length) return Check.NO_NEED_TO_PROMPT;
+        (oidc as unknown as Record<symbol, unknown>)[MISSING_VERIFIED] = missing;
+        return Check.REQUEST_PROMPT;
+      },
+      (ctx) => ({ missingVerifiedClaims: (ctx.oidc as unknown as Record<symbol, unknown>)[MISSING_VERIFIED] }),
+    ),
+  );
   return { policy, url: (_ctx, interaction) => interactionPath(interaction.uid) };
+}
+
+const MISSING_VERIFIED = Symbol('missingVerifiedClaims');
+
+/** The claims parameter as node-oidc-provider has already checked it (a JSON object), else nothing. */
+function parsedClaims(claims: unknown): unknown {
+  try {
+    return typeof claims === 'string' ? JSON.parse(claims) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -224,16 +264,33 @@ async function claimsWithinClientScope(_ctx: unknown, claims: Record<string, unk
     if (requested === null || typeof requested !== 'object' || Array.isArray(requested))
       throw new errors.InvalidRequest(`claims.${container} must be an object`);
     for (const [name, value] of Object.entries(requested)) {
-      if (value !== null && (typeof value !== 'object' || Array.isArray(value)))
+      if (name === 'verified_claims') {
+        // OIDC4IDA: the claims asked for inside count like claims asked for by name
+        for (const inner of Object.keys(readVerifiedClaimsRequest(value)?.claims ?? {})) withinScope(inner, allowed);
+      } else if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
         throw new errors.InvalidRequest(`claims.${container} members must be null or objects`);
-      if (ALWAYS_ALLOWED.has(name)) continue;
-      const scopes = Object.entries(SCOPE_CLAIMS)
-        .filter(([, names]) => names.includes(name))
-        .map(([scope]) => scope);
-      if (scopes.length && !scopes.some((scope) => allowed.has(scope))) {
-        throw new errors.InvalidRequest(`claim ${name} needs a scope this client is not registered for (${scopes.join(' or ')})`);
       }
+      withinScope(name, allowed);
     }
+  }
+}
+
+function withinScope(claim: string, allowed: ReadonlySet<string>): void {
+  if (ALWAYS_ALLOWED.has(claim)) return;
+  const scopes = Object.entries(SCOPE_CLAIMS)
+    .filter(([, names]) => names.includes(claim))
+    .map(([scope]) => scope);
+  if (scopes.length && !scopes.some((scope) => allowed.has(scope))) {
+    throw new errors.InvalidRequest(`claim ${claim} needs a scope this client is not registered for (${scopes.join(' or ')})`);
+  }
+}
+
+function readVerifiedClaimsRequest(value: unknown): VerifiedClaimsRequest | undefined {
+  try {
+    return verifiedClaimsRequest(value);
+  } catch (error) {
+    if (error instanceof VerifiedClaimsRequestError) throw new errors.InvalidRequest(error.message);
+    throw error;
   }
 }
 
@@ -388,9 +445,12 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       const esiaCompat = (ctx.oidc?.client as unknown as Record<string, unknown> | undefined)?.vkhod_esia_compat === true;
       return {
         accountId: account.id,
-        claims: async (_use, scope) =>
+        // `requested`: the claims parameter's members for this target that the grant allows
+        claims: async (_use, scope, requested) =>
           accountClaims(account, new Set(String(scope ?? '').split(' ')), {
             esiaOid: esiaCompat ? await store.esia.oidOf(account.id) : undefined,
+            verifiedRequest: (requested as Record<string, unknown> | undefined)?.verified_claims,
+            grantedClaims: ctx?.oidc?.grant?.getOIDCClaims() ?? [],
           }) as { sub: string } & UnknownObject,
       };
     },

@@ -1,7 +1,8 @@
 /**
  * Scopes → claims (src/oidc/claims.ts) as a relying party sees them at userinfo and in the ID
  * token: each scope releases its items; a client asks only for the scopes it is registered with;
- * verified_claims carries verified data only, for granted scopes only; account_level, acr and —
+ * verified_claims carries verified data only, for granted scopes only (or, asked for by OIDC4IDA's
+ * request syntax, only the claims asked for, under its conditions); account_level, acr and —
  * for ESIA-compatible clients — urn:esia:sbj say how well the person is known.
  */
 import { readFileSync } from 'node:fs';
@@ -469,6 +470,126 @@ describe('claims: scopes, verified_claims, levels', function () {
             expect(discovery.electronic_records_supported).to.include((e.record as { type: string }).type);
         }
         expect(discovery.claims_in_verified_claims_supported).to.include.members(Object.keys(entry.claims));
+      }
+    });
+  });
+
+  describe('OIDC4IDA requests: verified_claims asked for claim by claim', () => {
+    const ask = (target: 'id_token' | 'userinfo', request: unknown) => ({
+      claims: JSON.stringify({ [target]: { verified_claims: request } }),
+    });
+    const nameOnly = { verification: { trust_framework: null }, claims: { given_name: null } };
+
+    it('releases only the claims asked for, with only the verification members asked for', async () => {
+      await makeStandard(h, accountId);
+      const { idToken, userinfo: info } = await tokens('rp-all', 'openid fullname snils id_doc', ask('id_token', nameOnly));
+      expect(idToken.verified_claims).to.deep.equal([{ verification: { trust_framework: 'ru_vkhod' }, claims: { given_name: 'Мария' } }]);
+      // userinfo was not asked for verified claims: the scopes release theirs, as without the request
+      expect(Object.keys(vc(info)![0]!.claims)).to.include.members(['snils', 'id_document', 'family_name']);
+
+      const detailed = await tokens('rp-all', 'openid fullname snils', {
+        ...ask('userinfo', {
+          verification: { trust_framework: null, time: null, evidence: [{ type: null }] },
+          claims: { snils: { essential: true, purpose: 'проверка' }, family_name: null },
+        }),
+      });
+      const [entry, ...more] = vc(detailed.userinfo)!;
+      expect(more).to.have.length(0);
+      expect(entry!.claims).to.deep.equal({ snils: '112-233-445 95', family_name: 'Иванова' });
+      expect(entry!.verification).to.have.all.keys('trust_framework', 'time', 'evidence');
+      expect(entry!.verification.evidence[0]).to.include({ type: 'electronic_record' });
+    });
+
+    it('a condition the verification does not meet leaves the whole element out (trust framework, assurance level, max_age, evidence)', async () => {
+      await makeStandard(h, accountId);
+      const scope = 'openid fullname snils';
+      const unmet = [
+        { trust_framework: { value: 'eidas' } },
+        { trust_framework: null, assurance_level: { value: 'confirmed' } },
+        { trust_framework: null, time: { max_age: 0 } },
+        { trust_framework: null, evidence: [{ type: { value: 'document' } }] },
+      ];
+      for (const verification of unmet) {
+        const { idToken } = await tokens('rp-all', scope, ask('id_token', { verification, claims: { given_name: null } }));
+        expect(idToken, JSON.stringify(verification)).to.not.have.property('verified_claims');
+      }
+      const met = await tokens(
+        'rp-all',
+        scope,
+        ask('id_token', {
+          verification: {
+            trust_framework: { values: ['eidas', 'ru_vkhod'] },
+            assurance_level: { values: ['standard', 'confirmed'] },
+            time: { max_age: 3600 },
+            evidence: [{ type: { value: 'electronic_record' }, record: { type: { value: 'state_registry' } } }],
+          },
+          claims: { given_name: null },
+        }),
+      );
+      const [entry] = met.idToken.verified_claims as Array<{ verification: Record<string, unknown>; claims: unknown }>;
+      expect(entry!.verification).to.include({ trust_framework: 'ru_vkhod', assurance_level: 'standard' });
+      expect(entry!.claims).to.deep.equal({ given_name: 'Мария' });
+    });
+
+    it('conditions choose among verifications: the passport seen in person, or the registry check', async () => {
+      await makeConfirmed(h, accountId);
+      const byEvidence = async (type: string) =>
+        (
+          await tokens(
+            'rp-all',
+            'openid fullname id_doc',
+            ask('userinfo', {
+              verification: { trust_framework: null, evidence: [{ type: { value: type } }] },
+              claims: { family_name: null },
+            }),
+          )
+        ).userinfo.verified_claims as Array<{ verification: { evidence: Array<Record<string, unknown>> } }>;
+      const inPerson = await byEvidence('document');
+      expect(inPerson).to.have.length(1);
+      expect(inPerson[0]!.verification.evidence[0]).to.include({ type: 'document', method: 'pipp' });
+      const registry = await byEvidence('electronic_record');
+      expect(registry[0]!.verification.evidence[0]).to.include({ type: 'electronic_record' });
+    });
+
+    it("a claim asked for only inside verified_claims needs the citizen's consent to it, also when a consent was remembered", async () => {
+      await makeStandard(h, accountId);
+      const first = await authorize('rp-all', 'openid', ask('userinfo', nameOnly));
+      const items = [...first.consent!.html.matchAll(/<li>([^<]*)<\/li>/g)].map((m) => decodeEntities(m[1]!));
+      expect(items).to.include.members([RU.claims.given_name, RU.claims.verified_claims]);
+      const { userinfo: info } = await tokens('rp-all', 'openid', ask('userinfo', nameOnly));
+      expect(vc(info)).to.deep.equal([{ verification: { trust_framework: 'ru_vkhod' }, claims: { given_name: 'Мария' } }]);
+      expect(info, 'the plain claim was not asked for').to.not.have.property('given_name');
+
+      // The same client asks for the SNILS too: the remembered consent does not cover it.
+      const more = await authorize('rp-all', 'openid', ask('userinfo', { ...nameOnly, claims: { given_name: null, snils: null } }));
+      expect(more.consent, 'asked again').to.not.equal(undefined);
+      const asked = [...more.consent!.html.matchAll(/<li>([^<]*)<\/li>/g)].map((m) => decodeEntities(m[1]!));
+      expect(asked).to.deep.equal([RU.claims.snils]);
+      // prompt=none cannot give it silently
+      const silent = await authorize('rp-all', 'openid', {
+        ...ask('userinfo', { ...nameOnly, claims: { inn: null, birthdate: null } }),
+        prompt: 'none',
+      });
+      expect(errorOf(silent.page)).to.equal('consent_required');
+    });
+
+    it('a request that cannot be read, or reaches past the registration, is invalid_request at the redirect_uri', async () => {
+      const cases: Array<[string, unknown, string]> = [
+        ['rp-all', { verification: { trust_framework: null }, claims: {} }, 'verified_claims.claims'],
+        ['rp-all', { verification: { trust_framework: null } }, 'verified_claims.claims'],
+        ['rp-all', [nameOnly], 'array'],
+        ['rp-all', { verification: 'ru_vkhod', claims: { given_name: null } }, 'verified_claims.verification'],
+        ['rp-all', { verification: { trust_framework: { value: 1 } }, claims: { given_name: null } }, 'trust_framework.value'],
+        ['rp-all', { verification: { time: { max_age: -1 } }, claims: { given_name: null } }, 'max_age'],
+        ['rp-all', { verification: { evidence: { type: null } }, claims: { given_name: null } }, 'evidence'],
+        ['rp-narrow', { verification: { trust_framework: null }, claims: { snils: null } }, 'snils'],
+      ];
+      for (const [clientId, request, mention] of cases) {
+        const { page } = await authorize(clientId, 'openid', ask('id_token', request));
+        expect(errorOf(page), JSON.stringify(request)).to.equal('invalid_request');
+        const url = new URL(page.location!);
+        expect(url.searchParams.get('error_description'), JSON.stringify(request)).to.include(mention);
+        expect(url.searchParams.get('state')).to.be.a('string');
       }
     });
   });

@@ -14,6 +14,8 @@ export type Deps = Pick<Services, 'accounts' | 'audit' | 'provider' | 'views'>;
 interface ConsentDetails {
   missingOIDCScope?: string[];
   missingOIDCClaims?: string[];
+  /** claims asked for inside OIDC4IDA's verified_claims that no granted scope releases (provider.ts) */
+  missingVerifiedClaims?: string[];
   missingResourceScopes?: Record<string, string[]>;
 }
 
@@ -25,7 +27,7 @@ export async function showConsent(services: Deps, ctx: Context, details: Interac
     ...(missing.missingOIDCScope ?? [])
       .filter((s) => s !== 'openid')
       .map((s) => views.t(ctx, views.messages.has(`scopes.${s}`) ? `scopes.${s}` : 'scopes.other', { scope: s })),
-    ...(missing.missingOIDCClaims ?? []).map((c) =>
+    ...[...new Set([...(missing.missingOIDCClaims ?? []), ...(missing.missingVerifiedClaims ?? [])])].map((c) =>
       views.t(ctx, views.messages.has(`claims.${c}`) ? `claims.${c}` : 'claims.other', { claim: c }),
     ),
   ];
@@ -50,7 +52,8 @@ export async function submitConsent(services: Deps, ctx: Context, details: Inter
   const grant = (details.grantId ? await Grant.find(details.grantId) : undefined) ?? new Grant({ accountId, clientId });
   const missing = details.prompt.details as ConsentDetails;
   if (missing.missingOIDCScope?.length) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
-  if (missing.missingOIDCClaims?.length) grant.addOIDCClaims(missing.missingOIDCClaims);
+  const claims = [...(missing.missingOIDCClaims ?? []), ...(missing.missingVerifiedClaims ?? [])];
+  if (claims.length) grant.addOIDCClaims(claims);
   for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {}))
     grant.addResourceScope(indicator, scopes.join(' '));
   const grantId = await grant.save();
@@ -65,7 +68,7 @@ export async function submitConsent(services: Deps, ctx: Context, details: Inter
     clientId,
     ip: ctx.ip,
     outcome: 'success',
-    details: { scopes: missing.missingOIDCScope ?? [], claims: missing.missingOIDCClaims ?? [] },
+    details: { scopes: missing.missingOIDCScope ?? [], claims },
   });
   await finishInteraction(services.provider, ctx, { consent: { grantId } });
 }
