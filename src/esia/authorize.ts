@@ -64,18 +64,18 @@ export function esiaAuthorizationRoutes(services: Services): Router {
     const redirectUri = params.redirect_uri;
     try {
       if (params.response_type !== 'code') throw new EsiaError('unsupported_response_type', 'response_type must be code');
-      required(params, 'scope', 'state', 'timestamp', 'client_secret');
-      const scopes = [...new Set(params.scope!.split(/\s+/).filter(Boolean))];
+      const scopes = [...new Set((params.scope ?? '').split(/\s+/).filter(Boolean))];
+      if (!scopes.length) throw new EsiaError('missing_scope', 'scope is required');
+      required(params, 'state', 'timestamp', 'client_secret');
       const refused = scopes.filter((s) => !client.scopes.has(s));
-      if (!scopes.length || refused.length)
-        throw new EsiaError('invalid_scope', `scope not registered for the client: ${refused.join(' ')}`);
+      if (refused.length) throw new EsiaError('invalid_scope', `scope not registered for the client: ${refused.join(' ')}`);
       const accessType = params.access_type ?? 'online';
       if (accessType !== 'online' && accessType !== 'offline')
         throw new EsiaError('missing_parameter', 'access_type must be online or offline');
       if (version === 2) {
-        required(params, 'client_certificate_hash');
-        if (!certificateHashMatches(client, params.client_certificate_hash!))
-          throw new EsiaError('invalid_signature', 'client_certificate_hash is not the registered certificate’s');
+        if (!params.client_certificate_hash) throw new EsiaError('missing_certificate_hash', 'client_certificate_hash is required');
+        if (!certificateHashMatches(client, params.client_certificate_hash))
+          throw new EsiaError('certificate_mismatch', 'client_certificate_hash is not the registered certificate’s');
       }
       const [scope, clientId, state] = [params.scope!, client.clientId, params.state!];
       await checkSignedRequest(

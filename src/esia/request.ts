@@ -67,5 +67,5 @@ export async function checkSignedRequest(
   // authorization request (it passes through the browser) must not authenticate a token request.
   const until = new Date(timestamp.at + windowMs + 60_000).toISOString();
   if (!(await services.store.esia.useOnce(`${client.clientId}.${params.state!.toLowerCase()}`, until)))
-    throw new EsiaError('invalid_signature', 'this state was already used');
+    throw new EsiaError('missing_parameter', 'this state was already used');
 }

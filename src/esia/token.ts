@@ -106,9 +106,11 @@ export function esiaTokenRoutes(services: Services, tokens: () => Promise<EsiaTo
         throw new EsiaError('missing_parameter', 'the request body must be application/x-www-form-urlencoded');
       const params = readParams(ctx.request.body as Record<string, unknown> | undefined, TE_PARAMS);
       state = params.state;
-      required(params, 'client_id', 'grant_type', 'client_secret', 'state', 'scope', 'timestamp');
+      required(params, 'client_id', 'grant_type');
+      if (!params.scope) throw new EsiaError('missing_scope', 'scope is required');
+      required(params, 'client_secret', 'state', 'timestamp');
       const client = services.esiaClients.get(params.client_id!);
-      if (!client) throw new EsiaError('unauthorized_client', 'unknown client_id');
+      if (!client) throw new EsiaError('unknown_client', 'unknown client_id');
       if (params.token_type !== undefined && params.token_type !== 'Bearer')
         throw new EsiaError('missing_parameter', 'token_type must be Bearer');
       const grantType = params.grant_type;
@@ -133,7 +135,7 @@ export function esiaTokenRoutes(services: Services, tokens: () => Promise<EsiaTo
     } catch (err) {
       if (!(err instanceof EsiaError)) throw err;
       services.logger.info({ code: err.code, detail: err.detail }, 'esia token request refused');
-      ctx.status = err.problem === 'unauthorized_client' ? 401 : err.problem === 'temporarily_unavailable' ? 429 : 400;
+      ctx.status = err.problem === 'unknown_client' ? 401 : err.problem === 'temporarily_unavailable' ? 429 : 400;
       ctx.body = { ...err.fields(), ...(state ? { state } : {}) };
     }
   };

@@ -52,26 +52,26 @@ describe('ESIA profile: refusals', function () {
   }
 
   describe('the authorization request', () => {
-    it('a signature by a key other than the registered certificate’s: ESIA-007014, no sign-in', async () => {
+    it('a signature by a key other than the registered certificate’s: ESIA-007053, no sign-in', async () => {
       const { path, state } = rp.authorizePath({ signer: other });
       const res = await authorize(path);
       expect(res.status).to.equal(302);
       expect(errorOf(res.headers.location)).to.deep.include({ error: 'invalid_request', state });
-      expect(errorOf(res.headers.location).description).to.match(/^ESIA-007014: /);
+      expect(errorOf(res.headers.location).description).to.match(/^ESIA-007053: /);
     });
 
-    it('a signature over other parameters (the scope changed after signing): ESIA-007014', async () => {
+    it('a signature over other parameters (the scope changed after signing): ESIA-007053', async () => {
       const { params } = rp.authorizePath({ scope: 'openid' });
       const res = await authorize(`/aas/oauth2/ac?${new URLSearchParams({ ...params, scope: 'openid fullname snils' })}`);
-      expect(errorOf(res.headers.location).description).to.match(/^ESIA-007014: /);
+      expect(errorOf(res.headers.location).description).to.match(/^ESIA-007053: /);
     });
 
-    it('a replayed request (the same signed URL again): the first starts a sign-in, the replay gets ESIA-007014', async () => {
+    it('a replayed request (the same signed URL again): the first starts a sign-in, the replay gets ESIA-007003 (the state was used)', async () => {
       const { path } = rp.authorizePath();
       const first = await authorize(path);
       expect(first.headers.location).to.match(/^\/auth\?/);
       const replay = await authorize(path);
-      expect(errorOf(replay.headers.location).description).to.match(/^ESIA-007014: .*state/);
+      expect(errorOf(replay.headers.location).description).to.match(/^ESIA-007003: .*state/);
     });
 
     it('one state raced by parallel requests: exactly one starts a sign-in', async () => {
@@ -80,7 +80,7 @@ describe('ESIA profile: refusals', function () {
       const started = answers.filter((r) => String(r.headers.location).startsWith('/auth?'));
       expect(started, answers.map((r) => r.headers.location).join('\n')).to.have.length(1);
       for (const r of answers.filter((x) => !String(x.headers.location).startsWith('/auth?')))
-        expect(errorOf(r.headers.location).description).to.match(/^ESIA-007014/);
+        expect(errorOf(r.headers.location).description).to.match(/^ESIA-007003: .*state/);
     });
 
     it('a timestamp older (or newer) than the window: ESIA-007015', async () => {
@@ -101,10 +101,14 @@ describe('ESIA profile: refusals', function () {
       expect(res.headers.location).to.match(/^\/auth\?/);
     });
 
-    it('a scope the client is not registered for: ESIA-007002', async () => {
+    it('a scope the client is not registered for: ESIA-007006; no scope at all: ESIA-007013', async () => {
       const res = await authorize(rp.authorizePath({ scope: 'openid id_doc' }).path);
       expect(errorOf(res.headers.location)).to.deep.include({ error: 'invalid_scope' });
-      expect(errorOf(res.headers.location).description).to.match(/^ESIA-007002: /);
+      expect(errorOf(res.headers.location).description).to.match(/^ESIA-007006: /);
+      const { params } = rp.authorizePath();
+      const none = await authorize(`/aas/oauth2/ac?${new URLSearchParams({ ...params, scope: ' ' })}`);
+      expect(errorOf(none.headers.location)).to.deep.include({ error: 'invalid_scope' });
+      expect(errorOf(none.headers.location).description).to.match(/^ESIA-007013: /);
     });
 
     it('a state that is not a UUID, a missing signature, a wrong response_type: ESIA codes by redirect', async () => {
@@ -112,7 +116,7 @@ describe('ESIA profile: refusals', function () {
       const cases: Array<[Record<string, string>, RegExp]> = [
         [{ ...params, state: 'not-a-uuid' }, /^ESIA-007003/],
         [{ ...params, client_secret: '' }, /^ESIA-007003/],
-        [{ ...params, client_secret: 'bm90IGEgc2lnbmF0dXJl' }, /^ESIA-007014/],
+        [{ ...params, client_secret: 'bm90IGEgc2lnbmF0dXJl' }, /^ESIA-007053/],
         [{ ...params, response_type: 'token' }, /^ESIA-007009/],
       ];
       for (const [query, code] of cases) {
@@ -131,15 +135,21 @@ describe('ESIA profile: refusals', function () {
         expect(res.status).to.equal(400);
         expect(res.headers.location).to.equal(undefined);
         expect(res.text).to.include('<html');
+        // the code the service's support looks up
+        if (query.client_id !== 'NOBODY') expect(res.text).to.include('ESIA-007023');
       }
     });
 
-    it('v2 with another certificate’s hash: ESIA-007014', async () => {
+    it('v2 with another certificate’s hash: ESIA-007002; without one: ESIA-007014', async () => {
       const { params } = rp.authorizePath({ version: 2 });
       const res = await authorize(
         `/aas/oauth2/v2/ac?${new URLSearchParams({ ...params, client_certificate_hash: other.certificateHash() })}`,
       );
-      expect(errorOf(res.headers.location).description).to.match(/^ESIA-007014/);
+      expect(errorOf(res.headers.location).description).to.match(/^ESIA-007002: /);
+      const { client_certificate_hash: _hash, ...without } = params;
+      const missing = await authorize(`/aas/oauth2/v2/ac?${new URLSearchParams(without)}`);
+      expect(errorOf(missing.headers.location)).to.deep.include({ error: 'invalid_request' });
+      expect(errorOf(missing.headers.location).description).to.match(/^ESIA-007014: .*client_certificate_hash/);
     });
 
     it('the citizen refuses the consent: ESIA-007004 with the client’s state', async () => {
@@ -181,7 +191,7 @@ describe('ESIA profile: refusals', function () {
     await Promise.all(Array.from({ length: 599 }, () => h.services.limits.hit('authorize-ip', '127.0.0.1')));
     expect(String((await authorize(rp.authorizePath().path)).headers.location)).to.match(/^\/auth\?/);
     const bad = await authorize(rp.authorizePath({ signer: other }).path);
-    expect(errorOf(bad.headers.location).description).to.match(/^ESIA-007014/);
+    expect(errorOf(bad.headers.location).description).to.match(/^ESIA-007053/);
     const good = await authorize(rp.authorizePath().path);
     expect(errorOf(good.headers.location)).to.deep.include({ error: 'temporarily_unavailable' });
     expect(errorOf(good.headers.location).description).to.match(/^ESIA-007008/);
@@ -252,7 +262,7 @@ describe('ESIA profile: refusals', function () {
       expect(answers.filter((r) => r.status === 200)).to.have.length(1);
     });
 
-    it('a reused state: the replayed token request gets ESIA-007014 and no tokens', async () => {
+    it('a reused state: the replayed token request gets ESIA-007003 and no tokens', async () => {
       const c1 = await code();
       const state = randomUUID();
       expect((await rp.tokenRequest(h.url, rp.tokenForm({ code: c1 }, { state }))).status).to.equal(200);
@@ -260,10 +270,10 @@ describe('ESIA profile: refusals', function () {
       const reused = await rp.tokenRequest(h.url, rp.tokenForm({ code: c2 }, { state }));
       expect(reused.status).to.equal(400);
       expect(reused.body).to.include({ state });
-      expect(reused.body.error_description).to.match(/^ESIA-007014/);
+      expect(reused.body.error_description).to.match(/^ESIA-007003: .*state/);
     });
 
-    it('the signature of an authorization request (seen by the browser) replayed at the token endpoint: ESIA-007014', async () => {
+    it('the signature of an authorization request (seen by the browser) replayed at the token endpoint: ESIA-007003 (its state was used)', async () => {
       const scope = 'openid fullname snils';
       const { path, params } = rp.authorizePath({ scope });
       const back = await esiaSignIn(h, path, PHONE);
@@ -275,7 +285,7 @@ describe('ESIA profile: refusals', function () {
         timestamp: params.timestamp!,
       });
       expect(res.status).to.equal(400);
-      expect(res.body.error_description).to.match(/^ESIA-007014: .*state/);
+      expect(res.body.error_description).to.match(/^ESIA-007003: .*state/);
     });
 
     it('a JSON body: told the request must be a form, not that client_id is missing', async () => {
@@ -291,12 +301,17 @@ describe('ESIA profile: refusals', function () {
     it('a bad signature, a stale timestamp, an unknown client, an unsupported grant type', async () => {
       const c = await code();
       const bad = await rp.tokenRequest(h.url, rp.tokenForm({ code: c }, { signer: other }));
-      expect(bad.body.error_description).to.match(/^ESIA-007014/);
+      expect(bad.body.error_description).to.match(/^ESIA-007053/);
       const stale = await rp.tokenRequest(h.url, rp.tokenForm({ code: c }, { timestamp: esiaTimestamp(-3 * 3600_000) }));
       expect(stale.body.error_description).to.match(/^ESIA-007015/);
       const unknown = await rp.tokenRequest(h.url, { ...rp.tokenForm({ code: c }), client_id: 'NOBODY' });
       expect(unknown.status).to.equal(401);
-      expect(unknown.body.error_description).to.match(/^ESIA-007005/);
+      expect(unknown.body).to.include({ error: 'invalid_client' });
+      expect(unknown.body.error_description).to.match(/^ESIA-008010/);
+      const { scope: _scope, ...noScope } = rp.tokenForm({ code: c });
+      const unscoped = await rp.tokenRequest(h.url, noScope);
+      expect(unscoped.body).to.include({ error: 'invalid_scope' });
+      expect(unscoped.body.error_description).to.match(/^ESIA-007013/);
       const grant = await rp.tokenRequest(h.url, { ...rp.tokenForm({ code: c }), grant_type: 'password' });
       expect(grant.body.error_description).to.match(/^ESIA-007012/);
       // none of these spent the code
