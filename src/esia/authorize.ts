@@ -6,16 +6,15 @@
  * `/aas/oauth2/internal/callback`, where the provider's code becomes an ESIA code for the client's
  * redirect_uri.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { streebog256 } from '../methods/esign/gost/streebog.ts';
 import type { Services } from '../services.ts';
 import { UserError } from '../web/errors.ts';
-import { INTERNAL_CALLBACK_PATH, type EsiaClient } from './registration.ts';
+import { INTERNAL_CALLBACK_PATH } from './registration.ts';
 import { EsiaError } from './errors.ts';
 import { esiaCodes, pendingAuthorizations } from './records.ts';
-import { checkSignedRequest, readParams, required } from './request.ts';
+import { checkCertificateHash, checkSignedRequest, readParams, required } from './request.ts';
 
 const AC_PARAMS = [
   'client_id',
@@ -33,15 +32,6 @@ function redirectWith(ctx: Context, redirectUri: string, fields: Record<string, 
   const url = new URL(redirectUri);
   for (const [name, value] of Object.entries(fields)) url.searchParams.set(name, value);
   ctx.redirect(url.href);
-}
-
-/** `client_certificate_hash` (v2): the registered certificate's hash, hex (Streebog-256 as ESIA's tool makes it, or SHA-256). */
-function certificateHashMatches(client: EsiaClient, hash: string): boolean {
-  const given = hash.trim().toLowerCase();
-  return [
-    Buffer.from(streebog256(client.certificateDer)).toString('hex'),
-    createHash('sha256').update(client.certificateDer).digest('hex'),
-  ].includes(given);
 }
 
 export function esiaAuthorizationRoutes(services: Services): Router {
@@ -73,9 +63,7 @@ export function esiaAuthorizationRoutes(services: Services): Router {
       if (accessType !== 'online' && accessType !== 'offline')
         throw new EsiaError('missing_parameter', 'access_type must be online or offline');
       if (version === 2) {
-        if (!params.client_certificate_hash) throw new EsiaError('missing_certificate_hash', 'client_certificate_hash is required');
-        if (!certificateHashMatches(client, params.client_certificate_hash))
-          throw new EsiaError('certificate_mismatch', 'client_certificate_hash is not the registered certificate’s');
+        checkCertificateHash(client, params);
       }
       const [scope, clientId, state] = [params.scope!, client.clientId, params.state!];
       await checkSignedRequest(

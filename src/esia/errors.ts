@@ -19,9 +19,9 @@ export const ESIA_ERRORS = {
   /** the code or refresh token is invalid, expired, used, or was issued to another client */
   invalid_grant: { code: 'ESIA-007011', oauth: 'invalid_grant' },
   unsupported_grant_type: { code: 'ESIA-007012', oauth: 'unsupported_grant_type' },
-  /** v2: no `client_certificate_hash` */
+  /** `/v2/ac`, `/v3/te`: no `client_certificate_hash` */
   missing_certificate_hash: { code: 'ESIA-007014', oauth: 'invalid_request' },
-  /** v2: `client_certificate_hash` is not the hash of the certificate registered for the client */
+  /** `/v2/ac`, `/v3/te`: `client_certificate_hash` is not the hash of the certificate registered for the client */
   certificate_mismatch: { code: 'ESIA-007002', oauth: 'invalid_request' },
   /** `client_secret` is not a signature of these parameters by the registered certificate, or the certificate is not valid now */
   invalid_signature: { code: 'ESIA-007053', oauth: 'invalid_request' },

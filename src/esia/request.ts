@@ -2,6 +2,8 @@
  * What the authorization and token endpoints check alike in an ESIA request: single-valued
  * parameters, the `timestamp` window, the signature over the concatenation, the `state` used once.
  */
+import { createHash } from 'node:crypto';
+import { streebog256 } from '../methods/esign/gost/streebog.ts';
 import type { Services } from '../services.ts';
 import type { EsiaClient } from './registration.ts';
 import { EsiaError } from './errors.ts';
@@ -23,6 +25,21 @@ export function readParams(source: Record<string, unknown> | undefined, names: r
     out[name] = value;
   }
   return out;
+}
+
+/**
+ * `client_certificate_hash` (`/v2/ac`, `/v3/te`): present, and the registered certificate's hash in
+ * hex (Streebog-256 as ESIA's tool makes it, or SHA-256).
+ */
+export function checkCertificateHash(client: EsiaClient, params: Params): void {
+  const given = params.client_certificate_hash?.trim().toLowerCase();
+  if (!given) throw new EsiaError('missing_certificate_hash', 'client_certificate_hash is required');
+  const registered = [
+    Buffer.from(streebog256(client.certificateDer)).toString('hex'),
+    createHash('sha256').update(client.certificateDer).digest('hex'),
+  ];
+  if (!registered.includes(given))
+    throw new EsiaError('certificate_mismatch', 'client_certificate_hash is not the registered certificate’s');
 }
 
 export function required(params: Params, ...names: string[]): void {

@@ -12,7 +12,7 @@ import type { Services } from '../services.ts';
 import type { EsiaClient } from './registration.ts';
 import { EsiaError } from './errors.ts';
 import { ACCESS_TOKEN_MODEL, esiaCodes, REFRESH_TOKEN_MODEL, type EsiaSignIn, type EsiaTokenRecord } from './records.ts';
-import { checkSignedRequest, readParams, required, type Params } from './request.ts';
+import { checkCertificateHash, checkSignedRequest, readParams, required, type Params } from './request.ts';
 import type { EsiaTokens } from './tokens.ts';
 import { tokenAcrHolds } from '../oidc/acr.ts';
 import { revokeGrant } from '../oidc/one-time.ts';
@@ -116,6 +116,7 @@ export function esiaTokenRoutes(services: Services, tokens: () => Promise<EsiaTo
       const grantType = params.grant_type;
       if (grantType !== 'authorization_code' && grantType !== 'refresh_token')
         throw new EsiaError('unsupported_grant_type', 'grant_type must be authorization_code or refresh_token');
+      if (version === 3) checkCertificateHash(client, params);
       const [scope, clientId] = [params.scope!, client.clientId];
       const tail = (grantType === 'authorization_code' ? params.code : params.refresh_token) ?? '';
       const redirectUri = params.redirect_uri ?? '';

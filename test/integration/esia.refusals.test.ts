@@ -136,7 +136,7 @@ describe('ESIA profile: refusals', function () {
         expect(res.headers.location).to.equal(undefined);
         expect(res.text).to.include('<html');
         // the code the service's support looks up
-        if (query.client_id !== 'NOBODY') expect(res.text).to.include('ESIA-007023');
+        if (new URLSearchParams(query).get('client_id') !== 'NOBODY') expect(res.text).to.include('ESIA-007023');
       }
     });
 
@@ -296,6 +296,21 @@ describe('ESIA profile: refusals', function () {
       expect(res.status).to.equal(400);
       expect(res.body.error).to.equal('invalid_request');
       expect(res.body.error_description).to.match(/^ESIA-007003: .*application\/x-www-form-urlencoded/);
+    });
+
+    it('v3: without client_certificate_hash ESIA-007014, with another certificate’s ESIA-007002; the code is not spent', async () => {
+      const c = await code();
+      const { client_certificate_hash: _hash, ...without } = rp.tokenForm({ code: c }, { version: 3 });
+      const missing = await rp.tokenRequest(h.url, without, 3);
+      expect(missing.status).to.equal(400);
+      expect(missing.body.error_description).to.match(/^ESIA-007014: .*client_certificate_hash/);
+      const foreign = await rp.tokenRequest(
+        h.url,
+        { ...rp.tokenForm({ code: c }, { version: 3 }), client_certificate_hash: other.certificateHash() },
+        3,
+      );
+      expect(foreign.body.error_description).to.match(/^ESIA-007002: /);
+      expect((await rp.tokenRequest(h.url, rp.tokenForm({ code: c }, { version: 3 }), 3)).status).to.equal(200);
     });
 
     it('a bad signature, a stale timestamp, an unknown client, an unsupported grant type', async () => {

@@ -164,6 +164,7 @@ export class EsiaRelyingParty {
       scope,
       timestamp,
       token_type: 'Bearer',
+      ...(options.version === 3 ? { client_certificate_hash: this.certificateHash() } : {}),
     };
   }
 
