@@ -20,8 +20,9 @@
  * Environment: BENCH_SECONDS (10), BENCH_WARMUP_SECONDS (2), BENCH_CONNECTIONS (20, autocannon
  * scenarios), BENCH_ROUNDS (5: rounds of BENCH_SECONDS / BENCH_ROUNDS each, vkhod alternating with its
  * floor), BENCH_SIGNIN_CONCURRENCY (8; also the argon2id concurrency), BENCH_WORKERS ("1,2"),
- * BENCH_VKHOD_COMMAND (the command that starts vkhod, split on spaces; default
- * "node --import tsx src/main.ts"), BENCH_SCENARIOS (comma list to run a subset of sign-in,
+ * BENCH_VKHOD_COMMAND (the command that starts vkhod, split on spaces; default the production
+ * command "node --max-semi-space-size=4 dist/src/main.js", after `npm run build` unless
+ * BENCH_BUILD=0), BENCH_SCENARIOS (comma list to run a subset of sign-in,
  * client_credentials, refresh_token, userinfo), BENCH_TIME_LIMIT_SECONDS (default computed),
  * BENCH_STARTUP=0 / BENCH_SWEEP=0 (skip the start-up and the store's background-work tables printed
  * at the end; sweep.ts reads BENCH_SWEEP_LIVE and BENCH_SWEEP_BACKLOG),
@@ -49,7 +50,7 @@ import {
   removeJitMaps,
 } from './perf-profile.ts';
 import { mainThreadCpuUs, ServerProcess, treePids } from './server-process.ts';
-import { measureStartup, printStartup } from './startup.ts';
+import { ensureBuild, measureStartup, printStartup, PRODUCTION_COMMAND } from './startup.ts';
 import { measureSweep, printSweep, sweepSizes } from './sweep.ts';
 import { argon2Load, BENCH_PASSWORD, benchPhone, healthSampler, passwordCodeFlow, percentile, signInLoad, type Closed } from './sign-in.ts';
 import { benchServerEnv, commandOf, freePort, seedCitizens } from './local-server.ts';
@@ -71,7 +72,9 @@ const signInConcurrency = int('BENCH_SIGNIN_CONCURRENCY', 8);
 const workerCounts = (process.env.BENCH_WORKERS ?? '1,2').split(',').map((w) => Number(w.trim()));
 if (workerCounts.some((w) => !Number.isInteger(w) || w <= 0))
   throw new Error(`BENCH_WORKERS: positive integers, got ${process.env.BENCH_WORKERS}`);
-const vkhodCommand = commandOf(process.env.BENCH_VKHOD_COMMAND ?? 'node --import tsx src/main.ts');
+// What operators run (the compiled build, rebuilt from the sources first unless BENCH_BUILD=0), unless told otherwise.
+if (!process.env.BENCH_VKHOD_COMMAND) ensureBuild(process.env.BENCH_BUILD !== '0');
+const vkhodCommand = commandOf(process.env.BENCH_VKHOD_COMMAND ?? PRODUCTION_COMMAND);
 /** Another build to compare with in the same run (e.g. the sources before a change), as `base ×1`. */
 const baselineCommand = process.env.BENCH_BASELINE_COMMAND ? commandOf(process.env.BENCH_BASELINE_COMMAND) : undefined;
 const ALL = ['sign-in', 'client_credentials', 'refresh_token', 'userinfo'] as const;

@@ -41,8 +41,11 @@ function cpuMsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
+/** The production command (`npm start` with NODE_ENV=production, the Docker image). */
+export const PRODUCTION_COMMAND = 'node --max-semi-space-size=4 dist/src/main.js';
+
 const VARIANTS = [
-  { variant: 'dist', args: ['--max-semi-space-size=4', 'dist/src/main.js'], command: 'node --max-semi-space-size=4 dist/src/main.js' },
+  { variant: 'dist', args: PRODUCTION_COMMAND.split(' ').slice(1), command: PRODUCTION_COMMAND },
   { variant: 'tsx', args: ['--import', 'tsx', 'src/main.ts'], command: 'node --import tsx src/main.ts' },
 ];
 
@@ -103,15 +106,19 @@ async function startTwice(args: string[], idleMs: number) {
   }
 }
 
+/** Builds dist/ when it is missing, or always with `always`. */
+export function ensureBuild(always: boolean): void {
+  if (!always && existsSync(join(ROOT, 'dist/src/main.js'))) return;
+  process.stderr.write('bench: building dist/ (npm run build)\n');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
+}
+
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export async function measureStartup(): Promise<StartupRow[]> {
   const rounds = Math.max(1, Number(process.env.BENCH_STARTUP_ROUNDS ?? 3) || 3);
   const idleMs = Math.max(0, Number(process.env.BENCH_STARTUP_IDLE_SECONDS ?? 2) || 0) * 1000;
-  if (process.env.BENCH_STARTUP_BUILD === '1' || !existsSync(join(ROOT, 'dist/src/main.js'))) {
-    process.stderr.write('bench: building dist/ (npm run build)\n');
-    execFileSync('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
-  }
+  ensureBuild(process.env.BENCH_STARTUP_BUILD === '1');
   const results = new Map<string, Array<Awaited<ReturnType<typeof startTwice>>>>(VARIANTS.map((v) => [v.variant, []]));
   // Alternating, so a noisy neighbour hurts both alike.
   for (let round = 0; round < rounds; round += 1)
