@@ -234,18 +234,28 @@ export function verifiedClaimsRequest(value: unknown): VerifiedClaimsRequest | u
   return { verification: verification ?? {}, claims };
 }
 
-/** The value meets the member request's `value`/`values`, and its sub-elements theirs. */
-function meets(request: unknown, actual: unknown): boolean {
+const member = (actual: unknown, name: string): unknown => (isObject(actual) && Object.hasOwn(actual, name) ? actual[name] : undefined);
+
+/** The value meets the member request's `value`, `values` and `max_age` (seconds since a date-time), and its sub-elements theirs. */
+function meets(request: unknown, actual: unknown, now: number): boolean {
   if (!isObject(request)) return true;
   if ('value' in request && request.value !== actual) return false;
   if (Array.isArray(request.values) && !request.values.includes(actual)) return false;
-  return Object.entries(request).every(([name, sub]) => REQUEST_WORDS.has(name) || meets(sub, isObject(actual) ? actual[name] : undefined));
+  if (typeof request.max_age === 'number' && !(now - Date.parse(String(actual)) <= request.max_age * 1000)) return false;
+  return Object.entries(request).every(([name, sub]) => REQUEST_WORDS.has(name) || meets(sub, member(actual, name), now));
+}
+
+/** Of a value, the sub-members the request names (theirs likewise); the whole value when it names none. */
+function namedPart(request: unknown, actual: unknown): unknown {
+  if (!isObject(request) || !isObject(actual)) return actual;
+  const named = Object.keys(request).filter((name) => !REQUEST_WORDS.has(name) && Object.hasOwn(actual, name));
+  return named.length ? Object.fromEntries(named.map((name) => [name, namedPart(request[name], actual[name])])) : actual;
 }
 
 /**
  * The verification as the request asks for it: `trust_framework` always, other members only when
- * asked for; evidence only the pieces that meet one of the requested ones. Undefined when a
- * condition is not met (a `value` or `values` not matched, an older `time` than `max_age`).
+ * asked for; evidence only the pieces that meet one of the requested ones, each with its `type` and
+ * the members that one names. Undefined when a condition is not met (`value`, `values`, `max_age`).
  */
 function requestedVerification(
   asked: Record<string, unknown>,
@@ -254,21 +264,17 @@ function requestedVerification(
 ): Record<string, unknown> | undefined {
   const out: Record<string, unknown> = { trust_framework: verification.trust_framework };
   for (const [name, request] of Object.entries(asked)) {
-    const actual = verification[name];
+    const actual = member(verification, name);
     if (name === 'evidence' && Array.isArray(request)) {
-      const pieces = (actual as unknown[]).filter((piece) => request.some((r) => meets(r, piece)));
+      const pieces = (actual as Array<Record<string, unknown>>).flatMap((piece) => {
+        const match = request.find((r) => meets(r, piece, now));
+        return match ? [{ type: piece.type, ...(namedPart(match, piece) as Record<string, unknown>) }] : [];
+      });
       if (!pieces.length) return undefined;
       out.evidence = pieces;
       continue;
     }
-    if (!meets(request, actual)) return undefined;
-    if (
-      name === 'time' &&
-      isObject(request) &&
-      typeof request.max_age === 'number' &&
-      now - Date.parse(String(actual)) > request.max_age * 1000
-    )
-      return undefined;
+    if (!meets(request, actual, now)) return undefined;
     if (actual !== undefined) out[name] = actual;
   }
   return out;
@@ -329,7 +335,10 @@ function requestedVerifiedClaims(
   const wanted = Object.keys(request.claims).filter((name) => releasable.has(name));
   const out = new Map<VerificationEvent, { verification: Record<string, unknown>; claims: Record<string, unknown> }>();
   for (const [item, events] of itemVerifications(account)) {
-    const values = Object.entries(itemClaims(account, item)).filter(([name, value]) => wanted.includes(name) && value !== undefined);
+    // a claim asked for with a `value`/`values` is released only when it has that value (OIDC4IDA: a match, not a read-out)
+    const values = Object.entries(itemClaims(account, item)).filter(
+      ([name, value]) => wanted.includes(name) && value !== undefined && meets(request.claims[name], value, now),
+    );
     if (!values.length) continue;
     // the newest verification of the item that meets the request's conditions
     for (const event of [...events].reverse()) {

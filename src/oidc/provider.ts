@@ -171,7 +171,9 @@ function interactions(accounts: Accounts): Configuration['interactions'] {
       'consent_required',
       (ctx) => {
         const { oidc } = ctx;
-        const granted = releasableClaims(new Set(oidc.grant!.getOIDCScope().split(' ')), oidc.grant!.getOIDCClaims());
+        // the scopes this request's tokens will carry (granted and asked for now): what the release reads
+        const scopes = oidc.grant!.getOIDCScopeFiltered(oidc.requestParamOIDCScopes).split(' ');
+        const granted = releasableClaims(new Set(scopes), oidc.grant!.getOIDCClaims());
         const missing = claimsInVerifiedClaimsRequest(parsedClaims(oidc.params?.claims)).filter((name) => !granted.has(name));
         if (!missing.length) return Check.NO_NEED_TO_PROMPT;
         (oidc as unknown as Record<symbol, unknown>)[MISSING_VERIFIED] = missing;

@@ -498,6 +498,31 @@ describe('claims: scopes, verified_claims, levels', function () {
       expect(entry!.claims).to.deep.equal({ snils: '112-233-445 95', family_name: 'Иванова' });
       expect(entry!.verification).to.have.all.keys('trust_framework', 'time', 'evidence');
       expect(entry!.verification.evidence[0]).to.include({ type: 'electronic_record' });
+      // evidence: its type and only the members asked for (not the registry's name, not its time)
+      expect(entry!.verification.evidence).to.deep.equal([{ type: 'electronic_record' }]);
+      const record = await tokens('rp-all', 'openid fullname', {
+        ...ask('userinfo', {
+          verification: { trust_framework: null, evidence: [{ record: { type: null } }] },
+          claims: { given_name: null },
+        }),
+      });
+      expect(vc(record.userinfo)![0]!.verification.evidence).to.deep.equal([
+        { type: 'electronic_record', record: { type: 'state_registry' } },
+      ]);
+    });
+
+    it('a claim asked for with a value is released only when it has that value', async () => {
+      await makeStandard(h, accountId);
+      const other = await tokens('rp-all', 'openid fullname', ask('id_token', { ...nameOnly, claims: { given_name: { value: 'Анна' } } }));
+      expect(other.idToken).to.not.have.property('verified_claims');
+      const same = await tokens(
+        'rp-all',
+        'openid fullname',
+        ask('id_token', { ...nameOnly, claims: { given_name: { values: ['Анна', 'Мария'] } } }),
+      );
+      expect(same.idToken.verified_claims).to.deep.equal([
+        { verification: { trust_framework: 'ru_vkhod' }, claims: { given_name: 'Мария' } },
+      ]);
     });
 
     it('a condition the verification does not meet leaves the whole element out (trust framework, assurance level, max_age, evidence)', async () => {
@@ -508,6 +533,7 @@ describe('claims: scopes, verified_claims, levels', function () {
         { trust_framework: null, assurance_level: { value: 'confirmed' } },
         { trust_framework: null, time: { max_age: 0 } },
         { trust_framework: null, evidence: [{ type: { value: 'document' } }] },
+        { trust_framework: null, evidence: [{ type: null, time: { max_age: 0 } }] },
       ];
       for (const verification of unmet) {
         const { idToken } = await tokens('rp-all', scope, ask('id_token', { verification, claims: { given_name: null } }));
@@ -539,7 +565,7 @@ describe('claims: scopes, verified_claims, levels', function () {
             'rp-all',
             'openid fullname id_doc',
             ask('userinfo', {
-              verification: { trust_framework: null, evidence: [{ type: { value: type } }] },
+              verification: { trust_framework: null, evidence: [{ type: { value: type }, method: null }] },
               claims: { family_name: null },
             }),
           )
@@ -571,6 +597,16 @@ describe('claims: scopes, verified_claims, levels', function () {
         prompt: 'none',
       });
       expect(errorOf(silent.page)).to.equal('consent_required');
+    });
+
+    it('a scope granted earlier but not asked for now does not stand in for consent to a verified claim', async () => {
+      await makeStandard(h, accountId);
+      await tokens('rp-all', 'openid snils');
+      const snilsOnly = ask('userinfo', { ...nameOnly, claims: { snils: null } });
+      const { consent } = await authorize('rp-all', 'openid', snilsOnly);
+      expect(consent, 'asked: the tokens of this request will not carry the snils scope').to.not.equal(undefined);
+      const { userinfo: info } = await tokens('rp-all', 'openid', snilsOnly);
+      expect(vc(info)).to.deep.equal([{ verification: { trust_framework: 'ru_vkhod' }, claims: { snils: '112-233-445 95' } }]);
     });
 
     it('a request that cannot be read, or reaches past the registration, is invalid_request at the redirect_uri', async () => {
