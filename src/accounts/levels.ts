@@ -244,12 +244,12 @@ export class Levels {
       snils: account.snils!,
       passport: account.identity!.passport!,
     });
+    // The fingerprint of the data *sent*: data saved while the registry was asked is other data, and
+    // the answer (about what was sent) then vouches for nothing (refresh drops the check).
+    const fingerprint = identityFingerprint(account);
     const updated = await this.accounts.modify(
       accountId,
-      (a) => ({
-        ...a,
-        registryCheck: { ticket, status: 'pending', submittedAt: new Date().toISOString(), fingerprint: identityFingerprint(a) },
-      }),
+      (a) => ({ ...a, registryCheck: { ticket, status: 'pending', submittedAt: new Date().toISOString(), fingerprint } }),
       { type: 'level.registry_submitted', actor: 'self', ip, outcome: 'success', details: { registry: this.registry.name } },
     );
     return this.refresh(updated);
