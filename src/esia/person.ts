@@ -195,7 +195,10 @@ export function esiaPersonRoutes(services: Services, verifier: () => Promise<Esi
       ctx.body = { code: 'ESIA-005010', message: 'the access token is invalid or expired' };
       return undefined;
     };
-    if (!claims || !record) return invalid();
+    // The grant stands: a replayed code or refresh token revokes it, and a token written after that
+    // revocation by a request racing the replay must die with it.
+    const grant = record && (await services.provider.Grant.find(record.grantId).catch(() => undefined));
+    if (!claims || !record || !grant) return invalid();
     if (String(record.oid) !== ctx.params.oid || claims['urn:esia:sbj_id'] !== record.oid) {
       forbidden(ctx, 'the access token is not for this person');
       return undefined;

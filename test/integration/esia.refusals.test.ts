@@ -231,6 +231,15 @@ describe('ESIA profile: refusals', function () {
       expect(refreshed.body.error_description, 'its refresh token').to.match(/^ESIA-007011/);
     });
 
+    it('a code raced by parallel requests: the winner’s access token is revoked too (its tokens may be written after the revocation)', async () => {
+      const back = await esiaSignIn(h, rp.authorizePath({ accessType: 'offline' }).path, PHONE);
+      const c = back.searchParams.get('code')!;
+      const answers = await Promise.all(Array.from({ length: 4 }, () => rp.tokenRequest(h.url, rp.tokenForm({ code: c }))));
+      expect(answers.filter((r) => r.status !== 200).length, 'the others are replays').to.be.greaterThan(0);
+      for (const won of answers.filter((r) => r.status === 200))
+        expect((await prns(won.body.access_token)).status, 'the winner’s access token').to.equal(401);
+    });
+
     it('a rotated refresh token replayed: refused, and the refresh token that replaced it is revoked (RFC 9700 §4.14.2)', async () => {
       const back = await esiaSignIn(h, rp.authorizePath({ accessType: 'offline' }).path, PHONE);
       const first = await rp.tokenRequest(h.url, rp.tokenForm({ code: back.searchParams.get('code')! }));
