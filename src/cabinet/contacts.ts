@@ -19,7 +19,7 @@ import {
   type Contact,
   type ContactKind,
 } from '../accounts/contacts.ts';
-import { afterFactorRemoval, hasEnrolledFactor } from '../methods/second-factor.ts';
+import { afterFactorRemoval, factorRemovalRefusal } from '../methods/second-factor.ts';
 import { DeliveryError } from '../notify/notifier.ts';
 import type { Services } from '../services.ts';
 import { DuplicateKeyError } from '../store.ts';
@@ -103,10 +103,9 @@ export function contactsRoutes(services: Deps): Router {
   function removalProblem(a: Account, kind: ContactKind): string | undefined {
     const c = contactOf(a, kind);
     if (!c.value) return 'contacts.errors.not_found';
-    const after = afterFactorRemoval(withContact(a, kind, undefined));
-    if (c.confirmed && a.passwordHash && !confirmedContacts(after).length) return 'contacts.errors.only_contact';
-    if (services.config.requireSecondFactor && hasEnrolledFactor(a) && !hasEnrolledFactor(after)) return 'security.last_factor_required';
-    return undefined;
+    const without = withContact(a, kind, undefined);
+    if (c.confirmed && a.passwordHash && !confirmedContacts(without).length) return 'contacts.errors.only_contact';
+    return factorRemovalRefusal(a, without, services.config.requireSecondFactor);
   }
 
   async function show(ctx: Context, s: CabinetSession, problem?: Problem): Promise<void> {

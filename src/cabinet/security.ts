@@ -8,7 +8,7 @@ import type { Context } from 'koa';
 import { maskContact } from '../accounts/contacts.ts';
 import type { FactorChange } from '../methods/factor-changes.ts';
 import type { EnrolmentView } from '../methods/factors/factor.ts';
-import { afterFactorRemoval, availableFactors, hasEnrolledFactor } from '../methods/second-factor.ts';
+import { afterFactorRemoval, availableFactors, factorRemovalRefusal } from '../methods/second-factor.ts';
 import { PASSKEY_NAME_MAX } from '../methods/webauthn.ts';
 import type { Services } from '../services.ts';
 import type { Account, SecondFactorKind } from '../accounts/account.ts';
@@ -54,12 +54,11 @@ export function securityRoutes(services: Deps): Router {
     });
   }
 
-  const refuseIfLastRequired = (a: Account) => {
-    if (services.config.requireSecondFactor && !hasEnrolledFactor(afterFactorRemoval(a)))
-      throw new UserError(409, 'security.last_factor_required');
-    // The last factor of an account with sign-in with confirmation on: removing it would turn
-    // confirmation off unannounced (the page and the message would speak only of the factor).
-    if (a.mfa?.enabled && !afterFactorRemoval(a).mfa?.enabled) throw new UserError(409, 'security.last_factor_mfa_on');
+  /** The account without a factor, unless that was the last way to confirm a sign-in that must stay (checked as written). */
+  const withoutFactor = (a: Account, removed: Account): Account => {
+    const refusal = factorRemovalRefusal(a, removed, services.config.requireSecondFactor);
+    if (refusal) throw new UserError(409, refusal);
+    return afterFactorRemoval(removed);
   };
 
   function done(ctx: Context, notice: string) {
@@ -159,8 +158,7 @@ export function securityRoutes(services: Deps): Router {
     const s = await session(ctx, true);
     if (!s) return;
     if (!s.account.totp) throw new UserError(404, 'security.not_found');
-    refuseIfLastRequired({ ...s.account, totp: undefined });
-    await change(ctx, s, 'totp_removed', (a) => afterFactorRemoval({ ...a, totp: undefined }));
+    await change(ctx, s, 'totp_removed', (a) => withoutFactor(a, { ...a, totp: undefined }));
     done(ctx, 'totp_removed');
   });
 
@@ -207,12 +205,11 @@ export function securityRoutes(services: Deps): Router {
     if (!s) return;
     const passkey = s.account.passkeys?.find((p) => p.id === ctx.params.id);
     if (!passkey) throw new UserError(404, 'security.not_found');
-    refuseIfLastRequired({ ...s.account, passkeys: s.account.passkeys!.filter((p) => p.id !== passkey.id) });
     await change(
       ctx,
       s,
       'passkey_removed',
-      (a) => afterFactorRemoval({ ...a, passkeys: (a.passkeys ?? []).filter((p) => p.id !== passkey.id) }),
+      (a) => withoutFactor(a, { ...a, passkeys: (a.passkeys ?? []).filter((p) => p.id !== passkey.id) }),
       { name: passkey.name },
     );
     done(ctx, 'passkey_removed');

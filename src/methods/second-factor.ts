@@ -29,6 +29,20 @@ export function afterFactorRemoval(account: Account): Account {
   };
 }
 
+/**
+ * Why a way to confirm a sign-in may not go (`removed`: the account without it — a factor, or the
+ * mobile SMS codes go to), as a message key; undefined when it may. The last factor while second
+ * factors are required, or while sign-in with confirmation is on: removing it would turn
+ * confirmation off unannounced (the page and the message would speak only of the factor or contact).
+ * Checked against the account as it is when written, so parallel removals cannot both pass.
+ */
+export function factorRemovalRefusal(before: Account, removed: Account, requireSecondFactor: boolean): string | undefined {
+  const after = afterFactorRemoval(removed);
+  if (requireSecondFactor && hasEnrolledFactor(before) && !hasEnrolledFactor(after)) return 'security.last_factor_required';
+  if (before.mfa?.enabled && !after.mfa?.enabled) return 'security.last_factor_mfa_on';
+  return undefined;
+}
+
 /** Factors the citizen set up themselves (an SMS to the login phone is always there, so it is not counted). */
 export function hasEnrolledFactor(account: Account): boolean {
   return Boolean(account.totp || account.passkeys?.length || (account.mfa?.enabled && account.phoneVerified));

@@ -305,6 +305,24 @@ describe('cabinet: contacts', function () {
     });
   });
 
+  describe('removing the mobile that SMS codes go to', () => {
+    it('refused (409) while it is the last way to confirm a sign-in and confirmation is on: confirmation never goes off unannounced', async () => {
+      await h.services.accounts.modify(accountId, (a) => ({
+        ...a,
+        email: EMAIL,
+        emailVerified: true,
+        mfa: { enabled: true, preferred: 'sms' },
+      }));
+      const fresh = await browser.get('/account/contacts');
+      expect(fresh.html, 'no remove button for it').to.not.include('action="/account/contacts/phone/remove"');
+      const res = await browser.post('/account/contacts/phone/remove', { _csrf: csrfOf(fresh.html) }, false);
+      expect(res.status).to.equal(409);
+      expect(firstError(res.html)).to.include('Сначала выключите вход с подтверждением');
+      const stored = await account();
+      expect([stored.phone, stored.mfa]).to.deep.equal([PHONE, { enabled: true, preferred: 'sms' }]);
+    });
+  });
+
   describe('a sign-in within the last 5 minutes', () => {
     it('is needed to start a change, resend a code or remove a contact (403), not to see the page', async () => {
       await h.services.accounts.modify(accountId, (a) => ({ ...a, email: EMAIL, emailVerified: true }));

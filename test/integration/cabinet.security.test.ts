@@ -157,6 +157,33 @@ describe('cabinet: security settings', function () {
     expect(after.mfa?.enabled, 'and confirmation stays on (it was turned off unannounced before)').to.equal(true);
   });
 
+  it('the last two factors removed in parallel: one goes, the other is refused (409), and confirmation stays on', async () => {
+    const { account, browser, page } = await appOnlyAccountInCabinet(h, 'two.factors@example.ru');
+    const id = await addPasskey(browser, new SoftAuthenticator(h.url), 'Ноутбук');
+    const fresh = await browser.get('/account/security');
+    const _csrf = csrfOf(fresh.html);
+    expect(page.url).to.equal('/account/security');
+    // Both requests read the account before either writes (held at the write until both are there).
+    const changes = h.services.factorChanges;
+    const apply = changes.apply.bind(changes);
+    let arrived = 0;
+    let release!: () => void;
+    const bothThere = new Promise<void>((resolve) => (release = resolve));
+    changes.apply = async (params) => {
+      if (++arrived === 2) release();
+      await bothThere;
+      return apply(params);
+    };
+    const answers = await Promise.all([
+      browser.post('/account/security/totp/remove', { _csrf }, false),
+      browser.post(`/account/security/passkeys/${id}/remove`, { _csrf }, false),
+    ]).finally(() => (changes.apply = apply));
+    expect(answers.map((r) => r.status).sort()).to.deep.equal([303, 409]);
+    const after = (await h.services.accounts.findActive(account.id))!;
+    expect(Boolean(after.totp) || Boolean(after.passkeys?.length), 'one factor is left').to.equal(true);
+    expect(after.mfa?.enabled, 'confirmation stays on').to.equal(true);
+  });
+
   it('the app is connected once: parallel confirmations make one, and a second app is refused while one is connected', async () => {
     const totpPage = await browser.get('/account/security/totp');
     const code = await totpCode(totpSecretOf(totpPage.html));
