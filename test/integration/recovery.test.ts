@@ -153,6 +153,20 @@ describe('password recovery', function () {
     expect(unknownWrong.html, 'no way to set a password').to.not.include('name="password"');
   });
 
+  it('one new password per proven contact: parallel submissions change it once, the others are told it was already changed (409)', async () => {
+    const { id } = await createAccount(h, { phone: PHONE });
+    const browser = new Browser(h);
+    const codePage = await requestCode(h, browser, PHONE);
+    const passwordPage = await browser.submit(codePage, 'recover/', { code: h.gateway.code(PHONE) });
+    const passwords = [`${NEW_PASSWORD}-1`, `${NEW_PASSWORD}-2`, `${NEW_PASSWORD}-3`];
+    const answers = await Promise.all(passwords.map((p) => browser.submit(passwordPage, 'recover/', { password: p, password_confirm: p })));
+    expect(answers.filter((a) => a.status === 200 && a.html.includes('Пароль изменён'))).to.have.length(1);
+    for (const refused of answers.filter((a) => !a.html.includes('Пароль изменён')))
+      expect([refused.status, refused.html.includes('уже изменён')], refused.html.slice(0, 200)).to.deep.equal([409, true]);
+    const events = h.services.store.audit.listForAccount(id, 50);
+    expect((await events).filter((e) => e.type === 'account.password_recovered')).to.have.length(1);
+  });
+
   it('refuses a weak new password with the rules it breaks, and keeps the old password', async () => {
     await createAccount(h, { phone: PHONE });
     const browser = new Browser(h);

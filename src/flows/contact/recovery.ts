@@ -102,7 +102,12 @@ export function recoveryFlow(services: Deps): ContactFlow {
           status: 400,
         });
 
-      await accounts.replacePassword(account.id, await hashPassword(password), {
+      // One new password per proven contact: the flow is spent before the change, so parallel
+      // submissions cannot each change the password (and each tell the citizen so).
+      const hash = await hashPassword(password);
+      if (!(await contactFlows.in(services.store).consume(flow.id)))
+        return showFinal(ctx, flow, { errors: [views.t(ctx, 'recover.already_changed')], status: 409 });
+      await accounts.replacePassword(account.id, hash, {
         type: 'account.password_recovered',
         actor: 'self',
         ip: ctx.ip,
