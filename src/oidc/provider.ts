@@ -171,9 +171,10 @@ function interactions(accounts: Accounts): Configuration['interactions'] {
       'consent_required',
       (ctx) => {
         const { oidc } = ctx;
-        // the scopes this request's tokens will carry (granted and asked for now): what the release reads
-        const scopes = oidc.grant!.getOIDCScopeFiltered(oidc.requestParamOIDCScopes).split(' ');
-        const granted = releasableClaims(new Set(scopes), oidc.grant!.getOIDCClaims());
+        // The scopes this request's tokens will carry — those it asks for (granted already, or by the
+        // same consent: it grants all or nothing) — are what the release reads; a scope granted earlier
+        // but not asked for now covers nothing, and one asked for now is not asked for twice.
+        const granted = releasableClaims(oidc.requestParamOIDCScopes, oidc.grant!.getOIDCClaims());
         const missing = claimsInVerifiedClaimsRequest(parsedClaims(oidc.params?.claims)).filter((name) => !granted.has(name));
         if (!missing.length) return Check.NO_NEED_TO_PROMPT;
         (oidc as unknown as Record<symbol, unknown>)[MISSING_VERIFIED] = missing;

@@ -599,6 +599,13 @@ describe('claims: scopes, verified_claims, levels', function () {
       expect(errorOf(silent.page)).to.equal('consent_required');
     });
 
+    it('a verified claim whose scope is asked for in the same request is listed once on the consent page', async () => {
+      await makeStandard(h, accountId);
+      const { consent } = await authorize('rp-all', 'openid snils', ask('userinfo', { ...nameOnly, claims: { snils: null } }));
+      const items = [...consent!.html.matchAll(/<li>([^<]*)<\/li>/g)].map((m) => decodeEntities(m[1]!));
+      expect(items.filter((text) => text === RU.scopes.snils)).to.have.length(1);
+    });
+
     it('a scope granted earlier but not asked for now does not stand in for consent to a verified claim', async () => {
       await makeStandard(h, accountId);
       await tokens('rp-all', 'openid snils');
