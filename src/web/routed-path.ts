@@ -10,10 +10,18 @@
  */
 import type { Context } from 'koa';
 
+/** The last path folded and its fold: a request's middlewares ask for the same path many times (issue 15). */
+let lastPath: string | undefined;
+let lastRouted = '';
+
 /** `path` with ASCII letters in lower case and one trailing slash (not the root's) dropped. */
 export function routedPathOf(path: string): string {
+  if (path === lastPath) return lastRouted;
   const lower = /[A-Z]/.test(path) ? path.replace(/[A-Z]+/g, (letters) => letters.toLowerCase()) : path;
-  return lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
+  const routed = lower.length > 1 && lower.endsWith('/') ? lower.slice(0, -1) : lower;
+  lastPath = path;
+  lastRouted = routed;
+  return routed;
 }
 
 /** The request's path as the routers match it (see above). */
