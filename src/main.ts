@@ -109,7 +109,8 @@ const serve = (handler: (req: IncomingMessage, res: ServerResponse) => unknown) 
   // (an absolute-form target, `GET http://host/readyz`, is a path too: as koa reads it)
   // Parsed only for a target that names it at all (a URL parse on every request was measurable, issue 15).
   const readyz =
-    /readyz/i.test(req.url ?? '') && routedPathOf(URL.canParse(req.url!, 'http://x') ? new URL(req.url!, 'http://x').pathname : '') === '/readyz';
+    /readyz/i.test(req.url ?? '') &&
+    routedPathOf(URL.canParse(req.url!, 'http://x') ? new URL(req.url!, 'http://x').pathname : '') === '/readyz';
   if (inCluster) {
     // Which worker answered (operators and the cluster test tell them apart by it).
     res.setHeader('vkhod-worker', String(workerIndex()));

@@ -79,6 +79,79 @@ describe('registration of a simplified account', function () {
     }
   });
 
+  it('the final form sent twice (a double click): one account; the other answer says it was created, not that the contact is taken (409)', async () => {
+    const browser = new Browser(h);
+    const codePage = await browser.submit(await browser.get('/register'), 'register', { contact: '+79123456783' });
+    const profile = await browser.submit(codePage, 'register/', { code: h.gateway.code('+79123456783') });
+    const fields = {
+      family: 'Иванова',
+      given: 'Мария',
+      middle: '',
+      password: GOOD_PASSWORD,
+      password_confirm: GOOD_PASSWORD,
+      pd_consent: 'on',
+    };
+    const answers = await Promise.all([1, 2, 3].map(() => browser.submit(profile, 'register/', fields)));
+    const created = answers.filter((a) => a.url === '/account');
+    expect(created, answers.map((a) => `${a.status} ${a.url}`).join(', ')).to.have.length(1);
+    for (const again of answers.filter((a) => a !== created[0])) {
+      expect(again.status).to.equal(409);
+      expect(again.html).to.include('Учётная запись по этой регистрации уже создана');
+      expect(again.html, 'not the message for a contact someone else holds').to.not.include('уже привязан');
+      expect(again.html, 'a way on: sign in').to.match(/href="\/account"/);
+    }
+    // Sent again later (the back button): the same answer, not "the page is out of date".
+    const later = await browser.submit(profile, 'register/', fields);
+    expect([later.status, later.html.includes('уже создана')]).to.deep.equal([409, true]);
+    const account = await h.services.accounts.findByKey({ kind: 'phone', value: '+79123456783' });
+    const registered = (await h.services.store.audit.listForAccount(account!.id)).filter((e) => e.type === 'account.registered');
+    expect(registered).to.have.length(1);
+  });
+
+  it('a contact registered by someone else since its code was typed: 409, the contact is taken, and no form that would claim it again', async () => {
+    const [first, second] = [new Browser(h), new Browser(h)];
+    const profiles = [];
+    for (const browser of [first, second]) {
+      const codePage = await browser.submit(await browser.get('/register'), 'register', { contact: '+79123456785' });
+      profiles.push(await browser.submit(codePage, 'register/', { code: h.gateway.code('+79123456785') }));
+    }
+    const fields = {
+      family: 'Иванова',
+      given: 'Мария',
+      middle: '',
+      password: GOOD_PASSWORD,
+      password_confirm: GOOD_PASSWORD,
+      pd_consent: 'on',
+    };
+    expect((await first.submit(profiles[0]!, 'register/', fields)).url).to.equal('/account');
+    const taken = await second.submit(profiles[1]!, 'register/', { ...fields, family: 'Петрова' });
+    expect(taken.status).to.equal(409);
+    expect(taken.html).to.include('Этот контакт уже привязан к учётной записи');
+    expect(taken.html).to.not.include('name="password"');
+    const account = await h.services.accounts.findByKey({ kind: 'phone', value: '+79123456785' });
+    expect(account!.name.family).to.equal('Иванова');
+  });
+
+  it("a double-clicked final form inside an authorization request: the repeated answer leads back to that request's sign-in", async () => {
+    const browser = new Browser(h);
+    const login = await browser.get(authorizePath());
+    const start = login.html.match(/href="(\/interaction\/[^"]+)\/register"/)![1]!;
+    const codePage = await browser.submit(await browser.get(`${start}/register`), 'register', { contact: '+79123456784' });
+    const profile = await browser.submit(codePage, 'register/', { code: h.gateway.code('+79123456784') });
+    const fields = {
+      family: 'Иванова',
+      given: 'Мария',
+      middle: '',
+      password: GOOD_PASSWORD,
+      password_confirm: GOOD_PASSWORD,
+      pd_consent: 'on',
+    };
+    const answers = await Promise.all([1, 2].map(() => browser.submit(profile, 'register/', fields)));
+    const again = answers.find((a) => a.status === 409);
+    expect(again, answers.map((a) => `${a.status} ${a.url}`).join(', ')).to.not.equal(undefined);
+    expect(again!.html).to.include(`href="${start}"`);
+  });
+
   it('a deployment shows its own consent text and version', async () => {
     await h.close();
     h = await startHarness({

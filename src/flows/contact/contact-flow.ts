@@ -50,6 +50,34 @@ export interface ContactFlowSpec {
   contactPage?(ctx: Context): Record<string, unknown>;
 }
 
+/**
+ * The final step of a flow asked again after it was taken — by a parallel request (the final step
+ * spends the flow before its change: `finishFlow`) or later: 409, what happened and where to go on
+ * (the authorization request's sign-in, or the cabinet's).
+ */
+export function finalStepDone(services: Pick<Services, 'views'>, ctx: Context, flow: FlowRecord): void {
+  services.views.render(
+    ctx,
+    'done',
+    {
+      title: `${flow.kind}.title`,
+      message: services.views.t(ctx, `${flow.kind}.already_done`),
+      next: { href: flow.interactionUid ? `/interaction/${flow.interactionUid}` : '/account', label: 'contact.sign_in' },
+    },
+    409,
+  );
+}
+
+/**
+ * Spends the flow for its final step, before the change it makes (an account created, a password
+ * replaced): of parallel submissions exactly one goes on; the others are told it was done.
+ */
+export async function finishFlow(services: Pick<Services, 'store' | 'views'>, ctx: Context, flow: FlowRecord): Promise<boolean> {
+  if (await contactFlows.in(services.store).consume(flow.id)) return true;
+  finalStepDone(services, ctx, flow);
+  return false;
+}
+
 export class ContactFlow {
   constructor(
     private readonly services: Deps,
@@ -70,12 +98,20 @@ export class ContactFlow {
   }
 
   private async load(ctx: Context): Promise<FlowRecord> {
+    const found = await this.inspect(ctx);
+    if (found.used) throw new UserError(404, `${this.spec.kind}.flow_expired`, { start: this.base(ctx) });
+    return found.flow;
+  }
+
+  /** The URL's flow of this kind and interaction while it lives, spent by its final step or not. */
+  private async inspect(ctx: Context): Promise<{ flow: FlowRecord; used: boolean }> {
     const id = String(ctx.params.flow ?? '');
-    const flow = /^[A-Za-z0-9_-]{22}$/.test(id) ? await this.records.load(id) : undefined;
+    const found = /^[A-Za-z0-9_-]{22}$/.test(id) ? await this.records.inspect(id) : undefined;
+    const flow = found?.record;
     if (!flow || flow.kind !== this.spec.kind || flow.done || (flow.interactionUid ?? undefined) !== (ctx.params.uid ?? undefined)) {
       throw new UserError(404, `${this.spec.kind}.flow_expired`, { start: this.base(ctx) });
     }
-    return flow;
+    return { flow, used: found.used };
   }
 
   private async interaction(ctx: Context): Promise<InteractionDetails | undefined> {
@@ -185,9 +221,15 @@ export class ContactFlow {
 
     router.post(`/${k}/:flow`, async (ctx) => {
       const details = await this.interaction(ctx);
-      const flow = await this.load(ctx);
+      const { flow, used } = await this.inspect(ctx);
       csrf.verify(ctx, flow.id);
       const code = parseForm(ctx, { code: text(32) }).code;
+      // The final form sent again once its step was done (a double click, the back button): told
+      // so, with the way on — not "the page is out of date", nor the final step judged again.
+      if (used) {
+        if (flow.verified && !code) return finalStepDone(this.services, ctx, flow);
+        throw new UserError(404, `${k}.flow_expired`, { start: this.base(ctx) });
+      }
       if (flow.verified) {
         // The code form sent again (a double click, a reload) after the code was taken: back to the
         // next step as it is, not the final form judged empty ("fill in this field" everywhere).

@@ -12,7 +12,7 @@ import type { Account } from '../../store.ts';
 import { bankLabel } from '../../federation/linking.ts';
 import { liftLockoutAfterRecovery } from './recovered-password.ts';
 import { RECOVER_BANK_BINDING } from './recovery-bank.ts';
-import { ContactFlow, contactFlows, type FlowRecord } from './contact-flow.ts';
+import { ContactFlow, finishFlow, type FlowRecord } from './contact-flow.ts';
 import { parseForm, text } from '../../web/form.ts';
 
 /** What this module uses of the services (the composition root's bundle). */
@@ -105,8 +105,7 @@ export function recoveryFlow(services: Deps): ContactFlow {
       // One new password per proven contact: the flow is spent before the change, so parallel
       // submissions cannot each change the password (and each tell the citizen so).
       const hash = await hashPassword(password);
-      if (!(await contactFlows.in(services.store).consume(flow.id)))
-        return showFinal(ctx, flow, { errors: [views.t(ctx, 'recover.already_changed')], status: 409 });
+      if (!(await finishFlow(services, ctx, flow))) return;
       await accounts.replacePassword(account.id, hash, {
         type: 'account.password_recovered',
         actor: 'self',
@@ -117,7 +116,6 @@ export function recoveryFlow(services: Deps): ContactFlow {
       // Whoever proved the contact may sign in again — unless a second factor is still to be
       // guessed: then the lockout's count stays (recovered-password.ts).
       await liftLockoutAfterRecovery(services, account, [flow.contact.kind === 'phone' ? 'sms' : 'otp']);
-      await contactFlows.in(services.store).discard(flow.id);
       await services.notifier
         .send(flow.contact, {
           subject: views.t(ctx, 'messages.password_changed.subject'),

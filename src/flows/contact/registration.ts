@@ -11,11 +11,12 @@ import { restorableByOwner } from '../../accounts/accounts.ts';
 import type { Services } from '../../services.ts';
 import { DuplicateKeyError } from '../../store.ts';
 import type { PersonName } from '../../accounts/account.ts';
-import { ContactFlow, contactFlows, type FlowRecord } from './contact-flow.ts';
+import { ContactFlow, finishFlow, type FlowRecord } from './contact-flow.ts';
 import { advance } from '../sign-in/advance.ts';
 import type { SignIn } from '../sign-in/sign-in-result.ts';
 import { welcomeIntoCabinet } from './registration-welcome.ts';
 import { flatForm, parseForm } from '../../web/form.ts';
+import { UserError } from '../../web/errors.ts';
 
 /** What this module uses of the services (the composition root's bundle). */
 export type Deps = Pick<
@@ -96,22 +97,25 @@ export function registrationFlow(services: Deps): ContactFlow {
       if (Object.keys(fieldErrors).length)
         return showFinal(ctx, flow, { fieldErrors, values: { ...values, ...(consented ? { pd_consent: 'on' } : {}) }, status: 400 });
 
+      const passwordHash = await hashPassword(password);
+      // One account per proven contact: the flow is spent before the account is written.
+      if (!(await finishFlow(services, ctx, flow))) return;
       let account;
       try {
         account = await accounts.register({
           name: name as PersonName,
           contact: flow.contact,
-          passwordHash: await hashPassword(password),
+          passwordHash,
           ip: ctx.ip,
           clientId: details ? String(details.params.client_id) : undefined,
           pdConsentVersion: config.pdConsent.version,
         });
       } catch (err) {
         if (!(err instanceof DuplicateKeyError)) throw err;
-        // Only someone who just proved control of the contact sees this.
-        return showFinal(ctx, flow, { errors: [views.t(ctx, 'register.contact_taken')], values, status: 409 });
+        // Registered by someone else since the code was typed (the flow is spent: no form to send
+        // again). Only someone who just proved control of the contact sees this.
+        throw new UserError(409, 'register.contact_taken');
       }
-      await contactFlows.in(services.store).discard(flow.id);
       if (details) {
         // As after a password sign-in: a deployment that requires a second factor (or a relying
         // party asking for one) gets it now. The code just typed proved the contact, which
