@@ -37,6 +37,9 @@ const KINDS: readonly ContactKind[] = ['phone', 'email'];
 export const CONTACT_CODE_PURPOSE = 'contact-change';
 /** A pending change outlives its code (5 minutes) a little, so "resend" still finds it. */
 const PENDING_TTL_SECONDS = 900;
+/** How long a confirmation whose code a parallel request took waits for that request's change. */
+const SETTLE_WAIT_MS = 3000;
+const SETTLE_STEP_MS = 25;
 
 /** A change waiting for its code: stored as a `VkhodFlow` record `contact-change.<session uid>.<kind>`. */
 interface PendingChange {
@@ -95,8 +98,37 @@ export function contactsRoutes(services: Deps): Router {
   };
 
   async function pendingOf(s: CabinetSession, kind: ContactKind): Promise<PendingChange | undefined> {
-    const saved = await flows().load(pendingId(s, kind));
-    return saved && saved.accountId === s.account.id && saved.kind === kind ? saved : undefined;
+    const found = await changeOf(s, kind);
+    return found && !found.done ? found.change : undefined;
+  }
+
+  /** The session's change of `kind`, waiting for its code or done (spent) and not yet expired. */
+  async function changeOf(s: CabinetSession, kind: ContactKind): Promise<{ change: PendingChange; done: boolean } | undefined> {
+    const found = await flows().inspect(pendingId(s, kind));
+    const saved = found?.record;
+    return saved && saved.accountId === s.account.id && saved.kind === kind ? { change: saved, done: found.used } : undefined;
+  }
+
+  /**
+   * Whether the change whose code a parallel request took is done: waits for that request (up to
+   * a few seconds) — true once it made the change, false when it ended without (a contact taken).
+   */
+  async function changeSettled(s: CabinetSession, kind: ContactKind): Promise<boolean> {
+    for (let waited = 0; waited < SETTLE_WAIT_MS; waited += SETTLE_STEP_MS) {
+      const found = await changeOf(s, kind);
+      if (!found) return false;
+      if (found.done) return true;
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_STEP_MS));
+    }
+    return false;
+  }
+
+  /** The change is made (by this form sent earlier, or in parallel): to the contacts, told so. */
+  async function confirmedAlready(ctx: Context, s: CabinetSession, change: PendingChange): Promise<void> {
+    const account = await services.accounts.findActive(s.account.id);
+    const now = account && contactOf(account, change.kind);
+    if (!now?.confirmed || now.value !== change.value) return refuse(ctx, s, change.kind, 'contacts.errors.no_pending', 410);
+    done(ctx, `${change.kind}_confirmed`);
   }
 
   /** Why removing the contact of `kind` is refused (a locale key), or undefined when it may go. */
@@ -221,8 +253,11 @@ export function contactsRoutes(services: Deps): Router {
     // The change was started from a fresh sign-in and is bound to this session; the code is the proof now.
     const s = await requireCabinetSession(services, ctx, false);
     if (!s) return;
-    const pending = await pendingOf(s, kind);
-    if (!pending) return refuse(ctx, s, kind, 'contacts.errors.no_pending', 410);
+    const found = await changeOf(s, kind);
+    if (!found) return refuse(ctx, s, kind, 'contacts.errors.no_pending', 410);
+    const { change: pending } = found;
+    // The form sent again after its change was made (the back button): told it is confirmed.
+    if (found.done) return confirmedAlready(ctx, s, pending);
     const code = parseForm(ctx, { code: text(32) }).code;
     const outcome = await services.codes.verify({
       challengeId: pending.challengeId,
@@ -231,8 +266,9 @@ export function contactsRoutes(services: Deps): Router {
       code,
       ip: ctx.ip,
     });
+    // The code was taken a moment ago by a parallel request (a double click): its outcome is this one's.
+    if (outcome === 'used' && (await changeSettled(s, kind))) return confirmedAlready(ctx, s, pending);
     if (outcome !== 'ok') return refuse(ctx, s, kind, `code.${outcome}`, outcome === 'wrong' ? 400 : outcome === 'limited' ? 429 : 410);
-    await flows().discard(pendingId(s, kind));
 
     const added: Contact = { kind, value: pending.value };
     let previous = s.account;
@@ -267,6 +303,8 @@ export function contactsRoutes(services: Deps): Router {
       );
     } catch (err) {
       if (!(err instanceof DuplicateKeyError)) throw err;
+      // Its code is spent: the change cannot go on.
+      await flows().discard(pendingId(s, kind));
       await services.audit.record({
         type: 'contact.changed',
         accountId: s.account.id,
@@ -277,6 +315,8 @@ export function contactsRoutes(services: Deps): Router {
       });
       return refuse(ctx, s, kind, `contacts.errors.${kind}_taken`, 409);
     }
+    // Done: kept (spent) until it expires, so that the same form sent again is told so.
+    await flows().consume(pendingId(s, kind));
     const replaced = replacedIn(previous);
     if (replaced) await notify(ctx, replaced, `messages.contact.${kind}_replaced`, { to: maskContact(added) });
     else

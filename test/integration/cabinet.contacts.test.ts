@@ -30,10 +30,12 @@ async function ageSessions(h: Harness, accountId: string, seconds: number): Prom
   }
 }
 
-/** The pending change records of the cabinet (any session). */
+/** The change records of the cabinet still waiting for their code (any session; a done one is kept, spent). */
 function pendingChanges(h: Harness): number {
   return (
-    sqlite(h).prepare("SELECT COUNT(*) AS n FROM oidc WHERE model = 'VkhodFlow' AND id LIKE 'contact-change.%'").get() as { n: number }
+    sqlite(h)
+      .prepare("SELECT COUNT(*) AS n FROM oidc WHERE model = 'VkhodFlow' AND id LIKE 'contact-change.%' AND consumed IS NULL")
+      .get() as { n: number }
   ).n;
 }
 
@@ -105,6 +107,23 @@ describe('cabinet: contacts', function () {
     const rpBrowser = new Browser(h);
     const rp = await passConsent(rpBrowser, await submitPassword(rpBrowser, EMAIL));
     expect(rp.location, 'the new address is a login').to.match(/[?&]code=/);
+  });
+
+  it('the code form sent twice (a double click): the contact is added once, and each answer says it is confirmed — not "code already used"', async () => {
+    const sent = await startChange(browser, page, 'email', EMAIL);
+    const code = h.gateway.code(EMAIL);
+    const answers = await Promise.all([1, 2, 3].map(() => browser.submit(sent, '/account/contacts/email/confirm', { code })));
+    for (const answer of answers) {
+      expect(answer.url, errorsOn(answer.html).join(' ')).to.match(/^\/account\/contacts\?notice=email_(added|confirmed)$/);
+      expect(errorsOn(answer.html)).to.deep.equal([]);
+    }
+    expect(answers.filter((a) => a.url.endsWith('email_added'))).to.have.length(1);
+    expect(answers.find((a) => a.url.endsWith('email_confirmed'))!.html).to.include('Адрес почты подтверждён.');
+    expect(auditOfType(h, 'contact.changed')).to.have.length(1);
+    // Sent again later (the back button): the same answer, not "no change is waiting".
+    const later = await browser.submit(sent, '/account/contacts/email/confirm', { code });
+    expect(later.url).to.equal('/account/contacts?notice=email_confirmed');
+    expect(pendingChanges(h), 'no change waits any more').to.equal(0);
   });
 
   it('changes the mobile: the new number signs in and gets the SMS second factor; the old one is told and no longer signs in', async () => {
