@@ -25,6 +25,7 @@ import type { Services } from '../services.ts';
 import { DuplicateKeyError } from '../store.ts';
 import type { Account } from '../accounts/account.ts';
 import { UserError } from '../web/errors.ts';
+import { waitUntil } from '../web/wait-until.ts';
 import { FlowRecords } from '../web/flow-records.ts';
 import { cabinetBinding, isFresh, requireCabinetSession, type CabinetSession } from './session.ts';
 import { parseForm, text } from '../web/form.ts';
@@ -37,9 +38,6 @@ const KINDS: readonly ContactKind[] = ['phone', 'email'];
 export const CONTACT_CODE_PURPOSE = 'contact-change';
 /** A pending change outlives its code (5 minutes) a little, so "resend" still finds it. */
 const PENDING_TTL_SECONDS = 900;
-/** How long a confirmation whose code a parallel request took waits for that request's change. */
-const SETTLE_WAIT_MS = 3000;
-const SETTLE_STEP_MS = 25;
 
 /** A change waiting for its code: stored as a `VkhodFlow` record `contact-change.<session uid>.<kind>`. */
 interface PendingChange {
@@ -110,17 +108,17 @@ export function contactsRoutes(services: Deps): Router {
   }
 
   /**
-   * Whether the change whose code a parallel request took is done: waits for that request (up to
-   * a few seconds) — true once it made the change, false when it ended without (a contact taken).
+   * Whether the change whose code a parallel request took is done: waits for that request (a few
+   * seconds at most) — true once it made the change, false when it ended without (a contact taken).
    */
   async function changeSettled(s: CabinetSession, kind: ContactKind): Promise<boolean> {
-    for (let waited = 0; waited < SETTLE_WAIT_MS; waited += SETTLE_STEP_MS) {
+    let made = false;
+    await waitUntil(async () => {
       const found = await changeOf(s, kind);
-      if (!found) return false;
-      if (found.done) return true;
-      await new Promise((resolve) => setTimeout(resolve, SETTLE_STEP_MS));
-    }
-    return false;
+      made = Boolean(found?.done);
+      return !found || found.done;
+    });
+    return made;
   }
 
   /** The change is made (by this form sent earlier, or in parallel): to the contacts, told so. */

@@ -135,6 +135,24 @@ describe('cabinet: deleting the account', function () {
     expect(await h.services.accountDeletion.eraseDue(new Date(Date.now() + 60 * DAY_MS))).to.equal(0);
   });
 
+  it('"restore" sent twice (a double click): restored once, and both answers lead on to the relying party — not "the offer has expired"', async () => {
+    await browser.submit(page, '/account/delete', { password: GOOD_PASSWORD, understand: 'on' });
+    const other = new Browser(h);
+    const login = await other.get(authorizePath());
+    const offer = await other.submit(login, '/login', { identifier: PHONE, password: GOOD_PASSWORD });
+    const restore = offer.url.replace(/\/login$/, '/restore');
+    const answers = await Promise.all([1, 2].map(() => other.post(restore, { _csrf: csrfOf(offer.html) }, false)));
+    for (const answer of answers) {
+      expect(answer.status, answer.html.slice(0, 300)).to.equal(303);
+      expect(answer.location).to.match(/\/auth\//);
+    }
+    let after = await other.get(answers[1]!.location!);
+    if (after.html.includes('/consent')) after = await other.submit(after, '/consent', { decision: 'allow' });
+    expect(after.location).to.match(/^https:\/\/rp\.example\.test\/cb\?code=/);
+    expect(auditOfType(h, 'account.deletion_cancelled')).to.have.length(1);
+    expect((await h.services.store.accounts.findById(accountId))!.status).to.equal('active');
+  });
+
   it('within the grace the owner who forgot the password recovers it by phone and then restores; registering the phone says it is taken', async () => {
     await browser.submit(page, '/account/delete', { password: GOOD_PASSWORD, understand: 'on' });
     const NEW_PASSWORD = 'Синий-Слон-17#';

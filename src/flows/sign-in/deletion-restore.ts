@@ -12,6 +12,7 @@ import type { Account } from '../../accounts/account.ts';
 import { confirmedContacts } from '../../accounts/contacts.ts';
 import { UserError } from '../../web/errors.ts';
 import { FlowRecords } from '../../web/flow-records.ts';
+import { waitUntil } from '../../web/wait-until.ts';
 import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
 import { advance } from './advance.ts';
 import type { SignIn } from './sign-in-result.ts';
@@ -87,8 +88,20 @@ export function restoreRoutes(services: Deps): Router {
     const details = await loadInteraction(services.provider, ctx);
     services.csrf.verify(ctx, details.uid);
     if (details.prompt.name !== 'login') throw new UserError(400, 'errors.interaction_step');
-    const record = await pendingRestores.in(services.store).take(details.uid);
-    if (!record?.accountId) throw new UserError(400, 'deletion.restore_expired');
+    const restores = pendingRestores.in(services.store);
+    const record = await restores.take(details.uid);
+    if (!record?.accountId) {
+      // "Restore" sent twice (a double click): the request that took the offer restores the account
+      // and signs in; this one follows it — to the relying party once the sign-in is saved, else
+      // to the sign-in page (the account is active again) — instead of "the offer has expired".
+      const taken = await restores.inspect(details.uid);
+      if (!taken?.used || !(await waitUntil(async () => Boolean(await services.accounts.findActive(taken.record.accountId)))))
+        throw new UserError(400, 'deletion.restore_expired');
+      const signedIn = await waitUntil(async () => Boolean((await services.provider.Interaction.find(details.uid))?.result), 1000);
+      ctx.status = 303;
+      ctx.redirect(signedIn ? details.returnTo : `/interaction/${details.uid}`);
+      return;
+    }
     const account = await services.accountDeletion.cancel(record.accountId, { actor: 'self', ip: ctx.ip });
     if (!account) throw new UserError(410, 'deletion.restore_gone');
     // Told on every confirmed contact: a restore by someone who has only the password is seen.
