@@ -33,7 +33,10 @@ export function connectedServicesRoutes(services: Deps): Router {
       Object.entries(consents)
         .filter(([clientId]) => clientId !== CABINET_CLIENT_ID)
         .map(async ([clientId, c]) => {
-          const last = events.find((e) => e.type === 'signin' && e.outcome === 'success' && e.clientId === clientId);
+          // Signed in to it, or entered it by single sign-on (the newest first).
+          const last = events.find(
+            (e) => (e.type === 'signin' || e.type === 'signin.sso') && e.outcome === 'success' && e.clientId === clientId,
+          );
           const items = [
             ...c.scopes
               .filter((x) => x !== 'openid')

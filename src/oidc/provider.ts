@@ -505,7 +505,7 @@ export function createProvider(
   provider.on('server_error', (_ctx: unknown, err: Error) => deps.logger?.error({ err }, 'oidc server_error'));
   provider.proxy = deps.config.trustProxy;
   useMachineScopeGrant(provider);
-  if (deps.audit) auditProviderEvents(provider, deps.audit);
+  if (deps.audit) auditProviderEvents(provider, deps.audit, { firstPartyClients: deps.firstPartyClients });
   deps.clientRegistry?.installSecretCheck(provider);
   deps.clientRegistry?.installClientReuse(provider);
   if (deps.liveKeys) {

@@ -1,8 +1,8 @@
 /**
  * Security events that happen inside node-oidc-provider's own endpoints, into the audit trail
  * (issue 14): a replayed authorization code, a reused (rotated-out) refresh token — both revoke
- * the grant —, a token revoked by the service (RFC 7009), and a sign-out at the end-session
- * endpoint. The account is the one the token or code belonged to; nothing of the token is kept.
+ * the grant —, a token revoked by the service (RFC 7009), a service entered by single sign-on
+ * (`signin.sso`), and a sign-out at the end-session endpoint. The account is the one the token or code belonged to; nothing of the token is kept.
  */
 import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
@@ -26,7 +26,11 @@ const pending = new WeakMap<object, Promise<unknown>[]>();
  * Subscribes to the provider's events; `record` is the AuditTrail's (it never throws). Each write
  * is awaited before the provider's response goes out.
  */
-export function auditProviderEvents(provider: Provider, recordEvent: Record_): void {
+export function auditProviderEvents(
+  provider: Provider,
+  recordEvent: Record_,
+  options: { firstPartyClients?: readonly string[] } = {},
+): void {
   const record = (ctx: object, input: AuditInput) => {
     const writes = pending.get(ctx) ?? [];
     writes.push(recordEvent(input).catch(() => undefined));
@@ -83,6 +87,30 @@ export function auditProviderEvents(provider: Provider, recordEvent: Record_): v
       ip: ipOf(ctx),
       outcome: 'success',
       details: { kind: entities.RefreshToken ? 'refresh_token' : 'access_token' },
+    });
+  });
+
+  provider.on('authorization.success', (ctx: KoaContextWithOIDC) => {
+    // A service entered on the strength of the session alone (single sign-on): no sign-in step in
+    // this authorization — none at all, or an interaction that only asked for consent. A sign-in
+    // step records its own `signin`. vkhod's own clients (the cabinet) are not a service entered.
+    const { route, client } = ctx.oidc;
+    const signedInNow = Boolean((ctx.oidc.result as { login?: unknown } | undefined)?.login);
+    if (
+      !(route === 'authorization' || (route === 'resume' && !signedInNow)) ||
+      !client ||
+      options.firstPartyClients?.includes(client.clientId)
+    )
+      return;
+    const session = ctx.oidc.session as { accountId?: string; acr?: string; amr?: string[] } | undefined;
+    if (!session?.accountId) return;
+    record(ctx, {
+      type: 'signin.sso',
+      accountId: session.accountId,
+      clientId: client.clientId,
+      ip: ipOf(ctx),
+      outcome: 'success',
+      details: { acr: session.acr, amr: session.amr, ua: String(ctx.get('user-agent') ?? '').slice(0, 200) },
     });
   });
 

@@ -339,6 +339,40 @@ describe('cabinet: account life (password, sessions, history, services, alerts)'
     });
   });
 
+  describe('services entered by single sign-on', () => {
+    it('a service entered on the strength of the session (no password asked) counts as used: last use, history, the audit', async () => {
+      const me = new Browser(h);
+      await openCabinet(me, '/account', PHONE);
+      // First visit: only the consent is asked (the session signs in), then the service.
+      const consent = await me.get(authorizePath({ scope: 'openid profile' }));
+      expect(consent.html).to.include('/consent');
+      expect(consent.html).to.not.include('name="password"');
+      const back = await me.submit(consent, '/consent', { decision: 'allow' });
+      expect(back.location).to.match(/[?&]code=/);
+      // Later: straight back to the service, nothing asked.
+      const silent = await me.get(authorizePath({ scope: 'openid profile' }));
+      expect(silent.location).to.match(/[?&]code=/);
+      const sso = auditOfType(h, 'signin.sso');
+      expect(sso.map((e) => [e.clientId, e.outcome])).to.deep.equal([
+        ['rp-basic', 'success'],
+        ['rp-basic', 'success'],
+      ]);
+      expect(
+        auditOfType(h, 'signin').filter((e) => e.clientId === 'rp-basic'),
+        'not counted as a sign-in with a password',
+      ).to.deep.equal([]);
+      const services = await me.get('/account/services');
+      const entry = services.html.match(/<li data-client="rp-basic">[\s\S]*?<\/li>\s*<\/ul>[\s\S]*?<\/p>/)![0];
+      expect(entry).to.include('Последний вход');
+      expect(entry).to.not.include('Входов пока не было.');
+      const history = await me.get('/account/history');
+      expect(history.html).to.include('Вход в сервис по действующему сеансу');
+      // The cabinet's own visits are not "services entered".
+      await me.get('/account/sessions');
+      expect(auditOfType(h, 'signin.sso').filter((e) => e.clientId !== 'rp-basic')).to.deep.equal([]);
+    });
+  });
+
   describe('small things', () => {
     it('the dev outbox survives a restart: kept in the store for an hour', async () => {
       const before = new DevOutbox(100, h.services.store.settings);

@@ -77,7 +77,7 @@ export function resetStore(h: Harness): void {
 export function auditOfType(
   h: Harness,
   type: string,
-): Array<{ type: string; accountId?: string; outcome?: string; details?: Record<string, unknown> }> {
+): Array<{ type: string; accountId?: string; clientId?: string; outcome?: string; details?: Record<string, unknown> }> {
   const rows = sqlite(h).prepare('SELECT event FROM audit WHERE type = ? ORDER BY seq').all(type) as Array<{ event: string }>;
   return rows.map((r) => JSON.parse(r.event));
 }
