@@ -188,10 +188,51 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** Words of a member request that are conditions or notes, not sub-elements. */
 const REQUEST_WORDS = new Set(['value', 'values', 'max_age', 'essential', 'purpose']);
 
-/** `null`, or an object whose `value`, `values` and `max_age` (when there) have OIDC4IDA's types. */
+/** Length of a claim's `purpose`, in characters (OIDC4IDA §6.1: the request fails outside it). */
+const PURPOSE_LENGTH = { min: 3, max: 300 };
+
+/** A member request's `purpose`, when there: text the citizen is shown on the consent page. */
+export function checkPurpose(where: string, request: Record<string, unknown>): void {
+  if (!Object.hasOwn(request, 'purpose')) return;
+  const length = typeof request.purpose === 'string' ? [...request.purpose].length : -1;
+  if (length < PURPOSE_LENGTH.min || length > PURPOSE_LENGTH.max)
+    throw new VerifiedClaimsRequestError(`${where}.purpose must be a string of ${PURPOSE_LENGTH.min} to ${PURPOSE_LENGTH.max} characters`);
+}
+
+/**
+ * The purposes a claims parameter (the JSON text or the parsed object) gives for the claims it
+ * asks for, ID token and userinfo, those inside `verified_claims` too — once per claim and text.
+ */
+export function claimPurposes(claimsParameter: unknown): Array<{ claim: string; purpose: string }> {
+  let claims: unknown = claimsParameter;
+  if (typeof claimsParameter === 'string') {
+    try {
+      claims = JSON.parse(claimsParameter);
+    } catch {
+      return [];
+    }
+  }
+  const found = new Map<string, { claim: string; purpose: string }>();
+  const add = (members: unknown) => {
+    if (!isObject(members)) return;
+    for (const [claim, request] of Object.entries(members)) {
+      if (claim === 'verified_claims') {
+        for (const inner of Array.isArray(request) ? request : [request]) add(member(inner, 'claims'));
+      } else if (isObject(request) && typeof request.purpose === 'string') {
+        found.set(`${claim}\n${request.purpose}`, { claim, purpose: request.purpose });
+      }
+    }
+  };
+  add(member(claims, 'id_token'));
+  add(member(claims, 'userinfo'));
+  return [...found.values()];
+}
+
+/** `null`, or an object whose `value`, `values`, `max_age` and `purpose` (when there) have OIDC4IDA's types. */
 function checkMemberRequest(where: string, request: unknown): void {
   if (request === null) return;
   if (!isObject(request)) throw new VerifiedClaimsRequestError(`${where} must be null or an object`);
+  checkPurpose(where, request);
   if ('value' in request && typeof request.value !== 'string') throw new VerifiedClaimsRequestError(`${where}.value must be a string`);
   if ('values' in request && !(Array.isArray(request.values) && request.values.every((v) => typeof v === 'string')))
     throw new VerifiedClaimsRequestError(`${where}.values must be an array of strings`);

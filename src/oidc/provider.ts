@@ -21,6 +21,7 @@ import { ACR_VALUES, chooseAcr, requestedAcrs, satisfiedAcrs, tokenAcrHolds } fr
 import { autoSubmitPages, type AutoSubmitForm } from './auto-submit.ts';
 import {
   accountClaims,
+  checkPurpose,
   claimsInVerifiedClaimsRequest,
   DEFAULT_CLIENT_SCOPE,
   identityAssuranceMetadata,
@@ -272,6 +273,8 @@ async function claimsWithinClientScope(_ctx: unknown, claims: Record<string, unk
         for (const inner of Object.keys(readVerifiedClaimsRequest(value)?.claims ?? {})) withinScope(inner, allowed);
       } else if (value !== null && (typeof value !== 'object' || Array.isArray(value))) {
         throw new errors.InvalidRequest(`claims.${container} members must be null or objects`);
+      } else if (value !== null) {
+        asInvalidRequest(() => checkPurpose(`claims.${container}.${name}`, value as Record<string, unknown>));
       }
       withinScope(name, allowed);
     }
@@ -289,8 +292,13 @@ function withinScope(claim: string, allowed: ReadonlySet<string>): void {
 }
 
 function readVerifiedClaimsRequest(value: unknown): VerifiedClaimsRequest | undefined {
+  return asInvalidRequest(() => verifiedClaimsRequest(value));
+}
+
+/** A claims request that cannot be read: invalid_request, with what is wrong, at the redirect_uri. */
+function asInvalidRequest<T>(read: () => T): T {
   try {
-    return verifiedClaimsRequest(value);
+    return read();
   } catch (error) {
     if (error instanceof VerifiedClaimsRequestError) throw new errors.InvalidRequest(error.message);
     throw error;

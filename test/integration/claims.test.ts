@@ -637,6 +637,50 @@ describe('claims: scopes, verified_claims, levels', function () {
     });
   });
 
+  describe('purpose of a claim (OIDC4IDA §6.1)', () => {
+    const plain = (claims: Record<string, unknown>) => ({ claims: JSON.stringify({ userinfo: claims }) });
+
+    it('is shown on the consent page beside the data it is for, as text', async () => {
+      await makeStandard(h, accountId);
+      const { consent } = await authorize(
+        'rp-all',
+        'openid',
+        plain({
+          birthdate: { essential: true, purpose: 'Проверка возраста для <b>льготы</b>' },
+          verified_claims: { verification: { trust_framework: null }, claims: { snils: { purpose: 'Запись к врачу' } } },
+        }),
+      );
+      expect(consent, 'a consent page').to.not.equal(undefined);
+      const purposes = consent!.html.match(/<ul class="consent-purposes">([\s\S]*?)<\/ul>/)![1]!;
+      const lines = [...purposes.matchAll(/<li>([\s\S]*?)<\/li>/g)].map((m) => decodeEntities(m[1]!));
+      expect(lines).to.deep.equal([
+        `${RU.claims.birthdate}: «Проверка возраста для <b>льготы</b>»`,
+        `${RU.claims.snils}: «Запись к врачу»`,
+      ]);
+      expect(purposes, 'escaped, not markup').to.not.include('<b>');
+    });
+
+    it('shorter than 3 or longer than 300 characters, or not a string: invalid_request at the redirect_uri', async () => {
+      const cases: Array<[Record<string, unknown>, string]> = [
+        [{ birthdate: { purpose: 'ок' } }, 'claims.userinfo.birthdate.purpose'],
+        [{ birthdate: { purpose: 'я'.repeat(301) } }, 'claims.userinfo.birthdate.purpose'],
+        [{ birthdate: { purpose: 42 } }, 'claims.userinfo.birthdate.purpose'],
+        [
+          { verified_claims: { verification: { trust_framework: null }, claims: { given_name: { purpose: '' } } } },
+          'verified_claims.claims.given_name.purpose',
+        ],
+      ];
+      for (const [claims, mention] of cases) {
+        const { page } = await authorize('rp-all', 'openid profile', plain(claims));
+        expect(errorOf(page), JSON.stringify(claims)).to.equal('invalid_request');
+        expect(new URL(page.location!).searchParams.get('error_description')).to.include(mention);
+      }
+      // 300 characters (letters, not bytes) is within
+      const within = await authorize('rp-all', 'openid profile', plain({ birthdate: { purpose: 'я'.repeat(300) } }));
+      expect(within.consent?.html ?? '', 'asked for consent, not refused').to.include('consent-purposes');
+    });
+  });
+
   it('updated_at dates the data released, not every write of the account: a new device and a consent leave it, a new name moves it', async () => {
     // A known point in the past, so that a second's difference cannot hide a move.
     const past = '2020-01-01T00:00:00.000Z';

@@ -5,6 +5,7 @@
 import type { Context } from 'koa';
 import type { Services } from '../../services.ts';
 import { rememberConsent } from '../../oidc/consents.ts';
+import { claimPurposes } from '../../oidc/claims.ts';
 import { clientOf, finishInteraction, type InteractionDetails } from './context.ts';
 import { parseForm, text } from '../../web/form.ts';
 
@@ -32,7 +33,19 @@ export async function showConsent(services: Deps, ctx: Context, details: Interac
     ),
   ];
   if (items.length === 0) items.push(views.t(ctx, 'scopes.openid'));
-  views.render(ctx, 'consent', { title: 'consent.title', uid: details.uid, clientName, items, csrf: ctx.state.csrf(details.uid) });
+  // What the service says it wants the data for (OIDC4IDA §6.1: shown on the consent screen).
+  const purposes = claimPurposes(details.params.claims).map(({ claim, purpose }) => ({
+    item: views.t(ctx, views.messages.has(`claims.${claim}`) ? `claims.${claim}` : 'claims.other', { claim }),
+    purpose,
+  }));
+  views.render(ctx, 'consent', {
+    title: 'consent.title',
+    uid: details.uid,
+    clientName,
+    items,
+    purposes,
+    csrf: ctx.state.csrf(details.uid),
+  });
 }
 
 export async function submitConsent(services: Deps, ctx: Context, details: InteractionDetails): Promise<void> {
