@@ -313,8 +313,9 @@ export function contactsRoutes(services: Deps): Router {
       });
       return refuse(ctx, s, kind, `contacts.errors.${kind}_taken`, 409);
     }
-    // Done: kept (spent) until it expires, so that the same form sent again is told so.
-    await flows().consume(pendingId(s, kind));
+    // Done: kept (spent) until it expires, so that the same form sent again is told so — unless a
+    // newer change (another code) took its place meanwhile: that one still waits for its code.
+    if ((await flows().inspect(pendingId(s, kind)))?.record.challengeId === pending.challengeId) await flows().consume(pendingId(s, kind));
     const replaced = replacedIn(previous);
     if (replaced) await notify(ctx, replaced, `messages.contact.${kind}_replaced`, { to: maskContact(added) });
     else

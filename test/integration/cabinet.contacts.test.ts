@@ -126,6 +126,39 @@ describe('cabinet: contacts', function () {
     expect(pendingChanges(h), 'no change waits any more').to.equal(0);
   });
 
+  it('a new change started while the previous one is being confirmed is not marked done by it: its own code still works', async () => {
+    const OTHER = 'maria.other@example.ru';
+    const first = await startChange(browser, page, 'email', EMAIL);
+    const accounts = h.services.accounts;
+    const modify = accounts.modify.bind(accounts);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    accounts.modify = (async (...args: Parameters<typeof modify>) => {
+      entered();
+      await held;
+      return modify(...args);
+    }) as typeof accounts.modify;
+    let confirming: Promise<Page>;
+    try {
+      confirming = browser.submit(first, '/account/contacts/email/confirm', { code: h.gateway.code(EMAIL) });
+      await inside;
+      accounts.modify = modify;
+      // meanwhile, the same session starts another change of the address
+      const second = await browser.post('/account/contacts/email', { _csrf: csrfOf(page.html), value: OTHER });
+      expect(second.html, errorsOn(second.html).join(' ')).to.include('action="/account/contacts/email/confirm"');
+      release();
+      expect((await confirming).url).to.equal('/account/contacts?notice=email_added');
+      const done = await browser.submit(second, '/account/contacts/email/confirm', { code: h.gateway.code(OTHER) });
+      expect(done.url, errorsOn(done.html).join(' ')).to.equal('/account/contacts?notice=email_changed');
+      expect((await account()).email).to.equal(OTHER);
+    } finally {
+      accounts.modify = modify;
+      release();
+    }
+  });
+
   it('changes the mobile: the new number signs in and gets the SMS second factor; the old one is told and no longer signs in', async () => {
     const sent = await startChange(browser, page, 'phone', '8 (903) 123-45-67');
     expect(sent.html).to.include('Мы отправили SMS с кодом на номер +7 903 ***-**-67.');

@@ -3,6 +3,7 @@ import { Browser } from '../support/browser.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { authorizePath, codeFrom, GOOD_PASSWORD, register, signIn } from '../support/flows.ts';
 import { errorsOn } from './fixtures.ts';
+import { StoreUnavailableError } from '../../src/store.ts';
 
 describe('registration of a simplified account', function () {
   let h: Harness;
@@ -106,6 +107,36 @@ describe('registration of a simplified account', function () {
     const account = await h.services.accounts.findByKey({ kind: 'phone', value: '+79123456783' });
     const registered = (await h.services.store.audit.listForAccount(account!.id)).filter((e) => e.type === 'account.registered');
     expect(registered).to.have.length(1);
+  });
+
+  it('a final step that failed for the store (503) gives the flow back: sent again, it registers — not "already created" with no account', async () => {
+    const browser = new Browser(h);
+    const codePage = await browser.submit(await browser.get('/register'), 'register', { contact: '+79123456786' });
+    const profile = await browser.submit(codePage, 'register/', { code: h.gateway.code('+79123456786') });
+    const fields = {
+      family: 'Иванова',
+      given: 'Мария',
+      middle: '',
+      password: GOOD_PASSWORD,
+      password_confirm: GOOD_PASSWORD,
+      pd_consent: 'on',
+    };
+    const accounts = h.services.accounts;
+    const register = accounts.register.bind(accounts);
+    let failures = 1;
+    accounts.register = async (...args: Parameters<typeof register>) => {
+      if (failures-- > 0) throw new StoreUnavailableError('busy', 1);
+      return register(...args);
+    };
+    try {
+      const failed = await browser.submit(profile, 'register/', fields);
+      expect(failed.status).to.equal(503);
+      const again = await browser.submit(profile, 'register/', fields);
+      expect(again.url, again.html.slice(0, 300)).to.equal('/account');
+    } finally {
+      accounts.register = register;
+    }
+    expect(await h.services.accounts.findByKey({ kind: 'phone', value: '+79123456786' })).to.not.equal(undefined);
   });
 
   it('a contact registered by someone else since its code was typed: 409, the contact is taken, and no form that would claim it again', async () => {

@@ -13,6 +13,7 @@ import type { CodeMessage } from '../../methods/one-time-code.ts';
 import type { Services } from '../../services.ts';
 import { UserError } from '../../web/errors.ts';
 import { FlowRecords } from '../../web/flow-records.ts';
+import { waitUntil } from '../../web/wait-until.ts';
 import { loadInteraction, type InteractionDetails } from '../interaction/context.ts';
 import { parseForm, text } from '../../web/form.ts';
 
@@ -46,6 +47,8 @@ export interface ContactFlowSpec {
   message(ctx: Context, contact: Contact): Promise<CodeMessage & { answerable: boolean }>;
   showFinal(ctx: Context, flow: FlowRecord, form: { errors?: string[]; values?: Record<string, string>; status?: number }): Promise<void>;
   submitFinal(ctx: Context, flow: FlowRecord, details: InteractionDetails | undefined): Promise<void>;
+  /** Whether the flow's final step made its change (an account for the contact since the flow began, a password recovered). */
+  finished(flow: FlowRecord): Promise<boolean>;
   /** More for the contact page (recovery: the ways without the phone or e-mail). */
   contactPage?(ctx: Context): Record<string, unknown>;
 }
@@ -68,14 +71,33 @@ export function finalStepDone(services: Pick<Services, 'views'>, ctx: Context, f
   );
 }
 
+/** How long a final step sent twice waits for the first one's outcome. */
+const FINAL_WAIT_MS = 5000;
+
 /**
  * Spends the flow for its final step, before the change it makes (an account created, a password
- * replaced): of parallel submissions exactly one goes on; the others are told it was done.
+ * replaced): of parallel submissions exactly one goes on. Another waits for that one's outcome
+ * (`finished`): made → told it was done (409); not made (the first failed and gave the flow back,
+ * or did not end in time) → asked to send the form again.
  */
-export async function finishFlow(services: Pick<Services, 'store' | 'views'>, ctx: Context, flow: FlowRecord): Promise<boolean> {
-  if (await contactFlows.in(services.store).consume(flow.id)) return true;
+export async function finishFlow(
+  services: Pick<Services, 'store' | 'views'>,
+  ctx: Context,
+  flow: FlowRecord,
+  finished: () => Promise<boolean>,
+): Promise<boolean> {
+  const records = contactFlows.in(services.store);
+  if (await records.consume(flow.id)) return true;
+  let made = false;
+  await waitUntil(async () => (made = await finished()) || !(await records.inspect(flow.id))?.used, FINAL_WAIT_MS);
+  if (!made) throw new UserError(409, 'contact.final_unfinished');
   finalStepDone(services, ctx, flow);
   return false;
+}
+
+/** The final step failed after it spent the flow (not for the data: the store, say): live again, so that the form may be sent again. */
+export async function reopenFlow(services: Pick<Services, 'store'>, flow: FlowRecord): Promise<void> {
+  await contactFlows.in(services.store).save(flow.id, flow);
 }
 
 export class ContactFlow {
@@ -227,7 +249,7 @@ export class ContactFlow {
       // The final form sent again once its step was done (a double click, the back button): told
       // so, with the way on — not "the page is out of date", nor the final step judged again.
       if (used) {
-        if (flow.verified && !code) return finalStepDone(this.services, ctx, flow);
+        if (flow.verified && !code && (await this.spec.finished(flow))) return finalStepDone(this.services, ctx, flow);
         throw new UserError(404, `${k}.flow_expired`, { start: this.base(ctx) });
       }
       if (flow.verified) {

@@ -12,7 +12,7 @@ import type { Account } from '../../store.ts';
 import { bankLabel } from '../../federation/linking.ts';
 import { liftLockoutAfterRecovery } from './recovered-password.ts';
 import { RECOVER_BANK_BINDING } from './recovery-bank.ts';
-import { ContactFlow, finishFlow, type FlowRecord } from './contact-flow.ts';
+import { ContactFlow, finishFlow, reopenFlow, type FlowRecord } from './contact-flow.ts';
 import { parseForm, text } from '../../web/form.ts';
 
 /** What this module uses of the services (the composition root's bundle). */
@@ -60,8 +60,16 @@ export function recoveryFlow(services: Deps): ContactFlow {
   const recoverable = (holder: Account | undefined): Account | undefined =>
     holder && (holder.status === 'active' || restorableByOwner(holder)) ? holder : undefined;
 
+  /** The contact's account got a new password by recovery since the flow began. */
+  const finished = async (flow: FlowRecord) => {
+    const account = await accounts.findByKeyOrPendingDeletion(flow.contact);
+    const events = account ? await services.store.audit.listForAccount(account.id, 50) : [];
+    return events.some((e) => e.type === 'account.password_recovered' && e.outcome === 'success' && e.at >= flow.createdAt);
+  };
+
   return new ContactFlow(services, {
     kind: 'recover',
+    finished,
     async message(ctx, contact) {
       const holder = await accounts.findByKeyOrPendingDeletion(contact);
       const subject = views.t(ctx, 'messages.recover.subject');
@@ -105,14 +113,19 @@ export function recoveryFlow(services: Deps): ContactFlow {
       // One new password per proven contact: the flow is spent before the change, so parallel
       // submissions cannot each change the password (and each tell the citizen so).
       const hash = await hashPassword(password);
-      if (!(await finishFlow(services, ctx, flow))) return;
-      await accounts.replacePassword(account.id, hash, {
-        type: 'account.password_recovered',
-        actor: 'self',
-        ip: ctx.ip,
-        outcome: 'success',
-        details: { contact: flow.contact.kind },
-      });
+      if (!(await finishFlow(services, ctx, flow, () => finished(flow)))) return;
+      await accounts
+        .replacePassword(account.id, hash, {
+          type: 'account.password_recovered',
+          actor: 'self',
+          ip: ctx.ip,
+          outcome: 'success',
+          details: { contact: flow.contact.kind },
+        })
+        .catch(async (err: unknown) => {
+          await reopenFlow(services, flow);
+          throw err;
+        });
       // Whoever proved the contact may sign in again — unless a second factor is still to be
       // guessed: then the lockout's count stays (recovered-password.ts).
       await liftLockoutAfterRecovery(services, account, [flow.contact.kind === 'phone' ? 'sms' : 'otp']);

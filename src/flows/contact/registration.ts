@@ -11,7 +11,7 @@ import { restorableByOwner } from '../../accounts/accounts.ts';
 import type { Services } from '../../services.ts';
 import { DuplicateKeyError } from '../../store.ts';
 import type { PersonName } from '../../accounts/account.ts';
-import { ContactFlow, finishFlow, type FlowRecord } from './contact-flow.ts';
+import { ContactFlow, finishFlow, reopenFlow, type FlowRecord } from './contact-flow.ts';
 import { advance } from '../sign-in/advance.ts';
 import type { SignIn } from '../sign-in/sign-in-result.ts';
 import { welcomeIntoCabinet } from './registration-welcome.ts';
@@ -51,8 +51,15 @@ export function registrationFlow(services: Deps): ContactFlow {
     );
   };
 
+  /** An account holds the contact, made since the flow began (this flow's, but for a rare race with another registration). */
+  const finished = async (flow: FlowRecord) => {
+    const account = await accounts.findByKeyOrPendingDeletion(flow.contact);
+    return Boolean(account && account.createdAt >= flow.createdAt);
+  };
+
   return new ContactFlow(services, {
     kind: 'register',
+    finished,
     async message(ctx, contact) {
       // A contact still held by an account deleted in its grace is taken too: "sign in or recover"
       // is what its owner can do (registering would end in "already taken" after the whole form).
@@ -99,7 +106,7 @@ export function registrationFlow(services: Deps): ContactFlow {
 
       const passwordHash = await hashPassword(password);
       // One account per proven contact: the flow is spent before the account is written.
-      if (!(await finishFlow(services, ctx, flow))) return;
+      if (!(await finishFlow(services, ctx, flow, () => finished(flow)))) return;
       let account;
       try {
         account = await accounts.register({
@@ -111,7 +118,10 @@ export function registrationFlow(services: Deps): ContactFlow {
           pdConsentVersion: config.pdConsent.version,
         });
       } catch (err) {
-        if (!(err instanceof DuplicateKeyError)) throw err;
+        if (!(err instanceof DuplicateKeyError)) {
+          await reopenFlow(services, flow);
+          throw err;
+        }
         // Registered by someone else since the code was typed (the flow is spent: no form to send
         // again). Only someone who just proved control of the contact sees this.
         throw new UserError(409, 'register.contact_taken');

@@ -97,7 +97,8 @@ export function restoreRoutes(services: Deps): Router {
       const taken = await restores.inspect(details.uid);
       if (!taken?.used || !(await waitUntil(async () => Boolean(await services.accounts.findActive(taken.record.accountId)))))
         throw new UserError(400, 'deletion.restore_expired');
-      const signedIn = await waitUntil(async () => Boolean((await services.provider.Interaction.find(details.uid))?.result), 1000);
+      // (the first request tells every contact before it signs in: a few seconds at most)
+      const signedIn = await waitUntil(async () => Boolean((await services.provider.Interaction.find(details.uid))?.result), 5000);
       ctx.status = 303;
       ctx.redirect(signedIn ? details.returnTo : `/interaction/${details.uid}`);
       return;
