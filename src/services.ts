@@ -211,6 +211,7 @@ export async function buildServices(
     clientRegistry,
     liveKeys: signingKeys,
     devicePollTooSoon: async (key) => (await limits.hit('device-polls', key)).blocked,
+    ssoUseToRecord: async (key) => !(await limits.hit('sso-uses', key)).blocked,
   });
   const clientRegistrations = new ClientRegistrations({
     registry: clientRegistry,

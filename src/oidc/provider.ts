@@ -124,6 +124,8 @@ export interface ProviderDependencies {
    * DEVICE_POLL_INTERVAL after the last one; such a poll is answered `slow_down` (RFC 8628 §3.5).
    */
   devicePollTooSoon?: (key: string) => Promise<boolean>;
+  /** Counts a service entered by single sign-on (key: account and client); says whether to record it (SSO_USE_RECORD_SECONDS). */
+  ssoUseToRecord?: (key: string) => Promise<boolean>;
   /** The refresh-token reuse grace; createProvider builds one (its response step is provider middleware). */
   refreshGrace?: RefreshGrace;
   /** Relying parties kept in the store (issue 14): loaded through the adapter's `Client` model. */
@@ -513,7 +515,8 @@ export function createProvider(
   provider.on('server_error', (_ctx: unknown, err: Error) => deps.logger?.error({ err }, 'oidc server_error'));
   provider.proxy = deps.config.trustProxy;
   useMachineScopeGrant(provider);
-  if (deps.audit) auditProviderEvents(provider, deps.audit, { firstPartyClients: deps.firstPartyClients });
+  if (deps.audit)
+    auditProviderEvents(provider, deps.audit, { firstPartyClients: deps.firstPartyClients, ssoUseToRecord: deps.ssoUseToRecord });
   deps.clientRegistry?.installSecretCheck(provider);
   deps.clientRegistry?.installClientReuse(provider);
   if (deps.liveKeys) {

@@ -2,7 +2,8 @@
  * Security events that happen inside node-oidc-provider's own endpoints, into the audit trail
  * (issue 14): a replayed authorization code, a reused (rotated-out) refresh token — both revoke
  * the grant —, a token revoked by the service (RFC 7009), a service entered by single sign-on
- * (`signin.sso`), and a sign-out at the end-session endpoint. The account is the one the token or code belonged to; nothing of the token is kept.
+ * (`signin.sso`, once an hour per account and service), and a sign-out at the end-session endpoint.
+ * The account is the one the token or code belonged to; nothing of the token is kept.
  */
 import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
@@ -29,11 +30,13 @@ const pending = new WeakMap<object, Promise<unknown>[]>();
 export function auditProviderEvents(
   provider: Provider,
   recordEvent: Record_,
-  options: { firstPartyClients?: readonly string[] } = {},
+  options: { firstPartyClients?: readonly string[]; ssoUseToRecord?: (key: string) => Promise<boolean> } = {},
 ): void {
-  const record = (ctx: object, input: AuditInput) => {
+  /** Records the event — when `wanted` (if given) says so — before the response goes out. */
+  const record = (ctx: object, input: AuditInput, wanted?: Promise<boolean>) => {
     const writes = pending.get(ctx) ?? [];
-    writes.push(recordEvent(input).catch(() => undefined));
+    const write = wanted ? wanted.then((yes) => (yes ? recordEvent(input) : undefined)) : recordEvent(input);
+    writes.push(write.catch(() => undefined));
     pending.set(ctx, writes);
   };
   // Written as promise callbacks rather than an async function: this runs on every provider request.
@@ -104,14 +107,19 @@ export function auditProviderEvents(
       return;
     const session = ctx.oidc.session as { accountId?: string; acr?: string; amr?: string[] } | undefined;
     if (!session?.accountId) return;
-    record(ctx, {
-      type: 'signin.sso',
-      accountId: session.accountId,
-      clientId: client.clientId,
-      ip: ipOf(ctx),
-      outcome: 'success',
-      details: { acr: session.acr, amr: session.amr, ua: String(ctx.get('user-agent') ?? '').slice(0, 200) },
-    });
+    // Once an hour per account and service (limits.ts, SSO_USE_RECORD_SECONDS): silent renewals are not news.
+    record(
+      ctx,
+      {
+        type: 'signin.sso',
+        accountId: session.accountId,
+        clientId: client.clientId,
+        ip: ipOf(ctx),
+        outcome: 'success',
+        details: { acr: session.acr, amr: session.amr, ua: String(ctx.get('user-agent') ?? '').slice(0, 200) },
+      },
+      options.ssoUseToRecord?.(`${session.accountId} ${client.clientId}`),
+    );
   });
 
   provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {

@@ -41,7 +41,9 @@ export type LimitRule =
   /** wrong user codes typed at /device (device authorization grant) per client IP → blocked for a while */
   | 'device-code-failures-ip'
   /** polls of one device code (key: its hash): more than one per interval → `slow_down` */
-  | 'device-polls';
+  | 'device-polls'
+  /** services entered by single sign-on recorded in the audit: one per account, service and hour (key `<account> <client>`) */
+  | 'sso-uses';
 
 export interface LimitState {
   blocked: boolean;
@@ -77,6 +79,13 @@ const OPEN: LimitState = { blocked: false, retryAfter: 0 };
  * address signs in to many services. (Kept apart from the sign-in rules above.) The authorization
  * budget's points are the default of VKHOD_AUTHORIZE_MAX_PER_IP.
  */
+/**
+ * A service entered by single sign-on is recorded once per this many seconds per account and
+ * service: a relying party renewing its tokens silently (prompt=none every few minutes) would
+ * otherwise fill the audit trail and push everything else out of the citizen's history.
+ */
+export const SSO_USE_RECORD_SECONDS = 3600;
+
 export const ANONYMOUS_REQUEST_LIMITS = {
   'authorize-ip': { points: 600, duration: 600 },
   'end-session-ip': { points: 120, duration: 600 },
@@ -145,6 +154,7 @@ export class Limits {
         blockDuration: DEVICE_CODE_LIMITS.wrongCodesWindow,
       }),
       'device-polls': store.rateLimiter({ keyPrefix: 'dcp', points: 1, duration: DEVICE_CODE_LIMITS.pollInterval }),
+      'sso-uses': store.rateLimiter({ keyPrefix: 'sso', points: 1, duration: SSO_USE_RECORD_SECONDS }),
     };
   }
 
