@@ -59,6 +59,8 @@ function keysInCode(): { keys: Map<string, string>; prefixes: Map<string, string
       // …also when the type is chosen (`type: a ? 'account.password_changed' : 'account.password_set'`)
       const line = text.slice(text.lastIndexOf('\n', m.index) + 1, text.indexOf('\n', m.index));
       if (/\btype: [^,]*\?/.test(line)) continue;
+      // …or compared (`e.type === 'account.password_recovered'`)
+      if (/\btype\s*[!=]==\s*'/.test(line)) continue;
       if (KEY.test(s) && SECTIONS.has(s.split('.')[0]!)) keys.set(s, where);
     }
     // `section.part.${dynamic}`: the static part must be a section of both locales.
