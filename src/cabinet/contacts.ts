@@ -121,6 +121,12 @@ export function contactsRoutes(services: Deps): Router {
     return made;
   }
 
+  /** Whether another account holds the contact the change is for. */
+  async function heldByAnother(s: CabinetSession, change: PendingChange): Promise<boolean> {
+    const holder = await services.accounts.findByKeyOrPendingDeletion({ kind: change.kind, value: change.value });
+    return Boolean(holder && holder.id !== s.account.id);
+  }
+
   /** The change is made (by this form sent earlier, or in parallel): to the contacts, told so. */
   async function confirmedAlready(ctx: Context, s: CabinetSession, change: PendingChange): Promise<void> {
     const account = await services.accounts.findActive(s.account.id);
@@ -266,6 +272,8 @@ export function contactsRoutes(services: Deps): Router {
     });
     // The code was taken a moment ago by a parallel request (a double click): its outcome is this one's.
     if (outcome === 'used' && (await changeSettled(s, kind))) return confirmedAlready(ctx, s, pending);
+    // …and found it taken by another account: the same answer as that request's.
+    if (outcome === 'used' && (await heldByAnother(s, pending))) return refuse(ctx, s, kind, `contacts.errors.${kind}_taken`, 409);
     if (outcome !== 'ok') return refuse(ctx, s, kind, `code.${outcome}`, outcome === 'wrong' ? 400 : outcome === 'limited' ? 429 : 410);
 
     const added: Contact = { kind, value: pending.value };

@@ -301,6 +301,18 @@ describe('cabinet: contacts', function () {
       expect(unknown.status).to.equal(404);
     });
 
+    it('a contact used by another account, the code form sent twice: both answers say it is taken (409), not "code already used"', async () => {
+      await createAccount(h, { phone: NEW_PHONE, name: { family: 'Петров', given: 'Пётр' } });
+      const sent = await startChange(browser, page, 'phone', NEW_PHONE);
+      const code = h.gateway.code(NEW_PHONE);
+      const answers = await Promise.all([1, 2].map(() => browser.submit(sent, '/account/contacts/phone/confirm', { code })));
+      for (const answer of answers) {
+        expect(answer.status).to.equal(409);
+        expect(errorsOn(answer.html)).to.deep.equal(['Этот номер уже используется. Укажите другой номер.']);
+      }
+      expect((await account()).phone).to.equal(PHONE);
+    });
+
     it('a contact used by another account: said only after the code proves it, as "already used" (409), nothing changes', async () => {
       const other = await createAccount(h, { phone: NEW_PHONE, name: { family: 'Петров', given: 'Пётр' } });
       const sent = await startChange(browser, page, 'phone', NEW_PHONE);
