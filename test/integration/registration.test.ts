@@ -1,12 +1,17 @@
 import { expect } from 'chai';
 import { Browser } from '../support/browser.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
-import { authorizePath, codeFrom, GOOD_PASSWORD, register, signIn } from '../support/flows.ts';
+import { authorizePath, codeFrom, GOOD_PASSWORD, register, REGISTRATION_PROFILE, signIn } from '../support/flows.ts';
 import { errorsOn } from './fixtures.ts';
 import { StoreUnavailableError } from '../../src/store.ts';
 
 describe('registration of a simplified account', function () {
   let h: Harness;
+  /** Registration without a relying party up to its final form (the contact proven). */
+  const profilePage = async (browser: Browser, phone: string, start = '/register') => {
+    const codePage = await browser.submit(await browser.get(start), 'register', { contact: phone });
+    return browser.submit(codePage, 'register/', { code: h.gateway.code(phone) });
+  };
   beforeEach(async () => {
     h = await startHarness();
   });
@@ -82,17 +87,8 @@ describe('registration of a simplified account', function () {
 
   it('the final form sent twice (a double click): one account; the other answer says it was created, not that the contact is taken (409)', async () => {
     const browser = new Browser(h);
-    const codePage = await browser.submit(await browser.get('/register'), 'register', { contact: '+79123456783' });
-    const profile = await browser.submit(codePage, 'register/', { code: h.gateway.code('+79123456783') });
-    const fields = {
-      family: 'Иванова',
-      given: 'Мария',
-      middle: '',
-      password: GOOD_PASSWORD,
-      password_confirm: GOOD_PASSWORD,
-      pd_consent: 'on',
-    };
-    const answers = await Promise.all([1, 2, 3].map(() => browser.submit(profile, 'register/', fields)));
+    const profile = await profilePage(browser, '+79123456783');
+    const answers = await Promise.all([1, 2, 3].map(() => browser.submit(profile, 'register/', REGISTRATION_PROFILE)));
     const created = answers.filter((a) => a.url === '/account');
     expect(created, answers.map((a) => `${a.status} ${a.url}`).join(', ')).to.have.length(1);
     for (const again of answers.filter((a) => a !== created[0])) {
@@ -102,7 +98,7 @@ describe('registration of a simplified account', function () {
       expect(again.html, 'a way on: sign in').to.match(/href="\/account"/);
     }
     // Sent again later (the back button): the same answer, not "the page is out of date".
-    const later = await browser.submit(profile, 'register/', fields);
+    const later = await browser.submit(profile, 'register/', REGISTRATION_PROFILE);
     expect([later.status, later.html.includes('уже создана')]).to.deep.equal([409, true]);
     const account = await h.services.accounts.findByKey({ kind: 'phone', value: '+79123456783' });
     const registered = (await h.services.store.audit.listForAccount(account!.id)).filter((e) => e.type === 'account.registered');
@@ -111,16 +107,7 @@ describe('registration of a simplified account', function () {
 
   it('a final step that failed for the store (503) gives the flow back: sent again, it registers — not "already created" with no account', async () => {
     const browser = new Browser(h);
-    const codePage = await browser.submit(await browser.get('/register'), 'register', { contact: '+79123456786' });
-    const profile = await browser.submit(codePage, 'register/', { code: h.gateway.code('+79123456786') });
-    const fields = {
-      family: 'Иванова',
-      given: 'Мария',
-      middle: '',
-      password: GOOD_PASSWORD,
-      password_confirm: GOOD_PASSWORD,
-      pd_consent: 'on',
-    };
+    const profile = await profilePage(browser, '+79123456786');
     const accounts = h.services.accounts;
     const register = accounts.register.bind(accounts);
     let failures = 1;
@@ -129,9 +116,9 @@ describe('registration of a simplified account', function () {
       return register(...args);
     };
     try {
-      const failed = await browser.submit(profile, 'register/', fields);
+      const failed = await browser.submit(profile, 'register/', REGISTRATION_PROFILE);
       expect(failed.status).to.equal(503);
-      const again = await browser.submit(profile, 'register/', fields);
+      const again = await browser.submit(profile, 'register/', REGISTRATION_PROFILE);
       expect(again.url, again.html.slice(0, 300)).to.equal('/account');
     } finally {
       accounts.register = register;
@@ -142,20 +129,9 @@ describe('registration of a simplified account', function () {
   it('a contact registered by someone else since its code was typed: 409, the contact is taken, and no form that would claim it again', async () => {
     const [first, second] = [new Browser(h), new Browser(h)];
     const profiles = [];
-    for (const browser of [first, second]) {
-      const codePage = await browser.submit(await browser.get('/register'), 'register', { contact: '+79123456785' });
-      profiles.push(await browser.submit(codePage, 'register/', { code: h.gateway.code('+79123456785') }));
-    }
-    const fields = {
-      family: 'Иванова',
-      given: 'Мария',
-      middle: '',
-      password: GOOD_PASSWORD,
-      password_confirm: GOOD_PASSWORD,
-      pd_consent: 'on',
-    };
-    expect((await first.submit(profiles[0]!, 'register/', fields)).url).to.equal('/account');
-    const taken = await second.submit(profiles[1]!, 'register/', { ...fields, family: 'Петрова' });
+    for (const browser of [first, second]) profiles.push(await profilePage(browser, '+79123456785'));
+    expect((await first.submit(profiles[0]!, 'register/', REGISTRATION_PROFILE)).url).to.equal('/account');
+    const taken = await second.submit(profiles[1]!, 'register/', { ...REGISTRATION_PROFILE, family: 'Петрова' });
     expect(taken.status).to.equal(409);
     expect(taken.html).to.include('Этот контакт уже привязан к учётной записи');
     expect(taken.html).to.not.include('name="password"');
@@ -167,17 +143,8 @@ describe('registration of a simplified account', function () {
     const browser = new Browser(h);
     const login = await browser.get(authorizePath());
     const start = login.html.match(/href="(\/interaction\/[^"]+)\/register"/)![1]!;
-    const codePage = await browser.submit(await browser.get(`${start}/register`), 'register', { contact: '+79123456784' });
-    const profile = await browser.submit(codePage, 'register/', { code: h.gateway.code('+79123456784') });
-    const fields = {
-      family: 'Иванова',
-      given: 'Мария',
-      middle: '',
-      password: GOOD_PASSWORD,
-      password_confirm: GOOD_PASSWORD,
-      pd_consent: 'on',
-    };
-    const answers = await Promise.all([1, 2].map(() => browser.submit(profile, 'register/', fields)));
+    const profile = await profilePage(browser, '+79123456784', `${start}/register`);
+    const answers = await Promise.all([1, 2].map(() => browser.submit(profile, 'register/', REGISTRATION_PROFILE)));
     const again = answers.find((a) => a.status === 409);
     expect(again, answers.map((a) => `${a.status} ${a.url}`).join(', ')).to.not.equal(undefined);
     expect(again!.html).to.include(`href="${start}"`);
@@ -189,18 +156,10 @@ describe('registration of a simplified account', function () {
       env: { VKHOD_PD_CONSENT_TEXT: 'ООО «Оператор», г. Тверь: согласие по форме 7.', VKHOD_PD_CONSENT_VERSION: '2026-12' },
     });
     const browser = new Browser(h);
-    const codePage = await browser.submit(await browser.get('/register'), 'register', { contact: '+79123456781' });
-    const profile = await browser.submit(codePage, 'register/', { code: h.gateway.code('+79123456781') });
+    const profile = await profilePage(browser, '+79123456781');
     expect(profile.html).to.include('ООО «Оператор», г. Тверь: согласие по форме 7.');
     expect(profile.html).to.not.include('152-ФЗ');
-    await browser.submit(profile, 'register/', {
-      family: 'Иванова',
-      given: 'Мария',
-      middle: '',
-      password: GOOD_PASSWORD,
-      password_confirm: GOOD_PASSWORD,
-      pd_consent: 'on',
-    });
+    await browser.submit(profile, 'register/', REGISTRATION_PROFILE);
     expect((await h.services.accounts.findByKey({ kind: 'phone', value: '+79123456781' }))!.pdConsent!.version).to.equal('2026-12');
   });
 

@@ -12,7 +12,7 @@ import Database from 'libsql';
 import request from 'supertest';
 import { openSqliteStore } from '../../adapters/sqlite/index.ts';
 import { Browser, type Page } from '../support/browser.ts';
-import { authorizePath, codeFrom, GOOD_PASSWORD, register } from '../support/flows.ts';
+import { authorizePath, codeFrom, GOOD_PASSWORD, register, REGISTRATION_PROFILE } from '../support/flows.ts';
 import { startHarness, TEST_SECRET, type Harness } from '../support/harness.ts';
 import { createAccount, resetStore, sqlite } from './fixtures.ts';
 
@@ -128,14 +128,7 @@ describe('the embedded store survives faults', function () {
       expect(codePage.status, codePage.html).to.equal(200);
       const profile = await browser.submit(codePage, 'register/', { code: h.gateway.code(PHONE) });
       expect(profile.html).to.include('name="family"');
-      const fields = {
-        family: 'Иванова',
-        given: 'Мария',
-        middle: '',
-        password: GOOD_PASSWORD,
-        password_confirm: GOOD_PASSWORD,
-        pd_consent: 'on',
-      };
+      const fields = REGISTRATION_PROFILE;
       lock = holdWriteLock(h);
       let create: Page;
       try {

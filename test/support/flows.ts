@@ -34,6 +34,16 @@ export function authorizePath(params: Record<string, string> = {}, challenge = p
  * Registers through the hosted pages, starting at `start` (a /register page, or an interaction's
  * /register). Returns the page after the last step.
  */
+/** Registration's final form, filled in as a citizen would (name, password twice, the consent to processing). */
+export const REGISTRATION_PROFILE = {
+  family: 'Иванова',
+  given: 'Мария',
+  middle: '',
+  password: GOOD_PASSWORD,
+  password_confirm: GOOD_PASSWORD,
+  pd_consent: 'on',
+};
+
 export async function register(
   browser: Browser,
   harness: Harness,
@@ -46,12 +56,10 @@ export async function register(
   const profilePage = await browser.submit(codePage, 'register/', { code: harness.gateway.code(options.normalized) });
   expect(profilePage.html).to.include('name="family"');
   return browser.submit(profilePage, 'register/', {
-    family: options.family ?? 'Иванова',
-    given: options.given ?? 'Мария',
-    middle: '',
-    password: options.password ?? GOOD_PASSWORD,
-    password_confirm: options.password ?? GOOD_PASSWORD,
-    pd_consent: 'on',
+    ...REGISTRATION_PROFILE,
+    ...(options.family ? { family: options.family } : {}),
+    ...(options.given ? { given: options.given } : {}),
+    ...(options.password ? { password: options.password, password_confirm: options.password } : {}),
   });
 }
 
