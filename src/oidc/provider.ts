@@ -283,14 +283,22 @@ async function claimsWithinClientScope(_ctx: unknown, claims: Record<string, unk
   }
 }
 
-function withinScope(claim: string, allowed: ReadonlySet<string>): void {
-  if (ALWAYS_ALLOWED.has(claim)) return;
-  const scopes = Object.entries(SCOPE_CLAIMS)
+/** The scopes that release the claim (none: a claim no scope governs). */
+const scopesOf = (claim: string): string[] =>
+  Object.entries(SCOPE_CLAIMS)
     .filter(([, names]) => names.includes(claim))
     .map(([scope]) => scope);
-  if (scopes.length && !scopes.some((scope) => allowed.has(scope))) {
-    throw new errors.InvalidRequest(`claim ${claim} needs a scope this client is not registered for (${scopes.join(' or ')})`);
-  }
+
+/** Whether a client registered for `allowed` may have the claim by name. */
+function claimWithinScopes(claim: string, allowed: ReadonlySet<string>): boolean {
+  if (ALWAYS_ALLOWED.has(claim)) return true;
+  const scopes = scopesOf(claim);
+  return !scopes.length || scopes.some((scope) => allowed.has(scope));
+}
+
+function withinScope(claim: string, allowed: ReadonlySet<string>): void {
+  if (!claimWithinScopes(claim, allowed))
+    throw new errors.InvalidRequest(`claim ${claim} needs a scope this client is not registered for (${scopesOf(claim).join(' or ')})`);
 }
 
 function readVerifiedClaimsRequest(value: unknown): VerifiedClaimsRequest | undefined {
@@ -455,16 +463,33 @@ export function providerConfiguration(deps: ProviderDependencies): Configuration
       // satisfies it (the level dropped since), it gets nothing — invalid_grant at the token endpoint,
       // invalid_token at userinfo (as introspection says inactive) — never a new ID token with that acr.
       if (token && !tokenAcrHolds(account.level, token as never)) return undefined;
-      const esiaCompat = (ctx.oidc?.client as unknown as Record<string, unknown> | undefined)?.vkhod_esia_compat === true;
+      const client = ctx?.oidc?.client as unknown as Record<string, unknown> | undefined;
+      const esiaCompat = client?.vkhod_esia_compat === true;
+      // What the client is registered for now: a registration narrowed since (an admin took `snils`
+      // away) narrows what its earlier tokens and grants release, at once — not when they expire.
+      const registered = client ? new Set(String(client.scope ?? DEFAULT_CLIENT_SCOPE).split(' ')) : undefined;
       return {
         accountId: account.id,
         // `requested`: the claims parameter's members for this target that the grant allows
-        claims: async (_use, scope, requested) =>
-          accountClaims(account, new Set(String(scope ?? '').split(' ')), {
-            esiaOid: esiaCompat ? await store.esia.oidOf(account.id) : undefined,
-            verifiedRequest: (requested as Record<string, unknown> | undefined)?.verified_claims,
-            grantedClaims: ctx?.oidc?.grant?.getOIDCClaims() ?? [],
-          }) as { sub: string } & UnknownObject,
+        claims: async (_use, scope, requested) => {
+          const claims = accountClaims(
+            account,
+            new Set(
+              String(scope ?? '')
+                .split(' ')
+                .filter((s) => !registered || registered.has(s)),
+            ),
+            {
+              esiaOid: esiaCompat ? await store.esia.oidOf(account.id) : undefined,
+              verifiedRequest: (requested as Record<string, unknown> | undefined)?.verified_claims,
+              grantedClaims: (ctx?.oidc?.grant?.getOIDCClaims() ?? []).filter(
+                (claim) => !registered || claimWithinScopes(claim, registered),
+              ),
+            },
+          );
+          const allowed = registered && Object.entries(claims).filter(([name]) => claimWithinScopes(name, registered));
+          return (allowed ? Object.fromEntries(allowed) : claims) as { sub: string } & UnknownObject;
+        },
       };
     },
     loadExistingGrant: (ctx) => loadSignInGrant(ctx, deps),

@@ -15,6 +15,7 @@ import { GOOD_PASSWORD, pkce } from '../support/flows.ts';
 import { defaultClients, startHarness, TEST_REDIRECT, TEST_SECRET, type Harness } from '../support/harness.ts';
 import { IDENTITY_FORM, innFor, makeConfirmed, makeStandard, saveIdentity, snilsFor } from '../support/identity.ts';
 import { createAccount, resetStore } from './fixtures.ts';
+import { addOperator } from './admin-fixtures.ts';
 import { SCOPE_CLAIMS as RELEASED_BY_SCOPE } from '../../src/oidc/claims.ts';
 
 const PHONE = '+79123456789';
@@ -679,6 +680,33 @@ describe('claims: scopes, verified_claims, levels', function () {
       const within = await authorize('rp-all', 'openid profile', plain({ birthdate: { purpose: 'я'.repeat(300) } }));
       expect(within.consent?.html ?? '', 'asked for consent, not refused').to.include('consent-purposes');
     });
+  });
+
+  it('a registration narrowed since (an admin took a scope away): the tokens issued before release no more than it allows', async () => {
+    await makeStandard(h, accountId);
+    const before = await tokens('rp-all', 'openid fullname snils', {
+      claims: JSON.stringify({ userinfo: { snils: { essential: true } } }),
+    });
+    expect(before.userinfo.snils).to.equal('112-233-445 95');
+    const admin = await addOperator(h, 'boss.admin', ['admin']);
+    const narrowed = ALL.split(' ')
+      .filter((s) => s !== 'snils')
+      .join(' ');
+    const patched = await request(h.url)
+      .patch('/admin/api/clients/rp-all')
+      .auth(admin.login, admin.password)
+      .set('accept', 'application/json')
+      .send({ scope: narrowed });
+    expect(patched.status, patched.text).to.equal(200);
+    let after: Record<string, unknown>;
+    try {
+      after = await userinfo(before.body.access_token as string);
+    } finally {
+      await request(h.url).patch('/admin/api/clients/rp-all').auth(admin.login, admin.password).send({ scope: ALL });
+    }
+    expect(after, 'asked for by scope and by name, granted before').to.not.have.property('snils');
+    expect(JSON.stringify(after.verified_claims ?? []), 'nor inside verified_claims').to.not.include('snils');
+    expect(after.family_name, 'what it is still registered for').to.equal('Иванова');
   });
 
   it('updated_at dates the data released, not every write of the account: a new device and a consent leave it, a new name moves it', async () => {
