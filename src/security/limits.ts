@@ -307,7 +307,10 @@ export class Limits {
     ip: string,
     check: () => Promise<boolean>,
   ): Promise<{ ok: true } | { ok: false; locked: boolean; retryAfter: number }> {
-    const outcome = await this.attempt({ accountId }, ip, check, (ok) => ok);
+    // A right secret here gives its reservation back but forgets no earlier failures: wrong second
+    // factors typed on the same page (bank link) must not be cleared by the password (only a
+    // completed sign-in clears the count, as in methods/password.ts).
+    const outcome = await this.attempt({ accountId }, ip, check, (ok) => ok, { reset: false });
     if (outcome.checked && outcome.result) return { ok: true };
     return { ok: false, locked: outcome.locked, retryAfter: outcome.retryAfter };
   }
