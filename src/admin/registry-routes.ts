@@ -20,6 +20,7 @@ const CLIENT_PROBLEMS: Record<ClientProblem, [number, string]> = {
   secret_given: [400, 'admin.errors.client_secret_given'],
   no_secret: [409, 'admin.errors.client_no_secret'],
   conflict: [409, 'admin.errors.client_conflict'],
+  esia: [400, 'admin.errors.client_esia'],
 };
 
 const rotationSchema = z.strictObject({

@@ -11,7 +11,7 @@ import type { ClientSecretHash, StoredClient } from '../store.ts';
 import { ClientSecretHasher } from './client-secrets.ts';
 import type { ClientRegistry } from './clients.ts';
 
-export type ClientProblem = 'not_found' | 'exists' | 'reserved' | 'invalid' | 'secret_given' | 'no_secret' | 'conflict';
+export type ClientProblem = 'not_found' | 'exists' | 'reserved' | 'invalid' | 'secret_given' | 'no_secret' | 'conflict' | 'esia';
 
 export class ClientRegistrationError extends Error {
   constructor(
@@ -173,6 +173,8 @@ export class ClientRegistrations {
   async create(input: unknown, by: Actor): Promise<{ client: ClientView; secret?: string }> {
     const body = this.object(input);
     if (body.client_secret !== undefined) throw new ClientRegistrationError('secret_given');
+    // ESIA-profile clients live in the clients file (`vkhod clients add-esia`): the ESIA endpoints read them there only.
+    if (body.esia !== undefined) throw new ClientRegistrationError('esia');
     const clientId = String(body.client_id ?? '');
     if (this.deps.reserved.includes(clientId)) throw new ClientRegistrationError('reserved');
     const at = new Date().toISOString();
@@ -216,6 +218,7 @@ export class ClientRegistrations {
   async update(clientId: string, input: unknown, by: Actor): Promise<{ client: ClientView; secret?: string }> {
     const body = this.object(input);
     if (body.client_secret !== undefined) throw new ClientRegistrationError('secret_given');
+    if (body.esia !== undefined) throw new ClientRegistrationError('esia');
     if (body.client_id !== undefined && body.client_id !== clientId)
       throw new ClientRegistrationError('invalid', 'client_id cannot change: delete the client and register a new one');
     const { client, result } = await this.change(clientId, async (stored) => {

@@ -271,6 +271,13 @@ describe('admin API: clients in the store, across two processes', function () {
       expect([taken.status, taken.body.error]).to.deep.equal([409, 'client_exists']);
       const unknown = await onA('patch', '/clients/no-such-client', { client_name: 'x' });
       expect([unknown.status, unknown.body.error]).to.deep.equal([404, 'client_not_found']);
+      // An ESIA-profile client is not one the API can make work: refused, and told where it goes.
+      const esia = { certificate: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----', redirect_uris: [TEST_REDIRECT] };
+      const esiaNew = await onA('post', '/clients', { client_id: 'ESIARP', redirect_uris: [TEST_REDIRECT], esia });
+      expect([esiaNew.status, esiaNew.body.error]).to.deep.equal([400, 'client_esia']);
+      expect(esiaNew.body.error_description).to.include('vkhod clients add-esia');
+      const esiaPatch = await onA('patch', '/clients/rp-basic', { esia });
+      expect([esiaPatch.status, esiaPatch.body.error]).to.deep.equal([400, 'client_esia']);
       const changeId = await onA('patch', '/clients/rp-basic', { client_id: 'rp-other' });
       expect([changeId.status, changeId.body.error]).to.deep.equal([400, 'client_metadata']);
     });
