@@ -27,6 +27,14 @@ describe('logout page: "Остаться" (stay) is not a logout the relying par
   });
   after(() => h.close());
 
+  it('a sign-out request that cannot be read is told as a sign-out request (not "a request to sign in"), with what to do instead', async () => {
+    const page = await new Browser(h, { accept: 'text/html' }).get('/session/end?id_token_hint=abc');
+    expect(page.status).to.equal(400);
+    const text = decodeEntities(page.html);
+    expect(text).to.include('Сервис отправил некорректный запрос на выход.');
+    expect(text).to.not.include('запрос на вход');
+  });
+
   it("offers staying as a link to vkhod's own page; every button that submits the form logs out", async () => {
     const browser = new Browser(h);
     await signIn(browser, PHONE, GOOD_PASSWORD);

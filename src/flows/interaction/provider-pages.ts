@@ -33,7 +33,10 @@ export function providerPages(views: Views): ProviderPages {
     async error(ctx, out) {
       const c = ctx as unknown as Context;
       const code = String(out.error ?? 'server_error');
-      const message = views.t(c, `oidc_errors.${KNOWN_ERRORS.has(code) ? code : 'other'}`);
+      // A sign-out request (end_session) told as one, not as "a request to sign in".
+      const signOut = ctx.oidc?.route === 'end_session' || ctx.oidc?.route === 'end_session_confirm';
+      const known = KNOWN_ERRORS.has(code) ? code : 'other';
+      const message = views.t(c, signOut && known === 'invalid_request' ? 'oidc_errors.invalid_logout_request' : `oidc_errors.${known}`);
       views.render(
         c,
         'error',
