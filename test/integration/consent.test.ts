@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import request from 'supertest';
-import { Browser, decodeEntities, type Page } from '../support/browser.ts';
+import { Browser, csrfOf, decodeEntities, type Page } from '../support/browser.ts';
 import { startHarness, TEST_REDIRECT, TEST_SECRET, type Harness } from '../support/harness.ts';
 import { authorizePath, codeFrom, GOOD_PASSWORD, pkce } from '../support/flows.ts';
 import { createAccount, resetStore } from './fixtures.ts';
@@ -63,6 +63,16 @@ describe('consent', function () {
     expect(consentItems(page)).to.have.members([item('profile'), item('email'), item('phone')]);
     expect(page.html, 'no raw scope names').to.not.match(/<li>(openid|profile|email|phone)<\/li>/);
     expect(page.html).to.include('name="decision" value="allow"').and.include('name="decision" value="deny"');
+  });
+
+  it('the consent form sent while the sign-in is still at its first step: 400, and not "this step is done"', async () => {
+    const browser = new Browser(h);
+    const login = await browser.get(authorizePath());
+    const early = await browser.post(login.url.replace(/\/?$/, '/consent'), { _csrf: csrfOf(login.html), decision: 'allow' }, false);
+    expect(early.status).to.equal(400);
+    const text = decodeEntities(early.html);
+    expect(text).to.include('Эта форма не относится к текущему шагу входа');
+    expect(text).to.not.include('Этот шаг уже пройден');
   });
 
   it('asks about offline access in words too', async () => {
