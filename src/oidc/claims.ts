@@ -180,8 +180,8 @@ export interface VerifiedClaimsRequest {
   claims: Record<string, unknown>;
 }
 
-/** A `verified_claims` request that cannot be read; the message tells the relying party what is wrong. */
-export class VerifiedClaimsRequestError extends Error {}
+/** A claims request (a `verified_claims` member, a `purpose`) that cannot be read; the message tells the relying party what is wrong. */
+export class ClaimsRequestError extends Error {}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -196,7 +196,17 @@ export function checkPurpose(where: string, request: Record<string, unknown>): v
   if (!Object.hasOwn(request, 'purpose')) return;
   const length = typeof request.purpose === 'string' ? [...request.purpose].length : -1;
   if (length < PURPOSE_LENGTH.min || length > PURPOSE_LENGTH.max)
-    throw new VerifiedClaimsRequestError(`${where}.purpose must be a string of ${PURPOSE_LENGTH.min} to ${PURPOSE_LENGTH.max} characters`);
+    throw new ClaimsRequestError(`${where}.purpose must be a string of ${PURPOSE_LENGTH.min} to ${PURPOSE_LENGTH.max} characters`);
+}
+
+/** The claims parameter as the provider keeps it in a request's params (JSON text), parsed; undefined when it is not JSON. */
+export function parseClaimsParameter(claims: unknown): unknown {
+  if (typeof claims !== 'string') return claims;
+  try {
+    return JSON.parse(claims);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -204,14 +214,7 @@ export function checkPurpose(where: string, request: Record<string, unknown>): v
  * asks for, ID token and userinfo, those inside `verified_claims` too — once per claim and text.
  */
 export function claimPurposes(claimsParameter: unknown): Array<{ claim: string; purpose: string }> {
-  let claims: unknown = claimsParameter;
-  if (typeof claimsParameter === 'string') {
-    try {
-      claims = JSON.parse(claimsParameter);
-    } catch {
-      return [];
-    }
-  }
+  const claims = parseClaimsParameter(claimsParameter);
   const found = new Map<string, { claim: string; purpose: string }>();
   const add = (members: unknown) => {
     if (!isObject(members)) return;
@@ -231,13 +234,13 @@ export function claimPurposes(claimsParameter: unknown): Array<{ claim: string; 
 /** `null`, or an object whose `value`, `values`, `max_age` and `purpose` (when there) have OIDC4IDA's types. */
 function checkMemberRequest(where: string, request: unknown): void {
   if (request === null) return;
-  if (!isObject(request)) throw new VerifiedClaimsRequestError(`${where} must be null or an object`);
+  if (!isObject(request)) throw new ClaimsRequestError(`${where} must be null or an object`);
   checkPurpose(where, request);
-  if ('value' in request && typeof request.value !== 'string') throw new VerifiedClaimsRequestError(`${where}.value must be a string`);
+  if ('value' in request && typeof request.value !== 'string') throw new ClaimsRequestError(`${where}.value must be a string`);
   if ('values' in request && !(Array.isArray(request.values) && request.values.every((v) => typeof v === 'string')))
-    throw new VerifiedClaimsRequestError(`${where}.values must be an array of strings`);
+    throw new ClaimsRequestError(`${where}.values must be an array of strings`);
   if ('max_age' in request && !(Number.isSafeInteger(request.max_age) && (request.max_age as number) >= 0))
-    throw new VerifiedClaimsRequestError(`${where}.max_age must be a whole number of seconds`);
+    throw new ClaimsRequestError(`${where}.max_age must be a whole number of seconds`);
   for (const [name, sub] of Object.entries(request))
     if (!REQUEST_WORDS.has(name) && sub !== null) checkMemberRequest(`${where}.${name}`, sub);
 }
@@ -252,23 +255,20 @@ function checkMemberRequest(where: string, request: unknown): void {
 export function verifiedClaimsRequest(value: unknown): VerifiedClaimsRequest | undefined {
   if (value === null || value === undefined) return undefined;
   if (Array.isArray(value))
-    throw new VerifiedClaimsRequestError(
-      'verified_claims as an array is not supported: send one request object with every claim in its claims',
-    );
-  if (!isObject(value)) throw new VerifiedClaimsRequestError('verified_claims must be null or an object');
+    throw new ClaimsRequestError('verified_claims as an array is not supported: send one request object with every claim in its claims');
+  if (!isObject(value)) throw new ClaimsRequestError('verified_claims must be null or an object');
   if (!('claims' in value) && !('verification' in value)) return undefined;
   const { claims, verification = null } = value;
   if (!isObject(claims) || !Object.keys(claims).length)
-    throw new VerifiedClaimsRequestError('verified_claims.claims must be an object naming at least one claim');
+    throw new ClaimsRequestError('verified_claims.claims must be an object naming at least one claim');
   for (const [name, request] of Object.entries(claims)) checkMemberRequest(`verified_claims.claims.${name}`, request);
-  if (verification !== null && !isObject(verification))
-    throw new VerifiedClaimsRequestError('verified_claims.verification must be an object');
+  if (verification !== null && !isObject(verification)) throw new ClaimsRequestError('verified_claims.verification must be an object');
   for (const [name, request] of Object.entries(verification ?? {})) {
     if (name !== 'evidence') {
       checkMemberRequest(`verified_claims.verification.${name}`, request);
     } else if (request !== null) {
       if (!Array.isArray(request) || !request.length || !request.every(isObject))
-        throw new VerifiedClaimsRequestError('verified_claims.verification.evidence must be an array of objects');
+        throw new ClaimsRequestError('verified_claims.verification.evidence must be an array of objects');
       request.forEach((e, i) => checkMemberRequest(`verified_claims.verification.evidence[${i}]`, e));
     }
   }

@@ -22,6 +22,7 @@ import { autoSubmitPages, type AutoSubmitForm } from './auto-submit.ts';
 import {
   accountClaims,
   checkPurpose,
+  parseClaimsParameter,
   claimsInVerifiedClaimsRequest,
   DEFAULT_CLIENT_SCOPE,
   identityAssuranceMetadata,
@@ -29,7 +30,7 @@ import {
   SCOPE_CLAIMS,
   SCOPES,
   verifiedClaimsRequest,
-  VerifiedClaimsRequestError,
+  ClaimsRequestError,
   type VerifiedClaimsRequest,
 } from './claims.ts';
 import { legacyConsent, rememberedConsent } from './consents.ts';
@@ -178,7 +179,7 @@ function interactions(accounts: Accounts): Configuration['interactions'] {
         // same consent: it grants all or nothing) — are what the release reads; a scope granted earlier
         // but not asked for now covers nothing, and one asked for now is not asked for twice.
         const granted = releasableClaims(oidc.requestParamOIDCScopes, oidc.grant!.getOIDCClaims());
-        const missing = claimsInVerifiedClaimsRequest(parsedClaims(oidc.params?.claims)).filter((name) => !granted.has(name));
+        const missing = claimsInVerifiedClaimsRequest(parseClaimsParameter(oidc.params?.claims)).filter((name) => !granted.has(name));
         if (!missing.length) return Check.NO_NEED_TO_PROMPT;
         (oidc as unknown as Record<symbol, unknown>)[MISSING_VERIFIED] = missing;
         return Check.REQUEST_PROMPT;
@@ -190,15 +191,6 @@ function interactions(accounts: Accounts): Configuration['interactions'] {
 }
 
 const MISSING_VERIFIED = Symbol('missingVerifiedClaims');
-
-/** The claims parameter as node-oidc-provider has already checked it (a JSON object), else nothing. */
-function parsedClaims(claims: unknown): unknown {
-  try {
-    return typeof claims === 'string' ? JSON.parse(claims) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Introspection answers `active: false` for a token whose acr the account no longer satisfies
@@ -283,11 +275,13 @@ async function claimsWithinClientScope(_ctx: unknown, claims: Record<string, unk
   }
 }
 
+/** Each claim's scopes, once (read for every claim of every userinfo answer and ID token). */
+const CLAIM_SCOPES = new Map<string, string[]>();
+for (const [scope, names] of Object.entries(SCOPE_CLAIMS))
+  for (const name of names) CLAIM_SCOPES.set(name, [...(CLAIM_SCOPES.get(name) ?? []), scope]);
+
 /** The scopes that release the claim (none: a claim no scope governs). */
-const scopesOf = (claim: string): string[] =>
-  Object.entries(SCOPE_CLAIMS)
-    .filter(([, names]) => names.includes(claim))
-    .map(([scope]) => scope);
+const scopesOf = (claim: string): string[] => CLAIM_SCOPES.get(claim) ?? [];
 
 /** Whether a client registered for `allowed` may have the claim by name. */
 function claimWithinScopes(claim: string, allowed: ReadonlySet<string>): boolean {
@@ -310,7 +304,7 @@ function asInvalidRequest<T>(read: () => T): T {
   try {
     return read();
   } catch (error) {
-    if (error instanceof VerifiedClaimsRequestError) throw new errors.InvalidRequest(error.message);
+    if (error instanceof ClaimsRequestError) throw new errors.InvalidRequest(error.message);
     throw error;
   }
 }

@@ -30,8 +30,6 @@ export interface FlowRecord {
   challengeId: string;
   verified: boolean;
   createdAt: string;
-  /** Set once the final step is done: the flow cannot be replayed. */
-  done?: boolean;
 }
 
 /** Registration and recovery progress, keyed by the flow's random id (it is in the URL; no prefix). */
@@ -130,7 +128,7 @@ export class ContactFlow {
     const id = String(ctx.params.flow ?? '');
     const found = /^[A-Za-z0-9_-]{22}$/.test(id) ? await this.records.inspect(id) : undefined;
     const flow = found?.record;
-    if (!flow || flow.kind !== this.spec.kind || flow.done || (flow.interactionUid ?? undefined) !== (ctx.params.uid ?? undefined)) {
+    if (!flow || flow.kind !== this.spec.kind || (flow.interactionUid ?? undefined) !== (ctx.params.uid ?? undefined)) {
       throw new UserError(404, `${this.spec.kind}.flow_expired`, { start: this.base(ctx) });
     }
     return { flow, used: found.used };
