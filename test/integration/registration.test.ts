@@ -126,6 +126,45 @@ describe('registration of a simplified account', function () {
     expect(await h.services.accounts.findByKey({ kind: 'phone', value: '+79123456786' })).to.not.equal(undefined);
   });
 
+  it('sent twice and the first sending fails for the store: the second is asked to send the form again (409), and that registers', async () => {
+    const browser = new Browser(h);
+    const profile = await profilePage(browser, '+79123456787');
+    const accounts = h.services.accounts;
+    const register = accounts.register.bind(accounts);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let failures = 1;
+    accounts.register = async (...args: Parameters<typeof register>) => {
+      if (failures-- > 0) {
+        await held;
+        throw new StoreUnavailableError('busy', 1);
+      }
+      return register(...args);
+    };
+    // the first fails only once the second has tried to take the flow (and waits for the first)
+    const flows = h.services.store.oidcAdapter('VkhodFlow');
+    const consume = flows.consume.bind(flows);
+    let takes = 0;
+    flows.consume = async (id: string) => {
+      const taken = await consume(id);
+      if (++takes === 2) release();
+      return taken;
+    };
+    try {
+      const first = browser.submit(profile, 'register/', REGISTRATION_PROFILE);
+      const second = browser.submit(profile, 'register/', REGISTRATION_PROFILE);
+      const answers = await Promise.all([first, second]);
+      expect(answers.map((a) => a.status).sort()).to.deep.equal([409, 503]);
+      const again = answers.find((a) => a.status === 409)!;
+      expect(again.html).to.include('Форма была отправлена дважды, и первая отправка не завершилась');
+      expect((await browser.submit(profile, 'register/', REGISTRATION_PROFILE)).url).to.equal('/account');
+    } finally {
+      accounts.register = register;
+      flows.consume = consume;
+      release();
+    }
+  });
+
   it('a contact registered by someone else since its code was typed: 409, the contact is taken, and no form that would claim it again', async () => {
     const [first, second] = [new Browser(h), new Browser(h)];
     const profiles = [];
